@@ -1,0 +1,3 @@
+"""pod: a daemonless, rootless-first container engine."""
+
+__version__ = "0.1.0"

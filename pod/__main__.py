@@ -1,0 +1,5 @@
+"""`python -m pod` runs the same CLI as the `pod` console script."""
+
+from pod.commands import main
+
+main()

@@ -1,0 +1,134 @@
+"""Paths and settings, read from the same files podman reads so an existing setup carries over.
+
+containers.conf (standard containers locations) is overlaid by pod's own pod.conf; registries.conf
+v2 and the auth files are found in podman's order. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pod.errors import PodError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+STORAGE_DRIVERS = ("overlay", "vfs")
+
+
+def is_rootless() -> bool:
+    return os.geteuid() != 0
+
+
+def home() -> Path:
+    return Path(os.environ.get("HOME") or os.path.expanduser("~"))
+
+
+def config_home() -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME") or home() / ".config")
+
+
+def runtime_dir() -> Path | None:
+    """XDG_RUNTIME_DIR when set and usable (rootless users without logind have none)."""
+    value = os.environ.get("XDG_RUNTIME_DIR")
+    if value and os.path.isdir(value) and os.access(value, os.W_OK | os.X_OK):
+        return Path(value)
+    return None
+
+
+def default_root() -> Path:
+    if not is_rootless():
+        return Path("/var/lib/pod")
+    data = os.environ.get("XDG_DATA_HOME") or str(home() / ".local" / "share")
+    return Path(data) / "pod"
+
+
+def default_runroot() -> Path:
+    if not is_rootless():
+        return Path("/run/pod")
+    run = runtime_dir()
+    return run / "pod" if run else Path(f"/tmp/pod-{os.geteuid()}")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise PodError(f"reading {path}: {err}") from None
+
+
+def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """Merge TOML tables key by key (a later file overrides single keys, not whole tables)."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _conf_files(env_var: str, system: list[Path], user: list[Path]) -> list[Path]:
+    """The files to overlay, lowest priority first; an env var names the one file to read."""
+    if os.environ.get(env_var):
+        return [Path(os.environ[env_var])]
+    files: list[Path] = []
+    for path in system + (user if is_rootless() else []):
+        files.append(path)
+        files.extend(Path(p) for p in sorted(glob.glob(f"{path}.d/*.conf")))
+    return files
+
+
+def containers_conf() -> dict[str, Any]:
+    """containers.conf from the standard locations, then pod.conf (pod's own settings) on top."""
+    system = [Path("/usr/share/containers/containers.conf"), Path("/etc/containers/containers.conf")]
+    user = [config_home() / "containers" / "containers.conf"]
+    files = _conf_files("CONTAINERS_CONF", system, user)
+    files += [Path("/etc/pod/pod.conf")] + ([config_home() / "pod" / "pod.conf"] if is_rootless() else [])
+    settings: dict[str, Any] = {}
+    for path in files:
+        settings = _merge(settings, _read_toml(path))
+    return settings
+
+
+@dataclass
+class Settings:
+    """Everything a command needs to find the store and talk to registries."""
+
+    root: Path
+    runroot: Path
+    storage_driver: str = "overlay"
+    log_level: str = "warn"
+    conf: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rootless(self) -> bool:
+        return is_rootless()
+
+
+def load_settings(
+    root: str | None = None,
+    runroot: str | None = None,
+    storage_driver: str | None = None,
+    log_level: str = "warn",
+) -> Settings:
+    """Flags win over POD_ROOT/POD_RUNROOT/POD_STORAGE_DRIVER, which win over the defaults."""
+    driver = storage_driver or os.environ.get("POD_STORAGE_DRIVER") or "overlay"
+    if driver not in STORAGE_DRIVERS:
+        raise PodError(f'unknown storage driver "{driver}": use one of {", ".join(STORAGE_DRIVERS)}')
+    return Settings(
+        root=Path(root or os.environ.get("POD_ROOT") or default_root()).absolute(),
+        runroot=Path(runroot or os.environ.get("POD_RUNROOT") or default_runroot()).absolute(),
+        storage_driver=driver,
+        log_level=log_level,
+    )
