@@ -44,8 +44,10 @@ class Reference:
 
     @property
     def repository(self) -> str:
-        """`domain/path` (short names get docker's default domain)."""
-        return f"{self.domain or DOCKER_DOMAIN}/{self.path}"
+        """`domain/path`; a short name is shown as docker would qualify it."""
+        if self.domain is None:
+            return self.with_domain(DOCKER_DOMAIN).repository
+        return f"{self.domain}/{self.path}"
 
     @property
     def tag_or_default(self) -> str:

@@ -1,0 +1,86 @@
+"""The `pod` command line: the root typer app, global options and the single error boundary.
+
+Command modules are thin (parse, call the core, render). Heavy libraries are imported inside the
+functions that need them so `pod --help`, `pod --version` and `pod images` start fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+import typer
+
+from pod import __version__
+from pod.commands import common, images, login, pull, push, system
+from pod.errors import PodError
+
+app = typer.Typer(
+    name="pod",
+    help="Manage containers and images with no daemon: rootless first, podman compatible.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "fatal", "panic")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"pod version {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root_options(
+    root: str = typer.Option(None, "--root", help="Path to the graph root (the store)."),
+    runroot: str = typer.Option(None, "--runroot", help="Path to the run root (state that dies with boot)."),
+    log_level: str = typer.Option("warn", "--log-level", help="Log messages at and above: debug, info, warn, error."),
+    storage_driver: str = typer.Option(None, "--storage-driver", help="Storage driver: overlay or vfs."),
+    version: bool = typer.Option(
+        False, "--version", "-v", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Global options, as podman's."""
+    if log_level not in LOG_LEVELS:
+        raise PodError(f'invalid log level "{log_level}": use one of debug, info, warn, error, fatal, panic')
+    common.configure(root, runroot, storage_driver, log_level)
+    logging.basicConfig(
+        level=logging.DEBUG if log_level == "debug" else logging.INFO if log_level == "info" else logging.WARNING,
+        format="%(levelname)s[%(name)s] %(message)s",
+    )
+
+
+image_app = typer.Typer(help="Manage images.", no_args_is_help=True)
+app.add_typer(image_app, name="image", rich_help_panel="Images")
+for module in (images, pull, push, login, system):
+    module.register(app, image_app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; every error leaves through here as one `Error: ...` line and podman's exit code."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="pod", standalone_mode=False)
+    except typer.Exit as done:
+        code = done.exit_code
+    except typer.TyperException as err:
+        message = err.format_message()
+        if not message or message.startswith("Usage:"):
+            # A group called without a subcommand: its help was shown; say what is missing.
+            message = "missing command: see the list above"
+        print(f"Error: {message}", file=sys.stderr)
+        code = 125
+    except PodError as err:
+        if common.debug_enabled():
+            traceback.print_exc()
+        print(f"Error: {err}", file=sys.stderr)
+        code = err.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        print("Error: interrupted", file=sys.stderr)
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    sys.exit(code if isinstance(code, int) else 0)

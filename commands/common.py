@@ -1,0 +1,64 @@
+"""What every command shares: the global settings, option definitions, and output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+
+from pod.config import Settings, load_settings
+
+_state: dict[str, Any] = {}
+
+
+def configure(root: str | None, runroot: str | None, driver: str | None, log_level: str) -> None:
+    _state["args"] = (root, runroot, driver, log_level)
+    _state.pop("settings", None)
+
+
+def settings() -> Settings:
+    """The settings for this invocation, built once from the global flags."""
+    if "settings" not in _state:
+        root, runroot, driver, log_level = _state.get("args", (None, None, None, "warn"))
+        _state["settings"] = load_settings(root, runroot, driver, log_level)
+    return _state["settings"]
+
+
+def debug_enabled() -> bool:
+    return _state.get("args", (None, None, None, "warn"))[3] == "debug"
+
+
+def warn(message: str) -> None:
+    print(f"WARN[0000] {message}", file=sys.stderr)
+
+
+def print_json(value: Any) -> None:
+    """podman's JSON output style: 4-space indent, keys in the order given."""
+    print(json.dumps(value, indent=4))
+
+
+# Shared option definitions, so every command spells them the same way.
+def tls_verify_option() -> Any:
+    return typer.Option(
+        None,
+        "--tls-verify/--no-tls-verify",
+        help="Require HTTPS and verify certificates (default: registries.conf's insecure setting).",
+    )
+
+
+def authfile_option() -> Any:
+    return typer.Option(None, "--authfile", help="Path of the authentication file.")
+
+
+def creds_option() -> Any:
+    return typer.Option(None, "--creds", help="Credentials (USERNAME:PASSWORD) for the registry.")
+
+
+def quiet_option(help_text: str) -> Any:
+    return typer.Option(False, "--quiet", "-q", help=help_text)
+
+
+def format_option(help_text: str = "Pretty-print with a Go template, `json` or `table ...`.") -> Any:
+    return typer.Option(None, "--format", help=help_text)

@@ -1,0 +1,47 @@
+"""Image config → container defaults, and the image facts `inspect`/`history` show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pod.store.blobs import BlobStore, load_json_blob
+from pod.store.images import ImageRecord
+
+
+@dataclass
+class ImageDefaults:
+    """What a container inherits from its image unless the user overrides it."""
+
+    entrypoint: list[str] = field(default_factory=list)
+    cmd: list[str] = field(default_factory=list)
+    env: list[str] = field(default_factory=list)
+    working_dir: str = ""
+    user: str = ""
+    exposed_ports: list[str] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    stop_signal: str = ""
+
+
+def _strings(value: object) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def image_config(blobs: BlobStore, record: ImageRecord) -> dict:
+    return load_json_blob(blobs, record.config_digest)
+
+
+def defaults_from_config(config: dict) -> ImageDefaults:
+    section = config.get("config") if isinstance(config.get("config"), dict) else {}
+    labels = section.get("Labels") if isinstance(section.get("Labels"), dict) else {}
+    return ImageDefaults(
+        entrypoint=_strings(section.get("Entrypoint")),
+        cmd=_strings(section.get("Cmd")),
+        env=_strings(section.get("Env")),
+        working_dir=str(section.get("WorkingDir") or ""),
+        user=str(section.get("User") or ""),
+        exposed_ports=sorted((section.get("ExposedPorts") or {}).keys()),
+        volumes=sorted((section.get("Volumes") or {}).keys()),
+        labels={str(k): str(v) for k, v in labels.items()},
+        stop_signal=str(section.get("StopSignal") or ""),
+    )

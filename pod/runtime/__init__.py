@@ -1,0 +1,1 @@
+"""pod.runtime: the low-level runtime (namespaces, user mappings, mounts); runs OCI bundles."""

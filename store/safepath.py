@@ -1,0 +1,280 @@
+"""Resolve paths inside a root without ever following a symlink out of it.
+
+Layer extraction, `cp`, build COPY/ADD and volume set-up all write into trees that untrusted
+content controls. Every walk here goes one component at a time with O_NOFOLLOW opens; a symlink is
+read and resolved *relative to the root* (an absolute target restarts at the root, `..` stops at
+the root), like the kernel's RESOLVE_IN_ROOT. A symlink swapped in during a walk makes the open
+fail instead of leading out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from pod.errors import UnsafeContentError
+
+MAX_SYMLINKS = 40
+MAX_PATH_BYTES = 4096
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def split_path(path: str) -> list[str]:
+    """Components of `path` without empty and `.` parts (`..` is kept for the walker)."""
+    return [part for part in path.split("/") if part not in ("", ".")]
+
+
+def clean_relpath(name: str) -> str:
+    """Normalize an untrusted archive name lexically: leading `/` stripped, `..` must stay inside.
+
+    Returns "" for the root itself. A `..` that climbs above the root is an error, never clamped:
+    such a name can only come from a hostile or broken archive.
+    """
+    if len(os.fsencode(name)) > MAX_PATH_BYTES:
+        raise UnsafeContentError(f"path name longer than {MAX_PATH_BYTES} bytes: {name[:64]!r}...")
+    parts: list[str] = []
+    for part in split_path(name):
+        if part != "..":
+            parts.append(part)
+        elif parts:
+            parts.pop()
+        else:
+            raise UnsafeContentError(f"path {name!r} points outside its root")
+    return "/".join(parts)
+
+
+class _Walk:
+    """Where a walk stands: the directory names below the root and an fd for the last one.
+
+    Only one directory fd is held at a time, so trees of any depth can be walked; `..` re-opens
+    the parent from the root by name (names on the walk are real directories, never links).
+    """
+
+    def __init__(self, root_fd: int) -> None:
+        self.root_fd = root_fd
+        self.names: list[str] = []
+        self.fd: int | None = os.dup(root_fd)
+
+    def _set(self, fd: int | None) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+        self.fd = fd
+
+    def enter(self, name: str, fd: int | None) -> None:
+        """Step into `name`; `fd` None means it does not exist (later steps are then lexical)."""
+        self.names.append(name)
+        self._set(fd)
+
+    def up(self) -> None:
+        """`..`: one level up, but never above the root."""
+        if self.names:
+            self.names.pop()
+            self._set(_open_names(self.root_fd, self.names))
+
+    def reset(self) -> None:
+        self.names = []
+        self._set(os.dup(self.root_fd))
+
+    def close(self) -> None:
+        self._set(None)
+
+
+def _lstat(name: str, dir_fd: int | None) -> os.stat_result | None:
+    if dir_fd is None:
+        return None
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def _open_child_dir(name: str, dir_fd: int, st: os.stat_result) -> int:
+    if not stat.S_ISDIR(st.st_mode):
+        raise NotADirectoryError(f"{name}: not a directory")
+    return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+
+
+def _open_names(root_fd: int, names: list[str]) -> int | None:
+    """Open the directory at `names` below the root, or None if part of it does not exist."""
+    fd = os.dup(root_fd)
+    for name in names:
+        try:
+            st = _lstat(name, fd)
+            child = None if st is None else _open_child_dir(name, fd, st)
+        finally:
+            os.close(fd)
+        if child is None:
+            return None
+        fd = child
+    return fd
+
+
+def _follow(walk: _Walk, part: str, relpath: str, symlinks: bool) -> list[str]:
+    """The components a symlink at `part` stands for (an absolute target restarts at the root)."""
+    if not symlinks:
+        raise UnsafeContentError(f"path {relpath!r} goes through a symbolic link")
+    assert walk.fd is not None
+    target = os.readlink(part, dir_fd=walk.fd)
+    if target.startswith("/"):
+        walk.reset()
+    return split_path(target)
+
+
+def _walk(
+    root_fd: int, relpath: str, *, follow_final: bool, create: int | None, symlinks: bool = True
+) -> tuple[_Walk, str]:
+    """Walk `relpath` below `root_fd`; return the walk and the final component (not opened).
+
+    The final component is "" when the path ends on a directory already walked (the root, or
+    after `..`). With `create` set (a mode) missing intermediate directories are made. With
+    `symlinks` False any symlink on the way is an error.
+    """
+    walk = _Walk(root_fd)
+    pending = split_path(relpath)
+    links = 0
+    try:
+        while pending:
+            part = pending.pop(0)
+            if part == "..":
+                walk.up()
+                continue
+            last = not pending
+            st = _lstat(part, walk.fd)
+            if st is not None and stat.S_ISLNK(st.st_mode) and (follow_final or not last):
+                links += 1
+                if links > MAX_SYMLINKS:
+                    raise UnsafeContentError(f"too many levels of symbolic links in {relpath!r}")
+                pending[:0] = _follow(walk, part, relpath, symlinks)
+                continue
+            if last:
+                return walk, part
+            if st is None and walk.fd is not None and create is not None:
+                os.mkdir(part, create, dir_fd=walk.fd)
+                st = os.stat(part, dir_fd=walk.fd, follow_symlinks=False)
+            walk.enter(part, None if st is None else _open_child_dir(part, walk.fd, st))
+        return walk, ""
+    except BaseException:
+        walk.close()
+        raise
+
+
+def resolve_inside(root: Path, relpath: str, follow_final: bool = True) -> Path:
+    """The real path `relpath` names inside `root`, every symlink resolved within `root`.
+
+    Missing components are kept as named (so the result is where a new entry would go). With
+    `follow_final` False a final symlink is returned itself rather than its target.
+    """
+    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        walk, final = _walk(root_fd, relpath, follow_final=follow_final, create=None)
+        walk.close()
+    finally:
+        os.close(root_fd)
+    return root.joinpath(*walk.names, *([final] if final else []))
+
+
+def open_dir(
+    root_fd: int, relpath: str, *, create: int | None = None, symlinks: bool = True
+) -> int:
+    """An O_DIRECTORY fd for `relpath` inside the root (symlinks resolved within it).
+
+    With `create` (a mode) missing directories on the way, the last included, are made. With
+    `symlinks` False a symlink anywhere on the way is an UnsafeContentError. The caller closes
+    the fd.
+    """
+    walk, final = _walk(root_fd, relpath, follow_final=True, create=create, symlinks=symlinks)
+    try:
+        st = _lstat(final, walk.fd) if final else None
+        if final and st is None and walk.fd is not None and create is not None:
+            os.mkdir(final, create, dir_fd=walk.fd)
+            st = os.stat(final, dir_fd=walk.fd, follow_symlinks=False)
+        if walk.fd is None or (final and st is None):
+            raise FileNotFoundError(f"{relpath}: no such directory")
+        if not final:
+            return os.dup(walk.fd)
+        assert st is not None
+        return _open_child_dir(final, walk.fd, st)
+    finally:
+        walk.close()
+
+
+def open_parent(
+    root_fd: int, relpath: str, *, create: int | None = None, symlinks: bool = True
+) -> tuple[int, str]:
+    """The parent directory fd of `relpath` and its last component, which is never followed.
+
+    The caller acts on the last component with *at() calls and no-follow flags, then closes the fd.
+    """
+    parts = split_path(relpath)
+    if not parts or parts[-1] == "..":
+        raise UnsafeContentError(f"path {relpath!r} does not name an entry")
+    fd = open_dir(root_fd, "/".join(parts[:-1]), create=create, symlinks=symlinks)
+    return fd, parts[-1]
+
+
+@dataclass
+class _Level:
+    """A directory being emptied by remove_entry: its name, subdirectories left, parent's id."""
+
+    name: str
+    subdirs: list[str]
+    parent_id: tuple[int, int]
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def _clear_files(fd: int) -> list[str]:
+    """Unlink every non-directory in `fd`; return the subdirectory names."""
+    subdirs = []
+    with contextlib.closing(os.scandir(fd)) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                subdirs.append(entry.name)
+            else:
+                os.unlink(entry.name, dir_fd=fd)
+    return subdirs
+
+
+def remove_entry(dir_fd: int, name: str) -> None:
+    """Remove `name` in `dir_fd`: a file, a symlink itself, or a tree of any depth.
+
+    Links are never followed and at most two fds are open; going back up is checked against the
+    directory's recorded identity so a tree moved meanwhile cannot lead the removal elsewhere.
+    """
+    st = _lstat(name, dir_fd)
+    if st is None:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(name, dir_fd=dir_fd)
+        return
+    fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+    levels = [_Level(name, _clear_files(fd), _identity(dir_fd))]
+    try:
+        while True:
+            level = levels[-1]
+            if level.subdirs:
+                child = level.subdirs.pop()
+                parent_id = _identity(fd)
+                child_fd = os.open(child, _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = child_fd
+                levels.append(_Level(child, _clear_files(fd), parent_id))
+                continue
+            if len(levels) == 1:
+                break
+            parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            if _identity(fd) != level.parent_id:
+                raise UnsafeContentError(f"directory {level.name!r} moved while being removed")
+            levels.pop()
+            os.rmdir(level.name, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=dir_fd)
