@@ -11,9 +11,9 @@ import sys
 import traceback
 
 import typer
+from pod.commands import common, images, login, pull, push, system
 
 from pod import __version__
-from pod.commands import common, images, login, pull, push, system
 from pod.errors import PodError
 
 app = typer.Typer(
@@ -36,19 +36,31 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def root_options(
     root: str = typer.Option(None, "--root", help="Path to the graph root (the store)."),
-    runroot: str = typer.Option(None, "--runroot", help="Path to the run root (state that dies with boot)."),
-    log_level: str = typer.Option("warn", "--log-level", help="Log messages at and above: debug, info, warn, error."),
-    storage_driver: str = typer.Option(None, "--storage-driver", help="Storage driver: overlay or vfs."),
+    runroot: str = typer.Option(
+        None, "--runroot", help="Path to the run root (state that dies with boot)."
+    ),
+    log_level: str = typer.Option(
+        "warn", "--log-level", help="Log messages at and above: debug, info, warn, error."
+    ),
+    storage_driver: str = typer.Option(
+        None, "--storage-driver", help="Storage driver: overlay or vfs."
+    ),
     version: bool = typer.Option(
         False, "--version", "-v", callback=_print_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
     """Global options, as podman's."""
     if log_level not in LOG_LEVELS:
-        raise PodError(f'invalid log level "{log_level}": use one of debug, info, warn, error, fatal, panic')
+        raise PodError(
+            f'invalid log level "{log_level}": use one of debug, info, warn, error, fatal, panic'
+        )
     common.configure(root, runroot, storage_driver, log_level)
     logging.basicConfig(
-        level=logging.DEBUG if log_level == "debug" else logging.INFO if log_level == "info" else logging.WARNING,
+        level=logging.DEBUG
+        if log_level == "debug"
+        else logging.INFO
+        if log_level == "info"
+        else logging.WARNING,
         format="%(levelname)s[%(name)s] %(message)s",
     )
 
@@ -60,7 +72,7 @@ for module in (images, pull, push, login, system):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; every error leaves through here as one `Error: ...` line and podman's exit code."""
+    """Run the CLI: every error leaves through here as one `Error: ...` line, podman's code."""
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="pod", standalone_mode=False)

@@ -60,5 +60,7 @@ def quiet_option(help_text: str) -> Any:
     return typer.Option(False, "--quiet", "-q", help=help_text)
 
 
-def format_option(help_text: str = "Pretty-print with a Go template, `json` or `table ...`.") -> Any:
+def format_option(
+    help_text: str = "Pretty-print with a Go template, `json` or `table ...`.",
+) -> Any:
     return typer.Option(None, "--format", help=help_text)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import typer
-
 from pod.commands import common
 
 
@@ -65,17 +64,26 @@ def _image_json(record) -> dict:
 
 def images_command(
     repository: str = typer.Argument(None, help="Show only images matching this reference."),
-    all_images: bool = typer.Option(False, "--all", "-a", help="Show all images (pod keeps no intermediates)."),
+    all_images: bool = typer.Option(
+        False, "--all", "-a", help="Show all images (pod keeps no intermediates)."
+    ),
     quiet: bool = common.quiet_option("Print only image IDs."),
     no_trunc: bool = typer.Option(False, "--no-trunc", help="Do not truncate IDs."),
     digests: bool = typer.Option(False, "--digests", help="Show digests."),
-    noheading: bool = typer.Option(False, "--noheading", "-n", help="Do not print column headings."),
+    noheading: bool = typer.Option(
+        False, "--noheading", "-n", help="Do not print column headings."
+    ),
     fmt: str = common.format_option(),
-    filters: list[str] = typer.Option([], "--filter", "-f", help="Filter: dangling, reference, label, before, since."),
-    sort: str = typer.Option("created", "--sort", help="Sort by created, id, repository, size or tag."),
+    filters: list[str] = typer.Option(
+        [], "--filter", "-f", help="Filter: dangling, reference, label, before, since."
+    ),
+    sort: str = typer.Option(
+        "created", "--sort", help="Sort by created, id, repository, size or tag."
+    ),
 ) -> None:
     """List images in local storage."""
     from pod.commands.render import render_rows
+
     from pod.image_filter import build_filter, sort_key
 
     store = _store()
@@ -159,7 +167,9 @@ def tag_command(
 
 def untag_command(
     image: str = typer.Argument(..., help="The image to untag."),
-    names: list[str] = typer.Argument(None, metavar="[NAME...]", help="Names to remove (default: all)."),
+    names: list[str] = typer.Argument(
+        None, metavar="[NAME...]", help="Names to remove (default: all)."
+    ),
 ) -> None:
     """Remove names from a local image (the image stays)."""
     _store().untag(image, [_qualify_local(name) for name in names or []])
@@ -167,13 +177,16 @@ def untag_command(
 
 def history_command(
     image: str = typer.Argument(..., help="The image."),
-    human: bool = typer.Option(True, "--human/--no-human", "-H", help="Human-readable sizes and dates."),
+    human: bool = typer.Option(
+        True, "--human/--no-human", "-H", help="Human-readable sizes and dates."
+    ),
     no_trunc: bool = typer.Option(False, "--no-trunc", help="Do not truncate output."),
     quiet: bool = common.quiet_option("Print only the IDs."),
     fmt: str = common.format_option(),
 ) -> None:
     """Show the history of an image."""
     from pod.commands.render import render_rows
+
     from pod.humanize import human_size, iso_time, since
     from pod.image_inspect import history
 
@@ -199,9 +212,22 @@ def history_command(
                 "Tags": entry.tags,
             }
         )
-    columns = [("ID", "ID"), ("CREATED", "Created"), ("CREATED BY", "CreatedBy"), ("SIZE", "Size"), ("COMMENT", "Comment")]
+    columns = [
+        ("ID", "ID"),
+        ("CREATED", "Created"),
+        ("CREATED BY", "CreatedBy"),
+        ("SIZE", "Size"),
+        ("COMMENT", "Comment"),
+    ]
     json_rows = [
-        {"id": e.id, "created": iso_time(e.created), "CreatedBy": e.created_by, "size": e.size, "comment": e.comment, "tags": e.tags or None}
+        {
+            "id": e.id,
+            "created": iso_time(e.created),
+            "CreatedBy": e.created_by,
+            "size": e.size,
+            "comment": e.comment,
+            "tags": e.tags or None,
+        }
         for e in entries
     ]
     render_rows(rows, columns, fmt, json_rows=json_rows)
@@ -231,7 +257,11 @@ def inspect_command(
     else:
         common.print_json(documents)
     if missing:
-        raise NoSuchImageError(f"no such image: {missing[-1]}: image not known" if len(missing) == 1 else f"no such images: {', '.join(missing)}")
+        raise NoSuchImageError(
+            f"no such image: {missing[-1]}: image not known"
+            if len(missing) == 1
+            else f"no such images: {', '.join(missing)}"
+        )
 
 
 def exists_command(image: str = typer.Argument(..., help="The image.")) -> None:
@@ -245,7 +275,9 @@ def exists_command(image: str = typer.Argument(..., help="The image.")) -> None:
 
 
 def prune_command(
-    all_unused: bool = typer.Option(False, "--all", "-a", help="Remove all images no container uses."),
+    all_unused: bool = typer.Option(
+        False, "--all", "-a", help="Remove all images no container uses."
+    ),
     force: bool = typer.Option(False, "--force", "-f", help="Do not ask for confirmation."),
 ) -> None:
     """Remove dangling images (and, with -a, all unused ones)."""
@@ -253,7 +285,9 @@ def prune_command(
 
     if not force:
         what = "all images not used by containers" if all_unused else "all dangling images"
-        if not typer.confirm(f"WARNING! This command removes {what}.\nAre you sure you want to continue?"):
+        if not typer.confirm(
+            f"WARNING! This command removes {what}.\nAre you sure you want to continue?"
+        ):
             return
     for ident in prune_images(common.settings(), all_unused):
         print(ident)

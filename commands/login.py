@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import typer
-
 from pod.commands import common
 
 
@@ -17,9 +16,15 @@ def _host_of(text: str) -> str:
 def login_command(
     registry: str = typer.Argument(..., help="The registry (host[:port]) to log in to."),
     username: str = typer.Option(None, "--username", "-u", help="Username."),
-    password: str = typer.Option(None, "--password", "-p", help="Password (prefer --password-stdin)."),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
-    get_login: bool = typer.Option(False, "--get-login", help="Print the stored username and exit."),
+    password: str = typer.Option(
+        None, "--password", "-p", help="Password (prefer --password-stdin)."
+    ),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from stdin."
+    ),
+    get_login: bool = typer.Option(
+        False, "--get-login", help="Print the stored username and exit."
+    ),
     authfile: str = common.authfile_option(),
     tls_verify: bool = common.tls_verify_option(),
 ) -> None:
@@ -74,7 +79,10 @@ def _prompt(text: str, hidden: bool) -> str:
     from pod.errors import UsageError
 
     if not sys.stdin.isatty():
-        raise UsageError(f"cannot prompt for {text.strip(': ').lower()}: stdin is not a terminal (use -u/-p or --password-stdin)")
+        raise UsageError(
+            f"cannot prompt for {text.strip(': ').lower()}: stdin is not a terminal "
+            "(use -u/-p or --password-stdin)"
+        )
     if hidden:
         import getpass
 
@@ -84,7 +92,9 @@ def _prompt(text: str, hidden: bool) -> str:
 
 def logout_command(
     registry: str = typer.Argument(None, help="The registry to log out of."),
-    all_registries: bool = typer.Option(False, "--all", "-a", help="Remove all stored credentials."),
+    all_registries: bool = typer.Option(
+        False, "--all", "-a", help="Remove all stored credentials."
+    ),
     authfile: str = common.authfile_option(),
 ) -> None:
     """Remove stored credentials for a registry."""

@@ -47,7 +47,13 @@ class RichReporter(PlainReporter):
     def __init__(self) -> None:
         super().__init__()
         from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TransferSpeedColumn,
+        )
 
         self._progress = Progress(
             TextColumn("{task.description}"),
@@ -65,7 +71,9 @@ class RichReporter(PlainReporter):
 
     def blob_started(self, digest: str, size: int, kind: str = "blob") -> None:
         with self._lock:
-            self._tasks[digest] = self._progress.add_task(f"Copying {kind} {short(digest)}", total=size)
+            self._tasks[digest] = self._progress.add_task(
+                f"Copying {kind} {short(digest)}", total=size
+            )
 
     def blob_progress(self, digest: str, nbytes: int) -> None:
         task = self._tasks.get(digest)
@@ -75,7 +83,11 @@ class RichReporter(PlainReporter):
     def blob_done(self, digest: str) -> None:
         task = self._tasks.get(digest)
         if task is not None:
-            self._progress.update(task, completed=self._progress.tasks[task].total, description=f"Copying blob {short(digest)} done")
+            self._progress.update(
+                task,
+                completed=self._progress.tasks[task].total,
+                description=f"Copying blob {short(digest)} done",
+            )
 
     def close(self) -> None:
         self._progress.stop()

@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import typer
-
 from pod.commands import common
 
 
 def pull_command(
     images: list[str] = typer.Argument(..., metavar="IMAGE...", help="Image references to pull."),
-    all_tags: bool = typer.Option(False, "--all-tags", "-a", help="Pull every tagged image in the repository."),
+    all_tags: bool = typer.Option(
+        False, "--all-tags", "-a", help="Pull every tagged image in the repository."
+    ),
     arch: str = typer.Option(None, "--arch", help="Architecture to pull instead of the host's."),
-    os_name: str = typer.Option(None, "--os", help="Operating system to pull instead of the host's."),
+    os_name: str = typer.Option(
+        None, "--os", help="Operating system to pull instead of the host's."
+    ),
     variant: str = typer.Option(None, "--variant", help="Architecture variant to pull."),
     platform: str = typer.Option(None, "--platform", help="OS/ARCH[/VARIANT] to pull."),
-    policy: str = typer.Option("always", "--policy", help="Pull policy: always, missing, never, newer."),
+    policy: str = typer.Option(
+        "always", "--policy", help="Pull policy: always, missing, never, newer."
+    ),
     quiet: bool = common.quiet_option("Print only the image ID."),
     tls_verify: bool = common.tls_verify_option(),
     authfile: str = common.authfile_option(),
     creds: str = common.creds_option(),
 ) -> None:
     """Pull images from a registry."""
+    from pod.commands.progress import reporter_for
+
     from pod import manifest
     from pod.access import RegistryAccess, parse_creds
-    from pod.commands.progress import reporter_for
     from pod.pull import PullOptions, pull_image
 
     wanted = manifest.parse_platform(platform, arch, variant)
@@ -34,7 +40,9 @@ def pull_command(
     for name in names:
         reporter = reporter_for(quiet)
         try:
-            record = pull_image(common.settings(), name, PullOptions(wanted, access, policy, reporter))
+            record = pull_image(
+                common.settings(), name, PullOptions(wanted, access, policy, reporter)
+            )
         finally:
             reporter.close()
         print(record.id)

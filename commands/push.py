@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-
 from pod.commands import common
 
 
@@ -13,22 +12,27 @@ def push_command(
     image: str = typer.Argument(..., help="The local image to push."),
     destination: str = typer.Argument(None, help="Where to push it (default: the image's name)."),
     manifest_format: str = typer.Option(None, "--format", "-f", help="Manifest type: oci or v2s2."),
-    digestfile: Path = typer.Option(None, "--digestfile", help="Write the pushed manifest's digest here."),
+    digestfile: Path = typer.Option(
+        None, "--digestfile", help="Write the pushed manifest's digest here."
+    ),
     quiet: bool = common.quiet_option("Do not print progress."),
     tls_verify: bool = common.tls_verify_option(),
     authfile: str = common.authfile_option(),
     creds: str = common.creds_option(),
 ) -> None:
     """Push an image to a registry."""
-    from pod.access import RegistryAccess, parse_creds
     from pod.commands.progress import reporter_for
-    from pod.push import PushOptions, push_image
     from pod.store.lock import atomic_write
+
+    from pod.access import RegistryAccess, parse_creds
+    from pod.push import PushOptions, push_image
 
     access = RegistryAccess(tls_verify, authfile, parse_creds(creds))
     reporter = reporter_for(quiet)
     try:
-        digest = push_image(common.settings(), image, destination, PushOptions(access, manifest_format, reporter))
+        digest = push_image(
+            common.settings(), image, destination, PushOptions(access, manifest_format, reporter)
+        )
     finally:
         reporter.close()
     if digestfile is not None:

@@ -1,4 +1,4 @@
-"""One way to print listings for every command: default table, `--format` template, `table`, `json`."""
+"""One way to print every listing: default table, `--format` template, `table`, `json`."""
 
 from __future__ import annotations
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-
 from pod.commands import common
 
 system_app = typer.Typer(help="Manage pod itself.", no_args_is_help=True)
@@ -15,6 +14,7 @@ def df_command(
 ) -> None:
     """Show pod's disk usage."""
     from pod.commands.render import render_rows
+
     from pod.disk_usage import disk_usage
     from pod.humanize import human_size
 
@@ -33,7 +33,13 @@ def df_command(
                 "RawReclaimable": line.reclaimable,
             }
         )
-    columns = [("TYPE", "Type"), ("TOTAL", "Total"), ("ACTIVE", "Active"), ("SIZE", "Size"), ("RECLAIMABLE", "Reclaimable")]
+    columns = [
+        ("TYPE", "Type"),
+        ("TOTAL", "Total"),
+        ("ACTIVE", "Active"),
+        ("SIZE", "Size"),
+        ("RECLAIMABLE", "Reclaimable"),
+    ]
     render_rows(rows, columns, fmt)
 
 

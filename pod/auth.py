@@ -70,10 +70,11 @@ def auth_files(authfile: str | Path | None = None) -> list[AuthFile]:
     if chosen:
         return [AuthFile(Path(chosen))]
     files: list[AuthFile] = []
+    run = runtime_dir()
     if not is_rootless():
         files.append(AuthFile(Path("/run/containers/0/auth.json")))
-    elif runtime_dir() is not None:
-        files.append(AuthFile(runtime_dir() / "containers" / "auth.json"))  # type: ignore[operator]
+    elif run is not None:
+        files.append(AuthFile(run / "containers" / "auth.json"))
     files.append(AuthFile(config_home() / "containers" / "auth.json"))
     docker_config = os.environ.get("DOCKER_CONFIG")
     docker_dir = Path(docker_config) if docker_config else home() / ".docker"
@@ -100,11 +101,8 @@ def normalize_key(key: str) -> str:
 def _candidate_keys(host: str, repository: str | None) -> list[str]:
     """`host/ns/repo`, `host/ns`, `host`: the longest prefix wins, as podman's per-repo logins."""
     host = normalize_key(host)
-    if repository:
-        if repository.startswith(host + "/"):
-            repository = repository[len(host) + 1 :]
-        elif normalize_key(repository.split("/", 1)[0]) == host and "/" in repository:
-            repository = repository.split("/", 1)[1]
+    if repository and repository.startswith(host + "/"):
+        repository = repository[len(host) + 1 :]
     parts = [host] + (repository.split("/") if repository else [])
     return ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
 
@@ -191,7 +189,9 @@ def helper_get(name: str, server: str) -> Credentials | None:
 
 def _helper_store(name: str, server: str, creds: Credentials) -> None:
     user, secret = (
-        ("<token>", creds.identity_token) if creds.identity_token else (creds.username, creds.password)
+        ("<token>", creds.identity_token)
+        if creds.identity_token
+        else (creds.username, creds.password)
     )
     payload = json.dumps({"ServerURL": server, "Username": user, "Secret": secret})
     proc = _helper(name, "store", payload)

@@ -91,10 +91,15 @@ def _conf_files(env_var: str, system: list[Path], user: list[Path]) -> list[Path
 
 def containers_conf() -> dict[str, Any]:
     """containers.conf from the standard locations, then pod.conf (pod's own settings) on top."""
-    system = [Path("/usr/share/containers/containers.conf"), Path("/etc/containers/containers.conf")]
+    system = [
+        Path("/usr/share/containers/containers.conf"),
+        Path("/etc/containers/containers.conf"),
+    ]
     user = [config_home() / "containers" / "containers.conf"]
     files = _conf_files("CONTAINERS_CONF", system, user)
-    files += [Path("/etc/pod/pod.conf")] + ([config_home() / "pod" / "pod.conf"] if is_rootless() else [])
+    files += [Path("/etc/pod/pod.conf")] + (
+        [config_home() / "pod" / "pod.conf"] if is_rootless() else []
+    )
     settings: dict[str, Any] = {}
     for path in files:
         settings = _merge(settings, _read_toml(path))
@@ -125,7 +130,9 @@ def load_settings(
     """Flags win over POD_ROOT/POD_RUNROOT/POD_STORAGE_DRIVER, which win over the defaults."""
     driver = storage_driver or os.environ.get("POD_STORAGE_DRIVER") or "overlay"
     if driver not in STORAGE_DRIVERS:
-        raise PodError(f'unknown storage driver "{driver}": use one of {", ".join(STORAGE_DRIVERS)}')
+        raise PodError(
+            f'unknown storage driver "{driver}": use one of {", ".join(STORAGE_DRIVERS)}'
+        )
     return Settings(
         root=Path(root or os.environ.get("POD_ROOT") or default_root()).absolute(),
         runroot=Path(runroot or os.environ.get("POD_RUNROOT") or default_runroot()).absolute(),

@@ -41,11 +41,21 @@ def disk_usage(settings: Settings) -> list[UsageLine]:
     records = ImageStore(layout).list()
     active = [r for r in records if containers_using(layout, r.id)]
     image_size = sum(r.size for r in records)
-    containers = list(layout.containers_root.glob("*/container.json")) if layout.containers_root.is_dir() else []
+    containers = (
+        list(layout.containers_root.glob("*/container.json"))
+        if layout.containers_root.is_dir()
+        else []
+    )
     volumes = [p for p in layout.volumes_root.iterdir()] if layout.volumes_root.is_dir() else []
     volume_size = sum(tree_size(v) for v in volumes)
     return [
-        UsageLine("Images", len(records), len(active), image_size, image_size - sum(r.size for r in active)),
+        UsageLine(
+            "Images",
+            len(records),
+            len(active),
+            image_size,
+            image_size - sum(r.size for r in active),
+        ),
         UsageLine("Containers", len(containers), 0, 0, 0),
         UsageLine("Local Volumes", len(volumes), 0, volume_size, volume_size),
     ]

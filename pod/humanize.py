@@ -45,7 +45,7 @@ def human_duration(seconds: float) -> str:
 
 
 def parse_timestamp(text: str) -> float:
-    """An RFC 3339 timestamp (nanoseconds allowed, as in image configs) → epoch seconds; 0 if absent."""
+    """RFC 3339 (nanoseconds allowed, as in image configs) → epoch seconds; 0 if absent."""
     if not text:
         return 0.0
     main, _, rest = text.partition(".")

@@ -43,7 +43,10 @@ def inspect_image(settings: Settings, store: ImageStore, record: ImageRecord) ->
         "Size": record.size,
         "VirtualSize": record.size,
         "GraphDriver": {"Name": settings.storage_driver, "Data": _layer_dirs(store.layout, record)},
-        "RootFS": {"Type": "layers", "Layers": list((config.get("rootfs") or {}).get("diff_ids", []))},
+        "RootFS": {
+            "Type": "layers",
+            "Layers": list((config.get("rootfs") or {}).get("diff_ids", [])),
+        },
         "Labels": section.get("Labels") or None,
         "Annotations": {},
         "ManifestType": record.manifest_media_type,

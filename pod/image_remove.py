@@ -37,12 +37,18 @@ def _names_to_drop(record: ImageRecord, text: str, force: bool) -> list[str] | N
         return None
     ref = reference.parse(text)
     exact = [name for name in record.names if name in (ref.name_for_store, text)]
-    matched = exact or [name for name in record.names if name.endswith(f"/{ref.path}:{ref.tag_or_default}")]
+    matched = exact or [
+        name for name in record.names if name.endswith(f"/{ref.path}:{ref.tag_or_default}")
+    ]
     return matched[:1] or None
 
 
 def remove_images(
-    settings: Settings, names: list[str], force: bool = False, all_images: bool = False, ignore: bool = False
+    settings: Settings,
+    names: list[str],
+    force: bool = False,
+    all_images: bool = False,
+    ignore: bool = False,
 ) -> RemovalReport:
     layout = Layout(settings.root, settings.runroot)
     store = ImageStore(layout)
@@ -61,7 +67,9 @@ def remove_images(
     return report
 
 
-def _remove_one(layout: Layout, store: ImageStore, text: str, force: bool, report: RemovalReport) -> None:
+def _remove_one(
+    layout: Layout, store: ImageStore, text: str, force: bool, report: RemovalReport
+) -> None:
     record = store.lookup(text)
     drop = _names_to_drop(record, text, force)
     users = containers_using(layout, record.id)
@@ -87,7 +95,7 @@ def sweep(settings: Settings, layout: Layout, store: ImageStore) -> None:
 
 
 def prune_images(settings: Settings, all_unused: bool = False) -> list[str]:
-    """Remove dangling images (all images no container uses, with `all_unused`); return their IDs."""
+    """Remove dangling images (with `all_unused`: all no container uses); return their IDs."""
     layout = Layout(settings.root, settings.runroot)
     store = ImageStore(layout)
     removed: list[str] = []

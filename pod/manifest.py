@@ -29,10 +29,22 @@ DOCKER_FOREIGN_LAYER = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzi
 MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 ACCEPT = [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST]
-LAYER_TYPES = (OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_LAYER_TAR, DOCKER_LAYER_GZIP, DOCKER_FOREIGN_LAYER)
+LAYER_TYPES = (
+    OCI_LAYER_GZIP,
+    OCI_LAYER_ZSTD,
+    OCI_LAYER_TAR,
+    DOCKER_LAYER_GZIP,
+    DOCKER_FOREIGN_LAYER,
+)
 
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
-_ARCH_ALIASES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "armv6l": "arm", "i686": "386"}
+_ARCH_ALIASES = {
+    "x86_64": "amd64",
+    "aarch64": "arm64",
+    "armv7l": "arm",
+    "armv6l": "arm",
+    "i686": "386",
+}
 _VARIANTS = {"armv7l": "v7", "armv6l": "v6", "aarch64": "v8"}
 
 
@@ -67,7 +79,9 @@ def host_platform() -> Platform:
     return Platform("linux", arch, _VARIANTS.get(machine, "") if arch == "arm" else "")
 
 
-def parse_platform(text: str | None, arch: str | None = None, variant: str | None = None) -> Platform:
+def parse_platform(
+    text: str | None, arch: str | None = None, variant: str | None = None
+) -> Platform:
     """`--platform os/arch[/variant]`, or `--arch`/`--variant` over the host's platform."""
     base = host_platform()
     if text:
@@ -103,7 +117,9 @@ def media_type_of(data: bytes, header_type: str | None) -> str:
     if "manifests" in doc:
         return OCI_INDEX
     if doc.get("schemaVersion") == 1:
-        raise PodError("Docker schema 1 manifests are not supported: push the image again with a current tool")
+        raise PodError(
+            "Docker schema 1 manifests are not supported: push the image again with a current tool"
+        )
     return OCI_MANIFEST
 
 
@@ -154,7 +170,9 @@ def select_platform(data: bytes, wanted: Platform) -> Descriptor:
             for e in entries
             if isinstance(e, dict)
         )
-        raise PodError(f"no image found in image index for architecture {wanted} (available: {available})")
+        raise PodError(
+            f"no image found in image index for architecture {wanted} (available: {available})"
+        )
     return min(candidates, key=lambda c: c[0])[1]
 
 

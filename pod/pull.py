@@ -55,7 +55,9 @@ class _Source:
 def pull_image(settings: Settings, text: str, options: PullOptions) -> ImageRecord:
     """Pull `text` per the policy and return the stored image record."""
     if options.policy not in PULL_POLICIES:
-        raise PodError(f'invalid pull policy "{options.policy}": use one of {", ".join(PULL_POLICIES)}')
+        raise PodError(
+            f'invalid pull policy "{options.policy}": use one of {", ".join(PULL_POLICIES)}'
+        )
     ref = reference.parse(text)
     layout = Layout(settings.root, settings.runroot)
     images = ImageStore(layout)
@@ -139,7 +141,9 @@ def _store_image(
         size=sum(sizes),
         created=str(config.get("created") or ""),
         names=[source.ref.name_for_store],
-        repo_digests=[f"{source.ref.repository}@{d}" for d in (source.digest, source.index_digest) if d],
+        repo_digests=[
+            f"{source.ref.repository}@{d}" for d in (source.digest, source.index_digest) if d
+        ],
         added=time.time(),
     )
     return _record(settings, layout, images, record, source, manifest, diff_ids, options)
@@ -153,16 +157,21 @@ def _record(settings, layout, images, record, source, manifest, diff_ids, option
             missing = [
                 i
                 for i, layer in enumerate(manifest.layers)
-                if not blobs.has(layer.digest) or not layers.layer_exists(layout, record.chain_ids[i])
+                if not blobs.has(layer.digest)
+                or not layers.layer_exists(layout, record.chain_ids[i])
             ]
             if not missing and blobs.has(record.config_digest):
                 return images.add(record)
         _fetch(blobs, source, manifest.config, options.reporter, kind="config")
-        _fetch_and_unpack(settings, layout, blobs, source, manifest, diff_ids, record.chain_ids, options)
+        _fetch_and_unpack(
+            settings, layout, blobs, source, manifest, diff_ids, record.chain_ids, options
+        )
     raise PodError("the image's layers kept being removed by another process while pulling")
 
 
-def _fetch(blobs: BlobStore, source: _Source, descriptor: mf.Descriptor, reporter, kind="blob") -> None:
+def _fetch(
+    blobs: BlobStore, source: _Source, descriptor: mf.Descriptor, reporter, kind="blob"
+) -> None:
     """Download one blob unless present; the per-blob lock makes concurrent pulls share it."""
     if blobs.has(descriptor.digest):
         reporter.blob_skipped(descriptor.digest, "already exists")
@@ -174,13 +183,19 @@ def _fetch(blobs: BlobStore, source: _Source, descriptor: mf.Descriptor, reporte
         reporter.blob_started(descriptor.digest, descriptor.size, kind)
         progress: Callable[[int], None] = lambda n: reporter.blob_progress(descriptor.digest, n)  # noqa: E731
         source.client.fetch_blob(
-            source.repository, descriptor.digest, descriptor.size, blobs.incoming_path(descriptor.digest), progress
+            source.repository,
+            descriptor.digest,
+            descriptor.size,
+            blobs.incoming_path(descriptor.digest),
+            progress,
         )
         blobs.commit_incoming(descriptor.digest)
         reporter.blob_done(descriptor.digest)
 
 
-def _fetch_and_unpack(settings, layout, blobs, source, manifest, diff_ids, chains, options) -> list[int]:
+def _fetch_and_unpack(
+    settings, layout, blobs, source, manifest, diff_ids, chains, options
+) -> list[int]:
     """Each layer: download (skipped when unpacked already) then unpack; layers run in parallel."""
 
     def one(i: int) -> int:

@@ -33,7 +33,9 @@ class PushOptions:
     reporter: TransferReporter = field(default_factory=TransferReporter)
 
 
-def push_image(settings: Settings, source: str, destination: str | None, options: PushOptions) -> str:
+def push_image(
+    settings: Settings, source: str, destination: str | None, options: PushOptions
+) -> str:
     """Push the local image `source` to `destination` (default: its own name); return the digest."""
     if options.format is not None and options.format not in FORMATS:
         raise PodError(f'unknown manifest format "{options.format}": use oci or v2s2')
@@ -41,7 +43,9 @@ def push_image(settings: Settings, source: str, destination: str | None, options
     record = ImageStore(layout).lookup(source)
     target = reference.parse(destination or _default_destination(record, source))
     if target.is_short_name:
-        raise PodError(f'"{destination or source}" is not a fully qualified destination: include a registry')
+        raise PodError(
+            f'"{destination or source}" is not a fully qualified destination: include a registry'
+        )
     blobs = BlobStore(layout)
     data, media_type = _manifest_for(blobs, record, options.format)
     conf = load_registries_conf()
@@ -51,7 +55,9 @@ def push_image(settings: Settings, source: str, destination: str | None, options
     for digest in [*record.layer_digests, record.config_digest]:
         _push_blob(client, blobs, endpoint.repository, digest, mount_from, options.reporter)
     options.reporter.writing_manifest()
-    return client.put_manifest(endpoint.repository, target.digest or target.tag_or_default, data, media_type)
+    return client.put_manifest(
+        endpoint.repository, target.digest or target.tag_or_default, data, media_type
+    )
 
 
 def _default_destination(record: ImageRecord, source: str) -> str:
@@ -79,7 +85,9 @@ def _mount_source(record: ImageRecord, host: str, repository: str) -> str | None
     return None
 
 
-def _push_blob(client, blobs: BlobStore, repository: str, digest: str, mount_from, reporter) -> None:
+def _push_blob(
+    client, blobs: BlobStore, repository: str, digest: str, mount_from, reporter
+) -> None:
     if client.blob_exists(repository, digest):
         reporter.blob_skipped(digest, "already exists")
         return
@@ -94,7 +102,7 @@ def _push_blob(client, blobs: BlobStore, repository: str, digest: str, mount_fro
 
 
 def _manifest_for(blobs: BlobStore, record: ImageRecord, wanted: str | None) -> tuple[bytes, str]:
-    """The stored manifest bytes, or a converted manifest when `--format` asks for the other type."""
+    """The stored manifest bytes, or a converted one when `--format` asks for the other type."""
     data = blobs.read(record.manifest_digest)
     target = FORMATS.get(wanted or "", record.manifest_media_type)
     if target == record.manifest_media_type:

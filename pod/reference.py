@@ -129,7 +129,7 @@ def parse(text: str) -> Reference:
 
 
 def _split_domain(name: str) -> tuple[str | None, str]:
-    """Docker's rule: the first part is a domain if it has `.` or `:`, is localhost, or has capitals."""
+    """Docker's rule: a first part with `.` or `:`, `localhost` or capitals is a domain."""
     first, sep, remainder = name.partition("/")
     if not sep:
         return None, name

@@ -1,4 +1,4 @@
-"""registries.conf v2: search registries, short-name aliases, mirrors, insecure and blocked registries.
+"""registries.conf v2: search registries, short-name aliases, mirrors, insecure/blocked registries.
 
 Read from the standard containers locations so an existing podman setup carries over, then pod's
 own files on top. Standard library only: every pull parses this, and it must stay cheap.
@@ -75,6 +75,11 @@ class Endpoint:
     def host(self) -> str:
         return self.reference.domain or DOCKER_DOMAIN
 
+    @property
+    def repository(self) -> str:
+        """The repository path on that host (`library/busybox`)."""
+        return self.reference.path
+
 
 @dataclass
 class RegistryConfig:
@@ -101,7 +106,8 @@ class RegistryConfig:
                 best = registry
         return best
 
-    def is_insecure(self, host: str) -> bool:
+    def host_is_insecure(self, host: str) -> bool:
+        """registries.conf's `insecure` for a bare host (login has no repository)."""
         registry = self.find(host)
         return bool(registry and registry.insecure)
 
@@ -139,7 +145,7 @@ class RegistryConfig:
 
 
 def _match_len(name: str, prefix: str) -> int:
-    """How much of `name` the prefix matches (-1: no match), as containers/image's refMatchingPrefix.
+    """How much of `name` the prefix matches (-1: none), as containers/image's refMatchingPrefix.
 
     `*.example.com` matches any subdomain host and returns the host's length so the rest of the
     name can be appended to a location.
@@ -168,7 +174,7 @@ def _rewrite(ref: Reference, prefix: str, location: str) -> Reference:
 
 
 def _mirror_applies(registry: Registry, mirror: Mirror, ref: Reference) -> bool:
-    """pull-from-mirror / mirror-by-digest-only: some mirrors only serve pulls by digest (or tag)."""
+    """pull-from-mirror and mirror-by-digest-only: a mirror may serve digests (or tags) only."""
     by_digest = ref.digest is not None
     if registry.mirror_by_digest_only:
         return by_digest
@@ -239,7 +245,9 @@ def _apply(config: RegistryConfig, data: dict[str, Any]) -> None:
     if "unqualified-search-registries" in data:
         config.unqualified_search_registries = [
             _host(h, "unqualified-search-registries")
-            for h in _strings(data["unqualified-search-registries"], "unqualified-search-registries")
+            for h in _strings(
+                data["unqualified-search-registries"], "unqualified-search-registries"
+            )
         ]
     if "short-name-mode" in data:
         mode = data["short-name-mode"]
@@ -331,7 +339,9 @@ def _mirror(table: Any) -> Mirror:
         raise ValueError("[[registry.mirror]] needs a location")
     pull_from = table.get("pull-from-mirror", "all") or "all"
     if pull_from not in PULL_FROM_MIRROR:
-        raise ValueError(f"invalid pull-from-mirror {pull_from!r}: use {', '.join(PULL_FROM_MIRROR)}")
+        raise ValueError(
+            f"invalid pull-from-mirror {pull_from!r}: use {', '.join(PULL_FROM_MIRROR)}"
+        )
     return Mirror(
         location=_location(table["location"], "mirror location"),
         insecure=_flag(table, "insecure"),
@@ -339,7 +349,9 @@ def _mirror(table: Any) -> Mirror:
     )
 
 
-def resolve_short_name(ref: Reference | str, config: RegistryConfig | None = None) -> list[Reference]:
+def resolve_short_name(
+    ref: Reference | str, config: RegistryConfig | None = None
+) -> list[Reference]:
     """Candidates to try for `ref`, in order (see RegistryConfig.resolve_short_name)."""
     return (config or load()).resolve_short_name(ref)
 

@@ -11,11 +11,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pod import reference
-from pod.errors import NoSuchImageError, PodError
 from pod.store.blobs import BlobStore, IndexEntry
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
+
+from pod import reference
+from pod.errors import NoSuchImageError, PodError
 
 
 @dataclass
@@ -54,7 +55,7 @@ class ImageRecord:
 
 
 def _short_name_matches(name: str, ref: reference.Reference) -> bool:
-    """Does a stored full name match a short name (`busybox`, `test/busybox:1`) at a path boundary?"""
+    """Does a full name match a short one (`busybox`, `test/busybox:1`) at a path boundary?"""
     wanted_tag = ref.tag_or_default
     repository, _, tag = name.rpartition(":")
     if tag != wanted_tag or "@" in name:
@@ -79,7 +80,7 @@ class ImageStore:
         return self._load()
 
     def lookup(self, text: str) -> ImageRecord:
-        """Find by ID (full or unique prefix, `sha256:` allowed), full name, short name or digest."""
+        """Find by ID (full or unique prefix, `sha256:` allowed), name, short name or digest."""
         found = self.find(text, self._load())
         if found is None:
             raise NoSuchImageError(f"{text}: image not known")
@@ -111,9 +112,7 @@ class ImageStore:
             match = next((record for record in records if candidate in record.names), None)
             if match:
                 return match
-        return next(
-            (r for r in records if any(_short_name_matches(n, ref) for n in r.names)), None
-        )
+        return next((r for r in records if any(_short_name_matches(n, ref) for n in r.names)), None)
 
     # --- changing ---
     def _save(self, records: list[ImageRecord]) -> None:
@@ -167,7 +166,9 @@ class ImageStore:
             self._save(records)
             return removed
 
-    def remove(self, image_id: str, forget_names: list[str] | None = None) -> tuple[list[str], bool]:
+    def remove(
+        self, image_id: str, forget_names: list[str] | None = None
+    ) -> tuple[list[str], bool]:
         """Drop names (`forget_names`) or the whole record when none is left or none is given.
 
         Returns (untagged names, deleted). Called with the store lock held by the caller, which
@@ -189,7 +190,9 @@ class ImageStore:
         """Chain ids and blob digests that no image record uses (with the store lock held)."""
         records = self._load()
         used_layers = {chain for r in records for chain in r.chain_ids}
-        used_blobs = {d for r in records for d in [r.manifest_digest, r.config_digest, *r.layer_digests]}
+        used_blobs = {
+            d for r in records for d in [r.manifest_digest, r.config_digest, *r.layer_digests]
+        }
         layers = _present_layers(self.layout) - used_layers
         blobs = self.blobs.all_digests() - used_blobs
         return layers, blobs

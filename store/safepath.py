@@ -278,3 +278,15 @@ def remove_entry(dir_fd: int, name: str) -> None:
     finally:
         os.close(fd)
     os.rmdir(name, dir_fd=dir_fd)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove `path` (a tree, a file, or a symlink itself) without following links."""
+    try:
+        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    try:
+        remove_entry(fd, path.name)
+    finally:
+        os.close(fd)

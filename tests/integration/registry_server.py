@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ctypes
 import hashlib
 import json
-import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -49,10 +50,18 @@ def registry_binary() -> str:
     )
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the test process dies, even by SIGKILL."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
 def _openssl(*args: str, cwd: Path | None = None, input: bytes | None = None) -> bytes:
     proc = subprocess.run(["openssl", *args], cwd=cwd, input=input, capture_output=True)
     if proc.returncode != 0:
-        raise RegistryError(f"openssl {' '.join(args)} failed: {proc.stderr.decode(errors='replace')}")
+        err = proc.stderr.decode(errors="replace")
+        raise RegistryError(f"openssl {' '.join(args)} failed: {err}")
     return proc.stdout
 
 
@@ -241,6 +250,7 @@ class RegistryServer:
                     stderr=subprocess.STDOUT,
                     cwd=self.workdir,
                     start_new_session=True,
+                    preexec_fn=_die_with_parent,
                 )
             finally:
                 log.close()
@@ -361,10 +371,21 @@ class TokenServer:
         self.key_path = workdir / "token.key"
         self.cert_path = workdir / "token.crt"
         _openssl(
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3650",
-            "-keyout", str(self.key_path), "-out", str(self.cert_path),
-            "-subj", "/CN=pod test token signer",
-        )  # fmt: skip
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-sha256",
+            "-days",
+            "3650",
+            "-keyout",
+            str(self.key_path),
+            "-out",
+            str(self.cert_path),
+            "-subj",
+            "/CN=pod test token signer",
+        )
         der = _openssl("x509", "-in", str(self.cert_path), "-noout", "-pubkey")
         der = _openssl("pkey", "-pubin", "-outform", "DER", input=der)
         self.key_id = libtrust_key_id(der)
@@ -433,7 +454,8 @@ class TokenServer:
             if len(parts) < 3:
                 continue
             rtype, name, actions = parts[0], ":".join(parts[1:-1]), parts[-1].split(",")
-            granted = [a for a in dict.fromkeys(actions) if a and self.allowed(user, rtype, name, a)]
+            wanted = [a for a in dict.fromkeys(actions) if a]
+            granted = [a for a in wanted if self.allowed(user, rtype, name, a)]
             for entry in access:  # merge repeated requests for one resource
                 if entry["type"] == rtype and entry["name"] == name:
                     entry["actions"] = list(dict.fromkeys(entry["actions"] + granted))
@@ -574,7 +596,53 @@ def _make_handler(server: TokenServer):
     return Handler
 
 
-def start_token_registry(workdir: Path, **token_kwargs) -> tuple[RegistryServer, TokenServer]:
+@dataclass
+class TokenRegistry:
+    """A token-auth registry and its token server, as the `token_registry` fixture gives them."""
+
+    registry: RegistryServer
+    tokens: TokenServer
+
+    @property
+    def host(self) -> str:
+        return self.registry.host
+
+    @property
+    def url(self) -> str:
+        return self.registry.url
+
+    @property
+    def token_server_url(self) -> str:
+        return self.tokens.url
+
+    @property
+    def service(self) -> str:
+        return self.tokens.service
+
+    @property
+    def username(self) -> str:
+        return self.tokens.username
+
+    @property
+    def password(self) -> str:
+        return self.tokens.password
+
+    @property
+    def requests(self) -> list[TokenRequest]:
+        return self.tokens.requests
+
+    def clear_requests(self) -> None:
+        self.tokens.clear_requests()
+
+    def requested_scopes(self) -> list[str]:
+        return self.tokens.requested_scopes()
+
+    def stop(self) -> None:
+        self.registry.stop()
+        self.tokens.stop()
+
+
+def start_token_registry(workdir: Path, **token_kwargs) -> TokenRegistry:
     tokens = TokenServer(workdir / "token", **token_kwargs).start()
     try:
         server = RegistryServer(
@@ -586,16 +654,4 @@ def start_token_registry(workdir: Path, **token_kwargs) -> tuple[RegistryServer,
     except BaseException:
         tokens.stop()
         raise
-    return server, tokens
-
-
-@contextlib.contextmanager
-def running(server: RegistryServer):
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def environ_without(*names: str) -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in names}
+    return TokenRegistry(server, tokens)

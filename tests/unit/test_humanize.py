@@ -7,7 +7,13 @@ from pod.humanize import human_duration, human_size, iso_time, parse_timestamp
 
 @pytest.mark.parametrize(
     ("size", "text"),
-    [(0, "0 B"), (999, "999 B"), (4493000, "4.49 MB"), (1_500_000_000, "1.5 GB"), (12345, "12.3 kB")],
+    [
+        (0, "0 B"),
+        (999, "999 B"),
+        (4493000, "4.49 MB"),
+        (1_500_000_000, "1.5 GB"),
+        (12345, "12.3 kB"),
+    ],
 )
 def test_human_size(size: int, text: str) -> None:
     assert human_size(size) == text

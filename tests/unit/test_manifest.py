@@ -11,7 +11,9 @@ D1, D2, D3 = ("sha256:" + c * 64 for c in "abc")
 
 
 def index(*entries: dict) -> bytes:
-    return json.dumps({"schemaVersion": 2, "mediaType": mf.OCI_INDEX, "manifests": list(entries)}).encode()
+    return json.dumps(
+        {"schemaVersion": 2, "mediaType": mf.OCI_INDEX, "manifests": list(entries)}
+    ).encode()
 
 
 def entry(digest: str, arch: str, variant: str | None = None) -> dict:
@@ -29,7 +31,9 @@ def test_selects_requested_platform() -> None:
 
 
 def test_missing_platform_is_a_clear_error() -> None:
-    with pytest.raises(PodError, match="no image found in image index for architecture linux/s390x"):
+    with pytest.raises(
+        PodError, match="no image found in image index for architecture linux/s390x"
+    ):
         mf.select_platform(index(entry(D1, "amd64")), mf.Platform("linux", "s390x"))
 
 

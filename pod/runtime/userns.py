@@ -1,0 +1,241 @@
+"""User namespaces for rootless pod: subordinate id ranges and a worker run inside a namespace.
+
+Files in an image belong to many users; an unprivileged user can only own them through a user
+namespace mapping container uid 0 to the user and 1..N to the user's /etc/subuid range (podman's
+mapping, set up by the setuid newuidmap/newgidmap). With no range, or no newuidmap, the namespace
+maps the user alone: owners collapse to the user, and the caller is told once.
+
+Worker protocol (both halves live here so they cannot drift apart):
+  1. The parent spawns `python -m <module> --userns-sync <fd>` (never fork: the parent may hold
+     threads), with one end of a socketpair as <fd>.
+  2. The child unshares CLONE_NEWUSER and sends b"U"; the parent writes the uid/gid maps and sends
+     b"G"; the child becomes uid/gid 0 in the namespace.
+  3. The parent writes a JSON request on the child's stdin; the child answers on stdout with
+     {"result": ...} or {"error": {"type": <PodError subclass name>, "message": ...}}, which the
+     parent raises as that PodError.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pod import errors
+from pod.runtime import syscalls
+
+SUBUID_FILE = Path("/etc/subuid")
+SUBGID_FILE = Path("/etc/subgid")
+SYNC_FLAG = "--userns-sync"
+_READY = b"U"
+_GO = b"G"
+
+
+@dataclass(frozen=True)
+class SubIdRange:
+    """One /etc/subuid or /etc/subgid range granted to a user."""
+
+    start: int
+    count: int
+
+
+@dataclass(frozen=True)
+class IdMapLine:
+    """One line of /proc/<pid>/uid_map: `count` ids from `inside` map to `outside` on the host."""
+
+    inside: int
+    outside: int
+    count: int
+
+
+@dataclass(frozen=True)
+class IdMapping:
+    """How one kind of id ("uid" or "gid") is mapped: own id to 0, subordinate ranges from 1."""
+
+    kind: str
+    own: int
+    ranges: tuple[SubIdRange, ...]
+    source: Path
+
+    def lines(self) -> list[IdMapLine]:
+        lines = [IdMapLine(0, self.own, 1)]
+        for subids in self.ranges:
+            lines.append(IdMapLine(lines[-1].inside + lines[-1].count, subids.start, subids.count))
+        return lines
+
+
+@dataclass(frozen=True)
+class UserMapping:
+    """The mapping a rootless namespace gets for `user`."""
+
+    user: str
+    uids: IdMapping
+    gids: IdMapping
+
+
+@dataclass(frozen=True)
+class WorkerResult:
+    """A worker's answer, and a warning to show once when the namespace maps one id only."""
+
+    value: Any
+    warning: str
+
+
+def read_subids(path: Path, user: str, uid: int) -> list[SubIdRange]:
+    """The ranges `path` grants to `user` (lines name the user by name or by number)."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return []
+    ranges = []
+    for line in text.splitlines():
+        fields = line.strip().split(":")
+        if len(fields) != 3 or fields[0] not in (user, str(uid)):
+            continue
+        with contextlib.suppress(ValueError):
+            start, count = int(fields[1]), int(fields[2])
+            if start >= 0 and count > 0:
+                ranges.append(SubIdRange(start, count))
+    return ranges
+
+
+def current_mapping(
+    subuid_file: Path = SUBUID_FILE, subgid_file: Path = SUBGID_FILE
+) -> UserMapping:
+    """The mapping for the calling user, from the subordinate id files."""
+    uid, gid = os.geteuid(), os.getegid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    return UserMapping(
+        user=user,
+        uids=IdMapping("uid", uid, tuple(read_subids(subuid_file, user, uid)), subuid_file),
+        gids=IdMapping("gid", gid, tuple(read_subids(subgid_file, user, uid)), subgid_file),
+    )
+
+
+def _write_proc(pid: int, name: str, text: str) -> None:
+    with open(f"/proc/{pid}/{name}", "w") as handle:
+        handle.write(text)
+
+
+def _map_single(pid: int, mapping: IdMapping) -> None:
+    """Map the user's own id alone (allowed without privileges; gid_map needs setgroups denied)."""
+    if mapping.kind == "gid":
+        _write_proc(pid, "setgroups", "deny")
+    _write_proc(pid, f"{mapping.kind}_map", f"0 {mapping.own} 1\n")
+
+
+def _map_ids(pid: int, mapping: IdMapping, user: str) -> str:
+    """Write one id map for `pid`; return a warning when it had to fall back to a single id."""
+    collapse = "image file owners collapse to you"
+    tool = shutil.which(f"new{mapping.kind}map")
+    if not mapping.ranges:
+        warning = (
+            f"no sub{mapping.kind} ranges found for user {user} in {mapping.source}: "
+            f"{collapse}; add a range to keep them"
+        )
+    elif tool is None:
+        warning = f"new{mapping.kind}map not found (install the uidmap package): {collapse}"
+    else:
+        args = [str(n) for line in mapping.lines() for n in (line.inside, line.outside, line.count)]
+        done = subprocess.run([tool, str(pid), *args], capture_output=True, text=True)
+        if done.returncode == 0:
+            return ""
+        reason = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        warning = f"new{mapping.kind}map failed ({reason[0]}): {collapse}"
+    _map_single(pid, mapping)
+    return warning
+
+
+def _set_up_child(sock: socket.socket, pid: int, mapping: UserMapping) -> str:
+    """Parent half of the handshake: wait for the child's namespace, map it, let it go on."""
+    if sock.recv(1) != _READY:
+        return ""  # the child failed before unsharing; its answer on stdout says why
+    uid_warning = _map_ids(pid, mapping.uids, mapping.user)
+    gid_warning = _map_ids(pid, mapping.gids, mapping.user)
+    sock.sendall(_GO)
+    return uid_warning or gid_warning
+
+
+def _error_class(name: str) -> type[errors.PodError]:
+    cls = getattr(errors, name, errors.PodError)
+    return cls if isinstance(cls, type) and issubclass(cls, errors.PodError) else errors.PodError
+
+
+def _decode_reply(module: str, out: bytes, err: bytes, returncode: int) -> Any:
+    try:
+        reply = json.loads(out)
+    except ValueError:
+        lines = err.decode(errors="replace").strip().splitlines()
+        detail = lines[-1] if lines else f"exit status {returncode}"
+        raise errors.StoreError(f"{module} worker failed: {detail}") from None
+    if "error" in reply:
+        raise _error_class(reply["error"]["type"])(reply["error"]["message"])
+    return reply["result"]
+
+
+def run_in_userns(module: str, request: Any, mapping: UserMapping | None = None) -> WorkerResult:
+    """Run `python -m module` as root of a fresh user namespace and return its answer."""
+    mapping = mapping or current_mapping()
+    parent_end, child_end = socket.socketpair()
+    with parent_end:
+        with child_end:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", module, SYNC_FLAG, str(child_end.fileno())],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(child_end.fileno(),),
+                cwd="/",  # `-m` puts the cwd first on sys.path: keep a checkout from shadowing pod
+            )
+        try:
+            warning = _set_up_child(parent_end, proc.pid, mapping)
+            out, err = proc.communicate(json.dumps(request).encode())
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+    return WorkerResult(_decode_reply(module, out, err, proc.returncode), warning)
+
+
+def enter_userns(sync_fd: int) -> None:
+    """Child half of the handshake: unshare, wait for the maps, become root in the namespace."""
+    syscalls.unshare(syscalls.CLONE_NEWUSER)
+    os.write(sync_fd, _READY)
+    if os.read(sync_fd, 1) != _GO:
+        raise errors.StoreError("user namespace set-up was abandoned by the parent")
+    os.close(sync_fd)
+    os.setresgid(0, 0, 0)
+    with contextlib.suppress(PermissionError):  # denied under a single-gid mapping
+        os.setgroups([])
+    os.setresuid(0, 0, 0)
+
+
+def _describe(err: OSError) -> str:
+    where = f": {err.filename}" if err.filename else ""
+    return f"{err.strerror or err}{where}"
+
+
+def worker_main(handler: Callable[[Any], Any], argv: list[str]) -> None:
+    """The worker's entry point: join the namespace if asked, answer one request, report errors."""
+    try:
+        if argv[:1] == [SYNC_FLAG]:
+            enter_userns(int(argv[1]))
+        reply: dict[str, Any] = {"result": handler(json.load(sys.stdin))}
+    except errors.PodError as err:
+        reply = {"error": {"type": type(err).__name__, "message": str(err)}}
+    except OSError as err:
+        reply = {"error": {"type": "StoreError", "message": _describe(err)}}
+    sys.stdout.write(json.dumps(reply))
+    sys.stdout.flush()

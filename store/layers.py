@@ -1,0 +1,632 @@
+"""Unpacked layers by chain id, and the safe extraction of untrusted layer tarballs.
+
+A layer blob is hostile until proven otherwise: names are normalized lexically (`..` may not
+climb out), every parent is opened with store.safepath (a symlink planted by an earlier entry is
+resolved inside the layer, never on the host), hardlinks must point inside the layer, whiteouts
+may not go through symlinks, and sizes are bounded. tarfile's own extract is never used (the
+Python 3.11.7 in use predates its escape fixes): every entry is created here with *at() calls.
+
+On-disk form, for overlayfs with the layers as lowerdirs:
+- whiteouts (`.wh.<name>`) become 0:0 character devices named <name>, as overlayfs writes them;
+  the kernel allows creating those without CAP_MKNOD, so rootless layers use them too.
+- opaque directories (`.wh..wh..opq`) get `trusted.overlay.opaque=y` (rootful) or
+  `user.overlay.opaque=y` (rootless: mount with the `userxattr` option). meta.json says which.
+- rootless layers are unpacked by a worker inside the user's user namespace (pod.store.unpack) so
+  file owners are kept as subordinate ids.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import gzip
+import hashlib
+import os
+import re
+import shutil
+import stat
+import tarfile
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import IO, Any
+
+from pod.store import safepath
+from pod.store.layout import Layout
+from pod.store.lock import atomic_write_json, fsync_dir, lock_if_free, locked, read_json
+
+from pod.errors import DigestMismatchError, PodError, StoreError, UnsafeContentError
+from pod.runtime.userns import run_in_userns
+
+DEFAULT_MAX_SIZE = 64 << 30
+WHITEOUT_FORMAT = "overlay-chardev"
+ROOTFUL_OPAQUE_XATTR = "trusted.overlay.opaque"
+ROOTLESS_OPAQUE_XATTR = "user.overlay.opaque"
+WORKER_MODULE = "pod.store.unpack"
+
+_WHITEOUT_PREFIX = ".wh."
+_OPAQUE_MARKER = ".wh..wh..opq"
+_AUFS_META_PREFIX = ".wh..wh."
+# The engine's own overlay metadata: an image may not forge opaque dirs or redirects with it.
+_FORBIDDEN_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
+_IGNORED_XATTR_ERRNOS = (errno.EPERM, errno.ENOTSUP, errno.EACCES, errno.EINVAL)
+_MAX_ID = 2**32 - 2
+_CHUNK = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_SCRATCH_NAME = re.compile(r"^([0-9a-f]{64})\.(partial|removing)-(\d+)$")
+
+
+def opaque_xattr(rootless: bool) -> str:
+    return ROOTLESS_OPAQUE_XATTR if rootless else ROOTFUL_OPAQUE_XATTR
+
+
+def chain_ids(diff_ids: Sequence[str]) -> list[str]:
+    """OCI chain ids: the first is the diff id, then sha256 of "<parent chain> <diff id>"."""
+    chains: list[str] = []
+    for diff_id in diff_ids:
+        if chains:
+            digest = hashlib.sha256(f"{chains[-1]} {diff_id}".encode()).hexdigest()
+            chains.append(f"sha256:{digest}")
+        else:
+            chains.append(diff_id)
+    return chains
+
+
+# --- reading the blob -------------------------------------------------------------------------
+
+
+class _DigestReader:
+    """The uncompressed stream, hashed (that hash is the diff id) and bounded while it is read."""
+
+    def __init__(self, raw: IO[bytes], limit: int, errors: tuple[type[BaseException], ...]):
+        self._raw = raw
+        self._limit = limit
+        self._errors = errors
+        self._sha = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int) -> bytes:
+        try:
+            data = self._raw.read(size)
+        except self._errors as err:
+            raise UnsafeContentError(f"layer blob cannot be decompressed: {err}") from None
+        self.size += len(data)
+        if self.size > self._limit:
+            raise UnsafeContentError(f"layer is larger than {self._limit} bytes uncompressed")
+        self._sha.update(data)
+        return data
+
+    def drain(self) -> None:
+        """Read to the end: tar padding after the end marker belongs to the diff id too."""
+        while self.read(_CHUNK):
+            pass
+
+    @property
+    def digest(self) -> str:
+        return f"sha256:{self._sha.hexdigest()}"
+
+
+def _decompressed(raw: IO[bytes], limit: int) -> _DigestReader:
+    """Sniff the compression from the magic bytes (OCI media types are often wrong)."""
+    head = raw.read(4)
+    raw.seek(0)
+    decode_errors: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile)
+    stream: IO[bytes] = raw
+    if head.startswith(_GZIP_MAGIC):
+        stream = gzip.GzipFile(fileobj=raw, mode="rb")
+    elif head == _ZSTD_MAGIC:
+        import zstandard  # only zstd layers pay for the import
+
+        stream = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        decode_errors = (zstandard.ZstdError,)
+    return _DigestReader(stream, limit, decode_errors)
+
+
+# --- extraction -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    """What unpacking a blob found: the diff id, the uncompressed size, and lost owners."""
+
+    diff_id: str
+    size: int
+    owners_collapsed: bool
+
+
+def _mtime_ns(member: tarfile.TarInfo) -> int:
+    return max(-(2**63), min(int(member.mtime * 1_000_000_000), 2**63 - 1))
+
+
+def _xattrs(member: tarfile.TarInfo) -> Iterator[tuple[str, bytes]]:
+    for key, value in member.pax_headers.items():
+        name = key.removeprefix("SCHILY.xattr.")
+        if name != key and not name.startswith(_FORBIDDEN_XATTR_PREFIXES):
+            yield name, value.encode("utf-8", "surrogateescape")
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def _is_whiteout(st: os.stat_result) -> bool:
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+@dataclass
+class _DirMeta:
+    """Mode and mtime of a directory, applied after its children (which change its mtime)."""
+
+    identity: tuple[int, int]
+    mode: int
+    mtime_ns: int
+
+
+class _Extractor:
+    """Creates the entries of one layer tar inside the directory `root_fd`."""
+
+    def __init__(self, root_fd: int, rootless: bool, max_size: int) -> None:
+        self.root_fd = root_fd
+        self.rootless = rootless
+        self.max_size = max_size
+        self.owners_collapsed = False
+        self.dirs: dict[str, _DirMeta] = {}
+        # Entries come grouped by directory: keep the last parent open. Any removal may change
+        # what a path resolves to, so it marks the cached fd stale (closed on the next lookup).
+        self._parent: tuple[str, int] | None = None
+        self._parent_stale = False
+
+    def close(self) -> None:
+        if self._parent is not None:
+            os.close(self._parent[1])
+            self._parent = None
+
+    def add(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        rel = safepath.clean_relpath(member.name)
+        if member.size > self.max_size:
+            raise UnsafeContentError(f"layer entry {rel!r} declares {member.size} bytes")
+        try:
+            self._add(tar, member, rel)
+        except OSError as err:
+            raise StoreError(f"unpacking layer entry {rel!r}: {err.strerror or err}") from None
+
+    def _add(self, tar: tarfile.TarFile, member: tarfile.TarInfo, rel: str) -> None:
+        if rel.rpartition("/")[2].startswith(_WHITEOUT_PREFIX):
+            self._whiteout(rel)
+        elif not rel:
+            self._layer_root(member)
+        else:
+            parent, _, name = rel.rpartition("/")
+            self._entry(tar, member, rel, self._parent_fd(parent), name)
+
+    def _parent_fd(self, parent: str) -> int:
+        if self._parent is None or self._parent[0] != parent or self._parent_stale:
+            self.close()
+            self._parent_stale = False
+            self._parent = (parent, safepath.open_dir(self.root_fd, parent, create=0o755))
+        return self._parent[1]
+
+    def _entry(
+        self, tar: tarfile.TarFile, member: tarfile.TarInfo, rel: str, pfd: int, name: str
+    ) -> None:
+        if member.isdir():
+            self._directory(member, rel, pfd, name)
+        elif member.isfile():
+            self._file(tar, member, pfd, name)
+        elif member.issym():
+            self._symlink(member, pfd, name)
+        elif member.islnk():
+            self._hardlink(member, rel, pfd, name)
+        elif member.ischr() or member.isblk() or member.isfifo():
+            self._node(member, pfd, name)
+        else:
+            raise UnsafeContentError(f"layer entry {rel!r} has unsupported type {member.type!r}")
+
+    # -- owners, xattrs, times
+
+    def _chown(self, member: tarfile.TarInfo, chown: Callable[[int, int], None]) -> None:
+        """Keep the owner; an id the namespace cannot map (EINVAL) stays the namespace's root."""
+        if not (0 <= member.uid <= _MAX_ID and 0 <= member.gid <= _MAX_ID):
+            self.owners_collapsed = True
+            return
+        try:
+            chown(member.uid, member.gid)
+        except OSError as err:
+            if err.errno != errno.EINVAL:
+                raise
+            self.owners_collapsed = True
+
+    def _set_xattrs(self, member: tarfile.TarInfo, target: int | str) -> None:
+        """Best effort, like podman: security.* and trusted.* need privileges a layer may lack."""
+        on_path = isinstance(target, str)  # a path is never followed; an fd cannot be
+        for name, value in _xattrs(member):
+            try:
+                os.setxattr(target, name, value, follow_symlinks=not on_path)
+            except OSError as err:
+                if err.errno not in _IGNORED_XATTR_ERRNOS:
+                    raise
+
+    def _finish_fd(self, member: tarfile.TarInfo, fd: int) -> None:
+        """Owner first (chown clears setuid bits and capabilities), then mode, xattrs, times."""
+        self._chown(member, lambda uid, gid: os.fchown(fd, uid, gid))
+        os.fchmod(fd, member.mode & 0o7777)
+        self._set_xattrs(member, fd)
+        os.utime(fd, ns=(_mtime_ns(member), _mtime_ns(member)))
+
+    def _finish_at(self, member: tarfile.TarInfo, pfd: int, name: str) -> None:
+        """_finish_fd for entries that cannot be opened (symlinks, devices, fifos)."""
+        self._chown(
+            member,
+            lambda uid, gid: os.chown(name, uid, gid, dir_fd=pfd, follow_symlinks=False),
+        )
+        if not member.issym():
+            # Follows a link, but `name` is the node just made in a directory only we write to.
+            os.chmod(name, member.mode & 0o7777, dir_fd=pfd)
+        self._set_xattrs(member, f"/proc/self/fd/{pfd}/{name}")
+        mtime = _mtime_ns(member)
+        os.utime(name, ns=(mtime, mtime), dir_fd=pfd, follow_symlinks=False)
+
+    # -- entry kinds
+
+    def _clear(self, pfd: int, name: str, keep_dir: bool) -> os.stat_result | None:
+        """Make room for a new entry: a later entry replaces an earlier one (dirs merge)."""
+        try:
+            st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        if not (keep_dir and stat.S_ISDIR(st.st_mode)):
+            safepath.remove_entry(pfd, name)
+            self._parent_stale = True
+        return st
+
+    def _layer_root(self, member: tarfile.TarInfo) -> None:
+        if not member.isdir():
+            raise UnsafeContentError(f"layer entry {member.name!r} would replace the layer root")
+        self._chown(member, lambda uid, gid: os.fchown(self.root_fd, uid, gid))
+        self._set_xattrs(member, self.root_fd)
+        self._remember_dir("", member, self.root_fd)
+
+    def _remember_dir(self, rel: str, member: tarfile.TarInfo, fd: int) -> None:
+        self.dirs[rel] = _DirMeta(_identity(fd), member.mode & 0o7777, _mtime_ns(member))
+
+    def _directory(self, member: tarfile.TarInfo, rel: str, pfd: int, name: str) -> None:
+        old = self._clear(pfd, name, keep_dir=True)
+        if old is None or not stat.S_ISDIR(old.st_mode):
+            os.mkdir(name, 0o700, dir_fd=pfd)
+        fd = os.open(name, _DIR_FLAGS, dir_fd=pfd)
+        try:
+            self._chown(member, lambda uid, gid: os.fchown(fd, uid, gid))
+            self._set_xattrs(member, fd)
+            if old is not None and _is_whiteout(old):
+                # Deleted below, recreated here: the directory must hide the lower one's content.
+                self._set_opaque(fd, rel)
+            self._remember_dir(rel, member, fd)
+        finally:
+            os.close(fd)
+
+    def _file(self, tar: tarfile.TarFile, member: tarfile.TarInfo, pfd: int, name: str) -> None:
+        self._clear(pfd, name, keep_dir=False)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(name, flags, 0o600, dir_fd=pfd)
+        with open(fd, "wb") as out:
+            source = tar.extractfile(member)
+            assert source is not None
+            shutil.copyfileobj(source, out, _CHUNK)
+            out.flush()
+            self._finish_fd(member, fd)
+
+    def _symlink(self, member: tarfile.TarInfo, pfd: int, name: str) -> None:
+        if len(os.fsencode(member.linkname)) > safepath.MAX_PATH_BYTES:
+            raise UnsafeContentError(f"symlink {member.name!r} has a target that is too long")
+        self._clear(pfd, name, keep_dir=False)
+        os.symlink(member.linkname, name, dir_fd=pfd)
+        self._finish_at(member, pfd, name)
+
+    def _hardlink(self, member: tarfile.TarInfo, rel: str, pfd: int, name: str) -> None:
+        """The target is a path in this layer (an absolute one too, as docker reads it)."""
+        target = safepath.clean_relpath(member.linkname)
+        outside = UnsafeContentError(
+            f"hardlink {rel!r} points to {member.linkname!r}, which is not in this layer"
+        )
+        try:
+            tfd, tname = safepath.open_parent(self.root_fd, target)
+        except (FileNotFoundError, NotADirectoryError, UnsafeContentError):
+            raise outside from None
+        try:
+            tst = os.stat(tname, dir_fd=tfd, follow_symlinks=False)
+            if stat.S_ISDIR(tst.st_mode):
+                raise outside
+            with contextlib.suppress(FileNotFoundError):
+                dst = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+                if (dst.st_dev, dst.st_ino) == (tst.st_dev, tst.st_ino):
+                    return
+            self._clear(pfd, name, keep_dir=False)
+            os.link(tname, name, src_dir_fd=tfd, dst_dir_fd=pfd, follow_symlinks=False)
+        except FileNotFoundError:
+            raise outside from None
+        finally:
+            os.close(tfd)
+
+    def _node(self, member: tarfile.TarInfo, pfd: int, name: str) -> None:
+        """Fifos always; device nodes only when privileged (skipped silently otherwise)."""
+        if member.isfifo():
+            kind, device = stat.S_IFIFO, 0
+        elif self.rootless:
+            return
+        else:
+            kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK
+            device = os.makedev(member.devmajor, member.devminor)
+        self._clear(pfd, name, keep_dir=False)
+        try:
+            os.mknod(name, kind | 0o600, device, dir_fd=pfd)
+        except PermissionError:
+            return  # no CAP_MKNOD (e.g. pod itself runs in a container): like podman, skip
+        self._finish_at(member, pfd, name)
+
+    # -- whiteouts
+
+    def _set_opaque(self, fd: int, rel: str) -> None:
+        try:
+            os.setxattr(fd, opaque_xattr(self.rootless), b"y")
+        except OSError as err:
+            raise StoreError(
+                f"cannot mark {rel or '/'!r} opaque with {opaque_xattr(self.rootless)}: "
+                f"{err.strerror} (the store's filesystem needs xattr support)"
+            ) from None
+
+    def _whiteout(self, rel: str) -> None:
+        """Record `.wh.<name>` in overlay form; it masks lower layers, never this layer."""
+        parent, _, marker = rel.rpartition("/")
+        name = marker.removeprefix(_WHITEOUT_PREFIX)
+        if marker != _OPAQUE_MARKER and marker.startswith(_AUFS_META_PREFIX):
+            return  # aufs bookkeeping (.wh..wh.plnk and the like): meaningless here
+        if marker != _OPAQUE_MARKER and name in ("", ".", ".."):
+            raise UnsafeContentError(f"whiteout {rel!r} does not name an entry")
+        pfd = safepath.open_dir(self.root_fd, parent, create=0o755, symlinks=False)
+        try:
+            if marker == _OPAQUE_MARKER:
+                self._set_opaque(pfd, parent)
+            else:
+                self._whiteout_entry(pfd, name, rel)
+        finally:
+            os.close(pfd)
+
+    def _whiteout_entry(self, pfd: int, name: str, rel: str) -> None:
+        try:
+            st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+        except FileNotFoundError:
+            try:
+                os.mknod(name, stat.S_IFCHR | 0o600, 0, dir_fd=pfd)
+            except PermissionError as err:
+                raise StoreError(
+                    f"cannot record whiteout {rel!r} as an overlay whiteout device: "
+                    f"{err.strerror} (the kernel is too old for unprivileged whiteouts)"
+                ) from None
+            return
+        if stat.S_ISDIR(st.st_mode):
+            # This layer's own directory of that name: it replaces the lower one entirely.
+            fd = os.open(name, _DIR_FLAGS, dir_fd=pfd)
+            try:
+                self._set_opaque(fd, rel)
+            finally:
+                os.close(fd)
+
+    # -- the end
+
+    def apply_dir_metadata(self) -> None:
+        """Modes and mtimes of directories, now that their children exist; stale ones skipped."""
+        for rel, meta in self.dirs.items():
+            try:
+                fd = safepath.open_dir(self.root_fd, rel)
+            except (OSError, UnsafeContentError):
+                continue  # replaced by a later entry, which carries its own metadata
+            try:
+                if _identity(fd) == meta.identity:
+                    os.fchmod(fd, meta.mode)
+                    os.utime(fd, ns=(meta.mtime_ns, meta.mtime_ns))
+            finally:
+                os.close(fd)
+
+
+def extract_layer(
+    blob: Path, dest: Path, *, rootless: bool, max_size: int = DEFAULT_MAX_SIZE
+) -> ExtractResult:
+    """Unpack a layer blob (gzip, zstd or plain tar) into the existing directory `dest`.
+
+    `rootless` selects the opaque xattr and skips device nodes. The returned diff id is the sha256
+    of the uncompressed stream; checking it against the image config is the caller's job.
+    """
+    root_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    extractor = _Extractor(root_fd, rootless, max_size)
+    try:
+        with open(blob, "rb") as raw:
+            reader = _decompressed(raw, max_size)
+            try:
+                with tarfile.open(
+                    fileobj=reader, mode="r|", encoding="utf-8", errors="surrogateescape"
+                ) as tar:
+                    for member in tar:
+                        extractor.add(tar, member)
+            except tarfile.TarError as err:
+                raise UnsafeContentError(f"layer is not a valid tar archive: {err}") from None
+            reader.drain()
+        extractor.apply_dir_metadata()
+    finally:
+        extractor.close()
+        os.close(root_fd)
+    return ExtractResult(reader.digest, reader.size, extractor.owners_collapsed)
+
+
+def unpack_layer(
+    blob: Path, dest: Path, expected_diff_id: str, *, rootless: bool, max_size: int
+) -> ExtractResult:
+    """extract_layer, then check the diff id; on any failure `dest` is removed entirely."""
+    try:
+        result = extract_layer(blob, dest, rootless=rootless, max_size=max_size)
+        if result.diff_id != expected_diff_id:
+            raise DigestMismatchError(
+                f"layer {blob.name}: uncompressed content has digest {result.diff_id}, "
+                f"but the image config says {expected_diff_id}"
+            )
+    except BaseException:
+        with contextlib.suppress(OSError, PodError):
+            safepath.remove_tree(dest)
+        raise
+    return result
+
+
+# --- the store --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """An unpacked layer, as recorded in its meta.json (whose presence means complete)."""
+
+    chain_id: str
+    diff_id: str
+    parent: str | None
+    size: int
+    whiteout_format: str
+    opaque_xattr: str
+    owners_collapsed: bool
+    rootless: bool
+    # Not stored: set on the call that unpacked the layer when owners collapsed, to show once.
+    warning: str = field(default="", compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["warning"]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LayerInfo:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name != "warning"})
+
+
+def layer_exists(layout: Layout, chain_id: str) -> bool:
+    return layout.layer_meta(chain_id).exists()
+
+
+def read_layer_info(layout: Layout, chain_id: str) -> LayerInfo | None:
+    path = layout.layer_meta(chain_id)
+    try:
+        data = read_json(path)
+        return None if data is None else LayerInfo.from_json(data)
+    except (ValueError, KeyError, TypeError) as err:
+        raise StoreError(f"layer record {path} is damaged ({err}): remove the layer") from None
+
+
+def _scratch_dir(layout: Layout, chain_id: str, kind: str) -> Path:
+    """A name `kill -9` leftovers are recognised by: <chain hex>.<kind>-<pid>."""
+    return layout.layers_root / f"{chain_id.removeprefix('sha256:')}.{kind}-{os.getpid()}"
+
+
+def _remove_trees(paths: Sequence[Path], *, rootless: bool) -> None:
+    """Remove trees; rootless files owned by subordinate ids are removed from the namespace."""
+    paths = [path for path in paths if os.path.lexists(path)]
+    try:
+        for path in paths:
+            safepath.remove_tree(path)
+    except PermissionError:
+        if not rootless:
+            raise
+        ops = [{"op": "remove", "path": str(path)} for path in paths if os.path.lexists(path)]
+        run_in_userns(WORKER_MODULE, {"ops": ops})
+
+
+def _unpack(
+    blob: Path, dest: Path, diff_id: str, *, rootless: bool, max_size: int
+) -> tuple[ExtractResult, str]:
+    """Unpack in-process (rootful) or in the user's namespace (rootless); also any warning."""
+    if not rootless:
+        return unpack_layer(blob, dest, diff_id, rootless=False, max_size=max_size), ""
+    op = {"op": "unpack", "blob": str(blob), "dest": str(dest), "diff_id": diff_id}
+    answer = run_in_userns(WORKER_MODULE, {"ops": [{**op, "max_size": max_size}]})
+    result = ExtractResult(**answer.value[0])
+    return result, answer.warning if result.owners_collapsed else ""
+
+
+def ensure_layer(
+    layout: Layout,
+    chain_id: str,
+    parent_chain_id: str | None,
+    blob_path: Path,
+    expected_diff_id: str,
+    *,
+    rootless: bool,
+    max_size: int = DEFAULT_MAX_SIZE,
+) -> LayerInfo:
+    """The unpacked layer `chain_id`, unpacking `blob_path` unless the store already has it.
+
+    Under the layer's lock; extraction goes to a scratch dir renamed into place, and meta.json is
+    written last, so a layer is either complete or absent (leftovers: cleanup_partial_layers).
+    """
+    with locked(layout.layer_lock(chain_id)):
+        known = read_layer_info(layout, chain_id)
+        if known is not None:
+            return known
+        final, partial = layout.layer_dir(chain_id), _scratch_dir(layout, chain_id, "partial")
+        _remove_trees([final, partial], rootless=rootless)  # an incomplete earlier attempt
+        (partial / "diff").mkdir(parents=True)
+        try:
+            result, warning = _unpack(
+                blob_path, partial / "diff", expected_diff_id, rootless=rootless, max_size=max_size
+            )
+            os.rename(partial, final)
+        except BaseException:
+            with contextlib.suppress(OSError, PodError):
+                _remove_trees([partial], rootless=rootless)
+            raise
+        fsync_dir(layout.layers_root)
+        info = LayerInfo(
+            chain_id=chain_id,
+            diff_id=result.diff_id,
+            parent=parent_chain_id,
+            size=result.size,
+            whiteout_format=WHITEOUT_FORMAT,
+            opaque_xattr=opaque_xattr(rootless),
+            owners_collapsed=result.owners_collapsed,
+            rootless=rootless,
+            warning=warning,
+        )
+        atomic_write_json(layout.layer_meta(chain_id), info.to_json())
+        return info
+
+
+def remove_layer(layout: Layout, chain_id: str, *, rootless: bool) -> bool:
+    """Remove an unpacked layer; False if it was not there. Renamed away first: atomic."""
+    with locked(layout.layer_lock(chain_id)):
+        final = layout.layer_dir(chain_id)
+        if not os.path.lexists(final):
+            return False
+        doomed = _scratch_dir(layout, chain_id, "removing")
+        os.rename(final, doomed)
+        fsync_dir(layout.layers_root)
+        _remove_trees([doomed], rootless=rootless)
+        return True
+
+
+def cleanup_partial_layers(layout: Layout, *, rootless: bool) -> list[str]:
+    """Remove extraction and removal leftovers whose writer is gone; return their names.
+
+    A writer holds the layer's lock for as long as its scratch dir exists, so a free lock means a
+    dead writer even when its pid (in the name, for people) has been reused since.
+    """
+    try:
+        names = sorted(entry.name for entry in os.scandir(layout.layers_root))
+    except FileNotFoundError:
+        return []
+    removed = []
+    for name in names:
+        match = _SCRATCH_NAME.match(name)
+        if match is None:
+            continue
+        with lock_if_free(layout.layer_lock(match[1])) as free:
+            if free:
+                _remove_trees([layout.layers_root / name], rootless=rootless)
+                removed.append(name)
+    return removed

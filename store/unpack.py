@@ -1,0 +1,40 @@
+"""The unpack worker, run as `python -m pod.store.unpack` inside the user's user namespace.
+
+Rootless pod cannot own files as the image's users; as root of a namespace holding the user's
+subordinate ids it can. The request (JSON on stdin) is a list of operations:
+  {"op": "unpack", "blob", "dest", "diff_id", "max_size"}  → ExtractResult fields
+  {"op": "remove", "path"}                                  → {}
+Start-up stays small: the standard library, zstandard (zstd layers only) and pod's store modules.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from pod.store.layers import unpack_layer
+from pod.store.safepath import remove_tree
+
+from pod.errors import PodError
+from pod.runtime.userns import worker_main
+
+
+def _run(op: dict[str, Any]) -> dict[str, Any]:
+    if op["op"] == "unpack":
+        blob, dest = Path(op["blob"]), Path(op["dest"])
+        result = unpack_layer(blob, dest, op["diff_id"], rootless=True, max_size=op["max_size"])
+        return asdict(result)
+    if op["op"] == "remove":
+        remove_tree(Path(op["path"]))
+        return {}
+    raise PodError(f"unpack worker: unknown operation {op['op']!r}")
+
+
+def handle(request: dict[str, Any]) -> list[dict[str, Any]]:
+    return [_run(op) for op in request["ops"]]
+
+
+if __name__ == "__main__":
+    worker_main(handle, sys.argv[1:])

@@ -1,0 +1,591 @@
+"""store.layers: extraction of real tar files, hostile layers, whiteouts under a real overlay mount,
+and the store's layer records."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import stat
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+import zstandard
+from pod.store import layers
+from pod.store.layout import Layout
+from pod.store.lock import locked
+
+from pod.errors import DigestMismatchError, StoreError, UnsafeContentError
+
+Member = tuple[tarfile.TarInfo, bytes | None]
+MTIME = 1_600_000_000
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown, mknod, mount)")
+
+
+def member(name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"", **attrs) -> Member:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.mtime = MTIME
+    info.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
+    for key, value in attrs.items():
+        setattr(info, key, value)
+    if kind == tarfile.REGTYPE:
+        info.size = len(data)
+        return info, data
+    return info, None
+
+
+def directory(name: str, **attrs) -> Member:
+    return member(name, tarfile.DIRTYPE, **attrs)
+
+
+def symlink(name: str, target: str) -> Member:
+    return member(name, tarfile.SYMTYPE, linkname=target)
+
+
+def hardlink(name: str, target: str) -> Member:
+    return member(name, tarfile.LNKTYPE, linkname=target)
+
+
+def make_tar(members: list[Member]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buf.getvalue()
+
+
+def compress(data: bytes, compression: str) -> bytes:
+    if compression == "gzip":
+        return gzip.compress(data)
+    if compression == "zstd":
+        return zstandard.ZstdCompressor().compress(data)
+    return data
+
+
+def diff_id(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A sentinel next to the layer; no hostile layer may touch it."""
+    path = tmp_path / "outside"
+    path.mkdir()
+    (path / "secret").write_text("host data")
+    return path
+
+
+def assert_untouched(tmp_path: Path, outside: Path) -> None:
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blob", "layer", "outside"]
+    assert sorted(p.name for p in outside.iterdir()) == ["secret"]
+    assert (outside / "secret").read_text() == "host data"
+
+
+def host_passwd_state() -> tuple[bytes, int, int]:
+    st = os.stat("/etc/passwd")
+    return Path("/etc/passwd").read_bytes(), st.st_nlink, st.st_mtime_ns
+
+
+def extract(
+    tmp_path: Path, members: list[Member], *, compression: str = "none", **kwargs
+) -> tuple[layers.ExtractResult, Path]:
+    blob = tmp_path / "blob"
+    blob.write_bytes(compress(make_tar(members), compression))
+    dest = tmp_path / "layer"
+    dest.mkdir(exist_ok=True)
+    kwargs.setdefault("rootless", False)
+    return layers.extract_layer(blob, dest, **kwargs), dest
+
+
+# --- normal extraction --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip", "zstd"])
+def test_compressions_and_diff_id(tmp_path: Path, compression: str) -> None:
+    members = [directory("etc"), member("etc/hostname", data=b"pod\n")]
+    raw = make_tar(members)
+    result, dest = extract(tmp_path, members, compression=compression)
+    assert result.diff_id == diff_id(raw)
+    assert result.size == len(raw)
+    assert (dest / "etc" / "hostname").read_bytes() == b"pod\n"
+
+
+def test_zstd_with_several_frames(tmp_path: Path) -> None:
+    raw = make_tar([member("big", data=os.urandom(300_000))])
+    cut = len(raw) // 2
+    compressor = zstandard.ZstdCompressor()
+    (tmp_path / "blob").write_bytes(compressor.compress(raw[:cut]) + compressor.compress(raw[cut:]))
+    (tmp_path / "layer").mkdir()
+    result = layers.extract_layer(tmp_path / "blob", tmp_path / "layer", rootless=False)
+    assert result.diff_id == diff_id(raw)
+
+
+def test_trailing_padding_counts_in_the_diff_id(tmp_path: Path) -> None:
+    raw = make_tar([member("f", data=b"x")]) + b"\0" * 10240
+    (tmp_path / "blob").write_bytes(gzip.compress(raw))
+    (tmp_path / "layer").mkdir()
+    result = layers.extract_layer(tmp_path / "blob", tmp_path / "layer", rootless=False)
+    assert result.diff_id == diff_id(raw)
+
+
+@needs_root
+def test_files_dirs_links_modes_owners_times(tmp_path: Path) -> None:
+    members = [
+        directory("./", mode=0o755),
+        directory("usr", mode=0o755, mtime=1000),
+        directory("usr/bin", mode=0o555, mtime=2000),
+        member("usr/bin/su", data=b"#!su", mode=0o4755, uid=0, gid=0),
+        member("usr/bin/wall", data=b"#!wall", mode=0o2755, uid=0, gid=5),
+        member("home/user/notes", data=b"mine", mode=0o600, uid=1000, gid=1000),
+        directory("tmp", mode=0o1777),
+        symlink("bin", "usr/bin"),
+        symlink("abs", "/usr/bin/su"),
+        hardlink("usr/bin/su2", "usr/bin/su"),
+        hardlink("usr/bin/su3", "/usr/bin/su"),
+    ]
+    result, dest = extract(tmp_path, members)
+    assert not result.owners_collapsed
+    su = dest / "usr/bin/su"
+    assert su.read_bytes() == b"#!su"
+    assert stat.S_IMODE(su.stat().st_mode) == 0o4755
+    assert stat.S_IMODE((dest / "usr/bin/wall").stat().st_mode) == 0o2755
+    assert (dest / "usr/bin/wall").stat().st_gid == 5
+    notes = (dest / "home/user/notes").stat()
+    assert (notes.st_uid, notes.st_gid, stat.S_IMODE(notes.st_mode)) == (1000, 1000, 0o600)
+    assert stat.S_IMODE((dest / "tmp").stat().st_mode) == 0o1777
+    assert stat.S_IMODE((dest / "usr/bin").stat().st_mode) == 0o555
+    assert (dest / "usr/bin").stat().st_mtime == 2000
+    assert (dest / "usr").stat().st_mtime == 1000
+    assert su.stat().st_mtime == MTIME
+    assert os.readlink(dest / "bin") == "usr/bin"
+    assert os.readlink(dest / "abs") == "/usr/bin/su"
+    assert os.lstat(dest / "abs").st_mtime == MTIME
+    assert su.stat().st_ino == (dest / "usr/bin/su2").stat().st_ino
+    assert su.stat().st_ino == (dest / "usr/bin/su3").stat().st_ino
+    assert su.stat().st_nlink == 3
+
+
+@needs_root
+def test_xattrs_from_pax_headers(tmp_path: Path) -> None:
+    info, data = member("f", data=b"x")
+    info.pax_headers = {
+        "SCHILY.xattr.user.comment": "kept",
+        "SCHILY.xattr.trusted.overlay.opaque": "y",
+        "SCHILY.xattr.user.overlay.redirect": "/etc",
+    }
+    sub, _ = directory("d")
+    sub.pax_headers = {"SCHILY.xattr.user.dir": "too"}
+    _, dest = extract(tmp_path, [(info, data), (sub, None)])
+    assert os.getxattr(dest / "f", "user.comment") == b"kept"
+    assert os.getxattr(dest / "d", "user.dir") == b"too"
+    for forged in ("trusted.overlay.opaque", "user.overlay.redirect"):
+        assert forged not in os.listxattr(dest / "f")
+
+
+@needs_root
+def test_device_nodes_and_fifos(tmp_path: Path) -> None:
+    members = [
+        member("dev/null", tarfile.CHRTYPE, devmajor=1, devminor=3, mode=0o666),
+        member("dev/loop9", tarfile.BLKTYPE, devmajor=7, devminor=9, mode=0o660),
+        member("run/fifo", tarfile.FIFOTYPE, mode=0o622),
+    ]
+    _, dest = extract(tmp_path, members)
+    null = os.lstat(dest / "dev/null")
+    assert stat.S_ISCHR(null.st_mode) and null.st_rdev == os.makedev(1, 3)
+    assert stat.S_IMODE(null.st_mode) == 0o666
+    assert stat.S_ISBLK(os.lstat(dest / "dev/loop9").st_mode)
+    fifo = os.lstat(dest / "run/fifo")
+    assert stat.S_ISFIFO(fifo.st_mode) and stat.S_IMODE(fifo.st_mode) == 0o622
+
+
+def test_rootless_skips_device_nodes_but_keeps_fifos(tmp_path: Path) -> None:
+    members = [
+        member("dev/null", tarfile.CHRTYPE, devmajor=1, devminor=3),
+        member("fifo", tarfile.FIFOTYPE),
+    ]
+    _, dest = extract(tmp_path, members, rootless=True)
+    assert not os.path.lexists(dest / "dev/null")
+    assert stat.S_ISFIFO(os.lstat(dest / "fifo").st_mode)
+
+
+def test_later_entries_replace_earlier_ones(tmp_path: Path) -> None:
+    members = [
+        member("a", data=b"first"),
+        hardlink("b", "a"),
+        member("b", data=b"second"),  # must not write through the hardlink into "a"
+        directory("c"),
+        member("c/old", data=b"x"),
+        member("c", data=b"file now"),
+        member("d", data=b"file"),
+        directory("d"),
+        directory("e"),
+        member("e/one", data=b"1"),
+        directory("e", mode=0o700),
+        member("e/two", data=b"2"),
+        member("f", data=b"file"),
+        symlink("f", "a"),
+    ]
+    _, dest = extract(tmp_path, members)
+    assert (dest / "a").read_bytes() == b"first"
+    assert (dest / "b").read_bytes() == b"second"
+    assert (dest / "c").read_bytes() == b"file now"
+    assert (dest / "d").is_dir()
+    assert sorted(p.name for p in (dest / "e").iterdir()) == ["one", "two"]
+    assert stat.S_IMODE((dest / "e").stat().st_mode) == 0o700
+    assert os.readlink(dest / "f") == "a"
+
+
+def test_parent_symlink_inside_the_layer_is_followed_inside(tmp_path: Path) -> None:
+    members = [directory("real"), symlink("alias", "real"), member("alias/file", data=b"x")]
+    _, dest = extract(tmp_path, members)
+    assert (dest / "real" / "file").read_bytes() == b"x"
+    assert (dest / "alias").is_symlink()
+
+
+# --- whiteouts ------------------------------------------------------------------------------------
+
+
+def is_whiteout(path: Path) -> bool:
+    st = os.lstat(path)
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+@pytest.mark.parametrize("rootless", [False, True])
+def test_whiteouts_and_opaque_dirs(tmp_path: Path, rootless: bool) -> None:
+    members = [
+        member(".wh.gone"),
+        member("deep/er/.wh.file"),
+        directory("opaque"),
+        member("opaque/.wh..wh..opq"),
+        member("opaque/new", data=b"n"),
+        member(".wh..wh.plnk"),
+    ]
+    _, dest = extract(tmp_path, members, rootless=rootless)
+    assert is_whiteout(dest / "gone")
+    assert is_whiteout(dest / "deep/er/file")
+    xattr = layers.opaque_xattr(rootless)
+    assert os.getxattr(dest / "opaque", xattr) == b"y"
+    assert not os.path.lexists(dest / ".wh..wh.plnk")
+    assert sorted(p.name for p in dest.iterdir()) == ["deep", "gone", "opaque"]
+
+
+def test_whiteout_never_deletes_this_layers_entries(tmp_path: Path) -> None:
+    members = [
+        member("file", data=b"kept"),
+        member(".wh.file"),
+        directory("dir"),
+        member("dir/kept", data=b"k"),
+        member(".wh.dir"),
+    ]
+    _, dest = extract(tmp_path, members)
+    assert (dest / "file").read_bytes() == b"kept"
+    assert (dest / "dir/kept").read_bytes() == b"k"
+    # Its own "dir" replaces the lower one entirely: opaque.
+    assert os.getxattr(dest / "dir", layers.ROOTFUL_OPAQUE_XATTR) == b"y"
+
+
+def test_entry_after_whiteout_replaces_it(tmp_path: Path) -> None:
+    members = [member(".wh.dir"), directory("dir"), member(".wh.file"), member("file", data=b"f")]
+    _, dest = extract(tmp_path, members)
+    assert (dest / "dir").is_dir()
+    assert os.getxattr(dest / "dir", layers.ROOTFUL_OPAQUE_XATTR) == b"y"
+    assert (dest / "file").read_bytes() == b"f"
+
+
+def mount_overlay(lowers: list[Path], target: Path, options: str = "") -> None:
+    lowerdir = ":".join(str(p) for p in lowers)
+    subprocess.run(
+        ["mount", "-t", "overlay", "overlay", "-o", f"lowerdir={lowerdir}{options}", str(target)],
+        check=True,
+        capture_output=True,
+    )
+
+
+@needs_root
+@pytest.mark.parametrize("rootless", [False, True])
+def test_real_overlay_mount_honours_whiteouts(tmp_path: Path, rootless: bool) -> None:
+    """Layers as lowerdirs: deleted files vanish, opaque dirs hide the lower content."""
+    base = [
+        directory("etc"),
+        member("etc/gone", data=b"g"),
+        member("etc/kept", data=b"k"),
+        directory("opaque"),
+        member("opaque/old", data=b"o"),
+        directory("merged"),
+        member("merged/old", data=b"m"),
+        directory("dir-gone"),
+        member("dir-gone/x", data=b"x"),
+    ]
+    top = [
+        member("etc/.wh.gone"),
+        member(".wh.dir-gone"),
+        directory("opaque"),
+        member("opaque/.wh..wh..opq"),
+        member("opaque/new", data=b"n"),
+        member("merged/new", data=b"n"),
+    ]
+    store = Layout(tmp_path / "store", tmp_path / "run")
+    diffs = [diff_id(make_tar(base)), diff_id(make_tar(top))]
+    chains = layers.chain_ids(diffs)
+    for index, members in enumerate((base, top)):
+        blob = tmp_path / f"blob{index}"
+        blob.write_bytes(gzip.compress(make_tar(members)))
+        parent = chains[index - 1] if index else None
+        layers.ensure_layer(store, chains[index], parent, blob, diffs[index], rootless=False)
+        if rootless:  # the rootless on-disk form, as the worker writes it
+            diff = store.layer_diff(chains[index])
+            layers.remove_layer(store, chains[index], rootless=False)
+            diff.mkdir(parents=True)
+            layers.extract_layer(blob, diff, rootless=True)
+    merged = tmp_path / "merged"
+    merged.mkdir()
+    lowers = [store.layer_diff(chains[1]), store.layer_diff(chains[0])]
+    mount_overlay(lowers, merged, ",userxattr" if rootless else "")
+    try:
+        assert sorted(p.name for p in merged.iterdir()) == ["etc", "merged", "opaque"]
+        assert sorted(p.name for p in (merged / "etc").iterdir()) == ["kept"]
+        assert sorted(p.name for p in (merged / "opaque").iterdir()) == ["new"]
+        assert sorted(p.name for p in (merged / "merged").iterdir()) == ["new", "old"]
+    finally:
+        subprocess.run(["umount", str(merged)], check=True)
+
+
+# --- hostile layers -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        [member("../x", data=b"escape")],
+        [member("/abs/../../x", data=b"escape")],
+        [member("a/../../outside/secret", data=b"overwritten")],
+        [hardlink("h", "../../etc/passwd")],
+        [hardlink("h", "../outside/secret")],
+        [hardlink("h", "/etc/passwd")],
+        [symlink("a", "/etc"), hardlink("h", "a/passwd")],
+        [member(".wh..."), member("x")],
+        [member(".wh..")],
+        [member("d/" * 2500, data=b"long")],
+        [symlink("./", "/etc")],
+    ],
+    ids=[
+        "dotdot",
+        "absolute-dotdot",
+        "dotdot-onto-sentinel",
+        "hardlink-dotdot",
+        "hardlink-sentinel",
+        "hardlink-absolute",
+        "hardlink-through-symlink",
+        "whiteout-dotdot",
+        "whiteout-dot",
+        "name-5000-bytes",
+        "replace-root",
+    ],
+)
+def test_hostile_entries_are_refused(tmp_path: Path, outside: Path, members: list[Member]) -> None:
+    before = host_passwd_state()
+    with pytest.raises(UnsafeContentError):
+        extract(tmp_path, members)
+    assert_untouched(tmp_path, outside)
+    assert host_passwd_state() == before
+
+
+def test_symlink_then_write_through_it_stays_inside(tmp_path: Path, outside: Path) -> None:
+    before = host_passwd_state()
+    members = [
+        symlink("a", "/etc"),
+        member("a/passwd", data=b"root::0:0::/:/bin/sh\n"),
+        symlink("s", str(outside)),
+        member("s/secret", data=b"overwritten"),
+        member("s/new", data=b"planted"),
+    ]
+    _, dest = extract(tmp_path, members)
+    assert (dest / "etc/passwd").read_bytes() == b"root::0:0::/:/bin/sh\n"
+    inner = dest / outside.relative_to("/")
+    assert (inner / "secret").read_bytes() == b"overwritten"
+    assert (inner / "new").read_bytes() == b"planted"
+    assert host_passwd_state() == before
+    assert_untouched(tmp_path, outside)
+
+
+def test_symlink_chain_climbing_out_is_clamped_at_the_root(tmp_path: Path, outside: Path) -> None:
+    members = [
+        directory("x/y"),
+        symlink("x/y/b", "../../../.."),
+        symlink("a", "x/y/b"),
+        member("a/outside/secret", data=b"overwritten"),
+        member("a/escaped", data=b"planted"),
+    ]
+    _, dest = extract(tmp_path, members)
+    assert (dest / "escaped").read_bytes() == b"planted"
+    assert (dest / "outside/secret").read_bytes() == b"overwritten"
+    assert_untouched(tmp_path, outside)
+
+
+def test_existing_symlink_in_the_layer_dir_is_not_written_through(
+    tmp_path: Path, outside: Path
+) -> None:
+    dest = tmp_path / "layer"
+    dest.mkdir()
+    (dest / "planted").symlink_to(str(outside))
+    extract(tmp_path, [member("planted/secret", data=b"overwritten")])
+    assert (dest / outside.relative_to("/") / "secret").read_bytes() == b"overwritten"
+    assert_untouched(tmp_path, outside)
+
+
+def test_whiteout_through_a_symlink_is_refused(tmp_path: Path, outside: Path) -> None:
+    members = [symlink("sub", str(outside)), member("sub/.wh.secret")]
+    with pytest.raises(UnsafeContentError, match="symbolic link"):
+        extract(tmp_path, members)
+    assert_untouched(tmp_path, outside)
+
+
+def test_opaque_marker_through_a_symlink_is_refused(tmp_path: Path, outside: Path) -> None:
+    members = [symlink("sub", "../outside"), member("sub/.wh..wh..opq")]
+    with pytest.raises(UnsafeContentError):
+        extract(tmp_path, members)
+    assert_untouched(tmp_path, outside)
+    assert "trusted.overlay.opaque" not in os.listxattr(outside)
+
+
+def test_huge_declared_size_is_refused_before_reading(tmp_path: Path, outside: Path) -> None:
+    info = tarfile.TarInfo("huge")
+    info.size = 70 << 30  # beyond the 64 GiB default bound
+    blob = tmp_path / "blob"
+    blob.write_bytes(info.tobuf(tarfile.PAX_FORMAT) + b"\0" * 4096)
+    (tmp_path / "layer").mkdir()
+    with pytest.raises(UnsafeContentError, match="declares"):
+        layers.extract_layer(blob, tmp_path / "layer", rootless=False)
+    assert_untouched(tmp_path, outside)
+
+
+def test_total_uncompressed_size_is_bounded(tmp_path: Path, outside: Path) -> None:
+    members = [member("one", data=b"1" * 30_000), member("two", data=b"2" * 30_000)]
+    with pytest.raises(UnsafeContentError, match="larger than"):
+        extract(tmp_path, members, compression="gzip", max_size=50_000)
+    assert_untouched(tmp_path, outside)
+
+
+@pytest.mark.parametrize("blob", [b"", b"not a tar at all" * 100, gzip.compress(b"x" * 600)[:-9]])
+def test_garbage_blobs_are_unsafe_content(tmp_path: Path, blob: bytes) -> None:
+    (tmp_path / "blob").write_bytes(blob)
+    (tmp_path / "layer").mkdir()
+    with pytest.raises(UnsafeContentError):
+        layers.extract_layer(tmp_path / "blob", tmp_path / "layer", rootless=False)
+
+
+# --- the store ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Layout:
+    return Layout(tmp_path / "store", tmp_path / "run")
+
+
+def write_blob(
+    tmp_path: Path, members: list[Member], name: str = "blob.tar.gz"
+) -> tuple[Path, str]:
+    raw = make_tar(members)
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(raw))
+    return path, diff_id(raw)
+
+
+def test_chain_ids_follow_the_oci_rule() -> None:
+    a, b, c = (f"sha256:{ch * 64}" for ch in "abc")
+    chain_b = "sha256:" + hashlib.sha256(f"{a} {b}".encode()).hexdigest()
+    chain_c = "sha256:" + hashlib.sha256(f"{chain_b} {c}".encode()).hexdigest()
+    assert layers.chain_ids([a, b, c]) == [a, chain_b, chain_c]
+    assert layers.chain_ids([]) == []
+
+
+def test_ensure_layer_unpacks_once(tmp_path: Path, store: Layout) -> None:
+    blob, diff = write_blob(tmp_path, [member("hello", data=b"world")])
+    info = layers.ensure_layer(store, diff, None, blob, diff, rootless=False)
+    assert info.diff_id == diff and info.parent is None and not info.rootless
+    assert info.whiteout_format == "overlay-chardev"
+    assert info.opaque_xattr == "trusted.overlay.opaque"
+    assert (store.layer_diff(diff) / "hello").read_bytes() == b"world"
+    assert layers.layer_exists(store, diff)
+    assert layers.read_layer_info(store, diff) == info
+    blob.unlink()  # a second call must not even look at the blob
+    assert layers.ensure_layer(store, diff, None, blob, diff, rootless=False) == info
+    assert sorted(p.name for p in store.layers_root.iterdir()) == [diff.removeprefix("sha256:")]
+
+
+def test_ensure_layer_records_the_parent(tmp_path: Path, store: Layout) -> None:
+    blob0, diff0 = write_blob(tmp_path, [member("a")], "b0")
+    blob1, diff1 = write_blob(tmp_path, [member("b")], "b1")
+    chain0, chain1 = layers.chain_ids([diff0, diff1])
+    layers.ensure_layer(store, chain0, None, blob0, diff0, rootless=False)
+    info = layers.ensure_layer(store, chain1, chain0, blob1, diff1, rootless=False)
+    assert info.parent == chain0 and info.chain_id == chain1
+
+
+def test_diff_id_mismatch_keeps_nothing(tmp_path: Path, store: Layout) -> None:
+    blob, diff = write_blob(tmp_path, [member("hello", data=b"world")])
+    wrong = "sha256:" + "0" * 64
+    with pytest.raises(DigestMismatchError, match=wrong):
+        layers.ensure_layer(store, wrong, None, blob, wrong, rootless=False)
+    assert list(store.layers_root.iterdir()) == []
+
+
+def test_failed_hostile_layer_leaves_no_partial_dir(
+    tmp_path: Path, store: Layout, outside: Path
+) -> None:
+    blob, diff = write_blob(tmp_path, [member("ok", data=b"1"), member("../escape", data=b"x")])
+    with pytest.raises(UnsafeContentError):
+        layers.ensure_layer(store, diff, None, blob, diff, rootless=False)
+    assert list(store.layers_root.iterdir()) == []
+    assert not layers.layer_exists(store, diff)
+
+
+def test_incomplete_layer_dir_is_redone(tmp_path: Path, store: Layout) -> None:
+    blob, diff = write_blob(tmp_path, [member("hello", data=b"world")])
+    stale = store.layer_diff(diff)
+    stale.mkdir(parents=True)
+    (stale / "junk").write_text("from a crash after the rename")
+    layers.ensure_layer(store, diff, None, blob, diff, rootless=False)
+    assert sorted(p.name for p in store.layer_diff(diff).iterdir()) == ["hello"]
+
+
+def test_remove_layer(tmp_path: Path, store: Layout) -> None:
+    blob, diff = write_blob(tmp_path, [directory("d", mode=0o500), member("d/f", mode=0o400)])
+    layers.ensure_layer(store, diff, None, blob, diff, rootless=False)
+    assert layers.remove_layer(store, diff, rootless=False)
+    assert not layers.layer_exists(store, diff)
+    assert list(store.layers_root.iterdir()) == []
+    assert not layers.remove_layer(store, diff, rootless=False)
+
+
+def test_cleanup_removes_leftovers_of_dead_writers_only(tmp_path: Path, store: Layout) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    busy_chain, dead_chain = "b" * 64, "d" * 64
+    leftover = store.layers_root / f"{dead_chain}.partial-{dead.pid}"
+    (leftover / "diff" / "sub").mkdir(parents=True)
+    removing = store.layers_root / f"{dead_chain}.removing-{dead.pid}"
+    removing.mkdir()
+    in_progress = store.layers_root / f"{busy_chain}.partial-{os.getpid()}"
+    in_progress.mkdir()
+    unrelated = store.layers_root / ("c" * 64)
+    unrelated.mkdir()
+    with locked(store.layer_lock(busy_chain)):
+        removed = layers.cleanup_partial_layers(store, rootless=False)
+    assert removed == sorted([leftover.name, removing.name])
+    assert sorted(p.name for p in store.layers_root.iterdir()) == sorted(
+        [in_progress.name, unrelated.name]
+    )
+
+
+def test_damaged_meta_is_a_store_error(store: Layout) -> None:
+    chain = "sha256:" + "e" * 64
+    store.layer_dir(chain).mkdir(parents=True)
+    store.layer_meta(chain).write_text('{"chain_id": "x"}')
+    with pytest.raises(StoreError, match="damaged"):
+        layers.read_layer_info(store, chain)

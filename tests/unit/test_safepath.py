@@ -1,0 +1,190 @@
+"""store.safepath against hostile symlink trees: nothing may resolve or be written outside."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pod.store import safepath
+
+from pod.errors import UnsafeContentError
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    path = tmp_path / "root"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A sentinel directory next to the root; tests check it stays untouched."""
+    path = tmp_path / "outside"
+    path.mkdir()
+    (path / "secret").write_text("host data")
+    return path
+
+
+@pytest.fixture
+def root_fd(root: Path):
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    yield fd
+    os.close(fd)
+
+
+def assert_untouched(outside: Path) -> None:
+    assert sorted(p.name for p in outside.iterdir()) == ["secret"]
+    assert (outside / "secret").read_text() == "host data"
+
+
+@pytest.mark.parametrize(
+    ("name", "clean"),
+    [
+        ("a/b", "a/b"),
+        ("/a/./b/", "a/b"),
+        ("./", ""),
+        ("a/../b", "b"),
+        ("//a//b", "a/b"),
+    ],
+)
+def test_clean_relpath_normalizes(name: str, clean: str) -> None:
+    assert safepath.clean_relpath(name) == clean
+
+
+@pytest.mark.parametrize("name", ["../x", "/abs/../../x", "a/../../x", ".."])
+def test_clean_relpath_rejects_climbing_out(name: str) -> None:
+    with pytest.raises(UnsafeContentError):
+        safepath.clean_relpath(name)
+
+
+def test_clean_relpath_rejects_absurd_length() -> None:
+    with pytest.raises(UnsafeContentError, match="longer than 4096"):
+        safepath.clean_relpath("d/" * 2500)
+
+
+def test_absolute_symlink_is_rerooted(root: Path) -> None:
+    (root / "etc").mkdir()
+    (root / "a").symlink_to("/etc")
+    assert safepath.resolve_inside(root, "a/passwd") == root / "etc" / "passwd"
+
+
+def test_dotdot_never_climbs_above_root(root: Path, outside: Path) -> None:
+    (root / "x").mkdir()
+    (root / "x" / "b").symlink_to("../../..")
+    (root / "a").symlink_to("x/b")
+    assert safepath.resolve_inside(root, "a") == root
+    assert safepath.resolve_inside(root, "a/outside/secret") == root / "outside" / "secret"
+    assert safepath.resolve_inside(root, "../../outside") == root / "outside"
+
+
+def test_relative_symlink_to_host_path_stays_inside(root: Path, outside: Path) -> None:
+    (root / "link").symlink_to(os.path.relpath(outside, root))
+    assert safepath.resolve_inside(root, "link/secret") == root / "outside" / "secret"
+
+
+def test_follow_final_false_returns_the_link(root: Path) -> None:
+    (root / "d").mkdir()
+    (root / "d" / "l").symlink_to("/etc")
+    assert safepath.resolve_inside(root, "d/l", follow_final=False) == root / "d" / "l"
+    assert safepath.resolve_inside(root, "d/l") == root / "etc"
+
+
+def test_missing_components_resolve_lexically(root: Path) -> None:
+    assert safepath.resolve_inside(root, "no/such/../x") == root / "no" / "x"
+
+
+@pytest.mark.parametrize(
+    "links", [[("a", "a")], [("a", "b"), ("b", "a")], [("a", "/a")], [("a", "./a/x")]]
+)
+def test_symlink_loops_are_unsafe(root: Path, links: list[tuple[str, str]]) -> None:
+    for name, target in links:
+        (root / name).symlink_to(target)
+    with pytest.raises(UnsafeContentError, match="symbolic links"):
+        safepath.resolve_inside(root, "a/file")
+
+
+def test_open_dir_creates_through_symlinks_inside_root(
+    root: Path, root_fd: int, outside: Path
+) -> None:
+    (root / "a").symlink_to(str(outside))
+    fd = safepath.open_dir(root_fd, "a/new/deeper", create=0o755)
+    try:
+        os.mkdir("made", dir_fd=fd)
+    finally:
+        os.close(fd)
+    assert (root / outside.relative_to("/") / "new" / "deeper" / "made").is_dir()
+    assert_untouched(outside)
+
+
+def test_open_dir_without_create_reports_missing(root_fd: int) -> None:
+    with pytest.raises(FileNotFoundError):
+        safepath.open_dir(root_fd, "missing/dir")
+
+
+def test_open_dir_refuses_symlinks_when_asked(root: Path, root_fd: int) -> None:
+    (root / "real").mkdir()
+    (root / "sub").symlink_to("real")
+    with pytest.raises(UnsafeContentError, match="symbolic link"):
+        safepath.open_dir(root_fd, "sub", symlinks=False)
+    os.close(safepath.open_dir(root_fd, "real", symlinks=False))
+
+
+def test_open_parent_never_follows_the_last_component(
+    root: Path, root_fd: int, outside: Path
+) -> None:
+    (root / "dir").mkdir()
+    (root / "dir" / "escape").symlink_to(str(outside / "secret"))
+    fd, name = safepath.open_parent(root_fd, "dir/escape")
+    try:
+        assert name == "escape"
+        with pytest.raises(OSError):
+            os.open(name, os.O_WRONLY | os.O_NOFOLLOW, dir_fd=fd)
+        os.unlink(name, dir_fd=fd)
+    finally:
+        os.close(fd)
+    assert_untouched(outside)
+
+
+@pytest.mark.parametrize("relpath", ["", ".", "a/.."])
+def test_open_parent_needs_an_entry_name(root_fd: int, relpath: str) -> None:
+    with pytest.raises(UnsafeContentError):
+        safepath.open_parent(root_fd, relpath)
+
+
+def test_a_file_in_the_middle_is_not_a_directory(root: Path, root_fd: int) -> None:
+    (root / "file").write_text("x")
+    with pytest.raises(NotADirectoryError):
+        safepath.open_parent(root_fd, "file/child", create=0o755)
+
+
+def test_remove_entry_does_not_follow_links(root: Path, root_fd: int, outside: Path) -> None:
+    tree = root / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "to-outside").symlink_to(str(outside))
+    (tree / "sub" / "to-secret").symlink_to(str(outside / "secret"))
+    (tree / "file").write_text("x")
+    safepath.remove_entry(root_fd, "tree")
+    assert not tree.exists()
+    assert_untouched(outside)
+
+
+def test_remove_entry_handles_very_deep_trees(root: Path, root_fd: int) -> None:
+    """Deeper than the recursion limit and the fd limit: a hostile layer can build this."""
+    depth = 3000
+    fd = os.dup(root_fd)
+    for _ in range(depth):
+        os.mkdir("d", dir_fd=fd)
+        child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    os.close(os.open("leaf", os.O_CREAT | os.O_WRONLY, dir_fd=fd))
+    os.close(fd)
+    safepath.remove_entry(root_fd, "d")
+    assert list(root.iterdir()) == []
+
+
+def test_remove_tree_of_missing_path_is_quiet(root: Path) -> None:
+    safepath.remove_tree(root / "missing" / "deeper")
+    safepath.remove_tree(root / "missing")
