@@ -11,7 +11,7 @@ import sys
 import traceback
 
 import typer
-from pod.commands import common, images, login, pull, push, system
+from pod.commands import boolflags, common, images, login, pull, push, system
 
 from pod import __version__
 from pod.errors import PodError
@@ -74,8 +74,9 @@ for module in (images, pull, push, login, system):
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: every error leaves through here as one `Error: ...` line, podman's code."""
     command = typer.main.get_command(app)
+    args = boolflags.normalize(command, sys.argv[1:] if argv is None else argv)
     try:
-        code = command.main(args=argv, prog_name="pod", standalone_mode=False)
+        code = command.main(args=args, prog_name="pod", standalone_mode=False)
     except typer.Exit as done:
         code = done.exit_code
     except typer.TyperException as err:
@@ -95,4 +96,9 @@ def main(argv: list[str] | None = None) -> None:
         code = 130
     except BrokenPipeError:
         code = 0
+    except Exception as err:  # a bug, not a user error: still one line unless debugging
+        if common.debug_enabled():
+            traceback.print_exc()
+        print(f"Error: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        code = 125
     sys.exit(code if isinstance(code, int) else 0)

@@ -56,6 +56,12 @@ def creds_option() -> Any:
     return typer.Option(None, "--creds", help="Credentials (USERNAME:PASSWORD) for the registry.")
 
 
+def cert_dir_option() -> Any:
+    return typer.Option(
+        None, "--cert-dir", help="Directory with certificates (*.crt, *.cert, *.key) for the registry."
+    )
+
+
 def quiet_option(help_text: str) -> Any:
     return typer.Option(False, "--quiet", "-q", help=help_text)
 

@@ -27,6 +27,7 @@ def login_command(
     ),
     authfile: str = common.authfile_option(),
     tls_verify: bool = common.tls_verify_option(),
+    cert_dir: str = common.cert_dir_option(),
 ) -> None:
     """Log in to a registry: the credentials are verified before they are stored."""
     from pod import auth
@@ -45,7 +46,7 @@ def login_command(
     if username is None and password is None and not password_stdin and existing is not None:
         print(f"Authenticating with existing credentials for {host}")
         try:
-            _check(host, existing, tls_verify, authfile)
+            _check(host, existing, tls_verify, authfile, cert_dir)
             print(f"Existing credentials are valid. Already logged into {host}")
             return
         except AuthenticationError:
@@ -61,17 +62,17 @@ def login_command(
     if not password:
         raise UsageError("must provide a password")
     credentials = auth.Credentials(username=username, password=password)
-    _check(host, credentials, tls_verify, authfile)
+    _check(host, credentials, tls_verify, authfile, cert_dir)
     auth.store_credentials(host, credentials, authfile)
     print("Login Succeeded!")
 
 
-def _check(host: str, credentials, tls_verify, authfile) -> None:
+def _check(host: str, credentials, tls_verify, authfile, cert_dir) -> None:
     from pod.access import RegistryAccess
     from pod.registries_conf import load
 
     insecure = load().host_is_insecure(host)
-    access = RegistryAccess(tls_verify, authfile, credentials)
+    access = RegistryAccess(tls_verify, authfile, credentials, cert_dir)
     access.client(host, None, insecure).check_login()
 
 

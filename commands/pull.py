@@ -24,6 +24,7 @@ def pull_command(
     tls_verify: bool = common.tls_verify_option(),
     authfile: str = common.authfile_option(),
     creds: str = common.creds_option(),
+    cert_dir: str = common.cert_dir_option(),
 ) -> None:
     """Pull images from a registry."""
     from pod.commands.progress import reporter_for
@@ -35,7 +36,7 @@ def pull_command(
     wanted = manifest.parse_platform(platform, arch, variant)
     if os_name:
         wanted = manifest.Platform(os_name, wanted.architecture, wanted.variant)
-    access = RegistryAccess(tls_verify, authfile, parse_creds(creds))
+    access = RegistryAccess(tls_verify, authfile, parse_creds(creds), cert_dir)
     names = images if not all_tags else _all_tags(images, access)
     for name in names:
         reporter = reporter_for(quiet)

@@ -19,6 +19,7 @@ def push_command(
     tls_verify: bool = common.tls_verify_option(),
     authfile: str = common.authfile_option(),
     creds: str = common.creds_option(),
+    cert_dir: str = common.cert_dir_option(),
 ) -> None:
     """Push an image to a registry."""
     from pod.commands.progress import reporter_for
@@ -27,7 +28,7 @@ def push_command(
     from pod.access import RegistryAccess, parse_creds
     from pod.push import PushOptions, push_image
 
-    access = RegistryAccess(tls_verify, authfile, parse_creds(creds))
+    access = RegistryAccess(tls_verify, authfile, parse_creds(creds), cert_dir)
     reporter = reporter_for(quiet)
     try:
         digest = push_image(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 
@@ -19,17 +18,14 @@ def render_rows(
     """
     from pod import format as gotemplate
 
-    if fmt is not None and fmt.strip() == "json":
-        print(json.dumps(json_rows if json_rows is not None else rows, indent=4))
+    if fmt is not None and gotemplate.is_json(fmt):
+        print(gotemplate.format_json(json_rows if json_rows is not None else rows), end="")
         return
-    headers = dict((field, header) for header, field in columns)
     if fmt is None or fmt.strip() == "table":
         fmt = "table " + "\t".join(f"{{{{.{field}}}}}" for _, field in columns)
     if gotemplate.is_table(fmt):
-        text = gotemplate.render_table(rows, fmt, headers, noheading=noheading)
-        if text:
-            print(text, end="" if text.endswith("\n") else "\n")
-        return
-    template = gotemplate.compile_template(fmt)
-    for row in rows:
-        print(template.render(row))
+        headers = {field: header for header, field in columns}
+        text = gotemplate.render_table(rows, fmt, headers, heading=not noheading)
+    else:
+        text = gotemplate.render_rows(rows, fmt)
+    print(text, end="")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from pod import auth
 from pod.errors import UsageError
@@ -10,11 +11,12 @@ from pod.errors import UsageError
 
 @dataclass(frozen=True)
 class RegistryAccess:
-    """The user's `--tls-verify`, `--authfile` and `--creds` for one command."""
+    """The user's `--tls-verify`, `--authfile`, `--creds` and `--cert-dir` for one command."""
 
     tls_verify: bool | None = None
     authfile: str | None = None
     credentials: auth.Credentials | None = None
+    cert_dir: str | None = None
 
     def insecure(self, configured_insecure: bool) -> bool:
         """`--tls-verify` wins over registries.conf's `insecure` in both directions."""
@@ -34,6 +36,7 @@ class RegistryAccess:
             tls_verify=not self.insecure(configured_insecure),
             insecure=self.insecure(configured_insecure),
             credentials=self.credentials_for(host, repository),
+            cert_dir=Path(self.cert_dir) if self.cert_dir else None,
         )
 
 

@@ -16,15 +16,12 @@ form (`created_at`); a zero-argument method is called, as Go calls methods.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import enum
 import math
 import re
-import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from pod.errors import PodError
@@ -119,10 +116,11 @@ def _struct_fields(value: Any) -> list[tuple[str, Any]]:
 
 def _float_digits(x: float) -> tuple[str, int]:
     """Shortest round-trip decimal digits of abs(x) > 0 and the decimal point position."""
-    _, digits, exponent = Decimal(repr(abs(x))).as_tuple()
-    text = "".join(map(str, digits)).rstrip("0")
-    exponent += len(digits) - len(text)
-    return text, len(text) + int(exponent)
+    mantissa, _, exp = repr(abs(x)).partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = (whole + frac).lstrip("0")
+    dp = len(whole) + int(exp or 0) - (len(whole + frac) - len(digits))
+    return digits.rstrip("0"), dp
 
 
 def _fixed(digits: str, dp: int) -> str:
@@ -275,8 +273,10 @@ def _json_items(value: Any) -> list[tuple[Any, Any]] | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(repr=False, eq=False)
 class _JsonStyle:
+    """How to lay JSON out: indent unit (None for compact) and HTML escaping."""
+
     indent: str | None
     escape_html: bool
 
@@ -293,6 +293,8 @@ def _json_scalar(value: Any, style: _JsonStyle) -> str | None:
     if isinstance(value, str):
         return _json_string(value, style.escape_html)
     if isinstance(value, bytes):
+        import base64  # rare: only []byte-like values
+
         return '"' + base64.b64encode(value).decode() + '"'
     return None
 
@@ -349,8 +351,10 @@ def format_json(records: Iterable[Any], indent: int = 4, *, escape_html: bool = 
 # printf: Go's fmt.Sprintf verbs
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Spec:
+    """One printf directive's flags, width and precision."""
+
     flags: str = ""
     width: int | None = None
     prec: int | None = None
@@ -458,7 +462,7 @@ def _fmt_one(arg: Any, verb: str, spec: _Spec) -> str:
     return _bad_verb(verb, arg)
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Cursor:
     """Where _sprintf is in its format string and its argument list."""
 
@@ -749,7 +753,7 @@ def _js_char(ch: str) -> str:
         return "\\" + ch
     if ch in "<>&=":
         return f"\\u{ord(ch):04X}"
-    if ch < " " or not ch.isprintable():
+    if ch < " " or (ch >= "\x80" and not ch.isprintable()):
         return f"\\u{ord(ch):04X}"
     return ch
 
@@ -759,6 +763,8 @@ def _fn_js(*args: Any) -> str:
 
 
 def _fn_urlquery(*args: Any) -> str:
+    import urllib.parse  # rare in --format; keeps the module's import cheap
+
     return urllib.parse.quote_plus(_eval_args_text(args), safe="")
 
 
@@ -825,17 +831,20 @@ def _fn_split(text: Any, sep: Any) -> list[str]:
 
 
 def _fn_join(elems: Any, sep: Any) -> str:
+    for arg in (elems, sep):
+        if isinstance(arg, _HeaderText):
+            return arg
     if isinstance(elems, str) and _is_list(sep):  # `{{.Names | join ","}}`
         elems, sep = sep, elems
-    if isinstance(elems, _HeaderText):
-        return elems
     if not _is_list(elems):
         raise _ArgError(_wrong_type("[]string", elems))
     return _want_str(sep).join(go_string(e) for e in elems)
 
 
-@dataclass(frozen=True)
+@dataclass(repr=False, eq=False)
 class _Func:
+    """A template function: its implementation and how many arguments it takes."""
+
     impl: Callable[..., Any] | None  # None: evaluated by the executor (and, or)
     nargs: int
     variadic: bool = False
@@ -875,8 +884,10 @@ _FUNCS: dict[str, _Func] = {
 # Lexer (text/template/parse/lex.go)
 
 
-@dataclass(frozen=True)
+@dataclass(repr=False, eq=False)
 class _Tok:
+    """A lexed token: type, source text, offset and line."""
+
     typ: str
     val: str
     pos: int
@@ -885,6 +896,8 @@ class _Tok:
     def __str__(self) -> str:
         if self.typ == "eof":
             return "EOF"
+        if self.typ == "error":
+            return self.val
         if self.typ in _KEYWORDS.values() or self.typ == "dot":
             return f"<{self.val}>"
         if len(self.val) > 10:
@@ -915,6 +928,15 @@ def _alnum(ch: str) -> bool:
     return ch == "_" or ch.isalpha() or ch.isdecimal()
 
 
+class _LexError(Exception):
+    """A lexing problem at a position; it ends the token stream as an error token."""
+
+    def __init__(self, pos: int, msg: str) -> None:
+        super().__init__(msg)
+        self.pos = pos
+        self.msg = msg
+
+
 class _Lexer:
     """Splits a template into text and action tokens, applying `{{- ` and ` -}}` trims."""
 
@@ -923,18 +945,6 @@ class _Lexer:
         self.src = src
         self.toks: list[_Tok] = []
         self.depth = 0
-        self.action_line = 0
-
-    def error(self, pos: int, msg: str) -> PodError:
-        line = self.line(pos)
-        if self.action_line and self.action_line != line:
-            where = f"{self.name}:{self.action_line}"
-            msg += (
-                f" started at {where}"
-                if msg.endswith(" action")
-                else f" in action started at {where}"
-            )
-        return PodError(f"template: {self.name}:{line}: {msg}")
 
     def line(self, pos: int) -> int:
         return self.src.count("\n", 0, pos) + 1
@@ -943,6 +953,14 @@ class _Lexer:
         self.toks.append(_Tok(typ, self.src[start:end], start, self.line(start)))
 
     def run(self) -> list[_Tok]:
+        """All tokens; a lexing error becomes the last token, for the parser to report in turn."""
+        try:
+            self.lex_all()
+        except _LexError as exc:
+            self.toks.append(_Tok("error", exc.msg, exc.pos, self.line(exc.pos)))
+        return self.toks
+
+    def lex_all(self) -> None:
         pos = 0
         while (i := self.src.find("{{", pos)) >= 0:
             trim = self.has_left_trim(i + 2)
@@ -955,7 +973,6 @@ class _Lexer:
         if pos < len(self.src):
             self.emit("text", pos, len(self.src))
         self.emit("eof", len(self.src), len(self.src))
-        return self.toks
 
     def has_left_trim(self, p: int) -> bool:
         return self.src[p : p + 1] == "-" and self.src[p + 1 : p + 2] in tuple(_SPACE)
@@ -977,7 +994,6 @@ class _Lexer:
 
     def action(self, delim: int, p: int) -> int:
         """Lex the action whose `{{` is at delim and whose content starts at p."""
-        self.action_line = self.line(delim)
         if self.src.startswith("/*", p):
             return self.comment(p)
         self.emit("left", delim, delim + 2)
@@ -986,21 +1002,19 @@ class _Lexer:
             delim, _ = self.at_right(p)
             if delim:
                 if self.depth:
-                    raise self.error(p, "unclosed left paren")
+                    raise _LexError(p, "unclosed left paren")
                 self.emit("right", p, p + 2)
-                self.action_line = 0
                 return self.close(p)
             if p >= len(self.src):
-                raise self.error(p, "unclosed action")
+                raise _LexError(p, "unclosed action")
             p = self.token(p)
 
     def comment(self, p: int) -> int:
         end = self.src.find("*/", p + 2)
         if end < 0:
-            raise self.error(p, "unclosed comment")
+            raise _LexError(p, "unclosed comment")
         if not self.at_right(end + 2)[0]:
-            raise self.error(end, "comment ends before closing delimiter")
-        self.action_line = 0
+            raise _LexError(end, "comment ends before closing delimiter")
         return self.close(end + 2)
 
     def token(self, p: int) -> int:
@@ -1013,7 +1027,7 @@ class _Lexer:
             return self.simple(p, simple[ch])
         if ch == ":":
             if self.src[p + 1 : p + 2] != "=":
-                raise self.error(p, "expected :=")
+                raise _LexError(p, "expected :=")
             self.emit("declare", p, p + 2)
             return p + 2
         if ch in "\"`'":
@@ -1029,7 +1043,7 @@ class _Lexer:
         if ch < "\x7f" and ch.isprintable():
             self.emit("char", p, p + 1)
             return p + 1
-        raise self.error(p, f"unrecognized character in action: {_rune_name(ch)}")
+        raise _LexError(p, f"unrecognized character in action: {_rune_name(ch)}")
 
     def simple(self, p: int, typ: str) -> int:
         self.emit(typ, p, p + 1)
@@ -1038,7 +1052,7 @@ class _Lexer:
         elif typ == "rparen":
             self.depth -= 1
             if self.depth < 0:
-                raise self.error(p, "unexpected right paren")
+                raise _LexError(p, "unexpected right paren")
         return p + 1
 
     def space(self, p: int) -> int:
@@ -1065,7 +1079,7 @@ class _Lexer:
         while q < len(self.src) and _alnum(self.src[q]):
             q += 1
         if not self.at_terminator(q):
-            raise self.error(q, f"bad character {_rune_name(self.src[q])}")
+            raise _LexError(q, f"bad character {_rune_name(self.src[q])}")
         self.emit(typ, p, q)
         return q
 
@@ -1074,7 +1088,7 @@ class _Lexer:
         while q < len(self.src) and _alnum(self.src[q]):
             q += 1
         if not self.at_terminator(q):
-            raise self.error(q, f"bad character {_rune_name(self.src[q])}")
+            raise _LexError(q, f"bad character {_rune_name(self.src[q])}")
         word = self.src[p:q]
         typ = _KEYWORDS.get(word) or ("bool" if word in ("true", "false") else "ident")
         self.emit(typ, p, q)
@@ -1083,7 +1097,7 @@ class _Lexer:
     def number(self, p: int) -> int:
         q = self.scan_number(p)
         if q < len(self.src) and _alnum(self.src[q]):
-            raise self.error(p, f"bad number syntax: {_go_quote(self.src[p : q + 1])}")
+            raise _LexError(p, f"bad number syntax: {_go_quote(self.src[p : q + 1])}")
         self.emit("number", p, q)
         return q
 
@@ -1116,11 +1130,11 @@ class _Lexer:
         q = p + 1
         while True:
             if q >= len(self.src) or (quote != "`" and self.src[q] == "\n"):
-                raise self.error(p, f"unterminated {names[quote]}")
+                raise _LexError(p, f"unterminated {names[quote]}")
             ch = self.src[q]
             if ch == "\\" and quote != "`":
                 if q + 1 >= len(self.src) or self.src[q + 1] == "\n":
-                    raise self.error(p, f"unterminated {names[quote]}")
+                    raise _LexError(p, f"unterminated {names[quote]}")
                 q += 2
                 continue
             q += 1
@@ -1135,38 +1149,50 @@ class _Lexer:
 # Parse tree (text/template/parse/node.go)
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Node:
+    """A parse-tree node; pos is its offset in the template, for error messages."""
+
     pos: int
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Text(_Node):
+    """Literal text between actions."""
+
     text: str
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Dot(_Node):
+    """`.`, the current data."""
+
     def __str__(self) -> str:
         return "."
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Nil(_Node):
+    """The `nil` literal."""
+
     def __str__(self) -> str:
         return "nil"
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Bool(_Node):
+    """A `true` / `false` literal."""
+
     value: bool
 
     def __str__(self) -> str:
         return "true" if self.value else "false"
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Number(_Node):
+    """A number or character literal with its Go value."""
+
     text: str
     value: int | float
 
@@ -1174,8 +1200,10 @@ class _Number(_Node):
         return self.text
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _String(_Node):
+    """A quoted or raw string literal."""
+
     quoted: str
     value: str
 
@@ -1183,40 +1211,50 @@ class _String(_Node):
         return self.quoted
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Field(_Node):
+    """`.A.B`: fields looked up from dot."""
+
     idents: tuple[str, ...]
 
     def __str__(self) -> str:
         return "".join("." + i for i in self.idents)
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Var(_Node):
+    """`$x.A`: a variable and optional fields."""
+
     idents: tuple[str, ...]  # idents[0] is the variable name with its `$`
 
     def __str__(self) -> str:
         return ".".join(self.idents)
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Ident(_Node):
+    """A function name."""
+
     name: str
 
     def __str__(self) -> str:
         return self.name
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Cmd(_Node):
+    """One pipeline stage: an operand or a function with its arguments."""
+
     args: list[_Node]
 
     def __str__(self) -> str:
         return " ".join(f"({a})" if isinstance(a, _Pipe) else str(a) for a in self.args)
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Pipe(_Node):
+    """Commands joined by `|`, with optional `$x :=` declarations."""
+
     decl: list[str]
     is_assign: bool
     cmds: list[_Cmd]
@@ -1229,8 +1267,10 @@ class _Pipe(_Node):
         return text
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Chain(_Node):
+    """`(pipeline).A.B`: fields of a computed value."""
+
     node: _Node
     fields: tuple[str, ...]
 
@@ -1239,15 +1279,17 @@ class _Chain(_Node):
         return base + "".join("." + f for f in self.fields)
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Action(_Node):
+    """`{{pipeline}}`: evaluate and print (unless it declares variables)."""
+
     pipe: _Pipe
 
     def __str__(self) -> str:
         return "{{" + str(self.pipe) + "}}"
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Control(_Node):
     """if, range and with: a pipeline, a body and an optional else body."""
 
@@ -1260,26 +1302,34 @@ class _Control(_Node):
         return "{{" + self.kind + " " + str(self.pipe) + "}}"
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Break(_Node):
+    """`{{break}}` in a range."""
+
     def __str__(self) -> str:
         return "{{break}}"
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Continue(_Node):
+    """`{{continue}}` in a range."""
+
     def __str__(self) -> str:
         return "{{continue}}"
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _End(_Node):
+    """`{{end}}`, only seen by the parser."""
+
     def __str__(self) -> str:
         return "{{end}}"
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Else(_Node):
+    """`{{else}}`, only seen by the parser."""
+
     def __str__(self) -> str:
         return "{{else}}"
 
@@ -1308,6 +1358,7 @@ class _Parser:
         self.i = 0
         self.vars = ["$"]
         self.range_depth = 0
+        self.action_line = 0
 
     def error(self, msg: str) -> PodError:
         line = self.toks[min(max(self.i - 1, 0), len(self.toks) - 1)].line
@@ -1342,7 +1393,14 @@ class _Parser:
         return tok
 
     def unexpected(self, tok: _Tok, context: str) -> PodError:
-        return self.error(f"unexpected {tok} in {context}")
+        if tok.typ != "error":
+            return self.error(f"unexpected {tok} in {context}")
+        extra = ""
+        if self.action_line and self.action_line != tok.line:
+            extra = f" in action started at {self.name}:{self.action_line}"
+            if tok.val.endswith(" action"):
+                extra = extra[len(" in action") :]
+        return self.error(tok.val + extra)
 
     def parse(self) -> list[_Node]:
         root: list[_Node] = []
@@ -1367,7 +1425,11 @@ class _Parser:
         if tok.typ == "text":
             return _Text(tok.pos, tok.val)
         if tok.typ == "left":
-            return self.action()
+            self.action_line = tok.line
+            try:
+                return self.action()
+            finally:
+                self.action_line = 0
         raise self.unexpected(tok, "input")
 
     def action(self) -> _Node:
@@ -1478,7 +1540,7 @@ class _Parser:
             if tok.typ in ("right", "rparen"):
                 self.backup()
             elif tok.typ != "pipe":
-                raise self.error(f"unexpected {tok} in operand")
+                raise self.unexpected(tok, "operand")
             break
         if not cmd.args:
             raise self.error("empty command")
@@ -1580,8 +1642,6 @@ def _unescape(body: str) -> str:
             return chr(int(esc, 8))
         raise ValueError(esc)
 
-    if body.endswith("\\") and not body.endswith("\\\\"):
-        raise ValueError(body)
     return _ESCAPE_RE.sub(one, body)
 
 
@@ -1914,7 +1974,7 @@ class _Exec:
 # Public API
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Template:
     """A parsed Go template: parse once with compile_template, render for every record."""
 
@@ -2054,14 +2114,18 @@ def _camel_split(word: str) -> list[str]:
 # Go's text/tabwriter
 
 
-@dataclass(frozen=True)
+@dataclass(repr=False, eq=False)
 class _Cell:
+    """A tabwriter cell and whether a tab (not a line end) terminated it."""
+
     text: str
     htab: bool
 
 
-@dataclass(frozen=True)
+@dataclass(repr=False, eq=False)
 class _TabConfig:
+    """Go tabwriter settings."""
+
     minwidth: int
     tabwidth: int
     padding: int

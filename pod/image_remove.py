@@ -88,10 +88,9 @@ def sweep(settings: Settings, layout: Layout, store: ImageStore) -> None:
     """Remove unreferenced layers and blobs and download leftovers (store lock held)."""
     unused_layers, unused_blobs = store.unreferenced()
     for chain_id in unused_layers:
-        with locked(layout.layer_lock(chain_id)):
-            layers.remove_layer(layout, chain_id, rootless=settings.rootless)
+        layers.remove_layer(layout, chain_id, rootless=settings.rootless)
     store.blobs.remove(unused_blobs)
-    layers.cleanup_partial_layers(layout)
+    layers.cleanup_partial_layers(layout, rootless=settings.rootless)
 
 
 def prune_images(settings: Settings, all_unused: bool = False) -> list[str]:

@@ -117,7 +117,7 @@ def _store_image(
 ) -> ImageRecord:
     blobs = BlobStore(layout)
     blobs.ensure()
-    layers.cleanup_partial_layers(layout)
+    layers.cleanup_partial_layers(layout, rootless=settings.rootless)
     manifest = mf.parse_manifest(source.manifest_bytes, source.media_type)
     _fetch(blobs, source, manifest.config, options.reporter, kind="config")
     config = load_json_blob(blobs, manifest.config.digest)
@@ -129,7 +129,6 @@ def _store_image(
     chains = layers.chain_ids(diff_ids)
     sizes = _fetch_and_unpack(settings, layout, blobs, source, manifest, diff_ids, chains, options)
     options.reporter.writing_manifest()
-    blobs.put_bytes(source.manifest_bytes, expected=source.digest)
     record = ImageRecord(
         id=manifest.config.digest.removeprefix("sha256:"),
         manifest_digest=source.digest,
@@ -152,16 +151,19 @@ def _store_image(
 def _record(settings, layout, images, record, source, manifest, diff_ids, options) -> ImageRecord:
     """Add the record under the store lock once every blob and layer is (still) present."""
     blobs = BlobStore(layout)
+
+    def complete() -> bool:
+        parts = (record.manifest_digest, record.config_digest)
+        return all(blobs.has(d) for d in parts) and all(
+            blobs.has(layer.digest) and layers.layer_exists(layout, record.chain_ids[i])
+            for i, layer in enumerate(manifest.layers)
+        )
+
     for _attempt in range(3):
-        with locked(layout.store_lock):
-            missing = [
-                i
-                for i, layer in enumerate(manifest.layers)
-                if not blobs.has(layer.digest)
-                or not layers.layer_exists(layout, record.chain_ids[i])
-            ]
-            if not missing and blobs.has(record.config_digest):
-                return images.add(record)
+        blobs.put_bytes(source.manifest_bytes, expected=source.digest)
+        stored = images.add(record, complete)
+        if stored is not None:
+            return stored
         _fetch(blobs, source, manifest.config, options.reporter, kind="config")
         _fetch_and_unpack(
             settings, layout, blobs, source, manifest, diff_ids, record.chain_ids, options
@@ -212,8 +214,8 @@ def _fetch_and_unpack(
             diff_ids[i],
             rootless=settings.rootless,
         )
-        if info.owners_collapsed:
-            options.reporter.warning(layers.COLLAPSED_OWNERS_WARNING)
+        if info.warning:
+            options.reporter.warning(info.warning)
         return info.size
 
     with ThreadPoolExecutor(max_workers=PARALLEL_DOWNLOADS) as pool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -124,9 +125,17 @@ class ImageStore:
         ]
         self.blobs.write_index(entries)
 
-    def add(self, new: ImageRecord) -> ImageRecord:
-        """Record a pulled or built image; its names move off any image that had them."""
+    def add(
+        self, new: ImageRecord, complete: Callable[[], bool] = lambda: True
+    ) -> ImageRecord | None:
+        """Record a pulled or built image; its names move off any image that had them.
+
+        `complete` is checked under the store lock (where removals happen): when it says some
+        part of the image went missing meanwhile, nothing is recorded and None is returned.
+        """
         with locked(self.layout.store_lock):
+            if not complete():
+                return None
             records = self._load()
             existing = next((r for r in records if r.id == new.id), None)
             for record in records:

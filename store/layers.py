@@ -52,11 +52,21 @@ _AUFS_META_PREFIX = ".wh..wh."
 _FORBIDDEN_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
 _IGNORED_XATTR_ERRNOS = (errno.EPERM, errno.ENOTSUP, errno.EACCES, errno.EINVAL)
 _MAX_ID = 2**32 - 2
+_MAX_HEADER_BYTES = 1 << 20
+# What tarfile raises on malformed headers besides TarError (it parses numbers and maps loosely).
+_TAR_ERRORS = (tarfile.TarError, ValueError, IndexError, KeyError)
+_EXTENDED_HEADER_TYPES = (
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+)
 _CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_SCRATCH_NAME = re.compile(r"^([0-9a-f]{64})\.(partial|removing)-(\d+)$")
+_SCRATCH_NAME = re.compile(r"^([0-9a-f]{64})\.(?:partial|removing)-\d+$")
 
 
 def opaque_xattr(rootless: bool) -> str:
@@ -110,7 +120,7 @@ class _DigestReader:
 
 
 def _decompressed(raw: IO[bytes], limit: int) -> _DigestReader:
-    """Sniff the compression from the magic bytes (OCI media types are often wrong)."""
+    """Sniff the compression from the magic bytes rather than trust the manifest's media type."""
     head = raw.read(4)
     raw.seek(0)
     decode_errors: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile)
@@ -157,6 +167,16 @@ def _is_whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
 
+@contextlib.contextmanager
+def _store_errors(what: str) -> Iterator[None]:
+    """OSError → StoreError with one line saying what failed, for the CLI's error boundary."""
+    try:
+        yield
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename else ""
+        raise StoreError(f"{what}: {err.strerror or err}{where}") from None
+
+
 @dataclass
 class _DirMeta:
     """Mode and mtime of a directory, applied after its children (which change its mtime)."""
@@ -193,6 +213,8 @@ class _Extractor:
             self._add(tar, member, rel)
         except OSError as err:
             raise StoreError(f"unpacking layer entry {rel!r}: {err.strerror or err}") from None
+        except tarfile.TarError as err:  # its data ends early
+            raise UnsafeContentError(f"layer entry {rel!r}: {err}") from None
 
     def _add(self, tar: tarfile.TarFile, member: tarfile.TarInfo, rel: str) -> None:
         if rel.rpartition("/")[2].startswith(_WHITEOUT_PREFIX):
@@ -440,25 +462,66 @@ def extract_layer(
     `rootless` selects the opaque xattr and skips device nodes. The returned diff id is the sha256
     of the uncompressed stream; checking it against the image config is the caller's job.
     """
-    root_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    extractor = _Extractor(root_fd, rootless, max_size)
-    try:
-        with open(blob, "rb") as raw:
-            reader = _decompressed(raw, max_size)
-            try:
-                with tarfile.open(
-                    fileobj=reader, mode="r|", encoding="utf-8", errors="surrogateescape"
-                ) as tar:
-                    for member in tar:
-                        extractor.add(tar, member)
-            except tarfile.TarError as err:
-                raise UnsafeContentError(f"layer is not a valid tar archive: {err}") from None
-            reader.drain()
-        extractor.apply_dir_metadata()
-    finally:
-        extractor.close()
-        os.close(root_fd)
+    with _store_errors(f"unpacking layer {blob.name}"):
+        root_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        extractor = _Extractor(root_fd, rootless, max_size)
+        try:
+            with open(blob, "rb") as raw:
+                reader = _decompressed(raw, max_size)
+                _extract_members(reader, extractor)
+                reader.drain()
+            extractor.apply_dir_metadata()
+        finally:
+            extractor.close()
+            os.close(root_fd)
     return ExtractResult(reader.digest, reader.size, extractor.owners_collapsed)
+
+
+class _LayerTarInfo(tarfile.TarInfo):
+    """tarfile's header parsing with the memory it spends bounded.
+
+    tarfile reads a whole PAX or GNU long-name header into memory, and a sparse map entry by
+    entry, however large the header claims to be. Headers are capped like Go's archive/tar does
+    (1 MiB) and sparse files, which no image builder writes, are refused.
+    """
+
+    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _EXTENDED_HEADER_TYPES and self.size > _MAX_HEADER_BYTES:
+            raise UnsafeContentError(f"layer has a {self.size}-byte extended tar header")
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise UnsafeContentError("layer has a sparse file, which pod does not unpack")
+        return super()._proc_member(tar)
+
+    def _proc_gnusparse_10(self, *args: Any) -> None:
+        raise UnsafeContentError("layer has a sparse file, which pod does not unpack")
+
+
+def _open_tar(reader: _DigestReader) -> tarfile.TarFile:
+    """A streaming reader ("r|": tarfile reads the first header here already)."""
+    try:
+        return tarfile.open(
+            fileobj=reader,
+            mode="r|",
+            tarinfo=_LayerTarInfo,
+            encoding="utf-8",
+            errors="surrogateescape",
+        )
+    except _TAR_ERRORS as err:
+        raise UnsafeContentError(f"layer is not a valid tar archive: {err}") from None
+
+
+def _next_member(tar: tarfile.TarFile) -> tarfile.TarInfo | None:
+    try:
+        return tar.next()
+    except _TAR_ERRORS as err:
+        raise UnsafeContentError(f"layer is not a valid tar archive: {err}") from None
+
+
+def _extract_members(reader: _DigestReader, extractor: _Extractor) -> None:
+    with _open_tar(reader) as tar:
+        while (member := _next_member(tar)) is not None:
+            extractor.add(tar, member)
+            tar.members.clear()  # stream mode would keep every header in memory
 
 
 def unpack_layer(
@@ -565,23 +628,13 @@ def ensure_layer(
     Under the layer's lock; extraction goes to a scratch dir renamed into place, and meta.json is
     written last, so a layer is either complete or absent (leftovers: cleanup_partial_layers).
     """
-    with locked(layout.layer_lock(chain_id)):
+    with locked(layout.layer_lock(chain_id)), _store_errors(f"storing layer {chain_id}"):
         known = read_layer_info(layout, chain_id)
         if known is not None:
             return known
-        final, partial = layout.layer_dir(chain_id), _scratch_dir(layout, chain_id, "partial")
-        _remove_trees([final, partial], rootless=rootless)  # an incomplete earlier attempt
-        (partial / "diff").mkdir(parents=True)
-        try:
-            result, warning = _unpack(
-                blob_path, partial / "diff", expected_diff_id, rootless=rootless, max_size=max_size
-            )
-            os.rename(partial, final)
-        except BaseException:
-            with contextlib.suppress(OSError, PodError):
-                _remove_trees([partial], rootless=rootless)
-            raise
-        fsync_dir(layout.layers_root)
+        result, warning = _unpack_into_place(
+            layout, chain_id, blob_path, expected_diff_id, rootless=rootless, max_size=max_size
+        )
         info = LayerInfo(
             chain_id=chain_id,
             diff_id=result.diff_id,
@@ -597,9 +650,27 @@ def ensure_layer(
         return info
 
 
+def _unpack_into_place(
+    layout: Layout, chain_id: str, blob: Path, diff_id: str, *, rootless: bool, max_size: int
+) -> tuple[ExtractResult, str]:
+    """Unpack into <chain>.partial-<pid>, then rename it to the layer dir; nothing kept on error."""
+    final, partial = layout.layer_dir(chain_id), _scratch_dir(layout, chain_id, "partial")
+    _remove_trees([final, partial], rootless=rootless)  # an incomplete earlier attempt
+    (partial / "diff").mkdir(parents=True)
+    try:
+        unpacked = _unpack(blob, partial / "diff", diff_id, rootless=rootless, max_size=max_size)
+        os.rename(partial, final)
+    except BaseException:
+        with contextlib.suppress(OSError, PodError):
+            _remove_trees([partial], rootless=rootless)
+        raise
+    fsync_dir(layout.layers_root)
+    return unpacked
+
+
 def remove_layer(layout: Layout, chain_id: str, *, rootless: bool) -> bool:
     """Remove an unpacked layer; False if it was not there. Renamed away first: atomic."""
-    with locked(layout.layer_lock(chain_id)):
+    with locked(layout.layer_lock(chain_id)), _store_errors(f"removing layer {chain_id}"):
         final = layout.layer_dir(chain_id)
         if not os.path.lexists(final):
             return False
@@ -610,12 +681,16 @@ def remove_layer(layout: Layout, chain_id: str, *, rootless: bool) -> bool:
         return True
 
 
-def cleanup_partial_layers(layout: Layout, *, rootless: bool) -> list[str]:
+def cleanup_partial_layers(layout: Layout, *, rootless: bool | None = None) -> list[str]:
     """Remove extraction and removal leftovers whose writer is gone; return their names.
 
     A writer holds the layer's lock for as long as its scratch dir exists, so a free lock means a
-    dead writer even when its pid (in the name, for people) has been reused since.
+    dead writer even when its pid (in the name, for people) has been reused since. Leftovers of a
+    rootless store may hold subordinate-id files: those are removed from the user namespace
+    (`rootless` defaults to "not running as root").
     """
+    if rootless is None:
+        rootless = os.geteuid() != 0
     try:
         names = sorted(entry.name for entry in os.scandir(layout.layers_root))
     except FileNotFoundError:
@@ -627,6 +702,7 @@ def cleanup_partial_layers(layout: Layout, *, rootless: bool) -> list[str]:
             continue
         with lock_if_free(layout.layer_lock(match[1])) as free:
             if free:
-                _remove_trees([layout.layers_root / name], rootless=rootless)
+                with _store_errors(f"removing leftover {name}"):
+                    _remove_trees([layout.layers_root / name], rootless=rootless)
                 removed.append(name)
     return removed

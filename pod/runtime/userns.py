@@ -185,33 +185,53 @@ def _decode_reply(module: str, out: bytes, err: bytes, returncode: int) -> Any:
     return reply["result"]
 
 
+def _spawn(module: str, sync_fd: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", module, SYNC_FLAG, str(sync_fd)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        pass_fds=(sync_fd,),
+        cwd="/",  # `-m` puts the cwd first on sys.path: keep a checkout from shadowing pod
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.kill()
+    proc.wait()
+
+
 def run_in_userns(module: str, request: Any, mapping: UserMapping | None = None) -> WorkerResult:
     """Run `python -m module` as root of a fresh user namespace and return its answer."""
     mapping = mapping or current_mapping()
     parent_end, child_end = socket.socketpair()
     with parent_end:
-        with child_end:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", module, SYNC_FLAG, str(child_end.fileno())],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=(child_end.fileno(),),
-                cwd="/",  # `-m` puts the cwd first on sys.path: keep a checkout from shadowing pod
-            )
+        try:
+            with child_end:
+                proc = _spawn(module, child_end.fileno())
+        except OSError as err:
+            raise errors.StoreError(f"cannot start the {module} worker: {_describe(err)}") from None
         try:
             warning = _set_up_child(parent_end, proc.pid, mapping)
             out, err = proc.communicate(json.dumps(request).encode())
+        except OSError as exc:
+            _stop(proc)
+            raise errors.StoreError(f"setting up a user namespace: {_describe(exc)}") from None
         except BaseException:
-            proc.kill()
-            proc.wait()
+            _stop(proc)
             raise
     return WorkerResult(_decode_reply(module, out, err, proc.returncode), warning)
 
 
 def enter_userns(sync_fd: int) -> None:
     """Child half of the handshake: unshare, wait for the maps, become root in the namespace."""
-    syscalls.unshare(syscalls.CLONE_NEWUSER)
+    try:
+        syscalls.unshare(syscalls.CLONE_NEWUSER)
+    except OSError as err:
+        raise errors.StoreError(
+            f"cannot create a user namespace ({err.strerror}): unprivileged user namespaces may "
+            "be disabled (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone)"
+        ) from None
     os.write(sync_fd, _READY)
     if os.read(sync_fd, 1) != _GO:
         raise errors.StoreError("user namespace set-up was abandoned by the parent")

@@ -9,7 +9,9 @@ import io
 import os
 import stat
 import subprocess
+import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -471,6 +473,36 @@ def test_total_uncompressed_size_is_bounded(tmp_path: Path, outside: Path) -> No
     assert_untouched(tmp_path, outside)
 
 
+def test_oversized_extended_header_is_refused(tmp_path: Path) -> None:
+    info, data = member("f", data=b"x")
+    info.pax_headers = {"comment": "x" * (2 << 20)}
+    with pytest.raises(UnsafeContentError, match="extended tar header"):
+        extract(tmp_path, [(info, data)])
+
+
+@pytest.mark.needs_tool("tar")
+@pytest.mark.parametrize("options", [["--format=gnu"], ["--format=pax", "--sparse-version=1.0"]])
+def test_sparse_files_are_refused(tmp_path: Path, options: list[str]) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    with open(src / "sparse", "wb") as handle:
+        handle.seek(1 << 20)
+        handle.write(b"end")
+    blob = tmp_path / "blob"
+    subprocess.run(["tar", "--sparse", *options, "-cf", str(blob), "-C", str(src), "."], check=True)
+    (tmp_path / "layer").mkdir()
+    with pytest.raises(UnsafeContentError, match="sparse"):
+        layers.extract_layer(blob, tmp_path / "layer", rootless=False)
+
+
+def test_truncated_member_data_is_unsafe_content(tmp_path: Path) -> None:
+    raw = make_tar([member("big", data=b"x" * 100_000)])
+    (tmp_path / "blob").write_bytes(raw[:50_000])
+    (tmp_path / "layer").mkdir()
+    with pytest.raises(UnsafeContentError, match="big"):
+        layers.extract_layer(tmp_path / "blob", tmp_path / "layer", rootless=False)
+
+
 @pytest.mark.parametrize("blob", [b"", b"not a tar at all" * 100, gzip.compress(b"x" * 600)[:-9]])
 def test_garbage_blobs_are_unsafe_content(tmp_path: Path, blob: bytes) -> None:
     (tmp_path / "blob").write_bytes(blob)
@@ -576,11 +608,40 @@ def test_cleanup_removes_leftovers_of_dead_writers_only(tmp_path: Path, store: L
     unrelated = store.layers_root / ("c" * 64)
     unrelated.mkdir()
     with locked(store.layer_lock(busy_chain)):
-        removed = layers.cleanup_partial_layers(store, rootless=False)
+        removed = layers.cleanup_partial_layers(store)
     assert removed == sorted([leftover.name, removing.name])
     assert sorted(p.name for p in store.layers_root.iterdir()) == sorted(
         [in_progress.name, unrelated.name]
     )
+
+
+KILLED_WRITER = """
+import sys
+from pathlib import Path
+from pod.store.layers import ensure_layer
+from pod.store.layout import Layout
+root, blob, diff = sys.argv[1:4]
+ensure_layer(Layout(Path(root), Path(root) / "run"), diff, None, Path(blob), diff, rootless=False)
+"""
+
+
+def test_kill_9_mid_unpack_is_cleaned_up(tmp_path: Path, store: Layout) -> None:
+    files = [member(f"d{i}/f{j}", data=b"x" * 512) for i in range(60) for j in range(200)]
+    blob, diff = write_blob(tmp_path, files)
+    args = [str(store.root), str(blob), diff]
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, *args], cwd="/")
+    partial = store.layers_root / f"{diff.removeprefix('sha256:')}.partial-{writer.pid}"
+    deadline = time.monotonic() + 60
+    while not (partial / "diff" / "d1").exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    writer.kill()
+    writer.wait()
+    assert partial.is_dir(), "the writer finished before it could be killed"
+    assert not layers.layer_exists(store, diff)
+    assert layers.cleanup_partial_layers(store) == [partial.name]
+    assert list(store.layers_root.iterdir()) == []
+    info = layers.ensure_layer(store, diff, None, blob, diff, rootless=False)
+    assert info.diff_id == diff
 
 
 def test_damaged_meta_is_a_store_error(store: Layout) -> None:

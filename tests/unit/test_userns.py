@@ -228,8 +228,10 @@ try:
     if action == "ensure":
         info = layers.ensure_layer(layout, diff, None, Path(blob), diff, rootless=True)
         out = {**info.to_json(), "warning": info.warning, "pod": pod.__file__}
-    else:
+    elif action == "remove":
         out = {"removed": layers.remove_layer(layout, diff, rootless=True)}
+    else:
+        out = {"cleaned": layers.cleanup_partial_layers(layout)}
 except PodError as err:
     out = {"error": type(err).__name__, "message": str(err)}
 print(json.dumps(out))
@@ -318,7 +320,15 @@ def test_rootless_layer_keeps_owners_in_the_subid_range(package_copy: Path, work
         # user-dir/user-file belongs to a subordinate id: only the namespace can remove it.
         removed = run_as(user, package_copy, workdir, str(root), "remove", str(blob), diff)
         assert removed == {"removed": True}
-        assert sorted(p.name for p in (root / "layers").iterdir()) == []
+        assert list((root / "layers").iterdir()) == []
+
+        # A worker killed mid-unpack leaves such files behind: cleanup removes them too.
+        run_as(user, package_copy, workdir, str(root), "ensure", str(blob), diff)
+        leftover = layer.parent.with_name(f"{layer.parent.name}.partial-4194305")
+        layer.parent.rename(leftover)
+        cleaned = run_as(user, package_copy, workdir, str(root), "cleanup", str(blob), diff)
+        assert cleaned == {"cleaned": [leftover.name]}
+        assert list((root / "layers").iterdir()) == []
 
 
 @pytest.mark.rootless
