@@ -11,9 +11,9 @@ import sys
 import traceback
 
 import typer
-from pod.commands import boolflags, common, images, login, pull, push, system
 
 from pod import __version__
+from pod.commands import boolflags, common, images, login, pull, push, system
 from pod.errors import PodError
 
 app = typer.Typer(

@@ -58,7 +58,9 @@ def creds_option() -> Any:
 
 def cert_dir_option() -> Any:
     return typer.Option(
-        None, "--cert-dir", help="Directory with certificates (*.crt, *.cert, *.key) for the registry."
+        None,
+        "--cert-dir",
+        help="Directory with certificates (*.crt, *.cert, *.key) for the registry.",
     )
 
 

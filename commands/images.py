@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+
 from pod.commands import common
 
 
@@ -83,7 +84,6 @@ def images_command(
 ) -> None:
     """List images in local storage."""
     from pod.commands.render import render_rows
-
     from pod.image_filter import build_filter, sort_key
 
     store = _store()
@@ -186,7 +186,6 @@ def history_command(
 ) -> None:
     """Show the history of an image."""
     from pod.commands.render import render_rows
-
     from pod.humanize import human_size, iso_time, since
     from pod.image_inspect import history
 

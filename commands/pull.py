@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+
 from pod.commands import common
 
 
@@ -27,10 +28,9 @@ def pull_command(
     cert_dir: str = common.cert_dir_option(),
 ) -> None:
     """Pull images from a registry."""
-    from pod.commands.progress import reporter_for
-
     from pod import manifest
     from pod.access import RegistryAccess, parse_creds
+    from pod.commands.progress import reporter_for
     from pod.pull import PullOptions, pull_image
 
     wanted = manifest.parse_platform(platform, arch, variant)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+
 from pod.commands import common
 
 
@@ -22,11 +23,10 @@ def push_command(
     cert_dir: str = common.cert_dir_option(),
 ) -> None:
     """Push an image to a registry."""
-    from pod.commands.progress import reporter_for
-    from pod.store.lock import atomic_write
-
     from pod.access import RegistryAccess, parse_creds
+    from pod.commands.progress import reporter_for
     from pod.push import PushOptions, push_image
+    from pod.store.lock import atomic_write
 
     access = RegistryAccess(tls_verify, authfile, parse_creds(creds), cert_dir)
     reporter = reporter_for(quiet)

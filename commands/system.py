@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+
 from pod.commands import common
 
 system_app = typer.Typer(help="Manage pod itself.", no_args_is_help=True)
@@ -14,7 +15,6 @@ def df_command(
 ) -> None:
     """Show pod's disk usage."""
     from pod.commands.render import render_rows
-
     from pod.disk_usage import disk_usage
     from pod.humanize import human_size
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pod.errors import DigestMismatchError, StoreError
 from pod.store.layout import Layout
 from pod.store.lock import (
     atomic_write,
@@ -24,8 +25,6 @@ from pod.store.lock import (
     locked,
     read_json,
 )
-
-from pod.errors import DigestMismatchError, StoreError
 
 OCI_LAYOUT = {"imageLayoutVersion": "1.0.0"}
 REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name"

@@ -12,12 +12,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pod import reference
+from pod.errors import NoSuchImageError, PodError
 from pod.store.blobs import BlobStore, IndexEntry
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
-
-from pod import reference
-from pod.errors import NoSuchImageError, PodError
 
 
 @dataclass

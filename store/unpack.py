@@ -14,11 +14,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pod.store.layers import unpack_layer
-from pod.store.safepath import remove_tree
-
 from pod.errors import PodError
 from pod.runtime.userns import worker_main
+from pod.store.layers import unpack_layer
+from pod.store.safepath import remove_tree
 
 
 def _run(op: dict[str, Any]) -> dict[str, Any]:

@@ -150,7 +150,16 @@ def test_pull_by_digest_records_the_digest_name(pod, test_images):
 
 @pytest.mark.parametrize(
     "ref",
-    ["BusyBox", "docker.io/Library/x", "busy box", "x@sha256:abc", "a:" + "t" * 129, "", "bad\x07name", "n" * 256],
+    [
+        "BusyBox",
+        "docker.io/Library/x",
+        "busy box",
+        "x@sha256:abc",
+        "a:" + "t" * 129,
+        "",
+        "bad\x07name",
+        "n" * 256,
+    ],
 )
 def test_invalid_references_fail_before_any_network(pod, ref):
     result = pod("pull", ref)

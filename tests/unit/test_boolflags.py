@@ -28,7 +28,13 @@ COMMAND = typer.main.get_command(app)
 
 def test_true_false_values_become_flags() -> None:
     argv = ["image", "pull", "--tls-verify=false", "--quiet=true", "x"]
-    assert boolflags.normalize(COMMAND, argv) == ["image", "pull", "--no-tls-verify", "--quiet", "x"]
+    assert boolflags.normalize(COMMAND, argv) == [
+        "image",
+        "pull",
+        "--no-tls-verify",
+        "--quiet",
+        "x",
+    ]
     argv = ["image", "pull", "--tls-verify=true", "--quiet=false", "x"]
     assert boolflags.normalize(COMMAND, argv) == ["image", "pull", "--tls-verify", "x"]
 

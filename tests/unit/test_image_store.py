@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import pytest
-from pod.store.images import ImageRecord, ImageStore
-from pod.store.layout import Layout
 
 from pod.errors import NoSuchImageError, PodError
+from pod.store.images import ImageRecord, ImageStore
+from pod.store.layout import Layout
 
 
 def record(ident: str, *names: str) -> ImageRecord:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 import zstandard
+
+from pod.errors import DigestMismatchError, StoreError, UnsafeContentError
 from pod.store import layers
 from pod.store.layout import Layout
 from pod.store.lock import locked
-
-from pod.errors import DigestMismatchError, StoreError, UnsafeContentError
 
 Member = tuple[tarfile.TarInfo, bytes | None]
 MTIME = 1_600_000_000

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-from pod.store import safepath
 
 from pod.errors import UnsafeContentError
+from pod.store import safepath
 
 
 @pytest.fixture

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pod.store
 import pytest
 
 import pod
+import pod.store
 from pod.errors import PodError, StoreError, UnsafeContentError
 from pod.runtime import userns
 
