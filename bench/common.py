@@ -13,7 +13,7 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,27 +42,33 @@ class Measurement:
 def run_measured(
     argv: list[str], env: dict[str, str] | None = None, user: str | None = None
 ) -> Measurement:
-    """Wall time and the peak RSS of the process tree (wait4's rusage covers waited children)."""
-    if user:
-        argv = [
-            "runuser",
-            "-u",
-            user,
-            "--",
-            "env",
-            "-i",
-            *(f"{k}={v}" for k, v in (env or {}).items()),
-            *argv,
-        ]
-        env = None
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(map(str, argv))}\n{stderr}")
-    return Measurement(elapsed, usage.ru_maxrss)
+    """Wall time and peak RSS of `argv` and the children it waits for, via GNU time.
+
+    GNU time runs right before the command so the figure is the command's own, not that of
+    this (possibly large) Python process or of runuser.
+    """
+    with tempfile.NamedTemporaryFile("r", dir=WORK, suffix=".time") as report:
+        os.chmod(report.name, 0o666)
+        argv = ["/usr/bin/time", "-f", "%e %M", "-o", report.name, *map(str, argv)]
+        if user:
+            argv = [
+                "runuser",
+                "-u",
+                user,
+                "--",
+                "env",
+                "-i",
+                *(f"{k}={v}" for k, v in (env or {}).items()),
+                *argv,
+            ]
+            env = None
+        proc = subprocess.run(
+            argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        if proc.returncode != 0:
+            raise SystemExit(f"failed: {' '.join(argv)}\n{proc.stderr}")
+        seconds, kib = report.read().split()[-2:]
+    return Measurement(float(seconds), int(kib))
 
 
 def median(values: list[float]) -> float:
