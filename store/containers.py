@@ -1,0 +1,226 @@
+"""Container records and their state: one directory per container, no daemon.
+
+`container.json` is written once at create (what the user asked for); `state.json` is the
+live part, written atomically by whoever changes it (the shim while it supervises, the CLI
+when it notices a dead shim). Names are unique under the store-wide containers lock.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pod.errors import NoSuchContainerError, PodError
+from pod.store.layout import Layout
+from pod.store.lock import atomic_write_json, locked, read_json
+
+STATES = ("configured", "created", "running", "paused", "stopped", "exited", "removing")
+
+_ADJECTIVES = (
+    "admiring adoring affectionate agitated amazing angry awesome blissful bold boring brave "
+    "busy charming clever cool compassionate competent confident cranky crazy dazzling "
+    "determined distracted dreamy eager ecstatic elastic elated elegant eloquent epic "
+    "festive flamboyant focused friendly frosty funny gallant gifted goofy gracious happy "
+    "hardcore heuristic hopeful hungry infallible inspiring jolly jovial keen kind laughing "
+    "loving lucid magical modest musing mystifying naughty nervous nice nifty nostalgic "
+    "objective optimistic peaceful pedantic pensive practical priceless quirky quizzical "
+    "recursing relaxed reverent romantic sad serene sharp silly sleepy stoic strange "
+    "stupefied suspicious sweet tender thirsty trusting unruffled upbeat vibrant vigilant "
+    "vigorous wizardly wonderful xenodochial youthful zealous zen"
+).split()
+_NAMES = (
+    "albattani allen almeida archimedes ardinghelli aryabhata austin babbage banach bardeen "
+    "bartik bassi bell benz bhabha bhaskara blackwell bohr booth borg bose boyd brahmagupta "
+    "brattain brown carson chandrasekhar chatelet chaum clarke colden cori cray curie "
+    "darwin davinci dijkstra dubinsky easley edison einstein elgamal elion engelbart "
+    "euclid euler faraday feistel fermat fermi feynman franklin galileo gates goldberg "
+    "goldstine goldwasser golick goodall hamilton hawking heisenberg hermann hodgkin "
+    "hoover hopper hugle hypatia jackson jennings jepsen johnson joliot jones kalam "
+    "kapitsa keldysh keller kepler khorana kilby kirch knuth kowalevski lalande lamarr "
+    "lamport leakey leavitt lederberg lehmann lewin lichterman liskov lovelace lumiere "
+    "mahavira margulis matsumoto maxwell mayer mccarthy mcclintock mclean mcnulty meitner "
+    "mendel mendeleev meninsky merkle mestorf mirzakhani morse murdock napier nash "
+    "neumann newton nightingale nobel noether northcutt noyce panini pare pascal pasteur "
+    "payne perlman pike poincare poitras proskuriakova ptolemy raman ramanujan ride "
+    "ritchie rhodes robinson roentgen rosalind rubin saha sammet sanderson satoshi shamir "
+    "shannon shaw shirley shockley shtern sinoussi snyder solomon spence stonebraker "
+    "sutherland swanson swartz swirles taussig tesla tharp thompson torvalds tu turing "
+    "varahamihira vaughan visvesvaraya volhard villani wescoff wilbur wiles williams "
+    "williamson wilson wing wozniak wright wu yalow yonath zhukovsky"
+).split()
+
+
+@dataclass
+class ContainerState:
+    """The live part of a container, kept in state.json."""
+
+    status: str = "created"
+    pid: int = 0
+    exit_code: int | None = None
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    oom_killed: bool = False
+    shim_pid: int = 0
+    shim_start_time: int = 0  # /proc/<pid>/stat starttime: tells a reused pid apart
+    restart_count: int = 0
+    error: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ContainerState:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class ContainerRecord:
+    """What `create` decided; never changes afterwards (rename rewrites it under the lock)."""
+
+    id: str
+    name: str
+    image_id: str
+    image_name: str
+    created: float
+    command: list[str]  # the full argv: entrypoint + cmd as resolved
+    rootless: bool
+    runtime: str  # "pod", "runc", "crun" or a path
+    tty: bool = False
+    interactive: bool = False
+    remove: bool = False
+    log_driver: str = "k8s-file"
+    labels: dict[str, str] = field(default_factory=dict)
+    hostname: str = ""
+    mounts: list[dict] = field(default_factory=list)  # MountSpec as dicts, resolved sources
+    volumes: list[str] = field(default_factory=list)  # named volumes this container uses
+    stop_signal: str = "SIGTERM"
+    stop_timeout: int = 10
+    network: str = "private"
+    storage_driver: str = "overlay"
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ContainerRecord:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def new_id() -> str:
+    return os.urandom(32).hex()
+
+
+def random_name(taken: set[str]) -> str:
+    """podman/docker style `adjective_scientist`, unique in this store."""
+    rng = random.SystemRandom()
+    while True:
+        name = f"{rng.choice(_ADJECTIVES)}_{rng.choice(_NAMES)}"
+        if name not in taken:
+            return name
+
+
+class ContainerStore:
+    """Container records on disk: create (unique names), look up, read and write state, remove."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+
+    @property
+    def lock_path(self) -> Path:
+        return self.layout.locks_root / "containers.lock"
+
+    def container_lock(self, container_id: str) -> Path:
+        return self.layout.locks_root / f"container-{container_id}.lock"
+
+    def record_file(self, container_id: str) -> Path:
+        return self.layout.container_dir(container_id) / "container.json"
+
+    def state_file(self, container_id: str) -> Path:
+        return self.layout.container_dir(container_id) / "state.json"
+
+    def list(self) -> list[ContainerRecord]:
+        root = self.layout.containers_root
+        if not root.is_dir():
+            return []
+        records = []
+        for entry in os.scandir(root):
+            data = read_json(Path(entry.path) / "container.json")
+            if data:
+                records.append(ContainerRecord.from_dict(data))
+        return records
+
+    def lookup(self, text: str) -> ContainerRecord:
+        """By full ID, unique ID prefix or name, as podman resolves them."""
+        records = self.list()
+        for record in records:
+            if text in (record.id, record.name):
+                return record
+        by_prefix = [r for r in records if text and r.id.startswith(text)]
+        if len(by_prefix) == 1:
+            return by_prefix[0]
+        if len(by_prefix) > 1:
+            raise PodError(f'more than one result for container "{text}"')
+        raise NoSuchContainerError(
+            f'no container with name or ID "{text}" found: no such container'
+        )
+
+    def create(self, record: ContainerRecord, replace_existing=None) -> ContainerRecord:
+        """Write a new record with a unique name (random when empty); its directory is made here.
+
+        `replace_existing(old_record)` is called under the lock when the name is taken and
+        `--replace` was given; otherwise a taken name is an error (exit 125), as podman's.
+        """
+        with locked(self.lock_path):
+            records = self.list()
+            taken = {r.name for r in records}
+            if not record.name:
+                record.name = random_name(taken)
+            elif record.name in taken:
+                old = next(r for r in records if r.name == record.name)
+                if replace_existing is None:
+                    raise PodError(
+                        f'creating container storage: the container name "{record.name}" is '
+                        f"already in use by {old.id}. You have to remove that container to be "
+                        "able to reuse that name: that name is already in use"
+                    )
+                replace_existing(old)
+            directory = self.layout.container_dir(record.id)
+            directory.mkdir(parents=True)
+            self.write_state(record.id, ContainerState(status="configured"))
+            atomic_write_json(self.record_file(record.id), asdict(record))
+        return record
+
+    def rewrite(self, record: ContainerRecord) -> None:
+        with locked(self.lock_path):
+            atomic_write_json(self.record_file(record.id), asdict(record))
+
+    def read_state(self, container_id: str) -> ContainerState:
+        return ContainerState.from_dict(read_json(self.state_file(container_id), {}) or {})
+
+    def write_state(self, container_id: str, state: ContainerState) -> None:
+        atomic_write_json(self.state_file(container_id), asdict(state))
+
+    def remove_files(self, container_id: str) -> None:
+        """Delete the directory (the caller made sure nothing is mounted or running)."""
+        directory = self.layout.container_dir(container_id)
+        with locked(self.lock_path):
+            self.record_file(container_id).unlink(missing_ok=True)
+        shutil.rmtree(directory, ignore_errors=True)
+        self.container_lock(container_id).unlink(missing_ok=True)
+
+
+def process_start_time(pid: int) -> int:
+    """Field 22 of /proc/<pid>/stat (0 when the process is gone): a pid plus this is unique."""
+    try:
+        data = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return 0
+    fields = data[data.rfind(b")") + 2 :].split()
+    return int(fields[19])
+
+
+def pid_alive(pid: int, start_time: int) -> bool:
+    return pid > 0 and start_time > 0 and process_start_time(pid) == start_time
