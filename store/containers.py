@@ -19,8 +19,39 @@ from pod.store.lock import atomic_write_json, locked, read_json
 
 STATES = ("configured", "created", "running", "paused", "stopped", "exited", "removing")
 
-_ADJECTIVES = ["admiring", "adoring", "affectionate", "agitated", "amazing", "angry", "awesome", "blissful", "bold", "boring", "brave", "busy", "charming", "clever", "cool", "compassionate", "competent", "confident", "cranky", "crazy", "dazzling", "determined", "distracted", "dreamy", "eager", "ecstatic", "elastic", "elated", "elegant", "eloquent", "epic", "festive", "flamboyant", "focused", "friendly", "frosty", "funny", "gallant", "gifted", "goofy", "gracious", "happy", "hardcore", "heuristic", "hopeful", "hungry", "infallible", "inspiring", "jolly", "jovial", "keen", "kind", "laughing", "loving", "lucid", "magical", "modest", "musing", "mystifying", "naughty", "nervous", "nice", "nifty", "nostalgic", "objective", "optimistic", "peaceful", "pedantic", "pensive", "practical", "priceless", "quirky", "quizzical", "recursing", "relaxed", "reverent", "romantic", "sad", "serene", "sharp", "silly", "sleepy", "stoic", "strange", "stupefied", "suspicious", "sweet", "tender", "thirsty", "trusting", "unruffled", "upbeat", "vibrant", "vigilant", "vigorous", "wizardly", "wonderful", "xenodochial", "youthful", "zealous", "zen"]
-_NAMES = ["albattani", "allen", "almeida", "archimedes", "ardinghelli", "aryabhata", "austin", "babbage", "banach", "bardeen", "bartik", "bassi", "bell", "benz", "bhabha", "bhaskara", "blackwell", "bohr", "booth", "borg", "bose", "boyd", "brahmagupta", "brattain", "brown", "carson", "chandrasekhar", "chatelet", "chaum", "clarke", "colden", "cori", "cray", "curie", "darwin", "davinci", "dijkstra", "dubinsky", "easley", "edison", "einstein", "elgamal", "elion", "engelbart", "euclid", "euler", "faraday", "feistel", "fermat", "fermi", "feynman", "franklin", "galileo", "gates", "goldberg", "goldstine", "goldwasser", "golick", "goodall", "hamilton", "hawking", "heisenberg", "hermann", "hodgkin", "hoover", "hopper", "hugle", "hypatia", "jackson", "jennings", "jepsen", "johnson", "joliot", "jones", "kalam", "kapitsa", "keldysh", "keller", "kepler", "khorana", "kilby", "kirch", "knuth", "kowalevski", "lalande", "lamarr", "lamport", "leakey", "leavitt", "lederberg", "lehmann", "lewin", "lichterman", "liskov", "lovelace", "lumiere", "mahavira", "margulis", "matsumoto", "maxwell", "mayer", "mccarthy", "mcclintock", "mclean", "mcnulty", "meitner", "mendel", "mendeleev", "meninsky", "merkle", "mestorf", "mirzakhani", "morse", "murdock", "napier", "nash", "neumann", "newton", "nightingale", "nobel", "noether", "northcutt", "noyce", "panini", "pare", "pascal", "pasteur", "payne", "perlman", "pike", "poincare", "poitras", "proskuriakova", "ptolemy", "raman", "ramanujan", "ride", "ritchie", "rhodes", "robinson", "roentgen", "rosalind", "rubin", "saha", "sammet", "sanderson", "satoshi", "shamir", "shannon", "shaw", "shirley", "shockley", "shtern", "sinoussi", "snyder", "solomon", "spence", "stonebraker", "sutherland", "swanson", "swartz", "swirles", "taussig", "tesla", "tharp", "thompson", "torvalds", "tu", "turing", "varahamihira", "vaughan", "visvesvaraya", "volhard", "villani", "wescoff", "wilbur", "wiles", "williams", "williamson", "wilson", "wing", "wozniak", "wright", "wu", "yalow", "yonath", "zhukovsky"]
+_ADJECTIVES_TEXT = (
+    "admiring adoring affectionate agitated amazing angry awesome blissful bold boring brave "
+    "busy charming clever cool compassionate competent confident cranky crazy dazzling "
+    "determined distracted dreamy eager ecstatic elastic elated elegant eloquent epic festive "
+    "flamboyant focused friendly frosty funny gallant gifted goofy gracious happy hardcore "
+    "heuristic hopeful hungry infallible inspiring jolly jovial keen kind laughing loving "
+    "lucid magical modest musing mystifying naughty nervous nice nifty nostalgic objective "
+    "optimistic peaceful pedantic pensive practical priceless quirky quizzical recursing "
+    "relaxed reverent romantic sad serene sharp silly sleepy stoic strange stupefied "
+    "suspicious sweet tender thirsty trusting unruffled upbeat vibrant vigilant vigorous "
+    "wizardly wonderful xenodochial youthful zealous zen"
+)
+_ADJECTIVES = tuple(_ADJECTIVES_TEXT.split())
+_NAMES_TEXT = (
+    "albattani allen almeida archimedes ardinghelli aryabhata austin babbage banach bardeen "
+    "bartik bassi bell benz bhabha bhaskara blackwell bohr booth borg bose boyd brahmagupta "
+    "brattain brown carson chandrasekhar chatelet chaum clarke colden cori cray curie darwin "
+    "davinci dijkstra dubinsky easley edison einstein elgamal elion engelbart euclid euler "
+    "faraday feistel fermat fermi feynman franklin galileo gates goldberg goldstine goldwasser "
+    "golick goodall hamilton hawking heisenberg hermann hodgkin hoover hopper hugle hypatia "
+    "jackson jennings jepsen johnson joliot jones kalam kapitsa keldysh keller kepler khorana "
+    "kilby kirch knuth kowalevski lalande lamarr lamport leakey leavitt lederberg lehmann "
+    "lewin lichterman liskov lovelace lumiere mahavira margulis matsumoto maxwell mayer "
+    "mccarthy mcclintock mclean mcnulty meitner mendel mendeleev meninsky merkle mestorf "
+    "mirzakhani morse murdock napier nash neumann newton nightingale nobel noether northcutt "
+    "noyce panini pare pascal pasteur payne perlman pike poincare poitras proskuriakova "
+    "ptolemy raman ramanujan ride ritchie rhodes robinson roentgen rosalind rubin saha sammet "
+    "sanderson satoshi shamir shannon shaw shirley shockley shtern sinoussi snyder solomon "
+    "spence stonebraker sutherland swanson swartz swirles taussig tesla tharp thompson "
+    "torvalds tu turing varahamihira vaughan visvesvaraya volhard villani wescoff wilbur wiles "
+    "williams williamson wilson wing wozniak wright wu yalow yonath zhukovsky"
+)
+_NAMES = tuple(_NAMES_TEXT.split())
 
 
 @dataclass
