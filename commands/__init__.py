@@ -13,7 +13,7 @@ import traceback
 import typer
 
 from pod import __version__
-from pod.commands import boolflags, common, images, login, pull, push, system
+from pod.commands import boolflags, common, containers, images, login, pull, push, system, volume
 from pod.errors import PodError
 
 app = typer.Typer(
@@ -67,7 +67,7 @@ def root_options(
 
 image_app = typer.Typer(help="Manage images.", no_args_is_help=True)
 app.add_typer(image_app, name="image", rich_help_panel="Images")
-for module in (images, pull, push, login, system):
+for module in (containers, images, pull, push, login, volume, system):
     module.register(app, image_app)
 
 

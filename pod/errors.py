@@ -66,3 +66,12 @@ class Interrupted(PodError):
     """The user interrupted the command (ctrl-c)."""
 
     exit_code = 130
+
+
+class ContainerStateError(PodError):
+    """The container is in the wrong state for the request (podman's `container state improper`).
+
+    `rm` of a running container without -f exits 2, as podman's.
+    """
+
+    exit_code = 2

@@ -57,7 +57,7 @@ def remove_images(
     with locked(layout.store_lock):
         for text in targets:
             try:
-                _remove_one(layout, store, text, force or all_images, report)
+                _remove_one(settings, layout, store, text, force or all_images, report)
             except NoSuchImageError as err:
                 if not ignore:
                     report.errors.append(err)
@@ -68,12 +68,24 @@ def remove_images(
 
 
 def _remove_one(
-    layout: Layout, store: ImageStore, text: str, force: bool, report: RemovalReport
+    settings: Settings,
+    layout: Layout,
+    store: ImageStore,
+    text: str,
+    force: bool,
+    report: RemovalReport,
 ) -> None:
     record = store.lookup(text)
     drop = _names_to_drop(record, text, force)
     users = containers_using(layout, record.id)
-    if users and (drop is None or len(record.names) <= len(drop)):
+    removes_image = drop is None or len(record.names) <= len(drop)
+    if users and removes_image and force:
+        from pod.container_remove import remove_container
+
+        for container_id in users:
+            remove_container(settings, container_id, force=True)
+        users = []
+    if users and removes_image:
         raise ImageInUseError(
             f"image used by {users[0]}: image is in use by a container: "
             "consider listing external containers and force-removing image"

@@ -99,6 +99,7 @@ class ContainerRecord:
     stop_timeout: int = 10
     network: str = "private"
     storage_driver: str = "overlay"
+    layers: list[str] = field(default_factory=list)  # the image's layer dirs, top first
 
     @property
     def short_id(self) -> str:

@@ -587,7 +587,7 @@ def _scratch_dir(layout: Layout, chain_id: str, kind: str) -> Path:
     return layout.layers_root / f"{chain_id.removeprefix('sha256:')}.{kind}-{os.getpid()}"
 
 
-def _remove_trees(paths: Sequence[Path], *, rootless: bool) -> None:
+def remove_trees(paths: Sequence[Path], *, rootless: bool) -> None:
     """Remove trees; rootless files owned by subordinate ids are removed from the namespace."""
     paths = [path for path in paths if os.path.lexists(path)]
     try:
@@ -654,14 +654,14 @@ def _unpack_into_place(
 ) -> tuple[ExtractResult, str]:
     """Unpack into <chain>.partial-<pid>, then rename it to the layer dir; nothing kept on error."""
     final, partial = layout.layer_dir(chain_id), _scratch_dir(layout, chain_id, "partial")
-    _remove_trees([final, partial], rootless=rootless)  # an incomplete earlier attempt
+    remove_trees([final, partial], rootless=rootless)  # an incomplete earlier attempt
     (partial / "diff").mkdir(parents=True)
     try:
         unpacked = _unpack(blob, partial / "diff", diff_id, rootless=rootless, max_size=max_size)
         os.rename(partial, final)
     except BaseException:
         with contextlib.suppress(OSError, PodError):
-            _remove_trees([partial], rootless=rootless)
+            remove_trees([partial], rootless=rootless)
         raise
     fsync_dir(layout.layers_root)
     return unpacked
@@ -676,7 +676,7 @@ def remove_layer(layout: Layout, chain_id: str, *, rootless: bool) -> bool:
         doomed = _scratch_dir(layout, chain_id, "removing")
         os.rename(final, doomed)
         fsync_dir(layout.layers_root)
-        _remove_trees([doomed], rootless=rootless)
+        remove_trees([doomed], rootless=rootless)
         return True
 
 
@@ -702,6 +702,6 @@ def cleanup_partial_layers(layout: Layout, *, rootless: bool | None = None) -> l
         with lock_if_free(layout.layer_lock(match[1])) as free:
             if free:
                 with _store_errors(f"removing leftover {name}"):
-                    _remove_trees([layout.layers_root / name], rootless=rootless)
+                    remove_trees([layout.layers_root / name], rootless=rootless)
                 removed.append(name)
     return removed

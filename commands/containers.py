@@ -1,0 +1,266 @@
+"""Container commands: run, create, start, ps, rm."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from pod.commands import common
+
+RUN_CONTEXT = {
+    "allow_interspersed_args": False,
+    "help_option_names": ["--help"],
+}
+
+
+def run_command(
+    ctx: typer.Context,
+    image: str = typer.Argument(..., help="The image to run."),
+    command: list[str] = typer.Argument(None, metavar="[COMMAND [ARG...]]", help="Command."),
+    name: str = typer.Option(None, "--name", help="Name the container."),
+    detach: bool = typer.Option(False, "--detach", "-d", help="Run in the background, print ID."),
+    interactive: bool = typer.Option(False, "--interactive", "-i", help="Keep stdin open."),
+    tty: bool = typer.Option(False, "--tty", "-t", help="Allocate a pseudo-terminal."),
+    remove: bool = typer.Option(False, "--rm", help="Remove the container when it exits."),
+    env: list[str] = typer.Option([], "--env", "-e", help="Set environment variables."),
+    env_file: list[str] = typer.Option([], "--env-file", help="Read environment from a file."),
+    workdir: str = typer.Option(
+        None, "--workdir", "-w", help="Working directory in the container."
+    ),
+    user: str = typer.Option(None, "--user", "-u", help="User[:group] to run as."),
+    entrypoint: str = typer.Option(None, "--entrypoint", help="Override the image's ENTRYPOINT."),
+    hostname: str = typer.Option(None, "--hostname", "-h", help="Container host name."),
+    add_host: list[str] = typer.Option([], "--add-host", help="Add HOST:IP to /etc/hosts."),
+    volume: list[str] = typer.Option([], "--volume", "-v", help="Bind mount or volume."),
+    mount: list[str] = typer.Option([], "--mount", help="Mount: type=bind|volume|tmpfs,..."),
+    tmpfs: list[str] = typer.Option([], "--tmpfs", help="Mount a tmpfs: DIR[:OPTIONS]."),
+    read_only: bool = typer.Option(False, "--read-only", help="Read-only root filesystem."),
+    cap_add: list[str] = typer.Option([], "--cap-add", help="Add capabilities."),
+    cap_drop: list[str] = typer.Option([], "--cap-drop", help="Drop capabilities."),
+    privileged: bool = typer.Option(False, "--privileged", help="Give extended privileges."),
+    security_opt: list[str] = typer.Option([], "--security-opt", help="no-new-privileges."),
+    userns: str = typer.Option(None, "--userns", help="User namespace: keep-id or host."),
+    init: bool = typer.Option(False, "--init", help="Run an init (catatonit/tini) as PID 1."),
+    init_path: str = typer.Option(None, "--init-path", help="Path of the init binary."),
+    label: list[str] = typer.Option([], "--label", "-l", help="Set metadata labels."),
+    runtime: str = typer.Option(None, "--runtime", help="OCI runtime: pod, runc, crun or a path."),
+    log_driver: str = typer.Option("k8s-file", "--log-driver", help="k8s-file or none."),
+    cidfile: str = typer.Option(None, "--cidfile", help="Write the container ID to this file."),
+    replace: bool = typer.Option(False, "--replace", help="Replace a container with this name."),
+    network: str = typer.Option("private", "--network", "--net", help="private, none or host."),
+    pull: str = typer.Option("missing", "--pull", help="always, missing, never or newer."),
+    sig_proxy: bool = typer.Option(True, "--sig-proxy/--no-sig-proxy", help="Proxy signals."),
+    stop_signal: str = typer.Option(None, "--stop-signal", help="Signal to stop the container."),
+    stop_timeout: int = typer.Option(10, "--stop-timeout", help="Seconds before SIGKILL."),
+    quiet: bool = common.quiet_option("Suppress pull output."),
+) -> None:
+    """Run a command in a new container."""
+    from pod import run_flags
+    from pod.errors import UsageError
+    from pod.run_options import RunOptions
+
+    creating = ctx.info_name == "create"
+    if creating and detach:
+        raise UsageError("unknown shorthand flag: 'd' in -d (use pod run -d or pod start)")
+    for option in security_opt:
+        if option not in ("no-new-privileges", "no-new-privileges=true", "no-new-privileges:true"):
+            raise UsageError(f'unsupported --security-opt "{option}": only no-new-privileges')
+    if userns not in (None, "keep-id", "host"):
+        raise UsageError(f'unsupported --userns "{userns}": use keep-id or host')
+    if log_driver not in ("k8s-file", "none"):
+        raise UsageError(f'unsupported --log-driver "{log_driver}": use k8s-file or none')
+    if network not in ("private", "none", "host", "bridge", "slirp4netns", "pasta"):
+        raise UsageError(f'unsupported --network "{network}": use private, none or host')
+    mounts = [run_flags.parse_volume(v) for v in volume]
+    mounts += [run_flags.parse_mount(m) for m in mount]
+    mounts += [run_flags.parse_tmpfs(t) for t in tmpfs]
+    options = RunOptions(
+        image=image,
+        command=list(command or []),
+        name=name,
+        detach=detach,
+        interactive=interactive,
+        tty=tty,
+        remove=remove,
+        env=run_flags.expand_env(run_flags.parse_env(env, env_file)),
+        workdir=workdir,
+        user=user,
+        entrypoint=run_flags.parse_entrypoint(entrypoint),
+        hostname=hostname,
+        add_hosts=[run_flags.parse_add_host(h) for h in add_host],
+        mounts=mounts,
+        read_only=read_only,
+        cap_add=cap_add,
+        cap_drop=cap_drop,
+        privileged=privileged,
+        no_new_privileges=bool(security_opt),
+        userns=userns,
+        init=init,
+        init_path=init_path,
+        labels=run_flags.parse_labels(label),
+        runtime=runtime,
+        log_driver=log_driver,
+        cidfile=cidfile,
+        replace=replace,
+        network="private" if network in ("bridge", "slirp4netns", "pasta") else network,
+        pull=pull,
+        sig_proxy=sig_proxy,
+        stop_signal=stop_signal,
+        stop_timeout=stop_timeout,
+    )
+    code = _run(options, creating, quiet)
+    if code:
+        raise typer.Exit(code)
+
+
+def _run(options, creating: bool, quiet: bool) -> int:
+    """create, then (for run) start through the shim and attach unless detached."""
+    from pod.commands.progress import reporter_for
+    from pod.container_create import create_container
+    from pod.shim_client import attach, start_shim
+    from pod.store.layout import Layout
+
+    settings = common.settings()
+    layout = Layout(settings.root, settings.runroot)
+    reporter = reporter_for(quiet)
+    try:
+        record = create_container(settings, options, reporter)
+    finally:
+        reporter.close()
+    if options.cidfile:
+        from pathlib import Path
+
+        from pod.store.lock import atomic_write
+
+        atomic_write(Path(options.cidfile), record.id.encode())
+    if creating:
+        print(record.id)
+        return 0
+    if options.detach:
+        start_shim(layout, record, start_now=True)
+        print(record.id)
+        return 0
+    start_shim(layout, record, start_now=False)
+    code = attach(
+        layout,
+        record.id,
+        stdin=options.interactive,
+        tty=options.tty,
+        sig_proxy=options.sig_proxy,
+        send_start=True,
+    )
+    return 0 if code is None else code
+
+
+def start_command(
+    containers: list[str] = typer.Argument(..., metavar="CONTAINER...", help="Containers."),
+    attach_output: bool = typer.Option(False, "--attach", "-a", help="Attach to the output."),
+    interactive: bool = typer.Option(False, "--interactive", "-i", help="Attach stdin."),
+    sig_proxy: bool = typer.Option(True, "--sig-proxy/--no-sig-proxy", help="Proxy signals."),
+) -> None:
+    """Start created or stopped containers."""
+    from pod.container_start import start_container
+
+    code = 0
+    for text in containers:
+        code = start_container(common.settings(), text, attach_output, interactive, sig_proxy)
+        if not attach_output:
+            print(text)
+    if code:
+        raise typer.Exit(code)
+
+
+def rm_command(
+    containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
+    force: bool = typer.Option(False, "--force", "-f", help="Remove running containers too."),
+    all_containers: bool = typer.Option(False, "--all", "-a", help="Remove all containers."),
+    volumes: bool = typer.Option(False, "--volumes", "-v", help="Remove anonymous volumes."),
+    timeout: int = typer.Option(10, "--time", "-t", help="Seconds to wait before SIGKILL."),
+    ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing containers."),
+) -> None:
+    """Remove containers (exit 1: no such container; 2: running without -f)."""
+    from pod.container_remove import remove_container
+    from pod.errors import NoSuchContainerError, PodError, UsageError
+    from pod.store.containers import ContainerStore
+    from pod.store.layout import Layout
+
+    settings = common.settings()
+    if all_containers:
+        containers = [r.id for r in ContainerStore(Layout(settings.root, settings.runroot)).list()]
+    elif not containers:
+        raise UsageError("must specify at least one container or --all")
+    errors: list[PodError] = []
+    for text in containers:
+        try:
+            print(remove_container(settings, text, force, volumes, timeout))
+        except NoSuchContainerError as err:
+            if not ignore:
+                errors.append(err)
+        except PodError as err:
+            errors.append(err)
+    for err in errors[:-1]:
+        print(f"Error: {err}", file=sys.stderr)
+    if errors:
+        raise errors[-1]
+
+
+def ps_command(
+    all_containers: bool = typer.Option(False, "--all", "-a", help="Show all containers."),
+    quiet: bool = common.quiet_option("Print only container IDs."),
+    no_trunc: bool = typer.Option(False, "--no-trunc", help="Do not truncate output."),
+    latest: bool = typer.Option(False, "--latest", "-l", help="Only the latest container."),
+    last: int = typer.Option(-1, "--last", "-n", help="The last N containers."),
+    size: bool = typer.Option(False, "--size", "-s", help="Show sizes."),
+    noheading: bool = typer.Option(False, "--noheading", help="Do not print headings."),
+    sort: str = typer.Option(
+        "created",
+        "--sort",
+        help="Sort by command, created, id, image, names, runningfor, size, status.",
+    ),
+    filters: list[str] = typer.Option(
+        [], "--filter", "-f", help="Filter: name, id, status, label, ancestor, exited."
+    ),
+    fmt: str = common.format_option(),
+) -> None:
+    """List containers."""
+    from pod.commands.render import render_rows
+    from pod.container_list import list_containers
+
+    rows = list_containers(
+        common.settings(), all_containers or latest or last > 0, filters, sort, size, no_trunc
+    )
+    if latest:
+        rows = rows[:1]
+    elif last > 0:
+        rows = rows[:last]
+    if quiet and fmt is None:
+        for row in rows:
+            print(row["ID"])
+        return
+    columns = [
+        ("CONTAINER ID", "ID"),
+        ("IMAGE", "Image"),
+        ("COMMAND", "Command"),
+        ("CREATED", "CreatedHuman"),
+        ("STATUS", "Status"),
+        ("PORTS", "Ports"),
+        ("NAMES", "Names"),
+    ]
+    if size:
+        columns.insert(6, ("SIZE", "Size"))
+    render_rows(rows, columns, fmt, noheading)
+
+
+def register(app: typer.Typer, image_app: typer.Typer) -> None:
+    panel = "Containers"
+    app.command("run", rich_help_panel=panel, context_settings=RUN_CONTEXT)(run_command)
+    app.command(
+        "create",
+        rich_help_panel=panel,
+        context_settings=RUN_CONTEXT,
+        help="Create a container without starting it; prints its ID.",
+    )(run_command)
+    app.command("start", rich_help_panel=panel)(start_command)
+    app.command("ps", rich_help_panel=panel)(ps_command)
+    app.command("rm", rich_help_panel=panel)(rm_command)

@@ -1,0 +1,143 @@
+"""`pod create` (and the first half of `pod run`): options + image → a record and an OCI bundle.
+
+The container's directory is claimed first (unique name under the containers lock); every
+later step writes inside it, and any failure removes it again, so a bad flag or a missing
+image never leaves a half-made container behind.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict
+
+from pod import etc_files, passwd, spec
+from pod.config import Settings
+from pod.errors import PodError
+from pod.images import ImageDefaults, defaults_from_config, image_config
+from pod.progress import TransferReporter
+from pod.pull import PullOptions, pull_image
+from pod.run_options import MountSpec, RunOptions
+from pod.store.blobs import BlobStore
+from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, new_id
+from pod.store.images import ImageRecord
+from pod.store.layout import Layout
+from pod.store.lock import atomic_write, atomic_write_json
+from pod.store.volumes import VolumeStore
+
+
+def create_container(
+    settings: Settings, options: RunOptions, reporter: TransferReporter
+) -> ContainerRecord:
+    layout = Layout(settings.root, settings.runroot)
+    image = pull_image(settings, options.image, PullOptions(policy=options.pull, reporter=reporter))
+    defaults = defaults_from_config(image_config(BlobStore(layout), image))
+    store = ContainerStore(layout)
+    record = _record(settings, options, image, defaults)
+
+    def replace(old: ContainerRecord) -> None:
+        if not options.replace:
+            raise PodError(f'the container name "{old.name}" is already in use by {old.id}')
+        from pod.container_remove import remove_container
+
+        remove_container(settings, old.id, force=True)
+
+    store.create(record, replace if options.replace else None)
+    try:
+        _write_bundle(settings, layout, store, record, options, image, defaults)
+    except BaseException:
+        store.remove_files(record.id)
+        raise
+    return record
+
+
+def _record(
+    settings: Settings, options: RunOptions, image: ImageRecord, defaults: ImageDefaults
+) -> ContainerRecord:
+    container_id = new_id()
+    return ContainerRecord(
+        id=container_id,
+        name=options.name or "",
+        image_id=image.id,
+        image_name=image.names[0] if image.names else image.id,
+        created=time.time(),
+        command=spec.command_line(options, defaults),
+        rootless=settings.rootless,
+        runtime=options.runtime or "pod",
+        tty=options.tty,
+        interactive=options.interactive,
+        remove=options.remove,
+        log_driver=options.log_driver,
+        labels=options.labels,
+        hostname=options.hostname or container_id[:12],
+        stop_signal=options.stop_signal or defaults.stop_signal or "SIGTERM",
+        stop_timeout=options.stop_timeout,
+        network=options.network,
+        storage_driver=settings.storage_driver,
+    )
+
+
+def _volume_mounts(
+    layout: Layout, options: RunOptions, defaults: ImageDefaults, rootless: bool
+) -> tuple[list[dict], list[str]]:
+    """Resolve -v/--mount/--tmpfs and the image's VOLUMEs into runtime mounts and volume names."""
+    volumes = VolumeStore(layout)
+    requested = list(options.mounts)
+    taken = {m.destination for m in requested}
+    requested += [
+        MountSpec("volume", v.rstrip("/") or "/") for v in defaults.volumes if v not in taken
+    ]
+    mounts: list[dict] = []
+    names: list[str] = []
+    for item in requested:
+        entry = {"type": item.type, "destination": item.destination, "options": list(item.options)}
+        if item.type == "bind":
+            if not os.path.exists(item.source):
+                raise PodError(f"statfs {item.source}: no such file or directory")
+            entry["source"] = item.source
+        elif item.type == "volume":
+            record = volumes.create(item.source or None, ignore_existing=True)
+            names.append(record.name)
+            entry["source"] = str(volumes.data_dir(record.name))
+            entry["volume"] = record.name
+            entry["copy_up"] = not any(volumes.data_dir(record.name).iterdir())
+        mounts.append(entry)
+    return mounts, names
+
+
+def _write_bundle(
+    settings: Settings,
+    layout: Layout,
+    store: ContainerStore,
+    record: ContainerRecord,
+    options: RunOptions,
+    image: ImageRecord,
+    defaults: ImageDefaults,
+) -> None:
+    directory = layout.container_dir(record.id)
+    layer_dirs = [layout.layer_diff(chain) for chain in reversed(image.chain_ids)]
+    user = passwd.resolve_user(layer_dirs, options.user or defaults.user)
+    mounts, volume_names = _volume_mounts(layout, options, defaults, settings.rootless)
+    files = etc_files.write_all(directory, record.hostname, options, user)
+    config = spec.build_spec(
+        options,
+        defaults,
+        container_id=record.id,
+        hostname=record.hostname,
+        rootfs=str(directory / "merged"),
+        user=user,
+        mounts=mounts,
+        etc_files=files,
+        rootless=settings.rootless,
+        in_user_namespace=settings.rootless,
+        cgroups_path=None if settings.rootless else f"/pod/{record.id}",
+        annotations=dict(options.labels),
+    )
+    for name in ("upper", "work", "merged"):
+        (directory / name).mkdir(exist_ok=True)
+    atomic_write(directory / "config.json", spec.to_json(config))
+    record.mounts = mounts
+    record.volumes = volume_names
+    record.layers = [str(d) for d in layer_dirs]
+    atomic_write_json(store.record_file(record.id), asdict(record))
+    store.write_state(record.id, ContainerState(status="created"))

@@ -1,0 +1,53 @@
+"""`pod rm`: stop when forced, make sure nothing stays mounted, then delete every trace."""
+
+from __future__ import annotations
+
+import sys
+
+from pod.config import Settings
+from pod.container_state import current_state
+from pod.container_stop import stop
+from pod.errors import ContainerStateError
+from pod.store.containers import ContainerStore
+from pod.store.layers import remove_trees
+from pod.store.layout import Layout
+from pod.store.lock import locked
+from pod.store.volumes import VolumeStore
+
+RUNNING = ("running", "paused", "stopping")
+
+
+def remove_container(
+    settings: Settings, text: str, force: bool = False, volumes: bool = False, timeout: float = 10
+) -> str:
+    """Remove one container; returns its full ID. Exit 2 when running and not forced."""
+    layout = Layout(settings.root, settings.runroot)
+    store = ContainerStore(layout)
+    record = store.lookup(text)
+    state = current_state(store, record)
+    if state.status in RUNNING or state.status == "created":
+        if state.status in RUNNING and not force:
+            raise ContainerStateError(
+                f"cannot remove container {record.id} as it is {state.status} - running or paused "
+                "containers cannot be removed without force: container state improper"
+            )
+        if stop(store, record, state, timeout):
+            print(
+                f"WARN[0000] StopSignal {record.stop_signal} failed to stop container "
+                f"{record.name} in {timeout:g} seconds, resorting to SIGKILL",
+                file=sys.stderr,
+            )
+    from pod.rootfs_mount import unmount
+
+    with locked(store.container_lock(record.id)):
+        unmount(layout.container_dir(record.id))
+        directory = layout.container_dir(record.id)
+        if directory.exists():
+            remove_trees([directory / "upper", directory / "work"], rootless=settings.rootless)
+        store.remove_files(record.id)
+    if volumes:
+        volume_store = VolumeStore(layout)
+        for name in record.volumes:
+            if volume_store.exists(name) and volume_store.get(name).anonymous:
+                volume_store.remove(name, [], rootless=settings.rootless)
+    return record.id

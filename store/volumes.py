@@ -1,0 +1,114 @@
+"""Named volumes: `<root>/volumes/<name>/_data` plus a small record, created on first use."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pod.errors import PodError
+from pod.store.layers import remove_trees
+from pod.store.layout import Layout
+from pod.store.lock import atomic_write_json, locked, read_json
+
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+class NoSuchVolumeError(PodError):
+    exit_code = 1
+
+
+class VolumeInUseError(PodError):
+    exit_code = 2
+
+
+@dataclass
+class VolumeRecord:
+    name: str
+    created: float
+    driver: str = "local"
+    labels: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+    anonymous: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict) -> VolumeRecord:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class VolumeStore:
+    """Volumes under the store lock; `users` is given by the caller (the container records)."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+
+    @property
+    def lock_path(self) -> Path:
+        return self.layout.locks_root / "volumes.lock"
+
+    def directory(self, name: str) -> Path:
+        return self.layout.volumes_root / name
+
+    def data_dir(self, name: str) -> Path:
+        return self.directory(name) / "_data"
+
+    def _record_file(self, name: str) -> Path:
+        return self.directory(name) / "volume.json"
+
+    def create(
+        self,
+        name: str | None = None,
+        labels: dict[str, str] | None = None,
+        ignore_existing: bool = False,
+        owner: tuple[int, int] | None = None,
+    ) -> VolumeRecord:
+        """A new volume (anonymous with a random 64-hex name when `name` is None)."""
+        anonymous = name is None
+        name = name or os.urandom(32).hex()
+        if not _NAME.match(name):
+            raise PodError(f'invalid volume name "{name}": use letters, digits, _ . -')
+        with locked(self.lock_path):
+            existing = read_json(self._record_file(name))
+            if existing:
+                if ignore_existing:
+                    return VolumeRecord.from_dict(existing)
+                raise PodError(f"volume with name {name} already exists: volume already exists")
+            record = VolumeRecord(name, time.time(), labels=labels or {}, anonymous=anonymous)
+            self.data_dir(name).mkdir(parents=True, exist_ok=True)
+            if owner is not None:
+                os.chown(self.data_dir(name), *owner)
+            atomic_write_json(self._record_file(name), asdict(record))
+            return record
+
+    def get(self, name: str) -> VolumeRecord:
+        data = read_json(self._record_file(name))
+        if not data:
+            raise NoSuchVolumeError(f'no volume with name "{name}" found: no such volume')
+        return VolumeRecord.from_dict(data)
+
+    def exists(self, name: str) -> bool:
+        return self._record_file(name).exists()
+
+    def list(self) -> list[VolumeRecord]:
+        root = self.layout.volumes_root
+        if not root.is_dir():
+            return []
+        records = [read_json(entry / "volume.json") for entry in root.iterdir()]
+        return [VolumeRecord.from_dict(data) for data in records if data]
+
+    def remove(
+        self, name: str, users: list[str], force: bool = False, rootless: bool = False
+    ) -> None:
+        """Remove a volume; in use by containers is exit 2 unless forced (caller removes them)."""
+        self.get(name)
+        if users and not force:
+            raise VolumeInUseError(
+                f"volume {name} is being used by the following container(s): "
+                f"{', '.join(users)}: volume is being used"
+            )
+        with locked(self.lock_path):
+            self._record_file(name).unlink(missing_ok=True)
+            remove_trees([self.directory(name)], rootless=rootless)
