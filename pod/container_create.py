@@ -18,6 +18,7 @@ from pod.images import ImageDefaults, defaults_from_config, image_config
 from pod.progress import TransferReporter
 from pod.pull import PullOptions, pull_image
 from pod.run_options import MountSpec, RunOptions
+from pod.runtime.userns import current_mapping
 from pod.store.blobs import BlobStore
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, new_id
 from pod.store.images import ImageRecord
@@ -49,6 +50,29 @@ def create_container(
         store.remove_files(record.id)
         raise
     return record
+
+
+def _userns(options: RunOptions, rootless: bool) -> spec.UsernsMapping | None:
+    """The maps for the user namespace a rootless container's shim lives in."""
+    mapping = current_mapping()
+    return spec.userns_mapping(
+        options,
+        rootless,
+        os.geteuid(),
+        os.getegid(),
+        mapping.uids.ranges,
+        mapping.gids.ranges,
+    )
+
+
+def _shim_maps(userns: spec.UsernsMapping | None) -> dict[str, list]:
+    """The id maps in the shape the shim writes with newuidmap/newgidmap."""
+    if userns is None:
+        return {}
+    return {
+        "uid_map": [[m.inside, m.outside, m.count] for m in userns.uids],
+        "gid_map": [[m.inside, m.outside, m.count] for m in userns.gids],
+    }
 
 
 def _record(
@@ -116,9 +140,24 @@ def _write_bundle(
 ) -> None:
     directory = layout.container_dir(record.id)
     layer_dirs = [layout.layer_diff(chain) for chain in reversed(image.chain_ids)]
-    user = passwd.resolve_user(layer_dirs, options.user or defaults.user)
+    userns = _userns(options, settings.rootless)
+    user = passwd.resolve_user(
+        layer_dirs,
+        spec.user_spec(options, defaults, userns),
+        available_gids=userns.available_gids if userns else None,
+    )
     mounts, volume_names = _volume_mounts(layout, options, defaults, settings.rootless)
-    files = etc_files.write_all(directory, record.hostname, options, user)
+    files = etc_files.write_all(
+        directory,
+        record.hostname,
+        options,
+        user,
+        container_id=record.id,
+        container_name=record.name,
+        image_name=record.image_name,
+        image_id=record.image_id,
+        rootless=settings.rootless,
+    )
     config = spec.build_spec(
         options,
         defaults,
@@ -132,12 +171,18 @@ def _write_bundle(
         in_user_namespace=settings.rootless,
         cgroups_path=None if settings.rootless else f"/pod/{record.id}",
         annotations=dict(options.labels),
+        userns=userns,
+        cgroup_v2=os.path.exists("/sys/fs/cgroup/cgroup.controllers"),
+        bounding_set=spec.host_bounding_set(),
+        rlimit_ceiling=spec.host_rlimits(),
+        devices=spec.host_devices() if options.privileged and not settings.rootless else (),
     )
+    record.userns = _shim_maps(userns)
     for name in ("upper", "work", "merged"):
         (directory / name).mkdir(exist_ok=True)
     atomic_write(directory / "config.json", spec.to_json(config))
     record.mounts = mounts
     record.volumes = volume_names
-    record.layers = [str(d) for d in layer_dirs]
+    record.layers = list(image.chain_ids)
     atomic_write_json(store.record_file(record.id), asdict(record))
     store.write_state(record.id, ContainerState(status="created"))
