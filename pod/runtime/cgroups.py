@@ -1,0 +1,286 @@
+"""Cgroup placement and limits for a container's init (cgroupfs-style, v1 and v2).
+
+Rootful: the container gets `/pod/<id>` (or linux.cgroupsPath: absolute from each hierarchy's
+root, relative from the caller's own cgroup) in every v1 hierarchy, or in the v2 tree on a pure
+v2 system; linux.resources memory/pids/cpu are written before the pid joins. Rootless: only on a
+pure v2 system whose tree is delegated to the user (writable); otherwise nothing happens here and
+the engine tells the user that limits do not apply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pod.runtime.state import OCIRuntimeError
+
+_V1_FLAGS = {"rw", "ro"}
+_V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids")
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """One mounted cgroup hierarchy and where the calling process sits in it."""
+
+    version: int
+    controllers: frozenset[str]
+    mountpoint: str
+    own: str  # the caller's cgroup, relative to the mountpoint ("" = the mount's root)
+
+    def has(self, controller: str) -> bool:
+        return controller in self.controllers
+
+
+def _unescape(path: str) -> str:
+    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        path = path.replace(code, char)
+    return path
+
+
+def _own_cgroups(pid: str = "self") -> dict[frozenset[str], str]:
+    own: dict[frozenset[str], str] = {}
+    with open(f"/proc/{pid}/cgroup") as handle:
+        for line in handle:
+            _, names, path = line.rstrip("\n").split(":", 2)
+            own[frozenset(names.split(",")) if names else frozenset()] = path
+    return own
+
+
+def hierarchies(pid: str = "self") -> list[Hierarchy]:
+    """The cgroup hierarchies mounted in this mount namespace, from /proc/<pid>/mountinfo."""
+    own = _own_cgroups(pid)
+    found: list[Hierarchy] = []
+    seen: set[frozenset[str]] = set()
+    with open(f"/proc/{pid}/mountinfo") as handle:
+        for line in handle:
+            left, _, right = line.partition(" - ")
+            fields, tail = left.split(), right.split()
+            if len(tail) < 3 or tail[0] not in ("cgroup", "cgroup2"):
+                continue
+            root, point = _unescape(fields[3]), _unescape(fields[4])
+            if tail[0] == "cgroup2":
+                key: frozenset[str] = frozenset()
+            else:
+                key = frozenset(o for o in tail[2].split(",") if o not in _V1_FLAGS)
+                key = frozenset(o for o in key if "=" not in o or o.startswith("name="))
+            if key in seen or key not in own:
+                continue
+            seen.add(key)
+            path = own[key]
+            if root != "/" and (path == root or path.startswith(root + "/")):
+                path = path[len(root) :]
+            found.append(Hierarchy(2 if not key else 1, key, point, path.strip("/")))
+    return found
+
+
+def is_pure_v2() -> bool:
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
+def in_user_namespace() -> bool:
+    """True inside any user namespace other than the initial one."""
+    try:
+        with open("/proc/self/uid_map") as handle:
+            return handle.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
+def is_rootless() -> bool:
+    return os.geteuid() != 0 or in_user_namespace()
+
+
+def _relative_path(cgroups_path: str | None, container_id: str) -> tuple[bool, str]:
+    """(absolute?, path) for linux.cgroupsPath; systemd's slice:prefix:name is mapped too."""
+    if not cgroups_path:
+        return True, f"pod/{container_id}"
+    if ":" in cgroups_path:
+        slice_name, prefix, name = (cgroups_path.split(":") + ["", "", ""])[:3]
+        return True, f"{slice_name}/{prefix}-{name}.scope".strip("/")
+    return cgroups_path.startswith("/"), cgroups_path.strip("/")
+
+
+def _write(path: str, value: str) -> None:
+    try:
+        with open(path, "w") as handle:
+            handle.write(value)
+    except OSError as err:
+        raise OCIRuntimeError(f"cgroups: writing {value!r} to {path}: {err.strerror}") from None
+
+
+def _read(path: str) -> str:
+    with open(path) as handle:
+        return handle.read().strip()
+
+
+def _make_dirs(hierarchy: Hierarchy, target: str) -> None:
+    """mkdir -p, filling cpuset.cpus/mems on each new v1 level (empty ones refuse tasks)."""
+    parts = os.path.relpath(target, hierarchy.mountpoint).split("/")
+    current = hierarchy.mountpoint
+    for part in parts:
+        parent, current = current, os.path.join(current, part)
+        if os.path.isdir(current):
+            continue
+        os.mkdir(current, 0o755)
+        if hierarchy.version == 1 and hierarchy.has("cpuset"):
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                if not _read(os.path.join(current, name)):
+                    _write(os.path.join(current, name), _read(os.path.join(parent, name)))
+
+
+def _enable_v2_controllers(hierarchy: Hierarchy, target: str) -> None:
+    current = hierarchy.mountpoint
+    for part in os.path.relpath(target, hierarchy.mountpoint).split("/")[:-1] or []:
+        _enable_here(current)
+        current = os.path.join(current, part)
+    _enable_here(current)
+
+
+def _enable_here(directory: str) -> None:
+    available = _read(os.path.join(directory, "cgroup.controllers")).split()
+    wanted = [c for c in _V2_CONTROLLERS if c in available]
+    if wanted:
+        _write(os.path.join(directory, "cgroup.subtree_control"), " ".join("+" + c for c in wanted))
+
+
+def _v1_resources(hierarchy: Hierarchy, target: str, res: dict[str, Any]) -> None:
+    memory, pids, cpu = res.get("memory") or {}, res.get("pids") or {}, res.get("cpu") or {}
+    files: list[tuple[str, Any]] = []
+    if hierarchy.has("memory"):
+        files += [
+            ("memory.limit_in_bytes", memory.get("limit")),
+            ("memory.soft_limit_in_bytes", memory.get("reservation")),
+        ]
+        if os.path.exists(os.path.join(target, "memory.memsw.limit_in_bytes")):
+            files.append(("memory.memsw.limit_in_bytes", memory.get("swap")))
+    if hierarchy.has("pids") and pids.get("limit") is not None:
+        files.append(("pids.max", "max" if pids["limit"] <= 0 else pids["limit"]))
+    if hierarchy.has("cpu"):
+        files += [
+            ("cpu.shares", cpu.get("shares")),
+            ("cpu.cfs_period_us", cpu.get("period")),
+            ("cpu.cfs_quota_us", cpu.get("quota")),
+        ]
+    if hierarchy.has("cpuset"):
+        files += [("cpuset.cpus", cpu.get("cpus")), ("cpuset.mems", cpu.get("mems"))]
+    for name, value in files:
+        if value not in (None, ""):
+            _write(os.path.join(target, name), str(value))
+
+
+def _v2_resources(target: str, res: dict[str, Any]) -> None:
+    memory, pids, cpu = res.get("memory") or {}, res.get("pids") or {}, res.get("cpu") or {}
+    limit, swap = memory.get("limit"), memory.get("swap")
+
+    def amount(value: Any) -> str | None:
+        return None if value is None else ("max" if value < 0 else str(value))
+
+    files: list[tuple[str, str | None]] = [
+        ("memory.max", amount(limit)),
+        ("memory.low", amount(memory.get("reservation"))),
+        ("pids.max", None if pids.get("limit") is None else amount(pids["limit"] or -1)),
+        ("cpuset.cpus", cpu.get("cpus")),
+        ("cpuset.mems", cpu.get("mems")),
+    ]
+    if swap is not None and limit is not None:
+        files.append(("memory.swap.max", "max" if swap < 0 else str(max(swap - limit, 0))))
+    if cpu.get("shares"):
+        files.append(("cpu.weight", str(1 + ((cpu["shares"] - 2) * 9999) // 262142)))
+    if cpu.get("quota") is not None or cpu.get("period") is not None:
+        quota = cpu.get("quota")
+        quota_text = "max" if quota is None or quota < 0 else str(quota)
+        files.append(("cpu.max", f"{quota_text} {cpu.get('period') or 100000}"))
+    for name, value in files:
+        if value not in (None, ""):
+            _write(os.path.join(target, name), value)
+
+
+def _targets(
+    linux: dict[str, Any], container_id: str, rootless: bool
+) -> list[tuple[Hierarchy, str]]:
+    absolute, rel = _relative_path(linux.get("cgroupsPath"), container_id)
+    chosen = []
+    for hierarchy in hierarchies():
+        if (hierarchy.version == 2) != is_pure_v2():
+            continue
+        if rootless and not linux.get("cgroupsPath"):
+            # Delegated v2: a sibling of the caller's own cgroup (its own one holds processes).
+            base = os.path.dirname(os.path.join(hierarchy.mountpoint, hierarchy.own))
+            target = os.path.join(base, f"pod-{container_id}")
+        elif absolute:
+            target = os.path.join(hierarchy.mountpoint, rel)
+        else:
+            target = os.path.join(hierarchy.mountpoint, hierarchy.own, rel)
+        chosen.append((hierarchy, target))
+    return chosen
+
+
+def place(pid: int, container_id: str, linux: dict[str, Any]) -> list[str]:
+    """Create the container's cgroups, apply linux.resources, move `pid` in; return the dirs."""
+    rootless = is_rootless()
+    if rootless and not is_pure_v2():
+        return []
+    resources = linux.get("resources") or {}
+    created: list[str] = []
+    try:
+        for hierarchy, target in _targets(linux, container_id, rootless):
+            if hierarchy.version == 2:
+                _enable_v2_controllers(hierarchy, target)
+            _make_dirs(hierarchy, target)
+            created.append(target)
+            if hierarchy.version == 2:
+                _v2_resources(target, resources)
+            else:
+                _v1_resources(hierarchy, target, resources)
+            _write(os.path.join(target, "cgroup.procs"), str(pid))
+    except (OSError, OCIRuntimeError) as err:
+        denied = isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+        if rootless and (denied or "Permission denied" in str(err)):
+            remove(created)
+            return []  # not delegated to this user: run without limits
+        remove(created)
+        if isinstance(err, OCIRuntimeError):
+            raise
+        raise OCIRuntimeError(f"cgroups: creating {err.filename}: {err.strerror}") from None
+    return created
+
+
+def pids(paths: list[str]) -> set[int]:
+    """Every process in the container's cgroups."""
+    found: set[int] = set()
+    for path in paths:
+        with contextlib.suppress(OSError):
+            found.update(int(p) for p in _read(os.path.join(path, "cgroup.procs")).split())
+    return found
+
+
+def remove(paths: list[str], timeout: float = 5.0) -> None:
+    """rmdir the container's cgroups, waiting out processes that are still exiting.
+
+    The caller has killed everything; a killed process leaves its cgroup a moment later.
+    """
+    deadline = time.monotonic() + timeout
+    for path in paths:
+        while True:
+            try:
+                os.rmdir(path)
+                break
+            except FileNotFoundError:
+                break
+            except OSError as err:
+                if err.errno != errno.EBUSY or time.monotonic() > deadline:
+                    raise OCIRuntimeError(f"removing cgroup {path}: {err.strerror}") from None
+                time.sleep(0.01)
+
+
+def container_views(pid: str = "self") -> list[tuple[str, str]]:
+    """(name under /sys/fs/cgroup, host directory) for each hierarchy the process sits in."""
+    views = []
+    for hierarchy in hierarchies(pid):
+        name = "" if is_pure_v2() else os.path.basename(hierarchy.mountpoint)
+        views.append((name, os.path.join(hierarchy.mountpoint, hierarchy.own)))
+    return views
