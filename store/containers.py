@@ -68,6 +68,7 @@ class ContainerState:
     shim_start_time: int = 0  # /proc/<pid>/stat starttime: tells a reused pid apart
     restart_count: int = 0
     error: str = ""
+    rootfs_driver: str = ""  # how the shim mounted the rootfs: overlay, fuse-overlayfs or vfs
 
     @classmethod
     def from_dict(cls, data: dict) -> ContainerState:
@@ -99,7 +100,10 @@ class ContainerRecord:
     stop_timeout: int = 10
     network: str = "private"
     storage_driver: str = "overlay"
-    layers: list[str] = field(default_factory=list)  # the image's layer dirs, top first
+    layers: list[str] = field(default_factory=list)  # the image's chain ids, base layer first
+    # Rootless id maps for the shim's user namespace: {"uid_map": [[inside, outside, count], ...],
+    # "gid_map": [...]}; empty: 0 → the user, 1.. → the user's /etc/subuid and /etc/subgid ranges.
+    userns: dict[str, list] = field(default_factory=dict)
 
     @property
     def short_id(self) -> str:

@@ -158,7 +158,7 @@ def _map_ids(pid: int, mapping: IdMapping, user: str) -> str:
     return warning
 
 
-def _set_up_child(sock: socket.socket, pid: int, mapping: UserMapping) -> str:
+def set_up_child(sock: socket.socket, pid: int, mapping: UserMapping) -> str:
     """Parent half of the handshake: wait for the child's namespace, map it, let it go on."""
     if sock.recv(1) != _READY:
         return ""  # the child failed before unsharing; its answer on stdout says why
@@ -212,7 +212,7 @@ def run_in_userns(module: str, request: Any, mapping: UserMapping | None = None)
         except OSError as err:
             raise errors.StoreError(f"cannot start the {module} worker: {_describe(err)}") from None
         try:
-            warning = _set_up_child(parent_end, proc.pid, mapping)
+            warning = set_up_child(parent_end, proc.pid, mapping)
             out, err = proc.communicate(json.dumps(request).encode())
         except OSError as exc:
             _stop(proc)

@@ -1,0 +1,276 @@
+"""A container's root filesystem: the image's layers plus its own upper dir, at <dir>/merged.
+
+Tried in order: native overlayfs (rootless: from inside the shim's user and mount namespaces
+with `userxattr`, so the layers' user.overlay.opaque dirs count), fuse-overlayfs when installed,
+and last a copy of the layers into <dir>/rootfs-copy (vfs-like, whiteouts and opaque dirs applied
+while copying) bind-mounted on merged. The storage driver `vfs` goes straight to the copy. The
+caller records which one was used (`pod info` and inspect show it).
+
+Standard library only: the shim imports this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+from pod.runtime import syscalls
+from pod.store.containers import ContainerRecord
+from pod.store.layout import Layout
+
+OVERLAY = "overlay"
+FUSE_OVERLAYFS = "fuse-overlayfs"
+VFS = "vfs"
+
+CLONE_NEWNS = 0x00020000
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_SLAVE = 1 << 19
+MNT_DETACH = 2
+_OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
+_OVERLAY_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
+_MAX_UNMOUNTS = 8
+
+_libc: ctypes.CDLL | None = None
+
+
+def _call(name: str, *args: object) -> None:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    if getattr(_libc, name)(*args) == -1:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}: {os.strerror(err)}")
+
+
+def _bytes(value: str | Path | None) -> bytes | None:
+    return None if value is None else os.fsencode(value)
+
+
+def sys_mount(
+    source: str | Path | None, target: str | Path, fstype: str | None, flags: int, data: str = ""
+) -> None:
+    """mount(2): raises OSError with the errno, like the os module."""
+    _call(
+        "mount",
+        _bytes(source),
+        _bytes(target),
+        _bytes(fstype),
+        ctypes.c_ulong(flags),
+        _bytes(data) if data else None,
+    )
+
+
+def private_mount_namespace() -> None:
+    """A new mount namespace whose mounts never propagate back to the host (rslave)."""
+    syscalls.unshare(CLONE_NEWNS)
+    sys_mount(None, "/", None, MS_REC | MS_SLAVE)
+
+
+def merged_dir(directory: Path) -> Path:
+    return directory / "merged"
+
+
+def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
+    """Mount the rootfs of the container in `directory` at <directory>/merged; return the driver."""
+    merged = merged_dir(directory)
+    merged.mkdir(exist_ok=True)
+    lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]  # top first
+    if record.storage_driver == VFS:
+        _mount_copy(lowers, directory)
+        return VFS
+    if not lowers:
+        empty = directory / "empty-lower"  # overlayfs needs at least one lower dir
+        empty.mkdir(exist_ok=True)
+        lowers = [empty]
+    for name in ("upper", "work"):
+        (directory / name).mkdir(exist_ok=True)
+    try:
+        _mount_overlay(lowers, directory, userxattr=record.rootless)
+        return OVERLAY
+    except OSError:
+        pass
+    fuse = shutil.which(FUSE_OVERLAYFS)
+    if fuse is not None:
+        with contextlib.suppress(OSError):
+            _mount_fuse(fuse, lowers, directory)
+            return FUSE_OVERLAYFS
+    _mount_copy(lowers, directory)
+    return VFS
+
+
+def unmount(directory: Path) -> None:
+    """Unmount <directory>/merged (lazily when busy); nothing mounted is fine."""
+    merged = merged_dir(directory)
+    for _ in range(_MAX_UNMOUNTS):  # a bind over an earlier mount needs more than one
+        try:
+            _call("umount2", _bytes(merged), ctypes.c_int(0))
+        except OSError as err:
+            if err.errno in (errno.EINVAL, errno.ENOENT):
+                return
+            if err.errno != errno.EBUSY:
+                raise
+            _call("umount2", _bytes(merged), ctypes.c_int(MNT_DETACH))
+
+
+# --- overlayfs --------------------------------------------------------------------------------
+
+
+def _overlay_options(lowers: list[str], upper: str, work: str, userxattr: bool) -> str:
+    options = f"lowerdir={':'.join(lowers)},upperdir={upper},workdir={work}"
+    return options + (",userxattr" if userxattr else "")
+
+
+def _mount_overlay(lowers: list[Path], directory: Path, *, userxattr: bool) -> None:
+    """mount(2)'s data is one page: with many layers, name them by short links from <dir>/l."""
+    merged = merged_dir(directory)
+    options = _overlay_options(
+        [str(p) for p in lowers], str(directory / "upper"), str(directory / "work"), userxattr
+    )
+    if len(options) < os.sysconf("SC_PAGESIZE"):
+        sys_mount(OVERLAY, merged, OVERLAY, 0, options)
+        return
+    links = directory / "l"
+    shutil.rmtree(links, ignore_errors=True)
+    links.mkdir()
+    for index, lower in enumerate(lowers):
+        os.symlink(lower, links / str(index))
+    short = [f"l/{index}" for index in range(len(lowers))]
+    saved = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.chdir(directory)  # the relative names resolve against the mounting process's cwd
+        sys_mount(OVERLAY, merged, OVERLAY, 0, _overlay_options(short, "upper", "work", userxattr))
+    finally:
+        os.fchdir(saved)
+        os.close(saved)
+
+
+def _mount_fuse(binary: str, lowers: list[Path], directory: Path) -> None:
+    """fuse-overlayfs daemonizes once mounted: its stderr goes to a file, never a pipe."""
+    options = _overlay_options(
+        [str(p) for p in lowers], str(directory / "upper"), str(directory / "work"), False
+    )
+    with tempfile.TemporaryFile() as err:
+        done = subprocess.run(
+            [binary, "-o", options, str(merged_dir(directory))],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            timeout=60,
+        )
+        if done.returncode != 0:
+            err.seek(0)
+            text = err.read().decode(errors="replace").strip()
+            raise OSError(errno.EIO, f"fuse-overlayfs failed: {text or done.returncode}")
+
+
+# --- the copy (vfs) ---------------------------------------------------------------------------
+
+
+def _mount_copy(lowers: list[Path], directory: Path) -> None:
+    """Copy the layers once (kept across restarts: it is the container's writable layer too)."""
+    copy = directory / "rootfs-copy"
+    if not copy.is_dir():
+        partial = directory / "rootfs-copy.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        for lower in reversed(lowers):  # base layer first
+            _apply_layer(lower, partial)
+        os.rename(partial, copy)
+    sys_mount(copy, merged_dir(directory), None, MS_BIND | MS_REC)
+
+
+def _is_opaque(path: Path) -> bool:
+    for name in _OPAQUE_XATTRS:
+        with contextlib.suppress(OSError):
+            if os.getxattr(path, name, follow_symlinks=False) == b"y":
+                return True
+    return False
+
+
+def _remove(path: Path) -> None:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
+
+
+def _apply_layer(layer: Path, dest: Path) -> None:
+    """Merge one layer into `dest` as overlayfs would show it: whiteouts delete, opaque hides."""
+    dirs: list[tuple[Path, Path, os.stat_result]] = [(layer, dest, os.lstat(layer))]
+    pending = [(layer, dest)]
+    while pending:
+        source_dir, dest_dir = pending.pop()
+        for entry in os.scandir(source_dir):
+            source, target = Path(entry.path), dest_dir / entry.name
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                _remove(target)
+            elif stat.S_ISDIR(st.st_mode):
+                if not target.is_dir() or target.is_symlink():
+                    _remove(target)
+                    target.mkdir(0o700)
+                elif _is_opaque(source):
+                    for child in os.scandir(target):
+                        _remove(Path(child.path))
+                dirs.append((source, target, st))
+                pending.append((source, target))
+            else:
+                _remove(target)
+                if _copy_entry(source, target, st):
+                    _copy_metadata(source, target, st)
+    for source, target, st in reversed(dirs):  # children first: they change a dir's mtime
+        _copy_metadata(source, target, st)
+
+
+def _copy_entry(source: Path, target: Path, st: os.stat_result) -> bool:
+    """Create `target` like `source`; False for what cannot be made here (sockets, devices)."""
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
+        shutil.copyfile(source, target, follow_symlinks=False)
+    elif stat.S_ISLNK(mode):
+        os.symlink(os.readlink(source), target)
+    elif stat.S_ISFIFO(mode):
+        os.mkfifo(target, 0o600)
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        try:
+            os.mknod(target, stat.S_IFMT(mode) | 0o600, st.st_rdev)
+        except PermissionError:  # no CAP_MKNOD (rootless): the runtime provides /dev anyway
+            return False
+    else:
+        return False
+    return True
+
+
+def _copy_metadata(source: Path, target: Path, st: os.stat_result) -> None:
+    """Owner, mode, xattrs (not overlay's own) and times; ids the namespace lacks stay as is."""
+    try:
+        os.chown(target, st.st_uid, st.st_gid, follow_symlinks=False)
+    except OSError as err:
+        if err.errno not in (errno.EINVAL, errno.EPERM):
+            raise
+    if not stat.S_ISLNK(st.st_mode):
+        os.chmod(target, stat.S_IMODE(st.st_mode))
+    _copy_xattrs(source, target)
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+
+
+def _copy_xattrs(source: Path, target: Path) -> None:
+    with contextlib.suppress(OSError):
+        for name in os.listxattr(source, follow_symlinks=False):
+            if name.startswith(_OVERLAY_XATTR_PREFIXES):
+                continue
+            with contextlib.suppress(OSError):
+                value = os.getxattr(source, name, follow_symlinks=False)
+                os.setxattr(target, name, value, follow_symlinks=False)
