@@ -37,11 +37,9 @@ def create_container(
     record = _record(settings, options, image, defaults)
 
     def replace(old: ContainerRecord) -> None:
-        if not options.replace:
-            raise PodError(f'the container name "{old.name}" is already in use by {old.id}')
         from pod.container_remove import remove_container
 
-        remove_container(settings, old.id, force=True)
+        remove_container(settings, old.id, force=True, timeout=old.stop_timeout)
 
     store.create(record, replace if options.replace else None)
     try:

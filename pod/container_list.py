@@ -83,9 +83,7 @@ def _matches(record: ContainerRecord, state: ContainerState, key: str, value: st
         return value in (record.image_name, short, short.partition(":")[0]) or (
             len(value) >= 3 and record.image_id.startswith(value)
         )
-    if key == "exited":
-        return status == "exited" and str(state.exit_code) == value
-    raise UsageError(f'invalid filter "{key}": use one of {", ".join(FILTER_KEYS)}')
+    return status == "exited" and str(state.exit_code) == value
 
 
 def list_containers(
@@ -101,8 +99,8 @@ def list_containers(
     parsed = []
     for item in filters:
         key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f'invalid filter "{item}": use key=value')
+        if not sep or key not in FILTER_KEYS:
+            raise UsageError(f'invalid filter "{item}": use one of {", ".join(FILTER_KEYS)}')
         parsed.append((key, value))
     layout = Layout(settings.root, settings.runroot)
     store = ContainerStore(layout)

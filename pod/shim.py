@@ -752,6 +752,18 @@ def _detach_from_caller(ready: int) -> None:
     os.closerange(ready + 1, 1 << 20)
 
 
+def _prepare_rootfs(directory: Path, record: ContainerRecord) -> None:
+    """Workdir and volume copy-up on the mounted rootfs (pod.rootfs_prepare)."""
+    import json
+
+    from pod import rootfs_mount, rootfs_prepare
+
+    merged = rootfs_mount.merged_dir(directory)
+    config = json.loads((directory / "config.json").read_bytes())
+    rootfs_prepare.ensure_workdir(merged, config)
+    rootfs_prepare.copy_up_volumes(merged, record.mounts)
+
+
 def _create(
     args: argparse.Namespace, layout: Layout, store: ContainerStore, record: ContainerRecord
 ) -> dict:
@@ -771,6 +783,7 @@ def _create(
     state_root = runtime_state_root(layout, record.runtime)
     state_root.mkdir(parents=True, exist_ok=True)
     _update_state(store, record.id, rootfs_driver=rootfs_mount.mount(layout, record, directory))
+    _prepare_rootfs(directory, record)
     listener = _listen(directory)
     log = -1
     if record.log_driver != "none":

@@ -176,28 +176,30 @@ class ContainerStore:
     def create(self, record: ContainerRecord, replace_existing=None) -> ContainerRecord:
         """Write a new record with a unique name (random when empty); its directory is made here.
 
-        `replace_existing(old_record)` is called under the lock when the name is taken and
-        `--replace` was given; otherwise a taken name is an error (exit 125), as podman's.
+        `replace_existing(old_record)` is called (without the lock: it removes the old
+        container) when the name is taken and `--replace` was given; otherwise a taken name
+        is an error (exit 125), as podman's.
         """
-        with locked(self.lock_path):
-            records = self.list()
-            taken = {r.name for r in records}
-            if not record.name:
-                record.name = random_name(taken)
-            elif record.name in taken:
-                old = next(r for r in records if r.name == record.name)
-                if replace_existing is None:
-                    raise PodError(
-                        f'creating container storage: the container name "{record.name}" is '
-                        f"already in use by {old.id}. You have to remove that container to be "
-                        "able to reuse that name: that name is already in use"
-                    )
-                replace_existing(old)
-            directory = self.layout.container_dir(record.id)
-            directory.mkdir(parents=True)
-            self.write_state(record.id, ContainerState(status="configured"))
-            atomic_write_json(self.record_file(record.id), asdict(record))
-        return record
+        while True:
+            with locked(self.lock_path):
+                records = self.list()
+                taken = {r.name for r in records}
+                if not record.name:
+                    record.name = random_name(taken)
+                old = next((r for r in records if r.name == record.name), None)
+                if old is None:
+                    directory = self.layout.container_dir(record.id)
+                    directory.mkdir(parents=True)
+                    self.write_state(record.id, ContainerState(status="configured"))
+                    atomic_write_json(self.record_file(record.id), asdict(record))
+                    return record
+            if replace_existing is None:
+                raise PodError(
+                    f'creating container storage: the container name "{record.name}" is '
+                    f'already in use by {old.id}. You have to remove that container to be '
+                    "able to reuse that name: that name is already in use"
+                )
+            replace_existing(old)
 
     def rewrite(self, record: ContainerRecord) -> None:
         with locked(self.lock_path):

@@ -180,17 +180,29 @@ def _setgroups_allowed() -> bool:
         return True
 
 
-def enter_cwd(sys: Syscalls, cwd: str) -> None:
-    """chdir to process.cwd and check the result is inside the new root (CVE-2024-21626)."""
+def enter_cwd(sys: Syscalls, cwd: str, *, retry_later: bool = False) -> bool:
+    """chdir to process.cwd and check the result is inside the new root (CVE-2024-21626).
+
+    As runc, the first attempt runs as root (a user may run in a 0700 WORKDIR such as /root);
+    with `retry_later` a permission error returns False so the caller retries after setuid
+    (a root-squashed mount is only enterable as the user).
+    """
     if not cwd.startswith("/"):
         raise OCIRuntimeError(f"process.cwd {cwd!r} must be an absolute path")
     try:
         sys.chdir(cwd)
         here = os.getcwd()
+    except PermissionError:
+        if retry_later:
+            return False
+        raise OCIRuntimeError(
+            f"changing to the working directory {cwd}: Permission denied"
+        ) from None
     except OSError as err:
         raise OCIRuntimeError(f"changing to the working directory {cwd}: {err.strerror}") from None
     if not here.startswith("/"):
         raise OCIRuntimeError(f"working directory {cwd} is outside the container")
+    return True
 
 
 def environment(process: dict[str, Any]) -> dict[str, str]:

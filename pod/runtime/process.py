@@ -466,9 +466,12 @@ def prepare_init(
             os.close(master)
     builder.finish_root()
     init.apply_rlimits(sys, process.get("rlimits") or [])
+    cwd = process.get("cwd") or "/"
+    entered = init.enter_cwd(sys, cwd, retry_later=True)
     _step("changing user and capabilities", init.drop_privileges, sys, process)
     sys.umask(int((process.get("user") or {}).get("umask", 0o022)))
-    init.enter_cwd(sys, process.get("cwd") or "/")
+    if not entered:
+        init.enter_cwd(sys, cwd)
     env = init.environment(process)
     args = list(process.get("args") or [])
     return ExecPlan(init.lookup(args, env), args, env)

@@ -90,6 +90,7 @@ def _common_tail(last: int) -> list[tuple]:
         ("chdir", "/"),
         ("mount", None, "/", None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY, None),
         ("setrlimit", 7, 512, 512),
+        ("chdir", "/"),  # as root first, like runc: a user may run in a 0700 WORKDIR
         *drops,
         ("prctl", sc.PR_SET_KEEPCAPS, 1, 0),
         ("setgroups", [10]),
@@ -100,7 +101,6 @@ def _common_tail(last: int) -> list[tuple]:
         *ambient,
         ("prctl", sc.PR_SET_NO_NEW_PRIVS, 1, 0),
         ("umask", 0o027),
-        ("chdir", "/"),
     ]
 
 

@@ -1,0 +1,76 @@
+"""Last touches on a mounted rootfs before the runtime sees it: the workdir and volume copy-up.
+
+Run by the shim (standard library only), inside the user namespace for rootless containers so
+new entries get the container's owners. Every path is resolved inside the rootfs with
+pod.store.safepath: an image's symlinked workdir or volume path never leads out of it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+from pod.store import safepath
+
+
+def ensure_workdir(rootfs: Path, config: dict) -> None:
+    """Create process.cwd when the image lacks it, owned by the process user (as podman)."""
+    cwd = str(config.get("process", {}).get("cwd") or "/")
+    if os.path.lexists(safepath.resolve_inside(rootfs, cwd)):
+        return
+    user = config.get("process", {}).get("user", {})
+    root_fd = os.open(rootfs, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fd = safepath.open_dir(root_fd, cwd, create=0o755)
+        try:
+            os.fchown(fd, int(user.get("uid", 0)), int(user.get("gid", 0)))
+        finally:
+            os.close(fd)
+    finally:
+        os.close(root_fd)
+
+
+def copy_up_volumes(rootfs: Path, mounts: list[dict]) -> None:
+    """Seed each empty named volume with the image's content at its mount point (copy-up)."""
+    for mount in mounts:
+        if mount.get("type") != "volume" or not mount.get("source"):
+            continue
+        data = Path(mount["source"])
+        if any(data.iterdir()):
+            continue
+        source = safepath.resolve_inside(rootfs, mount["destination"])
+        if source.is_dir() and not source.is_symlink():
+            _copy_tree(source, data)
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    """Copy contents with owners, modes and links kept; symlinks are copied, never followed."""
+    for directory, dirs, files in os.walk(source, followlinks=False):
+        relative = Path(directory).relative_to(source)
+        for name in dirs:
+            origin, copy = Path(directory, name), target / relative / name
+            if origin.is_symlink():
+                _copy_entry(origin, copy)
+                continue
+            info = origin.lstat()
+            copy.mkdir(mode=stat.S_IMODE(info.st_mode))
+            os.lchown(copy, info.st_uid, info.st_gid)
+            os.chmod(copy, stat.S_IMODE(info.st_mode))
+        for name in files:
+            _copy_entry(Path(directory, name), target / relative / name)
+    info = source.lstat()
+    os.lchown(target, info.st_uid, info.st_gid)
+    os.chmod(target, stat.S_IMODE(info.st_mode))
+
+
+def _copy_entry(origin: Path, copy: Path) -> None:
+    info = origin.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        os.symlink(os.readlink(origin), copy)
+    elif stat.S_ISREG(info.st_mode):
+        shutil.copy2(origin, copy, follow_symlinks=False)
+    else:
+        return
+    os.lchown(copy, info.st_uid, info.st_gid)
