@@ -31,7 +31,7 @@ def remove_container(
                 f"cannot remove container {record.id} as it is {state.status} - running or paused "
                 "containers cannot be removed without force: container state improper"
             )
-        if stop(store, record, state, timeout):
+        if stop(store, record, state, timeout) and timeout > 0:
             print(
                 f"WARN[0000] StopSignal {record.stop_signal} failed to stop container "
                 f"{record.name} in {timeout:g} seconds, resorting to SIGKILL",
@@ -40,7 +40,8 @@ def remove_container(
     from pod.rootfs_mount import unmount
 
     with locked(store.container_lock(record.id)):
-        unmount(layout.container_dir(record.id))
+        if not record.rootless:  # a rootless rootfs lives only in its shim's mount namespace
+            unmount(layout.container_dir(record.id))
         directory = layout.container_dir(record.id)
         if directory.exists():
             remove_trees([directory / "upper", directory / "work"], rootless=settings.rootless)

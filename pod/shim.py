@@ -714,10 +714,22 @@ def _listen(directory: Path) -> socket.socket:
             os.unlink(ATTACH_SOCKET, dir_fd=dir_fd)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(socket_name(dir_fd))
+        _give_to_directory_owner(dir_fd, ATTACH_SOCKET)
         listener.listen(64)
         return listener
     finally:
         os.close(dir_fd)
+
+
+def _owner(directory: Path | int) -> tuple[int, int]:
+    info = os.stat(directory)
+    return info.st_uid, info.st_gid
+
+
+def _give_to_directory_owner(dir_fd: int, name: str) -> None:
+    """The CLI (the container dir's owner) must reach what the shim creates: with
+    --userns=keep-id the shim's root is a subordinate id, not the user, so chown to the owner."""
+    os.chown(name, *_owner(dir_fd), dir_fd=dir_fd, follow_symlinks=False)
 
 
 def _set_child_subreaper() -> None:
@@ -789,6 +801,7 @@ def _create(
     if record.log_driver != "none":
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         log = os.open(directory / LOG_FILE, flags, 0o600)
+        os.fchown(log, *_owner(directory))
     stdio = _Stdio(record.tty, record.interactive)
     try:
         pid = runtime.create(
