@@ -13,7 +13,7 @@ from dataclasses import asdict
 
 from pod import etc_files, passwd, spec
 from pod.config import Settings
-from pod.errors import PodError
+from pod.errors import NoSuchImageError, PodError
 from pod.images import ImageDefaults, defaults_from_config, image_config
 from pod.progress import TransferReporter
 from pod.pull import PullOptions, pull_image
@@ -31,7 +31,12 @@ def create_container(
     settings: Settings, options: RunOptions, reporter: TransferReporter
 ) -> ContainerRecord:
     layout = Layout(settings.root, settings.runroot)
-    image = pull_image(settings, options.image, PullOptions(policy=options.pull, reporter=reporter))
+    try:
+        image = pull_image(
+            settings, options.image, PullOptions(policy=options.pull, reporter=reporter)
+        )
+    except NoSuchImageError as err:  # rmi's exit 1; for run/create podman exits 125
+        raise PodError(str(err)) from None
     defaults = defaults_from_config(image_config(BlobStore(layout), image))
     store = ContainerStore(layout)
     record = _record(settings, options, image, defaults)

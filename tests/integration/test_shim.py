@@ -394,6 +394,7 @@ ALLOWED_POD_MODULES = {
     "pod.errors",
     "pod.shim",
     "pod.rootfs_mount",
+    "pod.rootfs_prepare",
     "pod.runtime",
     "pod.runtime.userns",
     "pod.runtime.syscalls",
