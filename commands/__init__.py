@@ -6,7 +6,6 @@ functions that need them so `pod --help`, `pod --version` and `pod images` start
 
 from __future__ import annotations
 
-import logging
 import sys
 import traceback
 
@@ -55,14 +54,11 @@ def root_options(
             f'invalid log level "{log_level}": use one of debug, info, warn, error, fatal, panic'
         )
     common.configure(root, runroot, storage_driver, log_level)
-    logging.basicConfig(
-        level=logging.DEBUG
-        if log_level == "debug"
-        else logging.INFO
-        if log_level == "info"
-        else logging.WARNING,
-        format="%(levelname)s[%(name)s] %(message)s",
-    )
+    if log_level in ("debug", "info"):  # logging costs start-up time: only when asked for
+        import logging
+
+        level = logging.DEBUG if log_level == "debug" else logging.INFO
+        logging.basicConfig(level=level, format="%(levelname)s[%(name)s] %(message)s")
 
 
 image_app = typer.Typer(help="Manage images.", no_args_is_help=True)

@@ -16,12 +16,11 @@ from pod.config import Settings
 from pod.errors import NoSuchImageError, PodError
 from pod.images import ImageDefaults, defaults_from_config, image_config
 from pod.progress import TransferReporter
-from pod.pull import PullOptions, pull_image
 from pod.run_options import MountSpec, RunOptions
 from pod.runtime.userns import current_mapping
 from pod.store.blobs import BlobStore
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, new_id
-from pod.store.images import ImageRecord
+from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write, atomic_write_json
 from pod.store.volumes import VolumeStore
@@ -31,12 +30,7 @@ def create_container(
     settings: Settings, options: RunOptions, reporter: TransferReporter
 ) -> ContainerRecord:
     layout = Layout(settings.root, settings.runroot)
-    try:
-        image = pull_image(
-            settings, options.image, PullOptions(policy=options.pull, reporter=reporter)
-        )
-    except NoSuchImageError as err:  # rmi's exit 1; for run/create podman exits 125
-        raise PodError(str(err)) from None
+    image = _image(settings, layout, options, reporter)
     defaults = defaults_from_config(image_config(BlobStore(layout), image))
     store = ContainerStore(layout)
     record = _record(settings, options, image, defaults)
@@ -53,6 +47,25 @@ def create_container(
         store.remove_files(record.id)
         raise
     return record
+
+
+def _image(
+    settings: Settings, layout: Layout, options: RunOptions, reporter: TransferReporter
+) -> ImageRecord:
+    """The local image when the policy allows; the registry code is imported only on a miss."""
+    if options.pull in ("missing", "never"):
+        images = ImageStore(layout)
+        local = images.find(options.image, images.list())
+        if local is not None:
+            return local
+    from pod.pull import PullOptions, pull_image
+
+    try:
+        return pull_image(
+            settings, options.image, PullOptions(policy=options.pull, reporter=reporter)
+        )
+    except NoSuchImageError as err:  # rmi's exit 1; for run/create podman exits 125
+        raise PodError(str(err)) from None
 
 
 def _userns(options: RunOptions, rootless: bool) -> spec.UsernsMapping | None:

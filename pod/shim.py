@@ -438,34 +438,16 @@ class _Supervisor:
             self.kill(_signal.SIGKILL)
 
     def helper(self, args: list[str]) -> tuple[int, str]:
-        """Run `python -m pod.shim --op ...`: (0, "") or (exit code, error)."""
-        read_end, write_end = os.pipe()
-        try:
-            pid = os.posix_spawn(
-                sys.executable,
-                [sys.executable, "-m", "pod.shim", *self.helper_args, *args],
-                os.environ,
-                file_actions=[
-                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                    (os.POSIX_SPAWN_DUP2, write_end, 1),
-                ],
-                setsigdef=(_signal.SIGPIPE, *_FORWARDED, *_IGNORED),
-            )
-        except OSError as err:
-            os.close(read_end)
-            return 125, f"cannot run the shim helper: {err.strerror}"
-        finally:
-            os.close(write_end)
-        with open(read_end, "rb") as answer:
-            text = answer.read().decode(errors="replace").strip()
-        os.waitpid(pid, 0)
-        if text == "ok":
+        """Run one step (`--op start|finish`) in this process: (0, "") or (exit code, error).
+
+        The modules a step needs are imported only now, so a detached container's supervisor
+        stays small; a fresh interpreter per step would cost more time than the imports.
+        """
+        answer = run_step(main_parser().parse_args([*self.helper_args, *args]))
+        if answer.get("ok"):
             return 0, ""
-        word, _, rest = text.partition(" ")
-        code, _, message = rest.partition(" ")
-        if word == "error" and code.isdigit():
-            return int(code), message
-        return 125, "the shim helper failed"
+        error = answer.get("error", {})
+        return int(error.get("exit_code", 125)), str(error.get("message", "the shim step failed"))
 
     def finish(self, failure: str = "") -> None:
         """Record the exit and clean up (a helper), then tell every client and let them go."""
@@ -837,17 +819,33 @@ def _create(
 
 
 def _become_supervisor(config: dict) -> None:
-    """exec a fresh, small interpreter for the long wait (same pid: shim_pid stays true)."""
+    """exec a fresh, small interpreter for the long wait (same pid: shim_pid stays true).
+
+    A container started at once (`run -d`, `start`) may live long: its supervisor is the small
+    interpreter. One that waits for an attached client's START (a foreground `run`) is
+    usually short-lived and needs the runtime again at once: it keeps this process, which has
+    every module loaded, and saves an interpreter start on the latency users feel most.
+    """
+    args = [f"{key}={value}" for key, value in config.items()]
+    if not config["started"]:
+        supervise(args)
+        return
     for key in ("log", "stdin", "out", "err", "listen"):
         if config[key] >= 0:
             os.set_inheritable(config[key], True)
+    import pod.store
+
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # Without site, an editable install's finder is gone: pod.store (the top-level store/
+    # folder) is found by adding that folder's parent to the package's search path.
+    store_parent = os.path.dirname(os.path.abspath(pod.store.__path__[0]))
     boot = (
-        "import sys; sys.path.append(sys.argv[1]); import pod.shim as s; s.supervise(sys.argv[2:])"
+        "import sys; sys.path.append(sys.argv[1]); import pod; pod.__path__.append(sys.argv[2]);"
+        " import pod.shim as s; s.supervise(sys.argv[3:])"
     )
-    args = [f"{key}={value}" for key, value in config.items()]
+    argv = [sys.executable, "-I", "-S", "-c", boot, package_parent, store_parent, *args]
     try:
-        os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", boot, package_parent, *args])
+        os.execv(sys.executable, argv)
     except OSError:
         supervise(args)  # the same loop, just in this bigger process
 
@@ -897,12 +895,8 @@ def _setup_main(args: argparse.Namespace) -> int:
     os._exit(0)
 
 
-def _helper_main(args: argparse.Namespace) -> int:
-    """`--op start|finish`: one step for supervise(), answered as one JSON line on stdout."""
-    out = os.dup(1)
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)  # the runtime's children must not hold our answer pipe open
-    os.close(null)
+def run_step(args: argparse.Namespace) -> dict:
+    """`--op start|finish`: one step of supervise(), as an answer dict."""
     try:
         layout, store, record = _load(args)
         if args.op == "start":
@@ -911,14 +905,12 @@ def _helper_main(args: argparse.Namespace) -> int:
             _update_state(store, record.id, status="running", started_at=time.time())
         else:
             _finish_container(layout, store, record, args.exit_code, args.error)
-        answer: dict = {"ok": True}
+        return {"ok": True}
     except BaseException as err:
-        answer = _error_answer(err)
-    _answer(out, answer, as_json=False)
-    return 0
+        return _error_answer(err)
 
 
-def main(argv: list[str]) -> int:
+def main_parser() -> argparse.ArgumentParser:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m pod.shim")
@@ -931,10 +923,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--op", choices=("start", "finish"))
     parser.add_argument("--exit-code", type=int, default=125)
     parser.add_argument("--error", default="")
-    args = parser.parse_args(argv)
-    if args.op:
-        return _helper_main(args)
-    return _setup_main(args)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    return _setup_main(main_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

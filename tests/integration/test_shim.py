@@ -400,6 +400,7 @@ ALLOWED_POD_MODULES = {
     "pod.runtime.syscalls",
     "pod.runtime.api",
     "pod.runtime.external",
+    "pod.store",
     "pod.store.lock",
     "pod.store.layout",
     "pod.store.containers",
