@@ -180,7 +180,7 @@ def rm_command(
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing containers."),
 ) -> None:
     """Remove containers (exit 1: no such container; 2: running without -f)."""
-    from pod.container_remove import remove_container
+    from pod.container_remove import remove_container, remove_orphans
     from pod.errors import NoSuchContainerError, PodError, UsageError
     from pod.store.containers import ContainerStore
     from pod.store.layout import Layout
@@ -199,6 +199,7 @@ def rm_command(
                 errors.append(err)
         except PodError as err:
             errors.append(err)
+    remove_orphans(settings)
     for err in errors[:-1]:
         print(f"Error: {err}", file=sys.stderr)
     if errors:

@@ -17,6 +17,20 @@ from pod.store.volumes import VolumeStore
 RUNNING = ("running", "paused", "stopping")
 
 
+def remove_orphans(settings: Settings) -> None:
+    """Finish removals that were cut short: unmount and delete record-less directories."""
+    from pod.rootfs_mount import unmount
+
+    layout = Layout(settings.root, settings.runroot)
+    store = ContainerStore(layout)
+    for container_id in store.orphans():
+        directory = layout.container_dir(container_id)
+        if not settings.rootless:
+            unmount(directory)
+        remove_trees([directory / "upper", directory / "work"], rootless=settings.rootless)
+        store.remove_files(container_id)
+
+
 def remove_container(
     settings: Settings, text: str, force: bool = False, volumes: bool = False, timeout: float = 10
 ) -> str:

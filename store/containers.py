@@ -196,7 +196,7 @@ class ContainerStore:
             if replace_existing is None:
                 raise PodError(
                     f'creating container storage: the container name "{record.name}" is '
-                    f'already in use by {old.id}. You have to remove that container to be '
+                    f"already in use by {old.id}. You have to remove that container to be "
                     "able to reuse that name: that name is already in use"
                 )
             replace_existing(old)
@@ -218,6 +218,18 @@ class ContainerStore:
             self.record_file(container_id).unlink(missing_ok=True)
         shutil.rmtree(directory, ignore_errors=True)
         self.container_lock(container_id).unlink(missing_ok=True)
+
+    def orphans(self) -> list[str]:
+        """Container directories without a record (a removal cut short): nobody may hold
+        their lock, since a container being created has its record written under the names
+        lock before anything else happens in its directory."""
+        root = self.layout.containers_root
+        if not root.is_dir():
+            return []
+        with locked(self.lock_path):
+            return [
+                e.name for e in os.scandir(root) if not os.path.exists(self.record_file(e.name))
+            ]
 
 
 def process_start_time(pid: int) -> int:

@@ -362,3 +362,13 @@ def test_killing_the_cli_of_a_foreground_run_orphans_nothing(pod, runtime, busyb
         time.sleep(0.1)
     assert pod("ps", "-a", "-q").stdout == ""
     assert mounts_under(pod.root) == []
+
+
+def test_rm_finishes_removals_that_were_cut_short(pod, busybox, tmp_path):
+    orphan = pod.root / "containers" / ("e" * 64)
+    for name in ("upper", "work", "merged", "lower"):
+        (orphan / name).mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", orphan / "merged"], check=True)
+    assert pod("rm", "-a").returncode == 0
+    assert not orphan.exists()
+    assert mounts_under(pod.root) == []
