@@ -67,10 +67,42 @@ for module in (containers, images, pull, push, login, volume, system):
     module.register(app, image_app)
 
 
+GLOBAL_OPTIONS_WITH_VALUES = ("--root", "--runroot", "--log-level", "--storage-driver")
+
+
+def _command_name(argv: list[str]) -> str | None:
+    """The subcommand named on the command line (after the global options), if any."""
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token in GLOBAL_OPTIONS_WITH_VALUES:
+            index += 2
+        elif token.startswith("-"):
+            index += 1
+        else:
+            return token
+    return None
+
+
+def _app_for(name: str | None) -> typer.Typer:
+    """Only the invoked command is turned into a click command: building all of them costs
+    ~20 ms on every start. Help and unknown names get the whole app (to list everything)."""
+    commands = [c for c in app.registered_commands if c.name == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if not commands and not groups:
+        return app
+    slim = typer.Typer(name="pod", add_completion=False, context_settings=app.info.context_settings)
+    slim.registered_callback = app.registered_callback
+    slim.registered_commands = commands
+    slim.registered_groups = groups
+    return slim
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: every error leaves through here as one `Error: ...` line, podman's code."""
-    command = typer.main.get_command(app)
-    args = boolflags.normalize(command, sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = typer.main.get_command(_app_for(_command_name(argv)))
+    args = boolflags.normalize(command, argv)
     try:
         code = command.main(args=args, prog_name="pod", standalone_mode=False)
     except typer.Exit as done:

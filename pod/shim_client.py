@@ -110,14 +110,7 @@ def start_shim(
         argv.append("--start-now")
     with open(ready_r, "rb") as ready:
         try:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                pass_fds=pass_fds,
-                cwd="/",  # `-m` puts the cwd first on sys.path: keep a checkout from shadowing pod
-            )
+            proc = _launch(argv, pass_fds)
         except OSError as err:
             raise errors.PodError(f"cannot start the container supervisor: {err}") from None
         finally:
@@ -136,6 +129,74 @@ def start_shim(
         line = ready.readline()  # not to EOF: the runtime's processes might inherit a copy
     _, stderr = proc.communicate()
     _raise_reported(line, stderr, proc.returncode)
+
+
+class _ForkedShim:
+    """The shim forked from this process: the same small interface as the Popen it replaces."""
+
+    def __init__(self, pid: int, stderr_fd: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._stderr = stderr_fd
+
+    def communicate(self) -> tuple[None, bytes]:
+        with open(self._stderr, "rb") as stream:
+            stderr = stream.read()
+        _, status = os.waitpid(self.pid, 0)
+        self.returncode = os.waitstatus_to_exitcode(status)
+        return None, stderr
+
+    def kill(self) -> None:
+        os.kill(self.pid, 9)
+
+
+def _single_threaded() -> bool:
+    return len(os.listdir("/proc/self/task")) == 1
+
+
+def _launch(argv: list[str], pass_fds: list[int]):
+    """Start `python -m pod.shim ARGS`; fork this process instead when that is safe.
+
+    A fork skips an interpreter start and the shim's imports (most of them are loaded here
+    already), a large part of `pod run`'s latency. Forking is only safe with one thread (a
+    pull's download threads may have left locks held), so otherwise a new interpreter runs.
+    """
+    if not _single_threaded():
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=pass_fds,
+            cwd="/",  # `-m` puts the cwd first on sys.path: keep a checkout from shadowing pod
+        )
+    err_r, err_w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: only the fds the shim is given, like Popen(pass_fds=...)
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, 0)
+            os.dup2(null, 1)
+            os.dup2(err_w, 2)
+            keep = {0, 1, 2, *pass_fds}
+            for name in os.listdir("/proc/self/fd"):
+                if int(name) not in keep:
+                    with contextlib.suppress(OSError):
+                        os.close(int(name))
+            os.chdir("/")
+            from pod import shim
+
+            code = shim.main(argv[3:])
+        except BaseException:  # a forked child must never return into the CLI
+            import traceback
+
+            traceback.print_exc()
+            code = 125
+        os._exit(code)
+    os.close(err_w)
+    return _ForkedShim(pid, err_r)
 
 
 def _raise_reported(line: bytes, stderr: bytes, returncode: int | None) -> None:
