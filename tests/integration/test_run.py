@@ -372,3 +372,16 @@ def test_rm_finishes_removals_that_were_cut_short(pod, busybox, tmp_path):
     assert pod("rm", "-a").returncode == 0
     assert not orphan.exists()
     assert mounts_under(pod.root) == []
+
+
+def test_other_runtimes_fail_clearly(pod, busybox):
+    crun = pod("run", "--rm", "--runtime", "crun", busybox, "echo", "ok")
+    if crun.returncode != 0:  # Debian 12's crun refuses a hybrid cgroup layout like this host's
+        assert crun.returncode == 125
+        assert crun.stderr.startswith("Error: crun") and crun.stderr.count("\n") == 1
+    else:
+        assert crun.stdout == "ok\n"
+    missing = pod("run", "--rm", "--runtime", "nosuch", busybox, "true")
+    assert missing.returncode == 125
+    assert "could not find a working binary (configured runtime: nosuch)" in missing.stderr
+    assert pod("ps", "-a", "-q").stdout == ""
