@@ -6,7 +6,7 @@ defaults) into a container record and an OCI bundle via pod.spec. Nothing here d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass
@@ -21,6 +21,57 @@ class MountSpec:
     @property
     def read_only(self) -> bool:
         return "ro" in self.options or "readonly" in self.options
+
+
+@dataclass(frozen=True)
+class Ulimit:
+    """One `--ulimit name=soft[:hard]`; -1 is unlimited (RLIM_INFINITY)."""
+
+    name: str  # podman's name: nofile, nproc, core, ...
+    soft: int
+    hard: int
+
+
+@dataclass
+class ResourceLimits:
+    """The resource flags of `run`/`create`, parsed and checked (pod.resource_flags)."""
+
+    memory: int | None = None  # bytes; None: no limit
+    memory_swap: int | None = None  # memory + swap in bytes, -1 unlimited; None: twice memory
+    cpus: float | None = None
+    cpu_shares: int | None = None
+    cpuset_cpus: str | None = None
+    pids_limit: int | None = None  # None: the default (2048); -1: unlimited
+    ulimits: list[Ulimit] = field(default_factory=list)
+    ulimit_host: bool = False  # `--ulimit host`: no process.rlimits, the host's limits apply
+    shm_size: int | None = None  # bytes; None: the default 64 MiB
+    oom_score_adj: int | None = None
+
+    @property
+    def cgroup_limits(self) -> bool:
+        """True when a limit needs the container's cgroup (not ulimits, shm or oom score)."""
+        return any(
+            value is not None
+            for value in (
+                self.memory,
+                self.memory_swap,
+                self.cpus,
+                self.cpu_shares,
+                self.cpuset_cpus,
+                self.pids_limit,
+            )
+        )
+
+    def without_cgroup_limits(self) -> ResourceLimits:
+        return replace(
+            self,
+            memory=None,
+            memory_swap=None,
+            cpus=None,
+            cpu_shares=None,
+            cpuset_cpus=None,
+            pids_limit=None,
+        )
 
 
 @dataclass
@@ -59,3 +110,5 @@ class RunOptions:
     sig_proxy: bool = True
     stop_signal: str | None = None
     stop_timeout: int = 10
+    restart: str = ""  # --restart as given: no, on-failure[:N], always, unless-stopped
+    resources: ResourceLimits = field(default_factory=ResourceLimits)

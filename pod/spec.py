@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pod import resource_flags
 from pod.errors import PodError
 from pod.passwd import ResolvedUser, resolve_workdir
 from pod.runtime.userns import IdMapLine, SubIdRange
 
 if TYPE_CHECKING:
     from pod.images import ImageDefaults
-    from pod.run_options import RunOptions
+    from pod.run_options import ResourceLimits, RunOptions, Ulimit
 
 OCI_VERSION = "1.0.2-dev"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -46,8 +47,11 @@ INIT_CANDIDATES = (
 )
 DEFAULT_UMASK = 0o022
 RLIMIT_DEFAULT = 1048576
+RLIM_INFINITY = (1 << 64) - 1  # the runtime-spec's uint64 for "unlimited"
 PIDS_LIMIT = 2048
 SHM_SIZE = "65536k"
+CPU_PERIOD = resource_flags.CPU_PERIOD
+RLIMIT_NUMBERS = {"RLIMIT_LOCKS": 10}  # Linux's, missing from Python's resource module
 MANAGER_ANNOTATION = "io.container.manager"
 STOP_SIGNAL_ANNOTATION = "org.opencontainers.image.stopSignal"
 
@@ -227,13 +231,19 @@ def command_line(options: RunOptions, defaults: ImageDefaults) -> list[str]:
     `--entrypoint '[]'` JSON quirk, which keeps the image CMD, is not reproduced: the CLI hands
     pod [] for an empty entrypoint either way.)
     """
-    user_entrypoint = options.entrypoint is not None
-    entrypoint = options.entrypoint if user_entrypoint else defaults.entrypoint
-    argv = [] if entrypoint == [""] else list(entrypoint or [])
-    argv += options.command or ([] if user_entrypoint else defaults.cmd)
+    entrypoint, cmd = entrypoint_and_cmd(options, defaults)
+    argv = entrypoint + cmd
     if not argv:
         raise PodError("no command or entrypoint provided, and no CMD or ENTRYPOINT from image")
     return argv
+
+
+def entrypoint_and_cmd(options: RunOptions, defaults: ImageDefaults) -> tuple[list[str], list[str]]:
+    """The two halves of command_line, kept apart for inspect's Config.Entrypoint/Config.Cmd."""
+    user_entrypoint = options.entrypoint is not None
+    entrypoint = options.entrypoint if user_entrypoint else defaults.entrypoint
+    first = [] if entrypoint == [""] else list(entrypoint or [])
+    return first, list(options.command or ([] if user_entrypoint else defaults.cmd))
 
 
 def find_init() -> str:
@@ -351,14 +361,31 @@ def capabilities(
     }
 
 
-def rlimits(ceiling: Mapping[str, tuple[int, int]] | None = None) -> list[dict]:
-    """RLIMIT_NOFILE and RLIMIT_NPROC at 1048576 as podman sets them; rootless podman lowers
-    them to the caller's own limits (`ceiling`: name → (soft, hard)), which it cannot raise."""
+def _limit_value(value: int) -> int:
+    """-1 (Python's resource reports infinity so) and anything past int64 → RLIM_INFINITY."""
+    return RLIM_INFINITY if value < 0 or value >= 1 << 63 else value
+
+
+def rlimits(
+    ceiling: Mapping[str, tuple[int, int]] | None = None, ulimits: Sequence[Ulimit] = ()
+) -> list[dict]:
+    """--ulimit values in their order, then RLIMIT_NOFILE and RLIMIT_NPROC at 1048576 unless
+    given, as podman sets them. Where limits cannot be raised (`ceiling`: name → the host's
+    (soft, hard), from host_rlimits) each is lowered to the host's hard limit, so the runtime
+    (runc refuses to start otherwise) never has to raise one."""
+    wanted: dict[str, tuple[int, int]] = {}
+    for limit in ulimits:
+        wanted["RLIMIT_" + limit.name.upper()] = (limit.soft, limit.hard)
+    defaults = [name for name in ("RLIMIT_NOFILE", "RLIMIT_NPROC") if name not in wanted]
+    for name in defaults:
+        wanted[name] = (RLIMIT_DEFAULT, RLIMIT_DEFAULT)
     out = []
-    for name in ("RLIMIT_NOFILE", "RLIMIT_NPROC"):
-        soft = hard = RLIMIT_DEFAULT
+    for name, (soft, hard) in wanted.items():
+        soft, hard = _limit_value(soft), _limit_value(hard)
         if ceiling and name in ceiling:
-            soft, hard = min(soft, ceiling[name][0]), min(hard, ceiling[name][1])
+            hard = min(hard, _limit_value(ceiling[name][1]))
+            if name in defaults:  # podman's defaults also keep the caller's soft limit
+                soft = min(soft, _limit_value(ceiling[name][0]))
         out.append({"type": name, "hard": hard, "soft": min(soft, hard)})
     return out
 
@@ -482,6 +509,7 @@ def _can_mount_sys(options: RunOptions, host: _Host) -> bool:
 
 def _default_mounts(options: RunOptions, host: _Host) -> list[dict]:
     pts = ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]
+    shm_size = options.resources.shm_size or SHM_SIZE  # bytes, as podman writes --shm-size
     if not host.gid5:  # the tty group is not mapped: devpts would refuse gid=5
         pts = ["rprivate", *pts[:-1]]
     mounts = [
@@ -495,7 +523,7 @@ def _default_mounts(options: RunOptions, host: _Host) -> list[dict]:
             "/dev/shm",
             "tmpfs",
             "shm",
-            ["nosuid", "noexec", "nodev", "mode=1777", f"size={SHM_SIZE}"],
+            ["nosuid", "noexec", "nodev", "mode=1777", f"size={shm_size}"],
         ),
     ]
     mode = "rw" if options.privileged else "ro"
@@ -581,8 +609,38 @@ def _device_rule(kind: str | None, major: int | None, minor: int | None, access:
     return rule
 
 
-def _resources(options: RunOptions, host: _Host, cgroups_path: str | None) -> dict | None:
-    """Device cgroup rules only outside a user namespace (podman), pids limit with a cgroup."""
+def _limits(limits: ResourceLimits, swap_limit: bool) -> dict:
+    """memory, cpu and pids from the resource flags (podman's getMemoryLimits/getCPULimits):
+    --memory without --memory-swap allows as much swap again; without swap accounting on the
+    host (no memory.memsw files) no swap limit is written, as podman drops it."""
+    resources: dict = {}
+    memory: dict = {}
+    if limits.memory is not None:
+        memory["limit"] = limits.memory
+        swap = limits.memory_swap if limits.memory_swap is not None else 2 * limits.memory
+        if swap_limit:
+            memory["swap"] = swap
+    if memory:
+        resources["memory"] = memory
+    cpu: dict = {}
+    if limits.cpu_shares is not None:
+        cpu["shares"] = limits.cpu_shares
+    if limits.cpus is not None:
+        cpu["quota"], cpu["period"] = resource_flags.cpu_quota(limits.cpus), CPU_PERIOD
+    if limits.cpuset_cpus is not None:
+        cpu["cpus"] = limits.cpuset_cpus
+    if cpu:
+        resources["cpu"] = cpu
+    if limits.pids_limit is not None:
+        resources["pids"] = {"limit": limits.pids_limit}
+    return resources
+
+
+def _resources(
+    options: RunOptions, host: _Host, cgroups_path: str | None, swap_limit: bool = True
+) -> dict | None:
+    """Device cgroup rules only outside a user namespace (podman), pids limit with a cgroup,
+    then the resource flags (the engine has dropped them where no cgroup can take them)."""
     resources: dict = {}
     if not host.in_userns:
         if options.privileged:
@@ -592,6 +650,7 @@ def _resources(options: RunOptions, host: _Host, cgroups_path: str | None) -> di
             resources["devices"] = [deny, *(_device_rule(*rule) for rule in DEFAULT_DEVICE_RULES)]
     if cgroups_path is not None:
         resources["pids"] = {"limit": PIDS_LIMIT}
+    resources.update(_limits(options.resources, swap_limit))
     return resources or None
 
 
@@ -627,6 +686,7 @@ def build_spec(
     bounding_set: Sequence[str] = ALL_CAPABILITIES,
     rlimit_ceiling: Mapping[str, tuple[int, int]] | None = None,
     devices: Sequence[Mapping] = (),
+    swap_limit: bool = True,
 ) -> dict:
     """The config.json dict for one container.
 
@@ -636,7 +696,9 @@ def build_spec(
     `in_user_namespace` (rootless; then no user namespace is listed), else by the runtime from
     the maps written here. `init_lookup` is only called for --init without --init-path;
     `devices` (from host_devices()) only matter with --privileged; `rlimit_ceiling` (from
-    host_rlimits()) is for rootless, where limits cannot be raised. An empty `hostname` means
+    host_rlimits()) is for where limits cannot be raised; `swap_limit` (host_swap_limit()) says
+    whether the host accounts swap. The resource flags (memory, cpu, pids) are written as given:
+    the engine drops them first where no cgroup can take them. An empty `hostname` means
     podman's default, the first 12 characters of `container_id`.
     """
     hostname = hostname or container_id[:12]
@@ -660,7 +722,7 @@ def build_spec(
         process_user["additionalGids"] = list(user.additional_gids)
     stop = options.stop_signal or defaults.stop_signal or "SIGTERM"
     linux: dict = {}
-    resources = _resources(options, host, cgroups_path)
+    resources = _resources(options, host, cgroups_path, swap_limit)
     if resources:
         linux["resources"] = resources
     if cgroups_path is not None:
@@ -676,18 +738,22 @@ def build_spec(
             masked.append("/sys/kernel")
         linux["maskedPaths"] = masked
         linux["readonlyPaths"] = list(READONLY_PATHS)
+    process: dict = {
+        "terminal": options.tty,
+        "user": process_user,
+        "args": process_args(options, defaults),
+        "env": process_env(options, defaults, hostname=hostname, home=user.home),
+        "cwd": resolve_workdir(options.workdir, defaults.working_dir),
+        "capabilities": caps,
+    }
+    if not options.resources.ulimit_host:  # --ulimit host: the runtime's own limits apply
+        process["rlimits"] = rlimits(rlimit_ceiling, options.resources.ulimits)
+    process["noNewPrivileges"] = options.no_new_privileges
+    if options.resources.oom_score_adj is not None:
+        process["oomScoreAdj"] = options.resources.oom_score_adj
     return {
         "ociVersion": OCI_VERSION,
-        "process": {
-            "terminal": options.tty,
-            "user": process_user,
-            "args": process_args(options, defaults),
-            "env": process_env(options, defaults, hostname=hostname, home=user.home),
-            "cwd": resolve_workdir(options.workdir, defaults.working_dir),
-            "capabilities": caps,
-            "rlimits": rlimits(rlimit_ceiling),
-            "noNewPrivileges": options.no_new_privileges,
-        },
+        "process": process,
         "root": {"path": rootfs, "readonly": options.read_only},
         "hostname": hostname,
         "mounts": assemble_mounts(
@@ -718,14 +784,42 @@ def host_bounding_set(status: Path = Path("/proc/self/status")) -> list[str]:
     return list(ALL_CAPABILITIES)
 
 
-def host_rlimits() -> dict[str, tuple[int, int]]:
-    """This process's own NOFILE and NPROC limits: the ceiling for a rootless container."""
+def host_rlimits(status: Path = Path("/proc/self/status")) -> dict[str, tuple[int, int]]:
+    """This process's own limits when it cannot raise them (no CAP_SYS_RESOURCE in the initial
+    user namespace, as for rootless, or a root without it): the ceiling for a container's.
+    Empty when raising is allowed. Infinity is -1, as Python's resource reports it."""
     import resource
 
-    return {
-        "RLIMIT_NOFILE": resource.getrlimit(resource.RLIMIT_NOFILE),
-        "RLIMIT_NPROC": resource.getrlimit(resource.RLIMIT_NPROC),
-    }
+    if not _in_user_namespace() and _has_capability(status, "CAP_SYS_RESOURCE"):
+        return {}
+    out = {}
+    for name in resource_flags.ULIMIT_NAMES:
+        key = "RLIMIT_" + name.upper()
+        number = getattr(resource, key, RLIMIT_NUMBERS.get(key))
+        if number is not None:
+            out[key] = resource.getrlimit(number)
+    return out
+
+
+def _has_capability(status: Path, cap: str) -> bool:
+    for line in status.read_text().splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) >> ALL_CAPABILITIES.index(cap) & 1)
+    return False
+
+
+def _in_user_namespace() -> bool:
+    try:
+        return Path("/proc/self/uid_map").read_text().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
+def host_swap_limit(root: Path = Path("/sys/fs/cgroup")) -> bool:
+    """Whether a swap limit can be set: v2, or v1 with swap accounting (memory.memsw.*)."""
+    if (root / "cgroup.controllers").exists():
+        return True
+    return (root / "memory" / "memory.memsw.limit_in_bytes").exists()
 
 
 def host_devices(root: Path = Path("/dev")) -> list[dict]:

@@ -141,8 +141,11 @@ def _enable_v2_controllers(hierarchy: Hierarchy, target: str) -> None:
 
 
 def _enable_here(directory: str) -> None:
+    """Enable the controllers not yet enabled (a delegated user's upper levels are not its own
+    to write, but systemd has enabled them there already)."""
     available = _read(os.path.join(directory, "cgroup.controllers")).split()
-    wanted = [c for c in _V2_CONTROLLERS if c in available]
+    enabled = _read(os.path.join(directory, "cgroup.subtree_control")).split()
+    wanted = [c for c in _V2_CONTROLLERS if c in available and c not in enabled]
     if wanted:
         _write(os.path.join(directory, "cgroup.subtree_control"), " ".join("+" + c for c in wanted))
 
@@ -275,6 +278,72 @@ def remove(paths: list[str], timeout: float = 5.0) -> None:
                 if err.errno != errno.EBUSY or time.monotonic() > deadline:
                     raise OCIRuntimeError(f"removing cgroup {path}: {err.strerror}") from None
                 time.sleep(0.01)
+
+
+def rootless_limits_supported() -> bool:
+    """Whether a rootless container can get limits: a pure v2 tree delegated to the user (the
+    cgroup above our own is ours to write, with memory and pids enabled there)."""
+    if not is_pure_v2():
+        return False
+    for hierarchy in hierarchies():
+        if hierarchy.version == 2:
+            base = os.path.dirname(os.path.join(hierarchy.mountpoint, hierarchy.own))
+            try:
+                controllers = _read(os.path.join(base, "cgroup.controllers")).split()
+            except OSError:
+                return False
+            writable = os.access(base, os.W_OK | os.X_OK)
+            return writable and {"memory", "pids"} <= set(controllers)
+    return False
+
+
+def _counter(path: str, key: str) -> int:
+    """`key N` from a flat-keyed cgroup file (memory.oom_control, memory.events); 0 if absent."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in _read(path).splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    return 0
+
+
+def oom_killed(cgroups_path: str | None, container_id: str, exit_code: int | None = None) -> bool:
+    """Whether the OOM killer killed a process of the container (podman's OOMKilled).
+
+    Read from the container's memory cgroup, which must still exist: v2 memory.events
+    `oom_kill`; v1 memory.oom_control `oom_kill` (kernel >= 4.13), else `under_oom` or a hit
+    limit (memory.failcnt) with an exit by SIGKILL (137). Standard library only (the shim)."""
+    rootless = is_rootless()
+    if rootless and not is_pure_v2():
+        return False
+    try:
+        targets = _targets({"cgroupsPath": cgroups_path}, container_id, rootless)
+    except OSError:
+        return False
+    for hierarchy, target in targets:
+        if hierarchy.version == 2:
+            return _counter(os.path.join(target, "memory.events"), "oom_kill") > 0
+        if not hierarchy.has("memory"):
+            continue
+        control = os.path.join(target, "memory.oom_control")
+        if _counter(control, "oom_kill") > 0 or _counter(control, "under_oom") > 0:
+            return True
+        with contextlib.suppress(OSError, ValueError):
+            failed = int(_read(os.path.join(target, "memory.failcnt"))) > 0
+            return failed and exit_code == 137 and "oom_kill" not in _read(control)
+    return False
+
+
+def bundle_oom_killed(bundle: str | os.PathLike[str], container_id: str, exit_code: int) -> bool:
+    """oom_killed() for the container of an OCI bundle (its config.json's cgroupsPath)."""
+    import json
+
+    try:
+        with open(os.path.join(bundle, "config.json")) as handle:
+            linux = json.load(handle).get("linux") or {}
+    except (OSError, ValueError):
+        return False
+    return oom_killed(linux.get("cgroupsPath"), container_id, exit_code)
 
 
 def container_views(pid: str = "self") -> list[tuple[str, str]]:

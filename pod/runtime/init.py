@@ -71,6 +71,7 @@ RLIMITS = {
     for name in dir(resource)
     if name.startswith("RLIMIT_") and isinstance(getattr(resource, name), int)
 }
+RLIMITS.setdefault("RLIMIT_LOCKS", 10)  # Linux's; Python's resource module lacks the name
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -103,20 +104,30 @@ def cap_sets(process: dict[str, Any], last: int) -> CapSets:
                      ("bounding", "effective", "permitted", "inheritable", "ambient")))  # fmt: skip
 
 
+def _rlimit_value(value: Any) -> int:
+    """The spec's uint64 (2**64-1 is unlimited) as Python's resource takes it (-1)."""
+    number = int(value)
+    return resource.RLIM_INFINITY if number < 0 or number >= 1 << 63 else number
+
+
 def apply_rlimits(sys: Syscalls, rlimits: list[dict[str, Any]]) -> None:
     """setrlimit each; without CAP_SYS_RESOURCE a raise above the hard limit is clamped to it."""
     for limit in rlimits:
         kind = RLIMITS.get(limit.get("type", ""))
         if kind is None:
             raise OCIRuntimeError(f"unknown rlimit type {limit.get('type')!r}")
-        soft, hard = int(limit.get("soft", 0)), int(limit.get("hard", 0))
+        soft, hard = (_rlimit_value(limit.get(key, 0)) for key in ("soft", "hard"))
         try:
             sys.setrlimit(kind, soft, hard)
         except (PermissionError, ValueError):
             current_hard = sys.getrlimit(kind)[1]
             if current_hard == resource.RLIM_INFINITY:
                 raise OCIRuntimeError(f"setting {limit['type']}: permission denied") from None
-            sys.setrlimit(kind, min(soft, current_hard), min(hard, current_hard))
+            soft, hard = (
+                current_hard if value == resource.RLIM_INFINITY else min(value, current_hard)
+                for value in (soft, hard)
+            )
+            sys.setrlimit(kind, soft, hard)
 
 
 def setup_terminal(sys: Syscalls, process: dict[str, Any], console_point: bool) -> int:

@@ -21,7 +21,7 @@ from pod import spec
 from pod.errors import PodError
 from pod.images import ImageDefaults
 from pod.passwd import ResolvedUser
-from pod.run_options import MountSpec, RunOptions
+from pod.run_options import MountSpec, ResourceLimits, RunOptions, Ulimit
 from pod.runtime.userns import IdMapLine, SubIdRange
 
 GOLDEN = Path(__file__).parent / "golden" / "spec"
@@ -600,3 +600,95 @@ def test_host_devices_finds_dev_null():
 def test_to_json_is_bytes_with_newline():
     data = spec.to_json({"a": 1})
     assert data.endswith(b"\n") and json.loads(data) == {"a": 1}
+
+
+# --- resource limits -----------------------------------------------------------------------------
+
+
+def limits(**fields) -> ResourceLimits:
+    return ResourceLimits(**fields)
+
+
+def test_resource_limits_rootful():
+    resources = limits(
+        memory=64 << 20,
+        cpus=1.5,
+        cpu_shares=512,
+        cpuset_cpus="0-1",
+        pids_limit=10,
+        ulimits=[Ulimit("nofile", 1024, 2048), Ulimit("core", -1, -1)],
+        shm_size=128 << 20,
+        oom_score_adj=500,
+    )
+    config = build(opts(resources=resources))
+    linux = config["linux"]["resources"]
+    assert linux["memory"] == {"limit": 64 << 20, "swap": 128 << 20}  # podman: swap = 2 x memory
+    assert linux["cpu"] == {"shares": 512, "quota": 150000, "period": 100000, "cpus": "0-1"}
+    assert linux["pids"] == {"limit": 10}
+    assert config["process"]["oomScoreAdj"] == 500
+    assert config["process"]["rlimits"] == [
+        {"type": "RLIMIT_NOFILE", "hard": 2048, "soft": 1024},
+        {"type": "RLIMIT_CORE", "hard": spec.RLIM_INFINITY, "soft": spec.RLIM_INFINITY},
+        {"type": "RLIMIT_NPROC", "hard": 1048576, "soft": 1048576},
+    ]
+    shm = next(m for m in config["mounts"] if m["destination"] == "/dev/shm")
+    assert f"size={128 << 20}" in shm["options"]
+    check_golden("resources_rootful", config)
+
+
+def test_memory_swap_given_unlimited_or_unaccounted():
+    config = build(opts(resources=limits(memory=10 << 20, memory_swap=-1)))
+    assert config["linux"]["resources"]["memory"] == {"limit": 10 << 20, "swap": -1}
+    config = build(opts(resources=limits(memory=10 << 20)), swap_limit=False)
+    assert config["linux"]["resources"]["memory"] == {"limit": 10 << 20}
+
+
+def test_pids_unlimited_replaces_the_default():
+    config = build(opts(resources=limits(pids_limit=-1)))
+    assert config["linux"]["resources"]["pids"] == {"limit": -1}
+
+
+def test_rootless_limits_are_written_when_given():
+    # The engine only passes them on when the user's cgroup v2 tree is delegated.
+    config = build(opts(resources=limits(memory=10 << 20, pids_limit=5)), rootless=True)
+    assert config["linux"]["resources"] == {
+        "memory": {"limit": 10 << 20, "swap": 20 << 20},
+        "pids": {"limit": 5},
+    }
+    check_golden("resources_rootless", config)
+
+
+def test_ulimits_clamped_to_the_host_hard_limits():
+    ceiling = {"RLIMIT_NOFILE": (1024, 20000), "RLIMIT_CORE": (0, -1), "RLIMIT_NPROC": (50, 100)}
+    resources = limits(ulimits=[Ulimit("nofile", 100000, 200000), Ulimit("core", -1, -1)])
+    config = build(opts(resources=resources), rlimit_ceiling=ceiling)
+    assert config["process"]["rlimits"] == [
+        {"type": "RLIMIT_NOFILE", "hard": 20000, "soft": 20000},
+        {"type": "RLIMIT_CORE", "hard": spec.RLIM_INFINITY, "soft": spec.RLIM_INFINITY},
+        {"type": "RLIMIT_NPROC", "hard": 100, "soft": 50},
+    ]
+
+
+def test_ulimit_host_leaves_rlimits_out():
+    config = build(opts(resources=limits(ulimit_host=True)))
+    assert "rlimits" not in config["process"]
+    assert "oomScoreAdj" not in build(opts())["process"]
+
+
+def test_host_rlimits_only_when_raising_is_not_allowed(tmp_path):
+    status = tmp_path / "status"
+    status.write_text("CapEff:\t000001fffeffffff\n")  # every capability but CAP_SYS_RESOURCE
+    ceiling = spec.host_rlimits(status)
+    assert {"RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_LOCKS", "RLIMIT_CORE"} <= set(ceiling)
+    status.write_text("CapEff:\t000001ffffffffff\n")
+    if not spec._in_user_namespace():
+        assert spec.host_rlimits(status) == {}
+
+
+def test_host_swap_limit(tmp_path):
+    assert not spec.host_swap_limit(tmp_path)
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "memory" / "memory.memsw.limit_in_bytes").write_text("-1\n")
+    assert spec.host_swap_limit(tmp_path)
+    (tmp_path / "cgroup.controllers").write_text("memory\n")
+    assert spec.host_swap_limit(tmp_path)
