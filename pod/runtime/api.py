@@ -23,6 +23,7 @@ from typing import Any
 
 from pod.runtime import cgroups, process, rootfs
 from pod.runtime import state as st
+from pod.runtime.exec import exec_process
 from pod.runtime.init import CAP_NUMBERS
 from pod.runtime.state import (
     ContainerExistsError,
@@ -40,6 +41,7 @@ __all__ = [
     "RuntimeExecError",
     "create",
     "delete",
+    "exec_process",
     "features",
     "kill",
     "load_spec",

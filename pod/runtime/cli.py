@@ -74,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--force", "-f", action="store_true")
     delete.add_argument("id")
     verbs.add_parser("features")
+    execute = verbs.add_parser("exec")
+    execute.add_argument("--process", "-p", type=Path, help="a config.json process object")
+    execute.add_argument("--tty", "-t", action="store_true")
+    execute.add_argument("--console-socket", type=Path)
+    execute.add_argument("--detach", "-d", action="store_true")
+    execute.add_argument("--pid-file", type=Path)
+    execute.add_argument("--cwd")
+    execute.add_argument("--env", "-e", action="append", default=[])
+    execute.add_argument("id")
+    execute.add_argument("command", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -123,7 +133,55 @@ def _run(args: argparse.Namespace) -> int:
         api.delete(root, args.id, force=args.force)
     elif args.verb == "features":
         print(json.dumps(api.features(), indent=2))
+    elif args.verb == "exec":
+        return _exec(root, args)
     return 0
+
+
+def _exec_process(root: Path, args: argparse.Namespace) -> dict:
+    """runc's rules: --process FILE, or the container's own process with COMMAND as args."""
+    from pod.runtime import api
+    from pod.runtime import state as st
+
+    if args.process:
+        try:
+            process = json.loads(args.process.read_text())
+        except (OSError, ValueError) as err:
+            raise PodError(f"reading the process file {args.process}: {err}") from None
+        if not isinstance(process, dict):
+            raise PodError(f"{args.process}: not a process object")
+    else:
+        if not args.command:
+            raise PodError("exec needs --process FILE or a command")
+        record = st.load(root, args.id)
+        process = dict(api.load_spec(Path(record.bundle))["process"])
+        process["args"] = list(args.command)
+        process["terminal"] = False
+    if args.tty:
+        process["terminal"] = True
+    if args.cwd:
+        process["cwd"] = args.cwd
+    if args.env:
+        process["env"] = [*(process.get("env") or []), *args.env]
+    return process
+
+
+def _exec(root: Path, args: argparse.Namespace) -> int:
+    """Start the process; without --detach wait for it (as its subreaper) and pass its code."""
+    from pod.runtime import api
+    from pod.runtime import state as st
+    from pod.runtime.exec import wait_for
+    from pod.runtime.syscalls import PR_SET_CHILD_SUBREAPER, prctl
+
+    process = _exec_process(root, args)
+    if not args.detach:
+        prctl(PR_SET_CHILD_SUBREAPER, 1)
+    pid = api.exec_process(
+        root, args.id, process, console_socket=args.console_socket, detach=args.detach
+    )
+    if args.pid_file:
+        st.write_atomic(args.pid_file, str(pid))
+    return 0 if args.detach else wait_for(pid)
 
 
 def main(argv: list[str] | None = None) -> int:

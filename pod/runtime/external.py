@@ -161,12 +161,100 @@ class ExternalRuntime:
         args = ["--force"] if force else []
         self._run(Path(state_root), "delete", container_id, *args, container_id)
 
+    def exec_process(
+        self,
+        state_root: Path,
+        container_id: str,
+        process: dict[str, Any],
+        *,
+        console_socket: Path | None = None,
+        stdio: tuple[int, int, int] = (0, 1, 2),
+        detach: bool = False,
+    ) -> int:
+        """`<bin> exec --detach --process F --pid-file P ID`: api.exec_process's contract.
+
+        The binary always detaches, so the process is reparented to the caller when the caller
+        is a child subreaper (required unless `detach`) and it waits for it, as with pod's
+        runtime; the process's stdio is the binary's. A rootless container's init lives in the
+        shim's user namespace, which the binary must join first (runc only joins namespaces its
+        config lists, and that one is not listed: the shim was already in it).
+        """
+        from pod.runtime.exec import check_process, is_child_subreaper
+
+        validate_id(container_id)
+        state_root = Path(state_root)
+        check_process(process, console_socket)
+        if not detach and not is_child_subreaper():
+            raise OCIRuntimeError("exec without detach needs a caller that is a child subreaper")
+        current = self.state(state_root, container_id)
+        if current.get("status") != "running" or not current.get("pid"):
+            raise ContainerStateError(
+                f"cannot exec in container {container_id}: it is {current.get('status')}"
+            )
+        tag = f".{container_id}.exec-{os.getpid()}-{os.urandom(4).hex()}"
+        process_file, log, pid_file = (state_root / f"{tag}.{e}" for e in ("json", "log", "pid"))
+        cmd = [*self._base(state_root), "--log", str(log), "--log-format", "json", "exec",
+               "--process", str(process_file), "--detach", "--pid-file", str(pid_file)]  # fmt: skip
+        if console_socket:
+            cmd += ["--console-socket", os.fspath(console_socket)]
+        try:
+            fd = os.open(process_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            with open(fd, "w") as handle:
+                json.dump(process, handle)
+            code = _run_in_namespace_of(int(current["pid"]), [*cmd, container_id], stdio)
+            if code != 0:
+                text = log.read_text() if log.exists() else ""
+                raise self._error("exec", _message_from_log(text), container_id)
+            return int(pid_file.read_text().strip())
+        except OSError as err:
+            raise OCIRuntimeError(f"running {self.binary} exec: {err.strerror}") from None
+        finally:
+            for path in (process_file, log, pid_file):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+
     def features(self) -> dict[str, Any]:
         try:
             done = subprocess.run([self.binary, "features"], capture_output=True, text=True)
             return json.loads(done.stdout)
         except (OSError, ValueError):
             raise OCIRuntimeError(f"{self.name} features: not supported by this binary") from None
+
+
+def _run_in_namespace_of(pid: int, cmd: list[str], stdio: tuple[int, int, int]) -> int:
+    """Run `cmd` with `stdio`, as root of `pid`'s user namespace when that is not ours."""
+    from pod.runtime.exec import same_namespace
+
+    if same_namespace(pid, "user"):
+        return subprocess.run(cmd, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2]).returncode
+    from pod.runtime.exec import join_user_namespace
+    from pod.runtime.syscalls import Syscalls
+
+    user_fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+    failure_r, failure_w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            os.close(failure_r)
+            join_user_namespace(Syscalls(), user_fd)
+            with contextlib.suppress(OSError):  # the user's host groups mean nothing in there
+                os.setgroups([])
+            copies = [os.dup(fd) for fd in stdio]
+            for number, copy in enumerate(copies):
+                os.dup2(copy, number)
+            os.execv(cmd[0], cmd)
+        except BaseException as err:  # a forked child must never return into the caller
+            with contextlib.suppress(OSError):
+                os.write(failure_w, str(err).encode())
+        os._exit(127)
+    os.close(user_fd)
+    os.close(failure_w)
+    with open(failure_r, "rb") as failures:
+        failure = failures.read().decode(errors="replace")
+    _, status = os.waitpid(child, 0)
+    if failure:
+        raise OCIRuntimeError(f"entering the container's user namespace: {failure}")
+    return os.waitstatus_to_exitcode(status)
 
 
 def runtime_for(name: str | None) -> Any:

@@ -446,8 +446,12 @@ def prepare_init(
     _step("setsid", sys.setsid)
     sys.umask(0)
     if "oomScoreAdj" in process:
+        # Dumpable for the write only: a non-dumpable process's /proc/self belongs to the
+        # initial namespace's root, which a rootless user namespace cannot write as.
+        sys.prctl(sc.PR_SET_DUMPABLE, 1)
         _step("writing /proc/self/oom_score_adj", sys.write_file, "/proc/self/oom_score_adj",
               str(process["oomScoreAdj"]))  # fmt: skip
+        sys.prctl(sc.PR_SET_DUMPABLE, 0)
     for key in ("hostname", "domainname"):
         if spec.get(key):
             if "uts" not in kinds:

@@ -1,0 +1,56 @@
+"""`pod exec`: run a process in a running container."""
+
+from __future__ import annotations
+
+import typer
+
+from pod.commands import common
+
+EXEC_CONTEXT = {
+    "allow_interspersed_args": False,  # flags after CONTAINER belong to the command
+    "help_option_names": ["--help"],
+}
+
+
+def exec_command(
+    args: list[str] = typer.Argument(
+        None, metavar="CONTAINER COMMAND [ARG...]", help="The container, then the command."
+    ),
+    interactive: bool = typer.Option(False, "--interactive", "-i", help="Keep stdin open."),
+    tty: bool = typer.Option(False, "--tty", "-t", help="Allocate a pseudo-terminal."),
+    env: list[str] = typer.Option([], "--env", "-e", help="Set environment variables."),
+    env_file: list[str] = typer.Option([], "--env-file", help="Read environment from a file."),
+    user: str = typer.Option(None, "--user", "-u", help="User[:group] to run as."),
+    workdir: str = typer.Option(
+        None, "--workdir", "-w", help="Working directory in the container."
+    ),
+    detach: bool = typer.Option(False, "--detach", "-d", help="Run in the background."),
+    privileged: bool = typer.Option(False, "--privileged", help="All capabilities."),
+    latest: bool = typer.Option(False, "--latest", "-l", help="The latest created container."),
+) -> None:
+    """Run a process in a running container."""
+    from pod import run_flags
+    from pod.container_exec import ExecOptions, exec_in_container
+    from pod.errors import UsageError
+
+    args = list(args or [])
+    if not latest and not args:
+        raise UsageError("exec requires the name or ID of a container or the --latest flag")
+    container = None if latest else args.pop(0)
+    options = ExecOptions(
+        command=args,
+        env=run_flags.expand_env(run_flags.parse_env(env, env_file)),
+        user=user,
+        workdir=workdir,
+        interactive=interactive,
+        tty=tty,
+        detach=detach,
+        privileged=privileged,
+    )
+    code = exec_in_container(common.settings(), container, options, latest=latest)
+    if code:
+        raise typer.Exit(code)
+
+
+def register(app: typer.Typer, image_app: typer.Typer) -> None:
+    app.command("exec", rich_help_panel="Containers", context_settings=EXEC_CONTEXT)(exec_command)

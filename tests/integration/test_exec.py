@@ -1,0 +1,249 @@
+"""`pod exec` into running containers: pod's own runtime and runc, rootful and rootless."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(params=["pod", "runc"])
+def runtime(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def busybox(pod, test_images) -> str:
+    pod("pull", "-q", test_images.busybox.ref, check=True)
+    return test_images.busybox.ref
+
+
+@pytest.fixture
+def running(pod, runtime, busybox):
+    """A running container named `box`, removed afterwards."""
+    started = pod("run", "--runtime", runtime, "-d", "--name", "box", "-e", "FROM_RUN=1",
+                  busybox, "sleep", "300")  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    yield "box"
+    pod("rm", "-f", "-t", "0", "box")
+
+
+def test_output_and_exit_code(pod, running):
+    result = pod("exec", running, "sh", "-c", "echo out; echo err >&2")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "out\n", "err\n")
+    assert pod("exec", running, "sh", "-c", "exit 3").returncode == 3
+
+
+@pytest.mark.parametrize(
+    ("command", "code"), [(["nonexistent-cmd"], 127), (["/etc"], 126), (["/etc/passwd"], 126)]
+)
+def test_cannot_invoke(pod, running, command, code):
+    result = pod("exec", running, *command)
+    assert result.returncode == code, result.stderr
+    assert result.stderr.splitlines()[-1].startswith("Error: ")
+
+
+def test_environment(pod, running, tmp_path):
+    env_file = tmp_path / "env"
+    env_file.write_text("# comment\nFROM_FILE=file\nBOTH=file\n")
+    result = pod("exec", "-e", "BOTH=flag", "--env-file", env_file, running,
+                 "sh", "-c", "echo $FROM_RUN $FROM_FILE $BOTH $PATH")  # fmt: skip
+    assert result.stdout.split() == ["1", "file", "flag", "/usr/local/sbin:/usr/local/bin:"
+                                     "/usr/sbin:/usr/bin:/sbin:/bin"], result.stderr  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("user", "expected"), [("1000:1000", "1000 1000"), ("tester", "1000 1000")]
+)
+def test_user(pod, running, user, expected):
+    result = pod("exec", "-u", user, running, "sh", "-c", "echo $(id -u) $(id -g)")
+    assert result.stdout.strip() == expected, result.stderr
+    assert pod("exec", running, "id", "-u").stdout == "0\n"
+
+
+def test_unknown_user_is_an_engine_error(pod, running):
+    result = pod("exec", "-u", "nobody-here", running, "true")
+    assert result.returncode == 125
+    assert "unable to find user nobody-here" in result.stderr
+
+
+def test_workdir(pod, running):
+    here, init = pod("exec", running, "sh", "-c", "pwd; readlink /proc/1/cwd").stdout.split()
+    assert here == init  # the container's cwd (the image's WorkingDir)
+    assert pod("exec", "-w", "/etc", running, "pwd").stdout == "/etc\n"
+
+
+def test_interactive_stdin(pod, running):
+    result = pod("exec", "-i", running, "cat", input="piped\n")
+    assert result.stdout == "piped\n", result.stderr
+    assert pod("exec", running, "cat", input="ignored\n").stdout == ""
+
+
+def test_tty(pod, running):
+    pid, master = pty.fork()
+    if pid == 0:
+        command = pod.command("exec", "-it", running, "sh", "-c", "tty; read x; exit $x")
+        os.execve(command[0], command, pod.env())
+    try:
+        output = _read_until(master, b"/dev/pts/")
+        assert b"/dev/pts/" in output
+        os.write(master, b"7\r")
+        assert _exit_code(pid) == 7
+    finally:
+        os.close(master)
+
+
+def test_detach(pod, running):
+    result = pod("exec", "-d", running, "sleep", "123")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    deadline = time.monotonic() + 10
+    while "sleep 123" not in pod("exec", running, "ps").stdout:
+        assert time.monotonic() < deadline, "the detached process is not running"
+        time.sleep(0.1)
+
+
+def test_joins_the_pid_namespace(pod, running):
+    assert pod("exec", running, "cat", "/proc/1/cmdline").stdout == "sleep\x00300\x00"
+
+
+def test_joins_the_cgroups(pod, running):
+    result = pod("exec", running, "sh", "-c", "md5sum /proc/1/cgroup /proc/$$/cgroup")
+    init, own = (line.split()[0] for line in result.stdout.splitlines())
+    assert init == own, result.stderr
+
+
+def test_only_stdio_fds(pod, running):
+    result = pod("exec", running, "sh", "-c", "ls /proc/$$/fd; true")  # sh, not ls
+    assert result.stdout.split() == ["0", "1", "2"], result.stdout
+
+
+def test_pod_runtime_exec_verb(pod, busybox, tmp_path):
+    """`pod-runtime exec` (runc's command line) on a container pod runs with its own runtime."""
+    pod("run", "-d", "--name", "rt", busybox, "sleep", "300", check=True)
+    container_id = pod("ps", "-q", "--no-trunc", check=True).stdout.strip()
+    base = [sys.executable, "-m", "pod.runtime.cli", "--root", pod.runroot / "runtime" / "pod"]
+    try:
+        done = subprocess.run([*base, "exec", container_id, "sh", "-c", "echo $$; exit 5"],
+                              capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 5, done.stderr
+        assert int(done.stdout) > 1  # not the init: a new pid in its namespace
+        process = tmp_path / "process.json"
+        process.write_text(json.dumps({"args": ["cat", "/proc/1/cmdline"], "cwd": "/",
+                                       "env": ["PATH=/bin"]}))  # fmt: skip
+        done = subprocess.run([*base, "exec", "--process", process, container_id],
+                              capture_output=True, text=True)  # fmt: skip
+        assert (done.returncode, done.stdout) == (0, "sleep\x00300\x00"), done.stderr
+        missing = subprocess.run([*base, "exec", container_id, "nope"], capture_output=True)
+        assert missing.returncode == 127
+    finally:
+        pod("rm", "-f", "-t", "0", "rt")
+
+
+def test_capabilities_match_the_container(pod, running):
+    script = "grep CapEff /proc/1/status; grep CapEff /proc/self/status"
+    first, second = pod("exec", running, "sh", "-c", script).stdout.splitlines()
+    assert first == second
+    privileged = pod("exec", "--privileged", running, "grep", "CapEff", "/proc/self/status")
+    status = Path("/proc/self/status").read_text().splitlines()
+    host = next(line for line in status if line.startswith("CapBnd"))
+    assert privileged.stdout.split()[1] == host.split()[1]
+
+
+def test_not_running_and_unknown(pod, runtime, busybox):
+    pod("create", "--runtime", runtime, "--name", "idle", busybox, "true", check=True)
+    result = pod("exec", "idle", "true")
+    assert result.returncode == 125
+    assert result.stderr == (
+        "Error: can only create exec sessions on running containers: container state improper\n"
+    )
+    result = pod("exec", "nosuch", "true")
+    assert result.returncode == 125
+    assert (
+        result.stderr == 'Error: no container with name or ID "nosuch" found: no such container\n'
+    )
+
+
+def test_latest(pod, running):
+    assert pod("exec", "-l", "hostname").returncode == 0
+
+
+def test_concurrent_execs_keep_their_codes(pod, running):
+    def one(code: int) -> int:
+        return pod("exec", running, "sh", "-c", f"sleep 0.2; exit {code}").returncode
+
+    with ThreadPoolExecutor(10) as pool:
+        assert list(pool.map(one, range(10, 20))) == list(range(10, 20))
+
+
+# --- rootless --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rootless_running(rootless_pod, runtime, test_images):
+    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
+    started = rootless_pod("run", "--runtime", runtime, "-d", "--name", "box",
+                           test_images.busybox.ref, "sleep", "300")  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    yield "box"
+    rootless_pod("rm", "-f", "-t", "0", "box")
+
+
+@pytest.mark.rootless
+def test_rootless_exec(rootless_pod, rootless_running):
+    result = rootless_pod("exec", rootless_running, "sh", "-c", "id -u; cat /proc/1/cmdline")
+    assert (result.returncode, result.stdout) == (0, "0\nsleep\x00300\x00"), result.stderr
+    assert rootless_pod("exec", rootless_running, "sh", "-c", "exit 4").returncode == 4
+    assert rootless_pod("exec", rootless_running, "nope").returncode == 127
+    tester = rootless_pod("exec", "-u", "tester", rootless_running, "id", "-u")
+    assert tester.stdout == "1000\n", tester.stderr
+    fds = rootless_pod("exec", rootless_running, "sh", "-c", "ls /proc/$$/fd; true")  # sh's
+    assert fds.stdout.split() == ["0", "1", "2"]
+
+
+@pytest.mark.rootless
+def test_rootless_interactive_and_detach(rootless_pod, rootless_running):
+    result = rootless_pod("exec", "-i", rootless_running, "cat", input="in\n")
+    assert result.stdout == "in\n", result.stderr
+    assert rootless_pod("exec", "-d", rootless_running, "sleep", "77").returncode == 0
+    deadline = time.monotonic() + 10
+    while "sleep 77" not in rootless_pod("exec", rootless_running, "ps").stdout:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _read_until(master: int, wanted: bytes, timeout: float = 10) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while wanted not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def _exit_code(pid: int, timeout: float = 10) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    raise AssertionError("pod exec did not exit")
