@@ -12,7 +12,21 @@ import traceback
 import typer
 
 from pod import __version__
-from pod.commands import boolflags, common, containers, images, login, pull, push, system, volume
+from pod.commands import (
+    boolflags,
+    common,
+    containers,
+    exec,
+    images,
+    info,
+    inspect,
+    lifecycle,
+    login,
+    pull,
+    push,
+    system,
+    volume,
+)
 from pod.errors import PodError
 
 app = typer.Typer(
@@ -63,7 +77,19 @@ def root_options(
 
 image_app = typer.Typer(help="Manage images.", no_args_is_help=True)
 app.add_typer(image_app, name="image", rich_help_panel="Images")
-for module in (containers, images, pull, push, login, volume, system):
+for module in (
+    containers,
+    exec,
+    images,
+    pull,
+    push,
+    login,
+    volume,
+    system,
+    info,
+    inspect,
+    lifecycle,
+):
     module.register(app, image_app)
 
 

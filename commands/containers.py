@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from pod.commands import common
+
+if TYPE_CHECKING:
+    from pod.run_options import ResourceLimits
 
 RUN_CONTEXT = {
     "allow_interspersed_args": False,
@@ -53,10 +57,24 @@ def run_command(
     sig_proxy: bool = typer.Option(True, "--sig-proxy/--no-sig-proxy", help="Proxy signals."),
     stop_signal: str = typer.Option(None, "--stop-signal", help="Signal to stop the container."),
     stop_timeout: int = typer.Option(10, "--stop-timeout", help="Seconds before SIGKILL."),
+    restart: str = typer.Option(
+        None, "--restart", help="Restart policy: no, on-failure[:N], always, unless-stopped."
+    ),
+    memory: str = typer.Option(None, "--memory", "-m", help="Memory limit (b, k, m, g)."),
+    memory_swap: str = typer.Option(
+        None, "--memory-swap", help="Memory plus swap limit; -1 for unlimited swap."
+    ),
+    cpus: str = typer.Option(None, "--cpus", help="Number of CPUs (a CFS quota)."),
+    cpu_shares: str = typer.Option(None, "--cpu-shares", "-c", help="CPU shares (weight)."),
+    cpuset_cpus: str = typer.Option(None, "--cpuset-cpus", help="CPUs to run on (0-3, 0,1)."),
+    pids_limit: str = typer.Option(None, "--pids-limit", help="Process limit; -1: unlimited."),
+    ulimit: list[str] = typer.Option([], "--ulimit", help="name=soft[:hard], or host."),
+    shm_size: str = typer.Option(None, "--shm-size", help="Size of /dev/shm (b, k, m, g)."),
+    oom_score_adj: str = typer.Option(None, "--oom-score-adj", help="OOM score (-1000..1000)."),
     quiet: bool = common.quiet_option("Suppress pull output."),
 ) -> None:
     """Run a command in a new container."""
-    from pod import run_flags
+    from pod import resource_flags, run_flags
     from pod.errors import UsageError
     from pod.run_options import RunOptions
 
@@ -72,6 +90,20 @@ def run_command(
         raise UsageError(f'unsupported --log-driver "{log_driver}": use k8s-file or none')
     if network not in ("private", "none", "host", "bridge", "slirp4netns", "pasta"):
         raise UsageError(f'unsupported --network "{network}": use private, none or host')
+    resources = resource_flags.parse_resources(
+        resource_flags.ResourceFlags(
+            memory=memory,
+            memory_swap=memory_swap,
+            cpus=cpus,
+            cpu_shares=cpu_shares,
+            cpuset_cpus=cpuset_cpus,
+            pids_limit=pids_limit,
+            ulimit=list(ulimit),
+            shm_size=shm_size,
+            oom_score_adj=oom_score_adj,
+        ),
+        resource_flags.online_cpus(),
+    )
     mounts = [run_flags.parse_volume(v) for v in volume]
     mounts += [run_flags.parse_mount(m) for m in mount]
     mounts += [run_flags.parse_tmpfs(t) for t in tmpfs]
@@ -108,10 +140,44 @@ def run_command(
         sig_proxy=sig_proxy,
         stop_signal=stop_signal,
         stop_timeout=stop_timeout,
+        restart=_restart_policy(restart, remove),
+        resources=_supported_limits(resources),
     )
     code = _run(options, creating, quiet)
     if code:
         raise typer.Exit(code)
+
+
+def _restart_policy(restart: str | None, remove: bool) -> str:
+    """--restart as given, checked (and refused with --rm, as podman does)."""
+    from pod import restart_policy
+    from pod.errors import UsageError
+
+    if remove and restart not in (None, "", "no"):
+        raise UsageError(
+            'the --rm option conflicts with --restart, when the restartPolicy is not "" and "no"'
+        )
+    restart_policy.parse(restart)
+    return restart or ""
+
+
+def _supported_limits(resources: ResourceLimits) -> ResourceLimits:
+    """Rootless, limits need a delegated cgroup v2 tree; without one they are dropped with one
+    warning line, as podman does (never silently)."""
+    if not resources.cgroup_limits or not common.settings().rootless:
+        return resources
+    from pod.runtime import cgroups
+
+    if cgroups.rootless_limits_supported():
+        return resources
+    if cgroups.is_pure_v2():
+        common.warn(
+            "Resource limits are not supported and ignored: the user's cgroup v2 tree is not "
+            "delegated (see systemd's Delegate=)"
+        )
+    else:
+        common.warn("Resource limits are not supported and ignored on cgroups V1 rootless systems")
+    return resources.without_cgroup_limits()
 
 
 def _run(options, creating: bool, quiet: bool) -> int:

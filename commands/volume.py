@@ -32,21 +32,9 @@ def _parse_labels(labels: list[str]) -> dict[str, str]:
 
 
 def _inspect(volumes, containers, record) -> dict:
-    from pod.humanize import iso_time
+    from pod.object_inspect import volume_document
 
-    return {
-        "Name": record.name,
-        "Driver": record.driver,
-        "Mountpoint": str(volumes.data_dir(record.name)),
-        "CreatedAt": iso_time(record.created),
-        "Labels": record.labels,
-        "Scope": "local",
-        "Options": record.options,
-        "MountCount": 0,
-        "NeedsCopyUp": True,
-        "Anonymous": record.anonymous,
-        "UsedBy": _users(containers, record.name),
-    }
+    return volume_document(volumes, containers, record)
 
 
 @volume_app.command("create")

@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import asdict
 
-from pod import etc_files, passwd, spec
+from pod import etc_files, passwd, restart_policy, spec
 from pod.config import Settings
 from pod.errors import NoSuchImageError, PodError
 from pod.images import ImageDefaults, defaults_from_config, image_config
@@ -95,6 +95,8 @@ def _record(
     settings: Settings, options: RunOptions, image: ImageRecord, defaults: ImageDefaults
 ) -> ContainerRecord:
     container_id = new_id()
+    entrypoint, cmd = spec.entrypoint_and_cmd(options, defaults)
+    policy = restart_policy.parse(options.restart)
     return ContainerRecord(
         id=container_id,
         name=options.name or "",
@@ -112,8 +114,15 @@ def _record(
         hostname=options.hostname or container_id[:12],
         stop_signal=options.stop_signal or defaults.stop_signal or "SIGTERM",
         stop_timeout=options.stop_timeout,
+        restart_policy=policy.name,
+        restart_retries=policy.retries,
         network=options.network,
         storage_driver=settings.storage_driver,
+        entrypoint=entrypoint,
+        cmd=cmd,
+        user=options.user or defaults.user or "",
+        cap_add=spec.normalize_capabilities(options.cap_add),
+        cap_drop=spec.normalize_capabilities(options.cap_drop),
     )
 
 
@@ -191,6 +200,7 @@ def _write_bundle(
         cgroup_v2=os.path.exists("/sys/fs/cgroup/cgroup.controllers"),
         bounding_set=spec.host_bounding_set(),
         rlimit_ceiling=spec.host_rlimits(),
+        swap_limit=spec.host_swap_limit(),
         devices=spec.host_devices() if options.privileged and not settings.rootless else (),
     )
     record.userns = _shim_maps(userns)

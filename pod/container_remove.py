@@ -6,9 +6,9 @@ import sys
 
 from pod.config import Settings
 from pod.container_state import current_state
-from pod.container_stop import stop
+from pod.container_stop import log_stamp, signal_name, stop
 from pod.errors import ContainerStateError
-from pod.store.containers import ContainerStore
+from pod.store.containers import ContainerStore, pid_alive
 from pod.store.layers import remove_trees
 from pod.store.layout import Layout
 from pod.store.lock import locked
@@ -39,7 +39,8 @@ def remove_container(
     store = ContainerStore(layout)
     record = store.lookup(text)
     state = current_state(store, record)
-    if state.status in RUNNING or state.status == "created":
+    restarting = pid_alive(state.shim_pid, state.shim_start_time)  # between two runs
+    if state.status in RUNNING or state.status == "created" or restarting:
         if state.status in RUNNING and not force:
             raise ContainerStateError(
                 f"cannot remove container {record.id} as it is {state.status} - running or paused "
@@ -47,7 +48,8 @@ def remove_container(
             )
         if stop(store, record, state, timeout) and timeout > 0:
             print(
-                f"WARN[0000] StopSignal {record.stop_signal} failed to stop container "
+                f"WARN[{log_stamp()}] StopSignal {signal_name(record.stop_signal)} failed to "
+                "stop container "
                 f"{record.name} in {timeout:g} seconds, resorting to SIGKILL",
                 file=sys.stderr,
             )
@@ -66,3 +68,15 @@ def remove_container(
             if volume_store.exists(name) and volume_store.get(name).anonymous:
                 volume_store.remove(name, [], rootless=settings.rootless)
     return record.id
+
+
+def prune_containers(settings: Settings) -> list[str]:
+    """`pod container prune`: remove every container that is not running; their IDs."""
+    store = ContainerStore(Layout(settings.root, settings.runroot))
+    removed = []
+    for record in sorted(store.list(), key=lambda r: r.created):
+        if current_state(store, record).status in RUNNING:
+            continue
+        removed.append(remove_container(settings, record.id))
+    remove_orphans(settings)
+    return removed

@@ -174,6 +174,7 @@ class _Supervisor:
         self.exit_code: int | None = None
         self.forced: tuple[int, str] | None = None  # (exit code, error) that replace the status
         self.wakeup_r, self.wakeup_w = os.pipe()
+        self.prepared = False
 
     def watch(self, fd: int, mask: int, handler: object) -> None:
         if fd in self.handlers:
@@ -212,7 +213,9 @@ class _Supervisor:
     # -- the loop
 
     def run(self) -> None:
-        self.prepare()
+        if not self.prepared:  # once: a restarted container keeps the loop's set-up
+            self.prepared = True
+            self.prepare()
         deadline = 0.0
         while True:
             timeout = -1.0
@@ -458,11 +461,14 @@ class _Supervisor:
         if failure:
             code, error = 125, failure
         _, problem = self.helper(["--op", "finish", "--exit-code", str(code), "--error", error])
-        error = error or problem
+        self.listener.close()
+        self.release_clients(code, error or problem)
+
+    def release_clients(self, code: int, error: str = "") -> None:
+        """Send every client the exit (and an engine error before it), then close them."""
         closing = frame(EXIT, code.to_bytes(4, "big", signed=True))
         if error:
             closing = frame(STDERR, f"Error: {error}\n".encode()) + closing
-        self.listener.close()
         deadline = time.monotonic() + _CLOSE_SECONDS
         for client in list(self.clients.values()):
             client.outbox += closing
@@ -472,7 +478,48 @@ class _Supervisor:
                     del client.outbox[: client.sock.send(client.outbox)]
             except OSError:
                 pass
+            self.unwatch(client.fd)
             client.sock.close()
+        self.clients.clear()
+
+    def restart(self) -> bool:
+        """Apply the restart policy (pod.restart_policy, imported only now); True: restarted.
+
+        Clients of the run that ended get its exit; the log and attach socket carry on.
+        """
+        if self.forced or self.exit_code is None or self.pid <= 0:
+            return False
+        try:
+            from pod.restart_policy import restart_if_due
+
+            new = restart_if_due(*_load(main_parser().parse_args(self.helper_args)),
+                                 self.exit_code)  # fmt: skip
+        except Exception as err:
+            self.forced = (125, f"restarting the container: {err}")
+            return False
+        if new is None:
+            return False
+        self.release_clients(self.exit_code)
+        for fd in list(self.outputs):
+            self.unwatch(fd)
+            os.close(fd)
+        self.outputs = {fd: kind for fd, kind in ((new["out"], STDOUT), (new["err"], STDERR))}
+        self.outputs = {fd: kind for fd, kind in self.outputs.items() if fd >= 0}
+        if self.stdin_fd >= 0:
+            self.unwatch(self.stdin_fd)
+            os.close(self.stdin_fd)
+        self.pid, self.pty_fd = new["pid"], new["out"] if self.tty else -1
+        self.stdin_fd = os.dup(new["stdin"]) if self.tty and new["stdin"] >= 0 else new["stdin"]
+        self.stdin_buffer.clear()
+        self.stdin_eof = self.paused = False
+        self.exit_code = None
+        for fd in self.outputs:
+            os.set_blocking(fd, False)
+            self.watch(fd, _IN, "output")
+        if self.stdin_fd >= 0:
+            os.set_blocking(self.stdin_fd, False)
+        self.reap()
+        return True
 
 
 def _no_op(signum: int, stack: object) -> None:
@@ -483,17 +530,20 @@ def supervise(argv: list[str]) -> None:
     """The exec'd `python -I -S` process: `key=value` arguments from setup; never raises."""
     supervisor = _Supervisor(dict(arg.split("=", 1) for arg in argv))
     failure = ""
-    try:
-        supervisor.run()
-    except Exception as err:  # keep the exit path: record it, clean up, never hang
-        failure = f"shim: {type(err).__name__}: {err}"
-        supervisor.kill(_signal.SIGKILL)
-        while supervisor.exit_code is None and supervisor.pid > 0:
-            try:
-                _, status = os.waitpid(supervisor.pid, 0)
-            except ChildProcessError:
-                break
-            supervisor.exit_code = exit_code_of(status)
+    while True:
+        try:
+            supervisor.run()
+        except Exception as err:  # keep the exit path: record it, clean up, never hang
+            failure = f"shim: {type(err).__name__}: {err}"
+            supervisor.kill(_signal.SIGKILL)
+            while supervisor.exit_code is None and supervisor.pid > 0:
+                try:
+                    _, status = os.waitpid(supervisor.pid, 0)
+                except ChildProcessError:
+                    break
+                supervisor.exit_code = exit_code_of(status)
+        if failure or not supervisor.restart():
+            break
     supervisor.finish(failure)
 
 
@@ -586,12 +636,14 @@ def _finish_container(
 ) -> None:
     """Record the exit, delete the runtime's container, unmount; with --rm remove it all."""
     from pod import rootfs_mount
+    from pod.runtime.cgroups import bundle_oom_killed
     from pod.store.lock import locked
 
     directory = layout.container_dir(record.id)
+    # OOM is read from the container's cgroup, before runtime.delete removes it.
     _update_state(
         store, record.id, status="exited", exit_code=code, error=error, pid=0,
-        finished_at=time.time(),
+        finished_at=time.time(), oom_killed=bundle_oom_killed(directory, record.id, code),
     )  # fmt: skip
     problems = []
     try:

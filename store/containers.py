@@ -67,6 +67,7 @@ class ContainerState:
     shim_pid: int = 0
     shim_start_time: int = 0  # /proc/<pid>/stat starttime: tells a reused pid apart
     restart_count: int = 0
+    stopped_by_user: bool = False  # set by `pod stop`/`kill` before signalling: no restart
     error: str = ""
     rootfs_driver: str = ""  # how the shim mounted the rootfs: overlay, fuse-overlayfs or vfs
 
@@ -98,12 +99,20 @@ class ContainerRecord:
     volumes: list[str] = field(default_factory=list)  # named volumes this container uses
     stop_signal: str = "SIGTERM"
     stop_timeout: int = 10
+    restart_policy: str = ""  # "", "no", "on-failure", "always", "unless-stopped"
+    restart_retries: int = 0  # on-failure:N (0: no limit)
     network: str = "private"
     storage_driver: str = "overlay"
     layers: list[str] = field(default_factory=list)  # the image's chain ids, base layer first
     # Rootless id maps for the shim's user namespace: {"uid_map": [[inside, outside, count], ...],
     # "gid_map": [...]}; empty: 0 → the user, 1.. → the user's /etc/subuid and /etc/subgid ranges.
     userns: dict[str, list] = field(default_factory=dict)
+    # For inspect (Config.Entrypoint/Cmd/User, HostConfig.CapAdd/CapDrop): the flags as given.
+    entrypoint: list[str] = field(default_factory=list)
+    cmd: list[str] = field(default_factory=list)
+    user: str = ""
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
 
     @property
     def short_id(self) -> str:
@@ -200,6 +209,21 @@ class ContainerStore:
                     "able to reuse that name: that name is already in use"
                 )
             replace_existing(old)
+
+    def rename(self, text: str, new_name: str) -> ContainerRecord:
+        """Give a container a new, unique name (checked and written under the names lock)."""
+        with locked(self.lock_path):
+            record = self.lookup(text)
+            holder = next((r for r in self.list() if r.name == new_name), None)
+            if holder is not None and holder.id != record.id:
+                raise PodError(
+                    f'the container name "{new_name}" is already in use by {holder.id}. You '
+                    "have to remove that container to be able to reuse that name: that name is "
+                    "already in use"
+                )
+            record.name = new_name
+            atomic_write_json(self.record_file(record.id), asdict(record))
+        return record
 
     def rewrite(self, record: ContainerRecord) -> None:
         with locked(self.lock_path):

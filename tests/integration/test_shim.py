@@ -393,12 +393,14 @@ ALLOWED_POD_MODULES = {
     "pod",
     "pod.errors",
     "pod.shim",
+    "pod.restart_policy",  # imported only when a container exits under a restart policy
     "pod.rootfs_mount",
     "pod.rootfs_prepare",
     "pod.runtime",
     "pod.runtime.userns",
     "pod.runtime.syscalls",
     "pod.runtime.api",
+    "pod.runtime.cgroups",  # oom_killed() at the exit; standard library only
     "pod.runtime.external",
     "pod.store",
     "pod.store.lock",

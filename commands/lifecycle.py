@@ -1,0 +1,389 @@
+"""Container lifecycle commands: logs, stop, kill, restart, wait, pause, unpause, top, stats,
+port, rename, diff, and the `pod container ...` group that maps to the same functions."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import typer
+
+from pod.commands import common
+
+_ALL_HELP = "Act on all containers."
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _each(names: list[str], action: Callable[[str], object], ignore_missing: bool = False) -> None:
+    """Run `action` per container; print every error but the last, raise that one (exit 125)."""
+    from pod.container_lifecycle import engine_error
+    from pod.errors import NoSuchContainerError, PodError
+
+    errors: list[PodError] = []
+    for text in names:
+        try:
+            action(text)
+        except NoSuchContainerError as err:
+            if not ignore_missing:
+                errors.append(engine_error(err))
+        except PodError as err:
+            errors.append(engine_error(err))
+    for err in errors[:-1]:
+        print(f"Error: {err}", file=sys.stderr)
+    if errors:
+        raise errors[-1]
+
+
+def _targets(containers: list[str] | None, all_containers: bool, running_only: bool) -> list[str]:
+    from pod.container_lifecycle import all_ids
+    from pod.errors import UsageError
+
+    if all_containers:
+        if containers:
+            raise UsageError("--all and containers cannot be used together")
+        return all_ids(common.settings(), running_only)
+    if not containers:
+        raise UsageError("you must provide at least one container name or ID")
+    return containers
+
+
+def logs_command(
+    containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Follow the log output."),
+    tail: int = typer.Option(-1, "--tail", help="Output the last N lines (-1: all)."),
+    timestamps: bool = typer.Option(False, "--timestamps", "-t", help="Show timestamps."),
+    since: str = typer.Option(None, "--since", help="Only logs since a time or duration."),
+    until: str = typer.Option(None, "--until", help="Only logs until a time or duration."),
+    names: bool = typer.Option(False, "--names", "-n", help="Prefix lines with the name."),
+    latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
+) -> None:
+    """Fetch the logs of one or more containers."""
+    from pod.container_lifecycle import all_ids, engine_error
+    from pod.container_logs import LogOptions, parse_moment, show_logs
+    from pod.errors import PodError, UsageError
+    from pod.store.containers import ContainerStore
+    from pod.store.layout import Layout
+
+    settings = common.settings()
+    store = ContainerStore(Layout(settings.root, settings.runroot))
+    if latest:
+        containers = all_ids(settings, False)[-1:]
+    if not containers:
+        raise UsageError("requires at least 1 arg(s), only received 0")
+    try:
+        records = [store.lookup(text) for text in containers]
+    except PodError as err:
+        raise engine_error(err) from None
+    options = LogOptions(
+        follow=follow,
+        tail=tail,
+        timestamps=timestamps,
+        since_ns=parse_moment(since) if since else None,
+        until_ns=parse_moment(until) if until else None,
+    )
+    show_logs(settings, records, options, names)
+
+
+def stop_command(
+    containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
+    timeout: int = typer.Option(None, "--time", "-t", help="Seconds to wait before SIGKILL."),
+    all_containers: bool = typer.Option(False, "--all", "-a", help="Stop all running."),
+    ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing containers."),
+) -> None:
+    """Stop one or more containers."""
+    from pod.container_lifecycle import stop_container
+
+    def action(text: str) -> None:
+        stop_container(common.settings(), text, timeout, _stderr)
+        print(text)
+
+    _each(_targets(containers, all_containers, True), action, ignore)
+
+
+def kill_command(
+    containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
+    signal_text: str = typer.Option("KILL", "--signal", "-s", help="Signal to send."),
+    all_containers: bool = typer.Option(False, "--all", "-a", help="Kill all running."),
+) -> None:
+    """Kill one or more running containers with a signal."""
+    from pod.container_lifecycle import kill_container
+    from pod.container_stop import signal_number
+
+    signal_number(signal_text)  # a bad signal is a usage error before anything is touched
+
+    def action(text: str) -> None:
+        kill_container(common.settings(), text, signal_text)
+        print(text)
+
+    _each(_targets(containers, all_containers, True), action)
+
+
+def restart_command(
+    containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
+    timeout: int = typer.Option(None, "--time", "-t", help="Seconds to wait before SIGKILL."),
+    all_containers: bool = typer.Option(False, "--all", "-a", help=_ALL_HELP),
+    running: bool = typer.Option(False, "--running", help="Restart only running ones."),
+) -> None:
+    """Restart one or more containers."""
+    from pod.container_lifecycle import restart_container
+
+    def action(text: str) -> None:
+        restart_container(common.settings(), text, timeout, _stderr)
+        print(text)
+
+    _each(_targets(containers, all_containers, running), action)
+
+
+def wait_command(
+    containers: list[str] = typer.Argument(..., metavar="CONTAINER...", help="Containers."),
+    condition: list[str] = typer.Option([], "--condition", help="State to wait for."),
+    interval: str = typer.Option("250ms", "--interval", "-i", help="Polling interval."),
+) -> None:
+    """Block until one or more containers stop; print their exit codes."""
+    from pod.container_lifecycle import parse_conditions, wait_container
+
+    conditions = parse_conditions(condition)
+    seconds = _interval_seconds(interval)
+
+    def action(text: str) -> None:
+        print(wait_container(common.settings(), text, conditions, seconds), flush=True)
+
+    _each(containers, action)
+
+
+def _interval_seconds(text: str) -> float:
+    from pod.container_logs import _DURATION, _UNIT_SECONDS
+    from pod.errors import UsageError
+
+    if text.isdigit():
+        return int(text) / 1000
+    found = _DURATION.findall(text)
+    if not found:
+        raise UsageError(f'invalid interval "{text}": use a duration like 250ms')
+    return min(max(sum(float(n) * _UNIT_SECONDS[u] for n, u in found), 0.01), 1.0)
+
+
+def pause_command(
+    containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
+    all_containers: bool = typer.Option(False, "--all", "-a", help="Pause all running."),
+) -> None:
+    """Pause all the processes in one or more containers."""
+    from pod.container_pause import pause
+
+    _each(
+        _targets(containers, all_containers, True),
+        lambda text: (pause(common.settings(), text), print(text)),
+    )
+
+
+def unpause_command(
+    containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
+    all_containers: bool = typer.Option(False, "--all", "-a", help="Unpause all paused."),
+) -> None:
+    """Unpause the processes in one or more containers."""
+    from pod.container_pause import unpause
+
+    if all_containers:
+        from pod.container_list import list_containers
+
+        rows = list_containers(common.settings(), True, ["status=paused"])
+        containers, all_containers = [row["Id"] for row in rows], False
+        if not containers:
+            return
+    _each(
+        _targets(containers, all_containers, True),
+        lambda text: (unpause(common.settings(), text), print(text)),
+    )
+
+
+def top_command(
+    container: str = typer.Argument(..., metavar="CONTAINER", help="The container."),
+    descriptors: list[str] = typer.Argument(None, metavar="[FORMAT-DESCRIPTORS...]"),
+) -> None:
+    """Display the running processes of a container."""
+    from pod.container_lifecycle import engine_error
+    from pod.container_top import top
+    from pod.errors import PodError
+
+    try:
+        print(top(common.settings(), container, list(descriptors or [])), end="")
+    except PodError as err:
+        raise engine_error(err) from None
+
+
+def stats_command(
+    containers: list[str] = typer.Argument(None, metavar="[CONTAINER...]", help="Containers."),
+    all_containers: bool = typer.Option(False, "--all", "-a", help="Show all containers."),
+    no_stream: bool = typer.Option(False, "--no-stream", help="Show one sample and exit."),
+    no_reset: bool = typer.Option(False, "--no-reset", help="Do not clear the screen."),
+    fmt: str = common.format_option(),
+    interval: int = typer.Option(5, "--interval", "-i", help="Seconds between samples."),
+) -> None:
+    """Display a live stream of container resource usage statistics."""
+    import time
+
+    from pod.commands.render import render_rows
+    from pod.container_lifecycle import engine_error
+    from pod.container_stats import COLUMNS, stats_rows
+    from pod.errors import PodError
+
+    while True:
+        try:
+            rows = stats_rows(common.settings(), list(containers or []), all_containers)
+        except PodError as err:
+            raise engine_error(err) from None
+        if not no_stream and not no_reset and fmt is None:
+            print("\033[2J\033[H", end="")
+        render_rows(rows, COLUMNS, fmt)
+        if no_stream:
+            return
+        sys.stdout.flush()
+        time.sleep(max(interval, 1))
+
+
+def port_command(
+    container: str = typer.Argument(None, metavar="CONTAINER", help="The container."),
+    private_port: str = typer.Argument(None, metavar="[PRIVATE_PORT[/PROTO]]"),
+    all_containers: bool = typer.Option(False, "--all", "-a", help="Show all containers."),
+) -> None:
+    """List port mappings of a container (none are published yet)."""
+    from pod.container_lifecycle import engine_error
+    from pod.errors import PodError, UsageError
+    from pod.store.containers import ContainerStore
+    from pod.store.layout import Layout
+
+    if not all_containers and not container:
+        raise UsageError("you must supply a running container name or id")
+    if container:
+        settings = common.settings()
+        try:
+            ContainerStore(Layout(settings.root, settings.runroot)).lookup(container)
+        except PodError as err:
+            raise engine_error(err) from None
+
+
+def rename_command(
+    container: str = typer.Argument(..., metavar="CONTAINER", help="The container."),
+    new_name: str = typer.Argument(..., metavar="NAME", help="Its new name."),
+) -> None:
+    """Rename an existing container."""
+    import re
+
+    from pod.container_lifecycle import engine_error
+    from pod.errors import PodError, UsageError
+    from pod.store.containers import ContainerStore
+    from pod.store.layout import Layout
+
+    if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", new_name):
+        raise UsageError(
+            f'invalid name "{new_name}": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: '
+            "invalid argument"
+        )
+    settings = common.settings()
+    try:
+        ContainerStore(Layout(settings.root, settings.runroot)).rename(container, new_name)
+    except PodError as err:
+        raise engine_error(err) from None
+
+
+def exists_command(
+    container: str = typer.Argument(..., metavar="CONTAINER", help="The container."),
+) -> None:
+    """Check if a container exists (exit 0) or not (exit 1)."""
+    from pod.errors import NoSuchContainerError
+    from pod.store.containers import ContainerStore
+    from pod.store.layout import Layout
+
+    settings = common.settings()
+    try:
+        ContainerStore(Layout(settings.root, settings.runroot)).lookup(container)
+    except NoSuchContainerError:
+        raise typer.Exit(1) from None
+
+
+def prune_command(
+    force: bool = typer.Option(False, "--force", "-f", help="Do not ask for confirmation."),
+) -> None:
+    """Remove all non running containers."""
+    from pod.container_remove import prune_containers
+
+    if not force:
+        print(
+            "WARNING! This will remove all non running containers.\n"
+            "Are you sure you want to continue? [y/N] ",
+            end="",
+            flush=True,
+        )
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            return
+    for container_id in prune_containers(common.settings()):
+        print(container_id)
+
+
+def diff_command(
+    container: str = typer.Argument(..., metavar="CONTAINER", help="The container."),
+    fmt: str = common.format_option("json or a Go template."),
+) -> None:
+    """Inspect changes to a container's file systems (A added, C changed, D deleted)."""
+    from pod.container_diff import diff
+    from pod.container_lifecycle import engine_error
+    from pod.errors import PodError
+
+    try:
+        changes = diff(common.settings(), container)
+    except PodError as err:
+        raise engine_error(err) from None
+    if fmt is not None and fmt.strip() == "json":
+        grouped: dict[str, list[str]] = {}
+        names = {"A": "added", "C": "changed", "D": "deleted"}
+        for kind, path in changes:
+            grouped.setdefault(names[kind], []).append(path)
+        common.print_json(grouped)
+        return
+    for kind, path in changes:
+        print(f"{kind} {path}")
+
+
+_RUN_CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
+_SHARED = (
+    ("logs", logs_command),
+    ("stop", stop_command),
+    ("kill", kill_command),
+    ("restart", restart_command),
+    ("wait", wait_command),
+    ("pause", pause_command),
+    ("unpause", unpause_command),
+    ("top", top_command),
+    ("stats", stats_command),
+    ("port", port_command),
+    ("rename", rename_command),
+    ("diff", diff_command),
+)
+
+
+def register(app: typer.Typer, image_app: typer.Typer) -> None:
+    from pod.commands import containers
+
+    panel = "Containers"
+    for name, function in _SHARED:
+        app.command(name, rich_help_panel=panel)(function)
+    group = next((g.typer_instance for g in app.registered_groups if g.name == "container"), None)
+    if group is None:  # shared with the other modules that add `pod container ...` commands
+        group = typer.Typer(help="Manage containers.", no_args_is_help=True)
+        app.add_typer(group, name="container", rich_help_panel=panel)
+    for name, function in _SHARED:
+        group.command(name)(function)
+    group.command("exists")(exists_command)
+    group.command("prune")(prune_command)
+    group.command("run", context_settings=_RUN_CONTEXT)(containers.run_command)
+    group.command(
+        "create", context_settings=_RUN_CONTEXT, help="Create a container without starting it."
+    )(containers.run_command)
+    group.command("start")(containers.start_command)
+    group.command("rm")(containers.rm_command)
+    for name in ("ls", "ps", "list"):
+        group.command(name)(containers.ps_command)

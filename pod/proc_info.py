@@ -1,0 +1,116 @@
+"""Facts about host processes from /proc, for `pod top` and `pod stats` (no ps, no psutil)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class ProcStat:
+    """The /proc/<pid>/stat and status fields top and stats use."""
+
+    pid: int
+    comm: str
+    state: str
+    ppid: int
+    pgrp: int
+    tty_nr: int
+    cpu_ticks: int
+    nice: int
+    start_ticks: int
+    vsize: int
+    uids: tuple[int, ...]
+    gids: tuple[int, ...]
+    nspid: tuple[int, ...]
+    args: list[str]
+
+
+def read_stat(pid: int) -> ProcStat | None:
+    """None when the process is gone (or unreadable) by now."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+        with open(f"/proc/{pid}/status") as handle:
+            status = dict(line.split(":", 1) for line in handle if ":" in line)
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            cmdline = handle.read()
+    except OSError:
+        return None
+    comm = data[data.find(b"(") + 1 : data.rfind(b")")].decode(errors="replace")
+    fields = data[data.rfind(b")") + 2 :].split()
+    return ProcStat(
+        pid=pid,
+        comm=comm,
+        state=fields[0].decode(),
+        ppid=int(fields[1]),
+        pgrp=int(fields[2]),
+        tty_nr=int(fields[4]),
+        cpu_ticks=int(fields[11]) + int(fields[12]),
+        nice=int(fields[16]),
+        start_ticks=int(fields[19]),
+        vsize=int(fields[20]),
+        uids=tuple(int(n) for n in status.get("Uid", "0").split()),
+        gids=tuple(int(n) for n in status.get("Gid", "0").split()),
+        nspid=tuple(int(n) for n in status.get("NSpid", str(pid)).split()),
+        args=[a.decode(errors="replace") for a in cmdline.split(b"\0") if a],
+    )
+
+
+def uptime_seconds() -> float:
+    with open("/proc/uptime") as handle:
+        return float(handle.read().split()[0])
+
+
+def pid_namespace_members(pid: int) -> list[int]:
+    """Every process in the pid namespace `pid` belongs to (compared by /proc/*/ns/pid)."""
+    target = os.readlink(f"/proc/{pid}/ns/pid")
+    members = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{name}/ns/pid") == target:
+                members.append(int(name))
+        except OSError:
+            continue
+    return sorted(members)
+
+
+def go_duration(seconds: float) -> str:
+    """Go's time.Duration String(): 0s, 1.5ms, 5.846937845s, 1m2.5s, 1h2m3s."""
+    nanos = int(round(seconds * 1e9))
+    if nanos == 0:
+        return "0s"
+    sign = "-" if nanos < 0 else ""
+    nanos = abs(nanos)
+    if nanos < 1_000_000_000:
+        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
+            if nanos >= size:
+                return sign + _trim(nanos / size, size) + unit
+    hours, rest = divmod(nanos, 3600 * 10**9)
+    minutes, rest = divmod(rest, 60 * 10**9)
+    text = _trim(rest / 1e9, 10**9) + "s"
+    if hours:
+        return f"{sign}{hours}h{minutes}m{text}"
+    if minutes:
+        return f"{sign}{minutes}m{text}"
+    return sign + text
+
+
+def _trim(value: float, size: int) -> str:
+    digits = len(str(size)) - 1
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else str(int(value))
+
+
+def tty_name(tty_nr: int) -> str:
+    if not tty_nr:
+        return "?"
+    major, minor = os.major(tty_nr), os.minor(tty_nr)
+    if 136 <= major <= 143:
+        return f"pts/{(major - 136) * 256 + minor}"
+    if major == 4:
+        return f"tty{minor}"
+    return "?"
