@@ -847,6 +847,10 @@ def _create(
             stdio=stdio.container,
         )
         stdio.after_create()
+        if record.network != "host" and record.runtime not in ("pod", ""):
+            from pod import loopback  # pod's own runtime raises lo itself
+
+            loopback.bring_up(pid)
         _update_state(store, record.id, status="created", pid=pid)
         if args.start_now:
             runtime.start(state_root, record.id)

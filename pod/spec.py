@@ -728,6 +728,10 @@ def build_spec(
     if cgroups_path is not None:
         linux["cgroupsPath"] = cgroups_path
     linux["namespaces"] = _namespaces(options, host, new_userns)
+    if host.netns:
+        # containers.conf's default_sysctls: unprivileged ICMP sockets, so ping works without
+        # CAP_NET_RAW (only in a network namespace of the container's own).
+        linux["sysctl"] = {"net.ipv4.ping_group_range": "0 0"}
     if new_userns and userns is not None:
         linux.update(userns.spec_maps())
     if spec_devices:

@@ -359,6 +359,10 @@ def enter_namespaces(
             flags |= flag
     if flags:
         _step("creating namespaces", sys.unshare, flags)
+    if "network" in new:
+        # A new network namespace starts with lo down; crun raises it too, runc leaves it to
+        # the engine (pod's shim does it for runc).
+        _step("bringing up lo", sys.loopback_up)
 
 
 def _child_stage(

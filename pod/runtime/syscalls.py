@@ -239,8 +239,15 @@ class Syscalls:
     def mknod(self, path: str, mode: int, device: int, dir_fd: int | None = None) -> None:
         os.mknod(path, mode, device, dir_fd=dir_fd)
 
+    def loopback_up(self) -> None:
+        from pod.loopback import set_lo_up
+
+        set_lo_up()
+
     def write_file(self, path: str, data: str) -> None:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        """Write to a kernel-provided path: /proc/self/... or /proc/self/fd/N of an fd the
+        caller resolved safely inside the rootfs (that magic link must be followed)."""
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
         try:
             os.write(fd, data.encode())
         finally:
@@ -356,6 +363,9 @@ class Recorder(Syscalls):
             raise PermissionError(1, "Operation not permitted")
         where = self._name(f"/proc/self/fd/{dir_fd}") + "/" if dir_fd is not None else ""
         self._record("mknod", where + path, mode, device)
+
+    def loopback_up(self) -> None:
+        self._record("loopback_up")
 
     def write_file(self, path: str, data: str) -> None:
         self._record("write_file", self._name(path), data)

@@ -185,6 +185,8 @@ def pod(tmp_path, registry):
     """The pod CLI with a fresh store; registries.conf marks `registry` insecure."""
     runner = PodRunner(tmp_path, insecure=[registry.host])
     yield runner
+    if (runner.root / "containers").is_dir():  # a failed test must not leave containers running
+        runner("rm", "-a", "-f", "-t", "0")
     _unmount_under(tmp_path)
 
 
@@ -505,6 +507,9 @@ class RootlessPod:
 @pytest.fixture
 def rootless_pod(rootless_user):
     tmp = rootless_user.make_tmpdir("test")
-    yield RootlessPod(rootless_user, tmp)
+    runner = RootlessPod(rootless_user, tmp)
+    yield runner
+    if (runner.root / "containers").is_dir():  # a failed test must not leave containers running
+        runner("rm", "-a", "-f", "-t", "0")
     _unmount_under(tmp)
     shutil.rmtree(tmp, ignore_errors=True)

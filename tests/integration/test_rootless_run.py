@@ -71,3 +71,10 @@ def test_rootless_named_volume(rootless_pod, runtime, busybox):
                         "stat", "-c", "%u %n", "/data/f")  # fmt: skip
     assert read.stdout == "1000 /data/f\n"
     assert rootless_pod("volume", "rm", "vol").returncode == 0
+
+
+def test_rootless_loopback_is_up(rootless_pod, runtime, busybox):
+    script = "httpd -p 127.0.0.1:8080 -h /etc && wget -q -O - http://127.0.0.1:8080/hostname"
+    out = rootless_pod("run", "--runtime", runtime, "--rm", busybox, "sh", "-c",
+                       script + " >/dev/null && echo reachable")  # fmt: skip
+    assert out.stdout == "reachable\n", out.stderr

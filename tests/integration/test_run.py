@@ -385,3 +385,16 @@ def test_other_runtimes_fail_clearly(pod, busybox):
     assert missing.returncode == 125
     assert "could not find a working binary (configured runtime: nosuch)" in missing.stderr
     assert pod("ps", "-a", "-q").stdout == ""
+
+
+@pytest.mark.parametrize("network", ["private", "none"])
+def test_private_namespaces_have_loopback_up(pod, runtime, busybox, network):
+    script = (
+        "ip link show lo; cat /proc/sys/net/ipv4/ping_group_range; httpd -p 127.0.0.1:8080 -h /etc"
+        " && wget -q -O - http://127.0.0.1:8080/hostname >/dev/null && echo reachable"
+    )
+    out = run(pod, runtime, "--rm", "--network", network, busybox, "sh", "-c", script)
+    lines = out.stdout.splitlines()
+    assert "UP" in lines[0], out.stdout + out.stderr
+    assert lines[2].split() == ["0", "0"]  # podman's default_sysctls: ICMP sockets for ping
+    assert lines[-1] == "reachable"

@@ -396,6 +396,7 @@ ALLOWED_POD_MODULES = {
     "pod.restart_policy",  # imported only when a container exits under a restart policy
     "pod.rootfs_mount",
     "pod.rootfs_prepare",
+    "pod.loopback",
     "pod.runtime",
     "pod.runtime.userns",
     "pod.runtime.syscalls",
