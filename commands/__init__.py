@@ -16,6 +16,7 @@ from pod.commands import (
     boolflags,
     common,
     containers,
+    cp,
     exec,
     images,
     info,
@@ -89,6 +90,7 @@ for module in (
     info,
     inspect,
     lifecycle,
+    cp,
 ):
     module.register(app, image_app)
 

@@ -4,8 +4,8 @@
 
 typeset -gA _pod_subcommands
 _pod_subcommands=(
-    'pod' 'container create diff exec history image images info inspect kill login logout logs pause port ps pull push rename restart rm rmi run start stats stop system tag top unpause untag version volume wait'
-    'pod container' 'create diff exists inspect kill list logs ls pause port prune ps rename restart rm run start stats stop top unpause wait'
+    'pod' 'container cp create diff exec history image images info inspect kill login logout logs pause port ps pull push rename restart rm rmi run start stats stop system tag top unpause unshare untag version volume wait'
+    'pod container' 'cp create diff exists inspect kill list logs ls pause port prune ps rename restart rm run start stats stop top unpause wait'
     'pod image' 'exists history inspect list ls prune pull push rm tag untag'
     'pod system' 'df info prune reset'
     'pod volume' 'create exists inspect ls prune rm'
@@ -13,6 +13,7 @@ _pod_subcommands=(
 typeset -gA _pod_help
 _pod_help=(
     'pod container' 'Manage containers'
+    'pod container cp' 'Copy files/folders between a container and the local filesystem'
     'pod container create' 'Create a container without starting it'
     'pod container diff' 'Inspect changes to a container'\''s file systems (A added, C changed, D deleted)'
     'pod container exists' 'Check if a container exists (exit 0) or not (exit 1)'
@@ -35,6 +36,7 @@ _pod_help=(
     'pod container top' 'Display the running processes of a container'
     'pod container unpause' 'Unpause the processes in one or more containers'
     'pod container wait' 'Block until one or more containers stop; print their exit codes'
+    'pod cp' 'Copy files/folders between a container and the local filesystem'
     'pod create' 'Create a container without starting it; prints its ID'
     'pod diff' 'Inspect changes to a container'\''s file systems (A added, C changed, D deleted)'
     'pod exec' 'Run a process in a running container'
@@ -79,6 +81,7 @@ _pod_help=(
     'pod tag' 'Add names to a local image'
     'pod top' 'Display the running processes of a container'
     'pod unpause' 'Unpause the processes in one or more containers'
+    'pod unshare' 'Run a command in a modified user namespace (rootless only)'
     'pod untag' 'Remove names from a local image (the image stays)'
     'pod version' 'Show pod'\''s version (podman'\''s layout\: Python stands where podman shows Go)'
     'pod volume' 'Manage named volumes'
@@ -94,6 +97,7 @@ typeset -gA _pod_flags
 _pod_flags=(
     'pod' '--help --version -v'
     'pod container' '--help'
+    'pod container cp' '--archive --help --no-archive -a'
     'pod container create' '--detach --help --init --interactive --no-sig-proxy --privileged --quiet --read-only --replace --rm --sig-proxy --tty -d -i -q -t'
     'pod container diff' '--help'
     'pod container exists' '--help'
@@ -116,6 +120,7 @@ _pod_flags=(
     'pod container top' '--help'
     'pod container unpause' '--all --help -a'
     'pod container wait' '--help'
+    'pod cp' '--archive --help --no-archive -a'
     'pod create' '--detach --help --init --interactive --no-sig-proxy --privileged --quiet --read-only --replace --rm --sig-proxy --tty -d -i -q -t'
     'pod diff' '--help'
     'pod exec' '--detach --help --interactive --latest --privileged --tty -d -i -l -t'
@@ -160,6 +165,7 @@ _pod_flags=(
     'pod tag' '--help'
     'pod top' '--help'
     'pod unpause' '--all --help -a'
+    'pod unshare' '--help'
     'pod untag' '--help'
     'pod version' '--help'
     'pod volume' '--help'
@@ -223,6 +229,7 @@ _pod_value_options=(
 )
 typeset -gA _pod_args
 _pod_args=(
+    'pod container cp' 'container container'
     'pod container create' 'image -*'
     'pod container diff' 'container'
     'pod container exists' 'container'
@@ -241,6 +248,7 @@ _pod_args=(
     'pod container top' 'container -*'
     'pod container unpause' 'container*'
     'pod container wait' 'container*'
+    'pod cp' 'container container'
     'pod create' 'image -*'
     'pod diff' 'container'
     'pod exec' 'container*'
@@ -276,6 +284,7 @@ _pod_args=(
     'pod tag' 'image -*'
     'pod top' 'container -*'
     'pod unpause' 'container*'
+    'pod unshare' '-*'
     'pod untag' 'image -*'
     'pod volume create' 'volume'
     'pod volume exists' 'volume'

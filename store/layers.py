@@ -188,10 +188,12 @@ class _DirMeta:
 class _Extractor:
     """Creates the entries of one layer tar inside the directory `root_fd`."""
 
-    def __init__(self, root_fd: int, rootless: bool, max_size: int) -> None:
+    def __init__(self, root_fd: int, rootless: bool, max_size: int, plain: bool = False) -> None:
         self.root_fd = root_fd
         self.rootless = rootless
         self.max_size = max_size
+        # plain (`cp`): `.wh.` names are ordinary entries and the root entry is left alone.
+        self.plain = plain
         self.owners_collapsed = False
         self.dirs: dict[str, _DirMeta] = {}
         # Entries come grouped by directory: keep the last parent open. Any removal may change
@@ -216,10 +218,11 @@ class _Extractor:
             raise UnsafeContentError(f"layer entry {rel!r}: {err}") from None
 
     def _add(self, tar: tarfile.TarFile, member: tarfile.TarInfo, rel: str) -> None:
-        if rel.rpartition("/")[2].startswith(_WHITEOUT_PREFIX):
+        if not self.plain and rel.rpartition("/")[2].startswith(_WHITEOUT_PREFIX):
             self._whiteout(rel)
         elif not rel:
-            self._layer_root(member)
+            if not self.plain:
+                self._layer_root(member)
         else:
             parent, _, name = rel.rpartition("/")
             self._entry(tar, member, rel, self._parent_fd(parent), name)
@@ -516,11 +519,40 @@ def _next_member(tar: tarfile.TarFile) -> tarfile.TarInfo | None:
         raise UnsafeContentError(f"layer is not a valid tar archive: {err}") from None
 
 
-def _extract_members(reader: _DigestReader, extractor: _Extractor) -> None:
+def _extract_members(
+    reader: _DigestReader,
+    extractor: _Extractor,
+    owner: tuple[int, int] | None = None,
+) -> None:
     with _open_tar(reader) as tar:
         while (member := _next_member(tar)) is not None:
+            if owner is not None:
+                member.uid, member.gid = owner
             extractor.add(tar, member)
             tar.members.clear()  # stream mode would keep every header in memory
+
+
+def extract_tar_stream(
+    stream: IO[bytes],
+    dest_fd: int,
+    *,
+    rootless: bool,
+    owner: tuple[int, int] | None = None,
+    max_size: int = DEFAULT_MAX_SIZE,
+) -> bool:
+    """Extract an untrusted plain tar stream (`pod cp`) into the directory `dest_fd`.
+
+    The same checks as layers (nothing leaves `dest_fd`, symlinks resolved inside it), but no
+    whiteout handling and the archive's root entry does not touch `dest_fd` itself. `owner`
+    replaces every entry's uid/gid. Returns whether owners had to collapse.
+    """
+    extractor = _Extractor(dest_fd, rootless, max_size, plain=True)
+    try:
+        _extract_members(_DigestReader(stream, max_size, ()), extractor, owner)
+        extractor.apply_dir_metadata()
+    finally:
+        extractor.close()
+    return extractor.owners_collapsed
 
 
 def unpack_layer(

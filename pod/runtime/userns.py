@@ -185,13 +185,14 @@ def _decode_reply(module: str, out: bytes, err: bytes, returncode: int) -> Any:
     return reply["result"]
 
 
-def _spawn(module: str, sync_fd: int) -> subprocess.Popen[bytes]:
+def _spawn(module: str, sync_fd: int | None) -> subprocess.Popen[bytes]:
+    sync = [] if sync_fd is None else [SYNC_FLAG, str(sync_fd)]
     return subprocess.Popen(
-        [sys.executable, "-m", module, SYNC_FLAG, str(sync_fd)],
+        [sys.executable, "-m", module, *sync],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        pass_fds=(sync_fd,),
+        pass_fds=() if sync_fd is None else (sync_fd,),
         cwd="/",  # `-m` puts the cwd first on sys.path: keep a checkout from shadowing pod
     )
 
@@ -221,6 +222,21 @@ def run_in_userns(module: str, request: Any, mapping: UserMapping | None = None)
             _stop(proc)
             raise
     return WorkerResult(_decode_reply(module, out, err, proc.returncode), warning)
+
+
+def run_worker(module: str, request: Any) -> Any:
+    """Run `python -m module` with no new namespace (it joins an existing one itself, e.g. a
+    rootless shim's: only a process outside that namespace, as its owner, may) and answer."""
+    try:
+        proc = _spawn(module, None)
+    except OSError as err:
+        raise errors.StoreError(f"cannot start the {module} worker: {_describe(err)}") from None
+    try:
+        out, err = proc.communicate(json.dumps(request).encode())
+    except BaseException:
+        _stop(proc)
+        raise
+    return _decode_reply(module, out, err, proc.returncode)
 
 
 def enter_userns(sync_fd: int) -> None:

@@ -1,0 +1,57 @@
+"""`pod cp` (and `pod container cp`): copy between a container and the host; `pod unshare`."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from pod.commands import common
+
+UNSHARE_CONTEXT = {
+    "allow_interspersed_args": False,  # flags after COMMAND belong to the command
+    "help_option_names": ["--help"],
+}
+
+
+def cp_command(
+    source: str = typer.Argument(..., metavar="SRC", help="CONTAINER:PATH, a host path or -."),
+    dest: str = typer.Argument(..., metavar="DEST", help="CONTAINER:PATH, a host path or -."),
+    archive: bool = typer.Option(
+        True,
+        "--archive/--no-archive",
+        "-a",
+        help="Chown files copied into a container to its primary uid/gid.",
+    ),
+) -> None:
+    """Copy files/folders between a container and the local filesystem."""
+    from pod.container_cp import copy
+
+    copy(common.settings(), source, dest, archive=archive)
+
+
+def unshare_command(
+    command: list[str] = typer.Argument(
+        None, metavar="[COMMAND [ARG...]]", help="The command (default: $SHELL)."
+    ),
+) -> None:
+    """Run a command in a modified user namespace (rootless only)."""
+    from pod.unshare import run_unshare
+
+    def warn(message: str) -> None:
+        print(f"WARN[0000] {message}", file=sys.stderr)
+
+    raise typer.Exit(run_unshare(common.settings(), command or [], warn))
+
+
+def register(app: typer.Typer, image_app: typer.Typer) -> None:
+    panel = "Containers"
+    app.command("cp", rich_help_panel=panel)(cp_command)
+    app.command("unshare", rich_help_panel="System", context_settings=UNSHARE_CONTEXT)(
+        unshare_command
+    )
+    group = next((g.typer_instance for g in app.registered_groups if g.name == "container"), None)
+    if group is None:  # shared with the other modules that add `pod container ...` commands
+        group = typer.Typer(help="Manage containers.", no_args_is_help=True)
+        app.add_typer(group, name="container", rich_help_panel=panel)
+    group.command("cp")(cp_command)
