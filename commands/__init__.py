@@ -7,36 +7,41 @@ functions that need them so `pod --help`, `pod --version` and `pod images` start
 from __future__ import annotations
 
 import sys
-import traceback
 
 import typer
 
 from pod import __version__
-from pod.commands import (
-    boolflags,
-    common,
-    containers,
-    cp,
-    exec,
-    images,
-    info,
-    inspect,
-    lifecycle,
-    login,
-    pull,
-    push,
-    system,
-    volume,
-)
+from pod.commands import boolflags, common
 from pod.errors import PodError
 
-app = typer.Typer(
-    name="pod",
-    help="Manage containers and images with no daemon: rootless first, podman compatible.",
-    no_args_is_help=True,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+COMMAND_MODULES = (
+    "containers", "exec", "images", "pull", "push", "login", "volume", "system", "info",
+    "inspect", "lifecycle", "cp",
+)  # fmt: skip
+# Which modules register each top-level name, so a command imports only its own module(s);
+# help and unknown names import them all. A unit test keeps this table complete.
+MODULES_FOR = {
+    **dict.fromkeys(("run", "create", "start", "ps", "rm"), ("containers",)),
+    **dict.fromkeys(("images", "rmi", "tag", "untag", "history"), ("images",)),
+    **dict.fromkeys(
+        ("logs", "stop", "kill", "restart", "wait", "pause", "unpause", "top"), ("lifecycle",)
+    ),  # fmt: skip
+    **dict.fromkeys(("stats", "port", "rename", "diff"), ("lifecycle",)),
+    "exec": ("exec",),
+    "image": ("images", "pull", "push"),
+    "pull": ("pull",),
+    "push": ("push",),
+    "login": ("login",),
+    "logout": ("login",),
+    "volume": ("volume",),
+    "system": ("system", "info"),
+    "info": ("info",),
+    "version": ("info",),
+    "inspect": ("inspect",),
+    "container": ("containers", "inspect", "lifecycle", "cp"),
+    "cp": ("cp",),
+    "unshare": ("cp",),
+}
 
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "fatal", "panic")
 
@@ -47,7 +52,6 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root_options(
     root: str = typer.Option(None, "--root", help="Path to the graph root (the store)."),
     runroot: str = typer.Option(
@@ -76,23 +80,31 @@ def root_options(
         logging.basicConfig(level=level, format="%(levelname)s[%(name)s] %(message)s")
 
 
-image_app = typer.Typer(help="Manage images.", no_args_is_help=True)
-app.add_typer(image_app, name="image", rich_help_panel="Images")
-for module in (
-    containers,
-    exec,
-    images,
-    pull,
-    push,
-    login,
-    volume,
-    system,
-    info,
-    inspect,
-    lifecycle,
-    cp,
-):
-    module.register(app, image_app)
+def build_app(modules: tuple[str, ...] = COMMAND_MODULES) -> typer.Typer:
+    """The typer app with the commands of `modules` (importing a module costs start-up time)."""
+    import importlib
+
+    app = typer.Typer(
+        name="pod",
+        help="Manage containers and images with no daemon: rootless first, podman compatible.",
+        no_args_is_help=True,
+        add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(root_options)
+    image_app = typer.Typer(help="Manage images.", no_args_is_help=True)
+    app.add_typer(image_app, name="image", rich_help_panel="Images")
+    for name in COMMAND_MODULES:
+        if name in modules:
+            importlib.import_module(f"pod.commands.{name}").register(app, image_app)
+    return app
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """`pod.commands.app`: the whole CLI (completion generation and tests walk it)."""
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)
 
 
 GLOBAL_OPTIONS_WITH_VALUES = ("--root", "--runroot", "--log-level", "--storage-driver")
@@ -113,17 +125,24 @@ def _command_name(argv: list[str]) -> str | None:
 
 
 def _app_for(name: str | None) -> typer.Typer:
-    """Only the invoked command is turned into a click command: building all of them costs
-    ~20 ms on every start. Help and unknown names get the whole app (to list everything)."""
+    """Only the invoked command's module is imported and turned into a click command: all of
+    them cost ~30 ms on every start. Help and unknown names get the whole app (to list all)."""
+    app = build_app(MODULES_FOR.get(name or "", COMMAND_MODULES))
     commands = [c for c in app.registered_commands if c.name == name]
     groups = [g for g in app.registered_groups if g.name == name]
     if not commands and not groups:
-        return app
+        return app if name not in MODULES_FOR else build_app()
     slim = typer.Typer(name="pod", add_completion=False, context_settings=app.info.context_settings)
     slim.registered_callback = app.registered_callback
     slim.registered_commands = commands
     slim.registered_groups = groups
     return slim
+
+
+def _print_traceback() -> None:
+    import traceback  # only with --log-level debug: it costs start-up time otherwise
+
+    traceback.print_exc()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -144,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
         code = 125
     except PodError as err:
         if common.debug_enabled():
-            traceback.print_exc()
+            _print_traceback()
         print(f"Error: {err}", file=sys.stderr)
         code = err.exit_code
     except (KeyboardInterrupt, typer.Abort):
@@ -154,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
         code = 0
     except Exception as err:  # a bug, not a user error: still one line unless debugging
         if common.debug_enabled():
-            traceback.print_exc()
+            _print_traceback()
         print(f"Error: internal error: {type(err).__name__}: {err}", file=sys.stderr)
         code = 125
     sys.exit(code if isinstance(code, int) else 0)
