@@ -257,12 +257,15 @@ class ContainerStore:
 
 
 def process_start_time(pid: int) -> int:
-    """Field 22 of /proc/<pid>/stat (0 when the process is gone): a pid plus this is unique."""
+    """Field 22 of /proc/<pid>/stat: a pid plus this is unique. 0 when the process is gone,
+    or has exited and only waits to be reaped (a zombie: some init processes reap slowly)."""
     try:
         data = Path(f"/proc/{pid}/stat").read_bytes()
     except OSError:
         return 0
     fields = data[data.rfind(b")") + 2 :].split()
+    if fields[0] in (b"Z", b"X"):
+        return 0
     return int(fields[19])
 
 
