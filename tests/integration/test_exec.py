@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import select
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from terminal import exit_code, read_until
 
 
 @pytest.fixture(params=["pod", "runc"])
@@ -36,7 +36,7 @@ def running(pod, runtime, busybox):
     pod("rm", "-f", "-t", "0", "box")
 
 
-def test_output_and_exit_code(pod, running):
+def test_output_andexit_code(pod, running):
     result = pod("exec", running, "sh", "-c", "echo out; echo err >&2")
     assert (result.returncode, result.stdout, result.stderr) == (0, "out\n", "err\n")
     assert pod("exec", running, "sh", "-c", "exit 3").returncode == 3
@@ -93,10 +93,10 @@ def test_tty(pod, running):
         command = pod.command("exec", "-it", running, "sh", "-c", "tty; read x; exit $x")
         os.execve(command[0], command, pod.env())
     try:
-        output = _read_until(master, b"/dev/pts/")
+        output = read_until(master, b"/dev/pts/")
         assert b"/dev/pts/" in output
         os.write(master, b"7\r")
-        assert _exit_code(pid) == 7
+        assert exit_code(pid) == 7
     finally:
         os.close(master)
 
@@ -217,33 +217,3 @@ def test_rootless_interactive_and_detach(rootless_pod, rootless_running):
     while "sleep 77" not in rootless_pod("exec", rootless_running, "ps").stdout:
         assert time.monotonic() < deadline
         time.sleep(0.1)
-
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def _read_until(master: int, wanted: bytes, timeout: float = 10) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while wanted not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen
-
-
-def _exit_code(pid: int, timeout: float = 10) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.05)
-    os.kill(pid, 9)
-    raise AssertionError("pod exec did not exit")

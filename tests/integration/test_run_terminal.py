@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import pty
-import select
-import time
 
 import pytest
+from terminal import exit_code, read_until, spawn
 
 
 @pytest.fixture
@@ -16,46 +14,11 @@ def busybox(pod, test_images) -> str:
     return test_images.busybox.ref
 
 
-def spawn(pod, *args) -> tuple[int, int]:
-    """Run pod in a child whose stdin/stdout/stderr are a new pty; return (pid, master fd)."""
-    pid, master = pty.fork()
-    if pid == 0:
-        os.execve(pod.command(*args)[0], pod.command(*args), pod.env())
-    return pid, master
-
-
-def read_until(master: int, wanted: bytes, timeout: float = 10) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while wanted not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen
-
-
 def wait_for_prompt(master: int) -> None:
     """Wait for busybox's prompt; answer its cursor-position query as a terminal would."""
     seen = read_until(master, b"# ")
     if b"\x1b[6n" in seen or b"\x1b[6n" in read_until(master, b"\x1b[6n", timeout=1):
         os.write(master, b"\x1b[1;1R")
-
-
-def exit_code(pid: int, timeout: float = 10) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.05)
-    os.kill(pid, 9)
-    raise AssertionError("pod did not exit")
 
 
 @pytest.mark.parametrize("runtime", ["pod", "runc"])
