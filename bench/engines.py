@@ -19,8 +19,9 @@ from image_builder import (
 # podman needs limits within this machine's hard limits (root lacks CAP_SYS_RESOURCE here).
 PODMAN_LIMITS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=1024:1024"]
 # Two comparisons of `run --rm busybox true`: each engine's default network (the command users
-# type; podman's is a bridge rootful and slirp4netns rootless), and both with `--network none`
-# (a private namespace with loopback only: pod's current default), which equalises networking.
+# type: a bridge rootful for both; rootless, podman's slirp4netns and pod's pasta/slirp4netns
+# or, where /dev/net/tun is closed to users, loopback only), and both with `--network none`
+# (a private namespace with loopback only), which equalises networking.
 NETWORKS = {"default": [], "none": ["--network", "none"]}
 
 

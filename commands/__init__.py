@@ -16,7 +16,7 @@ from pod.errors import PodError
 
 COMMAND_MODULES = (
     "containers", "exec", "images", "pull", "push", "login", "volume", "system", "info",
-    "inspect", "lifecycle", "cp",
+    "inspect", "lifecycle", "cp", "network",
 )  # fmt: skip
 # Which modules register each top-level name, so a command imports only its own module(s);
 # help and unknown names import them all. A unit test keeps this table complete.
@@ -34,6 +34,7 @@ MODULES_FOR = {
     "login": ("login",),
     "logout": ("login",),
     "volume": ("volume",),
+    "network": ("network",),
     "system": ("system", "info"),
     "info": ("info",),
     "version": ("info",),

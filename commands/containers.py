@@ -52,7 +52,22 @@ def run_command(
     log_driver: str = typer.Option("k8s-file", "--log-driver", help="k8s-file or none."),
     cidfile: str = typer.Option(None, "--cidfile", help="Write the container ID to this file."),
     replace: bool = typer.Option(False, "--replace", help="Replace a container with this name."),
-    network: str = typer.Option("private", "--network", "--net", help="private, none or host."),
+    network: list[str] = typer.Option(
+        [],
+        "--network",
+        "--net",
+        help="bridge, NAME, none, host, container:NAME, ns:PATH, slirp4netns.",
+    ),
+    network_alias: list[str] = typer.Option([], "--network-alias", help="Name on the network."),
+    ip: str = typer.Option(None, "--ip", help="Static IPv4 address on the network."),
+    publish: list[str] = typer.Option(
+        [], "--publish", "-p", help="Publish ports: [[ip:][hostPort]:]containerPort[/proto]."
+    ),
+    publish_all: bool = typer.Option(False, "--publish-all", "-P", help="Publish EXPOSE ports."),
+    expose: list[str] = typer.Option([], "--expose", help="Expose a port or a range."),
+    dns: list[str] = typer.Option([], "--dns", help="DNS servers for /etc/resolv.conf."),
+    dns_search: list[str] = typer.Option([], "--dns-search", help="DNS search domains."),
+    dns_option: list[str] = typer.Option([], "--dns-option", help="resolv.conf options."),
     pull: str = typer.Option("missing", "--pull", help="always, missing, never or newer."),
     sig_proxy: bool = typer.Option(True, "--sig-proxy/--no-sig-proxy", help="Proxy signals."),
     stop_signal: str = typer.Option(None, "--stop-signal", help="Signal to stop the container."),
@@ -88,8 +103,11 @@ def run_command(
         raise UsageError(f'unsupported --userns "{userns}": use keep-id or host')
     if log_driver not in ("k8s-file", "none"):
         raise UsageError(f'unsupported --log-driver "{log_driver}": use k8s-file or none')
-    if network not in ("private", "none", "host", "bridge", "slirp4netns", "pasta"):
-        raise UsageError(f'unsupported --network "{network}": use private, none or host')
+    from pod.network import modes, ports
+
+    network_mode = modes.parse_network(
+        modes.NetworkFlags(list(network), list(network_alias), ip), common.settings().rootless
+    )
     resources = resource_flags.parse_resources(
         resource_flags.ResourceFlags(
             memory=memory,
@@ -135,7 +153,14 @@ def run_command(
         log_driver=log_driver,
         cidfile=cidfile,
         replace=replace,
-        network="private" if network in ("bridge", "slirp4netns", "pasta") else network,
+        network=network_mode.kind,
+        network_mode=network_mode,
+        publish=ports.parse_publish(publish),
+        publish_all=publish_all,
+        expose=ports.parse_expose(expose),
+        dns=run_flags.parse_dns(dns),
+        dns_search=list(dns_search),
+        dns_options=list(dns_option),
         pull=pull,
         sig_proxy=sig_proxy,
         stop_signal=stop_signal,
@@ -189,9 +214,18 @@ def _run(options, creating: bool, quiet: bool) -> int:
 
     settings = common.settings()
     layout = Layout(settings.root, settings.runroot)
+    worker = None
+    if not creating and options.network_mode.kind == "bridge":
+        from pod.network.setup import BridgeWorker
+
+        worker = BridgeWorker.start()  # its slow imports overlap creating the container
     reporter = reporter_for(quiet)
     try:
         record = create_container(settings, options, reporter)
+    except BaseException:
+        if worker is not None:
+            worker.close()
+        raise
     finally:
         reporter.close()
     if options.cidfile:
@@ -204,10 +238,10 @@ def _run(options, creating: bool, quiet: bool) -> int:
         print(record.id)
         return 0
     if options.detach:
-        start_shim(layout, record, start_now=True)
+        start_shim(layout, record, start_now=True, network_worker=worker)
         print(record.id)
         return 0
-    start_shim(layout, record, start_now=False)
+    start_shim(layout, record, start_now=False, network_worker=worker)
     code = attach(
         layout,
         record.id,

@@ -29,7 +29,6 @@ def exec_command(
     latest: bool = typer.Option(False, "--latest", "-l", help="The latest created container."),
 ) -> None:
     """Run a process in a running container."""
-    from pod import run_flags
     from pod.container_exec import ExecOptions, exec_in_container
     from pod.errors import UsageError
 
@@ -37,9 +36,14 @@ def exec_command(
     if not latest and not args:
         raise UsageError("exec requires the name or ID of a container or the --latest flag")
     container = None if latest else args.pop(0)
+    environment: list[str] = []
+    if env or env_file:  # run_flags (and its dataclasses) only when needed: exec is hot
+        from pod import run_flags
+
+        environment = run_flags.expand_env(run_flags.parse_env(env, env_file))
     options = ExecOptions(
         command=args,
-        env=run_flags.expand_env(run_flags.parse_env(env, env_file)),
+        env=environment,
         user=user,
         workdir=workdir,
         interactive=interactive,

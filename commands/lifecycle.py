@@ -249,20 +249,30 @@ def port_command(
     private_port: str = typer.Argument(None, metavar="[PRIVATE_PORT[/PROTO]]"),
     all_containers: bool = typer.Option(False, "--all", "-a", help="Show all containers."),
 ) -> None:
-    """List port mappings of a container (none are published yet)."""
+    """List port mappings or a specific mapping for the container."""
     from pod.container_lifecycle import engine_error
+    from pod.container_state import current_state
     from pod.errors import PodError, UsageError
+    from pod.network.report import port_lines
     from pod.store.containers import ContainerStore
     from pod.store.layout import Layout
 
+    if all_containers and container:
+        raise UsageError("the --all option cannot be used with a container name or id")
     if not all_containers and not container:
         raise UsageError("you must supply a running container name or id")
-    if container:
-        settings = common.settings()
-        try:
-            ContainerStore(Layout(settings.root, settings.runroot)).lookup(container)
-        except PodError as err:
-            raise engine_error(err) from None
+    settings = common.settings()
+    store = ContainerStore(Layout(settings.root, settings.runroot))
+    try:
+        records = [store.lookup(container)] if container else store.list()
+        for record in sorted(records, key=lambda r: r.created):
+            if not record.ports or current_state(store, record).status != "running":
+                continue  # podman reports running containers only
+            prefix = f"{record.short_id}\t" if all_containers else ""
+            for line in port_lines(record, private_port):
+                print(prefix + line)
+    except PodError as err:
+        raise engine_error(err) from None
 
 
 def rename_command(

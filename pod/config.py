@@ -15,11 +15,6 @@ from typing import Any
 
 from pod.errors import PodError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 STORAGE_DRIVERS = ("overlay", "vfs")
 
 
@@ -58,6 +53,11 @@ def default_runroot() -> Path:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):  # imported here: most commands never read a file
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
@@ -104,6 +104,11 @@ def containers_conf() -> dict[str, Any]:
     for path in files:
         settings = _merge(settings, _read_toml(path))
     return settings
+
+
+def firewall_driver() -> str | None:
+    """containers.conf's [network] firewall_driver (nftables or iptables), when set."""
+    return containers_conf().get("network", {}).get("firewall_driver") or None
 
 
 @dataclass

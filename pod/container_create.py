@@ -8,10 +8,12 @@ image never leaves a half-made container behind.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import asdict
 
 from pod import etc_files, passwd, restart_policy, spec
+from pod.capabilities import host_bounding_set
 from pod.config import Settings
 from pod.errors import NoSuchImageError, PodError
 from pod.images import ImageDefaults, defaults_from_config, image_config
@@ -44,6 +46,9 @@ def create_container(
     try:
         _write_bundle(settings, layout, store, record, options, image, defaults)
     except BaseException:
+        from pod.network.plan import release
+
+        release(layout, record.id, record.networks)
         store.remove_files(record.id)
         raise
     return record
@@ -154,6 +159,36 @@ def _volume_mounts(
     return mounts, names
 
 
+def _network(
+    settings: Settings,
+    layout: Layout,
+    store: ContainerStore,
+    record: ContainerRecord,
+    options: RunOptions,
+    defaults: ImageDefaults,
+):
+    """Settle the network (pod.network.plan) and note it in the record."""
+    from pod.network.plan import plan_network
+
+    network = plan_network(
+        layout, options, defaults.exposed_ports, record.id, record.name, settings.rootless,
+        _warn,
+    )  # fmt: skip
+    record.network = network.mode.describe()
+    record.networks = [a.to_json() for a in network.mode.networks]
+    record.ports = [p.to_json() for p in network.ports]
+    record.exposed = network.exposed
+    record.dns, record.dns_search = list(options.dns), list(options.dns_search)
+    record.dns_options = list(options.dns_options)
+    # Written at once: a failure from here on releases the addresses the record names.
+    atomic_write_json(store.record_file(record.id), asdict(record))
+    return network
+
+
+def _warn(message: str) -> None:
+    print(f"WARN[0000] {message}", file=sys.stderr)
+
+
 def _write_bundle(
     settings: Settings,
     layout: Layout,
@@ -172,6 +207,7 @@ def _write_bundle(
         available_gids=userns.available_gids if userns else None,
     )
     mounts, volume_names = _volume_mounts(layout, options, defaults, settings.rootless)
+    network = _network(settings, layout, store, record, options, defaults)
     files = etc_files.write_all(
         directory,
         record.hostname,
@@ -182,6 +218,8 @@ def _write_bundle(
         image_name=record.image_name,
         image_id=record.image_id,
         rootless=settings.rootless,
+        container_ips=network.container_ips,
+        host_internal_ip=network.host_internal_ip,
     )
     config = spec.build_spec(
         options,
@@ -198,10 +236,11 @@ def _write_bundle(
         annotations=dict(options.labels),
         userns=userns,
         cgroup_v2=os.path.exists("/sys/fs/cgroup/cgroup.controllers"),
-        bounding_set=spec.host_bounding_set(),
+        bounding_set=host_bounding_set(),
         rlimit_ceiling=spec.host_rlimits(),
         swap_limit=spec.host_swap_limit(),
         devices=spec.host_devices() if options.privileged and not settings.rootless else (),
+        netns_path=network.netns_path,
     )
     record.userns = _shim_maps(userns)
     for name in ("upper", "work", "merged"):

@@ -171,6 +171,12 @@ def _resolve_user(
     return passwd.resolve_user(layers, spec, available_gids=_available_gids(state.pid))
 
 
+def _console_size() -> tuple[int, int] | None:
+    from pod.shim_client import _window_size  # only for -t
+
+    return _window_size()
+
+
 # --- running it ---------------------------------------------------------------------------------
 
 
@@ -178,10 +184,9 @@ def exec_in_container(
     settings: Settings, text: str | None, options: ExecOptions, *, latest: bool = False
 ) -> int:
     """Run the process; its exit code (0 at once with detach)."""
-    from pod import spec
+    from pod.capabilities import host_bounding_set
+    from pod.container_state import runtime_state_root
     from pod.runtime.external import runtime_for
-    from pod.shim import runtime_state_root
-    from pod.shim_client import _window_size
 
     if not options.command:
         raise PodError("must provide a non-empty command to start an exec session")
@@ -200,8 +205,8 @@ def exec_in_container(
         config.get("process") or {},
         options,
         _resolve_user(layout, record, state, options.user),
-        host_bounding=spec.host_bounding_set(),
-        console_size=_window_size() if options.tty else None,
+        host_bounding=host_bounding_set(),
+        console_size=_console_size() if options.tty else None,
     )
     runtime = runtime_for(record.runtime)
     state_root = runtime_state_root(layout, record.runtime)
@@ -273,9 +278,7 @@ class TerminalRelay:
             self.selector.register(0, selectors.EVENT_READ, "stdin")
 
     def resize(self, *_: object) -> None:
-        from pod.shim_client import _window_size
-
-        size = _window_size()
+        size = _console_size()
         if size is not None:
             with contextlib.suppress(OSError):
                 fcntl.ioctl(self.master, _TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))

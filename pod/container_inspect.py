@@ -15,6 +15,7 @@ from typing import Any
 from pod.config import Settings
 from pod.container_state import current_state
 from pod.format import GoMap
+from pod.network import report
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import read_json
@@ -90,12 +91,6 @@ def _tmpfs(record: ContainerRecord) -> dict[str, str]:
     }
 
 
-def _network_mode(record: ContainerRecord) -> str:
-    if record.network == "private":
-        return "slirp4netns" if record.rootless else "bridge"
-    return record.network
-
-
 def _resources(spec: dict) -> dict[str, Any]:
     """The limits HostConfig shows, read back from linux.resources in config.json."""
     res = (spec.get("linux") or {}).get("resources") or {}
@@ -134,15 +129,14 @@ def _host_config(record: ContainerRecord, spec: dict, log_path: str) -> dict[str
         "CgroupMode": "host",
         "ContainerIDFile": "",
         "LogConfig": {"Type": record.log_driver, "Config": None, "Path": log_path},
-        "NetworkMode": _network_mode(record),
-        "PortBindings": {},
+        **report.host_config(record),
         "RestartPolicy": _restart_policy(record),
         "AutoRemove": record.remove,
         "CapAdd": list(record.cap_add),
         "CapDrop": list(record.cap_drop),
-        "Dns": [],
-        "DnsOptions": [],
-        "DnsSearch": [],
+        "Dns": list(record.dns),
+        "DnsOptions": list(record.dns_options),
+        "DnsSearch": list(record.dns_search),
         "ExtraHosts": [],
         "IpcMode": "shareable",
         "PidMode": "private",
@@ -157,26 +151,6 @@ def _host_config(record: ContainerRecord, spec: dict, log_path: str) -> dict[str
         "CgroupParent": "",
         "Devices": [],
         **_resources(spec),
-    }
-
-
-def _network_settings() -> dict[str, Any]:
-    return {
-        "EndpointID": "",
-        "Gateway": "",
-        "IPAddress": "",
-        "IPPrefixLen": 0,
-        "IPv6Gateway": "",
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
-        "MacAddress": "",
-        "Bridge": "",
-        "SandboxID": "",
-        "HairpinMode": False,
-        "LinkLocalIPv6Address": "",
-        "LinkLocalIPv6PrefixLen": 0,
-        "Ports": GoMap(),
-        "SandboxKey": "",
     }
 
 
@@ -274,7 +248,9 @@ def inspect_container(
         },
         "Mounts": [m for m in map(_mount_entry, record.mounts) if m is not None],
         "Dependencies": [],
-        "NetworkSettings": _network_settings(),
+        "NetworkSettings": report.network_settings(
+            layout, record, state.status in ("running", "paused")
+        ),
         "Namespace": "",
         "IsInfra": False,
         "IsService": False,

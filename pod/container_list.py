@@ -9,6 +9,7 @@ from pod.config import Settings
 from pod.container_state import current_state
 from pod.errors import UsageError
 from pod.humanize import human_duration, human_size, iso_time, since
+from pod.network.report import ps_ports
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
 
@@ -48,7 +49,7 @@ def _row(
         "RunningFor": human_duration(time.time() - record.created),
         "Status": status_text(state),
         "State": status,
-        "Ports": "",
+        "Ports": ps_ports(record) if record.ports else "",
         "Names": record.name,
         "Labels": record.labels,
         "Mounts": [m.get("destination", "") for m in record.mounts],

@@ -61,6 +61,7 @@ def remove_container(
         directory = layout.container_dir(record.id)
         if directory.exists():
             remove_trees([directory / "upper", directory / "work"], rootless=settings.rootless)
+        _network_leftovers(layout, record)
         store.remove_files(record.id)
     if volumes:
         volume_store = VolumeStore(layout)
@@ -68,6 +69,16 @@ def remove_container(
             if volume_store.exists(name) and volume_store.get(name).anonymous:
                 volume_store.remove(name, [], rootless=settings.rootless)
     return record.id
+
+
+def _network_leftovers(layout: Layout, record) -> None:
+    """What a shim killed before its exit step left: rules, veths, addresses."""
+    from pod.network.plan import release
+    from pod.network.setup import disconnect, tidy
+
+    disconnect(layout, record)
+    tidy(layout)
+    release(layout, record.id, record.networks)
 
 
 def prune_containers(settings: Settings) -> list[str]:

@@ -10,11 +10,18 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
+from pod.store.layout import Layout
 from pod.store.lock import locked
 
 LIVE = ("running", "paused", "created", "stopping")
+
+
+def runtime_state_root(layout: Layout, runtime: str) -> Path:
+    """Where the OCI runtime keeps its state for this store (its `--root`)."""
+    return layout.runroot / "runtime" / os.path.basename(runtime)
 
 
 def current_state(store: ContainerStore, record: ContainerRecord) -> ContainerState:

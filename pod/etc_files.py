@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 HOST_CONTAINERS_INTERNAL = "host.containers.internal"
 HOST_RESOLV_CONF = Path("/etc/resolv.conf")
+# containers/common's defaults for a container left without a reachable nameserver.
+FALLBACK_NAMESERVERS = ("8.8.8.8", "8.8.4.4", "2001:4860:4860::8888", "2001:4860:4860::8844")
 HOST_HOSTS = Path("/etc/hosts")
 UPSTREAM_RESOLV_CONFS = (
     Path("/run/systemd/resolve/resolv.conf"),
@@ -190,28 +192,40 @@ def resolv_content(
     upstream: str | None = None,
     ipv6: bool = True,
     extra_nameservers: Sequence[str] = (),
+    dns: Sequence[str] = (),
+    dns_search: Sequence[str] = (),
+    dns_options: Sequence[str] = (),
 ) -> str:
     """The container's resolv.conf from the host's (`host`) and, for a host that only lists a
     local stub, the stub's upstream file (`upstream`, None when absent). See the module doc.
 
     `extra_nameservers` go first (a network's own DNS forwarder); `ipv6` False drops IPv6
-    servers a container without IPv6 could not reach.
+    servers a container without IPv6 could not reach. `dns`, `dns_search` and `dns_options`
+    (--dns, --dns-search, --dns-option) replace the host's lines ("none" and "." mean none).
+    When a private namespace is left with no server at all (only loopback ones, no upstream
+    file) podman's public fallback servers are used, so names still resolve.
     """
     conf = parse_resolv_conf(host)
     servers = list(conf.nameservers)
-    if own_netns:
+    if dns:
+        servers = [s for s in dns if s != "none"]
+    elif own_netns:
         if servers and all(_is_loopback(s) for s in servers) and upstream is not None:
             servers = list(parse_resolv_conf(upstream).nameservers)
         servers = [s for s in servers if not _is_loopback(s)]
         if not ipv6:
             servers = [s for s in servers if ":" not in s]
+        if not servers and not extra_nameservers:
+            servers = list(FALLBACK_NAMESERVERS if ipv6 else FALLBACK_NAMESERVERS[:2])
     servers = list(dict.fromkeys([*extra_nameservers, *servers]))
+    search = tuple(dns_search) or conf.search
+    options = tuple(dns_options) or conf.options
     text = ""
-    if conf.search and " ".join(conf.search).strip() != ".":
-        text += "search " + " ".join(conf.search) + "\n"
+    if search and " ".join(search).strip() != ".":
+        text += "search " + " ".join(search) + "\n"
     text += "".join(f"nameserver {server}\n" for server in servers)
-    if conf.options:
-        text += "options " + " ".join(conf.options) + "\n"
+    if options:
+        text += "options " + " ".join(options) + "\n"
     return text
 
 
@@ -289,7 +303,7 @@ def write_all(
     """
     from pod.store.lock import atomic_write
 
-    own_netns = options.network != "host"
+    own_netns = options.network not in ("host", "container", "ns")
     host_resolv = _read(host_resolv_conf) or ""
     if host_internal_ip is None:
         host_internal_ip = local_ip() if options.network == "private" else ""
@@ -314,6 +328,9 @@ def write_all(
                 own_netns=own_netns,
                 upstream=_upstream_resolv(host_resolv, upstream_resolv_confs),
                 extra_nameservers=extra_nameservers,
+                dns=options.dns,
+                dns_search=options.dns_search,
+                dns_options=options.dns_options,
             ),
         ),
         "/run/.containerenv": (

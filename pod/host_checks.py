@@ -239,17 +239,38 @@ def check_tun(rootless: bool) -> Check:
     except OSError:
         return Check("tun", WARN if rootless else INFO, f"{path} is missing", "modprobe tun")
     usable = os.access(path, os.R_OK | os.W_OK)
-    pasta = shutil.which("pasta")
     text = f"{path} is {mode:04o}"
     if usable and (mode & 0o006 == 0o006 or not rootless):
         return Check("tun", OK, f"{text}, usable")
-    note = f"; pasta at {pasta}" if pasta else "; pasta is not installed"
     return Check(
         "tun",
         WARN if rootless else INFO,
-        f"{text}: unprivileged users cannot open it for slirp4netns{note}",
-        f"chmod 0666 {path}, or install pasta (apt-get install passt)",
+        f"{text}: unprivileged users cannot open it, so slirp4netns cannot give "
+        "rootless containers a network (they get loopback only; published ports still work)",
+        f'chmod 0666 {path} (a udev rule KERNEL=="tun", MODE="0666" keeps it)',
     )
+
+
+def check_network(rootless: bool) -> Check:
+    """What gives containers their network: slirp4netns rootless, bridge + firewall."""
+    if rootless:
+        from pod.network import usermode
+
+        reason = usermode.unusable_reason()
+        if reason is None:
+            return Check("networkBackend", OK, "slirp4netns for outbound, pod's port forwarder")
+        return Check("networkBackend", WARN, f"loopback only for rootless containers: {reason}",
+                     "see the tun check")  # fmt: skip
+    from pod.config import firewall_driver
+    from pod.errors import PodError
+    from pod.network import firewall
+
+    try:
+        driver = firewall.detect(firewall_driver()).name
+    except PodError as err:
+        return Check("networkBackend", WARN, f"bridge networks cannot publish or NAT: {err}",
+                     "apt-get install nftables (or iptables)")  # fmt: skip
+    return Check("networkBackend", OK, f"pod bridge networks, firewall: {driver}")
 
 
 def run_checks(settings: Settings) -> list[Check]:
@@ -263,5 +284,5 @@ def run_checks(settings: Settings) -> list[Check]:
         check_unprivileged_ports(rootless),
         check_tun(rootless),
         Check("storageDriver", OK, f"{settings.storage_driver}"),
-        Check("networkBackend", INFO, "none: pod has no network backend yet"),
+        check_network(rootless),
     ]

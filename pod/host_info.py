@@ -139,7 +139,7 @@ def _host(settings: Settings) -> dict[str, Any]:
         "logDriver": "k8s-file",
         "memFree": memory.get("MemAvailable", 0),
         "memTotal": memory.get("MemTotal", 0),
-        "networkBackend": "none",
+        "networkBackend": "pod",
         "ociRuntime": _oci_runtime(),
         "os": "linux",
         "remoteSocket": {"exists": False, "path": ""},

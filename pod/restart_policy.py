@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pod.container_state import runtime_state_root
 from pod.errors import UsageError
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
@@ -84,15 +85,22 @@ def restart_if_due(
         store, record.id, status="exited", exit_code=exit_code, pid=0, finished_at=now
     )
     runtime = shim.load_runtime(record.runtime)
-    state_root = shim.runtime_state_root(layout, record.runtime)
+    state_root = runtime_state_root(layout, record.runtime)
     runtime.delete(state_root, record.id, force=True)
+    from pod.network.setup import disconnect, tidy
+
+    disconnect(layout, record)
+    tidy(layout)
     time.sleep(delay(state.restart_count, now - (state.started_at or now)))
     state = store.read_state(record.id)
     if state.stopped_by_user or not store.record_file(record.id).exists():
         return None
     directory = layout.container_dir(record.id)
     stdio = shim._Stdio(record.tty, record.interactive)
+    # A rootful container's published ports stay reserved by the shim between runs.
+    network = shim._network_preparation(layout, record, bind_ports=False)
     try:
+        shim.set_network_namespace(layout, store, record, network)
         pid = runtime.create(
             state_root,
             record.id,
@@ -102,9 +110,12 @@ def restart_if_due(
             stdio=stdio.container,
         )
         stdio.after_create()
+        shim.network_up(record, pid, network)
         runtime.start(state_root, record.id)
     except BaseException:
         stdio.close()
+        if network is not None:
+            network.abandon()
         raise
     shim._update_state(
         store, record.id, status="running", pid=pid, exit_code=None, started_at=time.time(),

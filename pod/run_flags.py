@@ -5,6 +5,7 @@ Each parser raises UsageError (exit 125) with podman's style of message on bad i
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -163,11 +164,30 @@ def parse_labels(values: list[str]) -> dict[str, str]:
     return labels
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_add_host(value: str) -> str:
+    """`--add-host HOST:IP` (IPv6 addresses keep their colons), checked as podman does."""
     host, sep, address = value.partition(":")
     if not sep or not host or not address:
         raise UsageError(f'invalid add-host "{value}": use HOST:IP')
+    if not _is_ip(address):
+        raise UsageError(f'invalid IP address in add-host: "{address}"')
     return f"{host}:{address}"
+
+
+def parse_dns(values: list[str]) -> list[str]:
+    """`--dns IP` (repeatable); "none" writes no nameserver at all, as podman."""
+    for value in values:
+        if value != "none" and not _is_ip(value):
+            raise UsageError(f"{value} is not an ip address")
+    return list(values)
 
 
 def parse_entrypoint(value: str | None) -> list[str] | None:

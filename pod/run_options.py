@@ -7,6 +7,11 @@ defaults) into a container record and an OCI bundle via pod.spec. Nothing here d
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pod.network.modes import NetworkMode
+    from pod.network.ports import PortMapping
 
 
 @dataclass
@@ -105,7 +110,15 @@ class RunOptions:
     log_driver: str = "k8s-file"
     cidfile: str | None = None
     replace: bool = False
-    network: str = "private"  # "private", "none" or "host" (the networking issue adds more)
+    # The namespace's kind (pod.network.modes.NetworkMode.kind) and the whole parsed mode.
+    network: str = "private"
+    network_mode: NetworkMode | None = None  # None: the default for rootful or rootless
+    publish: list[PortMapping] = field(default_factory=list)  # -p, host port 0: pick one
+    publish_all: bool = False  # -P
+    expose: list[tuple[int, str]] = field(default_factory=list)  # --expose
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)
     pull: str = "missing"
     sig_proxy: bool = True
     stop_signal: str | None = None

@@ -463,6 +463,7 @@ class _Supervisor:
         _, problem = self.helper(["--op", "finish", "--exit-code", str(code), "--error", error])
         self.listener.close()
         self.release_clients(code, error or problem)
+        self.helper(["--op", "tidy"])  # host network parts: after the exit is reported
 
     def release_clients(self, code: int, error: str = "") -> None:
         """Send every client the exit (and an engine error before it), then close them."""
@@ -550,11 +551,6 @@ def supervise(argv: list[str]) -> None:
 # --- setup and helpers: short-lived, may import the store and the runtime -------------------
 
 
-def runtime_state_root(layout: Layout, runtime: str) -> Path:
-    """Where the OCI runtime keeps its state for this store (its `--root`)."""
-    return layout.runroot / "runtime" / os.path.basename(runtime)
-
-
 def load_runtime(name: str) -> Any:
     """The runtime object (create/start/state/kill/delete) for a record's `runtime`."""
     from pod.errors import PodError
@@ -636,6 +632,7 @@ def _finish_container(
 ) -> None:
     """Record the exit, delete the runtime's container, unmount; with --rm remove it all."""
     from pod import rootfs_mount
+    from pod.container_state import runtime_state_root
     from pod.runtime.cgroups import bundle_oom_killed
     from pod.store.lock import locked
 
@@ -651,12 +648,18 @@ def _finish_container(
         runtime.delete(runtime_state_root(layout, record.runtime), record.id, force=True)
     except Exception as err:
         problems.append(f"deleting the container in its runtime: {err}")
+    from pod.network.setup import disconnect
+
+    problems += disconnect(layout, record)
     try:
         rootfs_mount.unmount(directory)
     except OSError as err:
         problems.append(f"unmounting the rootfs: {err.strerror or err}")
     if record.remove and not os.path.ismount(rootfs_mount.merged_dir(directory)):
+        from pod.network.plan import release
+
         with locked(store.container_lock(record.id)):
+            release(layout, record.id, record.networks)
             store.remove_files(record.id)
     elif problems and not error:
         _update_state(store, record.id, error="; ".join(problems))
@@ -787,15 +790,24 @@ def _daemonize() -> bool:
     return True
 
 
-def _detach_from_caller(ready: int) -> None:
+def _detach_from_caller(keep: list[int]) -> None:
+    """stdio to /dev/null, the cwd to /, every fd closed but `keep` (ready pipe, worker)."""
     os.chdir("/")
     os.umask(0o022)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
-    os.closerange(3, ready)
-    os.closerange(ready + 1, 1 << 20)
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 20)
+
+
+def _worker_fds(args: argparse.Namespace) -> list[int]:
+    """The bridge worker's pipe ends `pod run` passed (pod.network.setup.BridgeWorker)."""
+    return [int(fd) for fd in args.network_worker.split(",")] if args.network_worker else []
 
 
 def _prepare_rootfs(directory: Path, record: ContainerRecord) -> None:
@@ -814,22 +826,75 @@ def _create(
     args: argparse.Namespace, layout: Layout, store: ContainerStore, record: ContainerRecord
 ) -> dict:
     """Mount, create (and start): the config supervise() needs; raises when anything fails."""
-    from pathlib import Path
-
-    from pod import rootfs_mount
+    from pod.container_state import runtime_state_root
     from pod.store.containers import process_start_time
 
-    directory = layout.container_dir(record.id)
     me = os.getpid()
     _update_state(
         store, record.id, shim_pid=me, shim_start_time=process_start_time(me), pid=0,
         exit_code=None, error="", finished_at=0.0, oom_killed=False,
     )  # fmt: skip
+    runtime_state_root(layout, record.runtime).mkdir(parents=True, exist_ok=True)
+    from pod.network.setup import disconnect
+
+    disconnect(layout, record)  # what a shim killed with -9 left of an earlier run
+    network = _network_preparation(layout, record, worker=args.network_worker)
+    try:
+        return _create_container(args, layout, store, record, network)
+    except BaseException:
+        if network is not None:
+            network.abandon()
+        raise
+
+
+def _network_preparation(
+    layout: Layout, record: ContainerRecord, bind_ports: bool = True, worker: str = ""
+):
+    """The host side of the network, started early (pod.network.setup); None: nothing to do.
+    `worker`: the `R,W` pipe ends of a bridge worker `pod run` started."""
+    if record.network in ("host", "none") or record.network.startswith(("container:", "ns:")):
+        if worker:
+            for fd in worker.split(","):
+                os.close(int(fd))
+        return None
+    if record.network == "private" and not record.ports:
+        return None
+    from pod.network.setup import BridgeWorker, Preparation
+
+    started = BridgeWorker.from_arg(worker) if worker else None
+    return Preparation(layout, record, bind_ports=bind_ports, worker=started)
+
+
+def network_up(record: ContainerRecord, pid: int, network: Any) -> None:
+    """After the runtime's create: lo up (runc, crun; pod's runtime does it), then the rest."""
+    own = not record.network.startswith(("host", "container:", "ns:"))
+    held = network is not None and network.netns_path  # lo is up there already
+    if own and not held and record.runtime not in ("pod", ""):
+        from pod import loopback
+
+        loopback.bring_up(pid)
+    if network is not None:
+        network.complete(pid)
+
+
+def _create_container(
+    args: argparse.Namespace,
+    layout: Layout,
+    store: ContainerStore,
+    record: ContainerRecord,
+    network: Any,
+) -> dict:
+    from pathlib import Path
+
+    from pod import rootfs_mount
+    from pod.container_state import runtime_state_root
+
+    directory = layout.container_dir(record.id)
     runtime = load_runtime(record.runtime)
     state_root = runtime_state_root(layout, record.runtime)
-    state_root.mkdir(parents=True, exist_ok=True)
     _update_state(store, record.id, rootfs_driver=rootfs_mount.mount(layout, record, directory))
     _prepare_rootfs(directory, record)
+    set_network_namespace(layout, store, record, network)
     listener = _listen(directory)
     log = -1
     if record.log_driver != "none":
@@ -847,10 +912,7 @@ def _create(
             stdio=stdio.container,
         )
         stdio.after_create()
-        if record.network != "host" and record.runtime not in ("pod", ""):
-            from pod import loopback  # pod's own runtime raises lo itself
-
-            loopback.bring_up(pid)
+        network_up(record, pid, network)
         _update_state(store, record.id, status="created", pid=pid)
         if args.start_now:
             runtime.start(state_root, record.id)
@@ -871,7 +933,40 @@ def _create(
         "root": args.root,
         "runroot": args.runroot,
         "id": record.id,
+        "hold": ",".join(map(str, network.hand_over_held())) if network is not None else "",
     }
+
+
+def set_network_namespace(
+    layout: Layout, store: ContainerStore, record: ContainerRecord, network: Any
+) -> None:
+    """Point the bundle's network namespace at the one this run joins: container:ID's as it
+    is now (its pid may have changed since create; not running fails the start), the one the
+    network preparation holds (rootless user-mode networking), or a new one (no path)."""
+    import json
+
+    from pod.errors import PodError
+    from pod.store.lock import atomic_write
+
+    path = network.netns_path if network is not None else ""
+    if record.network.startswith("container:"):
+        from pod.container_state import current_state
+
+        target = store.lookup(record.network.partition(":")[2])
+        state = current_state(store, target)
+        if state.status != "running" or not state.pid:
+            raise PodError(f"container {target.id} is not running: cannot join its network")
+        path = f"/proc/{state.pid}/ns/net"
+    elif record.network.startswith(("ns:", "host")):
+        return  # the bundle has it as create wrote it
+    bundle = layout.container_dir(record.id) / "config.json"
+    config = json.loads(bundle.read_bytes())
+    for namespace in config["linux"]["namespaces"]:
+        if namespace["type"] == "network" and namespace.get("path", "") != path:
+            namespace.pop("path", None)
+            if path:
+                namespace["path"] = path
+            atomic_write(bundle, json.dumps(config).encode())
 
 
 def _become_supervisor(config: dict) -> None:
@@ -889,17 +984,11 @@ def _become_supervisor(config: dict) -> None:
     for key in ("log", "stdin", "out", "err", "listen"):
         if config[key] >= 0:
             os.set_inheritable(config[key], True)
-    import pod.store
+    for fd in filter(None, config["hold"].split(",")):
+        os.set_inheritable(int(fd), True)
+    from pod import lean_python
 
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    # Without site, an editable install's finder is gone: pod.store (the top-level store/
-    # folder) is found by adding that folder's parent to the package's search path.
-    store_parent = os.path.dirname(os.path.abspath(pod.store.__path__[0]))
-    boot = (
-        "import sys; sys.path.append(sys.argv[1]); import pod; pod.__path__.append(sys.argv[2]);"
-        " import pod.shim as s; s.supervise(sys.argv[3:])"
-    )
-    argv = [sys.executable, "-I", "-S", "-c", boot, package_parent, store_parent, *args]
+    argv = lean_python.argv("pod.shim", "supervise", args)
     try:
         os.execv(sys.executable, argv)
     except OSError:
@@ -933,7 +1022,8 @@ def _setup_main(args: argparse.Namespace) -> int:
     if not _daemonize():
         return 0
     try:
-        _detach_from_caller(ready)
+        worker = _worker_fds(args)
+        _detach_from_caller([ready, *worker])
         _set_child_subreaper()
         config = _create(args, layout, store, record)
     except BaseException as err:
@@ -952,8 +1042,18 @@ def _setup_main(args: argparse.Namespace) -> int:
 
 
 def run_step(args: argparse.Namespace) -> dict:
-    """`--op start|finish`: one step of supervise(), as an answer dict."""
+    """`--op start|finish|tidy`: one step of supervise(), as an answer dict."""
+    from pod.container_state import runtime_state_root
+
     try:
+        if args.op == "tidy":
+            from pathlib import Path
+
+            from pod.network.setup import tidy
+            from pod.store.layout import Layout
+
+            tidy(Layout(Path(args.root), Path(args.runroot)))
+            return {"ok": True}
         layout, store, record = _load(args)
         if args.op == "start":
             runtime = load_runtime(record.runtime)
@@ -976,7 +1076,8 @@ def main_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ready-fd", type=int, default=-1)
     parser.add_argument("--sync-fd", type=int, default=-1)
     parser.add_argument("--start-now", action="store_true")
-    parser.add_argument("--op", choices=("start", "finish"))
+    parser.add_argument("--network-worker", default="")
+    parser.add_argument("--op", choices=("start", "finish", "tidy"))
     parser.add_argument("--exit-code", type=int, default=125)
     parser.add_argument("--error", default="")
     return parser

@@ -17,11 +17,15 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pod import errors, shim
 from pod.runtime import userns
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
 from pod.store.layout import Layout
+
+if TYPE_CHECKING:
+    from pod.network.setup import BridgeWorker
 
 DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 PROXIED_SIGNALS = (
@@ -88,6 +92,7 @@ def start_shim(
     *,
     start_now: bool,
     warn: Callable[[str], None] | None = None,
+    network_worker: BridgeWorker | None = None,
 ) -> None:
     """Spawn the detached shim and wait until the container is created (started with start_now).
 
@@ -108,6 +113,9 @@ def start_shim(
         argv += ["--sync-fd", str(sync_child.fileno())]
     if start_now:
         argv.append("--start-now")
+    if network_worker is not None:  # pod.network.setup.BridgeWorker, started early by run
+        pass_fds += network_worker.fds()
+        argv += ["--network-worker", network_worker.arg()]
     with open(ready_r, "rb") as ready:
         try:
             proc = _launch(argv, pass_fds)
@@ -117,6 +125,8 @@ def start_shim(
             os.close(ready_w)
             if sync_child is not None:
                 sync_child.close()
+            if network_worker is not None:
+                network_worker.close()  # the shim has its own copies
         if sync_parent is not None:
             with sync_parent:
                 try:

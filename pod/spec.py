@@ -7,8 +7,9 @@ generateSpec. Seccomp is left out on purpose: pod has no seccomp profile support
 `linux.seccomp` is written (the container runs unconfined by seccomp, as with
 `--security-opt seccomp=unconfined`); SELinux and AppArmor labels are not set either.
 
-The few helpers that look at the host (`find_init`, `host_bounding_set`, `host_devices`) are
-separate functions the engine calls and passes the results of.
+The few helpers that look at the host (`find_init`, `host_devices`, and
+`pod.capabilities.host_bounding_set`) are separate functions the engine calls and passes the
+results of.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pod import resource_flags
+from pod.capabilities import ALL_CAPABILITIES
 from pod.errors import PodError
 from pod.passwd import ResolvedUser, resolve_workdir
 from pod.runtime.userns import IdMapLine, SubIdRange
@@ -69,15 +71,6 @@ DEFAULT_CAPABILITIES = (
     "CAP_SETUID",
     "CAP_SYS_CHROOT",
 )
-# Every capability by number (linux/capability.h), CAP_CHOWN = 0 .. CAP_CHECKPOINT_RESTORE = 40.
-_CAPABILITY_NAMES = """
-CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE
-NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO
-SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG
-MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM
-BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE
-"""
-ALL_CAPABILITIES = tuple("CAP_" + name for name in _CAPABILITY_NAMES.split())
 MASKED_PATHS = (
     "/proc/acpi",
     "/proc/kcore",
@@ -654,16 +647,20 @@ def _resources(
     return resources or None
 
 
-def _namespaces(options: RunOptions, host: _Host, new_userns: bool) -> list[dict]:
+def _namespaces(options: RunOptions, host: _Host, new_userns: bool, netns_path: str) -> list[dict]:
     """pid, ipc, uts, mount always; network unless --network=host (the engine brings lo up in a
-    new one); cgroup on cgroup v2 (podman's default cgroupns=private there); user when the
-    runtime must make one (never when the engine already runs it inside pod's namespace)."""
+    new one; `netns_path` joins another's, for container: and ns:); cgroup on cgroup v2
+    (podman's default cgroupns=private there); user when the runtime must make one (never when
+    the engine already runs it inside pod's namespace)."""
     kinds = ["pid"] + (["network"] if host.netns else []) + ["ipc", "uts", "mount"]
     if host.cgroup_v2:
         kinds.append("cgroup")
     if new_userns:
         kinds.append("user")
-    return [{"type": kind} for kind in kinds]
+    return [
+        {"type": kind, "path": netns_path} if kind == "network" and netns_path else {"type": kind}
+        for kind in kinds
+    ]
 
 
 def build_spec(
@@ -687,6 +684,7 @@ def build_spec(
     rlimit_ceiling: Mapping[str, tuple[int, int]] | None = None,
     devices: Sequence[Mapping] = (),
     swap_limit: bool = True,
+    netns_path: str = "",
 ) -> dict:
     """The config.json dict for one container.
 
@@ -697,7 +695,8 @@ def build_spec(
     the maps written here. `init_lookup` is only called for --init without --init-path;
     `devices` (from host_devices()) only matter with --privileged; `rlimit_ceiling` (from
     host_rlimits()) is for where limits cannot be raised; `swap_limit` (host_swap_limit()) says
-    whether the host accounts swap. The resource flags (memory, cpu, pids) are written as given:
+    whether the host accounts swap; `netns_path` is the network namespace to join (container:
+    and ns: modes). The resource flags (memory, cpu, pids) are written as given:
     the engine drops them first where no cgroup can take them. An empty `hostname` means
     podman's default, the first 12 characters of `container_id`.
     """
@@ -727,8 +726,8 @@ def build_spec(
         linux["resources"] = resources
     if cgroups_path is not None:
         linux["cgroupsPath"] = cgroups_path
-    linux["namespaces"] = _namespaces(options, host, new_userns)
-    if host.netns:
+    linux["namespaces"] = _namespaces(options, host, new_userns, netns_path)
+    if host.netns and not netns_path:
         # containers.conf's default_sysctls: unprivileged ICMP sockets, so ping works without
         # CAP_NET_RAW (only in a network namespace of the container's own).
         linux["sysctl"] = {"net.ipv4.ping_group_range": "0 0"}
@@ -777,15 +776,6 @@ def to_json(config: Mapping) -> bytes:
 
 
 # --- host facts the engine passes in -------------------------------------------------------------
-
-
-def host_bounding_set(status: Path = Path("/proc/self/status")) -> list[str]:
-    """The capabilities this kernel and process allow (podman's capabilities.BoundingSet)."""
-    for line in status.read_text().splitlines():
-        if line.startswith("CapBnd:"):
-            mask = int(line.split()[1], 16)
-            return [cap for bit, cap in enumerate(ALL_CAPABILITIES) if mask >> bit & 1]
-    return list(ALL_CAPABILITIES)
 
 
 def host_rlimits(status: Path = Path("/proc/self/status")) -> dict[str, tuple[int, int]]:

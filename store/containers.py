@@ -101,7 +101,13 @@ class ContainerRecord:
     stop_timeout: int = 10
     restart_policy: str = ""  # "", "no", "on-failure", "always", "unless-stopped"
     restart_retries: int = 0  # on-failure:N (0: no limit)
-    network: str = "private"
+    network: str = "private"  # NetworkMode.describe(): bridge, none, host, container:ID, ...
+    networks: list[dict] = field(default_factory=list)  # NetworkAttachment.to_json(), ip set
+    ports: list[dict] = field(default_factory=list)  # PortMapping.to_json(), host ports chosen
+    exposed: list[str] = field(default_factory=list)  # "80/tcp": the image's and --expose
+    dns: list[str] = field(default_factory=list)  # --dns, --dns-search, --dns-option (inspect)
+    dns_search: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)
     storage_driver: str = "overlay"
     layers: list[str] = field(default_factory=list)  # the image's chain ids, base layer first
     # Rootless id maps for the shim's user namespace: {"uid_map": [[inside, outside, count], ...],

@@ -73,6 +73,17 @@ class Layout:
     def volumes_root(self) -> Path:
         return self.root / "volumes"
 
+    # --- networks: `<name>.json` records, `ipam/<name>.json` the addresses given out ---
+    @property
+    def networks_root(self) -> Path:
+        return self.root / "networks"
+
+    def network_file(self, name: str) -> Path:
+        return self.networks_root / f"{name}.json"
+
+    def network_allocations_file(self, name: str) -> Path:
+        return self.networks_root / "ipam" / f"{name}.json"
+
     # --- locks (in the graph root so every process using the store sees the same files) ---
     @property
     def locks_root(self) -> Path:
@@ -81,6 +92,12 @@ class Layout:
     @property
     def store_lock(self) -> Path:
         return self.locks_root / "store.lock"
+
+    @property
+    def networks_lock(self) -> Path:
+        """Network records and their address allocations (one lock: create, allocate and
+        remove must see each other)."""
+        return self.locks_root / "networks.lock"
 
     def layer_lock(self, chain_id: str) -> Path:
         return self.locks_root / f"layer-{chain_id.removeprefix('sha256:')}.lock"

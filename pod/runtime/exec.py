@@ -3,21 +3,25 @@
 Three processes take part, the same shape as create (process.py):
 
   caller  opens the init's namespaces and root directory (/proc/<init>/ns/*, /proc/<init>/root)
-          while it still sees the host, forks the stage, moves the process into the init's
-          cgroups, forwards the pty master and returns the process's pid.
+          while it still sees the host, forks the stage and moves it into the init's cgroups
+          while the stage joins the namespaces (cgroup v1 migrations are slow: overlapping them
+          with the setns calls saves most of their cost), forwards the pty master and returns
+          the process's pid.
   stage   joins the user namespace first (a rootless container's user namespace is owned by the
           user, so the user may join it), then ipc, uts, net, pid and mnt; after setns(mnt) the
           root and cwd still point into the host's tree, so it fchdirs to the init's root and
-          chroots there. Joining a pid namespace only affects children: it forks the process,
-          reports its pid and exits, so the process is reparented to the caller when the caller
+          chroots there. Joining a pid namespace only affects children: once the caller says
+          the cgroups are placed it forks the process (which inherits them), reports its pid
+          and exits, so the process is reparented to the caller when the caller
           is a child subreaper (it can then wait for it) or else to init.
   process waits for "go" (cgroups placed), joins the cgroup namespace, sets up stdio (or the
           pty), limits, user, capabilities and cwd exactly as init.py does for the container's
           init, looks the command up in the container's PATH (127/126 are reported from there)
           and execs. The sync socket is close-on-exec: EOF after "go" means the exec happened.
 
-Messages (process.py's framing): stage → caller {"type": "pid"}, caller → process {"type":
-"go"}, process → caller {"type": "console"} + the pty master, any → caller {"type": "error"}.
+Messages (process.py's framing): caller → stage {"type": "placed"}, stage → caller {"type":
+"pid"}, caller → process {"type": "go"}, process → caller {"type": "console"} + the pty
+master, any → caller {"type": "error"}.
 Both the stage and the process are non-dumpable until the exec and hold no fd but stdio and the
 sync socket when the command runs (CVE-2024-21626: no host directory fd may leak in).
 """
@@ -179,6 +183,9 @@ def _parent_loop(
     pid = 0
     stage_reaped = False
     try:
+        join_cgroups(stage, record)  # the process, forked by the stage after this, inherits them
+        with contextlib.suppress(OSError):  # a stage that failed already says why below
+            send(sock, {"type": "placed"})
         while True:
             message, fds = receive(sock)
             kind = None if message is None else message.get("type")
@@ -192,7 +199,6 @@ def _parent_loop(
                 pid = int(message["pid"])
                 _reap(stage)
                 stage_reaped = True
-                join_cgroups(pid, record)
                 send(sock, {"type": "go"})
             elif kind == "console":
                 _forward_console(console_socket, fds)
@@ -225,6 +231,8 @@ def join_cgroups(pid: int, record: st.ContainerState) -> None:
             with open(os.path.join(path, "cgroup.procs"), "w") as handle:
                 handle.write(str(pid))
         except OSError as err:
+            if err.errno == errno.ESRCH:
+                return  # the stage failed and exited: its error message says why
             denied = err.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
             if record.rootless and denied:
                 continue
@@ -265,6 +273,7 @@ def _stage_main(
                 _step(f"joining the {name} namespace", sc.setns, fd, JOIN_ORDER[name])
         _step("entering the container's root", sys.fchdir, target.root)
         _step("entering the container's root", os.chroot, ".")
+        _expect(sock, "placed")
         pid = os.fork()
         if pid == 0:
             _process_main(process, stdio, sys, sock, cgroup_fd)

@@ -50,7 +50,9 @@ def test_container_inspect_shape(pod, busybox, created):
     assert host["Privileged"] is False and host["ReadonlyRootfs"] is False
     for key in ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit"):
         assert key in host
-    assert doc["NetworkSettings"]["IPAddress"] == "" and doc["NetworkSettings"]["Ports"] == {}
+    # not running: no address; the image's EXPOSE 80 shows unpublished, as podman's null
+    assert doc["NetworkSettings"]["IPAddress"] == ""
+    assert doc["NetworkSettings"]["Ports"] == {"80/tcp": None}
     mounts = {m["Destination"]: m for m in doc["Mounts"]}
     assert mounts["/data"]["Type"] == "volume" and mounts["/data"]["Name"] == "data"
     assert mounts["/data"]["RW"] is True and mounts["/data"]["Propagation"] == "rprivate"

@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from pod import rootfs_mount, shim
+from pod.container_state import runtime_state_root
 from pod.errors import PodError
 from pod.shim_client import attach, shim_alive, start_shim
 from pod.store.containers import ContainerRecord, ContainerStore, new_id
@@ -168,7 +169,7 @@ class Store:
                     os.kill(state.pid, signal.SIGKILL)
             with contextlib.suppress(AssertionError):
                 wait_for(lambda s=state: not shim_alive(s), timeout=10)
-            state_root = shim.runtime_state_root(self.layout, record.runtime)
+            state_root = runtime_state_root(self.layout, record.runtime)
             with contextlib.suppress(Exception):
                 shim.load_runtime(record.runtime).delete(state_root, record.id, force=True)
             with contextlib.suppress(OSError):
@@ -397,6 +398,12 @@ ALLOWED_POD_MODULES = {
     "pod.rootfs_mount",
     "pod.rootfs_prepare",
     "pod.loopback",
+    "pod.container_state",  # runtime_state_root
+    "pod.lean_python",  # the supervisor's command line
+    # The network: pyroute2 only in its worker process and in the tidy-up after the exit
+    # has been reported (site-packages added then); the supervisor's loop never loads it.
+    "pod.network.setup",
+    "pod.network.plan",  # releasing a --rm container's addresses: files only
     "pod.runtime",
     "pod.runtime.userns",
     "pod.runtime.syscalls",

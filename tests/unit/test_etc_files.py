@@ -47,9 +47,27 @@ def test_resolv_local_stub_uses_upstream_servers_and_host_search():
     )
 
 
-def test_resolv_local_stub_without_upstream_keeps_only_search_and_options():
+FALLBACK = "".join(f"nameserver {s}\n" for s in etc_files.FALLBACK_NAMESERVERS)
+
+
+def test_resolv_local_stub_without_upstream_falls_back_to_podmans_public_servers():
     text = etc_files.resolv_content(STUB_RESOLV, own_netns=True, upstream=None)
-    assert text == "search corp.example\noptions edns0 trust-ad\n"
+    assert text == "search corp.example\n" + FALLBACK + "options edns0 trust-ad\n"
+    ipv4_only = etc_files.resolv_content(STUB_RESOLV, own_netns=True, ipv6=False)
+    assert "nameserver 8.8.8.8\nnameserver 8.8.4.4\noptions" in ipv4_only
+    assert "2001:" not in ipv4_only
+
+
+def test_resolv_dns_flags_replace_the_hosts_lines():
+    text = etc_files.resolv_content(
+        STUB_RESOLV, own_netns=True, dns=["9.9.9.9"], dns_search=["a.example"],
+        dns_options=["ndots:2"],
+    )  # fmt: skip
+    assert text == "search a.example\nnameserver 9.9.9.9\noptions ndots:2\n"
+    none = etc_files.resolv_content(
+        "nameserver 1.1.1.1\n", own_netns=True, dns=["none"], dns_search=["."]
+    )
+    assert none == ""
 
 
 def test_resolv_mixed_drops_only_loopback():
@@ -89,7 +107,8 @@ def test_resolv_parsing_rules():
 
 
 def test_resolv_empty_host_file():
-    assert etc_files.resolv_content("", own_netns=True) == ""
+    assert etc_files.resolv_content("", own_netns=True) == FALLBACK
+    assert etc_files.resolv_content("", own_netns=False) == ""
 
 
 # --- hosts ---------------------------------------------------------------------------------

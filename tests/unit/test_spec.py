@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from pod import spec
+from pod.capabilities import ALL_CAPABILITIES, host_bounding_set
 from pod.errors import PodError
 from pod.images import ImageDefaults
 from pod.passwd import ResolvedUser
@@ -165,7 +166,7 @@ def test_cap_drop_all_keeps_only_added():
 
 def test_cap_add_all():
     config = build(opts(cap_add=["all"]))
-    assert config["process"]["capabilities"]["effective"] == sorted(spec.ALL_CAPABILITIES)
+    assert config["process"]["capabilities"]["effective"] == sorted(ALL_CAPABILITIES)
 
 
 def test_cap_add_all_respects_bounding_set():
@@ -585,7 +586,7 @@ def test_bad_stop_signal():
 def test_host_bounding_set(tmp_path):
     status = tmp_path / "status"
     status.write_text("Name:\tx\nCapBnd:\t0000000000000021\n")
-    assert spec.host_bounding_set(status) == ["CAP_CHOWN", "CAP_KILL"]
+    assert host_bounding_set(status) == ["CAP_CHOWN", "CAP_KILL"]
 
 
 def test_host_devices_finds_dev_null():

@@ -1,0 +1,307 @@
+"""`pod network`: create, ls, inspect, rm, prune, exists (podman 4.3's behaviour and wording)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+
+from pod.commands import common
+
+network_app = typer.Typer(help="Manage networks.", no_args_is_help=True)
+
+STOP_TIMEOUT = 10  # containers.conf's default stop timeout, as podman's `-t` default
+
+
+def _store():
+    from pod.store.layout import Layout
+    from pod.store.networks import NetworkStore
+
+    settings = common.settings()
+    return NetworkStore(Layout(settings.root, settings.runroot))
+
+
+def _in_use(store, records) -> set[str]:
+    """The networks containers have addresses on (one removed meanwhile is not in use)."""
+    from pod.store.networks import NoSuchNetworkError
+
+    used = set()
+    for record in records:
+        with contextlib.suppress(NoSuchNetworkError):
+            if store.allocations(record.name):
+                used.add(record.name)
+    return used
+
+
+def _parse_labels(labels: list[str]) -> dict[str, str]:
+    parsed = {}
+    for item in labels:
+        key, _, value = item.partition("=")
+        parsed[key] = value
+    return parsed
+
+
+def _raise_collected(errors: list) -> None:
+    """podman's OutputErrors: all but the last printed, the last returned; the exit code is
+    1 when a network was missing, 2 when one was in use (the last such wins), else 125."""
+    from pod.errors import PodError
+    from pod.store.networks import NetworkInUseError, NoSuchNetworkError
+
+    if not errors:
+        return
+    code = 125
+    for err in errors:
+        if isinstance(err, NoSuchNetworkError):
+            code = 1
+        elif isinstance(err, NetworkInUseError):
+            code = 2
+    for err in errors[:-1]:
+        print(f"Error: {err}", file=sys.stderr)
+    final = PodError(str(errors[-1]))
+    final.exit_code = code
+    raise final
+
+
+# --- what templates see: Go's field names (types.Network) ---
+
+
+@dataclass
+class _Subnet:
+    """types.Subnet in a template: `{{.Subnets}}` prints `[{10.90.1.0/24 10.90.1.1 <nil>}]`."""
+
+    Subnet: str
+    Gateway: str
+    LeaseRange: None = None
+
+
+def _go_time(created: str) -> str:
+    """A time.Time printed by a template: Go's `2006-01-02 15:04:05.999999999 -0700 MST`."""
+    import datetime
+
+    from pod.container_logs import parse_time
+
+    match = re.fullmatch(r"(\S+)T(\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", created)
+    if match is None:
+        return created
+    day, clock, fraction, zone = match.groups()
+    if zone == "Z":
+        return f"{day} {clock}{fraction or ''} +0000 UTC"
+    offset = zone.replace(":", "")
+    local = datetime.datetime.fromtimestamp(parse_time(created) // 1_000_000_000).astimezone()
+    name = local.tzname() if local.strftime("%z") == offset else offset
+    return f"{day} {clock}{fraction or ''} {offset} {name}"
+
+
+def _view(record, list_row: bool = False, no_trunc: bool = False) -> dict[str, Any]:
+    """A record as a template sees it: inspect's types.Network, or `ls`'s row, whose ID is
+    cut to 12 characters and whose Labels read `k=v,k2=v2`."""
+    from pod.format import GoMap
+
+    labels: Any = GoMap(record.labels)
+    if list_row:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(record.labels.items()))
+    return {
+        "Name": record.name,
+        "ID": record.id if no_trunc or not list_row else record.id[:12],
+        "Driver": record.driver,
+        "NetworkInterface": record.network_interface,
+        "Created": _go_time(record.created),
+        "Subnets": [_Subnet(s["subnet"], s.get("gateway", "")) for s in record.subnets],
+        "IPv6Enabled": record.ipv6_enabled,
+        "Internal": record.internal,
+        "DNSEnabled": record.dns_enabled,
+        "Labels": labels,
+        "Options": GoMap(record.options),
+        "IPAMOptions": GoMap(record.ipam_options),
+    }
+
+
+# --- the commands ---
+
+
+@network_app.command("create")
+def create_command(
+    name: str = typer.Argument(None, help="Network name (pod1, pod2, ... when omitted)."),
+    driver: str = typer.Option("bridge", "--driver", "-d", help="Driver: bridge."),
+    subnet: list[str] = typer.Option([], "--subnet", help="Subnet in CIDR format."),
+    gateway: list[str] = typer.Option([], "--gateway", help="Gateway for the subnet."),
+    internal: bool = typer.Option(False, "--internal", help="Restrict external access."),
+    labels: list[str] = typer.Option([], "--label", help="Set a label (KEY=VALUE)."),
+) -> None:
+    """Create a bridge network; prints its name."""
+    from pod.errors import UsageError
+
+    if subnet and len(gateway) > len(subnet):
+        raise UsageError("cannot set more gateways than subnets")
+    if len(subnet) > 1:
+        raise UsageError("pod networks have a single IPv4 subnet: give --subnet once")
+    record = _store().create(
+        name,
+        driver=driver,
+        subnet=subnet[0] if subnet else None,
+        gateway=gateway[0] if gateway else None,
+        internal=internal,
+        labels=_parse_labels(labels),
+    )
+    print(record.name)
+
+
+def ls_command(
+    quiet: bool = common.quiet_option("Print only network names."),
+    fmt: str = common.format_option("Pretty-print with a Go template, `json` or `table ...`."),
+    filters: list[str] = typer.Option(
+        [], "--filter", "-f", help="Filter: name, id, driver, label, label!, until, dangling."
+    ),
+    noheading: bool = typer.Option(False, "--noheading", help="Do not print headings."),
+    no_trunc: bool = typer.Option(False, "--no-trunc", help="Do not truncate network IDs."),
+) -> None:
+    """List networks."""
+    from pod import format as gotemplate
+    from pod.commands.render import render_rows
+    from pod.store.networks import LIST_FILTERS, parse_filters, select
+
+    parsed = parse_filters(filters, LIST_FILTERS)
+    store = _store()
+    records = store.list()
+    in_use = _in_use(store, records) if "dangling" in parsed else set()
+    records = select(records, parsed, in_use)
+    if quiet:
+        for record in records:
+            print(record.name)
+        return
+    if fmt is not None and gotemplate.is_json(fmt):  # podman: json.MarshalIndent, two spaces
+        print(gotemplate.format_json([r.to_json() for r in records], indent=2), end="")
+        return
+    rows = [_view(r, list_row=True, no_trunc=no_trunc) for r in records]
+    columns = [("NETWORK ID", "ID"), ("NAME", "Name"), ("DRIVER", "Driver")]
+    render_rows(rows, columns, fmt, noheading)
+
+
+network_app.command("ls")(ls_command)
+network_app.command("list", hidden=True)(ls_command)
+
+
+@network_app.command("inspect")
+def inspect_command(
+    names: list[str] = typer.Argument(..., metavar="NETWORK...", help="Networks to inspect."),
+    fmt: str = typer.Option(None, "--format", "-f", help="Format with a Go template or json."),
+) -> None:
+    """Show details of networks (podman's JSON)."""
+    from pod import format as gotemplate
+    from pod.errors import PodError
+    from pod.store.networks import NoSuchNetworkError
+
+    store = _store()
+    records, errors = [], []
+    for name in names:
+        try:
+            records.append(store.lookup(name))
+        except NoSuchNetworkError as err:
+            errors.append(f"network {name}: {err}")
+    if fmt and not gotemplate.is_json(fmt):
+        text = gotemplate.render_rows([_view(r) for r in records], fmt, name="inspect")
+    else:  # podman's inspect: an encoder with five spaces, no HTML escaping
+        text = gotemplate.format_json([r.to_json() for r in records], 5, escape_html=False)
+    print(text, end="")
+    if errors:
+        for message in errors[1:]:
+            print(f"error inspecting object: {message}", file=sys.stderr)
+        raise PodError(f"inspecting object: {errors[0]}")
+
+
+def rm_command(
+    names: list[str] = typer.Argument(..., metavar="NETWORK...", help="Networks to remove."),
+    force: bool = typer.Option(False, "--force", "-f", help="Also remove containers using it."),
+    timeout: int = typer.Option(
+        None, "--time", "-t", help="Seconds to wait for running containers to stop."
+    ),
+) -> None:
+    """Remove networks (exit 2 when one is in use, 1 when one does not exist)."""
+    from pod.container_remove import remove_container
+    from pod.errors import NoSuchContainerError, PodError, UsageError
+    from pod.store.networks import NetworkInUseError, NoSuchNetworkError, check_removable
+
+    if timeout is not None and not force:
+        raise UsageError("--force option must be specified to use the --time option")
+    settings = common.settings()
+    store = _store()
+    errors: list[PodError] = []
+    for name in names:
+        try:
+            record = store.lookup(name)
+            check_removable(record)  # before its containers go (podman removes them first)
+            wait = STOP_TIMEOUT if timeout is None else timeout
+            for container_id in store.allocations(record.name) if force else ():
+                # no container: an address left by a create that never finished, dropped below
+                with contextlib.suppress(NoSuchContainerError):
+                    remove_container(settings, container_id, force=True, timeout=wait)
+            store.remove(record.name, force=force, rootless=settings.rootless)
+        except NoSuchNetworkError as err:
+            if not force:  # podman: rm -f of a missing network is no error
+                errors.append(err)
+            continue
+        except NetworkInUseError as err:
+            errors.append(err)
+            _raise_collected(errors)  # podman stops at the first network in use
+        except PodError as err:
+            errors.append(err)
+            continue
+        print(name)
+    _raise_collected(errors)
+
+
+network_app.command("rm")(rm_command)
+network_app.command("remove", hidden=True)(rm_command)
+
+
+def _confirm_prune() -> bool:
+    """podman's prompt, read as podman reads it (EOF is an error)."""
+    from pod.errors import PodError
+
+    print("WARNING! This will remove all networks not used by at least one container.")
+    print("Are you sure you want to continue? [y/N] ", end="", flush=True)
+    answer = sys.stdin.readline()
+    if not answer:
+        raise PodError("EOF")
+    return answer.lower()[0] == "y"
+
+
+@network_app.command("prune")
+def prune_command(
+    force: bool = typer.Option(False, "--force", "-f", help="Do not ask for confirmation."),
+    filters: list[str] = typer.Option([], "--filter", help="Filter: label, label!, until."),
+) -> None:
+    """Remove every network no container uses (never the default one)."""
+    from pod.errors import PodError
+    from pod.store.networks import PRUNE_FILTERS, parse_filters, select
+
+    if not force and not _confirm_prune():
+        return
+    parsed = parse_filters(filters, PRUNE_FILTERS)
+    parsed["dangling"] = ["true"]
+    store = _store()
+    records = store.list()
+    errors = []
+    for record in select(records, parsed, _in_use(store, records)):
+        try:
+            store.remove(record.name, rootless=common.settings().rootless)
+        except PodError as err:
+            errors.append(err)
+            continue
+        print(record.name)
+    _raise_collected(errors)
+
+
+@network_app.command("exists")
+def exists_command(name: str = typer.Argument(..., metavar="NETWORK", help="Network name or ID.")):
+    """Exit 0 if the network exists, 1 if not."""
+    if not _store().exists(name):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer, image_app: typer.Typer) -> None:
+    app.add_typer(network_app, name="network", rich_help_panel="Networks")

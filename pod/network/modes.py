@@ -1,0 +1,175 @@
+"""`--network` as podman reads it: a mode (bridge, none, host, container:X, ns:PATH, private,
+slirp4netns) or one or more network names with per-network options (`NAME:ip=..,alias=..`).
+
+Pure: the defaults that depend on the host (rootful bridge "pod", rootless outbound through
+slirp4netns) are resolved by the caller from `rootless`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pod.errors import UsageError
+
+DEFAULT_NETWORK = "pod"
+# Modes with a namespace of the container's own but no pod network: loopback, plus outbound
+# through the named user-mode stack for the rootless ones.
+OWN_NAMESPACE_MODES = ("none", "private", "slirp4netns")
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class NetworkAttachment:
+    """A pod network the container joins, with its aliases and an optional static address."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    ip: str = ""
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "aliases": list(self.aliases), "ip": self.ip}
+
+    @classmethod
+    def from_json(cls, data: dict) -> NetworkAttachment:
+        return cls(data["name"], tuple(data.get("aliases", ())), data.get("ip", ""))
+
+
+@dataclass(frozen=True)
+class NetworkMode:
+    """What the container's network namespace is: `kind` plus the networks or the target."""
+
+    # "bridge", "none", "host", "container", "ns", "slirp4netns"; rootless "private":
+    # loopback only (slirp4netns cannot run here; create decides)
+    kind: str
+    networks: tuple[NetworkAttachment, ...] = ()
+    target: str = ""  # container name or id for "container", a path for "ns"
+
+    @property
+    def own_namespace(self) -> bool:
+        return self.kind not in ("host", "container", "ns")
+
+    def describe(self) -> str:
+        """podman's HostConfig.NetworkMode words."""
+        if self.kind in ("container", "ns"):
+            return f"{self.kind}:{self.target}"
+        return self.kind
+
+
+@dataclass
+class NetworkFlags:
+    """The run/create flags that shape networking, as given."""
+
+    network: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    ip: str | None = None
+
+
+def _ip(text: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise UsageError(f"{text} is not an ip address") from None
+
+
+def _named(text: str) -> NetworkAttachment:
+    name, _, opts = text.partition(":")
+    if not _NAME.match(name):
+        raise UsageError(f'invalid network name "{name}"')
+    aliases: list[str] = []
+    ip = ""
+    for option in filter(None, opts.split(",")):
+        key, sep, value = option.partition("=")
+        if not sep or not value:
+            raise UsageError(
+                f'invalid option "{option}" for network {name}: use ip=IP or alias=NAME'
+            )
+        if key == "ip":
+            ip = _ip(value)
+        elif key == "alias":
+            aliases.append(value)
+        else:
+            raise UsageError(f'unknown network option "{key}" for network {name}')
+    return NetworkAttachment(name, tuple(aliases), ip)
+
+
+def _single(text: str) -> NetworkMode | None:
+    """The non-network modes; None when `text` names networks."""
+    head, _, rest = text.partition(":")
+    if head in ("none", "host") and not rest:
+        return NetworkMode(head)
+    if head == "pasta":
+        raise UsageError(
+            "--network pasta is not supported: Debian 12's pasta cannot join a namespace from "
+            "inside a user namespace; use slirp4netns (the rootless default)"
+        )
+    if head == "slirp4netns":
+        if rest:
+            raise UsageError(f"--network {head} takes no options in pod: {text}")
+        return NetworkMode(head)
+    if head == "container":
+        if not rest:
+            raise UsageError("--network container: needs a container name or ID")
+        return NetworkMode("container", target=rest)
+    if head == "ns":
+        if not rest.startswith("/"):
+            raise UsageError(f"--network ns: needs an absolute path, got {rest!r}")
+        return NetworkMode("ns", target=rest)
+    return None
+
+
+def parse_network(flags: NetworkFlags, rootless: bool) -> NetworkMode:
+    """The container's mode; `--network-alias` and `--ip` apply to its only network."""
+    values = [value for value in flags.network if value] or [""]
+    if values in ([""], ["private"]):  # podman: bridge rootful, user-mode networking rootless
+        mode = NetworkMode("private") if rootless else NetworkMode("bridge")
+    elif len(values) == 1 and (single := _single(values[0])) is not None:
+        mode = single
+    else:
+        for value in values:
+            if _single(value) is not None:
+                raise UsageError(f"--network {value} cannot be combined with other networks")
+        attachments = [_named(v) for v in values]
+        attachments = [
+            NetworkAttachment(DEFAULT_NETWORK, a.aliases, a.ip) if a.name == "bridge" else a
+            for a in attachments
+        ]
+        names = [a.name for a in attachments]
+        if len(set(names)) != len(names):
+            raise UsageError("--network: a network is given twice")
+        mode = NetworkMode("bridge", tuple(attachments))
+    if mode.kind == "bridge" and not mode.networks:
+        mode = NetworkMode("bridge", (NetworkAttachment(DEFAULT_NETWORK),))
+    if flags.aliases or flags.ip:
+        if mode.kind != "bridge":
+            raise UsageError(
+                "--network-alias and --ip need a pod network (bridge), "
+                f"not --network {mode.describe()}"
+            )
+        if len(mode.networks) != 1:
+            raise UsageError("--network-alias and --ip need exactly one network")
+        only = mode.networks[0]
+        mode = NetworkMode(
+            "bridge",
+            (
+                NetworkAttachment(
+                    only.name,
+                    only.aliases + tuple(flags.aliases),
+                    _ip(flags.ip) if flags.ip else only.ip,
+                ),
+            ),
+        )
+    if rootless and mode.kind == "bridge":
+        raise UsageError(
+            "pod networks (bridge) are rootful only in this version: rootless containers use "
+            "slirp4netns (the default), --network none, host or container:NAME"
+        )
+    return mode
+
+
+def parse_stored(text: str, networks: Sequence[dict]) -> NetworkMode:
+    """A container record's `network` and `networks` fields back into a mode."""
+    kind, _, target = text.partition(":")
+    return NetworkMode(kind, tuple(NetworkAttachment.from_json(n) for n in networks), target)

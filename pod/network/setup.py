@@ -1,0 +1,505 @@
+"""Give a created container its network before it starts, and take it away after it exits.
+
+Runs in the shim. `prepare` starts the host-side work in a forked child at once (importing
+pyroute2 and setting up the bridge and its rules take longer than mounting the rootfs and the
+runtime's create, which run meanwhile on the other core); `Preparation.complete(pid)` hands
+the child the container's process, waits for the veths, and returns what was done. Published
+ports are bound here first, so a port in use fails the start before anything else is set up.
+What was done goes to the container's network.json: inspect, ps and port read it and
+`disconnect` undoes exactly that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pod.errors import PodError
+from pod.network.modes import parse_stored
+from pod.network.ports import PortMapping
+from pod.store.containers import ContainerRecord
+from pod.store.layout import Layout
+from pod.store.lock import atomic_write_json, locked, read_json
+
+STATE_FILE = "network.json"
+
+
+@dataclass
+class NetworkState:
+    """What the shim set up for one run of the container."""
+
+    kind: str = ""  # bridge, none, host, container, ns, slirp4netns, private
+    pid: int = 0  # the container's process: its namespace is /proc/<pid>/ns/net
+    attachments: dict[str, dict] = field(default_factory=dict)  # network → bridge.Attachment
+    ports: list[dict] = field(default_factory=list)  # PortMapping.to_json()
+    helper_pid: int = 0  # slirp4netns
+    forwarder_pid: int = 0
+
+    @classmethod
+    def from_json(cls, data: dict) -> NetworkState:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def read_state(layout: Layout, container_id: str) -> NetworkState | None:
+    data = read_json(layout.container_dir(container_id) / STATE_FILE)
+    return NetworkState.from_json(data) if data else None
+
+
+def _write_state(layout: Layout, container_id: str, state: NetworkState) -> None:
+    atomic_write_json(layout.container_dir(container_id) / STATE_FILE, asdict(state), 0o600)
+
+
+def _bind(ports: list[PortMapping]) -> list[socket.socket]:
+    """The host sockets for the published ports: held for the container's life (rootful,
+    where the firewall redirects the traffic before it reaches them) or served by the
+    forwarder (rootless); an occupied port fails here, before anything else is set up."""
+    if not ports:
+        return []
+    from pod.network.forwarder import bind_listener
+
+    sockets: list[socket.socket] = []
+    try:
+        for port in ports:
+            sockets.append(bind_listener(port.host_ip, port.host_port, port.protocol))
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+class BridgeWorker:
+    """A process that does the bridge work for one container start (see `_serve`).
+
+    Importing pyroute2 costs ~0.1 s, longer than the rest of a container start: `pod run`
+    starts the worker first thing (`start()`), so the import overlaps creating the container;
+    the shim hands it the job (`to`/`answers` are its pipe ends). Double-forked: nobody
+    waits for it, and it exits when its job is done or its pipe is closed."""
+
+    def __init__(self, to: int, answers: int) -> None:
+        self.to, self.answers = to, answers
+
+    @classmethod
+    def start(cls) -> BridgeWorker:
+        down_r, down_w = os.pipe()
+        up_r, up_w = os.pipe()
+        child = os.fork()
+        if child == 0:
+            try:
+                os.setsid()
+                if os.fork() == 0:
+                    _worker_main(down_r, up_w)
+            finally:
+                os._exit(0)
+        os.waitpid(child, 0)
+        os.close(down_r)
+        os.close(up_w)
+        return cls(down_w, up_r)
+
+    @classmethod
+    def from_arg(cls, text: str) -> BridgeWorker:
+        """The `R,W` form `arg` gives, as passed to a spawned shim."""
+        to, answers = (int(n) for n in text.split(","))
+        return cls(to, answers)
+
+    def arg(self) -> str:
+        return f"{self.to},{self.answers}"
+
+    def fds(self) -> list[int]:
+        return [self.to, self.answers]
+
+    def send(self, message: dict) -> None:
+        with contextlib.suppress(OSError):  # a worker that failed says why in its answer
+            os.write(self.to, json.dumps(message).encode() + b"\n")
+
+    def answer(self) -> dict:
+        os.close(self.to)
+        self.to = -1
+        chunks = []
+        while chunk := os.read(self.answers, 65536):
+            chunks.append(chunk)
+        self.close()
+        return json.loads(b"".join(chunks) or b'{"error": "the network set-up process died"}')
+
+    def close(self) -> None:
+        for fd in (self.to, self.answers):
+            if fd >= 0:
+                os.close(fd)
+        self.to = self.answers = -1
+
+
+def _worker_main(jobs: int, answers: int) -> None:
+    """The worker: import what the job needs at once, then read the job and do it."""
+    keep = {jobs, answers}
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    for fd in map(int, os.listdir("/proc/self/fd")):
+        if fd > 2 and fd not in keep and fd != null:
+            with contextlib.suppress(OSError):
+                os.close(fd)  # never hold the caller's pipes (its stdout, a lock) open
+    os.close(null)
+    try:
+        _site_packages()
+        import pyroute2.iproute.linux  # noqa: F401 - the slow import, done ahead of the job
+
+        reader = os.fdopen(jobs, "rb", buffering=0)
+        job = json.loads(reader.readline() or b"null")
+        if job is None:
+            return
+        answer = _bridge_job(job, reader)
+    except BaseException as err:
+        message = getattr(err, "message", None) or str(err) or type(err).__name__
+        answer = {"error": " ".join(str(message).splitlines())}
+    with contextlib.suppress(OSError):
+        os.write(answers, json.dumps(answer).encode())
+
+
+class NamespaceHolder:
+    """A child of the shim that made the container's network namespace and holds it until the
+    container has joined it (its path goes into the bundle before the runtime's create).
+
+    Rootless, slirp4netns and the forwarder must open the namespace from outside; a
+    container's own process cannot serve for that before it execs (pod's runtime keeps it
+    non-dumpable, which hides /proc/<pid>/ns from the user), but this ordinary child can."""
+
+    def __init__(self) -> None:
+        from pod import loopback
+        from pod.runtime import syscalls
+
+        ready_r, ready_w = os.pipe()
+        self.release_r, self.release_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.close(ready_r)
+                os.close(self.release_w)
+                syscalls.unshare(syscalls.CLONE_NEWNET)
+                loopback.set_lo_up()
+                os.write(ready_w, b"1")
+                os.read(self.release_r, 1)  # until the shim lets go
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(ready_w)
+        os.close(self.release_r)
+        self.pid = pid
+        ok = os.read(ready_r, 1) == b"1"
+        os.close(ready_r)
+        if not ok:
+            self.release()
+            raise PodError("creating the container's network namespace failed")
+
+    @property
+    def path(self) -> str:
+        return f"/proc/{self.pid}/ns/net"
+
+    def release(self) -> None:
+        if self.pid:
+            os.close(self.release_w)
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+class Preparation:
+    """The host-side half of `connect`, done by a BridgeWorker (see the module docstring)."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        record: ContainerRecord,
+        bind_ports: bool = True,
+        worker: BridgeWorker | None = None,
+    ) -> None:
+        """`bind_ports` False: a rootful restart, whose shim still holds the ports; `worker`:
+        one `pod run` started early (else one is started now, when bridges are needed)."""
+        self.layout, self.record = layout, record
+        self.mode = parse_stored(record.network, record.networks)
+        self.ports = [PortMapping.from_json(p) for p in record.ports]
+        self.held: list[socket.socket] = []
+        self.worker: BridgeWorker | None = None
+        self.holder: NamespaceHolder | None = None
+        if self.mode.kind != "bridge":
+            if worker is not None:
+                worker.close()
+            if self.mode.kind == "slirp4netns" or self.ports:
+                self.holder = NamespaceHolder()
+            return
+        if bind_ports:
+            self.held = _bind(self.ports)
+        self.worker = worker or BridgeWorker.start()
+        self.worker.send(
+            {"root": str(layout.root), "runroot": str(layout.runroot), "id": record.id}
+        )
+
+    @property
+    def netns_path(self) -> str:
+        """The namespace the container must join (the bundle's), or "" for its own new one."""
+        return self.holder.path if self.holder is not None else ""
+
+    def complete(self, pid: int) -> NetworkState:
+        """Connect the container whose process is `pid`; raises PodError when it fails."""
+        try:
+            return self._complete(pid)
+        finally:
+            if self.holder is not None:
+                self.holder.release()  # the container is in the namespace now
+
+    def _complete(self, pid: int) -> NetworkState:
+        state = NetworkState(kind=self.mode.kind, pid=pid)
+        netns_path = self.netns_path or f"/proc/{pid}/ns/net"
+        if self.worker is not None:
+            self.worker.send({"pid": pid})
+            answer = self.worker.answer()
+            self.worker = None
+            if "error" in answer:
+                raise PodError(f"setting up the network: {answer['error']}")
+            state.attachments = answer["attachments"]
+            state.ports = [p.to_json() for p in self.ports]
+        elif self.mode.kind == "slirp4netns":
+            from pod.network import usermode
+
+            state.helper_pid = usermode.start(self.layout, self.record, netns_path)
+        if self.mode.kind in ("private", "slirp4netns") and self.ports:
+            from pod.network import forwarder
+
+            self.held = _bind(self.ports)
+            netns = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                state.forwarder_pid = forwarder.spawn(
+                    [
+                        forwarder.Forward(s.fileno(), p.protocol, "127.0.0.1", p.container_port)
+                        for s, p in zip(self.held, self.ports, strict=True)
+                    ],
+                    netns,
+                )
+            finally:
+                os.close(netns)
+                self.release_held()
+            state.ports = [p.to_json() for p in self.ports]
+        _write_state(self.layout, self.record.id, state)
+        if state.attachments:
+            _tell_members(self.layout, self.record, state, joined=True)
+        return state
+
+    def hand_over_held(self) -> list[int]:
+        """The port reservations as bare fds, now the caller's (the supervisor keeps them open
+        for the container's life; nothing here closes them any more)."""
+        fds = [sock.detach() for sock in self.held]
+        self.held = []
+        return fds
+
+    def release_held(self) -> None:
+        for sock in self.held:
+            sock.close()
+        self.held = []
+
+    def abandon(self) -> None:
+        """The start failed before `complete`: the worker sees its pipe close and exits."""
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+        if self.holder is not None:
+            self.holder.release()
+        self.release_held()
+
+
+def _bridge_job(job: dict, reader) -> dict:
+    """Bridges and rules first (while the container is being created), then the veths."""
+    from pod.config import firewall_driver
+    from pod.network import bridge, firewall
+    from pod.store.containers import ContainerStore
+    from pod.store.networks import NetworkStore
+
+    layout = Layout(Path(job["root"]), Path(job["runroot"]))
+    record = ContainerStore(layout).lookup(job["id"])
+    ports = [PortMapping.from_json(p) for p in record.ports]
+    networks = NetworkStore(layout)
+    mode = parse_stored(record.network, record.networks)
+    wall = firewall.detect(firewall_driver())
+    records = [networks.get(attachment.name) for attachment in mode.networks]
+
+    def ensure(only_missing: bool) -> None:
+        """Bridges and their rules; a bridge that exists has its rules (both go together)."""
+        for net in records:
+            if only_missing and bridge.link_exists(net.network_interface):
+                continue
+            subnet = net.subnets[0]
+            prefixlen = int(subnet["subnet"].rsplit("/", 1)[1])
+            bridge.ensure_bridge(net.network_interface, subnet["gateway"], prefixlen)
+            wall.setup_network(bridge.rules_for(net))
+
+    with locked(networks.lock_path):
+        ensure(only_missing=False)
+    message = json.loads(reader.readline() or b"null")
+    if message is None:
+        raise PodError("the container was not created")
+    pid = int(message["pid"])
+    netns = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    attachments: dict[str, dict] = {}
+    with contextlib.ExitStack() as stack:
+        stack.callback(os.close, netns)
+        # The last member's exit removes a bridge under this lock: re-check and attach under it.
+        stack.enter_context(locked(networks.lock_path))
+        ensure(only_missing=True)
+        _attach_all(record, mode, records, ports, netns, wall, attachments)
+    return {"attachments": attachments}
+
+
+def _attach_all(record, mode, records, ports, netns, wall, attachments: dict) -> None:
+    """A veth per network (the first non-internal one routes out), then the port rules."""
+    from pod.network import bridge
+
+    try:
+        default_route = True
+        for index, (attachment, net) in enumerate(zip(mode.networks, records, strict=True)):
+            subnet = net.subnets[0]
+            done = bridge.attach(
+                net.network_interface,
+                netns,
+                bridge.host_ifname(),
+                f"eth{index}",
+                attachment.ip,
+                int(subnet["subnet"].rsplit("/", 1)[1]),
+                subnet["gateway"],
+                default_route=default_route and not net.internal,
+            )
+            default_route = default_route and net.internal
+            attachments[net.name] = done.to_json()
+        if ports:
+            wall.add_ports(bridge.rules_for(records[0]), record.id, mode.networks[0].ip, ports)
+    except BaseException:
+        for done in attachments.values():
+            bridge.delete_link(done["host_ifname"])
+        raise
+
+
+def _site_packages() -> None:
+    """pyroute2 lives in site-packages, which the shim's small `-I -S` supervisor (where the
+    exit and restart steps run) has not added: add it now, once."""
+    import sys
+
+    if sys.flags.no_site and "site" not in sys.modules:
+        import site
+
+        site.main()
+
+
+def disconnect(layout: Layout, record: ContainerRecord) -> list[str]:
+    """Undo what network.json says was done; the bridge and its rules go with the last member.
+
+    Returns the problems met (the exit step records them; it never raises)."""
+    state = read_state(layout, record.id)
+    if state is None:
+        return []
+    problems: list[str] = []
+    for pid in (state.forwarder_pid, state.helper_pid):
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+    if state.attachments:
+        try:
+            _tell_members(layout, record, state, joined=False)
+            _disconnect_bridges(layout, record, state)
+        except Exception as err:
+            problems.append(f"removing the network: {err}")
+    with contextlib.suppress(FileNotFoundError):
+        (layout.container_dir(record.id) / STATE_FILE).unlink()
+    return problems
+
+
+def _tell_members(layout: Layout, record: ContainerRecord, state: NetworkState, joined: bool):
+    """Update the /etc/hosts of the networks' running members (pod.network.members), on
+    networks with name resolution (user networks; podman's default network has none)."""
+    from pod.network import members
+    from pod.store.networks import NetworkStore
+
+    networks = NetworkStore(layout)
+    with locked(networks.lock_path):
+        for name in state.attachments:
+            try:
+                if not networks.get(name).dns_enabled:
+                    continue
+                allocations = networks.allocations(name)
+            except PodError:
+                continue
+            (members.joined if joined else members.left)(layout, record, name, allocations)
+
+
+def _disconnect_bridges(layout: Layout, record: ContainerRecord, state: NetworkState) -> None:
+    """The container's port rules go now (its address may be given out again at once); the
+    veths and bridges are left to `tidy`, which runs after the exit is reported."""
+    from pod.config import firewall_driver
+    from pod.network import bridge, firewall
+    from pod.store.networks import NetworkStore
+
+    networks = NetworkStore(layout)
+    first = next(iter(state.attachments))
+    if state.ports:
+        with contextlib.suppress(PodError), locked(networks.lock_path):
+            rules = bridge.rules_for(networks.get(first))
+            firewall.detect(firewall_driver()).remove_ports(rules, record.id)
+    pending = {
+        "veths": [a["host_ifname"] for a in state.attachments.values()],
+        "networks": list(state.attachments),
+    }
+    atomic_write_json(_tidy_dir(layout) / f"{record.id}.json", pending, 0o600)
+
+
+def _tidy_dir(layout: Layout) -> Path:
+    directory = layout.runroot / "network-tidy"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def tidy(layout: Layout) -> list[str]:
+    """Host parts left by stopped containers: their veths, and each bridge (with its rules)
+    that no container uses any more. The shim calls it once its exit has been reported, so
+    `pod run` does not wait for netlink; any later call finishes what a killed shim left."""
+    directory = layout.runroot / "network-tidy"
+    try:
+        pending = sorted(directory.iterdir())
+    except FileNotFoundError:
+        return []
+    if not pending:
+        return []
+    _site_packages()
+    from pod.config import firewall_driver
+    from pod.network import bridge, firewall
+    from pod.store.networks import NetworkStore
+
+    networks = NetworkStore(layout)
+    problems: list[str] = []
+    with locked(networks.lock_path):
+        for path in pending:
+            work = read_json(path) or {}
+            try:
+                for veth in work.get("veths", []):
+                    bridge.delete_link(veth)
+                for name in work.get("networks", []):
+                    with contextlib.suppress(PodError):  # removed with -f, bridge and all
+                        net = networks.get(name)
+                        if not _bridge_in_use(net.network_interface):
+                            firewall.detect(firewall_driver()).teardown_network(
+                                bridge.rules_for(net)
+                            )
+                            bridge.delete_link(net.network_interface)
+            except Exception as err:
+                problems.append(f"removing the network's host parts: {err}")
+            path.unlink(missing_ok=True)
+    return problems
+
+
+def _bridge_in_use(name: str) -> bool:
+    """Another container's veth is still on the bridge (any store: the bridge is the host's)."""
+    brif = Path("/sys/class/net") / name / "brif"
+    try:
+        return any(brif.iterdir())
+    except FileNotFoundError:
+        return False

@@ -1,0 +1,109 @@
+"""Rootless outbound networking: slirp4netns in the container's namespace.
+
+It needs /dev/net/tun inside a user namespace, which a host with the device at mode 0600
+refuses; pod then gives the container loopback only and says once how to fix it. Published
+ports never depend on it: pod's forwarder serves those in every rootless mode. (pasta is not
+used: Debian 12's cannot join a namespace when it runs as root in a user namespace, as the
+shim does.)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from pod.errors import PodError
+from pod.store.containers import ContainerRecord
+from pod.store.layout import Layout
+
+TUN = Path("/dev/net/tun")
+SLIRP4NETNS = "slirp4netns"
+SLIRP_HOST = "10.0.2.2"  # slirp4netns's address for the host's loopback
+_NOTICE_FILE = "network-notice-given"
+
+
+def tun_usable() -> bool:
+    """Can this user open the tun device (what slirp4netns would fail on)?"""
+    try:
+        os.close(os.open(TUN, os.O_RDWR | os.O_CLOEXEC))
+    except OSError:
+        return False
+    return True
+
+
+def _mode_text() -> str:
+    try:
+        return oct(TUN.stat().st_mode & 0o777)[2:]
+    except OSError:
+        return "missing"
+
+
+def unusable_reason() -> str | None:
+    """Why slirp4netns cannot give a rootless container a network here, with the fix."""
+    if shutil.which(SLIRP4NETNS) is None:
+        return f"{SLIRP4NETNS} is not installed (apt-get install {SLIRP4NETNS})"
+    if not tun_usable():
+        return (
+            f"{TUN} is not usable by this user (mode {_mode_text()}); as root: "
+            f'chmod 0666 {TUN} (persist it with a udev rule: KERNEL=="tun", MODE="0666")'
+        )
+    return None
+
+
+def resolve(kind: str, runroot: Path, warn) -> str:
+    """The rootless mode a container gets: slirp4netns (an error when asked for by name and
+    it cannot work), else "private": loopback only, said once per boot."""
+    reason = unusable_reason()
+    if reason is None:
+        return SLIRP4NETNS
+    if kind == SLIRP4NETNS:
+        raise PodError(f"--network {kind}: {reason}")
+    marker = runroot / _NOTICE_FILE
+    if not marker.exists():
+        warn(
+            f"rootless containers get loopback only (no outbound network): {reason}. "
+            "Published ports still work."
+        )
+        runroot.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    return "private"
+
+
+def host_address(kind: str) -> str:
+    """What host.containers.internal is in the container (the host's loopback services)."""
+    return SLIRP_HOST if kind == SLIRP4NETNS else ""
+
+
+def start(layout: Layout, record: ContainerRecord, netns: str) -> int:
+    """Start slirp4netns for the container's namespace (a path); its pid once it is ready."""
+    directory = layout.container_dir(record.id)
+    ready_r, ready_w = os.pipe()
+    argv = [SLIRP4NETNS, "--configure", "--mtu=65520", f"--ready-fd={ready_w}",
+            "--netns-type=path", netns, "tap0"]  # fmt: skip
+    log = open(directory / "slirp4netns.log", "wb")  # noqa: SIM115 - handed to the child
+    try:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(ready_w,),
+            start_new_session=True,
+        )  # fmt: skip
+    finally:
+        os.close(ready_w)
+        log.close()
+    try:
+        if os.read(ready_r, 1) != b"1":
+            time.sleep(0.05)
+            proc.poll()
+            text = (directory / "slirp4netns.log").read_text(errors="replace")
+            raise PodError(f"slirp4netns failed: {_reason(text)}")
+    finally:
+        os.close(ready_r)
+    return proc.pid
+
+
+def _reason(text: str) -> str:
+    """The tool's reason: its first line (slirp4netns follows an error with its usage)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else "no reason given"

@@ -1,0 +1,484 @@
+"""Network records and their address allocations (IPAM), as podman's netavark backend keeps them.
+
+`<root>/networks/<name>.json` is the record in netavark's JSON shape (what `network inspect`
+prints); `<root>/networks/ipam/<name>.json` the addresses given out on it, with each member's
+name and aliases for /etc/hosts. Every change happens under one lock (`lock_path`) with atomic
+writes; reads take no lock, so code already holding it (the bridge set-up) can still read.
+The default network "pod" is made on first use: pod never has a network-less store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import itertools
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any
+
+from pod.errors import PodError, UsageError
+from pod.network import subnets
+from pod.store.layout import Layout
+from pod.store.lock import atomic_write_json, locked, read_json
+
+DEFAULT_NAME = "pod"
+DEFAULT_BRIDGE = "pod0"
+# Fixed, as podman's default network ID is: scripts may match on it.
+DEFAULT_ID = hashlib.sha256(DEFAULT_NAME.encode()).hexdigest()
+BRIDGE_PREFIX = "pod"  # bridges pod0 (default), pod1, ...; generated network names alike
+DRIVERS = ("bridge",)
+# `--network` words that cannot name a network (podman's list, plus pasta).
+MODE_NAMES = ("none", "host", "bridge", "private", "slirp4netns", "pasta", "container", "ns")
+NAME_PATTERN = "[a-zA-Z0-9][a-zA-Z0-9_.-]*"
+_NAME = re.compile(NAME_PATTERN)
+
+
+class NoSuchNetworkError(PodError):
+    """No network by that name or ID (exit 125; `network rm` exits 1 for it, as podman)."""
+
+
+class NetworkExistsError(PodError):
+    """`network create` with a name already taken."""
+
+
+class NetworkInUseError(PodError):
+    """Containers still have addresses on the network."""
+
+    exit_code = 2
+
+
+def not_found(name_or_id: str) -> NoSuchNetworkError:
+    return NoSuchNetworkError(
+        f"unable to find network with name or ID {name_or_id}: network not found"
+    )
+
+
+def check_removable(record: NetworkRecord) -> None:
+    """The default network stays (callers check before removing the containers on one)."""
+    if record.name == DEFAULT_NAME:
+        raise PodError(f"default network {DEFAULT_NAME} cannot be removed")
+
+
+def go_now() -> str:
+    """The current local time as Go marshals time.Now(): RFC 3339, nanoseconds, zeros trimmed."""
+    nanos = time.time_ns()
+    moment = datetime.datetime.fromtimestamp(nanos // 1_000_000_000).astimezone()
+    fraction = f"{nanos % 1_000_000_000:09d}".rstrip("0")
+    offset = moment.strftime("%z")
+    zone = "Z" if offset in ("+0000", "-0000") else f"{offset[:3]}:{offset[3:]}"
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + zone
+
+
+@dataclass
+class NetworkRecord:
+    """One network; field names and JSON keys are netavark's."""
+
+    name: str
+    id: str
+    driver: str = "bridge"
+    network_interface: str = ""
+    created: str = ""
+    subnets: list[dict[str, str]] = field(default_factory=list)  # [{"subnet", "gateway"}]
+    ipv6_enabled: bool = False
+    internal: bool = False
+    dns_enabled: bool = True
+    labels: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+    ipam_options: dict[str, str] = field(default_factory=lambda: {"driver": "host-local"})
+
+    @property
+    def subnet(self) -> IPv4Network:
+        return IPv4Network(self.subnets[0]["subnet"])
+
+    @property
+    def gateway(self) -> IPv4Address:
+        return IPv4Address(self.subnets[0]["gateway"])
+
+    def to_json(self) -> dict[str, Any]:
+        """podman's inspect document: keys in netavark's order, empty ones left out as Go's
+        `omitempty` does."""
+        doc: dict[str, Any] = {"name": self.name, "id": self.id, "driver": self.driver}
+        if self.network_interface:
+            doc["network_interface"] = self.network_interface
+        doc["created"] = self.created
+        if self.subnets:  # types.Subnet's order; the gateway is omitempty
+            doc["subnets"] = [
+                {k: s[k] for k in ("subnet", "gateway", "lease_range") if s.get(k)}
+                for s in self.subnets
+            ]
+        doc["ipv6_enabled"] = self.ipv6_enabled
+        doc["internal"] = self.internal
+        doc["dns_enabled"] = self.dns_enabled
+        for key in ("labels", "options", "ipam_options"):
+            if getattr(self, key):
+                doc[key] = dict(sorted(getattr(self, key).items()))
+        return doc
+
+    @classmethod
+    def from_dict(cls, data: dict) -> NetworkRecord:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _live_interfaces() -> list[str]:
+    try:
+        return os.listdir("/sys/class/net")
+    except OSError:
+        return []
+
+
+class NetworkStore:
+    """Networks and addresses under `lock_path`. `host_networks` and `interfaces` (the host's
+    routes and link names) are parameters so tests can give their own."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        host_networks: Callable[[], list[IPv4Network]] | None = None,
+        interfaces: Callable[[], list[str]] | None = None,
+    ) -> None:
+        self.layout = layout
+        self._host_networks = host_networks or subnets.host_networks
+        self._interfaces = interfaces or _live_interfaces
+
+    @property
+    def lock_path(self) -> Path:
+        return self.layout.networks_lock
+
+    # --- records ---
+
+    def get(self, name: str) -> NetworkRecord:
+        """The network named exactly `name` (no lock taken, the default is not created)."""
+        data = read_json(self.layout.network_file(name)) if _NAME.fullmatch(name) else None
+        if not data:
+            raise not_found(name)
+        return NetworkRecord.from_dict(data)
+
+    def _records(self) -> list[NetworkRecord]:
+        root = self.layout.networks_root
+        if not root.is_dir():
+            return []
+        found = [read_json(path) for path in root.glob("*.json")]
+        return sorted((NetworkRecord.from_dict(d) for d in found if d), key=lambda r: r.name)
+
+    def list(self) -> list[NetworkRecord]:
+        """All networks by name, the default one included (made now if it is not yet)."""
+        self._ensure_default()
+        return self._records()
+
+    def lookup(self, name_or_id: str) -> NetworkRecord:
+        """By name, else by full or unique partial ID (podman's rules)."""
+        self._ensure_default()
+        with contextlib.suppress(NoSuchNetworkError):
+            return self.get(name_or_id)
+        matches = [r for r in self._records() if r.id.startswith(name_or_id)] if name_or_id else []
+        if len(matches) > 1:
+            raise PodError(f"more than one result for network ID {name_or_id}")
+        if not matches:
+            raise not_found(name_or_id)
+        return matches[0]
+
+    def exists(self, name_or_id: str) -> bool:
+        try:
+            self.lookup(name_or_id)
+        except NoSuchNetworkError:
+            return False
+        return True
+
+    def default(self) -> NetworkRecord:
+        """The default network, created with the first free subnet on first use."""
+        with contextlib.suppress(NoSuchNetworkError):
+            return self.get(DEFAULT_NAME)
+        with locked(self.lock_path):
+            return self._default_locked()
+
+    def _ensure_default(self) -> None:
+        if not self.layout.network_file(DEFAULT_NAME).exists():
+            self.default()
+
+    def _default_locked(self) -> NetworkRecord:
+        with contextlib.suppress(NoSuchNetworkError):
+            return self.get(DEFAULT_NAME)
+        records = self._records()
+        used = [r.subnet for r in records]
+        subnet = subnets.choose_subnet(used, self._host_networks())
+        # Another store on this host (tests, a second --root) may have its default's pod0 up.
+        taken = {r.network_interface for r in records} | set(self._interfaces())
+        device = DEFAULT_BRIDGE if DEFAULT_BRIDGE not in taken else self._free_device_name(records)
+        record = NetworkRecord(
+            name=DEFAULT_NAME,
+            id=DEFAULT_ID,
+            network_interface=device,
+            created=go_now(),
+            subnets=[{"subnet": str(subnet), "gateway": str(subnets.gateway_for(subnet))}],
+            dns_enabled=False,  # as podman's default network: no name resolution on it
+        )
+        atomic_write_json(self.layout.network_file(record.name), record.to_json())
+        return record
+
+    def create(
+        self,
+        name: str | None = None,
+        *,
+        driver: str = "bridge",
+        subnet: str | None = None,
+        gateway: str | None = None,
+        internal: bool = False,
+        labels: dict[str, str] | None = None,
+    ) -> NetworkRecord:
+        """A new bridge network: a free /24 unless `subnet` is given, gateway its first host."""
+        if gateway is not None and subnet is None:
+            raise UsageError("cannot set gateway or range without subnet")
+        chosen = subnets.parse_subnet(subnet) if subnet is not None else None
+        if name in MODE_NAMES:
+            raise PodError(
+                f'cannot create network with name "{name}" because it conflicts with a valid '
+                "network mode"
+            )
+        if name is not None and not _NAME.fullmatch(name):
+            raise PodError(
+                f"network name {name} invalid: names must match {NAME_PATTERN}: invalid argument"
+            )
+        with locked(self.lock_path):
+            self._default_locked()
+            records = self._records()
+            if name is not None and any(r.name == name for r in records):
+                raise NetworkExistsError(
+                    f"network name {name} already used: network already exists"
+                )
+            if driver not in DRIVERS:
+                raise PodError(f"unsupported driver {driver}: invalid argument")
+            device = self._free_device_name(records)
+            used = [r.subnet for r in records]
+            host = self._host_networks()
+            if chosen is None:
+                chosen = subnets.choose_subnet(used, host)
+            else:
+                subnets.check_free(chosen, used, host)
+            record = NetworkRecord(
+                name=name or device,
+                id=os.urandom(32).hex(),
+                driver=driver,
+                network_interface=device,
+                created=go_now(),
+                subnets=[
+                    {"subnet": str(chosen), "gateway": str(subnets.gateway_for(chosen, gateway))}
+                ],
+                internal=internal,
+                labels=dict(labels or {}),
+            )
+            atomic_write_json(self.layout.network_file(record.name), record.to_json())
+            return record
+
+    def _free_device_name(self, records: list[NetworkRecord]) -> str:
+        """pod1, pod2, ...: the first not naming a network, a bridge of one, or a host link
+        (0 is the default network's)."""
+        taken = {r.name for r in records} | {r.network_interface for r in records}
+        taken |= set(self._interfaces())
+        index = 1
+        while f"{BRIDGE_PREFIX}{index}" in taken:
+            index += 1
+        return f"{BRIDGE_PREFIX}{index}"
+
+    def remove(self, name: str, force: bool = False, rootless: bool = False) -> NetworkRecord:
+        """Delete the record and its allocations, then the bridge and firewall rules.
+
+        In use (addresses given out) is exit 2 unless `force`: the caller removes the
+        containers first; any allocation left then is dropped with the network."""
+        from pod.network.bridge import remove_network_host_parts
+
+        with locked(self.lock_path):
+            record = self.get(name)
+            check_removable(record)
+            if self._members(name) and not force:
+                raise NetworkInUseError(
+                    f'"{name}" has associated containers with it. Use -f to forcibly delete '
+                    "containers and pods: network is being used"
+                )
+            self.layout.network_file(name).unlink(missing_ok=True)
+            self.layout.network_allocations_file(name).unlink(missing_ok=True)
+        remove_network_host_parts(record, rootless)
+        return record
+
+    # --- addresses ---
+
+    def _read_allocations(self, name: str) -> dict[str, Any]:
+        data = read_json(self.layout.network_allocations_file(name)) or {}
+        return {"last": data.get("last", ""), "members": data.get("members", {})}
+
+    def _members(self, name: str) -> dict[str, dict]:
+        return self._read_allocations(name)["members"]
+
+    def allocations(self, network_name: str) -> dict[str, dict]:
+        """container ID → {"ip", "name", "aliases"} on the network (no lock taken)."""
+        self.get(network_name)
+        return self._members(network_name)
+
+    def allocate(
+        self,
+        network_name: str,
+        container_id: str,
+        requested: str | None = None,
+        *,
+        name: str = "",
+        aliases: list[str] | None = None,
+    ) -> str:
+        """An address for the container: `requested` if free, else the next free one after the
+        last given out (host-local's order). Never the network, gateway or broadcast address.
+        Asking again for the same container returns its address."""
+        with locked(self.lock_path):
+            record = self.get(network_name)
+            state = self._read_allocations(network_name)
+            members = state["members"]
+            mine = members.get(container_id)
+            if mine and requested in (None, mine["ip"]):
+                return mine["ip"]
+            taken = {entry["ip"]: cid for cid, entry in members.items() if cid != container_id}
+            if requested is not None:
+                address = self._check_requested(record, requested, taken)
+            else:
+                address = self._next_free(record, state["last"], set(taken))
+                state["last"] = address
+            members[container_id] = {"ip": address, "name": name, "aliases": list(aliases or [])}
+            atomic_write_json(self.layout.network_allocations_file(network_name), state)
+            return address
+
+    @staticmethod
+    def _check_requested(record: NetworkRecord, requested: str, taken: dict[str, str]) -> str:
+        try:
+            address = IPv4Address(requested)
+        except ValueError:
+            raise UsageError(f"{requested} is not an IPv4 address") from None
+        subnet = record.subnet
+        if address not in subnet:
+            raise PodError(
+                f"requested static ip {address} not in any subnet on network {record.name}"
+            )
+        if address in (subnet.network_address, subnet.broadcast_address, record.gateway):
+            raise PodError(
+                f"IPAM error: requested ip address {address} is the network, gateway or "
+                f"broadcast address of network {record.name}"
+            )
+        if str(address) in taken:
+            raise PodError(
+                f"IPAM error: requested ip address {address} is already allocated to container "
+                f"ID {taken[str(address)]}"
+            )
+        return str(address)
+
+    @staticmethod
+    def _next_free(record: NetworkRecord, last: str, taken: set[str]) -> str:
+        subnet = record.subnet
+        first = int(subnet.network_address) + 1
+        end = int(subnet.broadcast_address) - 1
+        start = first
+        with contextlib.suppress(ValueError):
+            if last and first <= int(IPv4Address(last)) < end:
+                start = int(IPv4Address(last)) + 1
+        skip = taken | {str(record.gateway)}
+        for candidate in itertools.chain(range(start, end + 1), range(first, start)):
+            if str(IPv4Address(candidate)) not in skip:
+                return str(IPv4Address(candidate))
+        raise PodError(
+            f"IPAM error: failed to find free IP in range: {IPv4Address(first)} - "
+            f"{IPv4Address(end)}"
+        )
+
+    def release(self, network_name: str, container_id: str) -> None:
+        """Give the container's address back; nothing to do if it has none (or the network
+        is gone)."""
+        with locked(self.lock_path):
+            path = self.layout.network_allocations_file(network_name)
+            if not _NAME.fullmatch(network_name) or not path.exists():
+                return
+            state = self._read_allocations(network_name)
+            if state["members"].pop(container_id, None) is not None:
+                atomic_write_json(path, state)
+
+
+# --- `ls --filter` and `prune --filter`, as podman's libnetwork filters ---
+
+LIST_FILTERS = ("name", "id", "driver", "label", "label!", "until", "dangling")
+PRUNE_FILTERS = ("label", "label!", "until")
+
+
+def parse_filters(items: list[str], allowed: tuple[str, ...]) -> dict[str, list[str]]:
+    """`key=value` flags → key → values (several values of one key: any may match)."""
+    parsed: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"filter input must be in the form of filter=value: {item} is invalid")
+        if key.lower() not in allowed:
+            raise UsageError(f'invalid filter "{key}"')
+        parsed.setdefault(key.lower(), []).append(value)
+    return parsed
+
+
+def _regex_any(patterns: list[str], text: str) -> bool:
+    """Go's regexp.MatchString over the patterns: unanchored; a bad pattern matches nothing."""
+    for pattern in patterns:
+        with contextlib.suppress(re.error):
+            if re.search(pattern, text):
+                return True
+    return False
+
+
+def _labels_match(wanted: list[str], labels: dict[str, str]) -> bool:
+    """Every `key` or `key=value` must be present."""
+    for item in wanted:
+        key, sep, value = item.partition("=")
+        if key not in labels or (sep and labels[key] != value):
+            return False
+    return True
+
+
+def _parse_bool(text: str) -> bool:
+    """Go's strconv.ParseBool."""
+    if text in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if text in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    raise UsageError(f'invalid dangling filter value "{text}"')
+
+
+def select(
+    records: list[NetworkRecord], filters: dict[str, list[str]], in_use: set[str]
+) -> list[NetworkRecord]:
+    """The records every filter key accepts; `in_use` names the networks with containers."""
+    checks: list[Callable[[NetworkRecord], bool]] = []
+    for key, values in filters.items():
+        if key == "name":
+            checks.append(lambda r, v=values: _regex_any(v, r.name))
+        elif key == "id":
+            checks.append(lambda r, v=values: _regex_any(v, r.id))
+        elif key == "driver":
+            checks.append(lambda r, v=values: r.driver in v)
+        elif key == "label":
+            checks.append(lambda r, v=values: _labels_match(v, r.labels))
+        elif key == "label!":
+            checks.append(lambda r, v=values: not _labels_match(v, r.labels))
+        elif key == "until":
+            checks.append(_until(values))
+        elif key == "dangling":
+            if len(values) > 1:
+                raise UsageError('got more than one value for filter key "dangling"')
+            wanted = _parse_bool(values[0])
+            keep = in_use | {DEFAULT_NAME}  # the default network is never dangling
+            checks.append(lambda r, w=wanted, k=keep: (r.name not in k) == w)
+    return [r for r in records if all(check(r) for check in checks)]
+
+
+def _until(values: list[str]) -> Callable[[NetworkRecord], bool]:
+    from pod.container_logs import parse_moment, parse_time
+
+    if len(values) != 1:
+        raise UsageError("specify exactly one timestamp for until")
+    limit = parse_moment(values[0])
+    return lambda r: parse_time(r.created) < limit

@@ -1,0 +1,288 @@
+"""Container networking with real namespaces, bridges, firewall rules and published ports.
+
+Rootful: the default bridge network, user networks, published ports through the firewall,
+name resolution between members, `--internal`, `container:`, concurrent address allocation and
+a host left as it was. Rootless: published ports through pod's forwarder (this host's
+/dev/net/tun is 0600, so outbound needs the chmod the pasta test makes for itself).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+HTTPD = "mkdir -p /www && echo hello-from-$(hostname) > /www/index.html && httpd -f -p 80 -h /www"
+
+
+@pytest.fixture
+def busybox(pod, test_images) -> str:
+    pod("pull", "-q", test_images.busybox.ref, check=True)
+    return test_images.busybox.ref
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def host_address() -> str:
+    """The host's outbound IPv4 address (not loopback)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))
+        return probe.getsockname()[0]
+
+
+def fetch(url: str, timeout: float = 10.0) -> str:
+    """GET with retries while the server in the container starts."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                return answer.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def host_links() -> set[str]:
+    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+    return {line.split(": ")[1].split("@")[0] for line in out.splitlines()}
+
+
+def firewall_rules() -> str:
+    parts = []
+    for argv in (["iptables-save"], ["nft", "list", "ruleset"]):
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True)
+        except FileNotFoundError:
+            continue
+        lines = [line for line in done.stdout.splitlines() if not line.startswith("#")]
+        parts.append("\n".join(lines))
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def host_before():
+    """The host's links and firewall rules before the test; compared after it."""
+    return host_links(), firewall_rules()
+
+
+def test_published_port_answers_from_the_host_and_leaves_nothing(pod, busybox, host_before):
+    port = free_port()
+    started = pod("run", "-d", "--name", "web", "-p", f"{port}:80", busybox, "sh", "-c", HTTPD)
+    assert started.returncode == 0, started.stderr
+    assert fetch(f"http://127.0.0.1:{port}/").startswith("hello-from-")
+    listing = pod("ps", "--format", "{{.Ports}}").stdout.strip()
+    assert listing == f"0.0.0.0:{port}->80/tcp"
+    assert pod("port", "web").stdout == f"80/tcp -> 0.0.0.0:{port}\n"
+    inspect = json.loads(pod("inspect", "web").stdout)[0]
+    settings = inspect["NetworkSettings"]
+    assert settings["Ports"] == {"80/tcp": [{"HostIp": "", "HostPort": str(port)}]}
+    assert settings["IPAddress"].count(".") == 3 and settings["Gateway"]
+    assert settings["Networks"]["pod"]["IPAddress"] == settings["IPAddress"]
+    assert inspect["HostConfig"]["NetworkMode"] == "bridge"
+    # the container reaches the host through the bridge's gateway
+    gateway = settings["Gateway"]
+    hosts = pod("exec", "web", "cat", "/etc/hosts").stdout
+    assert f"{gateway}\thost.containers.internal" in hosts
+    # hairpin: the container reaches its own published port through the host's address
+    own = f"timeout 5 wget -q -O - http://{host_address()}:{port}/; true"
+    assert pod("exec", "web", "sh", "-c", own).stdout.startswith("hello-from-")
+    assert pod("rm", "-f", "-t", "0", "web").returncode == 0
+    assert (host_links(), firewall_rules()) == host_before
+
+
+def test_port_in_use_is_a_clear_error_and_nothing_is_left(pod, busybox, host_before):
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = pod("run", "--rm", "-p", f"{port}:80", busybox, "true")
+    assert result.returncode == 125
+    assert "address already in use" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert pod("ps", "-a", "-q").stdout == ""
+    assert (host_links(), firewall_rules()) == host_before
+
+
+@pytest.mark.parametrize("spec", ["0:80", "70000:80", "8000-8002:80-81", "8080:80/icmp", "abc:80"])
+def test_invalid_publish_specs_exit_125(pod, busybox, spec):
+    result = pod("run", "--rm", "-p", spec, busybox, "true")
+    assert result.returncode == 125, result.stderr
+    assert result.stderr.startswith("Error: ")
+
+
+def test_members_of_a_user_network_find_each_other_by_name(pod, busybox, host_before):
+    assert pod("network", "create", "backend").returncode == 0
+    server = pod("run", "-d", "--name", "db", "--network", "backend", "--network-alias", "store",
+                 busybox, "sh", "-c", HTTPD)  # fmt: skip
+    assert server.returncode == 0, server.stderr
+    for name in ("db", "store"):
+        client = pod("run", "--rm", "--network", "backend", busybox,
+                     "sh", "-c", f"for i in $(seq 50); do wget -q -O - http://{name}/ && exit; "
+                     "sleep 0.1; done; exit 1")  # fmt: skip
+        assert client.returncode == 0, client.stderr
+        assert client.stdout.startswith("hello-from-")
+    # the server learned of a member that joined after it and forgets it when it leaves
+    peer = pod("run", "-d", "--name", "peer", "--network", "backend", busybox, "sleep", "60")
+    assert peer.returncode == 0, peer.stderr
+    assert "\tpeer" in pod("exec", "db", "cat", "/etc/hosts").stdout
+    pod("rm", "-f", "-t", "0", "peer", check=True)
+    assert "\tpeer" not in pod("exec", "db", "cat", "/etc/hosts").stdout
+    pod("rm", "-f", "-t", "0", "db", check=True)
+    assert pod("network", "rm", "backend").returncode == 0
+    assert (host_links(), firewall_rules()) == host_before
+
+
+@pytest.fixture
+def host_http():
+    """An HTTP server on all the host's addresses (what containers try to reach): its port."""
+    server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), _Hello)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+class _Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"host-says-hi")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_internal_network_cannot_reach_the_host(pod, busybox, host_http):
+    pod("network", "create", "--internal", "sealed", check=True)
+    inspect = json.loads(pod("network", "inspect", "sealed").stdout)[0]
+    gateway = inspect["subnets"][0]["gateway"]
+    # busybox-static's wget -T crashes on Debian 12: its timeout applet bounds wget instead
+    # (not as the last command: sh would exec it as PID 1, which ignores the SIGTERM)
+    probe = f"ip route; timeout 3 wget -q -O - http://{gateway}:{host_http}/; true"
+    sealed = pod("run", "--rm", "--network", "sealed", busybox, "sh", "-c", probe)
+    assert "host-says-hi" not in sealed.stdout
+    assert "default" not in sealed.stdout
+    probe = f"timeout 5 wget -q -O - http://host.containers.internal:{host_http}/; true"
+    normal = pod("run", "--rm", busybox, "sh", "-c", probe)
+    assert normal.stdout == "host-says-hi", normal.stderr
+    pod("network", "rm", "sealed", check=True)
+
+
+def test_none_has_only_loopback_and_container_mode_shares_it(pod, busybox):
+    none = pod("run", "--rm", "--network", "none", busybox, "ls", "/sys/class/net")
+    assert none.stdout.split() == ["lo"]
+    first = pod("run", "-d", "--name", "first", "--network", "none", busybox,
+                "sh", "-c", "nc -l -p 7777 -e echo shared")  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    joined = pod("run", "--rm", "--network", "container:first", busybox,
+                 "sh", "-c", "for i in $(seq 50); do nc 127.0.0.1 7777 </dev/null && exit; "
+                 "sleep 0.1; done")  # fmt: skip
+    assert joined.stdout.strip() == "shared", joined.stderr
+    pod("rm", "-f", "-t", "0", "first", check=True)
+
+
+def test_concurrent_runs_get_distinct_addresses(pod, busybox, host_before):
+    def start(index: int) -> str:
+        result = pod("run", "-d", "--name", f"c{index}", busybox, "sleep", "60")
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        ids = list(pool.map(start, range(10)))
+    addresses = [
+        pod("inspect", "-f", "{{.NetworkSettings.IPAddress}}", cid).stdout.strip() for cid in ids
+    ]
+    assert len(set(addresses)) == 10 and all(addresses), addresses
+    pod("rm", "-f", "-a", "-t", "0", check=True)
+    assert (host_links(), firewall_rules()) == host_before
+
+
+def test_dns_flags_and_add_host(pod, busybox):
+    result = pod("run", "--rm", "--dns", "9.9.9.9", "--dns-search", "corp.example",
+                 "--dns-option", "ndots:2", "--add-host", "db.local:10.1.2.3", busybox,
+                 "sh", "-c", "cat /etc/resolv.conf /etc/hosts")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "nameserver 9.9.9.9\n" in result.stdout
+    assert "search corp.example\n" in result.stdout
+    assert "options ndots:2\n" in result.stdout
+    assert "10.1.2.3\tdb.local\n" in result.stdout
+    bad = pod("run", "--rm", "--dns", "not-an-ip", busybox, "true")
+    assert (bad.returncode, bad.stderr) == (125, "Error: not-an-ip is not an ip address\n")
+
+
+@pytest.mark.rootless
+def test_rootless_published_port_through_the_forwarder(rootless_pod, test_images):
+    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
+    port = free_port()
+    started = rootless_pod("run", "-d", "--name", "web", "-p", f"{port}:80",
+                           test_images.busybox.ref, "sh", "-c", HTTPD)  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    assert fetch(f"http://127.0.0.1:{port}/").startswith("hello-from-")
+    assert rootless_pod("port", "web").stdout == f"80/tcp -> 0.0.0.0:{port}\n"
+    assert rootless_pod("rm", "-f", "-t", "0", "web").returncode == 0
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+
+
+@pytest.mark.rootless
+def test_rootless_privileged_port_fails_with_podmans_advice(rootless_pod, test_images):
+    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
+    result = rootless_pod("run", "--rm", "-p", "80:80", test_images.busybox.ref, "true")
+    assert result.returncode == 125
+    assert "ip_unprivileged_port_start" in result.stderr
+
+
+@pytest.fixture
+def tun_open_to_users():
+    """/dev/net/tun at 0666 for the test (slirp4netns needs it rootless), restored after."""
+    tun = "/dev/net/tun"
+    mode = os.stat(tun).st_mode & 0o777
+    os.chmod(tun, 0o666)
+    yield
+    os.chmod(tun, mode)
+
+
+@pytest.mark.rootless
+def test_rootless_outbound_through_slirp4netns(rootless_pod, test_images, tun_open_to_users):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
+        port = server.server_address[1]
+        probe = f"ip -4 addr; timeout 5 wget -q -O - http://host.containers.internal:{port}/; true"
+        result = rootless_pod("run", "--rm", test_images.busybox.ref, "sh", "-c", probe)
+        assert result.returncode == 0, result.stderr
+        assert "tap0" in result.stdout and result.stdout.endswith("host-says-hi")
+        inspect = rootless_pod("create", "--name", "c", test_images.busybox.ref, "true")
+        assert inspect.returncode == 0, inspect.stderr
+        mode = rootless_pod("inspect", "-f", "{{.HostConfig.NetworkMode}}", "c").stdout
+        assert mode == "slirp4netns\n"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.rootless
+def test_rootless_without_tun_gets_loopback_and_one_notice(rootless_pod, test_images):
+    if os.stat("/dev/net/tun").st_mode & 0o006:
+        pytest.skip("this host opens /dev/net/tun to users: the fallback cannot happen here")
+    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
+    first = rootless_pod("run", "--rm", test_images.busybox.ref, "ls", "/sys/class/net")
+    assert first.stdout.split() == ["lo"], first.stderr
+    assert "loopback only" in first.stderr and "chmod 0666 /dev/net/tun" in first.stderr
+    second = rootless_pod("run", "--rm", test_images.busybox.ref, "true")
+    assert second.stderr == ""
