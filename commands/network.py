@@ -1,4 +1,5 @@
-"""`pod network`: create, ls, inspect, rm, prune, exists (podman 4.3's behaviour and wording)."""
+"""`pod network`: create, ls, inspect, rm, prune, exists, connect, disconnect (podman 4.3's
+behaviour and wording)."""
 
 from __future__ import annotations
 
@@ -301,6 +302,31 @@ def exists_command(name: str = typer.Argument(..., metavar="NETWORK", help="Netw
     """Exit 0 if the network exists, 1 if not."""
     if not _store().exists(name):
         raise typer.Exit(1)
+
+
+@network_app.command("connect")
+def connect_command(
+    network: str = typer.Argument(..., metavar="NETWORK", help="Network name or ID."),
+    container: str = typer.Argument(..., metavar="CONTAINER", help="Container name or ID."),
+    alias: list[str] = typer.Option([], "--alias", help="Network-scoped alias."),
+    ip: str = typer.Option(None, "--ip", help="Static IPv4 address on the network."),
+) -> None:
+    """Add a container to a network (a running one gets the interface at once)."""
+    from pod.network.connect import connect
+    from pod.network.modes import check_ip
+
+    connect(common.settings(), network, container, list(alias), check_ip(ip) if ip else None)
+
+
+@network_app.command("disconnect")
+def disconnect_command(
+    network: str = typer.Argument(..., metavar="NETWORK", help="Network name or ID."),
+    container: str = typer.Argument(..., metavar="CONTAINER", help="Container name or ID."),
+) -> None:
+    """Take a container off a network."""
+    from pod.network.connect import disconnect
+
+    disconnect(common.settings(), network, container)
 
 
 def register(app: typer.Typer, image_app: typer.Typer) -> None:

@@ -1032,6 +1032,7 @@ def _setup_main(args: argparse.Namespace) -> int:
             _finish_container(
                 layout, store, record, answer["error"]["exit_code"], answer["error"]["message"]
             )
+            _tidy_after_failure(layout)  # before the answer: a failed run leaves nothing
         finally:
             _answer(ready, answer)
         os._exit(1)
@@ -1039,6 +1040,16 @@ def _setup_main(args: argparse.Namespace) -> int:
     os.close(ready)
     _become_supervisor(config)
     os._exit(0)
+
+
+def _tidy_after_failure(layout: Layout) -> None:
+    """A failed start's network parts (pod.network.setup.tidy)."""
+    import contextlib
+
+    from pod.network.setup import tidy
+
+    with contextlib.suppress(Exception):  # nobody is left to tell; a later command tidies again
+        tidy(layout)
 
 
 def run_step(args: argparse.Namespace) -> dict:

@@ -67,7 +67,7 @@ class NetworkFlags:
     ip: str | None = None
 
 
-def _ip(text: str) -> str:
+def check_ip(text: str) -> str:
     try:
         return str(ipaddress.IPv4Address(text))
     except ValueError:
@@ -87,7 +87,7 @@ def _named(text: str) -> NetworkAttachment:
                 f'invalid option "{option}" for network {name}: use ip=IP or alias=NAME'
             )
         if key == "ip":
-            ip = _ip(value)
+            ip = check_ip(value)
         elif key == "alias":
             aliases.append(value)
         else:
@@ -157,7 +157,7 @@ def parse_network(flags: NetworkFlags, rootless: bool) -> NetworkMode:
                 NetworkAttachment(
                     only.name,
                     only.aliases + tuple(flags.aliases),
-                    _ip(flags.ip) if flags.ip else only.ip,
+                    check_ip(flags.ip) if flags.ip else only.ip,
                 ),
             ),
         )

@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import socket
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def read_state(layout: Layout, container_id: str) -> NetworkState | None:
     return NetworkState.from_json(data) if data else None
 
 
-def _write_state(layout: Layout, container_id: str, state: NetworkState) -> None:
+def save_state(layout: Layout, container_id: str, state: NetworkState) -> None:
     atomic_write_json(layout.container_dir(container_id) / STATE_FILE, asdict(state), 0o600)
 
 
@@ -125,6 +126,21 @@ class BridgeWorker:
             chunks.append(chunk)
         self.close()
         return json.loads(b"".join(chunks) or b'{"error": "the network set-up process died"}')
+
+    def abandon(self, wait: float = 10.0) -> None:
+        """No container after all: the worker undoes what it made; wait (bounded) until it
+        has, so the failed command leaves nothing behind when it returns."""
+        import select
+
+        os.close(self.to)
+        self.to = -1
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            if not select.select([self.answers], [], [], left)[0]:
+                break
+            if not os.read(self.answers, 65536):
+                break
+        self.close()
 
     def close(self) -> None:
         for fd in (self.to, self.answers):
@@ -283,9 +299,9 @@ class Preparation:
                 os.close(netns)
                 self.release_held()
             state.ports = [p.to_json() for p in self.ports]
-        _write_state(self.layout, self.record.id, state)
+        save_state(self.layout, self.record.id, state)
         if state.attachments:
-            _tell_members(self.layout, self.record, state, joined=True)
+            tell_members(self.layout, self.record, list(state.attachments), joined=True)
         return state
 
     def hand_over_held(self) -> list[int]:
@@ -301,9 +317,9 @@ class Preparation:
         self.held = []
 
     def abandon(self) -> None:
-        """The start failed before `complete`: the worker sees its pipe close and exits."""
+        """The start failed before `complete`: the worker undoes its bridges and exits."""
         if self.worker is not None:
-            self.worker.close()
+            self.worker.abandon()
             self.worker = None
         if self.holder is not None:
             self.holder.release()
@@ -313,7 +329,7 @@ class Preparation:
 def _bridge_job(job: dict, reader) -> dict:
     """Bridges and rules first (while the container is being created), then the veths."""
     from pod.config import firewall_driver
-    from pod.network import bridge, firewall
+    from pod.network import firewall
     from pod.store.containers import ContainerStore
     from pod.store.networks import NetworkStore
 
@@ -325,31 +341,40 @@ def _bridge_job(job: dict, reader) -> dict:
     wall = firewall.detect(firewall_driver())
     records = [networks.get(attachment.name) for attachment in mode.networks]
 
-    def ensure(only_missing: bool) -> None:
-        """Bridges and their rules; a bridge that exists has its rules (both go together)."""
-        for net in records:
-            if only_missing and bridge.link_exists(net.network_interface):
-                continue
-            subnet = net.subnets[0]
-            prefixlen = int(subnet["subnet"].rsplit("/", 1)[1])
-            bridge.ensure_bridge(net.network_interface, subnet["gateway"], prefixlen)
-            wall.setup_network(bridge.rules_for(net))
-
     with locked(networks.lock_path):
-        ensure(only_missing=False)
-    message = json.loads(reader.readline() or b"null")
-    if message is None:
-        raise PodError("the container was not created")
-    pid = int(message["pid"])
-    netns = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    attachments: dict[str, dict] = {}
-    with contextlib.ExitStack() as stack:
-        stack.callback(os.close, netns)
-        # The last member's exit removes a bridge under this lock: re-check and attach under it.
-        stack.enter_context(locked(networks.lock_path))
-        ensure(only_missing=True)
-        _attach_all(record, mode, records, ports, netns, wall, attachments)
+        ensure_bridges(records, wall, only_missing=False)
+    try:
+        message = json.loads(reader.readline() or b"null")
+        if message is None:
+            raise PodError("the container was not created")
+        netns = os.open(f"/proc/{int(message['pid'])}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        attachments: dict[str, dict] = {}
+        with contextlib.ExitStack() as stack:
+            stack.callback(os.close, netns)
+            # The last member's exit removes a bridge under this lock: re-check, attach under it.
+            stack.enter_context(locked(networks.lock_path))
+            ensure_bridges(records, wall, only_missing=True)
+            _attach_all(record, mode, records, ports, netns, wall, attachments)
+    except BaseException:
+        # The start failed: the bridges made for it go again unless others use them.
+        queue_tidy(layout, f"{record.id}-start", [], [net.name for net in records])
+        tidy(layout)
+        raise
     return {"attachments": attachments}
+
+
+def ensure_bridges(records: list, wall, only_missing: bool) -> None:
+    """Bridges and their rules; a bridge that exists has its rules (both go together).
+    Callers hold the networks lock."""
+    from pod.network import bridge
+
+    for net in records:
+        if only_missing and bridge.link_exists(net.network_interface):
+            continue
+        subnet = net.subnets[0]
+        prefixlen = int(subnet["subnet"].rsplit("/", 1)[1])
+        bridge.ensure_bridge(net.network_interface, subnet["gateway"], prefixlen)
+        wall.setup_network(bridge.rules_for(net))
 
 
 def _attach_all(record, mode, records, ports, netns, wall, attachments: dict) -> None:
@@ -405,7 +430,7 @@ def disconnect(layout: Layout, record: ContainerRecord) -> list[str]:
                 os.kill(pid, signal.SIGTERM)
     if state.attachments:
         try:
-            _tell_members(layout, record, state, joined=False)
+            tell_members(layout, record, list(state.attachments), joined=False)
             _disconnect_bridges(layout, record, state)
         except Exception as err:
             problems.append(f"removing the network: {err}")
@@ -414,15 +439,15 @@ def disconnect(layout: Layout, record: ContainerRecord) -> list[str]:
     return problems
 
 
-def _tell_members(layout: Layout, record: ContainerRecord, state: NetworkState, joined: bool):
-    """Update the /etc/hosts of the networks' running members (pod.network.members), on
-    networks with name resolution (user networks; podman's default network has none)."""
+def tell_members(layout: Layout, record: ContainerRecord, names: list[str], joined: bool):
+    """Update the /etc/hosts of the running members of the networks `names`
+    (pod.network.members), on networks with name resolution (podman's default has none)."""
     from pod.network import members
     from pod.store.networks import NetworkStore
 
     networks = NetworkStore(layout)
     with locked(networks.lock_path):
-        for name in state.attachments:
+        for name in names:
             try:
                 if not networks.get(name).dns_enabled:
                     continue
@@ -445,11 +470,14 @@ def _disconnect_bridges(layout: Layout, record: ContainerRecord, state: NetworkS
         with contextlib.suppress(PodError), locked(networks.lock_path):
             rules = bridge.rules_for(networks.get(first))
             firewall.detect(firewall_driver()).remove_ports(rules, record.id)
-    pending = {
-        "veths": [a["host_ifname"] for a in state.attachments.values()],
-        "networks": list(state.attachments),
-    }
-    atomic_write_json(_tidy_dir(layout) / f"{record.id}.json", pending, 0o600)
+    veths = [a["host_ifname"] for a in state.attachments.values()]
+    queue_tidy(layout, record.id, veths, list(state.attachments))
+
+
+def queue_tidy(layout: Layout, key: str, veths: list[str], networks: list[str]) -> None:
+    """Note host parts for `tidy`: veths to delete, networks whose bridge may now be unused."""
+    pending = {"veths": veths, "networks": networks}
+    atomic_write_json(_tidy_dir(layout) / f"{key}.json", pending, 0o600)
 
 
 def _tidy_dir(layout: Layout) -> Path:

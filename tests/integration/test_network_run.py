@@ -72,6 +72,18 @@ def firewall_rules() -> str:
     return "\n".join(parts)
 
 
+def host_now_as(before, seconds: float = 5.0) -> bool:
+    """The host's links and rules are as `before` again. After `pod rm` they are at once (rm
+    waits for the shim); after a foreground `run --rm` the shim removes the host parts right
+    after it has reported the exit, so the check allows it a moment."""
+    deadline = time.monotonic() + seconds
+    while (host_links(), firewall_rules()) != before:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 @pytest.fixture
 def host_before():
     """The host's links and firewall rules before the test; compared after it."""
@@ -286,3 +298,34 @@ def test_rootless_without_tun_gets_loopback_and_one_notice(rootless_pod, test_im
     assert "loopback only" in first.stderr and "chmod 0666 /dev/net/tun" in first.stderr
     second = rootless_pod("run", "--rm", test_images.busybox.ref, "true")
     assert second.stderr == ""
+
+
+def test_connect_and_disconnect_a_running_container(pod, busybox, host_before):
+    for name in ("front", "back"):
+        pod("network", "create", name, check=True)
+    pod("run", "-d", "--name", "a", "--network", "front", busybox, "sleep", "60", check=True)
+    pod("run", "-d", "--name", "b", "--network", "back", busybox, "sleep", "60", check=True)
+    assert pod("network", "connect", "--alias", "bee", "back", "a").returncode == 0
+    interfaces = pod("exec", "a", "ls", "/sys/class/net").stdout.split()
+    assert interfaces == ["eth0", "eth1", "lo"]
+    hosts_b = pod("exec", "b", "cat", "/etc/hosts").stdout
+    assert any(line.split()[1:3] == ["a", "bee"] for line in hosts_b.splitlines() if "\t" in line)
+    again = pod("network", "connect", "back", "a")
+    assert again.returncode == 125 and "network is already connected" in again.stderr
+    assert pod("network", "rm", "back").returncode == 2  # a and b use it
+    assert pod("network", "disconnect", "back", "a").returncode == 0
+    assert pod("exec", "a", "ls", "/sys/class/net").stdout.split() == ["eth0", "lo"]
+    assert "\ta bee" not in pod("exec", "b", "cat", "/etc/hosts").stdout
+    missing = pod("network", "disconnect", "back", "a")
+    assert missing.returncode == 125 and "is not connected to network back" in missing.stderr
+    pod("rm", "-f", "-t", "0", "a", "b", check=True)
+    pod("network", "rm", "front", "back", check=True)
+    assert (host_links(), firewall_rules()) == host_before
+
+
+@pytest.mark.parametrize("runtime", ["pod", "runc"])
+def test_a_failed_start_leaves_no_network_behind(pod, busybox, host_before, runtime):
+    result = pod("run", "--rm", "--runtime", runtime, "-p", f"{free_port()}:80", busybox, "nope")
+    assert result.returncode == 127, result.stderr
+    assert pod("ps", "-a", "-q").stdout == ""
+    assert host_now_as(host_before)

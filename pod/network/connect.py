@@ -1,0 +1,114 @@
+"""`pod network connect` / `disconnect`: add a network to a container or take one away.
+
+The record changes under the container's lock (an address is reserved or released); a running
+container also gets (or loses) the interface at once, and the network's running members learn
+of it, as when it starts. A stopped container gets it at its next start.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+
+from pod.config import Settings
+from pod.container_state import current_state
+from pod.errors import PodError
+from pod.network import setup
+from pod.network.modes import NetworkAttachment
+from pod.store.containers import ContainerRecord, ContainerStore
+from pod.store.layout import Layout
+from pod.store.lock import atomic_write_json, locked
+
+
+def _bridged(record: ContainerRecord) -> None:
+    if record.network != "bridge":
+        raise PodError(
+            f"network mode {record.network} of container {record.id} does not support "
+            "connecting networks: it has to be a bridge (pod network) container"
+        )
+
+
+def connect(
+    settings: Settings, network: str, container: str, aliases: list[str], ip: str | None
+) -> None:
+    from pod.store.networks import NetworkStore
+
+    layout = Layout(settings.root, settings.runroot)
+    store, networks = ContainerStore(layout), NetworkStore(layout)
+    net = networks.lookup(network)
+    record = store.lookup(container)
+    with locked(store.container_lock(record.id)):
+        record = store.lookup(record.id)
+        _bridged(record)
+        if any(entry["name"] == net.name for entry in record.networks):
+            raise PodError(
+                f'container {record.id} is already connected to network "{net.name}": '
+                "network is already connected"
+            )
+        address = networks.allocate(net.name, record.id, ip, name=record.name, aliases=aliases)
+        attachment = NetworkAttachment(net.name, tuple(aliases), address)
+        try:
+            state = current_state(store, record)
+            if state.status in ("running", "paused") and state.pid:
+                _attach_running(layout, record, net, attachment, state.pid)
+        except BaseException:
+            networks.release(net.name, record.id)
+            raise
+        record.networks = [*record.networks, attachment.to_json()]
+        atomic_write_json(store.record_file(record.id), asdict(record))
+
+
+def _attach_running(layout: Layout, record: ContainerRecord, net, attachment, pid: int) -> None:
+    from pod.config import firewall_driver
+    from pod.network import bridge, firewall
+    from pod.store.networks import NetworkStore
+
+    live = setup.read_state(layout, record.id)
+    if live is None:
+        raise PodError(f"container {record.id} has no network set up to add to")
+    wall = firewall.detect(firewall_driver())
+    netns = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        with locked(NetworkStore(layout).lock_path):
+            setup.ensure_bridges([net], wall, only_missing=True)
+            subnet = net.subnets[0]
+            done = bridge.attach(
+                net.network_interface,
+                netns,
+                bridge.host_ifname(),
+                f"eth{len(record.networks)}",
+                attachment.ip,
+                int(subnet["subnet"].rsplit("/", 1)[1]),
+                subnet["gateway"],
+                default_route=not live.attachments and not net.internal,
+            )
+    finally:
+        os.close(netns)
+    live.attachments[net.name] = done.to_json()
+    setup.save_state(layout, record.id, live)
+    setup.tell_members(layout, record, [net.name], joined=True)
+
+
+def disconnect(settings: Settings, network: str, container: str) -> None:
+    from pod.store.networks import NetworkStore
+
+    layout = Layout(settings.root, settings.runroot)
+    store, networks = ContainerStore(layout), NetworkStore(layout)
+    net = networks.lookup(network)
+    record = store.lookup(container)
+    with locked(store.container_lock(record.id)):
+        record = store.lookup(record.id)
+        if not any(entry["name"] == net.name for entry in record.networks):
+            raise PodError(f"container {record.id} is not connected to network {net.name}")
+        live = setup.read_state(layout, record.id)
+        state = current_state(store, record)
+        running = state.status in ("running", "paused")
+        if running and live is not None and net.name in live.attachments:
+            setup.tell_members(layout, record, [net.name], joined=False)
+            done = live.attachments.pop(net.name)
+            setup.save_state(layout, record.id, live)
+            setup.queue_tidy(layout, record.id + "-" + net.name, [done["host_ifname"]], [net.name])
+        record.networks = [entry for entry in record.networks if entry["name"] != net.name]
+        atomic_write_json(store.record_file(record.id), asdict(record))
+        networks.release(net.name, record.id)
+    setup.tidy(layout)
