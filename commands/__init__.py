@@ -6,7 +6,10 @@ functions that need them so `pod --help`, `pod --version` and `pod images` start
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -147,7 +150,11 @@ def _print_traceback() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI: every error leaves through here as one `Error: ...` line, podman's code."""
+    """Run the CLI: every error leaves through here as one `Error: ...` line, podman's code.
+
+    Run as the program (no `argv`), it ends without the interpreter's teardown (see
+    `_exit_now`); called with `argv` it raises SystemExit like any function would."""
+    as_program = argv is None
     argv = sys.argv[1:] if argv is None else argv
     command = typer.main.get_command(_app_for(_command_name(argv)))
     args = boolflags.normalize(command, argv)
@@ -177,4 +184,20 @@ def main(argv: list[str] | None = None) -> None:
             _print_traceback()
         print(f"Error: internal error: {type(err).__name__}: {err}", file=sys.stderr)
         code = 125
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if as_program:
+        _exit_now(code)
+    sys.exit(code)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Exit without the interpreter freeing every module's objects one by one (~30 ms on every
+    command, more than some commands' work): what the user must see is flushed and the atexit
+    handlers (temporary files' finalizers among them) run first; then nothing is left to do."""
+    import atexit
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to flush to
+            stream.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)

@@ -241,7 +241,11 @@ def _run(options, creating: bool, quiet: bool) -> int:
         start_shim(layout, record, start_now=True, network_worker=worker)
         print(record.id)
         return 0
-    start_shim(layout, record, start_now=False, network_worker=worker)
+    try:
+        start_shim(layout, record, start_now=False, network_worker=worker)
+    finally:
+        if worker is not None:
+            worker.reap()
     code = attach(
         layout,
         record.id,

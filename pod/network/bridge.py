@@ -39,9 +39,9 @@ class Attachment:
 
 
 def _iproute():
-    from pyroute2 import IPRoute
+    from pod.network.netlink import iproute
 
-    return IPRoute()
+    return iproute()
 
 
 def _netlink_error(what: str, err: Exception) -> PodError:

@@ -85,8 +85,8 @@ def _attach_running(layout: Layout, record: ContainerRecord, net, attachment, pi
     finally:
         os.close(netns)
     live.attachments[net.name] = done.to_json()
+    live.named += setup.tell_members(layout, record, [net.name], joined=True)
     setup.save_state(layout, record.id, live)
-    setup.tell_members(layout, record, [net.name], joined=True)
 
 
 def disconnect(settings: Settings, network: str, container: str) -> None:
@@ -104,7 +104,9 @@ def disconnect(settings: Settings, network: str, container: str) -> None:
         state = current_state(store, record)
         running = state.status in ("running", "paused")
         if running and live is not None and net.name in live.attachments:
-            setup.tell_members(layout, record, [net.name], joined=False)
+            if net.name in live.named:
+                setup.tell_members(layout, record, [net.name], joined=False)
+                live.named.remove(net.name)
             done = live.attachments.pop(net.name)
             setup.save_state(layout, record.id, live)
             setup.queue_tidy(layout, record.id + "-" + net.name, [done["host_ifname"]], [net.name])

@@ -39,6 +39,7 @@ class NetworkState:
     attachments: dict[str, dict] = field(default_factory=dict)  # network → bridge.Attachment
     ports: list[dict] = field(default_factory=list)  # PortMapping.to_json()
     helper_pid: int = 0  # slirp4netns
+    named: list[str] = field(default_factory=list)  # networks whose members know it by name
     forwarder_pid: int = 0
 
     @classmethod
@@ -79,28 +80,36 @@ class BridgeWorker:
 
     Importing pyroute2 costs ~0.1 s, longer than the rest of a container start: `pod run`
     starts the worker first thing (`start()`), so the import overlaps creating the container;
-    the shim hands it the job (`to`/`answers` are its pipe ends). Double-forked: nobody
-    waits for it, and it exits when its job is done or its pipe is closed."""
+    the shim hands it the job (`to`/`answers` are its pipe ends). A child of `pod run`,
+    which reaps it (`reap`); it exits when its job is done or its pipe is closed."""
 
-    def __init__(self, to: int, answers: int) -> None:
-        self.to, self.answers = to, answers
+    def __init__(self, to: int, answers: int, pid: int = 0) -> None:
+        self.to, self.answers, self.pid = to, answers, pid
 
     @classmethod
     def start(cls) -> BridgeWorker:
         down_r, down_w = os.pipe()
         up_r, up_w = os.pipe()
-        child = os.fork()
+        child = os.fork()  # one fork: forking this process is the part `pod run` waits for
         if child == 0:
             try:
-                os.setsid()
-                if os.fork() == 0:
-                    _worker_main(down_r, up_w)
+                os.setsid()  # a Ctrl-C meant for `pod run` is not for it
+                _worker_main(down_r, up_w)
             finally:
                 os._exit(0)
-        os.waitpid(child, 0)
         os.close(down_r)
         os.close(up_w)
-        return cls(down_w, up_r)
+        return cls(down_w, up_r, child)
+
+    def reap(self, wait: float = 1.0) -> None:
+        """Collect the worker, which is done once the container started (or failed to)."""
+        deadline = time.monotonic() + wait
+        while self.pid:
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(self.pid, os.WNOHANG)[0] == 0 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    continue
+            self.pid = 0
 
     @classmethod
     def from_arg(cls, text: str) -> BridgeWorker:
@@ -162,7 +171,10 @@ def _worker_main(jobs: int, answers: int) -> None:
     os.close(null)
     try:
         _site_packages()
-        import pyroute2.iproute.linux  # noqa: F401 - the slow import, done ahead of the job
+        from pod.network import bridge, firewall, netlink  # noqa: F401 - used by the job
+        from pod.store import networks  # noqa: F401
+
+        netlink.preload()  # the slow imports, done ahead of the job
 
         reader = os.fdopen(jobs, "rb", buffering=0)
         job = json.loads(reader.readline() or b"null")
@@ -301,7 +313,9 @@ class Preparation:
             state.ports = [p.to_json() for p in self.ports]
         save_state(self.layout, self.record.id, state)
         if state.attachments:
-            tell_members(self.layout, self.record, list(state.attachments), joined=True)
+            state.named = tell_members(self.layout, self.record, list(state.attachments), True)
+            if state.named:
+                save_state(self.layout, self.record.id, state)
         return state
 
     def hand_over_held(self) -> list[int]:
@@ -340,10 +354,11 @@ def _bridge_job(job: dict, reader) -> dict:
     mode = parse_stored(record.network, record.networks)
     wall = firewall.detect(firewall_driver())
     records = [networks.get(attachment.name) for attachment in mode.networks]
-
-    with locked(networks.lock_path):
-        ensure_bridges(records, wall, only_missing=False)
+    starting = _starting_dir(layout) / str(os.getpid())
+    atomic_write_json(starting, [net.network_interface for net in records])
     try:
+        with locked(networks.lock_path):
+            ensure_bridges(records, wall, only_missing=False)
         message = json.loads(reader.readline() or b"null")
         if message is None:
             raise PodError("the container was not created")
@@ -357,10 +372,35 @@ def _bridge_job(job: dict, reader) -> dict:
             _attach_all(record, mode, records, ports, netns, wall, attachments)
     except BaseException:
         # The start failed: the bridges made for it go again unless others use them.
+        starting.unlink(missing_ok=True)
         queue_tidy(layout, f"{record.id}-start", [], [net.name for net in records])
         tidy(layout)
         raise
+    starting.unlink(missing_ok=True)
     return {"attachments": attachments}
+
+
+def _starting_dir(layout: Layout) -> Path:
+    """Bridge workers at work (a file per pid naming its bridges): tidy leaves those bridges
+    up instead of deleting what the next container start would create again at once."""
+    directory = layout.runroot / "network-starting"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _bridges_being_started(layout: Layout) -> set[str]:
+    found: set[str] = set()
+    directory = layout.runroot / "network-starting"
+    for path in directory.glob("*") if directory.is_dir() else ():
+        try:
+            os.kill(int(path.name), 0)
+        except (ProcessLookupError, ValueError):
+            path.unlink(missing_ok=True)  # a worker that died: its start failed
+            continue
+        except PermissionError:
+            pass
+        found.update(read_json(path) or [])
+    return found
 
 
 def ensure_bridges(records: list, wall, only_missing: bool) -> None:
@@ -430,7 +470,8 @@ def disconnect(layout: Layout, record: ContainerRecord) -> list[str]:
                 os.kill(pid, signal.SIGTERM)
     if state.attachments:
         try:
-            tell_members(layout, record, list(state.attachments), joined=False)
+            if state.named:
+                tell_members(layout, record, state.named, joined=False)
             _disconnect_bridges(layout, record, state)
         except Exception as err:
             problems.append(f"removing the network: {err}")
@@ -439,13 +480,17 @@ def disconnect(layout: Layout, record: ContainerRecord) -> list[str]:
     return problems
 
 
-def tell_members(layout: Layout, record: ContainerRecord, names: list[str], joined: bool):
+def tell_members(
+    layout: Layout, record: ContainerRecord, names: list[str], joined: bool
+) -> list[str]:
     """Update the /etc/hosts of the running members of the networks `names`
-    (pod.network.members), on networks with name resolution (podman's default has none)."""
+    (pod.network.members), on networks with name resolution (podman's default has none);
+    the networks it did so on."""
     from pod.network import members
     from pod.store.networks import NetworkStore
 
     networks = NetworkStore(layout)
+    told = []
     with locked(networks.lock_path):
         for name in names:
             try:
@@ -455,18 +500,20 @@ def tell_members(layout: Layout, record: ContainerRecord, names: list[str], join
             except PodError:
                 continue
             (members.joined if joined else members.left)(layout, record, name, allocations)
+            told.append(name)
+    return told
 
 
 def _disconnect_bridges(layout: Layout, record: ContainerRecord, state: NetworkState) -> None:
     """The container's port rules go now (its address may be given out again at once); the
     veths and bridges are left to `tidy`, which runs after the exit is reported."""
-    from pod.config import firewall_driver
-    from pod.network import bridge, firewall
-    from pod.store.networks import NetworkStore
-
-    networks = NetworkStore(layout)
-    first = next(iter(state.attachments))
     if state.ports:
+        from pod.config import firewall_driver
+        from pod.network import bridge, firewall
+        from pod.store.networks import NetworkStore
+
+        networks = NetworkStore(layout)
+        first = next(iter(state.attachments))
         with contextlib.suppress(PodError), locked(networks.lock_path):
             rules = bridge.rules_for(networks.get(first))
             firewall.detect(firewall_driver()).remove_ports(rules, record.id)
@@ -499,12 +546,14 @@ def tidy(layout: Layout) -> list[str]:
         return []
     _site_packages()
     from pod.config import firewall_driver
-    from pod.network import bridge, firewall
+    from pod.network import bridge, firewall, netlink
     from pod.store.networks import NetworkStore
 
+    netlink.preload()  # before the lock: starts wait on it
     networks = NetworkStore(layout)
     problems: list[str] = []
     with locked(networks.lock_path):
+        starting = _bridges_being_started(layout)
         for path in pending:
             work = read_json(path) or {}
             try:
@@ -513,7 +562,8 @@ def tidy(layout: Layout) -> list[str]:
                 for name in work.get("networks", []):
                     with contextlib.suppress(PodError):  # removed with -f, bridge and all
                         net = networks.get(name)
-                        if not _bridge_in_use(net.network_interface):
+                        bridge_name = net.network_interface
+                        if bridge_name not in starting and not _bridge_in_use(bridge_name):
                             firewall.detect(firewall_driver()).teardown_network(
                                 bridge.rules_for(net)
                             )

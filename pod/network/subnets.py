@@ -28,9 +28,9 @@ def host_networks() -> list[IPv4Network]:
     import socket
 
     try:
-        from pyroute2 import IPRoute
+        from pod.network.netlink import iproute
 
-        with IPRoute() as ipr:
+        with iproute() as ipr:
             found = [
                 _network(route.get_attr("RTA_DST"), route["dst_len"])
                 for route in ipr.get_routes(family=socket.AF_INET)
