@@ -38,14 +38,6 @@ def _in_use(store, records) -> set[str]:
     return used
 
 
-def _parse_labels(labels: list[str]) -> dict[str, str]:
-    parsed = {}
-    for item in labels:
-        key, _, value = item.partition("=")
-        parsed[key] = value
-    return parsed
-
-
 def _raise_collected(errors: list) -> None:
     """podman's OutputErrors: all but the last printed, the last returned; the exit code is
     1 when a network was missing, 2 when one was in use (the last such wins), else 125."""
@@ -135,6 +127,7 @@ def create_command(
 ) -> None:
     """Create a bridge network; prints its name."""
     from pod.errors import UsageError
+    from pod.run_flags import parse_labels
 
     if subnet and len(gateway) > len(subnet):
         raise UsageError("cannot set more gateways than subnets")
@@ -146,7 +139,7 @@ def create_command(
         subnet=subnet[0] if subnet else None,
         gateway=gateway[0] if gateway else None,
         internal=internal,
-        labels=_parse_labels(labels),
+        labels=parse_labels(labels),
     )
     print(record.name)
 

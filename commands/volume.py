@@ -23,14 +23,6 @@ def _users(containers, name: str) -> list[str]:
     return [record.id for record in containers.list() if name in record.volumes]
 
 
-def _parse_labels(labels: list[str]) -> dict[str, str]:
-    parsed = {}
-    for item in labels:
-        key, _, value = item.partition("=")
-        parsed[key] = value
-    return parsed
-
-
 def _inspect(volumes, containers, record) -> dict:
     from pod.object_inspect import volume_document
 
@@ -44,8 +36,10 @@ def create_command(
     ignore: bool = typer.Option(False, "--ignore", help="Do nothing if the volume exists."),
 ) -> None:
     """Create a volume."""
+    from pod.run_flags import parse_labels
+
     volumes, _ = _stores()
-    print(volumes.create(name, _parse_labels(labels), ignore_existing=ignore).name)
+    print(volumes.create(name, parse_labels(labels), ignore_existing=ignore).name)
 
 
 @volume_app.command("ls")

@@ -152,6 +152,21 @@ def attach(
     return Attachment(host_name, ifname, address, prefixlen, gateway, mac)
 
 
+def attach_network(net, netns_fd: int, index: int, address: str, default_route: bool) -> Attachment:
+    """`attach` for a network record (store.networks.NetworkRecord): interface eth<index>."""
+    subnet = net.subnets[0]
+    return attach(
+        net.network_interface,
+        netns_fd,
+        host_ifname(),
+        f"eth{index}",
+        address,
+        int(subnet["subnet"].rsplit("/", 1)[1]),
+        subnet["gateway"],
+        default_route=default_route,
+    )
+
+
 def remove_network_host_parts(record, rootless: bool) -> None:
     """A removed network's bridge and firewall rules (rootful; rootless has none on the host)."""
     if rootless:

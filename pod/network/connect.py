@@ -28,15 +28,19 @@ def _bridged(record: ContainerRecord) -> None:
         )
 
 
-def connect(
-    settings: Settings, network: str, container: str, aliases: list[str], ip: str | None
-) -> None:
+def _find(settings: Settings, network: str, container: str):
+    """The layout, both stores, the network record and the container record."""
     from pod.store.networks import NetworkStore
 
     layout = Layout(settings.root, settings.runroot)
     store, networks = ContainerStore(layout), NetworkStore(layout)
-    net = networks.lookup(network)
-    record = store.lookup(container)
+    return layout, store, networks, networks.lookup(network), store.lookup(container)
+
+
+def connect(
+    settings: Settings, network: str, container: str, aliases: list[str], ip: str | None
+) -> None:
+    layout, store, networks, net, record = _find(settings, network, container)
     with locked(store.container_lock(record.id)):
         record = store.lookup(record.id)
         _bridged(record)
@@ -71,17 +75,8 @@ def _attach_running(layout: Layout, record: ContainerRecord, net, attachment, pi
     try:
         with locked(NetworkStore(layout).lock_path):
             setup.ensure_bridges([net], wall, only_missing=True)
-            subnet = net.subnets[0]
-            done = bridge.attach(
-                net.network_interface,
-                netns,
-                bridge.host_ifname(),
-                f"eth{len(record.networks)}",
-                attachment.ip,
-                int(subnet["subnet"].rsplit("/", 1)[1]),
-                subnet["gateway"],
-                default_route=not live.attachments and not net.internal,
-            )
+            routes = not live.attachments and not net.internal
+            done = bridge.attach_network(net, netns, len(record.networks), attachment.ip, routes)
     finally:
         os.close(netns)
     live.attachments[net.name] = done.to_json()
@@ -90,12 +85,7 @@ def _attach_running(layout: Layout, record: ContainerRecord, net, attachment, pi
 
 
 def disconnect(settings: Settings, network: str, container: str) -> None:
-    from pod.store.networks import NetworkStore
-
-    layout = Layout(settings.root, settings.runroot)
-    store, networks = ContainerStore(layout), NetworkStore(layout)
-    net = networks.lookup(network)
-    record = store.lookup(container)
+    layout, store, networks, net, record = _find(settings, network, container)
     with locked(store.container_lock(record.id)):
         record = store.lookup(record.id)
         if not any(entry["name"] == net.name for entry in record.networks):

@@ -242,6 +242,18 @@ def _port_specs(ports: Iterable[PortRule]) -> list[_Port]:
     return specs
 
 
+def _publishing(
+    net: NetworkRules, container_ip: str, ports: Iterable[PortRule]
+) -> tuple[str, list[_Port]] | None:
+    """The container's address and the ports to publish; None: none (an internal network
+    publishes nothing, as netavark's; no ports means any old rules of it go)."""
+    if net.internal:
+        return None
+    address = _container_address(net, container_ip)
+    specs = _port_specs(ports)
+    return (address, specs) if specs else None
+
+
 def _container_address(net: NetworkRules, container_ip: str) -> str:
     try:
         address = ipaddress.IPv4Address(str(container_ip or "").split("/", 1)[0])
@@ -372,13 +384,11 @@ class NftablesFirewall:
     def add_ports(
         self, net: NetworkRules, container_id: str, container_ip: str, ports: Sequence[PortRule]
     ) -> None:
-        if net.internal:
-            return  # an internal network publishes nothing (netavark ignores them too)
-        address = _container_address(net, container_ip)
-        specs = _port_specs(ports)
-        if not specs:
+        planned = _publishing(net, container_ip, ports)
+        if planned is None:
             self.remove_ports(net, container_id)
             return
+        address, specs = planned
         state = self._state()
         chain = f"ctr-{_ctr_key(container_id)}"
         rules = []
@@ -644,13 +654,11 @@ class IptablesFirewall:
     def add_ports(
         self, net: NetworkRules, container_id: str, container_ip: str, ports: Sequence[PortRule]
     ) -> None:
-        if net.internal:
-            return  # an internal network publishes nothing (netavark ignores them too)
-        address = _container_address(net, container_ip)
-        specs = _port_specs(ports)
-        if not specs:
+        planned = _publishing(net, container_ip, ports)
+        if planned is None:
             self.remove_ports(net, container_id)
             return
+        address, specs = planned
         state = self._state()
         chain = f"POD-DN-{_ctr_key(container_id)}"
         rules = []

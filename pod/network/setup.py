@@ -424,17 +424,8 @@ def _attach_all(record, mode, records, ports, netns, wall, attachments: dict) ->
     try:
         default_route = True
         for index, (attachment, net) in enumerate(zip(mode.networks, records, strict=True)):
-            subnet = net.subnets[0]
-            done = bridge.attach(
-                net.network_interface,
-                netns,
-                bridge.host_ifname(),
-                f"eth{index}",
-                attachment.ip,
-                int(subnet["subnet"].rsplit("/", 1)[1]),
-                subnet["gateway"],
-                default_route=default_route and not net.internal,
-            )
+            routes = default_route and not net.internal
+            done = bridge.attach_network(net, netns, index, attachment.ip, routes)
             default_route = default_route and net.internal
             attachments[net.name] = done.to_json()
         if ports:
