@@ -699,6 +699,54 @@ def _unpack_into_place(
     return unpacked
 
 
+def adopt_layer(
+    layout: Layout,
+    chain_id: str,
+    parent_chain_id: str | None,
+    upper: Path,
+    diff_id: str,
+    size: int,
+    *,
+    rootless: bool,
+) -> LayerInfo:
+    """Make `upper` (a finished container's upper dir, just written as the layer `diff_id` of
+    `size` bytes) the unpacked layer `chain_id` by renaming it: no copy, no unpack of the blob.
+
+    `upper` must be on the store's filesystem. All or nothing like ensure_layer; on failure
+    `upper` is put back where it can be. If the store has the layer already, `upper` is removed.
+    """
+    with locked(layout.layer_lock(chain_id)), _store_errors(f"storing layer {chain_id}"):
+        known = read_layer_info(layout, chain_id)
+        if known is not None:
+            remove_trees([upper], rootless=rootless)
+            return known
+        final, partial = layout.layer_dir(chain_id), _scratch_dir(layout, chain_id, "partial")
+        remove_trees([final, partial], rootless=rootless)  # an incomplete earlier attempt
+        partial.mkdir(parents=True)
+        try:
+            os.rename(upper, partial / "diff")
+            os.rename(partial, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.rename(partial / "diff", upper)
+            with contextlib.suppress(OSError, PodError):
+                remove_trees([partial], rootless=rootless)
+            raise
+        fsync_dir(layout.layers_root)
+        info = LayerInfo(
+            chain_id=chain_id,
+            diff_id=diff_id,
+            parent=parent_chain_id,
+            size=size,
+            whiteout_format=WHITEOUT_FORMAT,
+            opaque_xattr=opaque_xattr(rootless),
+            owners_collapsed=False,
+            rootless=rootless,
+        )
+        atomic_write_json(layout.layer_meta(chain_id), info.to_json())
+        return info
+
+
 def remove_layer(layout: Layout, chain_id: str, *, rootless: bool) -> bool:
     """Remove an unpacked layer; False if it was not there. Renamed away first: atomic."""
     with locked(layout.layer_lock(chain_id)), _store_errors(f"removing layer {chain_id}"):

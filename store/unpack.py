@@ -4,6 +4,7 @@ Rootless pod cannot own files as the image's users; as root of a namespace holdi
 subordinate ids it can. The request (JSON on stdin) is a list of operations:
   {"op": "unpack", "blob", "dest", "diff_id", "max_size"}  → ExtractResult fields
   {"op": "remove", "path"}                                  → {}
+  {"op": "diff", "upper", "blob_out", "timestamp", "exclude", "opaque_xattr"} → LayerDiff fields
 Start-up stays small: the standard library, zstandard (zstd layers only) and pod's store modules.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from pod.errors import PodError
 from pod.runtime.userns import worker_main
+from pod.store.layer_diff import write_layer
 from pod.store.layers import unpack_layer
 from pod.store.safepath import remove_tree
 
@@ -25,6 +27,15 @@ def _run(op: dict[str, Any]) -> dict[str, Any]:
         blob, dest = Path(op["blob"]), Path(op["dest"])
         result = unpack_layer(blob, dest, op["diff_id"], rootless=True, max_size=op["max_size"])
         return asdict(result)
+    if op["op"] == "diff":
+        diff = write_layer(
+            Path(op["upper"]),
+            Path(op["blob_out"]),
+            timestamp=op["timestamp"],
+            exclude=op["exclude"],
+            opaque_xattr=op["opaque_xattr"],
+        )
+        return asdict(diff)
     if op["op"] == "remove":
         remove_tree(Path(op["path"]))
         return {}
