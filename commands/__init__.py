@@ -19,7 +19,7 @@ from pod.errors import PodError
 
 COMMAND_MODULES = (
     "containers", "exec", "images", "pull", "push", "login", "volume", "system", "info",
-    "inspect", "lifecycle", "cp", "network",
+    "inspect", "lifecycle", "cp", "network", "build",
 )  # fmt: skip
 # Which modules register each top-level name, so a command imports only its own module(s);
 # help and unknown names import them all. A unit test keeps this table complete.
@@ -31,7 +31,9 @@ MODULES_FOR = {
     ),  # fmt: skip
     **dict.fromkeys(("stats", "port", "rename", "diff"), ("lifecycle",)),
     "exec": ("exec",),
-    "image": ("images", "pull", "push"),
+    "image": ("images", "pull", "push", "build"),
+    "build": ("build",),
+    "commit": ("build",),
     "pull": ("pull",),
     "push": ("push",),
     "login": ("login",),
@@ -42,7 +44,7 @@ MODULES_FOR = {
     "info": ("info",),
     "version": ("info",),
     "inspect": ("inspect",),
-    "container": ("containers", "inspect", "lifecycle", "cp"),
+    "container": ("containers", "inspect", "lifecycle", "cp", "build"),
     "cp": ("cp",),
     "unshare": ("cp",),
 }

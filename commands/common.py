@@ -72,3 +72,12 @@ def format_option(
     help_text: str = "Pretty-print with a Go template, `json` or `table ...`.",
 ) -> Any:
     return typer.Option(None, "--format", help=help_text)
+
+
+def container_group(app: typer.Typer) -> typer.Typer:
+    """`pod container ...`, shared by every module that adds commands to it."""
+    group = next((g.typer_instance for g in app.registered_groups if g.name == "container"), None)
+    if group is None:
+        group = typer.Typer(help="Manage containers.", no_args_is_help=True)
+        app.add_typer(group, name="container", rich_help_panel="Containers")
+    return group

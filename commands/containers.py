@@ -327,13 +327,22 @@ def ps_command(
         [], "--filter", "-f", help="Filter: name, id, status, label, ancestor, exited."
     ),
     fmt: str = common.format_option(),
+    external: bool = typer.Option(
+        False, "--external", help="Also show the containers of builds in progress."
+    ),
 ) -> None:
     """List containers."""
     from pod.commands.render import render_rows
     from pod.container_list import list_containers
 
     rows = list_containers(
-        common.settings(), all_containers or latest or last > 0, filters, sort, size, no_trunc
+        common.settings(),
+        all_containers or latest or last > 0 or external,
+        filters,
+        sort,
+        size,
+        no_trunc,
+        external,
     )
     if latest:
         rows = rows[:1]

@@ -50,8 +50,4 @@ def register(app: typer.Typer, image_app: typer.Typer) -> None:
     app.command("unshare", rich_help_panel="System", context_settings=UNSHARE_CONTEXT)(
         unshare_command
     )
-    group = next((g.typer_instance for g in app.registered_groups if g.name == "container"), None)
-    if group is None:  # shared with the other modules that add `pod container ...` commands
-        group = typer.Typer(help="Manage containers.", no_args_is_help=True)
-        app.add_typer(group, name="container", rich_help_panel=panel)
-    group.command("cp")(cp_command)
+    common.container_group(app).command("cp")(cp_command)

@@ -143,26 +143,16 @@ def rmi_command(
         raise report.errors[-1]
 
 
-def _qualify_local(name: str) -> str:
-    """podman's tag rule: a name without a registry lands in `localhost/`."""
-    from pod import reference
-
-    ref = reference.parse(name)
-    if ref.digest:
-        from pod.errors import UsageError
-
-        raise UsageError(f'tag "{name}": a tag cannot contain a digest')
-    return (ref.with_domain("localhost") if ref.is_short_name else ref).name_for_store
-
-
 def tag_command(
     image: str = typer.Argument(..., help="The image to tag."),
     names: list[str] = typer.Argument(..., metavar="TARGET_NAME...", help="New names."),
 ) -> None:
     """Add names to a local image."""
+    from pod import reference
+
     store = _store()
     for name in names:
-        store.tag(image, _qualify_local(name))
+        store.tag(image, reference.qualify_local(name))
 
 
 def untag_command(
@@ -172,7 +162,9 @@ def untag_command(
     ),
 ) -> None:
     """Remove names from a local image (the image stays)."""
-    _store().untag(image, [_qualify_local(name) for name in names or []])
+    from pod import reference
+
+    _store().untag(image, [reference.qualify_local(name) for name in names or []])
 
 
 def history_command(

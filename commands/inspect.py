@@ -49,8 +49,4 @@ def container_inspect_command(
 
 def register(app: typer.Typer, image_app: typer.Typer) -> None:
     app.command("inspect", rich_help_panel="Containers")(inspect_command)
-    group = next((g.typer_instance for g in app.registered_groups if g.name == "container"), None)
-    if group is None:
-        group = typer.Typer(help="Manage containers.", no_args_is_help=True)
-        app.add_typer(group, name="container", rich_help_panel="Containers")
-    group.command("inspect")(container_inspect_command)
+    common.container_group(app).command("inspect")(container_inspect_command)

@@ -381,10 +381,7 @@ def register(app: typer.Typer, image_app: typer.Typer) -> None:
     panel = "Containers"
     for name, function in _SHARED:
         app.command(name, rich_help_panel=panel)(function)
-    group = next((g.typer_instance for g in app.registered_groups if g.name == "container"), None)
-    if group is None:  # shared with the other modules that add `pod container ...` commands
-        group = typer.Typer(help="Manage containers.", no_args_is_help=True)
-        app.add_typer(group, name="container", rich_help_panel=panel)
+    group = common.container_group(app)
     for name, function in _SHARED:
         group.command(name)(function)
     group.command("exists")(exists_command)

@@ -4,16 +4,19 @@
 
 typeset -gA _pod_subcommands
 _pod_subcommands=(
-    'pod' 'container cp create diff exec history image images info inspect kill login logout logs network pause port ps pull push rename restart rm rmi run start stats stop system tag top unpause unshare untag version volume wait'
-    'pod container' 'cp create diff exists inspect kill list logs ls pause port prune ps rename restart rm run start stats stop top unpause wait'
-    'pod image' 'exists history inspect list ls prune pull push rm tag untag'
+    'pod' 'build commit container cp create diff exec history image images info inspect kill login logout logs network pause port ps pull push rename restart rm rmi run start stats stop system tag top unpause unshare untag version volume wait'
+    'pod container' 'commit cp create diff exists inspect kill list logs ls pause port prune ps rename restart rm run start stats stop top unpause wait'
+    'pod image' 'build exists history inspect list ls prune pull push rm tag untag'
     'pod network' 'connect create disconnect exists inspect ls prune rm'
     'pod system' 'df info prune reset'
     'pod volume' 'create exists inspect ls prune rm'
 )
 typeset -gA _pod_help
 _pod_help=(
+    'pod build' 'Build an image from a Containerfile'
+    'pod commit' 'Create an image from a container'\''s changes'
     'pod container' 'Manage containers'
+    'pod container commit' 'Create an image from a container'\''s changes'
     'pod container cp' 'Copy files/folders between a container and the local filesystem'
     'pod container create' 'Create a container without starting it'
     'pod container diff' 'Inspect changes to a container'\''s file systems (A added, C changed, D deleted)'
@@ -43,6 +46,7 @@ _pod_help=(
     'pod exec' 'Run a process in a running container'
     'pod history' 'Show the history of an image'
     'pod image' 'Manage images'
+    'pod image build' 'Build an image from a Containerfile'
     'pod image exists' 'Exit 0 if the image is in local storage, 1 if not'
     'pod image history' 'Show the history of an image'
     'pod image inspect' 'Show details of images in podman'\''s JSON shape'
@@ -106,20 +110,23 @@ _pod_help=(
 typeset -gA _pod_flags
 _pod_flags=(
     'pod' '--help --version -v'
+    'pod build' '--help --layers --no-cache --no-layers --quiet -q'
+    'pod commit' '--help --pause --quiet -p -q'
     'pod container' '--help'
+    'pod container commit' '--help --pause --quiet -p -q'
     'pod container cp' '--archive --help --no-archive -a'
     'pod container create' '--detach --help --init --interactive --no-sig-proxy --privileged --publish-all --quiet --read-only --replace --rm --sig-proxy --tty -P -d -i -q -t'
     'pod container diff' '--help'
     'pod container exists' '--help'
     'pod container inspect' '--help'
     'pod container kill' '--all --help -a'
-    'pod container list' '--all --help --latest --no-trunc --noheading --quiet --size -a -l -q -s'
+    'pod container list' '--all --external --help --latest --no-trunc --noheading --quiet --size -a -l -q -s'
     'pod container logs' '--follow --help --latest --names --timestamps -f -l -n -t'
-    'pod container ls' '--all --help --latest --no-trunc --noheading --quiet --size -a -l -q -s'
+    'pod container ls' '--all --external --help --latest --no-trunc --noheading --quiet --size -a -l -q -s'
     'pod container pause' '--all --help -a'
     'pod container port' '--all --help -a'
     'pod container prune' '--force --help -f'
-    'pod container ps' '--all --help --latest --no-trunc --noheading --quiet --size -a -l -q -s'
+    'pod container ps' '--all --external --help --latest --no-trunc --noheading --quiet --size -a -l -q -s'
     'pod container rename' '--help'
     'pod container restart' '--all --help --running -a'
     'pod container rm' '--all --force --help --ignore --volumes -a -f -i -v'
@@ -136,6 +143,7 @@ _pod_flags=(
     'pod exec' '--detach --help --interactive --latest --privileged --tty -d -i -l -t'
     'pod history' '--help --human --no-human --no-trunc --quiet -H -q'
     'pod image' '--help'
+    'pod image build' '--help --layers --no-cache --no-layers --quiet -q'
     'pod image exists' '--help'
     'pod image history' '--help --human --no-human --no-trunc --quiet -H -q'
     'pod image inspect' '--help'
@@ -165,7 +173,7 @@ _pod_flags=(
     'pod network rm' '--force --help -f'
     'pod pause' '--all --help -a'
     'pod port' '--all --help -a'
-    'pod ps' '--all --help --latest --no-trunc --noheading --quiet --size -a -l -q -s'
+    'pod ps' '--all --external --help --latest --no-trunc --noheading --quiet --size -a -l -q -s'
     'pod pull' '--all-tags --help --no-tls-verify --quiet --tls-verify -a -q'
     'pod push' '--help --no-tls-verify --quiet --tls-verify -q'
     'pod rename' '--help'
@@ -199,6 +207,9 @@ _pod_flags=(
 typeset -gA _pod_value_options
 _pod_value_options=(
     'pod' '--log-level --root --runroot --storage-driver'
+    'pod build' '--annotation --build-arg --build-context --env --file --format --iidfile --label --network --platform --pull --runtime --secret --tag --target --timestamp --volume -f -t -v'
+    'pod commit' '--author --change --format --message -a -c -f -m'
+    'pod container commit' '--author --change --format --message -a -c -f -m'
     'pod container create' '--add-host --cap-add --cap-drop --cidfile --cpu-shares --cpus --cpuset-cpus --dns --dns-option --dns-search --entrypoint --env --env-file --expose --hostname --init-path --ip --label --log-driver --memory --memory-swap --mount --name --net --network --network-alias --oom-score-adj --pids-limit --publish --pull --restart --runtime --security-opt --shm-size --stop-signal --stop-timeout --tmpfs --ulimit --user --userns --volume --workdir -c -e -h -l -m -p -u -v -w'
     'pod container diff' '--format'
     'pod container inspect' '--format -f'
@@ -217,6 +228,7 @@ _pod_value_options=(
     'pod diff' '--format'
     'pod exec' '--env --env-file --user --workdir -e -u -w'
     'pod history' '--format'
+    'pod image build' '--annotation --build-arg --build-context --env --file --format --iidfile --label --network --platform --pull --runtime --secret --tag --target --timestamp --volume -f -t -v'
     'pod image history' '--format'
     'pod image inspect' '--format -f'
     'pod image list' '--filter --format --sort -f'
@@ -254,6 +266,9 @@ _pod_value_options=(
 )
 typeset -gA _pod_args
 _pod_args=(
+    'pod build' '-'
+    'pod commit' 'container image'
+    'pod container commit' 'container image'
     'pod container cp' 'container container'
     'pod container create' 'image -*'
     'pod container diff' 'container'
@@ -278,6 +293,7 @@ _pod_args=(
     'pod diff' 'container'
     'pod exec' 'container*'
     'pod history' 'image'
+    'pod image build' '-'
     'pod image exists' 'image'
     'pod image history' 'image'
     'pod image inspect' 'image*'

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from pod import etc_files, passwd, restart_policy, spec
 from pod.capabilities import host_bounding_set
@@ -28,12 +28,26 @@ from pod.store.lock import atomic_write, atomic_write_json
 from pod.store.volumes import VolumeStore
 
 
+@dataclass(frozen=True)
+class BaseImage:
+    """An image a container can start from that need not be in the store: a build's state."""
+
+    record: ImageRecord
+    config: dict
+
+
 def create_container(
-    settings: Settings, options: RunOptions, reporter: TransferReporter
+    settings: Settings,
+    options: RunOptions,
+    reporter: TransferReporter,
+    base: BaseImage | None = None,
 ) -> ContainerRecord:
     layout = Layout(settings.root, settings.runroot)
-    image = _image(settings, layout, options, reporter)
-    defaults = defaults_from_config(image_config(BlobStore(layout), image))
+    if base is None:
+        image = find_or_pull(settings, layout, options.image, options.pull, reporter)
+        defaults = defaults_from_config(image_config(BlobStore(layout), image))
+    else:
+        image, defaults = base.record, defaults_from_config(base.config)
     store = ContainerStore(layout)
     record = _record(settings, options, image, defaults)
 
@@ -54,21 +68,20 @@ def create_container(
     return record
 
 
-def _image(
-    settings: Settings, layout: Layout, options: RunOptions, reporter: TransferReporter
+def find_or_pull(
+    settings: Settings, layout: Layout, text: str, policy: str, reporter: TransferReporter
 ) -> ImageRecord:
-    """The local image when the policy allows; the registry code is imported only on a miss."""
-    if options.pull in ("missing", "never"):
+    """The local image when the policy allows (run, create, build's FROM); the registry code
+    is imported only on a miss."""
+    if policy in ("missing", "never"):
         images = ImageStore(layout)
-        local = images.find(options.image, images.list())
+        local = images.find(text, images.list())
         if local is not None:
             return local
     from pod.pull import PullOptions, pull_image
 
     try:
-        return pull_image(
-            settings, options.image, PullOptions(policy=options.pull, reporter=reporter)
-        )
+        return pull_image(settings, text, PullOptions(policy=policy, reporter=reporter))
     except NoSuchImageError as err:  # rmi's exit 1; for run/create podman exits 125
         raise PodError(str(err)) from None
 
@@ -128,6 +141,7 @@ def _record(
         user=options.user or defaults.user or "",
         cap_add=spec.normalize_capabilities(options.cap_add),
         cap_drop=spec.normalize_capabilities(options.cap_drop),
+        builder=options.builder,
     )
 
 
@@ -138,9 +152,10 @@ def _volume_mounts(
     volumes = VolumeStore(layout)
     requested = list(options.mounts)
     taken = {m.destination for m in requested}
-    requested += [
-        MountSpec("volume", v.rstrip("/") or "/") for v in defaults.volumes if v not in taken
-    ]
+    if not options.builder:
+        requested += [
+            MountSpec("volume", v.rstrip("/") or "/") for v in defaults.volumes if v not in taken
+        ]
     mounts: list[dict] = []
     names: list[str] = []
     for item in requested:

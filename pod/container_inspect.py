@@ -8,31 +8,21 @@ even when pod has nothing to put in it (empty network settings).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from pod.config import Settings
 from pod.container_state import current_state
 from pod.format import GoMap
+from pod.humanize import ZERO_TIME, rfc3339
 from pod.network import report
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import read_json
 
-ZERO_TIME = "0001-01-01T00:00:00Z"
 PROPAGATIONS = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
 LOG_FILE = "ctr.log"  # pod.shim.LOG_FILE (not imported: the shim module is large)
 PID_FILE = "container.pid"  # pod.shim.PID_FILE
-
-
-def rfc3339(epoch: float) -> str:
-    """Go's time.Time in JSON (RFC 3339 with nanoseconds, UTC); Go's zero time for 0."""
-    if not epoch:
-        return ZERO_TIME
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    nanos = f"{moment.microsecond:06d}000".rstrip("0")
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{nanos}" if nanos else "") + "Z"
 
 
 def _state_section(state: ContainerState) -> dict[str, Any]:

@@ -94,7 +94,9 @@ def list_containers(
     sort: str = "created",
     size: bool = False,
     no_trunc: bool = False,
+    external: bool = False,
 ) -> list[dict]:
+    """Rows for `ps`; build step containers only with `external` (podman's --external)."""
     if sort not in SORT_KEYS:
         raise UsageError(f'invalid option for --sort "{sort}": use one of {", ".join(SORT_KEYS)}')
     parsed = []
@@ -107,6 +109,8 @@ def list_containers(
     store = ContainerStore(layout)
     pairs = []
     for record in store.list():
+        if record.builder and not external:
+            continue
         state = current_state(store, record)
         if (
             not include_all

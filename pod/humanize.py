@@ -6,6 +6,7 @@ import time
 from datetime import datetime, timezone
 
 _UNITS = ("B", "kB", "MB", "GB", "TB", "PB")
+ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 def human_size(size: float, precision: int = 3, sep: str = " ") -> str:
@@ -76,3 +77,19 @@ def iso_time(epoch: float) -> str:
     """podman's `CreatedAt`: `2024-01-02 03:04:05 +0000 UTC` (Go's time.String)."""
     moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
     return moment.strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
+
+
+def rfc3339(epoch: float) -> str:
+    """Go's time.Time in JSON (RFC 3339 with nanoseconds, UTC); Go's zero time for 0."""
+    if not epoch:
+        return ZERO_TIME
+    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    nanos = f"{moment.microsecond:06d}000".rstrip("0")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{nanos}" if nanos else "") + "Z"
+
+
+def created_time(timestamp: int | None = None) -> str:
+    """An image's `created`: now, or exactly `timestamp` (build --timestamp, even 0)."""
+    if timestamp is None:
+        return rfc3339(time.time())
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))

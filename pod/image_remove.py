@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pod import reference
 from pod.config import Settings
 from pod.errors import ImageInUseError, NoSuchImageError, PodError
-from pod.store import layers
+from pod.store import build_cache, layers
 from pod.store.images import ImageRecord, ImageStore, containers_using
 from pod.store.layout import Layout
 from pod.store.lock import locked
@@ -115,6 +115,7 @@ def prune_images(settings: Settings, all_unused: bool = False) -> list[str]:
             if (record.dangling or all_unused) and not containers_using(layout, record.id):
                 store.remove(record.id, None)
                 removed.append(record.id)
+        build_cache.clear(layout)  # podman's prune removes the intermediate images it keeps
         sweep(settings, layout, store)
         store.blobs.clean_incoming()
     return removed

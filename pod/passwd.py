@@ -151,6 +151,19 @@ class LayerView:
             dirs = child
         return dirs
 
+    def exists(self, path: str) -> bool:
+        """Whether the merged image has an entry at `path` (its directories taken literally)."""
+        *parents, name = split_path(path) or [""]
+        if not name:
+            return True
+        dirs = self._walk_dirs(parents)
+        if dirs is None:
+            return False
+        try:
+            return self._top_entry(dirs, name) is not None
+        finally:
+            _close_all(dirs)
+
     def read_file(self, path: str, limit: int = MAX_FILE_BYTES) -> bytes | None:
         """The content of the regular file at `path` in the merged image, None when missing."""
         pending = split_path(path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pod.errors import InvalidReferenceError
+from pod.errors import InvalidReferenceError, UsageError
 
 DOCKER_DOMAIN = "docker.io"
 LEGACY_DOCKER_DOMAINS = ("index.docker.io", "registry-1.docker.io")
@@ -136,6 +136,15 @@ def _split_domain(name: str) -> tuple[str | None, str]:
     if "." in first or ":" in first or first == "localhost" or first.lower() != first:
         return first, remainder
     return None, name
+
+
+def qualify_local(name: str) -> str:
+    """podman's rule for names pod gives images (tag, build -t, commit): no registry means
+    `localhost/`."""
+    ref = parse(name)
+    if ref.digest:
+        raise UsageError(f'tag "{name}": a tag cannot contain a digest')
+    return (ref.with_domain("localhost") if ref.is_short_name else ref).name_for_store
 
 
 def looks_like_id(text: str) -> bool:

@@ -80,10 +80,15 @@ def merged_dir(directory: Path) -> Path:
 
 def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
     """Mount the rootfs of the container in `directory` at <directory>/merged; return the driver."""
+    lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]  # top first
+    return mount_layers(lowers, directory, driver=record.storage_driver, rootless=record.rootless)
+
+
+def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: bool) -> str:
+    """Layers (top first) + <directory>/upper at <directory>/merged; return the driver used."""
     merged = merged_dir(directory)
     merged.mkdir(exist_ok=True)
-    lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]  # top first
-    if record.storage_driver == VFS:
+    if driver == VFS:
         _mount_copy(lowers, directory)
         return VFS
     if not lowers:
@@ -93,7 +98,7 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
     for name in ("upper", "work"):
         (directory / name).mkdir(exist_ok=True)
     try:
-        _mount_overlay(lowers, directory, userxattr=record.rootless)
+        _mount_overlay(lowers, directory, userxattr=rootless)
         return OVERLAY
     except OSError:
         pass

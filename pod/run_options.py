@@ -125,3 +125,6 @@ class RunOptions:
     stop_timeout: int = 10
     restart: str = ""  # --restart as given: no, on-failure[:N], always, unless-stopped
     resources: ResourceLimits = field(default_factory=ResourceLimits)
+    # A build step's container (RUN): hidden from `ps` unless --external, and the image's
+    # VOLUMEs are not mounted (what RUN writes there stays in the layer, as buildah does).
+    builder: bool = False

@@ -119,6 +119,7 @@ class ContainerRecord:
     user: str = ""
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
+    builder: bool = False  # a build step's container (RunOptions.builder)
 
     @property
     def short_id(self) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pod import reference
 from pod.errors import NoSuchImageError, PodError
+from pod.store import build_cache
 from pod.store.blobs import BlobStore, IndexEntry
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
@@ -195,10 +196,12 @@ class ImageStore:
         return untagged, deleted
 
     def unreferenced(self) -> tuple[set[str], set[str]]:
-        """Chain ids and blob digests that no image record uses (with the store lock held)."""
+        """Chain ids and blob digests that no image record nor the build cache uses (with the
+        store lock held)."""
         records = self._load()
-        used_layers = {chain for r in records for chain in r.chain_ids}
-        used_blobs = {
+        used_layers, used_blobs = build_cache.used(self.layout)
+        used_layers |= {chain for r in records for chain in r.chain_ids}
+        used_blobs |= {
             d for r in records for d in [r.manifest_digest, r.config_digest, *r.layer_digests]
         }
         layers = _present_layers(self.layout) - used_layers

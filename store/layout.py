@@ -61,6 +61,11 @@ class Layout:
         """names → manifest digest and image id; the OCI index.json mirrors the names."""
         return self.root / "images.json"
 
+    @property
+    def build_cache_file(self) -> Path:
+        """Build step results by cache key (store.build_cache); their layers count as used."""
+        return self.root / "build-cache.json"
+
     # --- containers and volumes ---
     @property
     def containers_root(self) -> Path:

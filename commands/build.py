@@ -1,0 +1,229 @@
+"""`pod build` and `pod commit`: images from a Containerfile or from a container's changes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from pod.commands import common
+
+
+def _pairs(values: list[str], flag: str) -> dict[str, str]:
+    """KEY=VALUE flags; a bare KEY takes the value from our environment (podman's rule)."""
+    from pod.errors import UsageError
+
+    result: dict[str, str] = {}
+    for value in values:
+        key, sep, content = value.partition("=")
+        if not key:
+            raise UsageError(f'invalid {flag} "{value}": use KEY=VALUE')
+        if sep:
+            result[key] = content
+        elif key in os.environ:
+            result[key] = os.environ[key]
+    return result
+
+
+def _fields(value: str, flag: str) -> dict[str, str]:
+    from pod.errors import UsageError
+
+    fields = {}
+    for part in value.split(","):
+        key, sep, content = part.partition("=")
+        if not sep:
+            raise UsageError(f'invalid {flag} "{value}": use id=ID,src=PATH')
+        fields[key] = content
+    return fields
+
+
+def _secrets(values: list[str]) -> dict[str, Path]:
+    from pod.errors import UsageError
+
+    secrets = {}
+    for value in values:
+        fields = _fields(value, "--secret")
+        if "id" not in fields:
+            raise UsageError(f'invalid --secret "{value}": it needs id=')
+        source = Path(fields.get("src") or fields.get("source") or fields["id"])
+        if not source.is_file():
+            raise UsageError(f'secret "{fields["id"]}": {source}: no such file')
+        secrets[fields["id"]] = source.resolve()
+    return secrets
+
+
+def _build_contexts(values: list[str]) -> dict[str, Path]:
+    from pod.errors import UsageError
+
+    contexts = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not Path(path).is_dir():
+            raise UsageError(
+                f'invalid --build-context "{value}": use name=DIRECTORY (a local directory)'
+            )
+        contexts[name] = Path(path).resolve()
+    return contexts
+
+
+def _containerfile(context: str, files: list[str]) -> tuple[str, str, Path | None, Path]:
+    """(text, name for errors, its path, the context dir); `-` reads stdin."""
+    from pod.errors import PodError, UsageError
+
+    if context == "-":
+        import tempfile
+
+        empty = Path(tempfile.mkdtemp(prefix="pod-build-context-"))
+        return sys.stdin.read(), "Containerfile", None, empty
+    if "://" in context or context.startswith("git@"):
+        raise UsageError(f'build context "{context}": only a local directory is supported')
+    root = Path(context)
+    if not root.is_dir():
+        raise PodError(f"stat {context}: no such file or directory")
+    root = root.resolve()
+    if len(files) > 1:
+        raise UsageError("pod build takes one -f file (join the files into one)")
+    if files:
+        given = files[0]
+        if given == "-":
+            return sys.stdin.read(), "Containerfile", None, root
+        path = Path(given)
+        if not path.exists() and not path.is_absolute():
+            path = root / given
+        if not path.is_file():
+            raise PodError(f"the Containerfile {given} does not exist: no such file or directory")
+        return path.read_text(), given, path.resolve(), root
+    for name in ("Containerfile", "Dockerfile"):
+        if (root / name).is_file():
+            return (root / name).read_text(), name, root / name, root
+    raise PodError(
+        f"no Containerfile or Dockerfile specified or found in context directory, {root}: "
+        "no such file or directory"
+    )
+
+
+def _timestamp(value: int | None) -> int | None:
+    if value is not None:
+        return value
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    return int(epoch) if epoch.isdigit() else None
+
+
+def build_command(
+    context: str = typer.Argument(".", metavar="[CONTEXT]", help="The build context (or -)."),
+    tags: list[str] = typer.Option([], "--tag", "-t", help="Name the image (repeatable)."),
+    files: list[str] = typer.Option([], "--file", "-f", help="The Containerfile to use."),
+    build_args: list[str] = typer.Option([], "--build-arg", help="ARG value: KEY=VALUE."),
+    target: str = typer.Option(None, "--target", help="Build up to this stage."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not use cached steps."),
+    layers: bool = typer.Option(True, "--layers/--no-layers", help="Cache each step."),
+    pull: str = typer.Option(
+        "missing", "--pull", help="Pull base images: missing, always, never, newer."
+    ),
+    quiet: bool = common.quiet_option("Print only the image ID."),
+    iidfile: str = typer.Option(None, "--iidfile", help="Write the image ID to this file."),
+    labels: list[str] = typer.Option([], "--label", help="Image label KEY=VALUE."),
+    annotations: list[str] = typer.Option([], "--annotation", help="Manifest annotation."),
+    image_format: str = typer.Option("oci", "--format", help="Image format: oci or docker."),
+    network: str = typer.Option(None, "--network", help="Network mode for RUN steps."),
+    platform: str = typer.Option(None, "--platform", help="OS/ARCH (the host's only)."),
+    timestamp: int = typer.Option(
+        None, "--timestamp", help="Seconds since the epoch for every date in the image."
+    ),
+    secrets: list[str] = typer.Option([], "--secret", help="id=ID,src=PATH for RUN mounts."),
+    env: list[str] = typer.Option([], "--env", help="Set KEY=VALUE in the image."),
+    volumes: list[str] = typer.Option([], "--volume", "-v", help="Bind mount for RUN steps."),
+    build_contexts: list[str] = typer.Option(
+        [], "--build-context", help="name=DIRECTORY: an extra context for COPY --from."
+    ),
+    runtime: str = typer.Option(None, "--runtime", help="OCI runtime for RUN steps."),
+) -> None:
+    """Build an image from a Containerfile."""
+    from pod.build.executor import Builder, remove_stale_step_dirs
+    from pod.build.options import PULL_POLICIES, BuildOptions
+    from pod.errors import UsageError
+    from pod.image_writer import FORMATS
+    from pod.run_flags import parse_labels, parse_volume
+    from pod.store.layout import Layout
+
+    if pull not in PULL_POLICIES and pull.lower() not in ("true", "false"):
+        raise UsageError(f'invalid --pull "{pull}": use {", ".join(PULL_POLICIES)}')
+    policy = {"true": "always", "false": "missing"}.get(pull.lower(), pull)
+    if image_format not in FORMATS:
+        raise UsageError(f'unrecognized image type "{image_format}": use oci or docker')
+    text, name, path, root = _containerfile(context, files)
+    options = BuildOptions(
+        containerfile_text=text,
+        containerfile_name=name,
+        context=root,
+        containerfile_path=path,
+        tags=list(tags),
+        build_args=_pairs(build_args, "--build-arg"),
+        target=target,
+        no_cache=no_cache,
+        layers=layers,
+        pull=policy,
+        quiet=quiet,
+        labels=parse_labels(labels),
+        annotations=parse_labels(annotations),
+        image_format=image_format,
+        network=network,
+        timestamp=_timestamp(timestamp),
+        secrets=_secrets(secrets),
+        env=[f"{k}={v}" for k, v in _pairs(env, "--env").items()],
+        volumes=[parse_volume(v) for v in volumes],
+        build_contexts=_build_contexts(build_contexts),
+        runtime=runtime,
+    )
+    settings = common.settings()
+    remove_stale_step_dirs(Layout(settings.root, settings.runroot), settings.rootless)
+    builder = Builder(settings, options)
+    if platform:
+        builder.check_platform(platform)
+    record = builder.build()
+    if iidfile:
+        from pod.store.lock import atomic_write
+
+        atomic_write(Path(iidfile), f"sha256:{record.id}".encode())
+    print(record.id)
+
+
+def commit_command(
+    container: str = typer.Argument(..., help="The container to commit."),
+    image: str = typer.Argument(None, help="The new image's name."),
+    changes: list[str] = typer.Option(
+        [], "--change", "-c", help="Apply a Containerfile instruction (CMD, ENV, ...)."
+    ),
+    message: str = typer.Option(None, "--message", "-m", help="Commit message (history)."),
+    author: str = typer.Option(None, "--author", "-a", help="The image's author."),
+    pause: bool = typer.Option(False, "--pause", "-p", help="Pause the container meanwhile."),
+    quiet: bool = common.quiet_option("Print only the image ID."),
+    image_format: str = typer.Option("oci", "--format", "-f", help="Image format: oci or docker."),
+) -> None:
+    """Create an image from a container's changes."""
+    from pod.commit import CommitOptions, commit_container
+
+    record = commit_container(
+        common.settings(),
+        container,
+        CommitOptions(
+            name=image,
+            changes=list(changes),
+            message=message or "",
+            author=author or "",
+            pause=pause,
+            quiet=quiet,
+            image_format=image_format,
+        ),
+    )
+    print(record.id)
+
+
+def register(app: typer.Typer, image_app: typer.Typer) -> None:
+    panel = {"rich_help_panel": "Images"}
+    app.command("build", **panel)(build_command)
+    image_app.command("build")(build_command)
+    app.command("commit", **panel)(commit_command)
+    common.container_group(app).command("commit")(commit_command)

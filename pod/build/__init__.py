@@ -1,0 +1,1 @@
+"""`pod build`: Containerfile parsing, the build context, the executor (stages, cache, layers)."""
