@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import typer
@@ -68,14 +69,13 @@ def _build_contexts(values: list[str]) -> dict[str, Path]:
     return contexts
 
 
-def _containerfile(context: str, files: list[str]) -> tuple[str, str, Path | None, Path]:
-    """(text, name for errors, its path, the context dir); `-` reads stdin."""
+def _containerfile(
+    context: str, files: list[str], empty: Path
+) -> tuple[str, str, Path | None, Path]:
+    """(text, name for errors, its path, the context dir); `-` reads stdin (context `empty`)."""
     from pod.errors import PodError, UsageError
 
     if context == "-":
-        import tempfile
-
-        empty = Path(tempfile.mkdtemp(prefix="pod-build-context-"))
         return sys.stdin.read(), "Containerfile", None, empty
     if "://" in context or context.startswith("git@"):
         raise UsageError(f'build context "{context}": only a local directory is supported')
@@ -153,36 +153,37 @@ def build_command(
     policy = {"true": "always", "false": "missing"}.get(pull.lower(), pull)
     if image_format not in FORMATS:
         raise UsageError(f'unrecognized image type "{image_format}": use oci or docker')
-    text, name, path, root = _containerfile(context, files)
-    options = BuildOptions(
-        containerfile_text=text,
-        containerfile_name=name,
-        context=root,
-        containerfile_path=path,
-        tags=list(tags),
-        build_args=_pairs(build_args, "--build-arg"),
-        target=target,
-        no_cache=no_cache,
-        layers=layers,
-        pull=policy,
-        quiet=quiet,
-        labels=parse_labels(labels),
-        annotations=parse_labels(annotations),
-        image_format=image_format,
-        network=network,
-        timestamp=_timestamp(timestamp),
-        secrets=_secrets(secrets),
-        env=[f"{k}={v}" for k, v in _pairs(env, "--env").items()],
-        volumes=[parse_volume(v) for v in volumes],
-        build_contexts=_build_contexts(build_contexts),
-        runtime=runtime,
-    )
     settings = common.settings()
     remove_stale_step_dirs(Layout(settings.root, settings.runroot), settings.rootless)
-    builder = Builder(settings, options)
-    if platform:
-        builder.check_platform(platform)
-    record = builder.build()
+    with tempfile.TemporaryDirectory(prefix="pod-build-") as empty:
+        text, name, path, root = _containerfile(context, files, Path(empty))
+        options = BuildOptions(
+            containerfile_text=text,
+            containerfile_name=name,
+            context=root,
+            containerfile_path=path,
+            tags=list(tags),
+            build_args=_pairs(build_args, "--build-arg"),
+            target=target,
+            no_cache=no_cache,
+            layers=layers,
+            pull=policy,
+            quiet=quiet,
+            labels=parse_labels(labels),
+            annotations=parse_labels(annotations),
+            image_format=image_format,
+            network=network,
+            timestamp=_timestamp(timestamp),
+            secrets=_secrets(secrets),
+            env=[f"{k}={v}" for k, v in _pairs(env, "--env").items()],
+            volumes=[parse_volume(v) for v in volumes],
+            build_contexts=_build_contexts(build_contexts),
+            runtime=runtime,
+        )
+        builder = Builder(settings, options)
+        if platform:
+            builder.check_platform(platform)
+        record = builder.build()
     if iidfile:
         from pod.store.lock import atomic_write
 

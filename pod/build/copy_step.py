@@ -84,8 +84,9 @@ def _mode(text: str) -> int:
     return mode
 
 
-def _heredoc_dir(instr: cf.Instruction, env: dict[str, str], escape: str) -> Path:
-    directory = Path(tempfile.mkdtemp(prefix="pod-heredoc-"))
+def _heredoc_dir(builder: Builder, instr: cf.Instruction, env: dict[str, str]) -> Path:
+    builder.layout.tmp.mkdir(parents=True, exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix="pod-heredoc-", dir=builder.layout.tmp))
     for doc in instr.heredocs:
         content = doc.content
         if doc.expand:
@@ -125,7 +126,7 @@ def plan(builder: Builder, state: StageRun, instr: cf.Instruction, *, add: bool)
     result = CopyPlan(op, key_parts, f"{' '.join(patterns)} {dest}".strip())
     try:
         if instr.heredocs:
-            directory = _heredoc_dir(instr, env, escape)
+            directory = _heredoc_dir(builder, instr, env)
             result.temporary.append(directory)
             op["context"] = str(directory)
             op["sources"] = [doc.name for doc in instr.heredocs]
