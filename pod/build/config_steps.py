@@ -25,7 +25,7 @@ def _env(work: WorkingImage, instr: cf.Instruction, env: Env, escape: str) -> ob
 
 def _label(work: WorkingImage, instr: cf.Instruction, env: Env, escape: str) -> object:
     labels = dict(work.section.get("Labels") or {})
-    labels.update(words.key_values(instr.text, env, escape, legacy=True))
+    labels.update(words.key_values(instr.text, env, escape, legacy=True, instruction="LABEL"))
     work.section["Labels"] = labels
     return sorted(labels.items())
 
@@ -72,7 +72,7 @@ def exposed_port(word: str) -> str:
 
 def _expose(work: WorkingImage, instr: cf.Instruction, env: Env, escape: str) -> object:
     ports = dict(work.section.get("ExposedPorts") or {})
-    for word in words.expand_words(instr.text, env, escape):
+    for word in words.expand_words(instr.text, env, escape, resplit=True):
         ports[exposed_port(word)] = {}
     work.section["ExposedPorts"] = ports
     return sorted(ports)
