@@ -23,6 +23,19 @@ from pod.store.layer_diff import diff_upper
 from pod.store.layout import Layout
 from pod.store.lock import fsync_dir
 
+SCRATCH_PREFIX = "layer-"
+
+
+def remove_stale_scratch(layout: Layout) -> None:
+    """Blobs being written by processes that were killed (`layer-<pid>-...`)."""
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(layout.tmp):
+            pid = entry.name.removeprefix(SCRATCH_PREFIX).partition("-")[0]
+            mine = entry.name.startswith(SCRATCH_PREFIX) and pid.isdigit()
+            if mine and not os.path.exists(f"/proc/{pid}"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+
 
 def created_mount_points(layer_dirs: Sequence[Path], destinations: Iterable[str]) -> list[str]:
     """Mount destinations (and their parents) the image did not have: relative paths."""
@@ -57,7 +70,7 @@ def commit_upper(
     blobs = BlobStore(layout)
     blobs.ensure()
     layout.tmp.mkdir(parents=True, exist_ok=True)
-    scratch = layout.tmp / f"layer-{os.getpid()}-{os.urandom(4).hex()}.tar.gz"
+    scratch = layout.tmp / f"{SCRATCH_PREFIX}{os.getpid()}-{os.urandom(4).hex()}.tar.gz"
     try:
         diff = diff_upper(upper, scratch, timestamp=timestamp, exclude=exclude, rootless=rootless)
         if diff.empty:

@@ -460,7 +460,10 @@ def _scratch_dir(layout: Layout) -> Path:
 
 
 def remove_stale_step_dirs(layout: Layout, rootless: bool) -> None:
-    """Step directories of builds that were killed (their process is gone)."""
+    """Step directories and layer blobs of builds that were killed (their process is gone)."""
+    from pod.layer_commit import remove_stale_scratch
+
+    remove_stale_scratch(layout)
     root = layout.root / "build"
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(root):
