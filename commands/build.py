@@ -139,6 +139,8 @@ def build_command(
         [], "--build-context", help="name=DIRECTORY: an extra context for COPY --from."
     ),
     runtime: str = typer.Option(None, "--runtime", help="OCI runtime for RUN steps."),
+    squash: bool = typer.Option(False, "--squash", help="The new layers as one layer."),
+    squash_all: bool = typer.Option(False, "--squash-all", help="The image as one layer."),
 ) -> None:
     """Build an image from a Containerfile."""
     from pod.build.executor import Builder, remove_stale_step_dirs
@@ -179,6 +181,8 @@ def build_command(
             volumes=[parse_volume(v) for v in volumes],
             build_contexts=_build_contexts(build_contexts),
             runtime=runtime,
+            squash=squash,
+            squash_all=squash_all,
         )
         builder = Builder(settings, options)
         if platform:
@@ -200,6 +204,7 @@ def commit_command(
     message: str = typer.Option(None, "--message", "-m", help="Commit message (history)."),
     author: str = typer.Option(None, "--author", "-a", help="The image's author."),
     pause: bool = typer.Option(False, "--pause", "-p", help="Pause the container meanwhile."),
+    squash: bool = typer.Option(False, "--squash", "-s", help="The image as one layer."),
     quiet: bool = common.quiet_option("Print only the image ID."),
     image_format: str = typer.Option("oci", "--format", "-f", help="Image format: oci or docker."),
 ) -> None:
@@ -217,6 +222,7 @@ def commit_command(
             pause=pause,
             quiet=quiet,
             image_format=image_format,
+            squash=squash,
         ),
     )
     print(record.id)

@@ -110,10 +110,10 @@ _pod_help=(
 typeset -gA _pod_flags
 _pod_flags=(
     'pod' '--help --version -v'
-    'pod build' '--help --layers --no-cache --no-layers --quiet -q'
-    'pod commit' '--help --pause --quiet -p -q'
+    'pod build' '--help --layers --no-cache --no-layers --quiet --squash --squash-all -q'
+    'pod commit' '--help --pause --quiet --squash -p -q -s'
     'pod container' '--help'
-    'pod container commit' '--help --pause --quiet -p -q'
+    'pod container commit' '--help --pause --quiet --squash -p -q -s'
     'pod container cp' '--archive --help --no-archive -a'
     'pod container create' '--detach --help --init --interactive --no-sig-proxy --privileged --publish-all --quiet --read-only --replace --rm --sig-proxy --tty -P -d -i -q -t'
     'pod container diff' '--help'
@@ -143,7 +143,7 @@ _pod_flags=(
     'pod exec' '--detach --help --interactive --latest --privileged --tty -d -i -l -t'
     'pod history' '--help --human --no-human --no-trunc --quiet -H -q'
     'pod image' '--help'
-    'pod image build' '--help --layers --no-cache --no-layers --quiet -q'
+    'pod image build' '--help --layers --no-cache --no-layers --quiet --squash --squash-all -q'
     'pod image exists' '--help'
     'pod image history' '--help --human --no-human --no-trunc --quiet -H -q'
     'pod image inspect' '--help'

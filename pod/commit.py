@@ -36,6 +36,7 @@ class CommitOptions:
     pause: bool = False
     quiet: bool = False
     image_format: str = "oci"
+    squash: bool = False  # every layer, the image's too, as one
 
 
 def _container_config(work: WorkingImage, record: ContainerRecord, bundle: dict) -> None:
@@ -112,6 +113,12 @@ def commit_container(settings: Settings, text: str, options: CommitOptions) -> I
     if layer is None:
         entry["empty_layer"] = True
     work.config.setdefault("history", []).append(entry)
+    if options.squash:
+        from pod.layer_commit import squash, squashed_history
+
+        merged = squash(layout, work.layers, [], rootless=settings.rootless, timestamp=None)
+        work.layers = [merged] if merged else []
+        work.config["history"] = squashed_history(work.config["history"], 0)
     config = {**work.config, "created": created}
     if not options.quiet:
         print("Writing manifest to image destination", file=sys.stderr)

@@ -55,6 +55,7 @@ def _platform_args() -> dict[str, str]:
 class StageResult:
     name: str | None
     work: WorkingImage
+    base_layers: int  # how many of work.layers came with the FROM image
 
 
 @dataclass
@@ -111,7 +112,7 @@ class Builder:
                 f"[Warning] one or more build args were not consumed: [{' '.join(unused)}]",
                 file=sys.stderr,
             )
-        return self._commit(final.work, label if several else "")
+        return self._commit(final, label if several else "")
 
     def _stages_needed(self) -> list[int]:
         """The target stage and the stages it uses (FROM, COPY --from, RUN --mount from=)."""
@@ -171,6 +172,7 @@ class Builder:
             words.expand(stage.platform, self.global_args, self.escape) if stage.platform else None
         )
         work = self._base(words.expand(stage.base, self.global_args, self.escape), index)
+        base_layers = len(work.layers)
         state = StageRun(index, label, work, total=total, number=1)
         triggers = list(work.section.pop("OnBuild", None) or [])
         for trigger in triggers:
@@ -180,7 +182,7 @@ class Builder:
             state.number = number
             self.say(f"{label}STEP {number}/{total}: {instr.source}")
             self._step(state, instr, final=last and number == total)
-        return StageResult(stage.name, state.work)
+        return StageResult(stage.name, state.work, base_layers)
 
     def _base(self, text: str, index: int) -> WorkingImage:
         earlier = self.stage_index(text, index)
@@ -398,7 +400,26 @@ class Builder:
         return run_mounts.resolve(self, state, specs)
 
     # --- the image ---------------------------------------------------------------------------
-    def _commit(self, work: WorkingImage, label: str) -> ImageRecord:
+    def _squashed(self, final: StageResult) -> list[ImageLayer]:
+        """--squash: the stage's new layers as one; --squash-all: every layer as one."""
+        from pod.layer_commit import squash, squashed_history
+
+        work = final.work
+        base = [] if self.options.squash_all else work.layers[: final.base_layers]
+        merged = squash(
+            self.layout,
+            work.layers[len(base) :],
+            base,
+            rootless=self.settings.rootless,
+            timestamp=self.options.timestamp,
+        )
+        if merged is None:
+            return work.layers
+        work.config["history"] = squashed_history(work.config.get("history", []), len(base))
+        return [*base, merged]
+
+    def _commit(self, final: StageResult, label: str) -> ImageRecord:
+        work = final.work
         names = [reference.qualify_local(tag) for tag in self.options.tags]
         self.say(f"{label}COMMIT {self.options.tags[0] if self.options.tags else ''}".rstrip())
         for item in self.options.env:
@@ -409,6 +430,9 @@ class Builder:
                 **(work.section.get("Labels") or {}),
                 **self.options.labels,
             }
+        image_layers = work.layers
+        if self.options.squash or self.options.squash_all:
+            image_layers = self._squashed(final)
         config = dict(work.config)
         config["created"] = (
             created_time(self.options.timestamp)
@@ -419,7 +443,7 @@ class Builder:
             config.pop("config")
         record = write_image(
             self.layout,
-            work.layers,
+            image_layers,
             config,
             names=names,
             image_format=self.options.image_format,

@@ -33,6 +33,8 @@ class BuildOptions:
     volumes: list[MountSpec] = field(default_factory=list)  # --volume for RUN
     build_contexts: dict[str, Path] = field(default_factory=dict)  # --build-context name=path
     runtime: str | None = None  # RUN steps' OCI runtime (pod's own by default)
+    squash: bool = False  # the final stage's new layers as one
+    squash_all: bool = False  # the whole image as one layer
     cache_enabled: bool = field(init=False, default=True)
 
     def __post_init__(self) -> None:
