@@ -18,7 +18,7 @@ from pod.build.config_steps import apply_change
 from pod.build.working import WorkingImage
 from pod.config import Settings
 from pod.container_state import current_state
-from pod.errors import PodError
+from pod.errors import NoSuchContainerError, PodError
 from pod.humanize import created_time
 from pod.image_writer import write_image
 from pod.layer_commit import commit_upper, created_mount_points
@@ -76,7 +76,10 @@ def _paused(settings: Settings, record: ContainerRecord, wanted: bool):
 
 def commit_container(settings: Settings, text: str, options: CommitOptions) -> ImageRecord:
     layout = Layout(settings.root, settings.runroot)
-    record = ContainerStore(layout).lookup(text)
+    try:
+        record = ContainerStore(layout).lookup(text)
+    except NoSuchContainerError as err:  # podman's commit exits 125, not rm's 1
+        raise PodError(str(err)) from None
     image = ImageStore(layout).lookup(record.image_id)
     names = [reference.qualify_local(options.name)] if options.name else []
     work = WorkingImage.from_image(layout, image)

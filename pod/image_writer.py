@@ -113,6 +113,8 @@ def write_image(
     blobs = BlobStore(layout)
     blobs.ensure()
     config = {**config, "rootfs": {"type": "layers", "diff_ids": [x.diff_id for x in image_layers]}}
+    if image_format == "docker":  # Docker's config also records the build container's config
+        config["container_config"] = config.get("config", {})
     config_bytes = canonical_json(config)
     config_digest = blobs.put_bytes(config_bytes)
     document = manifest_document(config_digest, len(config_bytes), image_layers, image_format)

@@ -89,7 +89,14 @@ def commit_upper(
     """
     blobs = BlobStore(layout)
     with _scratch_blob(layout) as scratch:
-        diff = diff_upper(upper, scratch, timestamp=timestamp, exclude=exclude, rootless=rootless)
+        diff = diff_upper(
+            upper,
+            scratch,
+            timestamp=timestamp,
+            exclude=exclude,
+            rootless=rootless,
+            prune=not keep_upper,
+        )
         if diff.empty:
             if not keep_upper:
                 layers.remove_trees([upper], rootless=rootless)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from pod.errors import StoreError
+from pod.errors import StoreError, UnsafeContentError
 from pod.runtime.userns import run_in_userns
 from pod.store import layers, safepath
 
@@ -311,6 +311,39 @@ class _LayerWriter:
         self._emit(info)
 
 
+def prune_stubs(upper: Path, excluded: Collection[str], opaque_xattr: str) -> None:
+    """Remove the mount-point stubs among `excluded` (empty files, empty non-opaque dirs),
+    deepest first, so a layer adopted from `upper` holds exactly what its tar holds."""
+    root_fd = os.open(upper, _DIR_FLAGS)
+    try:
+        for rel in sorted(excluded, key=lambda p: p.count("/"), reverse=True):
+            with contextlib.suppress(OSError, UnsafeContentError):
+                pfd, name = safepath.open_parent(root_fd, rel, symlinks=False)
+                try:
+                    st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+                    if stat.S_ISREG(st.st_mode) and st.st_size == 0:
+                        os.unlink(name, dir_fd=pfd)
+                    elif stat.S_ISDIR(st.st_mode):
+                        fd = os.open(name, _DIR_FLAGS, dir_fd=pfd)
+                        try:
+                            keep = bool(os.listdir(fd)) or _has_xattr(fd, opaque_xattr)
+                        finally:
+                            os.close(fd)
+                        if not keep:
+                            os.rmdir(name, dir_fd=pfd)
+                finally:
+                    os.close(pfd)
+    finally:
+        os.close(root_fd)
+
+
+def _has_xattr(fd: int, name: str) -> bool:
+    try:
+        return os.getxattr(fd, name) == b"y"
+    except OSError:
+        return False
+
+
 def write_layer(
     upper: Path,
     blob_out: Path,
@@ -318,15 +351,19 @@ def write_layer(
     timestamp: int | None,
     exclude: Collection[str] = (),
     opaque_xattr: str,
+    prune: bool = False,
 ) -> LayerDiff:
     """Write the overlay upper dir `upper` as a gzip layer blob to `blob_out`, in one pass.
 
     `exclude`: paths (relative to `upper`) the runtime made as mount points; such an entry is
-    left out when it is an empty file or a directory with nothing written inside. `timestamp`
+    left out when it is an empty file or a directory with nothing written inside (and with
+    `prune` removed from the tree too, for an upper dir that becomes the layer). `timestamp`
     replaces every mtime, in the tar and in the tree. Rootless callers use diff_upper.
     On failure `blob_out` is removed.
     """
     excluded = frozenset("/".join(safepath.split_path(path)) for path in exclude)
+    if prune:
+        prune_stubs(upper, excluded, opaque_xattr)
     try:
         with open(blob_out, "wb") as out:
             blob = _Digesting(out)
@@ -368,13 +405,14 @@ def diff_upper(
     timestamp: int | None,
     exclude: Collection[str],
     rootless: bool,
+    prune: bool = False,
 ) -> LayerDiff:
     """write_layer in-process (rootful) or in the user's namespace (rootless), where file
     owners read as the container's ids and subordinate-id files can be read and retimed."""
     opaque = layers.opaque_xattr(rootless)
     if not rootless:
         return write_layer(
-            upper, blob_out, timestamp=timestamp, exclude=exclude, opaque_xattr=opaque
+            upper, blob_out, timestamp=timestamp, exclude=exclude, opaque_xattr=opaque, prune=prune
         )
     op = {
         "op": "diff",
@@ -383,6 +421,7 @@ def diff_upper(
         "timestamp": timestamp,
         "exclude": sorted(exclude),
         "opaque_xattr": opaque,
+        "prune": prune,
     }
     answer = run_in_userns(layers.WORKER_MODULE, {"ops": [op]})
     return LayerDiff(**answer.value[0])

@@ -4,7 +4,8 @@ Rootless pod cannot own files as the image's users; as root of a namespace holdi
 subordinate ids it can. The request (JSON on stdin) is a list of operations:
   {"op": "unpack", "blob", "dest", "diff_id", "max_size"}  → ExtractResult fields
   {"op": "remove", "path"}                                  → {}
-  {"op": "diff", "upper", "blob_out", "timestamp", "exclude", "opaque_xattr"} → LayerDiff fields
+  {"op": "diff", "upper", "blob_out", "timestamp", "exclude", "opaque_xattr", "prune"}
+                                                            → LayerDiff fields
 Start-up stays small: the standard library, zstandard (zstd layers only) and pod's store modules.
 """
 
@@ -34,6 +35,7 @@ def _run(op: dict[str, Any]) -> dict[str, Any]:
             timestamp=op["timestamp"],
             exclude=op["exclude"],
             opaque_xattr=op["opaque_xattr"],
+            prune=op.get("prune", False),
         )
         return asdict(diff)
     if op["op"] == "remove":
