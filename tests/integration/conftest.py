@@ -213,8 +213,12 @@ def _source_files(root: Path) -> list[Path]:
     }
     files = []
     for dirpath, dirnames, filenames in os.walk(root):
+        top = Path(dirpath) == root  # build/ and dist/ are setuptools' output only at the top
         dirnames[:] = sorted(
-            d for d in dirnames if d not in skip_dirs and not d.endswith(".egg-info")
+            d
+            for d in dirnames
+            if not (d in skip_dirs and (top or d not in ("build", "dist")))
+            and not d.endswith(".egg-info")
         )
         for name in sorted(filenames):
             if not name.endswith((".pyc", ".pyo")):
