@@ -22,7 +22,7 @@ from pod.build import config_steps, words
 from pod.build import containerfile as cf
 from pod.build.context import BuildContext, IgnoreMatcher, load_ignore_patterns
 from pod.build.options import BuildOptions
-from pod.build.run_step import RunRequest, run_step
+from pod.build.run_step import RunRequest, StepFailed, run_step
 from pod.build.working import WorkingImage, step_key
 from pod.config import Settings
 from pod.errors import PodError
@@ -231,6 +231,15 @@ class Builder:
 
     # --- one step ----------------------------------------------------------------------------
     def _step(self, state: StageRun, instr: cf.Instruction, final: bool) -> None:
+        """One instruction; an error names the step, as podman's do."""
+        try:
+            self._apply(state, instr)
+        except PodError as err:
+            raise StepFailed(f'building at STEP "{instr.source}": {err}', err.exit_code) from None
+        if not final:
+            self.say(f"--> {state.work.key[:11]}")
+
+    def _apply(self, state: StageRun, instr: cf.Instruction) -> None:
         keyword = instr.keyword
         if keyword in config_steps.APPLY and keyword != "WORKDIR":
             payload = config_steps.APPLY[keyword](
@@ -239,8 +248,6 @@ class Builder:
             self._metadata(state, instr, payload)
         else:
             getattr(self, f"_do_{keyword.lower()}")(state, instr)
-        if not final:
-            self.say(f"--> {state.work.key[:11]}")
 
     def _cached(self, key: str) -> CacheEntry | None:
         entry = self.cache.get(key)
@@ -341,7 +348,7 @@ class Builder:
             state,
             key,
             created_by,
-            lambda: run_step(self.settings, state.work, request, self.options, step=instr.source),
+            lambda: run_step(self.settings, state.work, request, self.options),
         )
 
     def _stamp(self) -> int | None:

@@ -27,9 +27,9 @@ _SHIM_EXIT_WAIT = 10.0
 
 
 class StepFailed(PodError):
-    """A RUN command exited non-zero: podman exits with the command's own status."""
+    """A build step failed; `pod build` exits with `exit_code` (a RUN's own status, as podman)."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
+    def __init__(self, message: str, exit_code: int = PodError.exit_code) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 
@@ -104,8 +104,6 @@ def run_step(
     work: WorkingImage,
     request: RunRequest,
     options: BuildOptions,
-    *,
-    step: str,
 ) -> ImageLayer | None:
     """Run `request` on `work` and return the layer it made (None: it changed nothing)."""
     from pod.container_create import BaseImage, create_container
@@ -126,9 +124,7 @@ def run_step(
                 layout, record.id, stdin=False, tty=False, sig_proxy=True, send_start=True
             )
         if code:
-            raise StepFailed(
-                f'building at STEP "{step}": while running runtime: exit status {code}', code
-            )
+            raise StepFailed(f"while running runtime: exit status {code}", code)
         _wait_for_shim(layout, record.id)
         exclude = created_mount_points(
             work.layer_dirs(layout), _mount_destinations(layout, record.id)
