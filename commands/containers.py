@@ -61,7 +61,10 @@ def run_command(
     network_alias: list[str] = typer.Option([], "--network-alias", help="Name on the network."),
     ip: str = typer.Option(None, "--ip", help="Static IPv4 address on the network."),
     publish: list[str] = typer.Option(
-        [], "--publish", "-p", help="Publish ports: [[ip:][hostPort]:]containerPort[/proto]."
+        [],
+        "--publish",
+        "-p",
+        help="Publish ports: ip:hostPort:containerPort/proto (ip, hostPort, proto optional).",
     ),
     publish_all: bool = typer.Option(False, "--publish-all", "-P", help="Publish EXPOSE ports."),
     expose: list[str] = typer.Option([], "--expose", help="Expose a port or a range."),

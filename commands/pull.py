@@ -17,7 +17,7 @@ def pull_command(
         None, "--os", help="Operating system to pull instead of the host's."
     ),
     variant: str = typer.Option(None, "--variant", help="Architecture variant to pull."),
-    platform: str = typer.Option(None, "--platform", help="OS/ARCH[/VARIANT] to pull."),
+    platform: str = typer.Option(None, "--platform", help="OS/ARCH or OS/ARCH/VARIANT to pull."),
     policy: str = typer.Option(
         "always", "--policy", help="Pull policy: always, missing, never, newer."
     ),
