@@ -15,6 +15,7 @@ import typer
 
 from pod import __version__
 from pod.commands import boolflags, common
+from pod.entry import command_name
 from pod.errors import PodError
 
 COMMAND_MODULES = (
@@ -113,23 +114,6 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(name)
 
 
-GLOBAL_OPTIONS_WITH_VALUES = ("--root", "--runroot", "--log-level", "--storage-driver")
-
-
-def _command_name(argv: list[str]) -> str | None:
-    """The subcommand named on the command line (after the global options), if any."""
-    index = 0
-    while index < len(argv):
-        token = argv[index]
-        if token in GLOBAL_OPTIONS_WITH_VALUES:
-            index += 2
-        elif token.startswith("-"):
-            index += 1
-        else:
-            return token
-    return None
-
-
 def _app_for(name: str | None) -> typer.Typer:
     """Only the invoked command's module is imported and turned into a click command: all of
     them cost ~30 ms on every start. Help and unknown names get the whole app (to list all)."""
@@ -158,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     `_exit_now`); called with `argv` it raises SystemExit like any function would."""
     as_program = argv is None
     argv = sys.argv[1:] if argv is None else argv
-    command = typer.main.get_command(_app_for(_command_name(argv)))
+    command = typer.main.get_command(_app_for(command_name(argv)))
     args = boolflags.normalize(command, argv)
     try:
         code = command.main(args=args, prog_name="pod", standalone_mode=False)

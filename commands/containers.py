@@ -217,8 +217,14 @@ def _run(options, creating: bool, quiet: bool) -> int:
 
     settings = common.settings()
     layout = Layout(settings.root, settings.runroot)
-    worker = None
-    if not creating and options.network_mode.kind == "bridge":
+    from pod.entry import take_early_worker
+
+    worker = take_early_worker()
+    if worker is not None and (creating or options.network_mode.kind != "bridge"):
+        worker.close()  # forked on a guess from argv that the parsed flags do not bear out
+        worker.reap()
+        worker = None
+    if worker is None and not creating and options.network_mode.kind == "bridge":
         from pod.network.setup import BridgeWorker
 
         worker = BridgeWorker.start()  # its slow imports overlap creating the container

@@ -1,5 +1,5 @@
 """`python -m pod` runs the same CLI as the `pod` console script."""
 
-from pod.commands import main
+from pod.entry import main
 
 main()

@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -22,8 +21,6 @@ from pod.errors import PodError
 from pod.image_writer import ImageLayer
 from pod.run_options import MountSpec, RunOptions
 from pod.store.layout import Layout
-
-_SHIM_EXIT_WAIT = 10.0
 
 
 class StepFailed(PodError):
@@ -82,18 +79,6 @@ def _run_options(work: WorkingImage, request: RunRequest, options: BuildOptions,
     )
 
 
-def _wait_for_shim(layout: Layout, container_id: str) -> None:
-    """The shim unmounts and tidies after reporting the exit: the upper dir is ours after."""
-    from pod.container_state import current_state
-    from pod.store.containers import ContainerStore, pid_alive
-
-    store = ContainerStore(layout)
-    state = current_state(store, store.lookup(container_id))
-    deadline = time.monotonic() + _SHIM_EXIT_WAIT
-    while pid_alive(state.shim_pid, state.shim_start_time) and time.monotonic() < deadline:
-        time.sleep(0.005)
-
-
 def _mount_destinations(layout: Layout, container_id: str) -> list[str]:
     bundle = json.loads((layout.container_dir(container_id) / "config.json").read_bytes())
     return [str(m.get("destination", "")) for m in bundle.get("mounts", [])]
@@ -105,7 +90,10 @@ def run_step(
     request: RunRequest,
     options: BuildOptions,
 ) -> ImageLayer | None:
-    """Run `request` on `work` and return the layer it made (None: it changed nothing)."""
+    """Run `request` on `work` and return the layer it made (None: it changed nothing).
+
+    The shim reports the exit only after it has unmounted the rootfs, so the upper dir is
+    free once `attach` returns (the shim's network tidy-up may still be running)."""
     from pod.container_create import BaseImage, create_container
     from pod.container_remove import remove_container
     from pod.layer_commit import commit_upper, created_mount_points
@@ -125,7 +113,6 @@ def run_step(
             )
         if code:
             raise StepFailed(f"while running runtime: exit status {code}", code)
-        _wait_for_shim(layout, record.id)
         exclude = created_mount_points(
             work.layer_dirs(layout), _mount_destinations(layout, record.id)
         )
