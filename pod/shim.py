@@ -1055,6 +1055,9 @@ def _tidy_after_failure(layout: Layout) -> None:
         tidy(layout)
 
 
+TIDY_GRACE = 0.3  # seconds a finished `run --rm` leaves its unused bridge for the next start
+
+
 def run_step(args: argparse.Namespace) -> dict:
     """`--op start|finish|tidy`: one step of supervise(), as an answer dict."""
     from pod.container_state import runtime_state_root
@@ -1066,7 +1069,11 @@ def run_step(args: argparse.Namespace) -> dict:
             from pod.network.setup import tidy
             from pod.store.layout import Layout
 
-            tidy(Layout(Path(args.root), Path(args.runroot)))
+            layout = Layout(Path(args.root), Path(args.runroot))
+            # A `run --rm` container is gone already: its bridge may be wanted again at once
+            # by the next `run --rm` of a script; `pod rm` (record still there) waits for us.
+            removed = not layout.container_dir(args.id).exists()
+            tidy(layout, grace=TIDY_GRACE if removed else 0.0)
             return {"ok": True}
         layout, store, record = _load(args)
         if args.op == "start":

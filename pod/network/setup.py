@@ -358,7 +358,7 @@ def _bridge_job(job: dict, reader) -> dict:
     atomic_write_json(starting, [net.network_interface for net in records])
     try:
         with locked(networks.lock_path):
-            ensure_bridges(records, wall, only_missing=False)
+            ensure_bridges(records, wall, only_missing=True)
         message = json.loads(reader.readline() or b"null")
         if message is None:
             raise PodError("the container was not created")
@@ -392,6 +392,8 @@ def _bridges_being_started(layout: Layout) -> set[str]:
     found: set[str] = set()
     directory = layout.runroot / "network-starting"
     for path in directory.glob("*") if directory.is_dir() else ():
+        if path.name.startswith("."):
+            continue  # a marker being written (atomic_write's temporary file)
         try:
             os.kill(int(path.name), 0)
         except (ProcessLookupError, ValueError):
@@ -524,16 +526,49 @@ def _tidy_dir(layout: Layout) -> Path:
     return directory
 
 
-def tidy(layout: Layout) -> list[str]:
+def _netlink_work(layout: Layout, pending: list[Path]) -> bool:
+    """Whether `pending` leaves anything to delete: a veth still there (its namespace did not
+    take it along), or a bridge no container uses and no start is about to use."""
+    from pod.store.networks import NetworkStore
+
+    networks = NetworkStore(layout)
+    starting = _bridges_being_started(layout)
+    for path in pending:
+        work = read_json(path) or {}
+        if any(os.path.lexists(f"/sys/class/net/{veth}") for veth in work.get("veths", [])):
+            return True
+        for name in work.get("networks", []):
+            try:
+                interface = networks.get(name).network_interface
+            except PodError:
+                continue  # removed with -f, bridge and all
+            exists = os.path.lexists(f"/sys/class/net/{interface}")
+            if exists and interface not in starting and not _bridge_in_use(interface):
+                return True
+    return False
+
+
+def tidy(layout: Layout, grace: float = 0.0) -> list[str]:
     """Host parts left by stopped containers: their veths, and each bridge (with its rules)
     that no container uses any more. The shim calls it once its exit has been reported, so
-    `pod run` does not wait for netlink; any later call finishes what a killed shim left."""
+    `pod run` does not wait for netlink; any later call finishes what a killed shim left.
+
+    With `grace`, an unused bridge is left that long for a start to claim (back-to-back
+    `run --rm`s then keep one bridge instead of deleting and making it again each time);
+    when nothing is left to delete, pyroute2 is not even imported."""
     directory = layout.runroot / "network-tidy"
     try:
         pending = sorted(directory.iterdir())
     except FileNotFoundError:
         return []
     if not pending:
+        return []
+    deadline = time.monotonic() + grace
+    while (busy := _netlink_work(layout, pending)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if not busy:
+        for path in pending:
+            path.unlink(missing_ok=True)
         return []
     _site_packages()
     from pod.config import firewall_driver

@@ -1,0 +1,37 @@
+"""The tidy-up's decisions that need no netlink: which starts are in progress, what is left."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from pod.network.setup import _bridges_being_started, _netlink_work, tidy
+from pod.store.layout import Layout
+
+
+def _layout(tmp_path) -> Layout:
+    return Layout(tmp_path / "root", tmp_path / "run")
+
+
+def test_a_marker_being_written_is_neither_read_nor_removed(tmp_path):
+    layout = _layout(tmp_path)
+    starting = layout.runroot / "network-starting"
+    starting.mkdir(parents=True)
+    (starting / str(os.getpid())).write_text(json.dumps(["pod0"]))
+    temporary = starting / f".{os.getpid()}.abc123"  # atomic_write's file before its rename
+    temporary.write_text("[")
+    (starting / "999999999").write_text(json.dumps(["pod7"]))  # a worker that died
+    assert _bridges_being_started(layout) == {"pod0"}
+    assert temporary.exists()
+    assert not (starting / "999999999").exists()
+
+
+def test_nothing_left_to_delete_is_forgotten_without_netlink(tmp_path):
+    layout = _layout(tmp_path)
+    queue = layout.runroot / "network-tidy"
+    queue.mkdir(parents=True)
+    entry = queue / "abc.json"
+    entry.write_text(json.dumps({"veths": ["vethgone0"], "networks": ["no-such-network"]}))
+    assert not _netlink_work(layout, [entry])
+    assert tidy(layout, grace=0.05) == []
+    assert list(queue.iterdir()) == []
