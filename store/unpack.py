@@ -4,6 +4,7 @@ Rootless pod cannot own files as the image's users; as root of a namespace holdi
 subordinate ids it can. The request (JSON on stdin) is a list of operations:
   {"op": "unpack", "blob", "dest", "diff_id", "max_size"}  → ExtractResult fields
   {"op": "remove", "path"}                                  → {}
+  {"op": "chown", "path", "uid", "gid"}                     → {}
   {"op": "diff", "upper", "blob_out", "timestamp", "exclude", "opaque_xattr", "prune"}
                                                             → LayerDiff fields
 Start-up stays small: the standard library, zstandard (zstd layers only) and pod's store modules.
@@ -11,6 +12,7 @@ Start-up stays small: the standard library, zstandard (zstd layers only) and pod
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -38,6 +40,9 @@ def _run(op: dict[str, Any]) -> dict[str, Any]:
             prune=op.get("prune", False),
         )
         return asdict(diff)
+    if op["op"] == "chown":  # a build cache dir for a container user
+        os.chown(op["path"], op["uid"], op["gid"])
+        return {}
     if op["op"] == "remove":
         remove_tree(Path(op["path"]))
         return {}

@@ -28,7 +28,6 @@ from pod.config import Settings
 from pod.errors import PodError
 from pod.humanize import created_time
 from pod.image_writer import ImageLayer, write_image
-from pod.run_options import MountSpec
 from pod.store import build_cache, layers
 from pod.store.blobs import BlobStore
 from pod.store.build_cache import CacheEntry, StepLayer
@@ -342,14 +341,16 @@ class Builder:
         mounts, mount_key = self._run_mounts(state, instr)
         network = next((value for name, value in instr.flags if name == "network"), None)
         key = step_key(state.work.key, "RUN", argv, env, mount_key, network, self._stamp())
-        request = RunRequest(argv, env, mounts, network)
         created_by = f"/bin/sh -c {instr.text}"
-        self._layer_step(
-            state,
-            key,
-            created_by,
-            lambda: run_step(self.settings, state.work, request, self.options),
-        )
+
+        def run() -> ImageLayer | None:
+            from pod.build.run_mounts import claim
+
+            with contextlib.ExitStack() as stack:
+                request = RunRequest(argv, env, claim(self, stack, mounts), network)
+                return run_step(self.settings, state.work, request, self.options)
+
+        self._layer_step(state, key, created_by, run)
 
     def _stamp(self) -> int | None:
         return self.options.timestamp
@@ -400,7 +401,7 @@ class Builder:
                 layers.remove_trees([directory], rootless=self.settings.rootless)
 
     # --- RUN --mount -------------------------------------------------------------------------
-    def _run_mounts(self, state: StageRun, instr: cf.Instruction) -> tuple[list[MountSpec], list]:
+    def _run_mounts(self, state: StageRun, instr: cf.Instruction) -> tuple[list, list]:
         from pod.build import run_mounts
 
         specs = [value for name, value in instr.flags if name == "mount"]

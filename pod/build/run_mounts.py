@@ -1,7 +1,8 @@
 """RUN --mount=type=cache|bind|secret|tmpfs → the step container's mounts, confined.
 
 A cache id names a directory under <root>/build-mounts by its sha256, so no id (`../../x`,
-`/etc`) can name a path outside that directory (podman 4.3 joins the id to a path). A bind
+`/etc`) can name a path outside that directory (podman 4.3 joins the id to a path); it is
+made on first use with the uid, gid and mode asked for, and held as `sharing` says. A bind
 source resolves inside the build context (or a --build-context) with every symlink kept
 inside it, and is mounted read-only. Secrets are bind-mounted read-only from the file given
 with --secret and never reach a layer (their mount points are left out of it).
@@ -9,13 +10,19 @@ with --secret and never reach a layer (their mount points are left out of it).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import posixpath
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pod.errors import PodError
 from pod.run_options import MountSpec
+from pod.store.layers import remove_trees
+from pod.store.lock import lock_if_free, locked
 from pod.store.safepath import resolve_inside
 
 if TYPE_CHECKING:
@@ -53,30 +60,75 @@ def _read_only(fields: dict[str, str], default: bool) -> bool:
     return default or fields.get("ro") == "true" or fields.get("readonly") == "true"
 
 
-def cache_dir(builder: Builder, cache_id: str) -> str:
+@dataclass(frozen=True)
+class CacheClaim:
+    """How a RUN holds a cache while it runs (BuildKit's `sharing`): shared (no lock),
+    locked (one RUN at a time) or private (a RUN that finds it in use gets a new empty one)."""
+
+    mount: MountSpec
+    sharing: str
+    uid: int
+    gid: int
+    mode: int
+
+
+def _cache_path(builder: Builder, cache_id: str) -> Path:
     """The directory a cache id names: a hash, so it can never leave the cache store."""
     digest = hashlib.sha256(cache_id.encode()).hexdigest()
-    path = builder.layout.root / CACHE_DIR / digest
-    path.mkdir(parents=True, exist_ok=True, mode=0o755)
-    return str(path)
+    return builder.layout.root / CACHE_DIR / digest
 
 
-def _cache(builder: Builder, fields: dict[str, str]) -> MountSpec:
+def _new_cache_dir(builder: Builder, path: Path, claim: CacheClaim) -> None:
+    """Make the cache dir with the owner and mode asked for (rootless: container ids)."""
+    path.mkdir(parents=True, mode=0o755)
+    os.chmod(path, claim.mode)  # first: after a rootless chown it is no longer ours
+    if claim.uid or claim.gid:
+        if builder.settings.rootless:
+            from pod.runtime.userns import run_in_userns
+            from pod.store.layers import WORKER_MODULE
+
+            op = {"op": "chown", "path": str(path), "uid": claim.uid, "gid": claim.gid}
+            run_in_userns(WORKER_MODULE, {"ops": [op]})
+        else:
+            os.chown(path, claim.uid, claim.gid)
+
+
+def _cache(builder: Builder, fields: dict[str, str]) -> CacheClaim:
     target = _target(fields)
-    if fields.get("sharing", "shared") != "shared":
-        raise PodError(
-            f'RUN --mount sharing "{fields["sharing"]}" is not supported: caches are shared'
-        )
-    source = cache_dir(builder, fields.get("id") or target)
-    uid, gid = int(fields.get("uid", "0")), int(fields.get("gid", "0"))
-    if (uid or gid) and not builder.settings.rootless:
-        os.chown(source, uid, gid)
-    elif uid or gid:
-        raise PodError("RUN --mount=type=cache,uid=/gid= is not supported rootless")
-    if "mode" in fields:
-        os.chmod(source, int(fields["mode"], 8))
+    sharing = fields.get("sharing", "shared")
+    if sharing not in ("shared", "locked", "private"):
+        raise PodError(f'invalid RUN --mount sharing "{sharing}": use shared, locked or private')
+    try:
+        uid, gid = int(fields.get("uid", "0")), int(fields.get("gid", "0"))
+        mode = int(fields.get("mode", "755"), 8)
+    except ValueError:
+        raise PodError(f"invalid RUN --mount uid, gid or mode in {fields}") from None
+    source = _cache_path(builder, fields.get("id") or target)
     options = ["ro"] if _read_only(fields, False) else ["rw"]
-    return MountSpec("bind", target, source, options)
+    return CacheClaim(MountSpec("bind", target, str(source), options), sharing, uid, gid, mode)
+
+
+def claim(builder: Builder, stack: contextlib.ExitStack, mounts: list) -> list[MountSpec]:
+    """The mounts for running the step: caches made if new and locked as their sharing says
+    (the locks live as long as `stack`); a busy private cache is replaced by an empty one."""
+    result: list[MountSpec] = []
+    for item in mounts:
+        if not isinstance(item, CacheClaim):
+            result.append(item)
+            continue
+        path = Path(item.mount.source)
+        lock = path.with_name(path.name + ".lock")
+        if item.sharing == "locked":
+            stack.enter_context(locked(lock))
+        elif item.sharing == "private" and not stack.enter_context(lock_if_free(lock)):
+            builder.layout.tmp.mkdir(parents=True, exist_ok=True)
+            path = Path(tempfile.mkdtemp(prefix="cache-", dir=builder.layout.tmp)) / "data"
+            stack.callback(remove_trees, [path.parent], rootless=builder.settings.rootless)
+        if not path.exists():
+            with contextlib.suppress(FileExistsError):
+                _new_cache_dir(builder, path, item)
+        result.append(replace(item.mount, source=str(path)))
+    return result
 
 
 def _bind(builder: Builder, fields: dict[str, str]) -> tuple[MountSpec, list]:
@@ -118,16 +170,18 @@ def _secret(builder: Builder, fields: dict[str, str]) -> MountSpec | None:
     return MountSpec("bind", _target(fields, f"/run/secrets/{secret_id}"), str(source), ["ro"])
 
 
-def resolve(builder: Builder, state: StageRun, specs: list[str]) -> tuple[list[MountSpec], list]:
-    """The mounts for a RUN and what of them belongs in its cache key."""
-    mounts: list[MountSpec] = []
+def resolve(builder: Builder, state: StageRun, specs: list[str]) -> tuple[list, list]:
+    """The mounts for a RUN (caches as CacheClaims, see `claim`) and what of them belongs in
+    its cache key."""
+    mounts: list = []
     key: list = []
     for text in specs:
         fields = parse(text)
         kind = fields["type"]
         if kind == "cache":
-            mounts.append(_cache(builder, fields))
-            key.append(["cache", mounts[-1].destination])
+            cache = _cache(builder, fields)
+            mounts.append(cache)
+            key.append(["cache", cache.mount.destination])
         elif kind == "bind":
             mount, content = _bind(builder, fields)
             mounts.append(mount)

@@ -614,6 +614,42 @@ RUN --mount=type=cache,target=/cache,id=shared-cache cat /cache/f > /seen && ls 
     assert pod("run", "--rm", image, "test", "-e", "/cache").returncode == 1  # as podman
 
 
+def _cache_lock(pod, cache_id: str) -> Path:
+    digest = hashlib.sha256(cache_id.encode()).hexdigest()
+    return pod.root / "build-mounts" / f"{digest}.lock"
+
+
+def test_cache_mount_owner_mode_and_sharing(pod, base, tmp_path):
+    import fcntl
+
+    ctx = context(tmp_path, f"""\
+FROM {base}
+RUN --mount=type=cache,target=/c,id=owned,uid=1000,gid=1001,mode=0710,sharing=locked \\
+    stat -c "%u %g %a" /c > /owner && echo kept > /c/f
+""")  # fmt: skip
+    image = built(pod, ctx, "--network", "none")
+    assert cat(pod, image, "/owner") == "1000 1001 710"
+    lock = _cache_lock(pod, "owned")
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        # private: a cache in use by another build is replaced by an empty one
+        private = context(tmp_path, f"""\
+FROM {base}
+RUN --mount=type=cache,target=/c,id=owned,sharing=private ls /c > /seen; echo done
+""", name="private")  # fmt: skip
+        assert cat(pod, built(pod, private, "--network", "none"), "/seen") == ""
+        # locked: the build waits for the holder
+        threading.Timer(1.5, lambda: fcntl.flock(held, fcntl.LOCK_UN)).start()
+        locked = context(tmp_path, f"""\
+FROM {base}
+RUN --mount=type=cache,target=/c,id=owned,sharing=locked cat /c/f > /seen
+""", name="locked")  # fmt: skip
+        started = time.monotonic()
+        image = built(pod, locked, "--network", "none")
+        assert time.monotonic() - started >= 1.4
+    assert cat(pod, image, "/seen") == "kept"
+
+
 def test_cache_mount_id_cannot_leave_the_store(pod, base, test_images, tmp_path):
     hostile = test_images.hostile
     hostile.reset()
