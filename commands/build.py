@@ -143,12 +143,11 @@ def build_command(
     squash_all: bool = typer.Option(False, "--squash-all", help="The image as one layer."),
 ) -> None:
     """Build an image from a Containerfile."""
-    from pod.build.executor import Builder, remove_stale_step_dirs
+    from pod.build.executor import Builder, remove_build_leftovers
     from pod.build.options import PULL_POLICIES, BuildOptions
     from pod.errors import UsageError
     from pod.image_writer import FORMATS
     from pod.run_flags import parse_labels, parse_volume
-    from pod.store.layout import Layout
 
     if pull not in PULL_POLICIES and pull.lower() not in ("true", "false"):
         raise UsageError(f'invalid --pull "{pull}": use {", ".join(PULL_POLICIES)}')
@@ -156,7 +155,7 @@ def build_command(
     if image_format not in FORMATS:
         raise UsageError(f'unrecognized image type "{image_format}": use oci or docker')
     settings = common.settings()
-    remove_stale_step_dirs(Layout(settings.root, settings.runroot), settings.rootless)
+    remove_build_leftovers(settings)
     with tempfile.TemporaryDirectory(prefix="pod-build-") as empty:
         text, name, path, root = _containerfile(context, files, Path(empty))
         options = BuildOptions(

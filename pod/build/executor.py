@@ -491,10 +491,20 @@ def _scratch_dir(layout: Layout) -> Path:
     return directory
 
 
-def remove_stale_step_dirs(layout: Layout, rootless: bool) -> None:
-    """Step directories and layer blobs of builds that were killed (their process is gone)."""
+def remove_build_leftovers(settings: Settings) -> None:
+    """What builds that were killed left: RUN containers, step dirs and layer blobs (each
+    named for, or labelled with, its build's process, which is gone)."""
+    from pod.build.run_step import BUILD_PID_LABEL
+    from pod.container_remove import remove_container
     from pod.layer_commit import remove_stale_scratch
+    from pod.store.containers import ContainerStore
 
+    layout, rootless = Layout(settings.root, settings.runroot), settings.rootless
+    for record in ContainerStore(layout).list():
+        pid = record.labels.get(BUILD_PID_LABEL, "") if record.builder else ""
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            with contextlib.suppress(PodError, OSError):
+                remove_container(settings, record.id, force=True, timeout=0)
     remove_stale_scratch(layout)
     root = layout.root / "build"
     with contextlib.suppress(FileNotFoundError):

@@ -31,6 +31,9 @@ class StepFailed(PodError):
         self.exit_code = exit_code
 
 
+BUILD_PID_LABEL = "io.pod.build.pid"
+
+
 @dataclass
 class RunRequest:
     argv: list[str]
@@ -76,6 +79,7 @@ def _run_options(work: WorkingImage, request: RunRequest, options: BuildOptions,
         network_mode=mode,
         pull="never",
         builder=True,
+        labels={BUILD_PID_LABEL: str(os.getpid())},  # a killed build's leftovers are found
     )
 
 

@@ -1106,3 +1106,30 @@ def test_commit_without_a_name_and_build_from_it(pod, changed_container, tmp_pat
     committed = result.stdout.strip()
     ctx = context(tmp_path, f"FROM {committed}\nRUN cat /data.txt > /copied.txt\n")
     assert cat(pod, built(pod, ctx), "/copied.txt") == "data"
+
+
+def test_a_killed_build_is_cleaned_up_by_the_next(pod, base, tmp_path):
+    import signal
+    import subprocess
+
+    ctx = context(tmp_path, f"FROM {base}\nRUN echo started; sleep 60\n")
+    proc = subprocess.Popen(
+        pod.command("build", "--network", "none", ctx),
+        env=pod.env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in proc.stdout:
+            if line.strip() == "started":
+                break
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+        proc.stdout.close()
+    assert pod("ps", "-a", "--external", "-q").stdout.strip() != ""  # its RUN container
+    quick = context(tmp_path, f"FROM {base}\nRUN true\n", name="quick")
+    built(pod, quick, "--network", "none")
+    assert pod("ps", "-a", "--external", "-q").stdout.strip() == ""
+    steps_dir = pod.root / "build"
+    assert not steps_dir.exists() or not any(steps_dir.iterdir())
