@@ -311,6 +311,50 @@ class _LayerWriter:
         self._emit(info)
 
 
+@dataclass
+class LayerTar:
+    """A layer tar being written (layer_tar); `result` once it is closed."""
+
+    tar: tarfile.TarFile
+    stream: _Digesting  # the uncompressed tar: the diff id
+    blob: _Digesting  # the gzip blob: the digest
+
+    def result(self, entries: int) -> LayerDiff:
+        return LayerDiff(
+            diff_id=self.stream.digest,
+            digest=self.blob.digest,
+            size=self.stream.size,
+            blob_size=self.blob.size,
+            empty=entries == 0,
+        )
+
+
+@contextlib.contextmanager
+def layer_tar(blob_out: Path) -> Iterator[LayerTar]:
+    """A PAX tar through deterministic gzip (level 6, mtime 0, no name) into `blob_out`, both
+    digests taken while writing, in one pass; `blob_out` is removed on failure."""
+    try:
+        with open(blob_out, "wb") as out:
+            blob = _Digesting(out)
+            with gzip.GzipFile(
+                filename="", mode="wb", compresslevel=_GZIP_LEVEL, fileobj=blob, mtime=0
+            ) as zipped:
+                stream = _Digesting(zipped)
+                with tarfile.open(
+                    fileobj=stream,
+                    mode="w",
+                    format=tarfile.PAX_FORMAT,
+                    encoding="utf-8",
+                    errors="surrogateescape",
+                    copybufsize=_CHUNK,
+                ) as tar:
+                    yield LayerTar(tar, stream, blob)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(blob_out)
+        raise
+
+
 def prune_stubs(upper: Path, excluded: Collection[str], opaque_xattr: str) -> None:
     """Remove the mount-point stubs among `excluded` (empty files, empty non-opaque dirs),
     deepest first, so a layer adopted from `upper` holds exactly what its tar holds."""
@@ -364,38 +408,13 @@ def write_layer(
     excluded = frozenset("/".join(safepath.split_path(path)) for path in exclude)
     if prune:
         prune_stubs(upper, excluded, opaque_xattr)
-    try:
-        with open(blob_out, "wb") as out:
-            blob = _Digesting(out)
-            with gzip.GzipFile(
-                filename="", mode="wb", compresslevel=_GZIP_LEVEL, fileobj=blob, mtime=0
-            ) as zipped:
-                stream = _Digesting(zipped)
-                with tarfile.open(
-                    fileobj=stream,
-                    mode="w",
-                    format=tarfile.PAX_FORMAT,
-                    encoding="utf-8",
-                    errors="surrogateescape",
-                    copybufsize=_CHUNK,
-                ) as tar:
-                    writer = _LayerWriter(tar, timestamp, excluded, opaque_xattr)
-                    try:
-                        writer.walk(upper)
-                    finally:
-                        writer.close()
-                    entries = writer.entries
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(blob_out)
-        raise
-    return LayerDiff(
-        diff_id=stream.digest,
-        digest=blob.digest,
-        size=stream.size,
-        blob_size=blob.size,
-        empty=entries == 0,
-    )
+    with layer_tar(blob_out) as out:
+        writer = _LayerWriter(out.tar, timestamp, excluded, opaque_xattr)
+        try:
+            writer.walk(upper)
+        finally:
+            writer.close()
+    return out.result(writer.entries)
 
 
 def diff_upper(

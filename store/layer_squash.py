@@ -17,7 +17,6 @@ stack the topmost layer's directory is the one seen: such a directory is written
 from __future__ import annotations
 
 import contextlib
-import gzip
 import math
 import os
 import tarfile
@@ -29,7 +28,7 @@ from typing import IO
 
 from pod.errors import UnsafeContentError
 from pod.store import layers, safepath
-from pod.store.layer_diff import _GZIP_LEVEL, LayerDiff, _Digesting, _is_utf8, _join
+from pod.store.layer_diff import LayerDiff, _is_utf8, _join, layer_tar
 
 _IMPLICIT_DIR_MODE = 0o755  # what extraction gives a directory the layer has no header for
 
@@ -355,29 +354,10 @@ def squash_blobs(
             for blob in blobs:
                 plain = stack.enter_context(_plain_copy(blob, blob_out.parent, max_size))
                 squash.add_layer(_open_tar(plain, blob))
-            with open(blob_out, "wb") as out:
-                compressed = _Digesting(out)
-                with gzip.GzipFile(
-                    filename="", mode="wb", compresslevel=_GZIP_LEVEL, fileobj=compressed, mtime=0
-                ) as zipped:
-                    stream = _Digesting(zipped)
-                    with tarfile.open(
-                        fileobj=stream,
-                        mode="w",
-                        format=tarfile.PAX_FORMAT,
-                        encoding="utf-8",
-                        errors="surrogateescape",
-                        copybufsize=layers._CHUNK,
-                    ) as tar:
-                        entries = squash.write(tar, timestamp)
+            with layer_tar(blob_out) as out:
+                entries = squash.write(out.tar, timestamp)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(blob_out)
         raise
-    return LayerDiff(
-        diff_id=stream.digest,
-        digest=compressed.digest,
-        size=stream.size,
-        blob_size=compressed.size,
-        empty=entries == 0,
-    )
+    return out.result(entries)

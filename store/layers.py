@@ -157,11 +157,6 @@ def _xattrs(member: tarfile.TarInfo) -> Iterator[tuple[str, bytes]]:
             yield name, value.encode("utf-8", "surrogateescape")
 
 
-def _identity(fd: int) -> tuple[int, int]:
-    st = os.fstat(fd)
-    return st.st_dev, st.st_ino
-
-
 def _is_whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
@@ -176,15 +171,6 @@ def _store_errors(what: str) -> Iterator[None]:
         raise StoreError(f"{what}: {err.strerror or err}{where}") from None
 
 
-@dataclass
-class _DirMeta:
-    """Mode and mtime of a directory, applied after its children (which change its mtime)."""
-
-    identity: tuple[int, int]
-    mode: int
-    mtime_ns: int
-
-
 class _Extractor:
     """Creates the entries of one layer tar inside the directory `root_fd`."""
 
@@ -195,7 +181,7 @@ class _Extractor:
         # plain (`cp`): `.wh.` names are ordinary entries and the root entry is left alone.
         self.plain = plain
         self.owners_collapsed = False
-        self.dirs: dict[str, _DirMeta] = {}
+        self.dirs: dict[str, safepath.DirMeta] = {}
         # Entries come grouped by directory: keep the last parent open. Any removal may change
         # what a path resolves to, so it marks the cached fd stale (closed on the next lookup).
         self._parent: tuple[str, int] | None = None
@@ -315,7 +301,9 @@ class _Extractor:
         self._remember_dir("", member, self.root_fd)
 
     def _remember_dir(self, rel: str, member: tarfile.TarInfo, fd: int) -> None:
-        self.dirs[rel] = _DirMeta(_identity(fd), member.mode & 0o7777, _mtime_ns(member))
+        self.dirs[rel] = safepath.DirMeta(
+            safepath.identity(fd), member.mode & 0o7777, _mtime_ns(member)
+        )
 
     def _directory(self, member: tarfile.TarInfo, rel: str, pfd: int, name: str) -> None:
         old = self._clear(pfd, name, keep_dir=True)
@@ -442,18 +430,8 @@ class _Extractor:
     # -- the end
 
     def apply_dir_metadata(self) -> None:
-        """Modes and mtimes of directories, now that their children exist; stale ones skipped."""
-        for rel, meta in self.dirs.items():
-            try:
-                fd = safepath.open_dir(self.root_fd, rel)
-            except (OSError, UnsafeContentError):
-                continue  # replaced by a later entry, which carries its own metadata
-            try:
-                if _identity(fd) == meta.identity:
-                    os.fchmod(fd, meta.mode)
-                    os.utime(fd, ns=(meta.mtime_ns, meta.mtime_ns))
-            finally:
-                os.close(fd)
+        """Modes and mtimes of directories, now that their children exist."""
+        safepath.restore_dir_metadata(self.root_fd, self.dirs.items())
 
 
 def extract_layer(

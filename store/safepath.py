@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,9 +225,35 @@ class _Level:
     parent_id: tuple[int, int]
 
 
-def _identity(fd: int) -> tuple[int, int]:
+def identity(fd: int) -> tuple[int, int]:
+    """(device, inode): tells whether a path still names the entry it named before."""
     st = os.fstat(fd)
     return st.st_dev, st.st_ino
+
+
+@dataclass(frozen=True)
+class DirMeta:
+    """A directory's mode and mtime, set after its children are written (they change it)."""
+
+    identity: tuple[int, int]
+    mode: int
+    mtime_ns: int
+
+
+def restore_dir_metadata(root_fd: int, dirs: Iterable[tuple[str, DirMeta]]) -> None:
+    """Set each directory's mode and mtime, skipping one replaced since (by a later entry,
+    which carries its own metadata)."""
+    for rel, meta in dirs:
+        try:
+            fd = open_dir(root_fd, rel)
+        except (OSError, UnsafeContentError):
+            continue
+        try:
+            if identity(fd) == meta.identity:
+                os.fchmod(fd, meta.mode)
+                os.utime(fd, ns=(meta.mtime_ns, meta.mtime_ns))
+        finally:
+            os.close(fd)
 
 
 def _clear_files(fd: int) -> list[str]:
@@ -254,13 +281,13 @@ def remove_entry(dir_fd: int, name: str) -> None:
         os.unlink(name, dir_fd=dir_fd)
         return
     fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
-    levels = [_Level(name, _clear_files(fd), _identity(dir_fd))]
+    levels = [_Level(name, _clear_files(fd), identity(dir_fd))]
     try:
         while True:
             level = levels[-1]
             if level.subdirs:
                 child = level.subdirs.pop()
-                parent_id = _identity(fd)
+                parent_id = identity(fd)
                 child_fd = os.open(child, _DIR_FLAGS, dir_fd=fd)
                 os.close(fd)
                 fd = child_fd
@@ -271,7 +298,7 @@ def remove_entry(dir_fd: int, name: str) -> None:
             parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
             os.close(fd)
             fd = parent
-            if _identity(fd) != level.parent_id:
+            if identity(fd) != level.parent_id:
                 raise UnsafeContentError(f"directory {level.name!r} moved while being removed")
             levels.pop()
             os.rmdir(level.name, dir_fd=fd)

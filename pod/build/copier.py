@@ -19,7 +19,6 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 from email.message import Message
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -54,11 +53,6 @@ def _owner_ids(owner: tuple[int, int] | None) -> tuple[int, int]:
     return owner if owner is not None else (0, 0)
 
 
-def _identity(fd: int) -> tuple[int, int]:
-    st = os.fstat(fd)
-    return st.st_dev, st.st_ino
-
-
 def _copy_data(src: int, dst: int) -> None:
     """Kernel-side copy (reflinks where the filesystem has them), read/write as the fallback."""
     try:
@@ -75,16 +69,6 @@ def _copy_data(src: int, dst: int) -> None:
             view = view[os.write(dst, view) :]
 
 
-@dataclass
-class _DirMeta:
-    """A copied directory's mode and mtime, applied after its children (which change it)."""
-
-    rel: str
-    identity: tuple[int, int]
-    mode: int
-    mtime_ns: int
-
-
 class _Copier:
     """Copies host entries into `root`, creating what is missing as `uid:gid`."""
 
@@ -93,7 +77,7 @@ class _Copier:
         self.root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self.uid, self.gid = uid, gid
         self.chmod = chmod
-        self.dirs: list[_DirMeta] = []
+        self.dirs: list[tuple[str, safepath.DirMeta]] = []
         self.excluded_dirs: list[str] = []
 
     def close(self) -> None:
@@ -167,7 +151,7 @@ class _Copier:
         try:
             os.fchown(fd, self.uid, self.gid)
             mode = self.chmod if self.chmod is not None else stat.S_IMODE(st.st_mode)
-            self.dirs.append(_DirMeta(rel, _identity(fd), mode, st.st_mtime_ns))
+            self.dirs.append((rel, safepath.DirMeta(safepath.identity(fd), mode, st.st_mtime_ns)))
         finally:
             os.close(fd)
 
@@ -276,17 +260,7 @@ class _Copier:
                 pass  # something was re-included in it: it stays
             finally:
                 os.close(pfd)
-        for meta in reversed(self.dirs):
-            try:
-                fd = safepath.open_dir(self.root_fd, meta.rel)
-            except (OSError, UnsafeContentError):
-                continue
-            try:
-                if _identity(fd) == meta.identity:
-                    os.fchmod(fd, meta.mode)
-                    os.utime(fd, ns=(meta.mtime_ns, meta.mtime_ns))
-            finally:
-                os.close(fd)
+        safepath.restore_dir_metadata(self.root_fd, reversed(self.dirs))
 
 
 def copy_sources(
