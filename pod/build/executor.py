@@ -65,8 +65,6 @@ class StageRun:
     label: str  # "[1/2] " with several stages, else ""
     work: WorkingImage
     args: dict[str, str] = field(default_factory=dict)
-    total: int = 0
-    number: int = 0
 
 
 class Builder:
@@ -172,13 +170,12 @@ class Builder:
         )
         work = self._base(words.expand(stage.base, self.global_args, self.escape), index)
         base_layers = len(work.layers)
-        state = StageRun(index, label, work, total=total, number=1)
+        state = StageRun(index, label, work)
         triggers = list(work.section.pop("OnBuild", None) or [])
         for trigger in triggers:
             instr = cf.parse(f"FROM scratch\n{trigger}\n", "ONBUILD").stages[0].instructions[0]
             self._step(state, instr, final=False)
         for number, instr in enumerate(stage.instructions, start=2):
-            state.number = number
             self.say(f"{label}STEP {number}/{total}: {instr.source}")
             self._step(state, instr, final=last and number == total)
         return StageResult(stage.name, state.work, base_layers)
@@ -340,7 +337,7 @@ class Builder:
         env = self._run_env(state)
         mounts, mount_key = self._run_mounts(state, instr)
         network = next((value for name, value in instr.flags if name == "network"), None)
-        key = step_key(state.work.key, "RUN", argv, env, mount_key, network, self._stamp())
+        key = step_key(state.work.key, "RUN", argv, env, mount_key, network, self.options.timestamp)
         created_by = f"/bin/sh -c {instr.text}"
 
         def run() -> ImageLayer | None:
@@ -352,9 +349,6 @@ class Builder:
 
         self._layer_step(state, key, created_by, run)
 
-    def _stamp(self) -> int | None:
-        return self.options.timestamp
-
     def _do_copy(self, state: StageRun, instr: cf.Instruction) -> None:
         self._copy_or_add(state, instr, add=False)
 
@@ -365,7 +359,7 @@ class Builder:
         from pod.build import copy_step
 
         with copy_step.plan(self, state, instr, add=add) as plan:
-            key = step_key(state.work.key, instr.keyword, plan.key_parts, self._stamp())
+            key = step_key(state.work.key, instr.keyword, plan.key_parts, self.options.timestamp)
             created_by = f"/bin/sh -c #(nop) {instr.keyword} {plan.describe}"
             self._layer_step(state, key, created_by, lambda: plan.run(self, state.work))
 

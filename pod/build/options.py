@@ -35,7 +35,7 @@ class BuildOptions:
     runtime: str | None = None  # RUN steps' OCI runtime (pod's own by default)
     squash: bool = False  # the final stage's new layers as one
     squash_all: bool = False  # the whole image as one layer
-    cache_enabled: bool = field(init=False, default=True)
 
-    def __post_init__(self) -> None:
-        self.cache_enabled = self.layers and not self.no_cache
+    @property
+    def cache_enabled(self) -> bool:
+        return self.layers and not self.no_cache

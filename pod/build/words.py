@@ -302,31 +302,22 @@ def split_words(text: str, escape: str = "\\") -> list[str]:
     while i < len(text):
         ch = text[i]
         i += 1
-        if quote:
-            if ch == quote:
-                quote = ""
-            elif ch == escape and quote != "'":
-                if i == len(text):
-                    continue
-                current.append(ch)
-                ch = text[i]
-                i += 1
-            current.append(ch)
-            continue
-        if ch.isspace():
+        if not quote and ch.isspace():
             if in_word:
                 words.append("".join(current))
                 current, in_word = [], False
             continue
         in_word = True
-        if ch in "'\"":
+        if ch == escape and quote != "'":  # kept with the character it escapes
+            if i < len(text):
+                current += [ch, text[i]]
+                i += 1
+            continue
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
             quote = ch
-        elif ch == escape:
-            if i == len(text):
-                continue
-            current.append(ch)
-            ch = text[i]
-            i += 1
         current.append(ch)
     if in_word:
         words.append("".join(current))
