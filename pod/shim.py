@@ -154,6 +154,7 @@ class _Supervisor:
         self.stdin_fd = number["stdin"]
         self.pty_fd = number["out"] if self.tty else -1
         self.fds = [number[key] for key in ("log", "stdin", "out", "err", "listen")]
+        self.netns_use = number.get("netns_use", -1)
         self.helper_args = ["--root", config["root"], "--runroot", config["runroot"]]
         self.helper_args += ["--id", config["id"]]
         self.listener = _socket.socket(fileno=number["listen"])
@@ -190,7 +191,7 @@ class _Supervisor:
     # -- set-up
 
     def prepare(self) -> None:
-        for fd in self.fds:
+        for fd in [*self.fds, self.netns_use]:
             if fd >= 0:
                 os.set_inheritable(fd, False)  # helpers must not hold them
         for fd in (self.wakeup_r, self.wakeup_w):
@@ -463,6 +464,8 @@ class _Supervisor:
         _, problem = self.helper(["--op", "finish", "--exit-code", str(code), "--error", error])
         self.listener.close()
         self.release_clients(code, error or problem)
+        if self.netns_use >= 0:
+            os.close(self.netns_use)  # before the tidy, which stops an unused namespace
         # Host network parts, after the exit is reported and at a low priority: the next
         # `pod run` (often started at once) must not wait for the CPU this takes.
         os.nice(10)  # raising one's niceness needs no privilege
@@ -948,18 +951,11 @@ def set_network_namespace(
     network preparation holds (rootless user-mode networking), or a new one (no path)."""
     import json
 
-    from pod.errors import PodError
     from pod.store.lock import atomic_write
 
     path = network.netns_path if network is not None else ""
     if record.network.startswith("container:"):
-        from pod.container_state import current_state
-
-        target = store.lookup(record.network.partition(":")[2])
-        state = current_state(store, target)
-        if state.status != "running" or not state.pid:
-            raise PodError(f"container {target.id} is not running: cannot join its network")
-        path = f"/proc/{state.pid}/ns/net"
+        path = f"/proc/{_joined_container_pid(store, record)}/ns/net"
     elif record.network.startswith(("ns:", "host")):
         return  # the bundle has it as create wrote it
     bundle = layout.container_dir(record.id) / "config.json"
@@ -970,6 +966,19 @@ def set_network_namespace(
             if path:
                 namespace["path"] = path
             atomic_write(bundle, json.dumps(config).encode())
+
+
+def _joined_container_pid(store: ContainerStore, record: ContainerRecord) -> int:
+    """The process of the container whose network `--network container:ID` joins, as it is
+    now (its pid may have changed since create; not running fails the start)."""
+    from pod.container_state import current_state
+    from pod.errors import PodError
+
+    target = store.lookup(record.network.partition(":")[2])
+    state = current_state(store, target)
+    if state.status != "running" or not state.pid:
+        raise PodError(f"container {target.id} is not running: cannot join its network")
+    return state.pid
 
 
 def _become_supervisor(config: dict) -> None:
@@ -987,8 +996,9 @@ def _become_supervisor(config: dict) -> None:
     for key in ("log", "stdin", "out", "err", "listen"):
         if config[key] >= 0:
             os.set_inheritable(config[key], True)
-    for fd in filter(None, config["hold"].split(",")):
-        os.set_inheritable(int(fd), True)
+    for fd in [*filter(None, config["hold"].split(",")), config["netns_use"]]:
+        if int(fd) >= 0:
+            os.set_inheritable(int(fd), True)
     from pod import lean_python
 
     argv = lean_python.argv("pod.shim", "supervise", args)
@@ -1002,17 +1012,11 @@ def _setup_main(args: argparse.Namespace) -> int:
     ready = os.dup(args.ready_fd)  # not inheritable: runtimes and exec'd processes never get it
     os.close(args.ready_fd)
     loaded = None
+    netns_use = -1  # a use of the rootless network namespace (pod.network.rootless_netns)
     try:
         layout, store, record = loaded = _load(args)
         if record.rootless:
-            from pod import rootfs_mount
-            from pod.errors import PodError
-            from pod.runtime import userns
-
-            if args.sync_fd < 0:
-                raise PodError("a rootless shim needs the user namespace handshake (--sync-fd)")
-            userns.enter_userns(args.sync_fd)
-            rootfs_mount.private_mount_namespace()
+            netns_use = _enter_user_namespace(args, layout, store, record)
     except BaseException as err:
         answer = _error_answer(err)
         try:
@@ -1026,15 +1030,18 @@ def _setup_main(args: argparse.Namespace) -> int:
         return 0
     try:
         worker = _worker_fds(args)
-        _detach_from_caller([ready, *worker])
+        _detach_from_caller([ready, *worker, *([netns_use] if netns_use >= 0 else [])])
         _set_child_subreaper()
         config = _create(args, layout, store, record)
+        config["netns_use"] = netns_use
     except BaseException as err:
         answer = _error_answer(err)
         try:
             _finish_container(
                 layout, store, record, answer["error"]["exit_code"], answer["error"]["message"]
             )
+            if netns_use >= 0:
+                os.close(netns_use)
             _tidy_after_failure(layout)  # before the answer: a failed run leaves nothing
         finally:
             _answer(ready, answer)
@@ -1043,6 +1050,32 @@ def _setup_main(args: argparse.Namespace) -> int:
     os.close(ready)
     _become_supervisor(config)
     os._exit(0)
+
+
+def _enter_user_namespace(
+    args: argparse.Namespace, layout: Layout, store: ContainerStore, record: ContainerRecord
+) -> int:
+    """Rootless: become root of the container's user namespace, in a mount namespace of our
+    own. A container on pod networks joins the one its rootless network namespace lives in
+    (the returned fd is the use to keep); one joining another's network (container:ID) joins
+    that one's; any other gets a new one (the handshake on --sync-fd: the caller writes the
+    maps). -1: no use to keep."""
+    from pod import rootfs_mount
+    from pod.errors import PodError
+    from pod.network import rootless_netns
+    from pod.runtime import userns
+
+    use = -1
+    if rootless_netns.shares_namespace(record):
+        use = rootless_netns.join(layout)
+    elif record.network.startswith("container:"):
+        rootless_netns.enter_userns(f"/proc/{_joined_container_pid(store, record)}/ns/user")
+    elif args.sync_fd < 0:
+        raise PodError("a rootless shim needs the user namespace handshake (--sync-fd)")
+    else:
+        userns.enter_userns(args.sync_fd)
+    rootfs_mount.private_mount_namespace()
+    return use
 
 
 def _tidy_after_failure(layout: Layout) -> None:

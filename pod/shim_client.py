@@ -107,7 +107,9 @@ def start_shim(
     ]  # fmt: skip
     pass_fds = [ready_w]
     sync_parent = sync_child = None
-    if record.rootless:
+    from pod.network.rootless_netns import joins_user_namespace
+
+    if record.rootless and not joins_user_namespace(record):
         sync_parent, sync_child = socket.socketpair()
         pass_fds.append(sync_child.fileno())
         argv += ["--sync-fd", str(sync_child.fileno())]

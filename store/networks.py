@@ -303,7 +303,7 @@ class NetworkStore:
                 )
             self.layout.network_file(name).unlink(missing_ok=True)
             self.layout.network_allocations_file(name).unlink(missing_ok=True)
-        remove_network_host_parts(record, rootless)
+        remove_network_host_parts(self.layout, record, rootless)
         return record
 
     # --- addresses ---

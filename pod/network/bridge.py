@@ -167,14 +167,23 @@ def attach_network(net, netns_fd: int, index: int, address: str, default_route: 
     )
 
 
-def remove_network_host_parts(record, rootless: bool) -> None:
-    """A removed network's bridge and firewall rules (rootful; rootless has none on the host)."""
-    if rootless:
-        return
-    from pod.network import firewall
+def remove_network_host_parts(layout, record, rootless: bool) -> None:
+    """A removed network's bridge and firewall rules: on the host, or (rootless) in the
+    rootless network namespace while it runs (else they are gone with it)."""
 
-    firewall.detect().teardown_network(rules_for(record))
-    delete_link(record.network_interface)
+    def remove() -> None:
+        from pod.network import firewall
+
+        firewall.detect().teardown_network(rules_for(record))
+        delete_link(record.network_interface)
+
+    if not rootless:
+        remove()
+        return
+    from pod.network import rootless_netns
+
+    if rootless_netns.current(layout) is not None:
+        rootless_netns.run_inside(layout, remove)
 
 
 def rules_for(record):

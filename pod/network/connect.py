@@ -63,25 +63,38 @@ def connect(
 
 
 def _attach_running(layout: Layout, record: ContainerRecord, net, attachment, pid: int) -> None:
-    from pod.config import firewall_driver
-    from pod.network import bridge, firewall
-    from pod.store.networks import NetworkStore
-
     live = setup.read_state(layout, record.id)
     if live is None:
         raise PodError(f"container {record.id} has no network set up to add to")
-    wall = firewall.detect(firewall_driver())
-    netns = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        with locked(NetworkStore(layout).lock_path):
-            setup.ensure_bridges([net], wall, only_missing=True)
-            routes = not live.attachments and not net.internal
-            done = bridge.attach_network(net, netns, len(record.networks), attachment.ip, routes)
-    finally:
-        os.close(netns)
-    live.attachments[net.name] = done.to_json()
+    routes = not live.attachments and not net.internal
+
+    def attach() -> dict:
+        from pod.config import firewall_driver
+        from pod.network import bridge, firewall
+        from pod.store.networks import NetworkStore
+
+        wall = firewall.detect(firewall_driver())
+        netns = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            with locked(NetworkStore(layout).lock_path):
+                setup.ensure_bridges([net], wall, only_missing=True)
+                index = len(record.networks)
+                return bridge.attach_network(net, netns, index, attachment.ip, routes).to_json()
+        finally:
+            os.close(netns)
+
+    live.attachments[net.name] = _where_the_bridges_are(layout, record, attach)
     live.named += setup.tell_members(layout, record, [net.name], joined=True)
     setup.save_state(layout, record.id, live)
+
+
+def _where_the_bridges_are(layout: Layout, record: ContainerRecord, work):
+    """`work()` here (rootful), or in the rootless network namespace."""
+    if not record.rootless:
+        return work()
+    from pod.network import rootless_netns
+
+    return rootless_netns.run_inside(layout, work)
 
 
 def disconnect(settings: Settings, network: str, container: str) -> None:
@@ -99,7 +112,13 @@ def disconnect(settings: Settings, network: str, container: str) -> None:
                 live.named.remove(net.name)
             done = live.attachments.pop(net.name)
             setup.save_state(layout, record.id, live)
-            setup.queue_tidy(layout, record.id + "-" + net.name, [done["host_ifname"]], [net.name])
+            veth = done["host_ifname"]
+            if record.rootless:  # the bridge stays in the rootless namespace while it runs
+                from pod.network.bridge import delete_link
+
+                _where_the_bridges_are(layout, record, lambda: delete_link(veth))
+            else:
+                setup.queue_tidy(layout, record.id + "-" + net.name, [veth], [net.name])
         record.networks = [entry for entry in record.networks if entry["name"] != net.name]
         atomic_write_json(store.record_file(record.id), asdict(record))
         networks.release(net.name, record.id)

@@ -161,11 +161,6 @@ def parse_network(flags: NetworkFlags, rootless: bool) -> NetworkMode:
                 ),
             ),
         )
-    if rootless and mode.kind == "bridge":
-        raise UsageError(
-            "pod networks (bridge) are rootful only in this version: rootless containers use "
-            "slirp4netns (the default), --network none, host or container:NAME"
-        )
     return mode
 
 

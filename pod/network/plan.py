@@ -48,8 +48,17 @@ def plan_network(
     if publish and not mode.own_namespace or publish and mode.kind == "none":
         raise UsageError(f"cannot publish ports with --network {mode.describe()}")
     plan = NetworkPlan(mode, port_specs.choose_host_ports(publish), exposed)
+    if mode.kind == "bridge" and rootless and options.userns == "keep-id":
+        raise UsageError(
+            "--userns=keep-id cannot be combined with pod networks rootless: their containers "
+            "share the rootless network namespace's user namespace"
+        )
     if mode.kind == "bridge":
         _reserve(layout, plan, container_id, container_name)
+        if rootless:  # the bridges' gateway is in the rootless network namespace, not the host
+            from pod.network import usermode
+
+            plan.host_internal_ip = usermode.shared_host_address(layout.runroot, warn)
     elif mode.kind in ("private", "slirp4netns") and rootless:
         from pod.network import usermode
 
@@ -69,8 +78,6 @@ def plan_network(
         state = current_state(store, target)
         if state.status != "running" or not state.pid:
             raise PodError(f"container {target.id} is not running: cannot join its network")
-        if rootless:
-            raise UsageError("--network container: is rootful only in this version")
         plan.mode = NetworkMode("container", target=target.id)
         plan.netns_path = f"/proc/{state.pid}/ns/net"
     elif mode.kind == "ns":

@@ -41,6 +41,7 @@ class NetworkState:
     helper_pid: int = 0  # slirp4netns
     named: list[str] = field(default_factory=list)  # networks whose members know it by name
     forwarder_pid: int = 0
+    shared_netns: bool = False  # bridges in the rootless network namespace (rootless_netns)
 
     @classmethod
     def from_json(cls, data: dict) -> NetworkState:
@@ -253,6 +254,11 @@ class Preparation:
         self.held: list[socket.socket] = []
         self.worker: BridgeWorker | None = None
         self.holder: NamespaceHolder | None = None
+        self.shared = record.rootless and self.mode.kind == "bridge"
+        if self.shared:
+            # Rootless: the runtime's process cannot be opened from outside before it execs
+            # (see NamespaceHolder), and the worker must open its namespace.
+            self.holder = NamespaceHolder()
         if self.mode.kind != "bridge":
             if worker is not None:
                 worker.close()
@@ -283,7 +289,7 @@ class Preparation:
         state = NetworkState(kind=self.mode.kind, pid=pid)
         netns_path = self.netns_path or f"/proc/{pid}/ns/net"
         if self.worker is not None:
-            self.worker.send({"pid": pid})
+            self.worker.send({"netns": netns_path})
             answer = self.worker.answer()
             self.worker = None
             if "error" in answer:
@@ -293,30 +299,46 @@ class Preparation:
         elif self.mode.kind == "slirp4netns":
             from pod.network import usermode
 
-            state.helper_pid = usermode.start(self.layout, self.record, netns_path)
-        if self.mode.kind in ("private", "slirp4netns") and self.ports:
-            from pod.network import forwarder
-
-            self.held = _bind(self.ports)
-            netns = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                state.forwarder_pid = forwarder.spawn(
-                    [
-                        forwarder.Forward(s.fileno(), p.protocol, "127.0.0.1", p.container_port)
-                        for s, p in zip(self.held, self.ports, strict=True)
-                    ],
-                    netns,
-                )
-            finally:
-                os.close(netns)
-                self.release_held()
+            log = self.layout.container_dir(self.record.id) / "slirp4netns.log"
+            state.helper_pid = usermode.start(netns_path, log)
+        if self.ports and (self.shared or self.mode.kind in ("private", "slirp4netns")):
+            state.forwarder_pid = self._forward(netns_path, state)
             state.ports = [p.to_json() for p in self.ports]
+        state.shared_netns = self.shared
         save_state(self.layout, self.record.id, state)
         if state.attachments:
             state.named = tell_members(self.layout, self.record, list(state.attachments), True)
             if state.named:
                 save_state(self.layout, self.record.id, state)
         return state
+
+    def _forward(self, netns_path: str, state: NetworkState) -> int:
+        """pod's forwarder for the published ports (rootless): to the container's loopback in
+        its namespace, or, on pod networks, to its address from the rootless namespace."""
+        from pod.network import forwarder
+
+        target = "127.0.0.1"
+        if self.shared:
+            from pod.network import rootless_netns
+
+            holder = rootless_netns.current(self.layout)
+            if holder is None:
+                raise PodError("the rootless network namespace is gone")
+            netns_path = holder.netns_path
+            target = next(iter(state.attachments.values()))["address"]
+        self.held = self.held or _bind(self.ports)
+        netns = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            return forwarder.spawn(
+                [
+                    forwarder.Forward(s.fileno(), p.protocol, target, p.container_port)
+                    for s, p in zip(self.held, self.ports, strict=True)
+                ],
+                netns,
+            )
+        finally:
+            os.close(netns)
+            self.release_held()
 
     def hand_over_held(self) -> list[int]:
         """The port reservations as bare fds, now the caller's (the supervisor keeps them open
@@ -350,6 +372,11 @@ def _bridge_job(job: dict, reader) -> dict:
     layout = Layout(Path(job["root"]), Path(job["runroot"]))
     record = ContainerStore(layout).lookup(job["id"])
     ports = [PortMapping.from_json(p) for p in record.ports]
+    if record.rootless:
+        from pod.network import rootless_netns
+
+        rootless_netns.enter(layout)
+        ports = []  # pod's forwarder serves them (Preparation._forward)
     networks = NetworkStore(layout)
     mode = parse_stored(record.network, record.networks)
     wall = firewall.detect(firewall_driver())
@@ -362,7 +389,7 @@ def _bridge_job(job: dict, reader) -> dict:
         message = json.loads(reader.readline() or b"null")
         if message is None:
             raise PodError("the container was not created")
-        netns = os.open(f"/proc/{int(message['pid'])}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        netns = os.open(message["netns"], os.O_RDONLY | os.O_CLOEXEC)
         attachments: dict[str, dict] = {}
         with contextlib.ExitStack() as stack:
             stack.callback(os.close, netns)
@@ -371,10 +398,12 @@ def _bridge_job(job: dict, reader) -> dict:
             ensure_bridges(records, wall, only_missing=True)
             _attach_all(record, mode, records, ports, netns, wall, attachments)
     except BaseException:
-        # The start failed: the bridges made for it go again unless others use them.
+        # The start failed: the bridges made for it go again unless others use them (rootless
+        # ones live in the rootless network namespace and go with it).
         starting.unlink(missing_ok=True)
-        queue_tidy(layout, f"{record.id}-start", [], [net.name for net in records])
-        tidy(layout)
+        if not record.rootless:
+            queue_tidy(layout, f"{record.id}-start", [], [net.name for net in records])
+            tidy(layout)
         raise
     starting.unlink(missing_ok=True)
     return {"attachments": attachments}
@@ -465,7 +494,8 @@ def disconnect(layout: Layout, record: ContainerRecord) -> list[str]:
         try:
             if state.named:
                 tell_members(layout, record, state.named, joined=False)
-            _disconnect_bridges(layout, record, state)
+            if not state.shared_netns:  # there the veths go with the container's namespace
+                _disconnect_bridges(layout, record, state)
         except Exception as err:
             problems.append(f"removing the network: {err}")
     with contextlib.suppress(FileNotFoundError):
@@ -555,7 +585,11 @@ def tidy(layout: Layout, grace: float = 0.0) -> list[str]:
 
     With `grace`, an unused bridge is left that long for a start to claim (back-to-back
     `run --rm`s then keep one bridge instead of deleting and making it again each time);
-    when nothing is left to delete, pyroute2 is not even imported."""
+    when nothing is left to delete, pyroute2 is not even imported. Rootless, the rootless
+    network namespace (with its bridges) is stopped when no container uses it any more."""
+    from pod.network import rootless_netns
+
+    rootless_netns.stop_if_unused(layout, grace)
     directory = layout.runroot / "network-tidy"
     try:
         pending = sorted(directory.iterdir())

@@ -16,8 +16,6 @@ import time
 from pathlib import Path
 
 from pod.errors import PodError
-from pod.store.containers import ContainerRecord
-from pod.store.layout import Layout
 
 TUN = Path("/dev/net/tun")
 SLIRP4NETNS = "slirp4netns"
@@ -61,15 +59,29 @@ def resolve(kind: str, runroot: Path, warn) -> str:
         return SLIRP4NETNS
     if kind == SLIRP4NETNS:
         raise PodError(f"--network {kind}: {reason}")
+    text = f"rootless containers get loopback only (no outbound network): {reason}"
+    _notice_once(runroot, warn, text)
+    return "private"
+
+
+def shared_host_address(runroot: Path, warn) -> str:
+    """host.containers.internal for a rootless container on pod networks: slirp4netns's
+    address for the host, when the rootless network namespace gets slirp4netns; else none
+    (and the notice, once per boot)."""
+    reason = unusable_reason()
+    if reason is None:
+        return SLIRP_HOST
+    text = f"rootless containers on pod networks reach only each other (no outbound): {reason}"
+    _notice_once(runroot, warn, text)
+    return ""
+
+
+def _notice_once(runroot: Path, warn, text: str) -> None:
     marker = runroot / _NOTICE_FILE
     if not marker.exists():
-        warn(
-            f"rootless containers get loopback only (no outbound network): {reason}. "
-            "Published ports still work."
-        )
+        warn(f"{text}. Published ports still work.")
         runroot.mkdir(parents=True, exist_ok=True)
         marker.touch()
-    return "private"
 
 
 def host_address(kind: str) -> str:
@@ -77,13 +89,14 @@ def host_address(kind: str) -> str:
     return SLIRP_HOST if kind == SLIRP4NETNS else ""
 
 
-def start(layout: Layout, record: ContainerRecord, netns: str) -> int:
-    """Start slirp4netns for the container's namespace (a path); its pid once it is ready."""
-    directory = layout.container_dir(record.id)
+def start(netns: str, log_path: Path, userns: str = "") -> int:
+    """Start slirp4netns for the network namespace at `netns` (joining the user namespace at
+    `userns` first, when it is not the caller's); its pid once it is ready."""
     ready_r, ready_w = os.pipe()
     argv = [SLIRP4NETNS, "--configure", "--mtu=65520", f"--ready-fd={ready_w}",
-            "--netns-type=path", netns, "tap0"]  # fmt: skip
-    log = open(directory / "slirp4netns.log", "wb")  # noqa: SIM115 - handed to the child
+            "--netns-type=path", *([f"--userns-path={userns}"] if userns else []), netns,
+            "tap0"]  # fmt: skip
+    log = open(log_path, "wb")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(ready_w,),
@@ -96,8 +109,7 @@ def start(layout: Layout, record: ContainerRecord, netns: str) -> int:
         if os.read(ready_r, 1) != b"1":
             time.sleep(0.05)
             proc.poll()
-            text = (directory / "slirp4netns.log").read_text(errors="replace")
-            raise PodError(f"slirp4netns failed: {_reason(text)}")
+            raise PodError(f"slirp4netns failed: {_reason(log_path.read_text(errors='replace'))}")
     finally:
         os.close(ready_r)
     return proc.pid

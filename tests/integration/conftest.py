@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -508,6 +510,18 @@ class RootlessPod:
         )
 
 
+def _stop_rootless_netns(runroot: Path) -> None:
+    """A rootless network namespace holder a failed test left (pod stops it with the last
+    container using it: tests assert that themselves)."""
+    holder = runroot / "rootless-netns" / "holder.json"
+    if holder.exists():
+        data = json.loads(holder.read_text())
+        for pid in (data.get("slirp_pid", 0), data["pid"]):
+            with contextlib.suppress(ProcessLookupError):
+                if pid:
+                    os.kill(pid, signal.SIGKILL)
+
+
 @pytest.fixture
 def rootless_pod(rootless_user):
     tmp = rootless_user.make_tmpdir("test")
@@ -515,5 +529,6 @@ def rootless_pod(rootless_user):
     yield runner
     if (runner.root / "containers").is_dir():  # a failed test must not leave containers running
         runner("rm", "-a", "-f", "-t", "0")
+    _stop_rootless_netns(runner.runroot)
     _unmount_under(tmp)
     shutil.rmtree(tmp, ignore_errors=True)

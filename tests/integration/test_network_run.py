@@ -331,3 +331,135 @@ def test_a_failed_start_leaves_no_network_behind(pod, busybox, host_before, runt
     assert result.returncode == 127, result.stderr
     assert pod("ps", "-a", "-q").stdout == ""
     assert host_now_as(host_before)
+
+
+# --- rootless pod networks: the rootless network namespace -------------------------------------
+
+
+def rootless_netns_running(runner) -> bool:
+    """Whether the user's rootless network namespace holder (and so its bridges) runs."""
+    holder = runner.runroot / "rootless-netns" / "holder.json"
+    try:
+        pid = json.loads(holder.read_text())["pid"]
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def rootless_netns_stops(runner) -> bool:
+    """Whether the holder is gone within 3 s: pod stops it with the last container using it
+    (after a `run --rm`, 0.3 s later: a next run in a script takes it over)."""
+    deadline = time.monotonic() + 3
+    while rootless_netns_running(runner) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not rootless_netns_running(runner)
+
+
+def _retrying(command: str) -> str:
+    """A shell loop: `command` until it succeeds (a server just started), at most ~5 s."""
+    return f"for i in $(seq 25); do {command} && exit 0; sleep 0.2; done; exit 1"
+
+
+@pytest.mark.rootless
+def test_rootless_network_members_find_each_other_by_name(rootless_pod, test_images):
+    busybox = test_images.busybox.ref
+    rootless_pod("pull", "-q", busybox, check=True)
+    rootless_pod("network", "create", "backend", check=True)
+    started = rootless_pod("run", "-d", "--name", "db", "--hostname", "db", "--network", "backend",
+                           "--network-alias", "store", busybox, "sh", "-c", HTTPD)  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    for name in ("db", "store"):
+        probe = _retrying(f"timeout 5 wget -q -O - http://{name}/")
+        result = rootless_pod("run", "--rm", "--network", "backend", busybox, "sh", "-c", probe)
+        assert (result.returncode, result.stdout) == (0, "hello-from-db\n"), result.stderr
+    assert rootless_netns_running(rootless_pod)
+    in_use = rootless_pod("network", "rm", "backend")
+    assert in_use.returncode == 2 and "network is being used" in in_use.stderr
+    assert rootless_pod("rm", "-f", "-t", "0", "db").returncode == 0
+    assert rootless_netns_stops(rootless_pod)  # its bridges went with it
+    assert rootless_pod("network", "rm", "backend").returncode == 0
+
+
+@pytest.mark.rootless
+def test_rootless_network_publishes_ports_and_takes_distinct_addresses(rootless_pod, test_images):
+    busybox = test_images.busybox.ref
+    rootless_pod("pull", "-q", busybox, check=True)
+    rootless_pod("network", "create", "--subnet", "10.91.7.0/24", "web", check=True)
+    port = free_port()
+    started = rootless_pod("run", "-d", "--name", "web", "--hostname", "web", "-p", f"{port}:80",
+                           "--network", "web", busybox, "sh", "-c", HTTPD)  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    assert fetch(f"http://127.0.0.1:{port}/") == "hello-from-web\n"
+    assert rootless_pod("port", "web").stdout == f"80/tcp -> 0.0.0.0:{port}\n"
+    other = rootless_pod("run", "--rm", "--network", "web", busybox, "ip", "-o", "-4", "addr")
+    web = rootless_pod("inspect", "-f", "{{.NetworkSettings.Networks.web.IPAddress}}", "web")
+    assert web.stdout.startswith("10.91.7.") and web.stdout.strip() not in other.stdout
+    assert "inet 10.91.7." in other.stdout
+    assert rootless_pod("rm", "-f", "-t", "0", "web").returncode == 0
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+    assert rootless_netns_stops(rootless_pod)
+
+
+@pytest.mark.rootless
+def test_rootless_connect_disconnect_and_container_mode(rootless_pod, test_images):
+    busybox = test_images.busybox.ref
+    rootless_pod("pull", "-q", busybox, check=True)
+    for name in ("front", "back"):
+        rootless_pod("network", "create", name, check=True)
+    rootless_pod("run", "-d", "--name", "a", "--hostname", "a", "--network", "front", busybox,
+                 "sh", "-c", HTTPD, check=True)  # fmt: skip
+    rootless_pod("run", "-d", "--name", "b", "--network", "back", busybox, "sleep", "60",
+                 check=True)  # fmt: skip
+    assert rootless_pod("network", "connect", "--alias", "bee", "back", "a").returncode == 0
+    assert rootless_pod("exec", "a", "ls", "/sys/class/net").stdout.split() == [
+        "eth0",
+        "eth1",
+        "lo",
+    ]
+    fetched = rootless_pod("exec", "b", "sh", "-c", _retrying("timeout 5 wget -qO- http://bee/"))
+    assert fetched.stdout == "hello-from-a\n", fetched.stderr
+    # container:a shares a's namespace (its loopback too), inside the same user namespace
+    shared = rootless_pod("run", "--rm", "--network", "container:a", busybox, "sh", "-c",
+                          "ls /sys/class/net; wget -qO- http://127.0.0.1/")  # fmt: skip
+    assert shared.stdout.split() == ["eth0", "eth1", "lo", "hello-from-a"], shared.stderr
+    assert rootless_pod("network", "disconnect", "back", "a").returncode == 0
+    assert rootless_pod("exec", "a", "ls", "/sys/class/net").stdout.split() == ["eth0", "lo"]
+    keep_id = rootless_pod("run", "--rm", "--userns", "keep-id", "--network", "front", busybox,
+                           "true")  # fmt: skip
+    assert keep_id.returncode == 125 and "keep-id cannot be combined" in keep_id.stderr
+    rootless_pod("rm", "-f", "-t", "0", "a", "b", check=True)
+    rootless_pod("network", "rm", "front", "back", check=True)
+    assert rootless_netns_stops(rootless_pod)
+
+
+@pytest.mark.rootless
+def test_rootless_container_mode_with_private_network(rootless_pod, test_images):
+    busybox = test_images.busybox.ref
+    rootless_pod("pull", "-q", busybox, check=True)
+    rootless_pod("run", "-d", "--name", "srv", busybox, "sh", "-c",
+                 "echo hi > /i; httpd -f -p 127.0.0.1:8000 -h /", check=True)  # fmt: skip
+    probe = _retrying("wget -qO- http://127.0.0.1:8000/i")
+    result = rootless_pod("run", "--rm", "--network", "container:srv", busybox, "sh", "-c", probe)
+    assert (result.returncode, result.stdout) == (0, "hi\n"), result.stderr
+
+
+@pytest.mark.rootless
+def test_rootless_network_reaches_the_host_through_slirp4netns(
+    rootless_pod, test_images, tun_open_to_users
+):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        busybox = test_images.busybox.ref
+        rootless_pod("pull", "-q", busybox, check=True)
+        rootless_pod("network", "create", "out", check=True)
+        port = server.server_address[1]
+        probe = f"timeout 5 wget -q -O - http://host.containers.internal:{port}/"
+        result = rootless_pod("run", "--rm", "--network", "out", busybox, "sh", "-c", probe)
+        assert (result.returncode, result.stdout) == (0, "host-says-hi"), result.stderr
+        assert rootless_netns_stops(rootless_pod)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -68,6 +68,6 @@ def test_invalid(values, kwargs, message):
         parse(*values, **kwargs)
 
 
-def test_rootless_bridge_networks_are_refused_with_the_alternatives():
-    with pytest.raises(UsageError, match="rootful only"):
-        parse("front", rootless=True)
+def test_rootless_containers_may_name_pod_networks():
+    mode = parse("front", rootless=True)
+    assert (mode.kind, [a.name for a in mode.networks]) == ("bridge", ["front"])

@@ -174,7 +174,7 @@ def test_remove(tmp_path, monkeypatch):
     removed = []
     monkeypatch.setattr(
         "pod.network.bridge.remove_network_host_parts",
-        lambda record, rootless: removed.append((record.name, rootless)),
+        lambda layout, record, rootless: removed.append((record.name, rootless)),
     )
     store = _store(tmp_path)
     store.create("net1")
