@@ -155,6 +155,7 @@ class _Supervisor:
         self.pty_fd = number["out"] if self.tty else -1
         self.fds = [number[key] for key in ("log", "stdin", "out", "err", "listen")]
         self.netns_use = number.get("netns_use", -1)
+        self.held_ports = [int(fd) for fd in config.get("hold", "").split(",") if fd]
         self.helper_args = ["--root", config["root"], "--runroot", config["runroot"]]
         self.helper_args += ["--id", config["id"]]
         self.listener = _socket.socket(fileno=number["listen"])
@@ -462,6 +463,8 @@ class _Supervisor:
         if failure:
             code, error = 125, failure
         _, problem = self.helper(["--op", "finish", "--exit-code", str(code), "--error", error])
+        for fd in self.held_ports:  # free before the exit is told: a next run may take them
+            os.close(fd)
         self.listener.close()
         self.release_clients(code, error or problem)
         if self.netns_use >= 0:

@@ -1,10 +1,11 @@
 """Give a created container its network before it starts, and take it away after it exits.
 
-Runs in the shim. `prepare` starts the host-side work in a forked child at once (importing
-pyroute2 and setting up the bridge and its rules take longer than mounting the rootfs and the
-runtime's create, which run meanwhile on the other core); `Preparation.complete(pid)` hands
-the child the container's process, waits for the veths, and returns what was done. Published
-ports are bound here first, so a port in use fails the start before anything else is set up.
+Runs in the shim. `Preparation` makes the container's network namespace first (a holder
+child; the runtime's create joins it) and hands it to a bridge worker at once, which sets up
+the bridges, their rules and the veths while the rootfs is mounted and the runtime creates
+the container on the other core; `Preparation.complete(pid)` waits for the worker and returns
+what was done. Published ports are bound first, so a port in use fails the start before
+anything else is set up.
 What was done goes to the container's network.json: inspect, ps and port read it and
 `disconnect` undoes exactly that.
 """
@@ -77,7 +78,7 @@ def _bind(ports: list[PortMapping]) -> list[socket.socket]:
 
 
 class BridgeWorker:
-    """A process that does the bridge work for one container start (see `_serve`).
+    """A process that does the bridge work for one container start (`_bridge_job`).
 
     Importing pyroute2 costs ~0.1 s, longer than the rest of a container start: `pod run`
     starts the worker first thing (`start()`), so the import overlaps creating the container;
@@ -137,21 +138,6 @@ class BridgeWorker:
         self.close()
         return json.loads(b"".join(chunks) or b'{"error": "the network set-up process died"}')
 
-    def abandon(self, wait: float = 10.0) -> None:
-        """No container after all: the worker undoes what it made; wait (bounded) until it
-        has, so the failed command leaves nothing behind when it returns."""
-        import select
-
-        os.close(self.to)
-        self.to = -1
-        deadline = time.monotonic() + wait
-        while (left := deadline - time.monotonic()) > 0:
-            if not select.select([self.answers], [], [], left)[0]:
-                break
-            if not os.read(self.answers, 65536):
-                break
-        self.close()
-
     def close(self) -> None:
         for fd in (self.to, self.answers):
             if fd >= 0:
@@ -177,11 +163,11 @@ def _worker_main(jobs: int, answers: int) -> None:
 
         netlink.preload()  # the slow imports, done ahead of the job
 
-        reader = os.fdopen(jobs, "rb", buffering=0)
-        job = json.loads(reader.readline() or b"null")
+        with os.fdopen(jobs, "rb", buffering=0) as reader:
+            job = json.loads(reader.readline() or b"null")
         if job is None:
             return
-        answer = _bridge_job(job, reader)
+        answer = _bridge_job(job)
     except BaseException as err:
         message = getattr(err, "message", None) or str(err) or type(err).__name__
         answer = {"error": " ".join(str(message).splitlines())}
@@ -193,9 +179,10 @@ class NamespaceHolder:
     """A child of the shim that made the container's network namespace and holds it until the
     container has joined it (its path goes into the bundle before the runtime's create).
 
-    Rootless, slirp4netns and the forwarder must open the namespace from outside; a
-    container's own process cannot serve for that before it execs (pod's runtime keeps it
-    non-dumpable, which hides /proc/<pid>/ns from the user), but this ordinary child can."""
+    The bridge worker attaches the namespace while the container is being created; rootless,
+    slirp4netns and the forwarder must open it from outside, which a container's own process
+    cannot serve for before it execs (pod's runtime keeps it non-dumpable, which hides
+    /proc/<pid>/ns from the user), but this ordinary child can."""
 
     def __init__(self) -> None:
         from pod import loopback
@@ -255,10 +242,6 @@ class Preparation:
         self.worker: BridgeWorker | None = None
         self.holder: NamespaceHolder | None = None
         self.shared = record.rootless and self.mode.kind == "bridge"
-        if self.shared:
-            # Rootless: the runtime's process cannot be opened from outside before it execs
-            # (see NamespaceHolder), and the worker must open its namespace.
-            self.holder = NamespaceHolder()
         if self.mode.kind != "bridge":
             if worker is not None:
                 worker.close()
@@ -267,10 +250,14 @@ class Preparation:
             return
         if bind_ports:
             self.held = _bind(self.ports)
+        # The container's namespace is made now, so the worker attaches it to the bridges
+        # while the rootfs is mounted and the runtime creates the container, which joins it.
+        self.holder = NamespaceHolder()
         self.worker = worker or BridgeWorker.start()
         self.worker.send(
-            {"root": str(layout.root), "runroot": str(layout.runroot), "id": record.id}
-        )
+            {"root": str(layout.root), "runroot": str(layout.runroot), "id": record.id,
+             "netns": self.holder.path}
+        )  # fmt: skip
 
     @property
     def netns_path(self) -> str:
@@ -289,7 +276,6 @@ class Preparation:
         state = NetworkState(kind=self.mode.kind, pid=pid)
         netns_path = self.netns_path or f"/proc/{pid}/ns/net"
         if self.worker is not None:
-            self.worker.send({"netns": netns_path})
             answer = self.worker.answer()
             self.worker = None
             if "error" in answer:
@@ -353,17 +339,24 @@ class Preparation:
         self.held = []
 
     def abandon(self) -> None:
-        """The start failed before `complete`: the worker undoes its bridges and exits."""
-        if self.worker is not None:
-            self.worker.abandon()
-            self.worker = None
+        """The start failed before `complete`: undo what the worker did (the veths go with
+        the namespace; its port rules now, bridges no container uses by the next tidy)."""
         if self.holder is not None:
             self.holder.release()
+        if self.worker is not None:
+            answer = self.worker.answer()
+            self.worker = None
+            if "attachments" in answer:
+                ports = [p.to_json() for p in self.ports]
+                state = NetworkState(self.mode.kind, attachments=answer["attachments"], ports=ports)
+                save_state(self.layout, self.record.id, state)
+                disconnect(self.layout, self.record)
         self.release_held()
 
 
-def _bridge_job(job: dict, reader) -> dict:
-    """Bridges and rules first (while the container is being created), then the veths."""
+def _bridge_job(job: dict) -> dict:
+    """The bridges and their rules, then a veth per network into the container's namespace
+    (`job["netns"]`, made before the container: this runs while the runtime creates it)."""
     from pod.config import firewall_driver
     from pod.network import firewall
     from pod.store.containers import ContainerStore
@@ -383,20 +376,16 @@ def _bridge_job(job: dict, reader) -> dict:
     records = [networks.get(attachment.name) for attachment in mode.networks]
     starting = _starting_dir(layout) / str(os.getpid())
     atomic_write_json(starting, [net.network_interface for net in records])
+    attachments: dict[str, dict] = {}
     try:
-        with locked(networks.lock_path):
-            ensure_bridges(records, wall, only_missing=True)
-        message = json.loads(reader.readline() or b"null")
-        if message is None:
-            raise PodError("the container was not created")
-        netns = os.open(message["netns"], os.O_RDONLY | os.O_CLOEXEC)
-        attachments: dict[str, dict] = {}
-        with contextlib.ExitStack() as stack:
-            stack.callback(os.close, netns)
-            # The last member's exit removes a bridge under this lock: re-check, attach under it.
-            stack.enter_context(locked(networks.lock_path))
-            ensure_bridges(records, wall, only_missing=True)
-            _attach_all(record, mode, records, ports, netns, wall, attachments)
+        netns = os.open(job["netns"], os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            # The last member's exit removes a bridge under this lock.
+            with locked(networks.lock_path):
+                ensure_bridges(records, wall, only_missing=True)
+                _attach_all(record, mode, records, ports, netns, wall, attachments)
+        finally:
+            os.close(netns)
     except BaseException:
         # The start failed: the bridges made for it go again unless others use them (rootless
         # ones live in the rootless network namespace and go with it).

@@ -325,6 +325,24 @@ def test_connect_and_disconnect_a_running_container(pod, busybox, host_before):
     assert (host_links(), firewall_rules()) == host_before
 
 
+def test_back_to_back_runs_publish_the_same_port(pod, busybox, host_before):
+    """A finished `run --rm` frees its host port before `run` returns (scripts reuse it)."""
+    port = free_port()
+    for _ in range(3):
+        result = pod("run", "--rm", "-p", f"{port}:80", busybox, "true")
+        assert result.returncode == 0, result.stderr
+    assert host_now_as(host_before)
+
+
+@pytest.mark.rootless
+def test_rootless_back_to_back_runs_publish_the_same_port(rootless_pod, test_images):
+    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
+    port = free_port()
+    for _ in range(3):
+        result = rootless_pod("run", "--rm", "-p", f"{port}:80", test_images.busybox.ref, "true")
+        assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.parametrize("runtime", ["pod", "runc"])
 def test_a_failed_start_leaves_no_network_behind(pod, busybox, host_before, runtime):
     result = pod("run", "--rm", "--runtime", runtime, "-p", f"{free_port()}:80", busybox, "nope")
