@@ -1091,7 +1091,7 @@ def _tidy_after_failure(layout: Layout) -> None:
         tidy(layout)
 
 
-TIDY_GRACE = 0.3  # seconds a finished `run --rm` leaves its unused bridge for the next start
+TIDY_GRACE = 1.0  # seconds a finished `run --rm` leaves its unused bridge for the next start
 
 
 def run_step(args: argparse.Namespace) -> dict:
