@@ -33,6 +33,7 @@ from typing import Any
 
 from pod.errors import PodError
 from pod.runtime import syscalls
+from pod.runtime.userns import become_root
 from pod.store.containers import pid_alive, process_start_time
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
@@ -112,10 +113,7 @@ def enter_userns(path: str) -> None:
         raise PodError(f"joining the rootless network namespace's user namespace: {err}") from None
     finally:
         os.close(fd)
-    os.setresgid(0, 0, 0)
-    with contextlib.suppress(PermissionError):  # denied under a single-gid mapping
-        os.setgroups([])
-    os.setresuid(0, 0, 0)
+    become_root()
 
 
 def enter(layout: Layout) -> None:

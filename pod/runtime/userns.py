@@ -252,6 +252,11 @@ def enter_userns(sync_fd: int) -> None:
     if os.read(sync_fd, 1) != _GO:
         raise errors.StoreError("user namespace set-up was abandoned by the parent")
     os.close(sync_fd)
+    become_root()
+
+
+def become_root() -> None:
+    """uid and gid 0 of the user namespace just entered, with no supplementary groups."""
     os.setresgid(0, 0, 0)
     with contextlib.suppress(PermissionError):  # denied under a single-gid mapping
         os.setgroups([])
