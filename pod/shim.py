@@ -1066,13 +1066,14 @@ def _enter_user_namespace(
     from pod import rootfs_mount
     from pod.errors import PodError
     from pod.network import rootless_netns
+    from pod.network.modes import shares_rootless_namespace
     from pod.runtime import userns
 
     use = -1
-    if rootless_netns.shares_namespace(record):
+    if shares_rootless_namespace(record):
         use = rootless_netns.join(layout)
     elif record.network.startswith("container:"):
-        rootless_netns.enter_userns(f"/proc/{_joined_container_pid(store, record)}/ns/user")
+        rootless_netns.join_userns(f"/proc/{_joined_container_pid(store, record)}/ns/user")
     elif args.sync_fd < 0:
         raise PodError("a rootless shim needs the user namespace handshake (--sync-fd)")
     else:

@@ -107,7 +107,7 @@ def start_shim(
     ]  # fmt: skip
     pass_fds = [ready_w]
     sync_parent = sync_child = None
-    from pod.network.rootless_netns import joins_user_namespace
+    from pod.network.modes import joins_user_namespace
 
     if record.rootless and not joins_user_namespace(record):
         sync_parent, sync_child = socket.socketpair()

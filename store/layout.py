@@ -89,6 +89,12 @@ class Layout:
     def network_allocations_file(self, name: str) -> Path:
         return self.networks_root / "ipam" / f"{name}.json"
 
+    @property
+    def rootless_netns_root(self) -> Path:
+        """The rootless network namespace's holder and its use count (pod.network.rootless_netns);
+        in the run root: the holder does not outlive a boot."""
+        return self.runroot / "rootless-netns"
+
     # --- locks (in the graph root so every process using the store sees the same files) ---
     @property
     def locks_root(self) -> Path:

@@ -177,13 +177,10 @@ def remove_network_host_parts(layout, record, rootless: bool) -> None:
         firewall.detect().teardown_network(rules_for(record))
         delete_link(record.network_interface)
 
-    if not rootless:
-        remove()
-        return
     from pod.network import rootless_netns
 
-    if rootless_netns.current(layout) is not None:
-        rootless_netns.run_inside(layout, remove)
+    if not rootless or rootless_netns.current(layout) is not None:
+        rootless_netns.where_the_bridges_are(layout, rootless, remove)
 
 
 def rules_for(record):

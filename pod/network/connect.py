@@ -15,6 +15,7 @@ from pod.container_state import current_state
 from pod.errors import PodError
 from pod.network import setup
 from pod.network.modes import NetworkAttachment
+from pod.network.rootless_netns import where_the_bridges_are
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked
@@ -83,18 +84,9 @@ def _attach_running(layout: Layout, record: ContainerRecord, net, attachment, pi
         finally:
             os.close(netns)
 
-    live.attachments[net.name] = _where_the_bridges_are(layout, record, attach)
+    live.attachments[net.name] = where_the_bridges_are(layout, record.rootless, attach)
     live.named += setup.tell_members(layout, record, [net.name], joined=True)
     setup.save_state(layout, record.id, live)
-
-
-def _where_the_bridges_are(layout: Layout, record: ContainerRecord, work):
-    """`work()` here (rootful), or in the rootless network namespace."""
-    if not record.rootless:
-        return work()
-    from pod.network import rootless_netns
-
-    return rootless_netns.run_inside(layout, work)
 
 
 def disconnect(settings: Settings, network: str, container: str) -> None:
@@ -116,7 +108,7 @@ def disconnect(settings: Settings, network: str, container: str) -> None:
             if record.rootless:  # the bridge stays in the rootless namespace while it runs
                 from pod.network.bridge import delete_link
 
-                _where_the_bridges_are(layout, record, lambda: delete_link(veth))
+                where_the_bridges_are(layout, True, lambda: delete_link(veth))
             else:
                 setup.queue_tidy(layout, record.id + "-" + net.name, [veth], [net.name])
         record.networks = [entry for entry in record.networks if entry["name"] != net.name]

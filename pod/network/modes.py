@@ -164,6 +164,18 @@ def parse_network(flags: NetworkFlags, rootless: bool) -> NetworkMode:
     return mode
 
 
+def shares_rootless_namespace(record) -> bool:
+    """Whether a container (store.containers.ContainerRecord) lives in the rootless network
+    namespace's user namespace (pod.network.rootless_netns): a rootless one on pod networks."""
+    return bool(record.rootless) and record.network == "bridge"
+
+
+def joins_user_namespace(record) -> bool:
+    """Whether a rootless container's shim joins an existing user namespace (the shared one,
+    or the one of the container whose network it joins) instead of making a new one."""
+    return shares_rootless_namespace(record) or record.network.startswith("container:")
+
+
 def parse_stored(text: str, networks: Sequence[dict]) -> NetworkMode:
     """A container record's `network` and `networks` fields back into a mode."""
     kind, _, target = text.partition(":")

@@ -60,31 +60,32 @@ class Holder:
         return f"/proc/{self.pid}/ns/net"
 
 
-def shares_namespace(record) -> bool:
-    """Whether a container (store.containers.ContainerRecord) lives in the shared namespaces:
-    a rootless one on pod networks."""
-    return bool(record.rootless) and record.network == "bridge"
-
-
-def joins_user_namespace(record) -> bool:
-    """Whether a rootless container's shim joins an existing user namespace (the shared one,
-    or the one of the container whose network it joins) instead of making a new one."""
-    return shares_namespace(record) or record.network.startswith("container:")
-
-
 def _directory(layout: Layout) -> Path:
-    directory = layout.runroot / "rootless-netns"
+    directory = layout.rootless_netns_root
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
 
+def _open_uses(directory: Path) -> int:
+    """The file whose flock counts the namespace's uses (shared: a use; exclusive: none)."""
+    return os.open(directory / _USERS_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+
 def current(layout: Layout) -> Holder | None:
     """The holder, when it runs."""
-    data = read_json(layout.runroot / "rootless-netns" / _HOLDER_FILE)
+    data = read_json(layout.rootless_netns_root / _HOLDER_FILE)
     if not data:
         return None
     holder = Holder(**data)
     return holder if pid_alive(holder.pid, holder.start_time) else None
+
+
+def running(layout: Layout) -> Holder:
+    """The holder, which a container using its namespace keeps running."""
+    holder = current(layout)
+    if holder is None:
+        raise PodError("the rootless network namespace is gone")
+    return holder
 
 
 def join(layout: Layout) -> int:
@@ -93,18 +94,18 @@ def join(layout: Layout) -> int:
     flock): keep it open while the container may need the namespace."""
     directory = _directory(layout)
     with locked(directory / _LOCK_FILE):
-        use = os.open(directory / _USERS_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        use = _open_uses(directory)
         try:
             fcntl.flock(use, fcntl.LOCK_SH)
             holder = current(layout) or _start(layout, directory)
-            enter_userns(holder.userns_path)
+            join_userns(holder.userns_path)
         except BaseException:
             os.close(use)
             raise
     return use
 
 
-def enter_userns(path: str) -> None:
+def join_userns(path: str) -> None:
     """Become root of the user namespace at `path` (this process must be single-threaded)."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -119,16 +120,20 @@ def enter_userns(path: str) -> None:
 def enter(layout: Layout) -> None:
     """Move this single-threaded process into the rootless network namespace, where the
     bridges are, as root of its user namespace (joined first unless already in it)."""
-    holder = current(layout)
-    if holder is None:
-        raise PodError("the rootless network namespace is gone")
+    holder = running(layout)
     if os.readlink("/proc/self/ns/user") != os.readlink(holder.userns_path):
-        enter_userns(holder.userns_path)
+        join_userns(holder.userns_path)
     fd = os.open(holder.netns_path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         syscalls.setns(fd, syscalls.CLONE_NEWNET)
     finally:
         os.close(fd)
+
+
+def where_the_bridges_are(layout: Layout, rootless: bool, work: Callable[[], Any]) -> Any:
+    """`work()` (netlink and firewall work on bridges) here when rootful, else in the rootless
+    network namespace."""
+    return run_inside(layout, work) if rootless else work()
 
 
 def run_inside(layout: Layout, work: Callable[[], Any]) -> Any:
@@ -204,7 +209,7 @@ def _start(layout: Layout, directory: Path) -> Holder:
 def stop_if_unused(layout: Layout, grace: float = 0.0) -> None:
     """Stop the holder when no container uses its namespace. With `grace`, an unused one is
     left that long for a next start to take (back-to-back `run --rm`s keep one namespace)."""
-    holder_file = layout.runroot / "rootless-netns" / _HOLDER_FILE
+    holder_file = layout.rootless_netns_root / _HOLDER_FILE
     if not holder_file.exists():
         return
     directory = _directory(layout)
@@ -215,7 +220,7 @@ def stop_if_unused(layout: Layout, grace: float = 0.0) -> None:
             if holder is None:
                 holder_file.unlink(missing_ok=True)
                 return
-            use = os.open(directory / _USERS_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            use = _open_uses(directory)
             try:
                 fcntl.flock(use, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -246,10 +251,10 @@ def _holder_main(argv: list[str]) -> None:
     """The holder: root of a new user namespace, a new network namespace with lo up; says
     "1" on stdout, then sleeps as long as it is needed (exec: nothing of Python stays)."""
     from pod import loopback
-    from pod.runtime.userns import enter_userns as unshare_userns
+    from pod.runtime.userns import enter_userns
 
     try:
-        unshare_userns(int(argv[1]))
+        enter_userns(int(argv[1]))
         syscalls.unshare(syscalls.CLONE_NEWNET)
         loopback.set_lo_up()
     except Exception as err:

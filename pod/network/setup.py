@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pod.errors import PodError
-from pod.network.modes import parse_stored
+from pod.network.modes import parse_stored, shares_rootless_namespace
 from pod.network.ports import PortMapping
 from pod.store.containers import ContainerRecord
 from pod.store.layout import Layout
@@ -42,7 +42,6 @@ class NetworkState:
     helper_pid: int = 0  # slirp4netns
     named: list[str] = field(default_factory=list)  # networks whose members know it by name
     forwarder_pid: int = 0
-    shared_netns: bool = False  # bridges in the rootless network namespace (rootless_netns)
 
     @classmethod
     def from_json(cls, data: dict) -> NetworkState:
@@ -241,7 +240,7 @@ class Preparation:
         self.held: list[socket.socket] = []
         self.worker: BridgeWorker | None = None
         self.holder: NamespaceHolder | None = None
-        self.shared = record.rootless and self.mode.kind == "bridge"
+        self.shared = shares_rootless_namespace(record)
         if self.mode.kind != "bridge":
             if worker is not None:
                 worker.close()
@@ -290,7 +289,6 @@ class Preparation:
         if self.ports and (self.shared or self.mode.kind in ("private", "slirp4netns")):
             state.forwarder_pid = self._forward(netns_path, state)
             state.ports = [p.to_json() for p in self.ports]
-        state.shared_netns = self.shared
         save_state(self.layout, self.record.id, state)
         if state.attachments:
             state.named = tell_members(self.layout, self.record, list(state.attachments), True)
@@ -307,10 +305,7 @@ class Preparation:
         if self.shared:
             from pod.network import rootless_netns
 
-            holder = rootless_netns.current(self.layout)
-            if holder is None:
-                raise PodError("the rootless network namespace is gone")
-            netns_path = holder.netns_path
+            netns_path = rootless_netns.running(self.layout).netns_path
             target = next(iter(state.attachments.values()))["address"]
         self.held = self.held or _bind(self.ports)
         netns = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
@@ -483,7 +478,7 @@ def disconnect(layout: Layout, record: ContainerRecord) -> list[str]:
         try:
             if state.named:
                 tell_members(layout, record, state.named, joined=False)
-            if not state.shared_netns:  # there the veths go with the container's namespace
+            if not shares_rootless_namespace(record):  # there veths go with the namespace
                 _disconnect_bridges(layout, record, state)
         except Exception as err:
             problems.append(f"removing the network: {err}")

@@ -403,6 +403,7 @@ ALLOWED_POD_MODULES = {
     # The network: pyroute2 only in its worker process and in the tidy-up after the exit
     # has been reported (site-packages added then); the supervisor's loop never loads it.
     "pod.network",
+    "pod.network.modes",  # what a container's network mode implies: standard library only
     "pod.network.rootless_netns",  # joining the shared user namespace: standard library only
     "pod.network.setup",
     "pod.network.plan",  # releasing a --rm container's addresses: files only
