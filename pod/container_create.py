@@ -24,7 +24,7 @@ from pod.store.blobs import BlobStore
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, new_id
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
-from pod.store.lock import atomic_write, atomic_write_json
+from pod.store.lock import atomic_write, atomic_write_json, locked
 from pod.store.volumes import VolumeStore
 
 
@@ -56,9 +56,11 @@ def create_container(
 
         remove_container(settings, old.id, force=True, timeout=old.stop_timeout)
 
-    store.create(record, replace if options.replace else None)
+    store.create(record, replace, options.replace)
     try:
         _write_bundle(settings, layout, store, record, options, image, defaults)
+        with locked(store.container_lock(record.id)):
+            store.write_state(record.id, ContainerState(status="configured"))
     except BaseException:
         from pod.network.plan import release
 

@@ -112,6 +112,8 @@ def list_containers(
         if record.builder and not external:
             continue
         state = current_state(store, record)
+        if state.status == "creating":  # not a container yet (or never, when cut short)
+            continue
         if (
             not include_all
             and state.status != "running"

@@ -18,11 +18,14 @@ RUNNING = ("running", "paused", "stopping")
 
 
 def remove_orphans(settings: Settings) -> None:
-    """Finish removals that were cut short: unmount and delete record-less directories."""
+    """Finish removals that were cut short: unmount and delete record-less directories;
+    remove containers whose creation was cut short."""
     from pod.rootfs_mount import unmount
 
     layout = Layout(settings.root, settings.runroot)
     store = ContainerStore(layout)
+    for container_id in store.cut_short():
+        remove_container(settings, container_id)
     for container_id in store.orphans():
         directory = layout.container_dir(container_id)
         if not settings.rootless:
@@ -46,6 +49,8 @@ def remove_container(
                 f"cannot remove container {record.id} as it is {state.status} - running or paused "
                 "containers cannot be removed without force: container state improper"
             )
+        if state.status == "created" and not state.started_at:
+            timeout = 0  # never started: nothing to stop gracefully, nothing to warn about
         if stop(store, record, state, timeout) and timeout > 0:
             print(
                 f"WARN[{log_stamp()}] StopSignal {signal_name(record.stop_signal)} failed to "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pod.config import Settings
 from pod.container_state import current_state
+from pod.errors import PodError
 from pod.store.containers import ContainerState, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import locked
@@ -21,6 +22,11 @@ def start_container(
     state = current_state(store, record)
     if state.status in ("running", "paused"):
         return 0
+    if state.status == "creating":  # its bundle may be half written
+        raise PodError(
+            f"container {record.id} is still being created, or its creation was cut short "
+            "(remove it): container state improper"
+        )
     with locked(store.container_lock(record.id)):
         store.write_state(record.id, ContainerState(status="created"))
     start_shim(layout, record, start_now=not attach_output)

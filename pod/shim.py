@@ -1,7 +1,10 @@
 """The per-container supervisor (conmon's job): one detached process per running container.
 
-`python -m pod.shim --root R --runroot RR --id ID --ready-fd N [--sync-fd M] [--start-now]`,
-spawned by pod.shim_client.start_shim (never forked from a CLI that may hold threads):
+`python -m pod.shim --root R --runroot RR --id ID --ready-fd N [--sync-fd M]
+[--start-now | --lifeline-fd L]`, spawned by pod.shim_client.start_shim (never forked from a CLI
+that may hold threads). Without --start-now the container waits for a client's START; EOF on
+the lifeline (its write end dies with the CLI) before that undoes the container (kept as
+created, or removed with --rm).
 
 1. setup: rootless, it first becomes root of a new user namespace holding the user's subordinate
    ids (pod.runtime.userns's handshake on --sync-fd: the parent writes the maps) and enters a new
@@ -155,6 +158,8 @@ class _Supervisor:
         self.pty_fd = number["out"] if self.tty else -1
         self.fds = [number[key] for key in ("log", "stdin", "out", "err", "listen")]
         self.netns_use = number.get("netns_use", -1)
+        self.lifeline = number.get("lifeline", -1)  # EOF: the client that would START is gone
+        self.abandoned = False  # never started, as that client died first
         self.held_ports = [int(fd) for fd in config.get("hold", "").split(",") if fd]
         self.helper_args = ["--root", config["root"], "--runroot", config["runroot"]]
         self.helper_args += ["--id", config["id"]]
@@ -192,7 +197,7 @@ class _Supervisor:
     # -- set-up
 
     def prepare(self) -> None:
-        for fd in [*self.fds, self.netns_use]:
+        for fd in [*self.fds, self.netns_use, self.lifeline]:
             if fd >= 0:
                 os.set_inheritable(fd, False)  # helpers must not hold them
         for fd in (self.wakeup_r, self.wakeup_w):
@@ -203,6 +208,8 @@ class _Supervisor:
         self.listener.setblocking(False)
         self.watch(self.listener.fileno(), _IN, "listen")
         self.watch(self.wakeup_r, _IN, "wakeup")
+        if self.lifeline >= 0:
+            self.watch(self.lifeline, _IN, "lifeline")
         for fd in self.outputs:
             os.set_blocking(fd, False)
             self.watch(fd, _IN, "output")
@@ -241,6 +248,8 @@ class _Supervisor:
             self.on_signals()
         elif handler == "stdin":
             self.flush_stdin()
+        elif handler == "lifeline":
+            self.abandon()
         elif isinstance(handler, _Client):
             if mask & (_IN | select.EPOLLHUP | select.EPOLLERR):
                 self.read_client(handler)
@@ -433,7 +442,21 @@ class _Supervisor:
 
     # -- start and finish, through helpers
 
+    def drop_lifeline(self) -> None:
+        if self.lifeline >= 0:
+            self.unwatch(self.lifeline)
+            os.close(self.lifeline)
+            self.lifeline = -1
+
+    def abandon(self) -> None:
+        """The `pod run`/`start -a` that was to START the container died first: undo it."""
+        self.drop_lifeline()
+        if not self.started:
+            self.abandoned = True
+            self.kill(_signal.SIGKILL)
+
     def start(self) -> None:
+        self.drop_lifeline()
         if self.started or self.exit_code is not None:
             return
         self.started = True
@@ -462,7 +485,8 @@ class _Supervisor:
             code, error = self.forced
         if failure:
             code, error = 125, failure
-        _, problem = self.helper(["--op", "finish", "--exit-code", str(code), "--error", error])
+        step = ["--op", "finish", "--exit-code", str(code), "--error", error]
+        _, problem = self.helper([*step, *(["--never-started"] if self.abandoned else [])])
         for fd in self.held_ports:  # free before the exit is told: a next run may take them
             os.close(fd)
         self.listener.close()
@@ -497,7 +521,7 @@ class _Supervisor:
 
         Clients of the run that ended get its exit; the log and attach socket carry on.
         """
-        if self.forced or self.exit_code is None or self.pid <= 0:
+        if self.forced or self.abandoned or self.exit_code is None or self.pid <= 0:
             return False
         try:
             from pod.restart_policy import restart_if_due
@@ -637,20 +661,30 @@ def _answer(fd: int, answer: dict, *, as_json: bool = True) -> None:
 
 
 def _finish_container(
-    layout: Layout, store: ContainerStore, record: ContainerRecord, code: int, error: str
+    layout: Layout,
+    store: ContainerStore,
+    record: ContainerRecord,
+    code: int,
+    error: str,
+    never_started: bool = False,
 ) -> None:
-    """Record the exit, delete the runtime's container, unmount; with --rm remove it all."""
+    """Record the exit, delete the runtime's container, unmount; with --rm remove it all.
+
+    `never_started`: the container was created for a client that died before its START; it
+    is left as `pod create` leaves one (or removed, with --rm)."""
     from pod import rootfs_mount
     from pod.container_state import runtime_state_root
     from pod.runtime.cgroups import bundle_oom_killed
     from pod.store.lock import locked
 
     directory = layout.container_dir(record.id)
-    # OOM is read from the container's cgroup, before runtime.delete removes it.
-    _update_state(
-        store, record.id, status="exited", exit_code=code, error=error, pid=0,
-        finished_at=time.time(), oom_killed=bundle_oom_killed(directory, record.id, code),
-    )  # fmt: skip
+    if never_started:
+        _update_state(store, record.id, status="configured", pid=0, shim_pid=0, shim_start_time=0)
+    else:  # OOM is read from the container's cgroup, before runtime.delete removes it
+        _update_state(
+            store, record.id, status="exited", exit_code=code, error=error, pid=0,
+            finished_at=time.time(), oom_killed=bundle_oom_killed(directory, record.id, code),
+        )  # fmt: skip
     problems = []
     try:
         runtime = load_runtime(record.runtime)
@@ -1014,6 +1048,10 @@ def _become_supervisor(config: dict) -> None:
 def _setup_main(args: argparse.Namespace) -> int:
     ready = os.dup(args.ready_fd)  # not inheritable: runtimes and exec'd processes never get it
     os.close(args.ready_fd)
+    lifeline = -1
+    if args.lifeline_fd >= 0:
+        lifeline = os.dup(args.lifeline_fd)
+        os.close(args.lifeline_fd)
     loaded = None
     netns_use = -1  # a use of the rootless network namespace (pod.network.rootless_netns)
     try:
@@ -1033,10 +1071,12 @@ def _setup_main(args: argparse.Namespace) -> int:
         return 0
     try:
         worker = _worker_fds(args)
-        _detach_from_caller([ready, *worker, *([netns_use] if netns_use >= 0 else [])])
+        kept = [fd for fd in (netns_use, lifeline) if fd >= 0]
+        _detach_from_caller([ready, *worker, *kept])
         _set_child_subreaper()
         config = _create(args, layout, store, record)
         config["netns_use"] = netns_use
+        config["lifeline"] = lifeline
     except BaseException as err:
         answer = _error_answer(err)
         try:
@@ -1118,7 +1158,7 @@ def run_step(args: argparse.Namespace) -> dict:
             runtime.start(runtime_state_root(layout, record.runtime), record.id)
             _update_state(store, record.id, status="running", started_at=time.time())
         else:
-            _finish_container(layout, store, record, args.exit_code, args.error)
+            _finish_container(layout, store, record, args.exit_code, args.error, args.never_started)
         return {"ok": True}
     except BaseException as err:
         return _error_answer(err)
@@ -1138,6 +1178,8 @@ def main_parser() -> argparse.ArgumentParser:
     parser.add_argument("--op", choices=("start", "finish", "tidy"))
     parser.add_argument("--exit-code", type=int, default=125)
     parser.add_argument("--error", default="")
+    parser.add_argument("--never-started", action="store_true")
+    parser.add_argument("--lifeline-fd", type=int, default=-1)
     return parser
 
 

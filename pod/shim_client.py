@@ -38,6 +38,7 @@ PROXIED_SIGNALS = (
 )
 _CTRL_SPECIAL = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
 _LOST_WAIT_SECONDS = 5.0
+_LIFELINES: list[int] = []  # write ends the shims waiting for our START watch (see start_shim)
 
 
 # --- starting -----------------------------------------------------------------------------------
@@ -115,6 +116,11 @@ def start_shim(
         argv += ["--sync-fd", str(sync_child.fileno())]
     if start_now:
         argv.append("--start-now")
+    else:  # the shim waits for our START; should we die first, the lifeline's EOF tells it
+        lifeline_r, lifeline_w = os.pipe()
+        _LIFELINES.append(lifeline_w)  # open until this process ends
+        pass_fds.append(lifeline_r)
+        argv += ["--lifeline-fd", str(lifeline_r)]
     if network_worker is not None:  # pod.network.setup.BridgeWorker, started early by run
         pass_fds += network_worker.fds()
         argv += ["--network-worker", network_worker.arg()]
@@ -125,6 +131,8 @@ def start_shim(
             raise errors.PodError(f"cannot start the container supervisor: {err}") from None
         finally:
             os.close(ready_w)
+            if not start_now:
+                os.close(lifeline_r)
             if sync_child is not None:
                 sync_child.close()
             if network_worker is not None:

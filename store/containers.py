@@ -17,7 +17,7 @@ from pod.errors import NoSuchContainerError, PodError
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
 
-STATES = ("configured", "created", "running", "paused", "stopped", "exited", "removing")
+STATES = ("creating", "configured", "created", "running", "paused", "stopped", "exited", "removing")
 
 _ADJECTIVES_TEXT = (
     "admiring adoring affectionate agitated amazing angry awesome blissful bold boring brave "
@@ -70,6 +70,8 @@ class ContainerState:
     stopped_by_user: bool = False  # set by `pod stop`/`kill` before signalling: no restart
     error: str = ""
     rootfs_driver: str = ""  # how the shim mounted the rootfs: overlay, fuse-overlayfs or vfs
+    creator_pid: int = 0  # with status "creating": the command writing the container's bundle
+    creator_start_time: int = 0
 
     @classmethod
     def from_dict(cls, data: dict) -> ContainerState:
@@ -189,12 +191,15 @@ class ContainerStore:
             f'no container with name or ID "{text}" found: no such container'
         )
 
-    def create(self, record: ContainerRecord, replace_existing=None) -> ContainerRecord:
+    def create(
+        self, record: ContainerRecord, remove_old=None, replace: bool = False
+    ) -> ContainerRecord:
         """Write a new record with a unique name (random when empty); its directory is made here.
 
-        `replace_existing(old_record)` is called (without the lock: it removes the old
-        container) when the name is taken and `--replace` was given; otherwise a taken name
-        is an error (exit 125), as podman's.
+        The state is `creating` (by this process) until the caller marks it `configured`.
+        `remove_old(old_record)` is called (without the lock: it removes the old container)
+        when the name is taken by a creation that was cut short or `replace` (--replace) was
+        given; otherwise a taken name is an error (exit 125), as podman's.
         """
         while True:
             with locked(self.lock_path):
@@ -206,16 +211,32 @@ class ContainerStore:
                 if old is None:
                     directory = self.layout.container_dir(record.id)
                     directory.mkdir(parents=True)
-                    self.write_state(record.id, ContainerState(status="configured"))
+                    creator = os.getpid()
+                    self.write_state(
+                        record.id,
+                        ContainerState(
+                            status="creating",
+                            creator_pid=creator,
+                            creator_start_time=process_start_time(creator),
+                        ),
+                    )
                     atomic_write_json(self.record_file(record.id), asdict(record))
                     return record
-            if replace_existing is None:
+                abandoned = self.creation_cut_short(old.id)
+            if remove_old is None or not (replace or abandoned):
                 raise PodError(
                     f'creating container storage: the container name "{record.name}" is '
                     f"already in use by {old.id}. You have to remove that container to be "
                     "able to reuse that name: that name is already in use"
                 )
-            replace_existing(old)
+            remove_old(old)
+
+    def creation_cut_short(self, container_id: str) -> bool:
+        """The command creating this container died before it was complete (killed)."""
+        state = self.read_state(container_id)
+        return state.status == "creating" and not pid_alive(
+            state.creator_pid, state.creator_start_time
+        )
 
     def rename(self, text: str, new_name: str) -> ContainerRecord:
         """Give a container a new, unique name (checked and written under the names lock)."""
@@ -261,6 +282,10 @@ class ContainerStore:
             return [
                 e.name for e in os.scandir(root) if not os.path.exists(self.record_file(e.name))
             ]
+
+    def cut_short(self) -> list[str]:
+        """Containers whose creation was cut short (pod.container_remove removes them)."""
+        return [r.id for r in self.list() if self.creation_cut_short(r.id)]
 
 
 def process_start_time(pid: int) -> int:

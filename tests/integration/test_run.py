@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -328,7 +329,8 @@ def test_twenty_concurrent_runs(pod, runtime, busybox):
         for _ in range(20)
     ]  # fmt: skip
     results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
-    assert all(code == 0 for code, _ in results), results
+    failures = [(code, err) for code, err in results if code != 0]
+    assert failures == []
     assert pod("ps", "-a", "-q").stdout == ""
     assert mounts_under(pod.root) == []
     assert not [p for p in (pod.root / "containers").iterdir()]
@@ -351,10 +353,12 @@ def test_killed_shim_is_noticed(pod, runtime, busybox):
 
 def test_killing_the_cli_of_a_foreground_run_orphans_nothing(pod, runtime, busybox):
     proc = subprocess.Popen(
-        pod.command("run", "--runtime", runtime, "--rm", busybox, "sleep", "1"),
+        pod.command("run", "--runtime", runtime, "--rm", busybox, "sleep", "3"),
         env=pod.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
-    time.sleep(0.5)
+    deadline = time.time() + 10
+    while pod("ps", "-q").stdout == "" and time.time() < deadline:
+        time.sleep(0.05)
     proc.kill()
     proc.wait()
     deadline = time.time() + 10
@@ -362,6 +366,42 @@ def test_killing_the_cli_of_a_foreground_run_orphans_nothing(pod, runtime, busyb
         time.sleep(0.1)
     assert pod("ps", "-a", "-q").stdout == ""
     assert mounts_under(pod.root) == []
+
+
+_CUT_SHORT_CREATION = """
+import sys, time
+from pathlib import Path
+from pod.store.containers import ContainerRecord, ContainerStore, new_id
+from pod.store.layout import Layout
+store = ContainerStore(Layout(Path(sys.argv[1]), Path(sys.argv[2])))
+record = ContainerRecord(id=new_id(), name=sys.argv[3], image_id="", image_name="",
+                         created=time.time(), command=["true"], rootless=False, runtime="pod")
+print(store.create(record).id)
+"""
+
+
+def test_a_creation_cut_short_is_no_container(pod, runtime, busybox):
+    """A `pod run --name NAME` killed while it wrote the container leaves a record `creating`
+    by a process that is gone: ps does not list it, its name is free, prune removes it."""
+
+    def cut_short(name: str) -> Path:
+        made = subprocess.run(
+            [sys.executable, "-c", _CUT_SHORT_CREATION, pod.root, pod.runroot, name],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return pod.root / "containers" / made.stdout.strip()
+
+    first = cut_short("cut")
+    assert first.is_dir()
+    assert pod("ps", "-a", "-q").stdout == ""
+    again = run(pod, runtime, "--rm", "--name", "cut", busybox, "echo", "name free")
+    assert (again.returncode, again.stdout) == (0, "name free\n"), again.stderr
+    assert not first.exists()
+    second = cut_short("other")
+    refused = pod("start", "other")
+    assert refused.returncode == 125 and "creation was cut short" in refused.stderr
+    assert pod("container", "prune", "-f").returncode == 0
+    assert not second.exists()
 
 
 def test_rm_finishes_removals_that_were_cut_short(pod, busybox, tmp_path):

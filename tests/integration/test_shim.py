@@ -246,6 +246,28 @@ def test_exec_failures_are_127_and_126_with_the_runtime_error(store):
     assert not store.layout.container_dir(gone.id).exists()
 
 
+@pytest.mark.parametrize("remove", [False, True], ids=["kept", "rm"])
+def test_a_client_that_dies_before_its_start_leaves_nothing_running(store, remove):
+    """A `pod run` killed after the container was created but before its START: the shim
+    undoes the container; with --rm it removes it, else it stays as `pod create` leaves one."""
+    record = store.create(["echo", "started later"], remove=remove)
+    assert run_cli(store, record, "create-then-exit").returncode == 0
+    first = store.state(record)
+    assert first.status == "created" and first.pid > 0
+    wait_for(lambda: not shim_alive(first))
+    assert not os.path.exists(f"/proc/{first.pid}")
+    directory = store.layout.container_dir(record.id)
+    if remove:
+        assert not directory.exists()
+        return
+    state = store.state(record)
+    assert (state.status, state.pid, state.exit_code) == ("configured", 0, None)
+    assert state.started_at == 0
+    assert not os.path.ismount(directory / "merged")
+    again = run_cli(store, record)
+    assert (again.stdout, again.returncode) == ("started later\n", 0), again.stderr
+
+
 def test_stdin_pipe_and_eof(store):
     record = store.create(["sh", "-c", "cat; echo done"], interactive=True)
     result = run_cli(store, record, input="line one\nline two")
@@ -555,14 +577,15 @@ def test_record_roundtrip_keeps_the_new_fields():
 
 
 def _drive(argv: list[str]) -> int:
-    """`pod run` (start_shim + attach + START), `pod run -d`, or `pod attach`."""
+    """`pod run` (start_shim + attach + START), `pod run -d`, `pod attach`, or a `pod run`
+    killed between the container's creation and its START (create-then-exit)."""
     root, runroot, container_id, mode = argv
     layout = Layout(Path(root), Path(runroot))
     record = ContainerStore(layout).lookup(container_id)
     try:
-        if mode in ("run", "run-d"):
+        if mode in ("run", "run-d", "create-then-exit"):
             start_shim(layout, record, start_now=mode == "run-d")
-            if mode == "run-d":
+            if mode != "run":
                 return 0
         code = attach(
             layout, record.id, stdin=record.interactive, tty=record.tty, sig_proxy=True,
