@@ -49,8 +49,6 @@ def remove_container(
                 f"cannot remove container {record.id} as it is {state.status} - running or paused "
                 "containers cannot be removed without force: container state improper"
             )
-        if state.status == "created" and not state.started_at:
-            timeout = 0  # never started: nothing to stop gracefully, nothing to warn about
         if stop(store, record, state, timeout) and timeout > 0:
             print(
                 f"WARN[{log_stamp()}] StopSignal {signal_name(record.stop_signal)} failed to "

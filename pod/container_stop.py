@@ -84,6 +84,8 @@ def stop(
     state = mark_stopped_by_user(store, record)
     paused = state.status == "paused"
     number = signal_number(record.stop_signal or "SIGTERM")
+    if state.status == "created" and not state.started_at:
+        number = signal.SIGKILL  # its init waits for a start and handles no signal yet
     deadline = time.monotonic() + max(timeout, 0)
     signalled = 0
     while pid_alive(state.shim_pid, state.shim_start_time) or _process_exists(state.pid):
