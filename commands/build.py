@@ -143,11 +143,11 @@ def build_command(
     squash_all: bool = typer.Option(False, "--squash-all", help="The image as one layer."),
 ) -> None:
     """Build an image from a Containerfile."""
-    from pod.build.executor import Builder, remove_build_leftovers
-    from pod.build.options import PULL_POLICIES, BuildOptions
+    from pod.builder.executor import Builder, remove_build_leftovers
+    from pod.builder.options import PULL_POLICIES, BuildOptions
+    from pod.container.flags import parse_labels, parse_volume
     from pod.errors import UsageError
-    from pod.image_writer import FORMATS
-    from pod.run_flags import parse_labels, parse_volume
+    from pod.image.writer import FORMATS
 
     if pull not in PULL_POLICIES and pull.lower() not in ("true", "false"):
         raise UsageError(f'invalid --pull "{pull}": use {", ".join(PULL_POLICIES)}')
@@ -208,7 +208,7 @@ def commit_command(
     image_format: str = typer.Option("oci", "--format", "-f", help="Image format: oci or docker."),
 ) -> None:
     """Create an image from a container's changes."""
-    from pod.commit import CommitOptions, commit_container
+    from pod.image.commit import CommitOptions, commit_container
 
     record = commit_container(
         common.settings(),

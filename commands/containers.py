@@ -10,7 +10,7 @@ import typer
 from pod.commands import common
 
 if TYPE_CHECKING:
-    from pod.run_options import ResourceLimits
+    from pod.container.options import ResourceLimits
 
 RUN_CONTEXT = {
     "allow_interspersed_args": False,
@@ -92,9 +92,10 @@ def run_command(
     quiet: bool = common.quiet_option("Suppress pull output."),
 ) -> None:
     """Run a command in a new container."""
-    from pod import resource_flags, run_flags
+    from pod.container import flags as run_flags
+    from pod.container import resource_flags
+    from pod.container.options import RunOptions
     from pod.errors import UsageError
-    from pod.run_options import RunOptions
 
     creating = ctx.info_name == "create"
     if creating and detach:
@@ -178,7 +179,7 @@ def run_command(
 
 def _restart_policy(restart: str | None, remove: bool) -> str:
     """--restart as given, checked (and refused with --rm, as podman does)."""
-    from pod import restart_policy
+    from pod.container import restart_policy
     from pod.errors import UsageError
 
     if remove and restart not in (None, "", "no"):
@@ -211,8 +212,8 @@ def _supported_limits(resources: ResourceLimits) -> ResourceLimits:
 def _run(options, creating: bool, quiet: bool) -> int:
     """create, then (for run) start through the shim and attach unless detached."""
     from pod.commands.progress import reporter_for
-    from pod.container_create import create_container
-    from pod.shim_client import attach, start_shim
+    from pod.container.create import create_container
+    from pod.shim.client import attach, start_shim
     from pod.store.layout import Layout
 
     settings = common.settings()
@@ -273,7 +274,7 @@ def start_command(
     sig_proxy: bool = typer.Option(True, "--sig-proxy/--no-sig-proxy", help="Proxy signals."),
 ) -> None:
     """Start created or stopped containers."""
-    from pod.container_start import start_container
+    from pod.container.start import start_container
 
     code = 0
     for text in containers:
@@ -293,7 +294,7 @@ def rm_command(
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing containers."),
 ) -> None:
     """Remove containers (exit 1: no such container; 2: running without -f)."""
-    from pod.container_remove import remove_container, remove_orphans
+    from pod.container.remove import remove_container, remove_orphans
     from pod.errors import NoSuchContainerError, PodError, UsageError
     from pod.store.containers import ContainerStore
     from pod.store.layout import Layout
@@ -342,7 +343,7 @@ def ps_command(
 ) -> None:
     """List containers."""
     from pod.commands.render import render_rows
-    from pod.container_list import list_containers
+    from pod.container.list import list_containers
 
     rows = list_containers(
         common.settings(),

@@ -25,7 +25,7 @@ def cp_command(
     ),
 ) -> None:
     """Copy files/folders between a container and the local filesystem."""
-    from pod.container_cp import copy
+    from pod.container.cp import copy
 
     copy(common.settings(), source, dest, archive=archive)
 
@@ -36,7 +36,7 @@ def unshare_command(
     ),
 ) -> None:
     """Run a command in a modified user namespace (rootless only)."""
-    from pod.unshare import run_unshare
+    from pod.system.unshare import run_unshare
 
     def warn(message: str) -> None:
         print(f"WARN[0000] {message}", file=sys.stderr)

@@ -29,7 +29,7 @@ def exec_command(
     latest: bool = typer.Option(False, "--latest", "-l", help="The latest created container."),
 ) -> None:
     """Run a process in a running container."""
-    from pod.container_exec import ExecOptions, exec_in_container
+    from pod.container.exec import ExecOptions, exec_in_container
     from pod.errors import UsageError
 
     args = list(args or [])
@@ -38,7 +38,7 @@ def exec_command(
     container = None if latest else args.pop(0)
     environment: list[str] = []
     if env or env_file:  # run_flags (and its dataclasses) only when needed: exec is hot
-        from pod import run_flags
+        from pod.container import flags as run_flags
 
         environment = run_flags.expand_env(run_flags.parse_env(env, env_file))
     options = ExecOptions(

@@ -18,7 +18,7 @@ def _store():
 
 
 def _image_row(record, repository: str, tag: str, no_trunc: bool) -> dict:
-    from pod.humanize import human_size, iso_time, parse_timestamp, since
+    from pod.util.humanize import human_size, iso_time, parse_timestamp, since
 
     created = parse_timestamp(record.created)
     digest = record.manifest_digest
@@ -43,7 +43,7 @@ def _image_row(record, repository: str, tag: str, no_trunc: bool) -> dict:
 
 
 def _image_json(record) -> dict:
-    from pod.humanize import iso_time, parse_timestamp
+    from pod.util.humanize import iso_time, parse_timestamp
 
     created = parse_timestamp(record.created)
     return {
@@ -84,7 +84,7 @@ def images_command(
 ) -> None:
     """List images in local storage."""
     from pod.commands.render import render_rows
-    from pod.image_filter import build_filter, sort_key
+    from pod.image.filter import build_filter, sort_key
 
     store = _store()
     wanted = build_filter(store, filters + ([f"reference={repository}"] if repository else []))
@@ -126,7 +126,7 @@ def rmi_command(
 ) -> None:
     """Remove images from local storage."""
     from pod.errors import UsageError
-    from pod.image_remove import remove_images
+    from pod.image.remove import remove_images
 
     if not images and not all_images:
         raise UsageError("image name or ID must be specified")
@@ -148,7 +148,7 @@ def tag_command(
     names: list[str] = typer.Argument(..., metavar="TARGET_NAME...", help="New names."),
 ) -> None:
     """Add names to a local image."""
-    from pod import reference
+    from pod.image import reference
 
     store = _store()
     for name in names:
@@ -162,7 +162,7 @@ def untag_command(
     ),
 ) -> None:
     """Remove names from a local image (the image stays)."""
-    from pod import reference
+    from pod.image import reference
 
     _store().untag(image, [reference.qualify_local(name) for name in names or []])
 
@@ -178,8 +178,8 @@ def history_command(
 ) -> None:
     """Show the history of an image."""
     from pod.commands.render import render_rows
-    from pod.humanize import human_size, iso_time, since
-    from pod.image_inspect import history
+    from pod.image.inspect import history
+    from pod.util.humanize import human_size, iso_time, since
 
     store = _store()
     entries = history(store, store.lookup(image))
@@ -230,7 +230,7 @@ def inspect_command(
 ) -> None:
     """Show details of images in podman's JSON shape."""
     from pod.errors import NoSuchImageError
-    from pod.image_inspect import inspect_image
+    from pod.image.inspect import inspect_image
 
     store = _store()
     documents, missing = [], []
@@ -272,7 +272,7 @@ def prune_command(
     force: bool = typer.Option(False, "--force", "-f", help="Do not ask for confirmation."),
 ) -> None:
     """Remove dangling images (and, with -a, all unused ones)."""
-    from pod.image_remove import prune_images
+    from pod.image.remove import prune_images
 
     if not force:
         what = "all images not used by containers" if all_unused else "all dangling images"

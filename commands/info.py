@@ -9,7 +9,7 @@ from pod.commands import common
 
 def _render(document: dict, fmt: str | None, text: str) -> None:
     from pod import format as gotemplate
-    from pod.host_info import go_fields
+    from pod.system.info import go_fields
 
     if fmt is None:
         print(text, end="")
@@ -23,7 +23,7 @@ def info_command(
     fmt: str = typer.Option(None, "--format", "-f", help="Format with a Go template or json."),
 ) -> None:
     """Show the host, the store and whether rootless containers will work here (with fixes)."""
-    from pod.host_info import info_document, info_text
+    from pod.system.info import info_document, info_text
 
     document = info_document(common.settings())
     _render(document, fmt, info_text(document) if fmt is None else "")
@@ -34,7 +34,7 @@ def version_command(
 ) -> None:
     """Show pod's version (podman's layout: Python stands where podman shows Go)."""
     from pod import format as gotemplate
-    from pod.host_info import version_document
+    from pod.system.info import version_document
 
     client = version_document()
     text = gotemplate.tabwrite(

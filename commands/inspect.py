@@ -20,7 +20,7 @@ def _print(documents: list[dict], fmt: str | None) -> None:
 
 
 def _inspect(names: list[str], kind: str, fmt: str | None) -> None:
-    from pod.object_inspect import inspect_objects
+    from pod.container.object_inspect import inspect_objects
 
     result = inspect_objects(common.settings(), names, kind)
     _print(result.documents, fmt)

@@ -19,7 +19,7 @@ def _stderr(message: str) -> None:
 
 def _each(names: list[str], action: Callable[[str], object], ignore_missing: bool = False) -> None:
     """Run `action` per container; print every error but the last, raise that one (exit 125)."""
-    from pod.container_lifecycle import engine_error
+    from pod.container.lifecycle import engine_error
     from pod.errors import NoSuchContainerError, PodError
 
     errors: list[PodError] = []
@@ -38,7 +38,7 @@ def _each(names: list[str], action: Callable[[str], object], ignore_missing: boo
 
 
 def _targets(containers: list[str] | None, all_containers: bool, running_only: bool) -> list[str]:
-    from pod.container_lifecycle import all_ids
+    from pod.container.lifecycle import all_ids
     from pod.errors import UsageError
 
     if all_containers:
@@ -61,8 +61,8 @@ def logs_command(
     latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
 ) -> None:
     """Fetch the logs of one or more containers."""
-    from pod.container_lifecycle import all_ids, engine_error
-    from pod.container_logs import LogOptions, parse_moment, show_logs
+    from pod.container.lifecycle import all_ids, engine_error
+    from pod.container.logs import LogOptions, parse_moment, show_logs
     from pod.errors import PodError, UsageError
     from pod.store.containers import ContainerStore
     from pod.store.layout import Layout
@@ -94,7 +94,7 @@ def stop_command(
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing containers."),
 ) -> None:
     """Stop one or more containers."""
-    from pod.container_lifecycle import stop_container
+    from pod.container.lifecycle import stop_container
 
     def action(text: str) -> None:
         stop_container(common.settings(), text, timeout, _stderr)
@@ -109,8 +109,8 @@ def kill_command(
     all_containers: bool = typer.Option(False, "--all", "-a", help="Kill all running."),
 ) -> None:
     """Kill one or more running containers with a signal."""
-    from pod.container_lifecycle import kill_container
-    from pod.container_stop import signal_number
+    from pod.container.lifecycle import kill_container
+    from pod.container.stop import signal_number
 
     signal_number(signal_text)  # a bad signal is a usage error before anything is touched
 
@@ -128,7 +128,7 @@ def restart_command(
     running: bool = typer.Option(False, "--running", help="Restart only running ones."),
 ) -> None:
     """Restart one or more containers."""
-    from pod.container_lifecycle import restart_container
+    from pod.container.lifecycle import restart_container
 
     def action(text: str) -> None:
         restart_container(common.settings(), text, timeout, _stderr)
@@ -143,7 +143,7 @@ def wait_command(
     interval: str = typer.Option("250ms", "--interval", "-i", help="Polling interval."),
 ) -> None:
     """Block until one or more containers stop; print their exit codes."""
-    from pod.container_lifecycle import parse_conditions, wait_container
+    from pod.container.lifecycle import parse_conditions, wait_container
 
     conditions = parse_conditions(condition)
     seconds = _interval_seconds(interval)
@@ -155,7 +155,7 @@ def wait_command(
 
 
 def _interval_seconds(text: str) -> float:
-    from pod.container_logs import _DURATION, _UNIT_SECONDS
+    from pod.container.logs import _DURATION, _UNIT_SECONDS
     from pod.errors import UsageError
 
     if text.isdigit():
@@ -171,7 +171,7 @@ def pause_command(
     all_containers: bool = typer.Option(False, "--all", "-a", help="Pause all running."),
 ) -> None:
     """Pause all the processes in one or more containers."""
-    from pod.container_pause import pause
+    from pod.container.pause import pause
 
     _each(
         _targets(containers, all_containers, True),
@@ -184,10 +184,10 @@ def unpause_command(
     all_containers: bool = typer.Option(False, "--all", "-a", help="Unpause all paused."),
 ) -> None:
     """Unpause the processes in one or more containers."""
-    from pod.container_pause import unpause
+    from pod.container.pause import unpause
 
     if all_containers:
-        from pod.container_list import list_containers
+        from pod.container.list import list_containers
 
         rows = list_containers(common.settings(), True, ["status=paused"])
         containers, all_containers = [row["Id"] for row in rows], False
@@ -204,8 +204,8 @@ def top_command(
     descriptors: list[str] = typer.Argument(None, metavar="[FORMAT-DESCRIPTORS...]"),
 ) -> None:
     """Display the running processes of a container."""
-    from pod.container_lifecycle import engine_error
-    from pod.container_top import top
+    from pod.container.lifecycle import engine_error
+    from pod.container.top import top
     from pod.errors import PodError
 
     try:
@@ -226,8 +226,8 @@ def stats_command(
     import time
 
     from pod.commands.render import render_rows
-    from pod.container_lifecycle import engine_error
-    from pod.container_stats import COLUMNS, stats_rows
+    from pod.container.lifecycle import engine_error
+    from pod.container.stats import COLUMNS, stats_rows
     from pod.errors import PodError
 
     while True:
@@ -250,8 +250,8 @@ def port_command(
     all_containers: bool = typer.Option(False, "--all", "-a", help="Show all containers."),
 ) -> None:
     """List port mappings or a specific mapping for the container."""
-    from pod.container_lifecycle import engine_error
-    from pod.container_state import current_state
+    from pod.container.lifecycle import engine_error
+    from pod.container.state import current_state
     from pod.errors import PodError, UsageError
     from pod.network.report import port_lines
     from pod.store.containers import ContainerStore
@@ -282,7 +282,7 @@ def rename_command(
     """Rename an existing container."""
     import re
 
-    from pod.container_lifecycle import engine_error
+    from pod.container.lifecycle import engine_error
     from pod.errors import PodError, UsageError
     from pod.store.containers import ContainerStore
     from pod.store.layout import Layout
@@ -318,7 +318,7 @@ def prune_command(
     force: bool = typer.Option(False, "--force", "-f", help="Do not ask for confirmation."),
 ) -> None:
     """Remove all non running containers."""
-    from pod.container_remove import prune_containers
+    from pod.container.remove import prune_containers
 
     if not force:
         print(
@@ -339,8 +339,8 @@ def diff_command(
     fmt: str = common.format_option("json or a Go template."),
 ) -> None:
     """Inspect changes to a container's file systems (A added, C changed, D deleted)."""
-    from pod.container_diff import diff
-    from pod.container_lifecycle import engine_error
+    from pod.container.diff import diff
+    from pod.container.lifecycle import engine_error
     from pod.errors import PodError
 
     try:

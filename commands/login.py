@@ -31,8 +31,8 @@ def login_command(
     cert_dir: str = common.cert_dir_option(),
 ) -> None:
     """Log in to a registry: the credentials are verified before they are stored."""
-    from pod import auth
     from pod.errors import AuthenticationError, PodError, UsageError
+    from pod.image import auth
 
     host = _host_of(registry)
     if get_login:
@@ -69,8 +69,8 @@ def login_command(
 
 
 def _check(host: str, credentials, tls_verify, authfile, cert_dir) -> None:
-    from pod.access import RegistryAccess
-    from pod.registries_conf import load
+    from pod.image.access import RegistryAccess
+    from pod.image.registries_conf import load
 
     insecure = load().host_is_insecure(host)
     access = RegistryAccess(tls_verify, authfile, credentials, cert_dir)
@@ -100,8 +100,8 @@ def logout_command(
     authfile: str = common.authfile_option(),
 ) -> None:
     """Remove stored credentials for a registry."""
-    from pod import auth
     from pod.errors import PodError, UsageError
+    from pod.image import auth
 
     if all_registries:
         auth.remove_all(authfile)

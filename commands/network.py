@@ -75,7 +75,7 @@ def _go_time(created: str) -> str:
     """A time.Time printed by a template: Go's `2006-01-02 15:04:05.999999999 -0700 MST`."""
     import datetime
 
-    from pod.container_logs import parse_time
+    from pod.container.logs import parse_time
 
     match = re.fullmatch(r"(\S+)T(\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", created)
     if match is None:
@@ -126,8 +126,8 @@ def create_command(
     labels: list[str] = typer.Option([], "--label", help="Set a label (KEY=VALUE)."),
 ) -> None:
     """Create a bridge network; prints its name."""
+    from pod.container.flags import parse_labels
     from pod.errors import UsageError
-    from pod.run_flags import parse_labels
 
     if subnet and len(gateway) > len(subnet):
         raise UsageError("cannot set more gateways than subnets")
@@ -215,7 +215,7 @@ def rm_command(
     ),
 ) -> None:
     """Remove networks (exit 2 when one is in use, 1 when one does not exist)."""
-    from pod.container_remove import remove_container
+    from pod.container.remove import remove_container
     from pod.errors import NoSuchContainerError, PodError, UsageError
     from pod.store.networks import NetworkInUseError, NoSuchNetworkError, check_removable
 

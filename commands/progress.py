@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 
-from pod.progress import TransferReporter
+from pod.reporter import TransferReporter
 
 
 def short(digest: str) -> str:

@@ -28,10 +28,10 @@ def pull_command(
     cert_dir: str = common.cert_dir_option(),
 ) -> None:
     """Pull images from a registry."""
-    from pod import manifest
-    from pod.access import RegistryAccess, parse_creds
     from pod.commands.progress import reporter_for
-    from pod.pull import PullOptions, pull_image
+    from pod.image import manifest
+    from pod.image.access import RegistryAccess, parse_creds
+    from pod.image.pull import PullOptions, pull_image
 
     wanted = manifest.parse_platform(platform, arch, variant)
     if os_name:
@@ -51,9 +51,9 @@ def pull_command(
 
 def _all_tags(images: list[str], access) -> list[str]:
     """Every tag of each repository (podman's `--all-tags`)."""
-    from pod import reference
     from pod.errors import UsageError
-    from pod.registries_conf import load
+    from pod.image import reference
+    from pod.image.registries_conf import load
 
     conf = load()
     names: list[str] = []

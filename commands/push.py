@@ -23,9 +23,9 @@ def push_command(
     cert_dir: str = common.cert_dir_option(),
 ) -> None:
     """Push an image to a registry."""
-    from pod.access import RegistryAccess, parse_creds
     from pod.commands.progress import reporter_for
-    from pod.push import PushOptions, push_image
+    from pod.image.access import RegistryAccess, parse_creds
+    from pod.image.push import PushOptions, push_image
     from pod.store.lock import atomic_write
 
     access = RegistryAccess(tls_verify, authfile, parse_creds(creds), cert_dir)

@@ -19,16 +19,16 @@ def confirm(warning: str) -> bool:
 
 
 def _size(value: int) -> str:
-    from pod.humanize import human_size
+    from pod.util.humanize import human_size
 
     return human_size(value, 3, "")
 
 
 def _verbose_df(fmt: str | None) -> None:
     from pod import format as gotemplate
-    from pod.container_list import status_text
-    from pod.disk_usage import verbose_usage
-    from pod.humanize import since
+    from pod.container.list import status_text
+    from pod.system.df import verbose_usage
+    from pod.util.humanize import since
 
     images, containers, volumes = verbose_usage(common.settings())
     image_rows = []
@@ -85,7 +85,7 @@ def _verbose_df(fmt: str | None) -> None:
 
 
 def _created(text: str) -> float:
-    from pod.humanize import parse_timestamp
+    from pod.util.humanize import parse_timestamp
 
     return parse_timestamp(text)
 
@@ -99,7 +99,7 @@ def df_command(
 ) -> None:
     """Show pod's disk usage."""
     from pod.commands.render import render_rows
-    from pod.disk_usage import disk_usage
+    from pod.system.df import disk_usage
 
     if verbose:
         _verbose_df(fmt)
@@ -130,7 +130,7 @@ def df_command(
 
 
 def _size_4(value: int) -> str:
-    from pod.humanize import human_size
+    from pod.util.humanize import human_size
 
     return human_size(value, 4, "")
 
@@ -144,7 +144,7 @@ def prune_command(
     force: bool = typer.Option(False, "--force", "-f", help="Do not ask for confirmation."),
 ) -> None:
     """Remove stopped containers, dangling (or unused) images and, with --volumes, volumes."""
-    from pod.system_prune import prune_system
+    from pod.system.prune import prune_system
 
     if not force:
         items = ["all stopped containers"]
@@ -175,7 +175,7 @@ def reset_command(
     force: bool = typer.Option(False, "--force", "-f", help="Do not ask for confirmation."),
 ) -> None:
     """Remove every container, image and volume, and the store and run root themselves."""
-    from pod.system_prune import reset_system
+    from pod.system.prune import reset_system
 
     settings = common.settings()
     if not force:

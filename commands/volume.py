@@ -24,7 +24,7 @@ def _users(containers, name: str) -> list[str]:
 
 
 def _inspect(volumes, containers, record) -> dict:
-    from pod.object_inspect import volume_document
+    from pod.container.object_inspect import volume_document
 
     return volume_document(volumes, containers, record)
 
@@ -36,7 +36,7 @@ def create_command(
     ignore: bool = typer.Option(False, "--ignore", help="Do nothing if the volume exists."),
 ) -> None:
     """Create a volume."""
-    from pod.run_flags import parse_labels
+    from pod.container.flags import parse_labels
 
     volumes, _ = _stores()
     print(volumes.create(name, parse_labels(labels), ignore_existing=ignore).name)
@@ -110,7 +110,7 @@ def rm_command(
     all_volumes: bool = typer.Option(False, "--all", "-a", help="Remove all volumes."),
 ) -> None:
     """Remove volumes (exit 2 when one is in use)."""
-    from pod.container_remove import remove_container
+    from pod.container.remove import remove_container
     from pod.errors import UsageError
 
     if not names and not all_volumes:

@@ -284,7 +284,7 @@ class ContainerStore:
             ]
 
     def cut_short(self) -> list[str]:
-        """Containers whose creation was cut short (pod.container_remove removes them)."""
+        """Containers whose creation was cut short (pod.container.remove removes them)."""
         return [r.id for r in self.list() if self.creation_cut_short(r.id)]
 
 

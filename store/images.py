@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pod import reference
 from pod.errors import NoSuchImageError, PodError
+from pod.image import reference
 from pod.store import build_cache
 from pod.store.blobs import BlobStore, IndexEntry
 from pod.store.layout import Layout

@@ -476,7 +476,7 @@ def select(
 
 
 def _until(values: list[str]) -> Callable[[NetworkRecord], bool]:
-    from pod.container_logs import parse_moment, parse_time
+    from pod.container.logs import parse_moment, parse_time
 
     if len(values) != 1:
         raise UsageError("specify exactly one timestamp for until")

@@ -11,7 +11,7 @@ import os
 from dataclasses import asdict
 
 from pod.config import Settings
-from pod.container_state import current_state
+from pod.container.state import current_state
 from pod.errors import PodError
 from pod.network import setup
 from pod.network.modes import NetworkAttachment

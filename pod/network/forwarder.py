@@ -89,7 +89,7 @@ def bind_listener(host_ip: str, host_port: int, protocol: str) -> socket.socket:
 
 def spawn(forwards: Sequence[Forward], netns_fd: int) -> int:
     """Start the forwarder with these listeners and namespace; its pid once it is ready."""
-    from pod import lean_python
+    from pod.util import lean_python
 
     ready_r, ready_w = os.pipe()
     args = [str(ready_w), str(netns_fd), *(f.arg() for f in forwards)]

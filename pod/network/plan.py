@@ -70,7 +70,7 @@ def plan_network(
             "--network slirp4netns is for rootless containers; rootful ones use bridge"
         )
     elif mode.kind == "container":
-        from pod.container_state import current_state
+        from pod.container.state import current_state
         from pod.store.containers import ContainerStore
 
         store = ContainerStore(layout)

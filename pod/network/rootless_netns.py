@@ -250,7 +250,7 @@ def _stop(holder: Holder) -> None:
 def _holder_main(argv: list[str]) -> None:
     """The holder: root of a new user namespace, a new network namespace with lo up; says
     "1" on stdout, then sleeps as long as it is needed (exec: nothing of Python stays)."""
-    from pod import loopback
+    from pod.runtime import netif as loopback
     from pod.runtime.userns import enter_userns
 
     try:

@@ -184,7 +184,7 @@ class NamespaceHolder:
     /proc/<pid>/ns from the user), but this ordinary child can."""
 
     def __init__(self) -> None:
-        from pod import loopback
+        from pod.runtime import netif as loopback
         from pod.runtime import syscalls
 
         ready_r, ready_w = os.pipe()

@@ -240,7 +240,7 @@ class Syscalls:
         os.mknod(path, mode, device, dir_fd=dir_fd)
 
     def loopback_up(self) -> None:
-        from pod.loopback import set_lo_up
+        from pod.runtime.netif import set_lo_up
 
         set_lo_up()
 

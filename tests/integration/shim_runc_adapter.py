@@ -1,4 +1,4 @@
-"""The runtime contract pod.shim codes against (pod.runtime.api / external), served by runc.
+"""The runtime contract the shim codes against (pod.runtime.api / external), served by runc.
 
 Only for tests until pod's own runtime modules land: test_shim.py points the shim at it with
 POD_SHIM_RUNTIME_FACTORY=shim_runc_adapter:runtime_for. Standard library only (the shim's memory

@@ -1,4 +1,4 @@
-"""pod.registry against real registries (Debian's docker-registry) and small fake servers.
+"""pod.image.registry against real registries (Debian's docker-registry) and small fake servers.
 
 Each defect of oras 0.2.43 that RegistryClient replaces has a test here that would catch it:
 tokens per scope, no credentials on cross-host redirects, bounded retries with timeouts, digest and
@@ -32,7 +32,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from pod.auth import Credentials
 from pod.errors import (
     AuthenticationError,
     DigestMismatchError,
@@ -40,7 +39,8 @@ from pod.errors import (
     RegistryError,
     UnsafeContentError,
 )
-from pod.registry import RegistryClient, parse_challenges, scope_params
+from pod.image.auth import Credentials
+from pod.image.registry import RegistryClient, parse_challenges, scope_params
 
 REGISTRY_BINARY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

@@ -33,10 +33,11 @@ from pathlib import Path
 
 import pytest
 
-from pod import rootfs_mount, shim
-from pod.container_state import runtime_state_root
+from pod.container import rootfs as rootfs_mount
+from pod.container.state import runtime_state_root
 from pod.errors import PodError
-from pod.shim_client import attach, shim_alive, start_shim
+from pod.shim.client import attach, shim_alive, start_shim
+from pod.shim.supervisor import supervisor as shim
 from pod.store.containers import ContainerRecord, ContainerStore, new_id
 from pod.store.layout import Layout
 
@@ -415,13 +416,13 @@ def test_many_layers_fit_the_overlay_mount(tmp_path, monkeypatch):
 ALLOWED_POD_MODULES = {
     "pod",
     "pod.errors",
-    "pod.shim",
-    "pod.restart_policy",  # imported only when a container exits under a restart policy
-    "pod.rootfs_mount",
-    "pod.rootfs_prepare",
-    "pod.loopback",
-    "pod.container_state",  # runtime_state_root
-    "pod.lean_python",  # the supervisor's command line
+    "pod.shim.supervisor",
+    "pod.container.restart_policy",  # imported only when a container exits under a restart policy
+    "pod.container.rootfs",
+    "pod.container.rootfs_prepare",
+    "pod.runtime.netif",
+    "pod.container.state",  # runtime_state_root
+    "pod.util.lean_python",  # the supervisor's command line
     # The network: pyroute2 only in its worker process and in the tidy-up after the exit
     # has been reported (site-packages added then); the supervisor's loop never loads it.
     "pod.network",
@@ -462,7 +463,7 @@ def test_shim_imports_only_the_standard_library_and_pods_own_modules():
             top = name.split(".")[0]
             assert top in sys.stdlib_module_names or name in ALLOWED_POD_MODULES, (module, name)
     probe = (
-        "import sys; sys.path.append(sys.argv[1]); import pod.shim; "
+        "import sys; sys.path.append(sys.argv[1]); import pod.shim.supervisor; "
         "print(' '.join(sorted(sys.modules)))"
     )
     done = subprocess.run(
@@ -471,7 +472,7 @@ def test_shim_imports_only_the_standard_library_and_pods_own_modules():
     )  # fmt: skip
     loaded = set(done.stdout.split())
     outside = {m for m in loaded - {"__main__"} if m.split(".")[0] not in sys.stdlib_module_names}
-    assert outside == {"pod", "pod.shim"}
+    assert outside == {"pod", "pod.shim.supervisor"}
     assert not loaded & {"typing", "enum", "re", "json", "socket", "signal", "selectors"}
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pod import auth
-from pod.auth import Credentials
 from pod.errors import PodError
+from pod.image import auth
+from pod.image.auth import Credentials
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""pod.build.context and pod.build.copier on real directories: ignore rules, source lookup,
+"""pod.builder.context and pod.builder.copier on real directories: ignore rules, source lookup,
 Docker's COPY/ADD rules, and hostile contexts, roots and archives that must stay contained."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from pod.build.context import (
+from pod.builder.context import (
     BuildContext,
     IgnoreMatcher,
     Source,
@@ -29,7 +29,7 @@ from pod.build.context import (
     parse_ignore,
     sources_digest,
 )
-from pod.build.copier import copy_sources, download, extract_archive, make_dirs
+from pod.builder.copier import copy_sources, download, extract_archive, make_dirs
 from pod.errors import PodError
 
 MTIME = 1_600_000_000

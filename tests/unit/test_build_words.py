@@ -2,7 +2,7 @@
 
 import pytest
 
-from pod.build.words import (
+from pod.builder.words import (
     BuildSyntaxError,
     arg_pairs,
     expand,

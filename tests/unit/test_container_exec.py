@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pod.container_exec import ExecOptions, exec_process_spec, merge_env
-from pod.passwd import ResolvedUser
+from pod.container.exec import ExecOptions, exec_process_spec, merge_env
+from pod.container.user import ResolvedUser
 
 DEFAULT = ["CAP_CHOWN", "CAP_KILL"]
 HOST = ["CAP_CHOWN", "CAP_KILL", "CAP_SYS_ADMIN"]

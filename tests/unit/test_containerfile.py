@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from pod.build.containerfile import (
+from pod.builder.containerfile import (
     Containerfile,
     Heredoc,
     Instruction,
@@ -14,7 +14,7 @@ from pod.build.containerfile import (
     parse,
     parse_shell,
 )
-from pod.build.words import BuildSyntaxError
+from pod.builder.words import BuildSyntaxError
 
 
 def dedent(text: str) -> str:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pod.humanize import human_duration, human_size, iso_time, parse_timestamp
+from pod.util.humanize import human_duration, human_size, iso_time, parse_timestamp
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from pod import manifest as mf
 from pod.errors import PodError, UnsafeContentError
+from pod.image import manifest as mf
 
 D1, D2, D3 = ("sha256:" + c * 64 for c in "abc")
 

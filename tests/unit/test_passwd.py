@@ -1,4 +1,4 @@
-"""pod.passwd: -u resolution from real layer directories (whiteouts, opaque dirs, hostile links)."""
+"""container.user: -u resolution from real layer directories (whiteouts, opaque, hostile links)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pod.errors import PodError, UnsafeContentError
-from pod.passwd import (
+from pod.container.user import (
     LayerView,
     ResolvedUser,
     home_env,
@@ -20,6 +19,7 @@ from pod.passwd import (
     resolve_user,
     resolve_workdir,
 )
+from pod.errors import PodError, UnsafeContentError
 
 PASSWD = b"""root:x:0:0:root:/root:/bin/sh
 daemon:x:1:1:daemon:/usr/sbin:/bin/false

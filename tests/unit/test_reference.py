@@ -2,8 +2,8 @@
 
 import pytest
 
-from pod import reference
 from pod.errors import InvalidReferenceError
+from pod.image import reference
 
 DIGEST = "sha256:" + "a" * 64
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pod import registries_conf
 from pod.errors import PodError, RegistryError
-from pod.reference import parse
-from pod.registries_conf import RegistryConfig, load
+from pod.image import registries_conf
+from pod.image.reference import parse
+from pod.image.registries_conf import RegistryConfig, load
 
 
 @pytest.fixture

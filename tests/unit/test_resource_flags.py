@@ -1,12 +1,12 @@
-"""pod.resource_flags: the resource flags of run/create, parsed and checked as podman does."""
+"""container.resource_flags: run/create resource flags, parsed and checked as podman does."""
 
 from __future__ import annotations
 
 import pytest
 
-from pod import resource_flags as rf
+from pod.container import resource_flags as rf
+from pod.container.options import ResourceLimits, Ulimit
 from pod.errors import UsageError
-from pod.run_options import ResourceLimits, Ulimit
 
 
 def parse(**flags) -> ResourceLimits:

@@ -2,8 +2,7 @@
 
 import pytest
 
-from pod.errors import UsageError
-from pod.run_flags import (
+from pod.container.flags import (
     expand_env,
     parse_add_host,
     parse_entrypoint,
@@ -13,6 +12,7 @@ from pod.run_flags import (
     parse_tmpfs,
     parse_volume,
 )
+from pod.errors import UsageError
 
 
 def test_env_order_host_lookup_and_files(tmp_path):

@@ -1,4 +1,4 @@
-"""pod.spec: config.json against golden files, command merging, capabilities, user namespaces.
+"""container.spec: config.json against golden files, command merging, capabilities, user namespaces.
 
 Golden files live in tests/unit/golden/spec/<case>.json. After an intended change to the spec,
 regenerate them with
@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from pod import spec
-from pod.capabilities import ALL_CAPABILITIES, host_bounding_set
+from pod.container import spec
+from pod.container.options import MountSpec, ResourceLimits, RunOptions, Ulimit
+from pod.container.user import ResolvedUser
 from pod.errors import PodError
-from pod.images import ImageDefaults
-from pod.passwd import ResolvedUser
-from pod.run_options import MountSpec, ResourceLimits, RunOptions, Ulimit
+from pod.image.defaults import ImageDefaults
 from pod.runtime.userns import IdMapLine, SubIdRange
+from pod.util.capabilities import ALL_CAPABILITIES, host_bounding_set
 
 GOLDEN = Path(__file__).parent / "golden" / "spec"
 UPDATE = os.environ.get("POD_UPDATE_GOLDEN") == "1"

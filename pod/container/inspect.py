@@ -1,0 +1,255 @@
+"""`pod container inspect`: podman's JSON shape, built from the three files a container keeps.
+
+container.json (what create decided), config.json (the OCI spec: process, mounts, resources)
+and state.json through `current_state`, so a dead shim is noticed here as in `ps`. Scripts
+read these documents with `--format`, so every key podman 4.3 has that scripts use is present,
+even when pod has nothing to put in it (empty network settings).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pod.config import Settings
+from pod.container.state import current_state
+from pod.format import GoMap
+from pod.network import report
+from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
+from pod.store.layout import Layout
+from pod.store.lock import read_json
+from pod.util.humanize import ZERO_TIME, rfc3339
+
+PROPAGATIONS = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
+LOG_FILE = "ctr.log"  # pod.shim.supervisor.LOG_FILE (not imported: the shim module is large)
+PID_FILE = "container.pid"  # pod.shim.supervisor.PID_FILE
+
+
+def _state_section(state: ContainerState) -> dict[str, Any]:
+    status = "created" if state.status == "configured" else state.status
+    running = status in ("running", "paused")
+    return {
+        "OciVersion": "1.0.2-dev",
+        "Status": status,
+        "Running": status == "running",
+        "Paused": status == "paused",
+        "Restarting": False,
+        "OOMKilled": state.oom_killed,
+        "Dead": False,
+        "Pid": state.pid if running else 0,
+        "ConmonPid": state.shim_pid if running else 0,
+        "ExitCode": state.exit_code or 0,
+        "Error": state.error,
+        "StartedAt": rfc3339(state.started_at),
+        "FinishedAt": rfc3339(state.finished_at),
+        "Health": {"Status": "", "FailingStreak": 0, "Log": None},
+        "CheckpointedAt": ZERO_TIME,
+        "RestoredAt": ZERO_TIME,
+    }
+
+
+def _mount_entry(entry: dict) -> dict[str, Any] | None:
+    """One user mount as podman lists it (tmpfs mounts go to HostConfig.Tmpfs instead)."""
+    kind = entry.get("type", "bind")
+    if kind == "tmpfs":
+        return None
+    options = [str(o) for o in entry.get("options", [])]
+    propagation = next((o for o in options if o in PROPAGATIONS), "rprivate")
+    shown = [o for o in options if o not in PROPAGATIONS and o not in ("ro", "rw")]
+    item: dict[str, Any] = {"Type": kind}
+    if kind == "volume":
+        item["Name"] = entry.get("volume", "")
+    item.update(
+        {
+            "Source": entry.get("source", ""),
+            "Destination": entry.get("destination", ""),
+            "Driver": "local" if kind == "volume" else "",
+            "Mode": "",
+            "Options": shown or ["rbind"],
+            "RW": "ro" not in options and "readonly" not in options,
+            "Propagation": propagation,
+        }
+    )
+    return item
+
+
+def _tmpfs(record: ContainerRecord) -> dict[str, str]:
+    return {
+        m.get("destination", ""): ",".join(m.get("options", []))
+        for m in record.mounts
+        if m.get("type") == "tmpfs"
+    }
+
+
+def _resources(spec: dict) -> dict[str, Any]:
+    """The limits HostConfig shows, read back from linux.resources in config.json."""
+    res = (spec.get("linux") or {}).get("resources") or {}
+    memory, cpu, pids = res.get("memory") or {}, res.get("cpu") or {}, res.get("pids") or {}
+    quota, period = int(cpu.get("quota") or 0), int(cpu.get("period") or 0)
+    return {
+        "CpuShares": int(cpu.get("shares") or 0),
+        "Memory": int(memory.get("limit") or 0),
+        "NanoCpus": quota * 1_000_000_000 // period if quota > 0 and period else 0,
+        "CpuPeriod": period,
+        "CpuQuota": quota,
+        "CpusetCpus": str(cpu.get("cpus") or ""),
+        "CpusetMems": str(cpu.get("mems") or ""),
+        "MemoryReservation": int(memory.get("reservation") or 0),
+        "MemorySwap": int(memory.get("swap") or 0),
+        "MemorySwappiness": int(memory.get("swappiness", -1) if memory else -1),
+        "OomKillDisable": bool(memory.get("disableOOMKiller", False)),
+        "PidsLimit": int(pids.get("limit") or 0),
+    }
+
+
+def _restart_policy(record: ContainerRecord) -> dict[str, Any]:
+    return {"Name": record.restart_policy, "MaximumRetryCount": record.restart_retries}
+
+
+def _host_config(record: ContainerRecord, spec: dict, log_path: str) -> dict[str, Any]:
+    linux = spec.get("linux") or {}
+    binds = [
+        f"{m.get('volume') or m.get('source', '')}:{m.get('destination', '')}"
+        for m in record.mounts
+        if m.get("type") in ("bind", "volume")
+    ]
+    return {
+        "Binds": binds,
+        "CgroupManager": "cgroupfs",
+        "CgroupMode": "host",
+        "ContainerIDFile": "",
+        "LogConfig": {"Type": record.log_driver, "Config": None, "Path": log_path},
+        **report.host_config(record),
+        "RestartPolicy": _restart_policy(record),
+        "AutoRemove": record.remove,
+        "CapAdd": list(record.cap_add),
+        "CapDrop": list(record.cap_drop),
+        "Dns": list(record.dns),
+        "DnsOptions": list(record.dns_options),
+        "DnsSearch": list(record.dns_search),
+        "ExtraHosts": [],
+        "IpcMode": "shareable",
+        "PidMode": "private",
+        "Privileged": "maskedPaths"
+        not in linux,  # pod.container.spec masks paths unless privileged
+        "ReadonlyRootfs": bool((spec.get("root") or {}).get("readonly", False)),
+        "SecurityOpt": [],
+        "Tmpfs": _tmpfs(record),
+        "UTSMode": "private",
+        "UsernsMode": "",
+        "ShmSize": 65536000,
+        "Runtime": "oci",
+        "CgroupParent": "",
+        "Devices": [],
+        **_resources(spec),
+    }
+
+
+def _stop_signal(spec: dict, record: ContainerRecord) -> int:
+    text = ((spec.get("annotations") or {}).get("org.opencontainers.image.stopSignal")) or ""
+    if text.isdigit():
+        return int(text)
+    import signal
+
+    name = record.stop_signal.upper()
+    return int(getattr(signal, name if name.startswith("SIG") else f"SIG{name}", 15))
+
+
+def _config(record: ContainerRecord, spec: dict) -> dict[str, Any]:
+    process = spec.get("process") or {}
+    entrypoint, cmd = record.entrypoint, record.cmd
+    if not entrypoint and not cmd:  # a record from before entrypoint/cmd were kept
+        cmd = list(record.command)
+    return {
+        "Hostname": spec.get("hostname") or record.hostname,
+        "Domainname": "",
+        "User": record.user,
+        "AttachStdin": False,
+        "AttachStdout": False,
+        "AttachStderr": False,
+        "Tty": record.tty,
+        "OpenStdin": record.interactive,
+        "StdinOnce": False,
+        "Env": list(process.get("env") or []),
+        "Cmd": cmd or None,
+        "Image": record.image_name,
+        "Volumes": None,
+        "WorkingDir": process.get("cwd") or "/",
+        "Entrypoint": " ".join(entrypoint),  # podman 4.3 shows it as one string
+        "OnBuild": None,
+        "Labels": GoMap(record.labels),
+        "Annotations": GoMap(spec.get("annotations") or {}),
+        "StopSignal": _stop_signal(spec, record),
+        "CreateCommand": None,
+        "Umask": "0022",
+        "Timeout": 0,
+        "StopTimeout": record.stop_timeout,
+    }
+
+
+def inspect_container(
+    settings: Settings, store: ContainerStore, record: ContainerRecord
+) -> dict[str, Any]:
+    """The `podman container inspect` document for one container."""
+    layout: Layout = store.layout
+    directory = layout.container_dir(record.id)
+    spec = read_json(directory / "config.json", {}) or {}
+    state = current_state(store, record)
+    log_path = str(directory / LOG_FILE)
+    command = list(record.command)
+    driver = state.rootfs_driver or record.storage_driver
+    upper = directory / "upper"
+    return {
+        "Id": record.id,
+        "Created": rfc3339(record.created),
+        "Path": command[0] if command else "",
+        "Args": command[1:] if len(command) > 1 else command,
+        "State": _state_section(state),
+        "Image": record.image_id,
+        "ImageDigest": "",
+        "ImageName": record.image_name,
+        "Rootfs": "",
+        "Pod": "",
+        "ResolvConfPath": _etc_path(directory, "resolv.conf"),
+        "HostnamePath": _etc_path(directory, "hostname"),
+        "HostsPath": _etc_path(directory, "hosts"),
+        "StaticDir": str(directory),
+        "OCIRuntime": record.runtime,
+        "ConmonPidFile": "",
+        "PidFile": str(directory / PID_FILE),
+        "LogPath": log_path,
+        "Name": record.name,
+        "RestartCount": state.restart_count,
+        "Driver": record.storage_driver,
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "EffectiveCaps": list(
+            ((spec.get("process") or {}).get("capabilities") or {}).get("effective", [])
+        ),
+        "ExecIDs": [],
+        "GraphDriver": {
+            "Name": driver,
+            "Data": {
+                "LowerDir": ":".join(str(layout.layer_diff(c)) for c in reversed(record.layers)),
+                "UpperDir": str(upper),
+                "WorkDir": str(directory / "work"),
+                "MergedDir": str(directory / "merged"),
+            },
+        },
+        "Mounts": [m for m in map(_mount_entry, record.mounts) if m is not None],
+        "Dependencies": [],
+        "NetworkSettings": report.network_settings(
+            layout, record, state.status in ("running", "paused")
+        ),
+        "Namespace": "",
+        "IsInfra": False,
+        "IsService": False,
+        "Config": _config(record, spec),
+        "HostConfig": _host_config(record, spec, log_path),
+    }
+
+
+def _etc_path(directory: Path, name: str) -> str:
+    """The host file bound over /etc/<name>, when create wrote one (pod.container.etc_files)."""
+    return str(directory / name) if (directory / name).is_file() else ""

@@ -1,0 +1,136 @@
+"""`pod ps`: rows of container facts, filtered and sorted as podman does."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from pod.config import Settings
+from pod.container.state import current_state
+from pod.errors import UsageError
+from pod.network.report import ps_ports
+from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
+from pod.store.layout import Layout
+from pod.util.humanize import human_duration, human_size, iso_time, since
+
+SORT_KEYS = ("command", "created", "id", "image", "names", "runningfor", "size", "status")
+FILTER_KEYS = ("name", "id", "status", "label", "ancestor", "exited")
+
+
+def status_text(state: ContainerState) -> str:
+    """`Up 3 seconds`, `Exited (0) 2 seconds ago`, `Created` — podman's STATUS column."""
+    if state.status == "running":
+        return f"Up {human_duration(time.time() - state.started_at)}"
+    if state.status == "paused":
+        return f"Up {human_duration(time.time() - state.started_at)} (Paused)"
+    if state.status in ("exited", "stopped"):
+        return f"Exited ({state.exit_code}) {since(state.finished_at)}"
+    return state.status.capitalize() if state.status != "configured" else "Created"
+
+
+def _command(record: ContainerRecord, no_trunc: bool) -> str:
+    text = " ".join(record.command)
+    return text if no_trunc or len(text) <= 20 else text[:17] + "..."
+
+
+def _row(
+    layout: Layout, record: ContainerRecord, state: ContainerState, no_trunc: bool, size: bool
+) -> dict:
+    status = "created" if state.status == "configured" else state.status
+    row = {
+        "ID": record.id if no_trunc else record.short_id,
+        "Id": record.id,
+        "Image": record.image_name,
+        "ImageID": record.image_id,
+        "Command": _command(record, no_trunc),
+        "Created": int(record.created),
+        "CreatedAt": iso_time(record.created),
+        "CreatedHuman": since(record.created),
+        "RunningFor": human_duration(time.time() - record.created),
+        "Status": status_text(state),
+        "State": status,
+        "Ports": ps_ports(record) if record.ports else "",
+        "Names": record.name,
+        "Labels": record.labels,
+        "Mounts": [m.get("destination", "") for m in record.mounts],
+        "Pid": state.pid if status == "running" else 0,
+        "ExitCode": state.exit_code or 0,
+        "Exited": status == "exited",
+        "ExitedAt": int(state.finished_at),
+        "StartedAt": int(state.started_at),
+        "Size": "",
+        "IsInfra": False,
+    }
+    if size:
+        from pod.system.df import tree_size
+
+        row["Size"] = human_size(tree_size(layout.container_dir(record.id) / "upper"))
+    return row
+
+
+def _matches(record: ContainerRecord, state: ContainerState, key: str, value: str) -> bool:
+    status = "created" if state.status == "configured" else state.status
+    if key == "name":
+        return re.search(value, record.name) is not None
+    if key == "id":
+        return record.id.startswith(value)
+    if key == "status":
+        return status == value
+    if key == "label":
+        name, sep, wanted = value.partition("=")
+        return name in record.labels and (not sep or record.labels[name] == wanted)
+    if key == "ancestor":
+        short = record.image_name.rpartition("/")[2]
+        return value in (record.image_name, short, short.partition(":")[0]) or (
+            len(value) >= 3 and record.image_id.startswith(value)
+        )
+    return status == "exited" and str(state.exit_code) == value
+
+
+def list_containers(
+    settings: Settings,
+    include_all: bool,
+    filters: list[str],
+    sort: str = "created",
+    size: bool = False,
+    no_trunc: bool = False,
+    external: bool = False,
+) -> list[dict]:
+    """Rows for `ps`; build step containers only with `external` (podman's --external)."""
+    if sort not in SORT_KEYS:
+        raise UsageError(f'invalid option for --sort "{sort}": use one of {", ".join(SORT_KEYS)}')
+    parsed = []
+    for item in filters:
+        key, sep, value = item.partition("=")
+        if not sep or key not in FILTER_KEYS:
+            raise UsageError(f'invalid filter "{item}": use one of {", ".join(FILTER_KEYS)}')
+        parsed.append((key, value))
+    layout = Layout(settings.root, settings.runroot)
+    store = ContainerStore(layout)
+    pairs = []
+    for record in store.list():
+        if record.builder and not external:
+            continue
+        state = current_state(store, record)
+        if state.status == "creating":  # not a container yet (or never, when cut short)
+            continue
+        if (
+            not include_all
+            and state.status != "running"
+            and not any(k == "status" for k, _ in parsed)
+        ):
+            continue
+        if all(_matches(record, state, key, value) for key, value in parsed):
+            pairs.append((record, state))
+    rows = [_row(layout, record, state, no_trunc, size) for record, state in pairs]
+    keys = {
+        "created": lambda r: -r["Created"],
+        "runningfor": lambda r: -r["Created"],
+        "command": lambda r: r["Command"],
+        "id": lambda r: r["Id"],
+        "image": lambda r: r["Image"],
+        "names": lambda r: r["Names"],
+        "size": lambda r: r["Size"],
+        "status": lambda r: r["Status"],
+    }
+    return sorted(rows, key=keys[sort])

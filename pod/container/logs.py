@@ -1,0 +1,236 @@
+"""`pod logs`: read the shim's k8s-file log (`<RFC 3339 time> stdout|stderr F|P <text>`).
+
+Partial (P) entries are joined with the entries that complete them. Following polls the file
+and stops once the container has exited and its shim is gone (nothing more can be written).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pod.config import Settings
+from pod.container.state import current_state
+from pod.errors import PodError
+from pod.store.containers import ContainerRecord, ContainerStore, pid_alive
+from pod.store.layout import Layout
+
+LOG_FILE = "ctr.log"
+_FOLLOW_POLL = 0.1
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
+@dataclass
+class LogLine:
+    """One complete line: its time (ns since the epoch, and the text as logged), stream, text."""
+
+    time_ns: int
+    stamp: str
+    stream: str
+    text: bytes
+
+
+@dataclass
+class LogOptions:
+    follow: bool = False
+    tail: int = -1
+    timestamps: bool = False
+    since_ns: int | None = None
+    until_ns: int | None = None
+    prefix: str = ""  # "NAME " or "<short id> " when several containers are shown
+
+
+@dataclass
+class _Reader:
+    """Incremental parser: joins P entries, keeps an unfinished line between reads."""
+
+    pending: bytes = b""
+    partial: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)
+
+    def feed(self, data: bytes) -> list[LogLine]:
+        data = self.pending + data
+        lines = data.split(b"\n")
+        self.pending = lines.pop()
+        out = []
+        for raw in lines:
+            parsed = parse_entry(raw)
+            if parsed is None:
+                continue
+            stamp, stream, tag, text = parsed
+            when, before, joined = self.partial.pop(stream, (0, stamp, b""))
+            when = when or parse_time(stamp)
+            if tag == b"P":
+                self.partial[stream] = (when, before, joined + text)
+            else:
+                out.append(LogLine(when, before, stream, joined + text))
+        return out
+
+    def flush(self) -> list[LogLine]:
+        rest = [LogLine(w, s, stream, t) for stream, (w, s, t) in self.partial.items()]
+        self.partial.clear()
+        return rest
+
+
+def parse_entry(raw: bytes) -> tuple[str, str, bytes, bytes] | None:
+    parts = raw.split(b" ", 3)
+    if len(parts) < 3 or parts[1] not in (b"stdout", b"stderr"):
+        return None
+    text = parts[3] if len(parts) == 4 else b""
+    return parts[0].decode(), parts[1].decode(), parts[2], text
+
+
+def parse_time(stamp: str) -> int:
+    """RFC 3339 with nanoseconds → ns since the epoch."""
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", stamp)
+    if match is None:
+        return 0
+    base, fraction, zone = match.groups()
+    zone = "+00:00" if zone == "Z" else zone
+    moment = datetime.datetime.fromisoformat(base + zone)
+    nanos = int((fraction or "0").ljust(9, "0")[:9])
+    return int(moment.timestamp()) * 1_000_000_000 + nanos
+
+
+def go_time(stamp: str) -> str:
+    """Go's RFC3339Nano rendering of a logged time: trailing zeros trimmed, UTC as Z."""
+    match = re.fullmatch(r"([^.]+?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", stamp)
+    if match is None:
+        return stamp
+    base, fraction, zone = match.groups()
+    fraction = (fraction or "").rstrip("0")
+    zone = "Z" if zone in ("+00:00", "-00:00") else zone
+    return base + (f".{fraction}" if fraction else "") + zone
+
+
+def parse_moment(text: str, now: float | None = None) -> int:
+    """--since/--until: RFC 3339 (or a date), unix seconds[.fraction], or a duration ago."""
+    now = time.time() if now is None else now
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return int(float(text) * 1_000_000_000)
+    if _DURATION.fullmatch(text) or re.fullmatch(rf"(?:{_DURATION.pattern})+", text):
+        seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(text))
+        return int((now - seconds) * 1_000_000_000)
+    stamp = parse_time(text)
+    if stamp:
+        return stamp
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise PodError(f'invalid value for --since/--until "{text}": use RFC 3339, unix '
+                       "seconds or a duration like 10m") from None  # fmt: skip
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return int(moment.timestamp() * 1_000_000_000)
+
+
+def log_path(settings: Settings, record: ContainerRecord) -> Path:
+    if record.log_driver == "none":
+        raise PodError(
+            "this container is using the 'none' log driver, cannot read logs: this container "
+            "is not logging output"
+        )
+    return Layout(settings.root, settings.runroot).container_dir(record.id) / LOG_FILE
+
+
+def _selected(line: LogLine, options: LogOptions) -> bool:
+    if options.since_ns is not None and line.time_ns < options.since_ns:
+        return False
+    return options.until_ns is None or line.time_ns <= options.until_ns
+
+
+def render(line: LogLine, options: LogOptions) -> bytes:
+    stamp = f"{go_time(line.stamp)} " if options.timestamps else ""
+    return f"{options.prefix}{stamp}".encode() + line.text + b"\n"
+
+
+def _write(line: LogLine, options: LogOptions) -> None:
+    stream = sys.stdout if line.stream == "stdout" else sys.stderr
+    stream.flush()
+    out = sys.stdout.buffer if line.stream == "stdout" else sys.stderr.buffer
+    out.write(render(line, options))
+    out.flush()
+
+
+@dataclass
+class Follower:
+    """One container's log being read: its file, how far, and whether more can come."""
+
+    settings: Settings
+    record: ContainerRecord
+    options: LogOptions
+    reader: _Reader = field(default_factory=_Reader)
+    offset: int = 0
+    done: bool = False
+
+    def initial(self) -> list[LogLine]:
+        lines = [line for line in self._read() if _selected(line, self.options)]
+        if not self.options.follow:
+            lines += [line for line in self.reader.flush() if _selected(line, self.options)]
+        if self.options.tail >= 0:
+            lines = lines[len(lines) - self.options.tail :] if self.options.tail else []
+        return lines
+
+    def _read(self) -> list[LogLine]:
+        path = log_path(self.settings, self.record)
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        return self.reader.feed(data)
+
+    def poll(self) -> Iterator[LogLine]:
+        """New lines; marks the follower done once the container cannot write any more."""
+        finished = not self._running()
+        for line in self._read():
+            if _selected(line, self.options):
+                yield line
+        if finished:
+            yield from (line for line in self.reader.flush() if _selected(line, self.options))
+            self.done = True
+        elif self.options.until_ns is not None and time.time_ns() > self.options.until_ns:
+            self.done = True
+
+    def _running(self) -> bool:
+        store = ContainerStore(Layout(self.settings.root, self.settings.runroot))
+        if not store.record_file(self.record.id).exists():
+            return False
+        state = current_state(store, self.record)
+        return state.status in ("running", "paused", "stopping", "created") and pid_alive(
+            state.shim_pid, state.shim_start_time
+        )
+
+
+def show_logs(settings: Settings, records: list[ContainerRecord], options: LogOptions,
+              use_names: bool) -> None:  # fmt: skip
+    """Print (and with follow, keep printing) the logs of `records`."""
+    followers = []
+    for record in records:
+        log_path(settings, record)
+        prefix = ""
+        if len(records) > 1:
+            prefix = (record.name if use_names else record.short_id) + " "
+        mine = LogOptions(**{**vars(options), "prefix": prefix})
+        followers.append(Follower(settings, record, mine))
+    for follower in followers:
+        for line in follower.initial():
+            _write(line, follower.options)
+    if not options.follow:
+        return
+    while True:
+        active = [f for f in followers if not f.done]
+        if not active:
+            return
+        for follower in active:
+            for line in follower.poll():
+                _write(line, follower.options)
+        if any(not f.done for f in followers):
+            time.sleep(_FOLLOW_POLL)

@@ -1,0 +1,130 @@
+"""What the user asked for in `pod run` / `pod create`: one record the whole pipeline shares.
+
+Commands parse flags into a RunOptions; pod.container.create turns it (with the image's
+defaults) into a container record and an OCI bundle via pod.container.spec. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pod.network.modes import NetworkMode
+    from pod.network.ports import PortMapping
+
+
+@dataclass
+class MountSpec:
+    """One `-v`, `--mount` or `--tmpfs` request, already parsed."""
+
+    type: str  # "bind", "volume" or "tmpfs"
+    destination: str
+    source: str = ""  # host path (bind) or volume name (volume; "" = anonymous)
+    options: list[str] = field(default_factory=list)  # ro, rw, z, Z, U, nosuid, size=..., ...
+
+    @property
+    def read_only(self) -> bool:
+        return "ro" in self.options or "readonly" in self.options
+
+
+@dataclass(frozen=True)
+class Ulimit:
+    """One `--ulimit name=soft[:hard]`; -1 is unlimited (RLIM_INFINITY)."""
+
+    name: str  # podman's name: nofile, nproc, core, ...
+    soft: int
+    hard: int
+
+
+@dataclass
+class ResourceLimits:
+    """The resource flags of `run`/`create`, parsed and checked (pod.container.resource_flags)."""
+
+    memory: int | None = None  # bytes; None: no limit
+    memory_swap: int | None = None  # memory + swap in bytes, -1 unlimited; None: twice memory
+    cpus: float | None = None
+    cpu_shares: int | None = None
+    cpuset_cpus: str | None = None
+    pids_limit: int | None = None  # None: the default (2048); -1: unlimited
+    ulimits: list[Ulimit] = field(default_factory=list)
+    ulimit_host: bool = False  # `--ulimit host`: no process.rlimits, the host's limits apply
+    shm_size: int | None = None  # bytes; None: the default 64 MiB
+    oom_score_adj: int | None = None
+
+    @property
+    def cgroup_limits(self) -> bool:
+        """True when a limit needs the container's cgroup (not ulimits, shm or oom score)."""
+        return any(
+            value is not None
+            for value in (
+                self.memory,
+                self.memory_swap,
+                self.cpus,
+                self.cpu_shares,
+                self.cpuset_cpus,
+                self.pids_limit,
+            )
+        )
+
+    def without_cgroup_limits(self) -> ResourceLimits:
+        return replace(
+            self,
+            memory=None,
+            memory_swap=None,
+            cpus=None,
+            cpu_shares=None,
+            cpuset_cpus=None,
+            pids_limit=None,
+        )
+
+
+@dataclass
+class RunOptions:
+    """Every `run`/`create` flag pod supports, with podman's defaults."""
+
+    image: str
+    command: list[str] = field(default_factory=list)
+    name: str | None = None
+    detach: bool = False
+    interactive: bool = False
+    tty: bool = False
+    remove: bool = False
+    env: list[str] = field(default_factory=list)  # KEY=VALUE, already merged from --env-file/-e
+    workdir: str | None = None
+    user: str | None = None  # user[:group] as given
+    entrypoint: list[str] | None = None  # None: image's; [] (from --entrypoint "") clears it
+    hostname: str | None = None
+    add_hosts: list[str] = field(default_factory=list)  # host:ip
+    mounts: list[MountSpec] = field(default_factory=list)
+    read_only: bool = False
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
+    privileged: bool = False
+    no_new_privileges: bool = False
+    userns: str | None = None  # None, "keep-id", "host"
+    init: bool = False
+    init_path: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    runtime: str | None = None  # None: pod's own; "runc", "crun" or a path
+    log_driver: str = "k8s-file"
+    cidfile: str | None = None
+    replace: bool = False
+    # The namespace's kind (pod.network.modes.NetworkMode.kind) and the whole parsed mode.
+    network: str = "private"
+    network_mode: NetworkMode | None = None  # None: the default for rootful or rootless
+    publish: list[PortMapping] = field(default_factory=list)  # -p, host port 0: pick one
+    publish_all: bool = False  # -P
+    expose: list[tuple[int, str]] = field(default_factory=list)  # --expose
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)
+    pull: str = "missing"
+    sig_proxy: bool = True
+    stop_signal: str | None = None
+    stop_timeout: int = 10
+    restart: str = ""  # --restart as given: no, on-failure[:N], always, unless-stopped
+    resources: ResourceLimits = field(default_factory=ResourceLimits)
+    # A build step's container (RUN): hidden from `ps` unless --external, and the image's
+    # VOLUMEs are not mounted (what RUN writes there stays in the layer, as buildah does).
+    builder: bool = False

@@ -1,0 +1,96 @@
+"""`pod rm`: stop when forced, make sure nothing stays mounted, then delete every trace."""
+
+from __future__ import annotations
+
+import sys
+
+from pod.config import Settings
+from pod.container.state import current_state
+from pod.container.stop import log_stamp, signal_name, stop
+from pod.errors import ContainerStateError
+from pod.store.containers import ContainerStore, pid_alive
+from pod.store.layers import remove_trees
+from pod.store.layout import Layout
+from pod.store.lock import locked
+from pod.store.volumes import VolumeStore
+
+RUNNING = ("running", "paused", "stopping")
+
+
+def remove_orphans(settings: Settings) -> None:
+    """Finish removals that were cut short: unmount and delete record-less directories;
+    remove containers whose creation was cut short."""
+    from pod.container.rootfs import unmount
+
+    layout = Layout(settings.root, settings.runroot)
+    store = ContainerStore(layout)
+    for container_id in store.cut_short():
+        remove_container(settings, container_id)
+    for container_id in store.orphans():
+        directory = layout.container_dir(container_id)
+        if not settings.rootless:
+            unmount(directory)
+        remove_trees([directory / "upper", directory / "work"], rootless=settings.rootless)
+        store.remove_files(container_id)
+
+
+def remove_container(
+    settings: Settings, text: str, force: bool = False, volumes: bool = False, timeout: float = 10
+) -> str:
+    """Remove one container; returns its full ID. Exit 2 when running and not forced."""
+    layout = Layout(settings.root, settings.runroot)
+    store = ContainerStore(layout)
+    record = store.lookup(text)
+    state = current_state(store, record)
+    restarting = pid_alive(state.shim_pid, state.shim_start_time)  # between two runs
+    if state.status in RUNNING or state.status == "created" or restarting:
+        if state.status in RUNNING and not force:
+            raise ContainerStateError(
+                f"cannot remove container {record.id} as it is {state.status} - running or paused "
+                "containers cannot be removed without force: container state improper"
+            )
+        if stop(store, record, state, timeout) and timeout > 0:
+            print(
+                f"WARN[{log_stamp()}] StopSignal {signal_name(record.stop_signal)} failed to "
+                "stop container "
+                f"{record.name} in {timeout:g} seconds, resorting to SIGKILL",
+                file=sys.stderr,
+            )
+    from pod.container.rootfs import unmount
+
+    with locked(store.container_lock(record.id)):
+        if not record.rootless:  # a rootless rootfs lives only in its shim's mount namespace
+            unmount(layout.container_dir(record.id))
+        directory = layout.container_dir(record.id)
+        if directory.exists():
+            remove_trees([directory / "upper", directory / "work"], rootless=settings.rootless)
+        _network_leftovers(layout, record)
+        store.remove_files(record.id)
+    if volumes:
+        volume_store = VolumeStore(layout)
+        for name in record.volumes:
+            if volume_store.exists(name) and volume_store.get(name).anonymous:
+                volume_store.remove(name, [], rootless=settings.rootless)
+    return record.id
+
+
+def _network_leftovers(layout: Layout, record) -> None:
+    """What a shim killed before its exit step left: rules, veths, addresses."""
+    from pod.network.plan import release
+    from pod.network.setup import disconnect, tidy
+
+    disconnect(layout, record)
+    tidy(layout)
+    release(layout, record.id, record.networks)
+
+
+def prune_containers(settings: Settings) -> list[str]:
+    """`pod container prune`: remove every container that is not running; their IDs."""
+    store = ContainerStore(Layout(settings.root, settings.runroot))
+    removed = []
+    for record in sorted(store.list(), key=lambda r: r.created):
+        if current_state(store, record).status in RUNNING:
+            continue
+        removed.append(remove_container(settings, record.id))
+    remove_orphans(settings)
+    return removed

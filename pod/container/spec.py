@@ -1,0 +1,853 @@
+"""The OCI runtime-spec config.json for a container: image defaults + `pod run` options.
+
+`build_spec` is a pure function (no I/O): everything it needs about the host (rootless or not,
+cgroup version, the user namespace maps, host devices for --privileged, rlimit ceilings) is
+passed in, so golden files pin its output. It follows podman 4.3's specgen + libpod
+generateSpec. Seccomp is left out on purpose: pod has no seccomp profile support yet, so no
+`linux.seccomp` is written (the container runs unconfined by seccomp, as with
+`--security-opt seccomp=unconfined`); SELinux and AppArmor labels are not set either.
+
+The few helpers that look at the host (`find_init`, `host_devices`, and
+`pod.util.capabilities.host_bounding_set`) are separate functions the engine calls and passes the
+results of.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import shutil
+import signal
+import stat
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pod.container import resource_flags
+from pod.container.user import ResolvedUser, resolve_workdir
+from pod.errors import PodError
+from pod.runtime.userns import IdMapLine, SubIdRange
+from pod.util.capabilities import ALL_CAPABILITIES
+
+if TYPE_CHECKING:
+    from pod.container.options import ResourceLimits, RunOptions, Ulimit
+    from pod.image.defaults import ImageDefaults
+
+OCI_VERSION = "1.0.2-dev"
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+CONTAINER_ENV = "pod"  # podman sets container=podman
+INIT_PATH = "/run/pod-init"
+INIT_CANDIDATES = (
+    "/usr/libexec/podman/catatonit",
+    "/usr/bin/catatonit",
+    "/usr/libexec/catatonit/catatonit",
+    "/usr/bin/tini-static",
+    "/usr/bin/tini",
+    "/sbin/tini",
+)
+DEFAULT_UMASK = 0o022
+RLIMIT_DEFAULT = 1048576
+RLIM_INFINITY = (1 << 64) - 1  # the runtime-spec's uint64 for "unlimited"
+PIDS_LIMIT = 2048
+SHM_SIZE = "65536k"
+CPU_PERIOD = resource_flags.CPU_PERIOD
+RLIMIT_NUMBERS = {"RLIMIT_LOCKS": 10}  # Linux's, missing from Python's resource module
+MANAGER_ANNOTATION = "io.container.manager"
+STOP_SIGNAL_ANNOTATION = "org.opencontainers.image.stopSignal"
+
+# containers.conf default_capabilities as distributions ship it (and podman >= 4.4 compiles in).
+DEFAULT_CAPABILITIES = (
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SETFCAP",
+    "CAP_SETGID",
+    "CAP_SETPCAP",
+    "CAP_SETUID",
+    "CAP_SYS_CHROOT",
+)
+MASKED_PATHS = (
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/fs/selinux",
+    "/sys/dev/block",
+)
+READONLY_PATHS = (
+    "/proc/asound",
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+)
+READ_ONLY_TMPFS = ("/tmp", "/var/tmp", "/run")
+# The device cgroup rules runc and crun add on their own; written out so pod's runtime has them.
+DEFAULT_DEVICE_RULES = (
+    ("c", None, None, "m"),
+    ("b", None, None, "m"),
+    ("c", 1, 3, "rwm"),  # /dev/null
+    ("c", 1, 8, "rwm"),  # /dev/random
+    ("c", 1, 7, "rwm"),  # /dev/full
+    ("c", 5, 0, "rwm"),  # /dev/tty
+    ("c", 1, 5, "rwm"),  # /dev/zero
+    ("c", 1, 9, "rwm"),  # /dev/urandom
+    ("c", 136, None, "rwm"),  # /dev/pts/*
+    ("c", 5, 2, "rwm"),  # /dev/ptmx
+    ("c", 10, 200, "rwm"),  # /dev/net/tun
+)
+_PROPAGATION = {"private", "rprivate", "slave", "rslave", "shared", "rshared"}
+_PROPAGATION |= {"unbindable", "runbindable"}
+_BIND_OPTIONS = {"ro", "rw", "bind", "rbind", "exec", "noexec", "suid", "nosuid", "dev", "nodev"}
+_BIND_OPTIONS |= _PROPAGATION
+_ENGINE_OPTIONS = {"z", "Z", "U", "copy", "nocopy", "consistency"}  # handled before the runtime
+_TMPFS_VALUED = ("size", "mode", "uid", "gid", "nr_inodes")
+
+
+# --- user namespaces -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsernsMapping:
+    """The id maps of a container's user namespace, and the user keep-id runs the process as."""
+
+    uids: tuple[IdMapLine, ...]
+    gids: tuple[IdMapLine, ...]
+    user: str | None = None  # keep-id: "uid:gid", used when neither -u nor the image names one
+
+    def maps_gid(self, gid: int) -> bool:
+        return any(line.inside <= gid < line.inside + line.count for line in self.gids)
+
+    @property
+    def available_gids(self) -> int:
+        """How many gids from 0 up are mapped without a gap (for supplementary groups)."""
+        top = 0
+        for line in sorted(self.gids, key=lambda line: line.inside):
+            if line.inside > top:
+                break
+            top = max(top, line.inside + line.count)
+        return top
+
+    def spec_maps(self) -> dict[str, list[dict[str, int]]]:
+        def lines(maps: Iterable[IdMapLine]) -> list[dict[str, int]]:
+            return [{"containerID": m.inside, "hostID": m.outside, "size": m.count} for m in maps]
+
+        return {"uidMappings": lines(self.uids), "gidMappings": lines(self.gids)}
+
+
+def _subordinate(
+    ranges: Sequence[SubIdRange], inside: int, first: int, count: int
+) -> list[IdMapLine]:
+    """Map container ids [inside, inside+count) onto subordinate ids [first, first+count) of the
+    ranges laid end to end (a map line never crosses from one range into the next)."""
+    lines = []
+    offset = 0
+    for subids in ranges:
+        low, high = max(first, offset), min(first + count, offset + subids.count)
+        if low < high:
+            lines.append(IdMapLine(inside + low - first, subids.start + low - offset, high - low))
+        offset += subids.count
+    return lines
+
+
+def _default_map(own: int, ranges: Sequence[SubIdRange]) -> tuple[IdMapLine, ...]:
+    total = sum(r.count for r in ranges)
+    return (IdMapLine(0, own, 1), *_subordinate(ranges, 1, 0, total))
+
+
+def _keep_id_map(own: int, ranges: Sequence[SubIdRange]) -> tuple[IdMapLine, ...]:
+    """podman's keep-id (pkg/util GetKeepIDMapping) flattened into one namespace: container ids
+    below `own` take the first subordinate ids, `own` is the user, ids above it the rest."""
+    total = sum(r.count for r in ranges)
+    below = min(own, total)
+    lines = [*_subordinate(ranges, 0, 0, below), IdMapLine(own, own, 1)]
+    if total > own:
+        lines += _subordinate(ranges, own + 1, own, total - own)
+    return tuple(lines)
+
+
+def userns_mapping(
+    options: RunOptions,
+    rootless: bool,
+    uid: int,
+    gid: int,
+    subuid: Sequence[SubIdRange],
+    subgid: Sequence[SubIdRange],
+) -> UsernsMapping | None:
+    """The maps of the user namespace the engine makes for a container; None: no namespace.
+
+    Rootless: 0 → the user, 1.. → the subordinate ranges (no ranges: the user alone); with
+    `--userns=keep-id` the user keeps its own ids inside and runs as them unless -u / the
+    image's USER says otherwise; `--userns=host` keeps the default (the user's namespace, as
+    podman). Rootful: None (the host's ids); keep-id is rootless only, as in podman.
+    """
+    if options.userns == "keep-id":
+        if not rootless:
+            raise PodError("keep-id is only supported in rootless mode")
+        if not subuid or not subgid:
+            raise PodError(
+                "keep-id requires additional UIDs or GIDs defined in /etc/subuid and "
+                "/etc/subgid to function correctly"
+            )
+        return UsernsMapping(_keep_id_map(uid, subuid), _keep_id_map(gid, subgid), f"{uid}:{gid}")
+    if options.userns not in (None, "", "host"):
+        raise PodError(f"unsupported --userns mode {options.userns!r}: use keep-id or host")
+    if not rootless:
+        return None
+    return UsernsMapping(_default_map(uid, subuid), _default_map(gid, subgid))
+
+
+def user_spec(options: RunOptions, defaults: ImageDefaults, userns: UsernsMapping | None) -> str:
+    """The user string to resolve: -u, else the image's USER, else keep-id's own ids, else root."""
+    return options.user or defaults.user or (userns.user if userns and userns.user else "")
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def command_line(options: RunOptions, defaults: ImageDefaults) -> list[str]:
+    """ENTRYPOINT + CMD as podman merges them (specgen makeCommand), without the init prefix.
+
+    A given --entrypoint (even an empty one) replaces the image's and drops the image's CMD;
+    arguments after the image replace CMD. An entrypoint of [""] counts as none. (podman's
+    `--entrypoint '[]'` JSON quirk, which keeps the image CMD, is not reproduced: the CLI hands
+    pod [] for an empty entrypoint either way.)
+    """
+    entrypoint, cmd = entrypoint_and_cmd(options, defaults)
+    argv = entrypoint + cmd
+    if not argv:
+        raise PodError("no command or entrypoint provided, and no CMD or ENTRYPOINT from image")
+    return argv
+
+
+def entrypoint_and_cmd(options: RunOptions, defaults: ImageDefaults) -> tuple[list[str], list[str]]:
+    """The two halves of command_line, kept apart for inspect's Config.Entrypoint/Config.Cmd."""
+    user_entrypoint = options.entrypoint is not None
+    entrypoint = options.entrypoint if user_entrypoint else defaults.entrypoint
+    first = [] if entrypoint == [""] else list(entrypoint or [])
+    return first, list(options.command or ([] if user_entrypoint else defaults.cmd))
+
+
+def find_init() -> str:
+    """The host's catatonit or tini, bind-mounted at /run/pod-init for --init."""
+    for candidate in INIT_CANDIDATES:
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    for name in ("catatonit", "tini-static", "tini"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise PodError(
+        "--init needs an init binary and neither catatonit nor tini is installed: install the "
+        "catatonit (or tini) package, or give one with --init-path"
+    )
+
+
+def process_args(options: RunOptions, defaults: ImageDefaults) -> list[str]:
+    argv = command_line(options, defaults)
+    return [INIT_PATH, "--", *argv] if options.init else argv
+
+
+# --- environment and capabilities ----------------------------------------------------------------
+
+
+def process_env(
+    options: RunOptions, defaults: ImageDefaults, *, hostname: str, home: str
+) -> list[str]:
+    """pod's defaults, then the image's Env, then -e; a later value replaces one in its place.
+
+    podman always sets TERM=xterm (pkg/env DefaultEnvVariables), with or without -t; HOSTNAME
+    and HOME only when neither the image nor -e sets them, which the override order gives.
+    """
+    merged = {
+        "PATH": DEFAULT_PATH,
+        "TERM": "xterm",
+        "container": CONTAINER_ENV,
+        "HOSTNAME": hostname,
+        "HOME": home or "/",
+    }
+    for item in (*defaults.env, *options.env):
+        key, _, value = item.partition("=")
+        if key:
+            merged[key] = value
+    return [f"{key}={value}" for key, value in merged.items()]
+
+
+def normalize_capabilities(names: Iterable[str]) -> list[str]:
+    """CAP_-prefixed upper-case names (ALL kept), as containers/common NormalizeCapabilities."""
+    out = []
+    for name in names:
+        cap = name.strip().upper()
+        if cap != "ALL":
+            cap = cap if cap.startswith("CAP_") else "CAP_" + cap
+            if cap not in ALL_CAPABILITIES:
+                raise PodError(f'"{cap}": unknown capability')
+        out.append(cap)
+    return sorted(out)
+
+
+def merge_capabilities(
+    base: Iterable[str], add: Iterable[str], drop: Iterable[str], bounding: Sequence[str]
+) -> list[str]:
+    """containers/common MergeCapabilities: --cap-add/--cap-drop applied to `base`."""
+    base_caps = normalize_capabilities(base)
+    adds, drops = normalize_capabilities(add), normalize_capabilities(drop)
+    if not adds and not drops:
+        return base_caps
+    if "ALL" in drops:
+        if "ALL" in adds:
+            raise PodError("adding all caps and removing all caps not allowed")
+        return adds
+    if "ALL" in adds:
+        base_caps, adds = sorted(bounding), []
+    for cap in adds:
+        if cap in drops:
+            raise PodError(f'capability "{cap}" cannot be dropped and added')
+    kept = [cap for cap in base_caps if cap not in drops]
+    return sorted(kept + [cap for cap in adds if cap not in base_caps])
+
+
+def capabilities(
+    options: RunOptions, user: ResolvedUser, bounding: Sequence[str] = ALL_CAPABILITIES
+) -> dict[str, list[str]]:
+    """podman's process capabilities (specgen securityConfigureGenerator).
+
+    Bounding is the default set with --cap-add/--cap-drop (all with --privileged). Root keeps
+    it effective and permitted; any other user gets only what --cap-add names, in effective,
+    permitted, inheritable and ambient alike, so a non-root process really holds those.
+    """
+    if options.privileged:
+        caps = sorted(bounding)
+    else:
+        merged = merge_capabilities(
+            DEFAULT_CAPABILITIES, options.cap_add, options.cap_drop, bounding
+        )
+        caps = [cap for cap in merged if cap in bounding]
+    keep_id_default = user.spec == "" and options.userns == "keep-id"
+    if user.is_root and not keep_id_default:
+        return {
+            "bounding": caps,
+            "effective": caps,
+            "inheritable": [],
+            "permitted": caps,
+            "ambient": [],
+        }
+    added = merge_capabilities((), options.cap_add, (), bounding)
+    user_caps = [cap for cap in added if cap in bounding]
+    return {
+        "bounding": caps,
+        "effective": user_caps,
+        "inheritable": user_caps,
+        "permitted": user_caps,
+        "ambient": user_caps,
+    }
+
+
+def _limit_value(value: int) -> int:
+    """-1 (Python's resource reports infinity so) and anything past int64 → RLIM_INFINITY."""
+    return RLIM_INFINITY if value < 0 or value >= 1 << 63 else value
+
+
+def rlimits(
+    ceiling: Mapping[str, tuple[int, int]] | None = None, ulimits: Sequence[Ulimit] = ()
+) -> list[dict]:
+    """--ulimit values in their order, then RLIMIT_NOFILE and RLIMIT_NPROC at 1048576 unless
+    given, as podman sets them. Where limits cannot be raised (`ceiling`: name → the host's
+    (soft, hard), from host_rlimits) each is lowered to the host's hard limit, so the runtime
+    (runc refuses to start otherwise) never has to raise one."""
+    wanted: dict[str, tuple[int, int]] = {}
+    for limit in ulimits:
+        wanted["RLIMIT_" + limit.name.upper()] = (limit.soft, limit.hard)
+    defaults = [name for name in ("RLIMIT_NOFILE", "RLIMIT_NPROC") if name not in wanted]
+    for name in defaults:
+        wanted[name] = (RLIMIT_DEFAULT, RLIMIT_DEFAULT)
+    out = []
+    for name, (soft, hard) in wanted.items():
+        soft, hard = _limit_value(soft), _limit_value(hard)
+        if ceiling and name in ceiling:
+            hard = min(hard, _limit_value(ceiling[name][1]))
+            if name in defaults:  # podman's defaults also keep the caller's soft limit
+                soft = min(soft, _limit_value(ceiling[name][0]))
+        out.append({"type": name, "hard": hard, "soft": min(soft, hard)})
+    return out
+
+
+def signal_number(name: str) -> int:
+    """SIGTERM, TERM, term, 15, RTMIN+3 → the signal number."""
+    text = name.strip().upper().removeprefix("SIG")
+    if text.isdigit():
+        return int(text)
+    for base, sign in (("RTMIN+", 1), ("RTMAX-", -1)):
+        if text.startswith(base) and text[len(base) :].isdigit():
+            anchor = signal.SIGRTMIN if sign > 0 else signal.SIGRTMAX
+            return int(anchor) + sign * int(text[len(base) :])
+    try:
+        return int(signal.Signals["SIG" + text])
+    except KeyError:
+        raise PodError(f"invalid signal: {name}") from None
+
+
+# --- mounts --------------------------------------------------------------------------------------
+
+
+def _mount(destination: str, kind: str, source: str, options: Sequence[str]) -> dict:
+    return {"destination": destination, "type": kind, "source": source, "options": list(options)}
+
+
+def _option_name(option: str) -> str:
+    return option.partition("=")[0]
+
+
+def bind_options(options: Sequence[str]) -> list[str]:
+    """podman's ProcessOptions for a bind or volume: the user's, then rw, rprivate, rbind.
+
+    The source filesystem's nosuid/nodev/noexec flags (podman statfs's the source) are the
+    engine's to add: a rootless bind mount cannot clear them.
+    """
+    out = []
+    for option in options:
+        option = "ro" if option == "readonly" else option
+        if option in _ENGINE_OPTIONS:
+            continue
+        if option not in _BIND_OPTIONS:
+            raise PodError(f'unknown mount option "{option}": invalid mount option')
+        if option not in out:
+            out.append(option)
+    if not {"ro", "rw"} & set(out):
+        out.append("rw")
+    if not _PROPAGATION & set(out):
+        out.append("rprivate")
+    if not {"bind", "rbind"} & set(out):
+        out.append("rbind")
+    return out
+
+
+def tmpfs_options(options: Sequence[str], user: ResolvedUser | None = None) -> list[str]:
+    """podman's ProcessOptions for a tmpfs: the user's, then rw, rprivate, nosuid, nodev, and
+    tmpcopyup (the runtime copies the image's content at the mount point into the tmpfs).
+    `U` makes the tmpfs belong to the container's user, as podman does."""
+    out = []
+    for option in options:
+        name = _option_name(option)
+        if option == "U":
+            if user is not None:
+                out += [f"uid={user.uid}", f"gid={user.gid}"]
+            continue
+        known = name in _TMPFS_VALUED or option in _BIND_OPTIONS - {"bind", "rbind"}
+        if not known and option not in ("tmpcopyup", "notmpcopyup"):
+            raise PodError(f'unknown mount option "{option}": invalid mount option')
+        if option not in out:
+            out.append(option)
+    names = {_option_name(option) for option in out}
+    if not {"ro", "rw"} & names:
+        out.append("rw")
+    if not _PROPAGATION & names:
+        out.append("rprivate")
+    if not {"suid", "nosuid"} & names:
+        out.append("nosuid")
+    if not {"dev", "nodev"} & names:
+        out.append("nodev")
+    if "notmpcopyup" in out:
+        out.remove("notmpcopyup")  # podman does not pass it on
+    elif "tmpcopyup" not in out:
+        out.append("tmpcopyup")
+    return out
+
+
+def user_mount(entry: Mapping, user: ResolvedUser | None = None) -> dict:
+    """One resolved -v/--mount/--tmpfs entry (the engine's dict: type, destination, source,
+    options; a volume's source is its _data directory) as an OCI mount."""
+    kind = entry["type"]
+    destination = posixpath.normpath(entry["destination"])
+    options = list(entry.get("options") or [])
+    if kind in ("bind", "volume"):
+        if not entry.get("source"):
+            raise PodError(f"mount for {destination} has no source")
+        return _mount(destination, "bind", str(entry["source"]), bind_options(options))
+    if kind == "tmpfs":
+        return _mount(destination, "tmpfs", "tmpfs", tmpfs_options(options, user))
+    raise PodError(f'invalid filesystem type "{kind}" for {destination}')
+
+
+def _depth(mount: Mapping) -> int:
+    return posixpath.normpath(mount["destination"]).count("/")
+
+
+@dataclass(frozen=True)
+class _Host:
+    """The facts about the host and namespaces that decide the default mounts."""
+
+    rootless: bool
+    in_userns: bool
+    netns: bool
+    cgroup_v2: bool
+    gid5: bool
+
+
+def _can_mount_sys(options: RunOptions, host: _Host) -> bool:
+    """podman's canMountSys: a new sysfs needs a network namespace the user namespace owns."""
+    return not (options.network == "host" and host.in_userns)
+
+
+def _default_mounts(options: RunOptions, host: _Host) -> list[dict]:
+    pts = ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]
+    shm_size = options.resources.shm_size or SHM_SIZE  # bytes, as podman writes --shm-size
+    if not host.gid5:  # the tty group is not mapped: devpts would refuse gid=5
+        pts = ["rprivate", *pts[:-1]]
+    mounts = [
+        _mount("/proc", "proc", "proc", ["nosuid", "noexec", "nodev"]),
+        _mount(
+            "/dev", "tmpfs", "tmpfs", ["nosuid", "noexec", "strictatime", "mode=755", "size=65536k"]
+        ),
+        _mount("/dev/pts", "devpts", "devpts", pts),
+        _mount("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
+        _mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            ["nosuid", "noexec", "nodev", "mode=1777", f"size={shm_size}"],
+        ),
+    ]
+    mode = "rw" if options.privileged else "ro"
+    if _can_mount_sys(options, host):
+        sys_options = ["nosuid", "noexec", "nodev", "ro"]
+        if options.privileged:
+            sys_options = ["rprivate", "nosuid", "noexec", "nodev", "rw"]
+        mounts.append(_mount("/sys", "sysfs", "sysfs", sys_options))
+        if host.cgroup_v2 or not host.rootless:
+            cgroup = ["rprivate", "nosuid", "noexec", "nodev", "relatime", mode]
+            mounts.append(_mount("/sys/fs/cgroup", "cgroup", "cgroup", cgroup))
+    else:
+        sys_options = ["rprivate", "nosuid", "noexec", "nodev", mode, "rbind"]
+        mounts.append(_mount("/sys", "bind", "/sys", sys_options))
+    return mounts
+
+
+def _etc_mounts(etc_files: Mapping[str, str], read_only: bool) -> list[dict]:
+    """/etc/hosts, /etc/hostname, /etc/resolv.conf, /run/.containerenv: bind + rprivate, and
+    ro,nosuid,noexec,nodev under --read-only (libpod's bind mounts)."""
+    extra = ["ro", "nosuid", "noexec", "nodev"] if read_only else []
+    return [
+        _mount(destination, "bind", source, ["bind", "rprivate", *extra])
+        for destination, source in etc_files.items()
+    ]
+
+
+def _device_mounts(devices: Sequence[Mapping]) -> list[dict]:
+    """Rootless --privileged: the host's devices bound in (device nodes cannot be made)."""
+    return [
+        _mount(d["path"], "bind", d["path"], ["slave", "nosuid", "noexec", "rw", "rbind"])
+        for d in devices
+        if d["path"] != "/dev/ptmx" and not d["path"].startswith("/dev/tty")
+    ]
+
+
+def assemble_mounts(
+    options: RunOptions,
+    user_mounts: Sequence[Mapping],
+    etc_files: Mapping[str, str],
+    host: _Host,
+    init_binary: str | None,
+    devices: Sequence[Mapping] = (),
+    user: ResolvedUser | None = None,
+) -> list[dict]:
+    """User mounts override defaults at the same destination (a user /dev drops every default
+    under it); then sorted by depth, stably, so parents are mounted before children."""
+    requested = [user_mount(entry, user) for entry in user_mounts]
+    if init_binary:
+        requested.append(_mount(INIT_PATH, "bind", init_binary, ["bind", "ro"]))
+    taken = {m["destination"] for m in requested}
+    if options.read_only:
+        tmpfs = ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]
+        requested += [_mount(d, "tmpfs", "tmpfs", tmpfs) for d in READ_ONLY_TMPFS if d not in taken]
+        taken.update(READ_ONLY_TMPFS)
+    dev_taken = "/dev" in taken
+    defaults = [*_device_mounts(devices), *_default_mounts(options, host)]
+    mounts = requested + [
+        m
+        for m in defaults
+        if m["destination"] not in taken
+        and not (dev_taken and m["destination"].startswith("/dev/"))
+    ]
+    taken = {m["destination"] for m in mounts}
+    mounts += [
+        m for m in _etc_mounts(etc_files, options.read_only) if m["destination"] not in taken
+    ]
+    return sorted(mounts, key=_depth)
+
+
+# --- the spec ------------------------------------------------------------------------------------
+
+
+def _device_rule(kind: str | None, major: int | None, minor: int | None, access: str) -> dict:
+    rule: dict = {"allow": True}
+    if kind:
+        rule["type"] = kind
+    if major is not None:
+        rule["major"] = major
+    if minor is not None:
+        rule["minor"] = minor
+    rule["access"] = access
+    return rule
+
+
+def _limits(limits: ResourceLimits, swap_limit: bool) -> dict:
+    """memory, cpu and pids from the resource flags (podman's getMemoryLimits/getCPULimits):
+    --memory without --memory-swap allows as much swap again; without swap accounting on the
+    host (no memory.memsw files) no swap limit is written, as podman drops it."""
+    resources: dict = {}
+    memory: dict = {}
+    if limits.memory is not None:
+        memory["limit"] = limits.memory
+        swap = limits.memory_swap if limits.memory_swap is not None else 2 * limits.memory
+        if swap_limit:
+            memory["swap"] = swap
+    if memory:
+        resources["memory"] = memory
+    cpu: dict = {}
+    if limits.cpu_shares is not None:
+        cpu["shares"] = limits.cpu_shares
+    if limits.cpus is not None:
+        cpu["quota"], cpu["period"] = resource_flags.cpu_quota(limits.cpus), CPU_PERIOD
+    if limits.cpuset_cpus is not None:
+        cpu["cpus"] = limits.cpuset_cpus
+    if cpu:
+        resources["cpu"] = cpu
+    if limits.pids_limit is not None:
+        resources["pids"] = {"limit": limits.pids_limit}
+    return resources
+
+
+def _resources(
+    options: RunOptions, host: _Host, cgroups_path: str | None, swap_limit: bool = True
+) -> dict | None:
+    """Device cgroup rules only outside a user namespace (podman), pids limit with a cgroup,
+    then the resource flags (the engine has dropped them where no cgroup can take them)."""
+    resources: dict = {}
+    if not host.in_userns:
+        if options.privileged:
+            resources["devices"] = [_device_rule(None, None, None, "rwm")]
+        else:
+            deny: dict = {"allow": False, "access": "rwm"}
+            resources["devices"] = [deny, *(_device_rule(*rule) for rule in DEFAULT_DEVICE_RULES)]
+    if cgroups_path is not None:
+        resources["pids"] = {"limit": PIDS_LIMIT}
+    resources.update(_limits(options.resources, swap_limit))
+    return resources or None
+
+
+def _namespaces(options: RunOptions, host: _Host, new_userns: bool, netns_path: str) -> list[dict]:
+    """pid, ipc, uts, mount always; network unless --network=host (the engine brings lo up in a
+    new one; `netns_path` joins another's, for container: and ns:); cgroup on cgroup v2
+    (podman's default cgroupns=private there); user when the runtime must make one (never when
+    the engine already runs it inside pod's namespace)."""
+    kinds = ["pid"] + (["network"] if host.netns else []) + ["ipc", "uts", "mount"]
+    if host.cgroup_v2:
+        kinds.append("cgroup")
+    if new_userns:
+        kinds.append("user")
+    return [
+        {"type": kind, "path": netns_path} if kind == "network" and netns_path else {"type": kind}
+        for kind in kinds
+    ]
+
+
+def build_spec(
+    options: RunOptions,
+    defaults: ImageDefaults,
+    *,
+    container_id: str,
+    hostname: str,
+    rootfs: str,
+    user: ResolvedUser,
+    mounts: Sequence[Mapping],
+    etc_files: Mapping[str, str],
+    rootless: bool,
+    in_user_namespace: bool,
+    cgroups_path: str | None,
+    annotations: Mapping[str, str],
+    userns: UsernsMapping | None = None,
+    cgroup_v2: bool = True,
+    init_lookup: Callable[[], str] = find_init,
+    bounding_set: Sequence[str] = ALL_CAPABILITIES,
+    rlimit_ceiling: Mapping[str, tuple[int, int]] | None = None,
+    devices: Sequence[Mapping] = (),
+    swap_limit: bool = True,
+    netns_path: str = "",
+) -> dict:
+    """The config.json dict for one container.
+
+    `mounts` are the engine's resolved user mounts (see user_mount); `etc_files` maps container
+    paths (/etc/hosts, /etc/hostname, /etc/resolv.conf, /run/.containerenv) to the host files to
+    bind. `userns` is the container's user namespace: made by the engine when
+    `in_user_namespace` (rootless; then no user namespace is listed), else by the runtime from
+    the maps written here. `init_lookup` is only called for --init without --init-path;
+    `devices` (from host_devices()) only matter with --privileged; `rlimit_ceiling` (from
+    host_rlimits()) is for where limits cannot be raised; `swap_limit` (host_swap_limit()) says
+    whether the host accounts swap; `netns_path` is the network namespace to join (container:
+    and ns: modes). The resource flags (memory, cpu, pids) are written as given:
+    the engine drops them first where no cgroup can take them. An empty `hostname` means
+    podman's default, the first 12 characters of `container_id`.
+    """
+    hostname = hostname or container_id[:12]
+    new_userns = userns is not None and not in_user_namespace
+    host = _Host(
+        rootless=rootless,
+        in_userns=rootless or in_user_namespace or new_userns,
+        netns=options.network != "host",
+        cgroup_v2=cgroup_v2,
+        gid5=userns.maps_gid(5) if userns is not None else not rootless,
+    )
+    init_binary = (options.init_path or init_lookup()) if options.init else None
+    if options.privileged and not host.in_userns:
+        spec_devices = [dict(d) for d in devices]
+        device_mounts: Sequence[Mapping] = ()
+    else:
+        spec_devices, device_mounts = [], devices if options.privileged else ()
+    caps = capabilities(options, user, bounding_set)
+    process_user: dict = {"uid": user.uid, "gid": user.gid, "umask": DEFAULT_UMASK}
+    if user.additional_gids:
+        process_user["additionalGids"] = list(user.additional_gids)
+    stop = options.stop_signal or defaults.stop_signal or "SIGTERM"
+    linux: dict = {}
+    resources = _resources(options, host, cgroups_path, swap_limit)
+    if resources:
+        linux["resources"] = resources
+    if cgroups_path is not None:
+        linux["cgroupsPath"] = cgroups_path
+    linux["namespaces"] = _namespaces(options, host, new_userns, netns_path)
+    if host.netns and not netns_path:
+        # containers.conf's default_sysctls: unprivileged ICMP sockets, so ping works without
+        # CAP_NET_RAW (only in a network namespace of the container's own).
+        linux["sysctl"] = {"net.ipv4.ping_group_range": "0 0"}
+    if new_userns and userns is not None:
+        linux.update(userns.spec_maps())
+    if spec_devices:
+        linux["devices"] = spec_devices
+    if not options.privileged:
+        masked = list(MASKED_PATHS)
+        if not _can_mount_sys(options, host) and rootless:
+            masked.append("/sys/kernel")
+        linux["maskedPaths"] = masked
+        linux["readonlyPaths"] = list(READONLY_PATHS)
+    process: dict = {
+        "terminal": options.tty,
+        "user": process_user,
+        "args": process_args(options, defaults),
+        "env": process_env(options, defaults, hostname=hostname, home=user.home),
+        "cwd": resolve_workdir(options.workdir, defaults.working_dir),
+        "capabilities": caps,
+    }
+    if not options.resources.ulimit_host:  # --ulimit host: the runtime's own limits apply
+        process["rlimits"] = rlimits(rlimit_ceiling, options.resources.ulimits)
+    process["noNewPrivileges"] = options.no_new_privileges
+    if options.resources.oom_score_adj is not None:
+        process["oomScoreAdj"] = options.resources.oom_score_adj
+    return {
+        "ociVersion": OCI_VERSION,
+        "process": process,
+        "root": {"path": rootfs, "readonly": options.read_only},
+        "hostname": hostname,
+        "mounts": assemble_mounts(
+            options, mounts, etc_files, host, init_binary, device_mounts, user
+        ),
+        "annotations": {
+            MANAGER_ANNOTATION: "pod",
+            STOP_SIGNAL_ANNOTATION: str(signal_number(stop)),
+            **annotations,
+        },
+        "linux": linux,
+    }
+
+
+def to_json(config: Mapping) -> bytes:
+    return json.dumps(config, indent=2).encode() + b"\n"
+
+
+# --- host facts the engine passes in -------------------------------------------------------------
+
+
+def host_rlimits(status: Path = Path("/proc/self/status")) -> dict[str, tuple[int, int]]:
+    """This process's own limits when it cannot raise them (no CAP_SYS_RESOURCE in the initial
+    user namespace, as for rootless, or a root without it): the ceiling for a container's.
+    Empty when raising is allowed. Infinity is -1, as Python's resource reports it."""
+    import resource
+
+    if not _in_user_namespace() and _has_capability(status, "CAP_SYS_RESOURCE"):
+        return {}
+    out = {}
+    for name in resource_flags.ULIMIT_NAMES:
+        key = "RLIMIT_" + name.upper()
+        number = getattr(resource, key, RLIMIT_NUMBERS.get(key))
+        if number is not None:
+            out[key] = resource.getrlimit(number)
+    return out
+
+
+def _has_capability(status: Path, cap: str) -> bool:
+    for line in status.read_text().splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) >> ALL_CAPABILITIES.index(cap) & 1)
+    return False
+
+
+def _in_user_namespace() -> bool:
+    try:
+        return Path("/proc/self/uid_map").read_text().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
+def host_swap_limit(root: Path = Path("/sys/fs/cgroup")) -> bool:
+    """Whether a swap limit can be set: v2, or v1 with swap accounting (memory.memsw.*)."""
+    if (root / "cgroup.controllers").exists():
+        return True
+    return (root / "memory" / "memory.memsw.limit_in_bytes").exists()
+
+
+def host_devices(root: Path = Path("/dev")) -> list[dict]:
+    """The host's device nodes for --privileged, skipped and ordered as podman's getDevices."""
+    out: list[dict] = []
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except PermissionError:
+        return out
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name not in ("pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts"):
+                out += host_devices(Path(entry.path))
+            continue
+        if entry.name == "console" or entry.is_symlink():
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        kind = {stat.S_IFBLK: "b", stat.S_IFCHR: "c", stat.S_IFIFO: "p"}.get(
+            stat.S_IFMT(st.st_mode)
+        )
+        if kind is None:
+            continue
+        out.append(
+            {
+                "path": entry.path,
+                "type": kind,
+                "major": os.major(st.st_rdev),
+                "minor": os.minor(st.st_rdev),
+                "fileMode": stat.S_IMODE(st.st_mode),
+                "uid": st.st_uid,
+                "gid": st.st_gid,
+            }
+        )
+    return out

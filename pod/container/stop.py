@@ -1,0 +1,123 @@
+"""Stopping a container without a daemon: signal its process, escalate, wait for the shim.
+
+The state is marked stopped_by_user before any signal, so the shim's restart policy knows the
+exit was asked for. A container between two runs of its restart policy has no process: the
+stop then waits for the shim, which sees the mark and exits instead of restarting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+
+from pod.container.state import wait_for_shim_exit
+from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
+from pod.store.lock import locked
+
+_POLL = 0.02
+
+
+def signal_number(name: str) -> int:
+    """`SIGTERM`, `TERM`, `15` → 15 (as podman's --stop-signal and kill -s take them)."""
+    from pod.errors import UsageError
+
+    text = name.upper().removeprefix("SIG")
+    if text.isdigit() and 0 < int(text) < 65:
+        return int(text)
+    number = getattr(signal, f"SIG{text}", None)
+    if not isinstance(number, int) or text.startswith(("_", "IG", "DFL")):
+        raise UsageError(f"invalid signal: {name}")
+    return int(number)
+
+
+def signal_name(text: str) -> str:
+    """podman's spelling in messages: SIGTERM."""
+    number = signal_number(text)
+    with contextlib.suppress(ValueError):
+        return signal.Signals(number).name
+    return str(number)
+
+
+def log_stamp() -> str:
+    """`WARN[0010]`'s number: seconds since this process started, as logrus prints it."""
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            data = handle.read()
+        start = int(data[data.rfind(b")") + 2 :].split()[19]) / os.sysconf("SC_CLK_TCK")
+        with open("/proc/uptime") as handle:
+            uptime = float(handle.read().split()[0])
+        return f"{max(0, int(uptime - start)):04d}"
+    except (OSError, ValueError, IndexError):
+        return "0000"
+
+
+def _kill(pid: int, number: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, number)
+
+
+def mark_stopped_by_user(store: ContainerStore, record: ContainerRecord) -> ContainerState:
+    """Record that the user asked for the exit (before signalling); the state as it was."""
+    with locked(store.container_lock(record.id)):
+        state = store.read_state(record.id)
+        before = ContainerState.from_dict(vars(state))
+        state.stopped_by_user = True
+        if state.status in ("running", "paused"):
+            state.status = "stopping"
+        store.write_state(record.id, state)
+    return before
+
+
+def _thaw(pid: int) -> None:
+    """A frozen process takes no signal: thaw it once signalled (as podman does)."""
+    from pod.container.pause import thaw_quietly
+
+    thaw_quietly(pid)
+
+
+def stop(
+    store: ContainerStore, record: ContainerRecord, state: ContainerState, timeout: float
+) -> bool:
+    """Stop signal, then SIGKILL after `timeout` seconds; True when the timeout forced a kill."""
+    state = mark_stopped_by_user(store, record)
+    paused = state.status == "paused"
+    number = signal_number(record.stop_signal or "SIGTERM")
+    if state.status == "created" and not state.started_at:
+        number = signal.SIGKILL  # its init waits for a start and handles no signal yet
+    deadline = time.monotonic() + max(timeout, 0)
+    signalled = 0
+    while pid_alive(state.shim_pid, state.shim_start_time) or _process_exists(state.pid):
+        if state.pid > 0 and state.pid != signalled and _process_exists(state.pid):
+            _kill(state.pid, number)
+            signalled = state.pid
+            if paused:
+                _thaw(state.pid)
+        if time.monotonic() >= deadline:
+            break
+        if signalled and not _process_exists(signalled):
+            wait_for_shim_exit(state, 10)
+            return False
+        time.sleep(_POLL)
+        state = store.read_state(record.id)
+    else:
+        return False
+    if state.pid > 0:
+        _kill(state.pid, signal.SIGKILL)
+        if paused:
+            _thaw(state.pid)
+    alive = pid_alive(state.shim_pid, state.shim_start_time)
+    if alive and not wait_for_shim_exit(state, 10):
+        _kill(state.shim_pid, signal.SIGKILL)
+    return True
+
+
+def _process_exists(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return b") Z " not in handle.read()
+    except OSError:
+        return False

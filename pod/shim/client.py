@@ -1,0 +1,507 @@
+"""The CLI's side of the shim: start it detached, attach a terminal or pipes to it, check on it.
+
+The shim (pod.shim.supervisor) documents the attach protocol; this module speaks it. A CLI may
+hold threads, so the shim is spawned (`python -m pod.shim.supervisor`), never forked from here.
+Do not hold the container's lock (ContainerStore.container_lock) across start_shim or attach:
+the shim takes it to write state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pod import errors
+from pod.runtime import userns
+from pod.shim.supervisor import supervisor as shim
+from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
+from pod.store.layout import Layout
+
+if TYPE_CHECKING:
+    from pod.network.setup import BridgeWorker
+
+DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
+PROXIED_SIGNALS = (
+    signal.SIGINT,
+    signal.SIGTERM,
+    signal.SIGHUP,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+)
+_CTRL_SPECIAL = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
+_LOST_WAIT_SECONDS = 5.0
+_LIFELINES: list[int] = []  # write ends the shims waiting for our START watch (see start_shim)
+
+
+# --- starting -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FixedIdMapping(userns.IdMapping):
+    """An id mapping given line by line (the record's `userns`), not derived from /etc/sub?id."""
+
+    fixed: tuple[userns.IdMapLine, ...] = ()
+
+    def lines(self) -> list[userns.IdMapLine]:
+        return list(self.fixed)
+
+
+def _map_lines(entries: list) -> tuple[userns.IdMapLine, ...]:
+    try:
+        return tuple(
+            userns.IdMapLine(*(int(n) for n in (e.split() if isinstance(e, str) else e)))
+            for e in entries
+        )
+    except (TypeError, ValueError):
+        raise errors.PodError(f"invalid user namespace mapping {entries!r}") from None
+
+
+def _fixed(kind: str, entries: list, default: userns.IdMapping) -> userns.IdMapping:
+    lines = _map_lines(entries)
+    own = next((line.outside for line in lines if line.inside == 0), default.own)
+    others = tuple(
+        userns.SubIdRange(line.outside, line.count)
+        for line in lines
+        if (line.inside, line.outside, line.count) != (0, own, 1)
+    )
+    return _FixedIdMapping(kind, own, others, default.source, lines)
+
+
+def user_mapping(record: ContainerRecord) -> userns.UserMapping:
+    """The record's `userns` maps, or the user's default subordinate-id mapping."""
+    default = userns.current_mapping()
+    if not record.userns:
+        return default
+    return userns.UserMapping(
+        user=default.user,
+        uids=_fixed("uid", record.userns.get("uid_map", []), default.uids),
+        gids=_fixed("gid", record.userns.get("gid_map", []), default.gids),
+    )
+
+
+def start_shim(
+    layout: Layout,
+    record: ContainerRecord,
+    *,
+    start_now: bool,
+    warn: Callable[[str], None] | None = None,
+    network_worker: BridgeWorker | None = None,
+) -> None:
+    """Spawn the detached shim and wait until the container is created (started with start_now).
+
+    Raises the PodError the shim reports (exit code 127/126 when the command cannot be found or
+    run). Rootless, this side writes the shim's uid/gid maps with newuidmap/newgidmap; `warn`
+    gets the one-time warning when it had to fall back to mapping the user alone.
+    """
+    ready_r, ready_w = os.pipe()
+    argv = [
+        sys.executable, "-m", "pod.shim.supervisor", "--root", str(layout.root),
+        "--runroot", str(layout.runroot), "--id", record.id, "--ready-fd", str(ready_w),
+    ]  # fmt: skip
+    pass_fds = [ready_w]
+    sync_parent = sync_child = None
+    from pod.network.modes import joins_user_namespace
+
+    if record.rootless and not joins_user_namespace(record):
+        sync_parent, sync_child = socket.socketpair()
+        pass_fds.append(sync_child.fileno())
+        argv += ["--sync-fd", str(sync_child.fileno())]
+    if start_now:
+        argv.append("--start-now")
+    else:  # the shim waits for our START; should we die first, the lifeline's EOF tells it
+        lifeline_r, lifeline_w = os.pipe()
+        _LIFELINES.append(lifeline_w)  # open until this process ends
+        pass_fds.append(lifeline_r)
+        argv += ["--lifeline-fd", str(lifeline_r)]
+    if network_worker is not None:  # pod.network.setup.BridgeWorker, started early by run
+        pass_fds += network_worker.fds()
+        argv += ["--network-worker", network_worker.arg()]
+    with open(ready_r, "rb") as ready:
+        try:
+            proc = _launch(argv, pass_fds)
+        except OSError as err:
+            raise errors.PodError(f"cannot start the container supervisor: {err}") from None
+        finally:
+            os.close(ready_w)
+            if not start_now:
+                os.close(lifeline_r)
+            if sync_child is not None:
+                sync_child.close()
+            if network_worker is not None:
+                network_worker.close()  # the shim has its own copies
+        if sync_parent is not None:
+            with sync_parent:
+                try:
+                    warning = userns.set_up_child(sync_parent, proc.pid, user_mapping(record))
+                except OSError as err:
+                    proc.kill()
+                    raise errors.PodError(f"setting up the user namespace: {err}") from None
+            if warning and warn is not None:
+                warn(warning)
+        line = ready.readline()  # not to EOF: the runtime's processes might inherit a copy
+    _, stderr = proc.communicate()
+    _raise_reported(line, stderr, proc.returncode)
+
+
+class _ForkedShim:
+    """The shim forked from this process: the same small interface as the Popen it replaces."""
+
+    def __init__(self, pid: int, stderr_fd: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._stderr = stderr_fd
+
+    def communicate(self) -> tuple[None, bytes]:
+        with open(self._stderr, "rb") as stream:
+            stderr = stream.read()
+        _, status = os.waitpid(self.pid, 0)
+        self.returncode = os.waitstatus_to_exitcode(status)
+        return None, stderr
+
+    def kill(self) -> None:
+        os.kill(self.pid, 9)
+
+
+def _single_threaded() -> bool:
+    return len(os.listdir("/proc/self/task")) == 1
+
+
+def _launch(argv: list[str], pass_fds: list[int]):
+    """Start `python -m pod.shim.supervisor ARGS`; fork this process instead when that is safe.
+
+    A fork skips an interpreter start and the shim's imports (most of them are loaded here
+    already), a large part of `pod run`'s latency. Forking is only safe with one thread (a
+    pull's download threads may have left locks held), so otherwise a new interpreter runs.
+    """
+    if not _single_threaded():
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=pass_fds,
+            cwd="/",  # `-m` puts the cwd first on sys.path: keep a checkout from shadowing pod
+        )
+    err_r, err_w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: only the fds the shim is given, like Popen(pass_fds=...)
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, 0)
+            os.dup2(null, 1)
+            os.dup2(err_w, 2)
+            keep = {0, 1, 2, *pass_fds}
+            for name in os.listdir("/proc/self/fd"):
+                if int(name) not in keep:
+                    with contextlib.suppress(OSError):
+                        os.close(int(name))
+            os.chdir("/")
+            from pod.shim.supervisor import supervisor as shim
+
+            code = shim.main(argv[3:])
+        except BaseException:  # a forked child must never return into the CLI
+            import traceback
+
+            traceback.print_exc()
+            code = 125
+        os._exit(code)
+    os.close(err_w)
+    return _ForkedShim(pid, err_r)
+
+
+def _raise_reported(line: bytes, stderr: bytes, returncode: int | None) -> None:
+    if not line.strip():
+        lines = stderr.decode(errors="replace").strip().splitlines()
+        detail = lines[-1] if lines else f"exit status {returncode}"
+        raise errors.PodError(f"the container supervisor (pod.shim.supervisor) failed: {detail}")
+    answer = json.loads(line)
+    if "error" in answer:
+        raise reported_error(answer["error"])
+
+
+def reported_error(error: dict) -> errors.PodError:
+    """The PodError subclass the shim named, with the exit code it reported."""
+    cls = getattr(errors, error.get("type", ""), errors.PodError)
+    if not (isinstance(cls, type) and issubclass(cls, errors.PodError)):
+        cls = errors.PodError
+    exc = cls(error.get("message", "unknown error"))
+    code = int(error.get("exit_code", exc.exit_code))
+    if code != exc.exit_code:
+        exc.exit_code = code
+    return exc
+
+
+def shim_alive(state: ContainerState) -> bool:
+    """Is the shim recorded in `state` still running (pid and start time, against pid reuse)?"""
+    return pid_alive(state.shim_pid, state.shim_start_time)
+
+
+# --- attaching ----------------------------------------------------------------------------------
+
+
+def _connect(layout: Layout, container_id: str) -> socket.socket:
+    """Connect through /proc/self/fd/<dirfd>: the socket's full path may exceed sun_path."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        dir_fd = os.open(layout.container_dir(container_id), os.O_PATH | os.O_DIRECTORY)
+        try:
+            sock.connect(shim.socket_name(dir_fd))
+        finally:
+            os.close(dir_fd)
+    except (FileNotFoundError, ConnectionRefusedError):
+        sock.close()
+        raise errors.PodError(
+            "you can only attach to running containers: its supervisor is not running"
+        ) from None
+    return sock
+
+
+def request_start(layout: Layout, container_id: str) -> None:
+    """Tell a shim waiting in "created" to start its container (`pod start` without -a)."""
+    with _connect(layout, container_id) as sock:
+        sock.sendall(shim.frame(shim.START))
+
+
+def parse_detach_keys(text: str) -> bytes:
+    """podman's --detach-keys: comma-separated `ctrl-<x>` or single characters; "" disables."""
+    keys = bytearray()
+    for part in filter(None, text.split(",")):
+        name = part.removeprefix("ctrl-")
+        if len(part) == 1:
+            keys.append(ord(part))
+        elif len(name) == 1 and name != part and (name.isalpha() or name in _CTRL_SPECIAL):
+            keys.append(_CTRL_SPECIAL.get(name, ord(name.lower()) - ord("a") + 1))
+        else:
+            raise errors.UsageError(
+                f"invalid detach keys {text!r}: use a comma-separated list like ctrl-p,ctrl-q"
+            )
+    return bytes(keys)
+
+
+class _DetachScanner:
+    """Finds the detach sequence in typed input; bytes that may start it are held back."""
+
+    def __init__(self, keys: bytes) -> None:
+        self.keys = keys
+        self.held = bytearray()
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        out = bytearray()
+        if not self.keys:
+            return data, False
+        for byte in data:
+            if byte != self.keys[len(self.held)]:
+                out += self.held
+                self.held.clear()
+            if byte == self.keys[len(self.held)]:
+                self.held.append(byte)
+                if len(self.held) == len(self.keys):
+                    return bytes(out), True
+            else:
+                out.append(byte)
+        return bytes(out), False
+
+
+@contextlib.contextmanager
+def _raw_terminal(fd: int, enable: bool) -> Iterator[None]:
+    if not (enable and os.isatty(fd)):
+        yield
+        return
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+    tty.setraw(fd)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _window_size() -> tuple[int, int] | None:
+    for fd in (0, 1, 2):
+        with contextlib.suppress(OSError):
+            size = os.get_terminal_size(fd)
+            return size.lines, size.columns
+    return None
+
+
+class _Session:
+    """One attach: socket frames ↔ this process's stdio, signals and resizes relayed."""
+
+    def __init__(self, sock: socket.socket, *, stdin: bool, tty: bool, detach_keys: bytes) -> None:
+        self.sock = sock
+        self.tty = tty
+        self.scanner = _DetachScanner(detach_keys if tty and stdin else b"")
+        self.selector = selectors.DefaultSelector()
+        self.inbox = bytearray()
+        self.pending_signals: list[int] = []
+        self.wake_r, self.wake_w = os.pipe()
+        self.outputs_open = {1: True, 2: True}
+        for fd in (self.wake_r, self.wake_w):
+            os.set_blocking(fd, False)
+        self.selector.register(sock, selectors.EVENT_READ, "socket")
+        self.selector.register(self.wake_r, selectors.EVENT_READ, "signals")
+        if stdin:
+            self.selector.register(0, selectors.EVENT_READ, "stdin")
+
+    def close(self) -> None:
+        self.selector.close()
+        os.close(self.wake_r)
+        os.close(self.wake_w)
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        self.pending_signals.append(signum)
+        with contextlib.suppress(BlockingIOError):
+            os.write(self.wake_w, b"!")
+
+    def send(self, kind: bytes, payload: bytes = b"") -> None:
+        self.sock.sendall(shim.frame(kind, payload))
+
+    def send_resize(self) -> None:
+        size = _window_size() if self.tty else None
+        if size is not None:
+            rows, cols = size
+            self.send(shim.RESIZE, rows.to_bytes(2, "big") + cols.to_bytes(2, "big"))
+
+    def run(self) -> int | None:
+        """The exit code, or None when the user detached."""
+        while True:
+            for key, _ in self.selector.select():
+                if key.data == "socket":
+                    code = self.read_socket()
+                    if code is not None:
+                        return code
+                elif key.data == "stdin":
+                    if self.read_stdin():
+                        return None
+                else:
+                    self.relay_signals()
+
+    def read_socket(self) -> int | None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionResetError("the container's supervisor closed the connection")
+        self.inbox += data
+        for kind, payload in shim.parse_frames(self.inbox, 1 << 30):
+            if kind == shim.EXIT:
+                return int.from_bytes(payload, "big", signed=True)
+            if kind in (shim.STDOUT, shim.STDERR):
+                self.write_out(1 if kind == shim.STDOUT else 2, payload)
+        return None
+
+    def write_out(self, fd: int, data: bytes) -> None:
+        if not self.outputs_open[fd]:
+            return
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            os.set_blocking(fd, True)
+            self.write_out(fd, bytes(view))
+        except OSError:  # our stdout went away (a closed pipe): keep the container going
+            self.outputs_open[fd] = False
+
+    def read_stdin(self) -> bool:
+        """Forward typed input; True when it was the detach sequence."""
+        try:
+            data = os.read(0, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.selector.unregister(0)
+            self.send(shim.STDIN_EOF)
+            return False
+        data, detach = self.scanner.feed(data)
+        if data:
+            self.send(shim.STDIN, data)
+        return detach
+
+    def relay_signals(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.read(self.wake_r, 4096)
+        signals, self.pending_signals = self.pending_signals, []
+        for signum in signals:
+            if signum == signal.SIGWINCH:
+                self.send_resize()
+            else:
+                self.send(shim.SIGNAL, int(signum).to_bytes(4, "big"))
+
+
+@contextlib.contextmanager
+def _signal_handlers(session: _Session, signums: list[int]) -> Iterator[None]:
+    saved = {}
+    try:
+        for signum in signums:
+            try:
+                saved[signum] = signal.signal(signum, session.on_signal)
+            except ValueError:  # not the main thread: no relaying
+                break
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+def attach(
+    layout: Layout,
+    container_id: str,
+    *,
+    stdin: bool,
+    tty: bool,
+    sig_proxy: bool,
+    detach_keys: str = DEFAULT_DETACH_KEYS,
+    send_start: bool,
+) -> int | None:
+    """Stream the container's output to ours (and our stdin to it) until it exits or we detach.
+
+    Returns the container's exit code, or None after the detach keys (tty only). With a tty the
+    host terminal is raw and window size changes follow; with sig_proxy, signals this process
+    gets are sent on to the container. `send_start` starts a container waiting in "created".
+    """
+    keys = parse_detach_keys(detach_keys)
+    sock = _connect(layout, container_id)
+    session = _Session(sock, stdin=stdin, tty=tty, detach_keys=keys)
+    signums = [signal.SIGWINCH] if tty else []
+    signums += list(PROXIED_SIGNALS) if sig_proxy else []
+    try:
+        with sock, _signal_handlers(session, signums), _raw_terminal(0, tty and stdin):
+            session.send_resize()
+            if send_start:
+                session.send(shim.START)
+            try:
+                return session.run()
+            except OSError:
+                return _exit_after_lost_connection(layout, container_id)
+    finally:
+        session.close()
+
+
+def _exit_after_lost_connection(layout: Layout, container_id: str) -> int:
+    """The shim closed without EXIT (it was killed, or the engine removed the container)."""
+    import time
+
+    store = ContainerStore(layout)
+    deadline = time.monotonic() + _LOST_WAIT_SECONDS
+    while True:
+        state = store.read_state(container_id)
+        if state.status == "exited" and state.exit_code is not None:
+            return state.exit_code
+        if not shim_alive(state) or time.monotonic() > deadline:
+            raise errors.PodError(
+                "lost the connection to the container's supervisor before it reported an exit code"
+            )
+        time.sleep(0.05)

@@ -1,0 +1,83 @@
+"""`system prune` and `system reset`: the removals `rm`, `rmi`, `image prune` and `volume rm`
+already do, run over the whole store (no logic of their own beyond choosing what goes)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pod.config import Settings
+from pod.container.remove import remove_container, remove_orphans
+from pod.container.state import current_state
+from pod.errors import PodError
+from pod.image.remove import prune_images, remove_images
+from pod.store.containers import ContainerStore
+from pod.store.images import ImageStore
+from pod.store.layers import remove_trees
+from pod.store.layout import Layout
+from pod.store.volumes import VolumeStore
+from pod.system.df import tree_size
+
+ACTIVE = ("running", "paused", "stopping")
+
+
+@dataclass
+class PruneReport:
+    containers: list[str] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    reclaimed: int = 0
+
+
+def prune_system(settings: Settings, all_images: bool, volumes: bool) -> PruneReport:
+    """Stopped containers, then (with `volumes`) unused volumes, then dangling or unused images."""
+    layout = Layout(settings.root, settings.runroot)
+    report = PruneReport()
+    containers = ContainerStore(layout)
+    for record in containers.list():
+        if current_state(containers, record).status in ACTIVE:
+            continue
+        size = tree_size(layout.container_dir(record.id))
+        report.containers.append(remove_container(settings, record.id))
+        report.reclaimed += size
+    remove_orphans(settings)
+    if volumes:
+        store = VolumeStore(layout)
+        used = {name for record in containers.list() for name in record.volumes}
+        for volume in store.list():
+            if volume.name not in used:
+                size = tree_size(store.directory(volume.name))
+                store.remove(volume.name, [], rootless=settings.rootless)
+                report.volumes.append(volume.name)
+                report.reclaimed += size
+    sizes = {record.id: record.size for record in ImageStore(layout).list()}
+    report.images = prune_images(settings, all_images)
+    report.reclaimed += sum(sizes.get(ident, 0) for ident in report.images)
+    return report
+
+
+def _check_removable(path: Path) -> None:
+    """Refuse to delete a directory that is obviously not a store (a typo in --root)."""
+    resolved = path.resolve()
+    if resolved == Path("/") or resolved == Path.home().resolve() or len(resolved.parts) < 2:
+        raise PodError(f"refusing to remove {resolved}: it cannot be a pod store")
+
+
+def reset_system(settings: Settings) -> None:
+    """Every container (forced, no grace period), image and volume, then both roots entirely."""
+    layout = Layout(settings.root, settings.runroot)
+    for path in (settings.root, settings.runroot):
+        _check_removable(path)
+    containers = ContainerStore(layout)
+    for record in containers.list():
+        remove_container(settings, record.id, force=True, timeout=0)
+    remove_orphans(settings)
+    report = remove_images(settings, [], force=True, all_images=True)
+    if report.errors:
+        raise report.errors[-1]
+    volumes = VolumeStore(layout)
+    for volume in volumes.list():
+        volumes.remove(volume.name, [], force=True, rootless=settings.rootless)
+    remove_trees([settings.root], rootless=settings.rootless)
+    shutil.rmtree(settings.runroot, ignore_errors=True)
