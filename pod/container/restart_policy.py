@@ -75,7 +75,7 @@ def restart_if_due(
     deleted, the back-off waited out, and — unless a stop came meanwhile — the container is
     created and started again on the same (still mounted) rootfs, log and attach socket.
     """
-    from pod.shim.supervisor import supervisor as shim
+    from pod.shim import supervisor as shim
 
     state = store.read_state(record.id)
     if not due(record, exit_code, state.restart_count, state.stopped_by_user):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from pod import errors
 from pod.runtime import userns
-from pod.shim.supervisor import supervisor as shim
+from pod.shim import supervisor as shim
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
 from pod.store.layout import Layout
 
@@ -208,7 +208,7 @@ def _launch(argv: list[str], pass_fds: list[int]):
                     with contextlib.suppress(OSError):
                         os.close(int(name))
             os.chdir("/")
-            from pod.shim.supervisor import supervisor as shim
+            from pod.shim import supervisor as shim
 
             code = shim.main(argv[3:])
         except BaseException:  # a forked child must never return into the CLI

@@ -36,8 +36,8 @@ import pytest
 from pod.container import rootfs as rootfs_mount
 from pod.container.state import runtime_state_root
 from pod.errors import PodError
+from pod.shim import supervisor as shim
 from pod.shim.client import attach, shim_alive, start_shim
-from pod.shim.supervisor import supervisor as shim
 from pod.store.containers import ContainerRecord, ContainerStore, new_id
 from pod.store.layout import Layout
 
