@@ -14,9 +14,10 @@ import sys
 
 def argv(module: str, function: str, args: list[str]) -> list[str]:
     """Run `module.function(args)` (a list of strings) in a new `python -I -S`."""
+    import pod
     import pod.store
 
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(pod.__file__)))
     store_parent = os.path.dirname(os.path.abspath(pod.store.__path__[0]))
     boot = (
         "import sys; sys.path.append(sys.argv[1]); import pod; pod.__path__.append(sys.argv[2]);"
