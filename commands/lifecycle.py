@@ -62,10 +62,11 @@ def logs_command(
 ) -> None:
     """Fetch the logs of one or more containers."""
     from pod.container.lifecycle import all_ids, engine_error
-    from pod.container.logs import LogOptions, parse_moment, show_logs
+    from pod.container.logs import LogOptions, show_logs
     from pod.errors import PodError, UsageError
     from pod.store.containers import ContainerStore
     from pod.store.layout import Layout
+    from pod.util.timefmt import parse_moment
 
     settings = common.settings()
     store = ContainerStore(Layout(settings.root, settings.runroot))
@@ -155,15 +156,15 @@ def wait_command(
 
 
 def _interval_seconds(text: str) -> float:
-    from pod.container.logs import _DURATION, _UNIT_SECONDS
     from pod.errors import UsageError
+    from pod.util.timefmt import DURATION, UNIT_SECONDS
 
     if text.isdigit():
         return int(text) / 1000
-    found = _DURATION.findall(text)
+    found = DURATION.findall(text)
     if not found:
         raise UsageError(f'invalid interval "{text}": use a duration like 250ms')
-    return min(max(sum(float(n) * _UNIT_SECONDS[u] for n, u in found), 0.01), 1.0)
+    return min(max(sum(float(n) * UNIT_SECONDS[u] for n, u in found), 0.01), 1.0)
 
 
 def pause_command(

@@ -19,11 +19,11 @@ STOP_TIMEOUT = 10  # containers.conf's default stop timeout, as podman's `-t` de
 
 
 def _store():
+    from pod.network.records import open_store
     from pod.store.layout import Layout
-    from pod.store.networks import NetworkStore
 
     settings = common.settings()
-    return NetworkStore(Layout(settings.root, settings.runroot))
+    return open_store(Layout(settings.root, settings.runroot))
 
 
 def _in_use(store, records) -> set[str]:
@@ -75,7 +75,7 @@ def _go_time(created: str) -> str:
     """A time.Time printed by a template: Go's `2006-01-02 15:04:05.999999999 -0700 MST`."""
     import datetime
 
-    from pod.container.logs import parse_time
+    from pod.util.timefmt import parse_time
 
     match = re.fullmatch(r"(\S+)T(\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", created)
     if match is None:
@@ -217,6 +217,7 @@ def rm_command(
     """Remove networks (exit 2 when one is in use, 1 when one does not exist)."""
     from pod.container.remove import remove_container
     from pod.errors import NoSuchContainerError, PodError, UsageError
+    from pod.network.records import remove_network
     from pod.store.networks import NetworkInUseError, NoSuchNetworkError, check_removable
 
     if timeout is not None and not force:
@@ -233,7 +234,7 @@ def rm_command(
                 # no container: an address left by a create that never finished, dropped below
                 with contextlib.suppress(NoSuchContainerError):
                     remove_container(settings, container_id, force=True, timeout=wait)
-            store.remove(record.name, force=force, rootless=settings.rootless)
+            remove_network(store, record.name, force, settings.rootless)
         except NoSuchNetworkError as err:
             if not force:  # podman: rm -f of a missing network is no error
                 errors.append(err)
@@ -271,6 +272,7 @@ def prune_command(
 ) -> None:
     """Remove every network no container uses (never the default one)."""
     from pod.errors import PodError
+    from pod.network.records import remove_network
     from pod.store.networks import PRUNE_FILTERS, parse_filters, select
 
     if not force and not _confirm_prune():
@@ -282,7 +284,7 @@ def prune_command(
     errors = []
     for record in select(records, parsed, _in_use(store, records)):
         try:
-            store.remove(record.name, rootless=common.settings().rootless)
+            remove_network(store, record.name, False, common.settings().rootless)
         except PodError as err:
             errors.append(err)
             continue

@@ -5,27 +5,28 @@ prints); `<root>/networks/ipam/<name>.json` the addresses given out on it, with 
 name and aliases for /etc/hosts. Every change happens under one lock (`lock_path`) with atomic
 writes; reads take no lock, so code already holding it (the bridge set-up) can still read.
 The default network "pod" is made on first use: pod never has a network-less store.
+Only records: the host's bridges and firewall rules are the engine's (pod.network), which also
+tells the store what the host already uses (its routes and link names) when a network is made.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import hashlib
 import itertools
 import os
 import re
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
 from pod.errors import PodError, UsageError
-from pod.network import subnets
+from pod.store import subnets
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
+from pod.util.timefmt import go_now, parse_moment, parse_time
 
 DEFAULT_NAME = "pod"
 DEFAULT_BRIDGE = "pod0"
@@ -63,16 +64,6 @@ def check_removable(record: NetworkRecord) -> None:
     """The default network stays (callers check before removing the containers on one)."""
     if record.name == DEFAULT_NAME:
         raise PodError(f"default network {DEFAULT_NAME} cannot be removed")
-
-
-def go_now() -> str:
-    """The current local time as Go marshals time.Now(): RFC 3339, nanoseconds, zeros trimmed."""
-    nanos = time.time_ns()
-    moment = datetime.datetime.fromtimestamp(nanos // 1_000_000_000).astimezone()
-    fraction = f"{nanos % 1_000_000_000:09d}".rstrip("0")
-    offset = moment.strftime("%z")
-    zone = "Z" if offset in ("+0000", "-0000") else f"{offset[:3]}:{offset[3:]}"
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + zone
 
 
 @dataclass
@@ -126,26 +117,20 @@ class NetworkRecord:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def _live_interfaces() -> list[str]:
-    try:
-        return os.listdir("/sys/class/net")
-    except OSError:
-        return []
-
-
 class NetworkStore:
-    """Networks and addresses under `lock_path`. `host_networks` and `interfaces` (the host's
-    routes and link names) are parameters so tests can give their own."""
+    """Networks and addresses under `lock_path`. `host_networks` and `interfaces` tell the
+    networks the host's routes reach and its link names, asked only when a network is made
+    (the engine passes pod.network.records' readers; tests their own)."""
 
     def __init__(
         self,
         layout: Layout,
-        host_networks: Callable[[], list[IPv4Network]] | None = None,
-        interfaces: Callable[[], list[str]] | None = None,
+        host_networks: Callable[[], list[IPv4Network]],
+        interfaces: Callable[[], list[str]],
     ) -> None:
         self.layout = layout
-        self._host_networks = host_networks or subnets.host_networks
-        self._interfaces = interfaces or _live_interfaces
+        self._host_networks = host_networks
+        self._interfaces = interfaces
 
     @property
     def lock_path(self) -> Path:
@@ -286,13 +271,14 @@ class NetworkStore:
             index += 1
         return f"{BRIDGE_PREFIX}{index}"
 
-    def remove(self, name: str, force: bool = False, rootless: bool = False) -> NetworkRecord:
-        """Delete the record and its allocations, then the bridge and firewall rules.
+    @contextlib.contextmanager
+    def removing(self, name: str, force: bool = False) -> Iterator[NetworkRecord]:
+        """Under the lock: the record to remove, deleted with its allocations when the block
+        ends without an error (the engine takes the host's parts down in the block, so a
+        failure there keeps the record that finds them).
 
         In use (addresses given out) is exit 2 unless `force`: the caller removes the
         containers first; any allocation left then is dropped with the network."""
-        from pod.network.bridge import remove_network_host_parts
-
         with locked(self.lock_path):
             record = self.get(name)
             check_removable(record)
@@ -301,10 +287,9 @@ class NetworkStore:
                     f'"{name}" has associated containers with it. Use -f to forcibly delete '
                     "containers and pods: network is being used"
                 )
+            yield record
             self.layout.network_file(name).unlink(missing_ok=True)
             self.layout.network_allocations_file(name).unlink(missing_ok=True)
-        remove_network_host_parts(self.layout, record, rootless)
-        return record
 
     # --- addresses ---
 
@@ -476,8 +461,6 @@ def select(
 
 
 def _until(values: list[str]) -> Callable[[NetworkRecord], bool]:
-    from pod.container.logs import parse_moment, parse_time
-
     if len(values) != 1:
         raise UsageError("specify exactly one timestamp for until")
     limit = parse_moment(values[0])

@@ -6,8 +6,6 @@ and stops once the container has exited and its shim is gone (nothing more can b
 
 from __future__ import annotations
 
-import datetime
-import re
 import sys
 import time
 from collections.abc import Iterator
@@ -19,11 +17,10 @@ from pod.container.state import current_state
 from pod.errors import PodError
 from pod.store.containers import ContainerRecord, ContainerStore, pid_alive
 from pod.store.layout import Layout
+from pod.util.timefmt import go_time, parse_time
 
 LOG_FILE = "ctr.log"
 _FOLLOW_POLL = 0.1
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
 @dataclass
@@ -83,50 +80,6 @@ def parse_entry(raw: bytes) -> tuple[str, str, bytes, bytes] | None:
         return None
     text = parts[3] if len(parts) == 4 else b""
     return parts[0].decode(), parts[1].decode(), parts[2], text
-
-
-def parse_time(stamp: str) -> int:
-    """RFC 3339 with nanoseconds → ns since the epoch."""
-    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", stamp)
-    if match is None:
-        return 0
-    base, fraction, zone = match.groups()
-    zone = "+00:00" if zone == "Z" else zone
-    moment = datetime.datetime.fromisoformat(base + zone)
-    nanos = int((fraction or "0").ljust(9, "0")[:9])
-    return int(moment.timestamp()) * 1_000_000_000 + nanos
-
-
-def go_time(stamp: str) -> str:
-    """Go's RFC3339Nano rendering of a logged time: trailing zeros trimmed, UTC as Z."""
-    match = re.fullmatch(r"([^.]+?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", stamp)
-    if match is None:
-        return stamp
-    base, fraction, zone = match.groups()
-    fraction = (fraction or "").rstrip("0")
-    zone = "Z" if zone in ("+00:00", "-00:00") else zone
-    return base + (f".{fraction}" if fraction else "") + zone
-
-
-def parse_moment(text: str, now: float | None = None) -> int:
-    """--since/--until: RFC 3339 (or a date), unix seconds[.fraction], or a duration ago."""
-    now = time.time() if now is None else now
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return int(float(text) * 1_000_000_000)
-    if _DURATION.fullmatch(text) or re.fullmatch(rf"(?:{_DURATION.pattern})+", text):
-        seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(text))
-        return int((now - seconds) * 1_000_000_000)
-    stamp = parse_time(text)
-    if stamp:
-        return stamp
-    try:
-        moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        raise PodError(f'invalid value for --since/--until "{text}": use RFC 3339, unix '
-                       "seconds or a duration like 10m") from None  # fmt: skip
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    return int(moment.timestamp() * 1_000_000_000)
 
 
 def log_path(settings: Settings, record: ContainerRecord) -> Path:

@@ -168,13 +168,14 @@ def attach_network(net, netns_fd: int, index: int, address: str, default_route: 
 
 
 def remove_network_host_parts(layout, record, rootless: bool) -> None:
-    """A removed network's bridge and firewall rules: on the host, or (rootless) in the
-    rootless network namespace while it runs (else they are gone with it)."""
+    """A network's bridge and firewall rules, taken down before its record goes: on the host,
+    or (rootless) in the rootless network namespace while it runs (else they are gone with it)."""
 
     def remove() -> None:
+        from pod.config import firewall_driver
         from pod.network import firewall
 
-        firewall.detect().teardown_network(rules_for(record))
+        firewall.detect(firewall_driver()).teardown_network(rules_for(record))
         delete_link(record.network_interface)
 
     from pod.network import rootless_netns

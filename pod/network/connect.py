@@ -31,10 +31,10 @@ def _bridged(record: ContainerRecord) -> None:
 
 def _find(settings: Settings, network: str, container: str):
     """The layout, both stores, the network record and the container record."""
-    from pod.store.networks import NetworkStore
+    from pod.network.records import open_store
 
     layout = Layout(settings.root, settings.runroot)
-    store, networks = ContainerStore(layout), NetworkStore(layout)
+    store, networks = ContainerStore(layout), open_store(layout)
     return layout, store, networks, networks.lookup(network), store.lookup(container)
 
 
@@ -72,12 +72,11 @@ def _attach_running(layout: Layout, record: ContainerRecord, net, attachment, pi
     def attach() -> dict:
         from pod.config import firewall_driver
         from pod.network import bridge, firewall
-        from pod.store.networks import NetworkStore
 
         wall = firewall.detect(firewall_driver())
         netns = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         try:
-            with locked(NetworkStore(layout).lock_path):
+            with locked(layout.networks_lock):
                 setup.ensure_bridges([net], wall, only_missing=True)
                 index = len(record.networks)
                 return bridge.attach_network(net, netns, index, attachment.ip, routes).to_json()

@@ -92,9 +92,9 @@ def _exposed(image_exposed: list[str], flags: list[tuple[int, str]]) -> list[tup
 
 def _reserve(layout: Layout, plan: NetworkPlan, container_id: str, container_name: str) -> None:
     """An address on each network (a named one must exist; "pod" is made on first use)."""
-    from pod.store.networks import NetworkStore
+    from pod.network.records import open_store
 
-    networks = NetworkStore(layout)
+    networks = open_store(layout)
     attachments = []
     try:
         for wanted in plan.mode.networks:
@@ -118,9 +118,9 @@ def release(layout: Layout, container_id: str, networks: list[dict]) -> None:
     """Give back a removed container's addresses."""
     if not networks:
         return
-    from pod.store.networks import NetworkStore
+    from pod.network.records import open_store
 
-    store = NetworkStore(layout)
+    store = open_store(layout)
     for entry in networks:
         with contextlib.suppress(PodError):  # a network removed (with -f) before the container
             store.release(entry["name"], container_id)

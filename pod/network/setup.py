@@ -157,8 +157,7 @@ def _worker_main(jobs: int, answers: int) -> None:
     os.close(null)
     try:
         _site_packages()
-        from pod.network import bridge, firewall, netlink  # noqa: F401 - used by the job
-        from pod.store import networks  # noqa: F401
+        from pod.network import bridge, firewall, netlink, records  # noqa: F401 - used by the job
 
         netlink.preload()  # the slow imports, done ahead of the job
 
@@ -354,8 +353,8 @@ def _bridge_job(job: dict) -> dict:
     (`job["netns"]`, made before the container: this runs while the runtime creates it)."""
     from pod.config import firewall_driver
     from pod.network import firewall
+    from pod.network.records import open_store
     from pod.store.containers import ContainerStore
-    from pod.store.networks import NetworkStore
 
     layout = Layout(Path(job["root"]), Path(job["runroot"]))
     record = ContainerStore(layout).lookup(job["id"])
@@ -365,7 +364,7 @@ def _bridge_job(job: dict) -> dict:
 
         rootless_netns.enter(layout)
         ports = []  # pod's forwarder serves them (Preparation._forward)
-    networks = NetworkStore(layout)
+    networks = open_store(layout)
     mode = parse_stored(record.network, record.networks)
     wall = firewall.detect(firewall_driver())
     records = [networks.get(attachment.name) for attachment in mode.networks]
@@ -494,9 +493,9 @@ def tell_members(
     (pod.network.members), on networks with name resolution (podman's default has none);
     the networks it did so on."""
     from pod.network import members
-    from pod.store.networks import NetworkStore
+    from pod.network.records import open_store
 
-    networks = NetworkStore(layout)
+    networks = open_store(layout)
     told = []
     with locked(networks.lock_path):
         for name in names:
@@ -517,9 +516,9 @@ def _disconnect_bridges(layout: Layout, record: ContainerRecord, state: NetworkS
     if state.ports:
         from pod.config import firewall_driver
         from pod.network import bridge, firewall
-        from pod.store.networks import NetworkStore
+        from pod.network.records import open_store
 
-        networks = NetworkStore(layout)
+        networks = open_store(layout)
         first = next(iter(state.attachments))
         with contextlib.suppress(PodError), locked(networks.lock_path):
             rules = bridge.rules_for(networks.get(first))
@@ -543,9 +542,9 @@ def _tidy_dir(layout: Layout) -> Path:
 def _netlink_work(layout: Layout, pending: list[Path]) -> bool:
     """Whether `pending` leaves anything to delete: a veth still there (its namespace did not
     take it along), or a bridge no container uses and no start is about to use."""
-    from pod.store.networks import NetworkStore
+    from pod.network.records import open_store
 
-    networks = NetworkStore(layout)
+    networks = open_store(layout)
     starting = _bridges_being_started(layout)
     for path in pending:
         work = read_json(path) or {}
@@ -591,10 +590,10 @@ def tidy(layout: Layout, grace: float = 0.0) -> list[str]:
     _site_packages()
     from pod.config import firewall_driver
     from pod.network import bridge, firewall, netlink
-    from pod.store.networks import NetworkStore
+    from pod.network.records import open_store
 
     netlink.preload()  # before the lock: starts wait on it
-    networks = NetworkStore(layout)
+    networks = open_store(layout)
     problems: list[str] = []
     with locked(networks.lock_path):
         starting = _bridges_being_started(layout)

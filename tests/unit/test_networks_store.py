@@ -1,4 +1,5 @@
-"""Network records, subnet choice and address allocation (store/networks.py, subnets.py)."""
+"""Network records, subnet choice and address allocation (store/networks.py, store/subnets.py),
+and their removal with the host's parts (pod/network/records.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from pod.errors import PodError, UsageError
-from pod.network import subnets
+from pod.network.records import remove_network
 from pod.store import networks as netstore
+from pod.store import subnets
 from pod.store.layout import Layout
 from pod.store.networks import (
     DEFAULT_ID,
@@ -170,27 +172,48 @@ def test_lookup_by_name_or_id(tmp_path):
         store.get("../etc")
 
 
-def test_remove(tmp_path, monkeypatch):
-    removed = []
-    monkeypatch.setattr(
-        "pod.network.bridge.remove_network_host_parts",
-        lambda layout, record, rootless: removed.append((record.name, rootless)),
-    )
+def test_remove(tmp_path):
     store = _store(tmp_path)
     store.create("net1")
-    with pytest.raises(PodError, match="^default network pod cannot be removed$"):
-        store.remove("pod")
+    default_stays = pytest.raises(PodError, match="^default network pod cannot be removed$")
+    with default_stays, store.removing("pod"):
+        pass
     store.allocate("net1", "c" * 64)
-    with pytest.raises(NetworkInUseError, match='"net1" has associated containers') as err:
-        store.remove("net1")
+    in_use = pytest.raises(NetworkInUseError, match='"net1" has associated containers')
+    with in_use as err, store.removing("net1"):
+        pass
     assert err.value.exit_code == 2 and str(err.value).endswith(": network is being used")
-    assert removed == []
-    store.remove("net1", force=True, rootless=True)
-    assert removed == [("net1", True)]
+    with store.removing("net1", force=True) as record:
+        assert record.name == "net1" and store.exists("net1")  # gone once the block ends
     assert not store.exists("net1")
     assert not (tmp_path / "root" / "networks" / "ipam" / "net1.json").exists()
-    with pytest.raises(NoSuchNetworkError):
-        store.remove("net1")
+    with pytest.raises(NoSuchNetworkError), store.removing("net1"):
+        pass
+
+
+def test_remove_network_takes_host_parts_down_first(tmp_path, monkeypatch):
+    """The bridge and rules go before the record: a failure there keeps the record (and a
+    second rm retries), an in-use network keeps both."""
+    calls = []
+
+    def host_parts(layout, record, rootless):
+        calls.append((record.name, rootless, store.exists(record.name)))
+        if len(calls) == 1:
+            raise PodError("firewall said no")
+
+    monkeypatch.setattr("pod.network.bridge.remove_network_host_parts", host_parts)
+    store = _store(tmp_path)
+    store.create("net1")
+    store.allocate("net1", "c" * 64)
+    with pytest.raises(NetworkInUseError):
+        remove_network(store, "net1", False, False)
+    assert calls == []
+    with pytest.raises(PodError, match="firewall said no"):
+        remove_network(store, "net1", True, True)
+    assert store.exists("net1")
+    assert remove_network(store, "net1", True, True).name == "net1"
+    assert calls == [("net1", True, True), ("net1", True, True)]
+    assert not store.exists("net1")
 
 
 # --- addresses ---

@@ -1,7 +1,7 @@
 """Which IPv4 subnet a new network gets, and the checks on a subnet or gateway a user gives.
 
-Pure except `host_networks`, which asks the kernel (pyroute2, imported only there) which
-networks the host already reaches, so a new bridge never shadows a route the host relies on.
+Pure data logic: the networks the host already reaches (so a new bridge never shadows a route
+the host relies on) are passed in by the engine (pod.network.records), which asks the kernel.
 Error texts are podman's where podman has one.
 """
 
@@ -19,38 +19,6 @@ PREFIX = 24
 # podman's default network: never chosen, so pod and podman can run side by side.
 RESERVED = (IPv4Network("10.88.0.0/16"),)
 SMALLEST_PREFIX = 30  # a /30 holds the gateway and one container
-
-
-def host_networks() -> list[IPv4Network]:
-    """The IPv4 networks of the host's routes and addresses (the default route left out).
-
-    Best effort: when netlink cannot be read the answer is empty (nothing to avoid)."""
-    import socket
-
-    try:
-        from pod.network.netlink import iproute
-
-        with iproute() as ipr:
-            found = [
-                _network(route.get_attr("RTA_DST"), route["dst_len"])
-                for route in ipr.get_routes(family=socket.AF_INET)
-                if route["dst_len"] > 0 and route.get_attr("RTA_DST")
-            ]
-            found += [
-                _network(addr.get_attr("IFA_ADDRESS"), addr["prefixlen"])
-                for addr in ipr.get_addr(family=socket.AF_INET)
-                if addr.get_attr("IFA_ADDRESS")
-            ]
-    except Exception:  # no netlink (seccomp, odd sandboxes): nothing known to avoid
-        return []
-    return list(dict.fromkeys(net for net in found if net is not None and net.prefixlen > 0))
-
-
-def _network(address: str, prefixlen: int) -> IPv4Network | None:
-    try:
-        return IPv4Network(f"{address}/{prefixlen}", strict=False)
-    except ValueError:
-        return None
 
 
 def overlaps(subnet: IPv4Network, others: Iterable[IPv4Network]) -> bool:
