@@ -12,7 +12,7 @@ import os
 import socket
 import struct
 
-from pod.runtime import syscalls
+from pod.util.libc import CLONE_NEWNET, setns
 
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
@@ -31,7 +31,7 @@ def bring_up(container_pid: int) -> None:
         if child == 0:
             code = 1
             try:
-                syscalls.setns(target, syscalls.CLONE_NEWNET)
+                setns(target, CLONE_NEWNET)
                 set_lo_up()
                 code = 0
             finally:

@@ -1,4 +1,5 @@
-"""The Linux system calls Python's os module lacks, through ctypes (os.unshare is 3.12+ only).
+"""The Linux system calls Python's os module lacks, through ctypes (os.unshare is 3.12+ only);
+the namespace calls and flags come from pod.util.libc, which code outside the runtime uses too.
 
 One small interface: each wrapper raises OSError with the errno, like the os module does, so
 callers handle failures the same way whichever module made the call.
@@ -17,13 +18,19 @@ import resource
 import struct
 from typing import Any
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWCGROUP = 0x02000000
-CLONE_NEWUTS = 0x04000000
-CLONE_NEWIPC = 0x08000000
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
+from pod.util.libc import (  # noqa: F401 - the CLONE_* flags are part of this module's interface
+    CLONE_NEWCGROUP,
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWUSER,
+    CLONE_NEWUTS,
+    check,
+    libc,
+    setns,
+    unshare,
+)
 
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -77,14 +84,12 @@ _LOCKED_FLAGS = {
     os.ST_RELATIME: MS_RELATIME,
 }
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
-_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-_libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
-_libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
-_libc.setdomainname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
-_libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
-_libc.syscall.restype = ctypes.c_long
+libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
+libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+libc.setdomainname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
+libc.syscall.restype = ctypes.c_long
 _SYS_PIVOT_ROOT = 155  # x86_64
 _SYS_CAPSET = 126
 _SYS_CAPGET = 125
@@ -102,52 +107,35 @@ class _CapData(ctypes.Structure):
     ]
 
 
-def _check(result: int, what: str) -> int:
-    if result == -1:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{what}: {os.strerror(errno)}")
-    return result
-
-
 def _b(value: str | None) -> bytes | None:
     return None if value is None else os.fsencode(value)
 
 
-def unshare(flags: int) -> None:
-    """Move the calling process into new namespaces (CLONE_* flags)."""
-    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
-
-
-def setns(fd: int, nstype: int) -> None:
-    """Join the namespace `fd` refers to (an open /proc/<pid>/ns/* or bind-mounted ns file)."""
-    _check(_libc.setns(fd, nstype), "setns")
-
-
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None):
     """mount(2); `data` is the filesystem-specific option string."""
-    _check(_libc.mount(_b(source), _b(target), _b(fstype), flags, _b(data)), f"mount {target}")
+    check(libc.mount(_b(source), _b(target), _b(fstype), flags, _b(data)), f"mount {target}")
 
 
 def umount2(target: str, flags: int) -> None:
-    _check(_libc.umount2(_b(target), flags), f"umount {target}")
+    check(libc.umount2(_b(target), flags), f"umount {target}")
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
-    _check(_libc.syscall(_SYS_PIVOT_ROOT, _b(new_root), _b(put_old)), "pivot_root")
+    check(libc.syscall(_SYS_PIVOT_ROOT, _b(new_root), _b(put_old)), "pivot_root")
 
 
 def sethostname(name: str) -> None:
     raw = name.encode()
-    _check(_libc.sethostname(raw, len(raw)), "sethostname")
+    check(libc.sethostname(raw, len(raw)), "sethostname")
 
 
 def setdomainname(name: str) -> None:
     raw = name.encode()
-    _check(_libc.setdomainname(raw, len(raw)), "setdomainname")
+    check(libc.setdomainname(raw, len(raw)), "setdomainname")
 
 
 def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
-    return _check(_libc.prctl(option, arg2, arg3, arg4, arg5), f"prctl({option})")
+    return check(libc.prctl(option, arg2, arg3, arg4, arg5), f"prctl({option})")
 
 
 def _mask_halves(mask: int) -> tuple[int, int]:
@@ -167,14 +155,14 @@ def capset(effective: int, permitted: int, inheritable: int) -> None:
         )
     ):
         data[index].effective, data[index].permitted, data[index].inheritable = eff, prm, inh
-    _check(_libc.syscall(_SYS_CAPSET, ctypes.byref(header), data), "capset")
+    check(libc.syscall(_SYS_CAPSET, ctypes.byref(header), data), "capset")
 
 
 def capget() -> tuple[int, int, int]:
     """(effective, permitted, inheritable) of the calling thread."""
     header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()
-    _check(_libc.syscall(_SYS_CAPGET, ctypes.byref(header), data), "capget")
+    check(libc.syscall(_SYS_CAPGET, ctypes.byref(header), data), "capget")
     return tuple(  # type: ignore[return-value]
         getattr(data[0], field) | (getattr(data[1], field) << 32)
         for field in ("effective", "permitted", "inheritable")

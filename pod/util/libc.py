@@ -1,0 +1,38 @@
+"""The C library through ctypes, for the namespace calls Python's os module lacks before 3.12
+(unshare, setns): the runtime, the shim's helpers and the store's user-namespace workers all
+enter namespaces, so the calls live here, below all of them (pod.runtime.syscalls adds the
+rest). Each wrapper raises OSError with the errno, as the os module does."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+
+
+def check(result: int, what: str) -> int:
+    """A libc call's result, or its errno as OSError (`what` names the call)."""
+    if result == -1:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+    return result
+
+
+def unshare(flags: int) -> None:
+    """Move the calling process into new namespaces (CLONE_* flags)."""
+    check(libc.unshare(ctypes.c_int(flags)), "unshare")
+
+
+def setns(fd: int, nstype: int) -> None:
+    """Join the namespace `fd` refers to (an open /proc/<pid>/ns/* or bind-mounted ns file)."""
+    check(libc.setns(fd, nstype), "setns")
