@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import IO
 
 from pod.errors import StoreError, UnsafeContentError
-from pod.runtime.userns import run_in_userns
 from pod.store import layers, safepath
+from pod.util.userns import run_in_userns
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: should the entry have become a fifo since lstat, the open must not hang.

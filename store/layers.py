@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from pod.errors import DigestMismatchError, PodError, StoreError, UnsafeContentError
-from pod.runtime.userns import run_in_userns
 from pod.store import safepath
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, fsync_dir, lock_if_free, locked, read_json
+from pod.util.userns import run_in_userns
 
 DEFAULT_MAX_SIZE = 64 << 30
 WHITEOUT_FORMAT = "overlay-chardev"

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from pod.errors import PodError
-from pod.runtime.userns import worker_main
 from pod.store.layer_diff import write_layer
 from pod.store.layers import unpack_layer
 from pod.store.safepath import remove_tree
+from pod.util.userns import worker_main
 
 
 def _run(op: dict[str, Any]) -> dict[str, Any]:

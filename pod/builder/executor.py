@@ -368,7 +368,7 @@ class Builder:
     ) -> ImageLayer | None:
         """Run file operations on the stage's rootfs in the worker; the change becomes a layer."""
         from pod.image.layer_commit import commit_upper
-        from pod.runtime.userns import run_in_userns, run_worker
+        from pod.util.userns import run_in_userns, run_worker
 
         directory = _scratch_dir(self.layout)
         try:

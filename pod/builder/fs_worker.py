@@ -23,7 +23,7 @@ from pod.builder.context import BuildContext, IgnoreMatcher
 from pod.builder.copier import copy_sources, extract_archive, make_dirs
 from pod.container import rootfs as rootfs_mount
 from pod.errors import PodError
-from pod.runtime.userns import worker_main
+from pod.util.userns import worker_main
 
 
 def _mounted(layers: list[str], directory: Path, rootless: bool) -> Path:

@@ -84,8 +84,8 @@ def _new_cache_dir(builder: Builder, path: Path, claim: CacheClaim) -> None:
     os.chmod(path, claim.mode)  # first: after a rootless chown it is no longer ours
     if claim.uid or claim.gid:
         if builder.settings.rootless:
-            from pod.runtime.userns import run_in_userns
             from pod.store.layers import WORKER_MODULE
+            from pod.util.userns import run_in_userns
 
             op = {"op": "chown", "path": str(path), "uid": claim.uid, "gid": claim.gid}
             run_in_userns(WORKER_MODULE, {"ops": [op]})

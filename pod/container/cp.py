@@ -10,7 +10,7 @@ host side.
 Where the container's files are: a running rootful container's rootfs is mounted at
 <dir>/merged (else /proc/<pid>/root); a stopped one is mounted for the copy and unmounted after.
 Rootless, the copy runs in a worker (`python -m pod.container.cp`): for a stopped container in
-a fresh user namespace with the user's mapping (pod.runtime.userns) that unshares a mount
+a fresh user namespace with the user's mapping (pod.util.userns) that unshares a mount
 namespace and mounts the rootfs there; for a running one it joins the shim's user and mount
 namespaces, where the shim mounted the rootfs.
 """
@@ -383,8 +383,8 @@ def _rootless_copy(layout: Any, store: Any, record: Any, op: dict[str, Any], shi
     under the container lock. A running one: the worker joins its shim's user and mount
     namespaces, where the rootfs is mounted.
     """
-    from pod.runtime.userns import run_in_userns, run_worker
     from pod.store.lock import locked
+    from pod.util.userns import run_in_userns, run_worker
 
     request = {"root": str(layout.root), "runroot": str(layout.runroot), "op": op}
     request["join"] = shim_pid
@@ -444,6 +444,6 @@ def _join_shim(shim_pid: int, name: str) -> None:
 
 
 if __name__ == "__main__":
-    from pod.runtime.userns import worker_main
+    from pod.util.userns import worker_main
 
     worker_main(_worker, sys.argv[1:])

@@ -19,7 +19,6 @@ from pod.container.options import MountSpec, RunOptions
 from pod.errors import NoSuchImageError, PodError
 from pod.image.defaults import ImageDefaults, defaults_from_config, image_config
 from pod.reporter import TransferReporter
-from pod.runtime.userns import current_mapping
 from pod.store.blobs import BlobStore
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, new_id
 from pod.store.images import ImageRecord, ImageStore
@@ -27,6 +26,7 @@ from pod.store.layout import Layout
 from pod.store.lock import atomic_write, atomic_write_json, locked
 from pod.store.volumes import VolumeStore
 from pod.util.capabilities import host_bounding_set
+from pod.util.userns import current_mapping
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 from pod.container import resource_flags
 from pod.container.user import ResolvedUser, resolve_workdir
 from pod.errors import PodError
-from pod.runtime.userns import IdMapLine, SubIdRange
 from pod.util.capabilities import ALL_CAPABILITIES
+from pod.util.userns import IdMapLine, SubIdRange
 
 if TYPE_CHECKING:
     from pod.container.options import ResourceLimits, RunOptions, Ulimit

@@ -33,10 +33,10 @@ from typing import Any
 
 from pod.errors import PodError
 from pod.runtime import syscalls
-from pod.runtime.userns import become_root
 from pod.store.containers import pid_alive, process_start_time
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
+from pod.util.userns import become_root
 
 _HOLDER_FILE = "holder.json"
 _USERS_FILE = "users.lock"
@@ -166,7 +166,7 @@ def _start(layout: Layout, directory: Path) -> Holder:
     """The holder (user namespace with the subordinate ids, network namespace, lo up), then
     slirp4netns for it when the user can use the tun device."""
     from pod.network import usermode
-    from pod.runtime.userns import SYNC_FLAG, current_mapping, set_up_child
+    from pod.util.userns import SYNC_FLAG, current_mapping, set_up_child
 
     parent_end, child_end = socket.socketpair()
     with parent_end:
@@ -251,7 +251,7 @@ def _holder_main(argv: list[str]) -> None:
     """The holder: root of a new user namespace, a new network namespace with lo up; says
     "1" on stdout, then sleeps as long as it is needed (exec: nothing of Python stays)."""
     from pod.runtime import netif as loopback
-    from pod.runtime.userns import enter_userns
+    from pod.util.userns import enter_userns
 
     try:
         enter_userns(int(argv[1]))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pod.config import Settings, runtime_dir
-from pod.runtime.userns import SUBGID_FILE, SUBUID_FILE, read_subids
+from pod.util.userns import SUBGID_FILE, SUBUID_FILE, read_subids
 
 OK, WARN, INFO = "ok", "warn", "info"
 MIN_SUBIDS = 65536

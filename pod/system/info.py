@@ -103,7 +103,7 @@ def _oci_runtime() -> dict[str, str]:
 def _id_mappings(rootless: bool) -> dict[str, Any]:
     if not rootless:
         return {"uidmap": None, "gidmap": None}
-    from pod.runtime.userns import current_mapping
+    from pod.util.userns import current_mapping
 
     mapping = current_mapping()
 

@@ -1,6 +1,6 @@
 """`pod unshare [COMMAND...]`: run a command as root of a user namespace with the rootless mapping.
 
-The namespace is the one rootless containers and layer unpacking use (pod.runtime.userns: uid 0
+The namespace is the one rootless containers and layer unpacking use (pod.util.userns: uid 0
 is the user, 1.. the user's /etc/subuid and /etc/subgid ranges), so files in the store owned by
 subordinate ids can be inspected or removed. As podman, CONTAINERS_GRAPHROOT and
 CONTAINERS_RUNROOT name the store. The child is
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pod.errors import PodError
-from pod.runtime.userns import SYNC_FLAG, current_mapping, enter_userns, set_up_child
+from pod.util.userns import SYNC_FLAG, current_mapping, enter_userns, set_up_child
 
 
 def run_unshare(settings: Any, command: Sequence[str], warn: Any = None) -> int:

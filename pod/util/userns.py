@@ -1,5 +1,8 @@
 """User namespaces for rootless pod: subordinate id ranges and a worker run inside a namespace.
 
+Below the store and the runtime alike: layer extraction and diffs, build, cp, the shim and the
+rootless network namespace all enter user namespaces the same way.
+
 Files in an image belong to many users; an unprivileged user can only own them through a user
 namespace mapping container uid 0 to the user and 1..N to the user's /etc/subuid range (podman's
 mapping, set up by the setuid newuidmap/newgidmap). With no range, or no newuidmap, the namespace
@@ -31,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from pod import errors
-from pod.runtime import syscalls
+from pod.util.libc import CLONE_NEWUSER, unshare
 
 SUBUID_FILE = Path("/etc/subuid")
 SUBGID_FILE = Path("/etc/subgid")
@@ -242,7 +245,7 @@ def run_worker(module: str, request: Any) -> Any:
 def enter_userns(sync_fd: int) -> None:
     """Child half of the handshake: unshare, wait for the maps, become root in the namespace."""
     try:
-        syscalls.unshare(syscalls.CLONE_NEWUSER)
+        unshare(CLONE_NEWUSER)
     except OSError as err:
         raise errors.StoreError(
             f"cannot create a user namespace ({err.strerror}): unprivileged user namespaces may "

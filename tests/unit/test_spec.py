@@ -22,8 +22,8 @@ from pod.container.options import MountSpec, ResourceLimits, RunOptions, Ulimit
 from pod.container.user import ResolvedUser
 from pod.errors import PodError
 from pod.image.defaults import ImageDefaults
-from pod.runtime.userns import IdMapLine, SubIdRange
 from pod.util.capabilities import ALL_CAPABILITIES, host_bounding_set
+from pod.util.userns import IdMapLine, SubIdRange
 
 GOLDEN = Path(__file__).parent / "golden" / "spec"
 UPDATE = os.environ.get("POD_UPDATE_GOLDEN") == "1"

@@ -1,4 +1,4 @@
-"""pod.runtime.userns: subordinate id files, the mapping, and the unpack worker in a user namespace,
+"""pod.util.userns: subordinate id files, the mapping, and the unpack worker in a user namespace,
 including rootless runs as a real unprivileged user with and without /etc/subuid ranges."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pytest
 import pod
 import pod.store
 from pod.errors import PodError, StoreError, UnsafeContentError
-from pod.runtime import userns
+from pod.util import userns
 
 WORKER = "pod.store.unpack"
 
