@@ -16,6 +16,7 @@ from pod.errors import PodError
 from pod.network import setup
 from pod.network.modes import NetworkAttachment
 from pod.network.rootless_netns import where_the_bridges_are
+from pod.network.state import read_state, save_state
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked
@@ -64,7 +65,7 @@ def connect(
 
 
 def _attach_running(layout: Layout, record: ContainerRecord, net, attachment, pid: int) -> None:
-    live = setup.read_state(layout, record.id)
+    live = read_state(layout, record.id)
     if live is None:
         raise PodError(f"container {record.id} has no network set up to add to")
     routes = not live.attachments and not net.internal
@@ -85,7 +86,7 @@ def _attach_running(layout: Layout, record: ContainerRecord, net, attachment, pi
 
     live.attachments[net.name] = where_the_bridges_are(layout, record.rootless, attach)
     live.named += setup.tell_members(layout, record, [net.name], joined=True)
-    setup.save_state(layout, record.id, live)
+    save_state(layout, record.id, live)
 
 
 def disconnect(settings: Settings, network: str, container: str) -> None:
@@ -94,7 +95,7 @@ def disconnect(settings: Settings, network: str, container: str) -> None:
         record = store.lookup(record.id)
         if not any(entry["name"] == net.name for entry in record.networks):
             raise PodError(f"container {record.id} is not connected to network {net.name}")
-        live = setup.read_state(layout, record.id)
+        live = read_state(layout, record.id)
         state = current_state(store, record)
         running = state.status in ("running", "paused")
         if running and live is not None and net.name in live.attachments:
@@ -102,7 +103,7 @@ def disconnect(settings: Settings, network: str, container: str) -> None:
                 setup.tell_members(layout, record, [net.name], joined=False)
                 live.named.remove(net.name)
             done = live.attachments.pop(net.name)
-            setup.save_state(layout, record.id, live)
+            save_state(layout, record.id, live)
             veth = done["host_ifname"]
             if record.rootless:  # the bridge stays in the rootless namespace while it runs
                 from pod.network.bridge import delete_link

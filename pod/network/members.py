@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from pod.network.setup import read_state
+from pod.network.state import read_state
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
 

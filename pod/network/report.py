@@ -15,7 +15,7 @@ from pod.network.ports import (
     inspect_ports,
     port_bindings,
 )
-from pod.network.setup import read_state
+from pod.network.state import read_state
 from pod.store.containers import ContainerRecord
 from pod.store.layout import Layout
 

@@ -6,8 +6,8 @@ the bridges, their rules and the veths while the rootfs is mounted and the runti
 the container on the other core; `Preparation.complete(pid)` waits for the worker and returns
 what was done. Published ports are bound first, so a port in use fails the start before
 anything else is set up.
-What was done goes to the container's network.json: inspect, ps and port read it and
-`disconnect` undoes exactly that.
+What was done goes to the container's network.json (pod.network.state): inspect, ps and port
+read it and `disconnect` undoes exactly that.
 """
 
 from __future__ import annotations
@@ -18,43 +18,15 @@ import os
 import signal
 import socket
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pod.errors import PodError
 from pod.network.modes import parse_stored, shares_rootless_namespace
 from pod.network.ports import PortMapping
+from pod.network.state import STATE_FILE, NetworkState, read_state, save_state
 from pod.store.containers import ContainerRecord
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
-
-STATE_FILE = "network.json"
-
-
-@dataclass
-class NetworkState:
-    """What the shim set up for one run of the container."""
-
-    kind: str = ""  # bridge, none, host, container, ns, slirp4netns, private
-    pid: int = 0  # the container's process: its namespace is /proc/<pid>/ns/net
-    attachments: dict[str, dict] = field(default_factory=dict)  # network → bridge.Attachment
-    ports: list[dict] = field(default_factory=list)  # PortMapping.to_json()
-    helper_pid: int = 0  # slirp4netns
-    named: list[str] = field(default_factory=list)  # networks whose members know it by name
-    forwarder_pid: int = 0
-
-    @classmethod
-    def from_json(cls, data: dict) -> NetworkState:
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-
-
-def read_state(layout: Layout, container_id: str) -> NetworkState | None:
-    data = read_json(layout.container_dir(container_id) / STATE_FILE)
-    return NetworkState.from_json(data) if data else None
-
-
-def save_state(layout: Layout, container_id: str, state: NetworkState) -> None:
-    atomic_write_json(layout.container_dir(container_id) / STATE_FILE, asdict(state), 0o600)
 
 
 def _bind(ports: list[PortMapping]) -> list[socket.socket]:

@@ -1,0 +1,38 @@
+"""What the shim set up for a container's network, kept in its network.json: written by
+pod.network.setup, read by inspect, ps, port, the /etc/hosts of network members
+(pod.network.members) and `disconnect`, which undoes exactly that."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from pod.store.layout import Layout
+from pod.store.lock import atomic_write_json, read_json
+
+STATE_FILE = "network.json"
+
+
+@dataclass
+class NetworkState:
+    """What the shim set up for one run of the container."""
+
+    kind: str = ""  # bridge, none, host, container, ns, slirp4netns, private
+    pid: int = 0  # the container's process: its namespace is /proc/<pid>/ns/net
+    attachments: dict[str, dict] = field(default_factory=dict)  # network → bridge.Attachment
+    ports: list[dict] = field(default_factory=list)  # PortMapping.to_json()
+    helper_pid: int = 0  # slirp4netns
+    named: list[str] = field(default_factory=list)  # networks whose members know it by name
+    forwarder_pid: int = 0
+
+    @classmethod
+    def from_json(cls, data: dict) -> NetworkState:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def read_state(layout: Layout, container_id: str) -> NetworkState | None:
+    data = read_json(layout.container_dir(container_id) / STATE_FILE)
+    return NetworkState.from_json(data) if data else None
+
+
+def save_state(layout: Layout, container_id: str, state: NetworkState) -> None:
+    atomic_write_json(layout.container_dir(container_id) / STATE_FILE, asdict(state), 0o600)
