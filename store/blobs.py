@@ -63,7 +63,7 @@ class BlobStore:
         """Create the OCI layout skeleton once (idempotent, safe against concurrent callers)."""
         if self.layout.oci_layout_file.exists():
             return
-        (self.layout.blobs_root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+        self.layout.blobs_dir().mkdir(parents=True, exist_ok=True)
         self.layout.incoming.mkdir(parents=True, exist_ok=True)
         with locked(self.layout.store_lock):
             if not self.layout.index_file.exists():
@@ -126,7 +126,7 @@ class BlobStore:
                 self.path(digest).unlink()
 
     def all_digests(self) -> set[str]:
-        directory = self.layout.blobs_root / "blobs" / "sha256"
+        directory = self.layout.blobs_dir()
         if not directory.is_dir():
             return set()
         return {f"sha256:{name}" for name in os.listdir(directory)}

@@ -154,16 +154,16 @@ class ContainerStore:
 
     @property
     def lock_path(self) -> Path:
-        return self.layout.locks_root / "containers.lock"
+        return self.layout.containers_lock
 
     def container_lock(self, container_id: str) -> Path:
-        return self.layout.locks_root / f"container-{container_id}.lock"
+        return self.layout.container_lock(container_id)
 
     def record_file(self, container_id: str) -> Path:
-        return self.layout.container_dir(container_id) / "container.json"
+        return self.layout.container(container_id).record
 
     def state_file(self, container_id: str) -> Path:
-        return self.layout.container_dir(container_id) / "state.json"
+        return self.layout.container(container_id).state
 
     def list(self) -> list[ContainerRecord]:
         root = self.layout.containers_root
@@ -171,7 +171,7 @@ class ContainerStore:
             return []
         records = []
         for entry in os.scandir(root):
-            data = read_json(Path(entry.path) / "container.json")
+            data = read_json(self.record_file(entry.name))
             if data:
                 records.append(ContainerRecord.from_dict(data))
         return records

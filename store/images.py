@@ -16,7 +16,7 @@ from pod.errors import NoSuchImageError, PodError
 from pod.image import reference
 from pod.store import build_cache
 from pod.store.blobs import BlobStore, IndexEntry
-from pod.store.layout import Layout
+from pod.store.layout import RECORD_FILE, Layout
 from pod.store.lock import atomic_write_json, locked, read_json
 
 
@@ -232,7 +232,7 @@ def _present_layers(layout: Layout) -> set[str]:
     return {
         "sha256:" + entry.name
         for entry in root.iterdir()
-        if len(entry.name) == 64 and (entry / "meta.json").exists()
+        if len(entry.name) == 64 and layout.layer_meta(entry.name).exists()
     }
 
 
@@ -242,7 +242,7 @@ def containers_using(layout: Layout, image_id: str) -> list[str]:
     if not root.is_dir():
         return []
     users = []
-    for record_file in root.glob("*/container.json"):
+    for record_file in root.glob(f"*/{RECORD_FILE}"):
         try:
             data = json.loads(Path(record_file).read_bytes())
         except (OSError, json.JSONDecodeError):

@@ -34,7 +34,7 @@ from typing import IO, Any
 
 from pod.errors import DigestMismatchError, PodError, StoreError, UnsafeContentError
 from pod.store import safepath
-from pod.store.layout import Layout
+from pod.store.layout import LAYER_DIFF, Layout
 from pod.store.lock import atomic_write_json, fsync_dir, lock_if_free, locked, read_json
 from pod.util.userns import run_in_userns
 
@@ -593,8 +593,7 @@ def read_layer_info(layout: Layout, chain_id: str) -> LayerInfo | None:
 
 
 def _scratch_dir(layout: Layout, chain_id: str, kind: str) -> Path:
-    """A name `kill -9` leftovers are recognised by: <chain hex>.<kind>-<pid>."""
-    return layout.layers_root / f"{chain_id.removeprefix('sha256:')}.{kind}-{os.getpid()}"
+    return layout.layer_scratch_dir(chain_id, kind, os.getpid())
 
 
 def remove_trees(paths: Sequence[Path], *, rootless: bool) -> None:
@@ -665,9 +664,10 @@ def _unpack_into_place(
     """Unpack into <chain>.partial-<pid>, then rename it to the layer dir; nothing kept on error."""
     final, partial = layout.layer_dir(chain_id), _scratch_dir(layout, chain_id, "partial")
     remove_trees([final, partial], rootless=rootless)  # an incomplete earlier attempt
-    (partial / "diff").mkdir(parents=True)
+    diff = partial / LAYER_DIFF
+    diff.mkdir(parents=True)
     try:
-        unpacked = _unpack(blob, partial / "diff", diff_id, rootless=rootless, max_size=max_size)
+        unpacked = _unpack(blob, diff, diff_id, rootless=rootless, max_size=max_size)
         os.rename(partial, final)
     except BaseException:
         with contextlib.suppress(OSError, PodError):
@@ -702,11 +702,11 @@ def adopt_layer(
         remove_trees([final, partial], rootless=rootless)  # an incomplete earlier attempt
         partial.mkdir(parents=True)
         try:
-            os.rename(upper, partial / "diff")
+            os.rename(upper, partial / LAYER_DIFF)
             os.rename(partial, final)
         except BaseException:
             with contextlib.suppress(OSError):
-                os.rename(partial / "diff", upper)
+                os.rename(partial / LAYER_DIFF, upper)
             with contextlib.suppress(OSError, PodError):
                 remove_trees([partial], rootless=rootless)
             raise

@@ -1,19 +1,151 @@
-"""The one place that knows every path in the store (versioned layout; see DESIGN.md)."""
+"""The one place that knows every path in the store (versioned layout; see DESIGN.md).
+
+Imports nothing at run time: paths are built with the `/` of the Path roots it is given, and
+the file names are plain strings, so the shim's small interpreter (C modules only, not even
+pathlib) can use them too. That is also why Layout and ContainerPaths are written out rather
+than dataclasses (dataclasses pulls in inspect, ast and re).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+TYPE_CHECKING = False  # typing and pathlib stay out of the shim's interpreter
+if TYPE_CHECKING:
+    from pathlib import Path
 
 LAYOUT_VERSION = 1
 
+# A container's directory, <root>/containers/<id>/ (see ContainerPaths).
+CONFIG_FILE = "config.json"  # the OCI bundle's config: the directory is the bundle
+RECORD_FILE = "container.json"
+STATE_FILE = "state.json"
+NETWORK_STATE_FILE = "network.json"
+LOG_FILE = "ctr.log"
+PID_FILE = "container.pid"
+ATTACH_SOCKET = "attach.sock"
+SLIRP4NETNS_LOG = "slirp4netns.log"
+# A layer's directory, <root>/layers/<chain id>/.
+LAYER_DIFF = "diff"
+LAYER_META = "meta.json"
 
-@dataclass(frozen=True)
+
+class ContainerPaths:
+    """The files of one container's directory: the OCI bundle (config.json, the rootfs mounted
+    at merged/ from the overlay's upper/ and work/) and pod's own files beside it."""
+
+    __slots__ = ("directory",)
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def __repr__(self) -> str:
+        return f"ContainerPaths({self.directory!r})"
+
+    @property
+    def config(self) -> Path:
+        return self.directory / CONFIG_FILE
+
+    @property
+    def record(self) -> Path:
+        """pod's record of the container (store.containers.ContainerRecord)."""
+        return self.directory / RECORD_FILE
+
+    @property
+    def state(self) -> Path:
+        """Its life so far (store.containers.ContainerState)."""
+        return self.directory / STATE_FILE
+
+    @property
+    def network_state(self) -> Path:
+        """What the shim set up for its network (pod.network.state)."""
+        return self.directory / NETWORK_STATE_FILE
+
+    # --- the root file system: an overlay, or a copy where overlay cannot be used ---
+    @property
+    def upper(self) -> Path:
+        return self.directory / "upper"
+
+    @property
+    def work(self) -> Path:
+        return self.directory / "work"
+
+    @property
+    def merged(self) -> Path:
+        return self.directory / "merged"
+
+    @property
+    def empty_lower(self) -> Path:
+        """The lower dir of an image with no layers (overlayfs needs at least one)."""
+        return self.directory / "empty-lower"
+
+    @property
+    def lower_links(self) -> Path:
+        """Short symlinks to the lower dirs, so long mount options still fit a page."""
+        return self.directory / "l"
+
+    @property
+    def rootfs_copy(self) -> Path:
+        return self.directory / "rootfs-copy"
+
+    @property
+    def rootfs_copy_partial(self) -> Path:
+        return self.directory / "rootfs-copy.partial"
+
+    # --- files bound over the container's own (pod.container.etc_files) ---
+    @property
+    def hosts(self) -> Path:
+        return self.directory / "hosts"
+
+    @property
+    def hostname(self) -> Path:
+        return self.directory / "hostname"
+
+    @property
+    def resolv_conf(self) -> Path:
+        return self.directory / "resolv.conf"
+
+    @property
+    def containerenv(self) -> Path:
+        return self.directory / ".containerenv"
+
+    # --- the shim's ---
+    @property
+    def log(self) -> Path:
+        """The k8s-file log of the container's output."""
+        return self.directory / LOG_FILE
+
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / PID_FILE
+
+    @property
+    def attach_socket(self) -> Path:
+        """Reached as ATTACH_SOCKET under an open directory fd (a socket path is short)."""
+        return self.directory / ATTACH_SOCKET
+
+    @property
+    def slirp4netns_log(self) -> Path:
+        return self.directory / SLIRP4NETNS_LOG
+
+
 class Layout:
     """Paths under the graph root (`root`) and the run root (`runroot`)."""
 
-    root: Path
-    runroot: Path
+    __slots__ = ("root", "runroot")
+
+    def __init__(self, root: Path, runroot: Path) -> None:
+        self.root = root
+        self.runroot = runroot
+
+    def __repr__(self) -> str:
+        return f"Layout(root={self.root!r}, runroot={self.runroot!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Layout):
+            return NotImplemented
+        return (self.root, self.runroot) == (other.root, other.runroot)
+
+    def __hash__(self) -> int:
+        return hash((self.root, self.runroot))
 
     # --- blobs: an OCI image layout that skopeo and umoci can read directly ---
     @property
@@ -28,14 +160,17 @@ class Layout:
     def index_file(self) -> Path:
         return self.blobs_root / "index.json"
 
+    def blobs_dir(self, algorithm: str = "sha256") -> Path:
+        return self.blobs_root / "blobs" / algorithm
+
     def blob(self, digest: str) -> Path:
         algorithm, _, hexdigest = digest.partition(":")
-        return self.blobs_root / "blobs" / algorithm / hexdigest
+        return self.blobs_dir(algorithm) / hexdigest
 
     @property
     def incoming(self) -> Path:
         """Partial downloads, named by digest so an interrupted transfer can resume with Range."""
-        return self.root / "tmp" / "incoming"
+        return self.tmp / "incoming"
 
     @property
     def tmp(self) -> Path:
@@ -50,10 +185,15 @@ class Layout:
         return self.layers_root / chain_id.removeprefix("sha256:")
 
     def layer_diff(self, chain_id: str) -> Path:
-        return self.layer_dir(chain_id) / "diff"
+        return self.layer_dir(chain_id) / LAYER_DIFF
 
     def layer_meta(self, chain_id: str) -> Path:
-        return self.layer_dir(chain_id) / "meta.json"
+        return self.layer_dir(chain_id) / LAYER_META
+
+    def layer_scratch_dir(self, chain_id: str, kind: str, pid: int) -> Path:
+        """A layer being made: <chain hex>.<kind>-<pid>, a name `kill -9` leftovers are
+        recognised by; renamed to layer_dir when complete."""
+        return self.layers_root / f"{chain_id.removeprefix('sha256:')}.{kind}-{pid}"
 
     # --- image records ---
     @property
@@ -66,6 +206,15 @@ class Layout:
         """Build step results by cache key (store.build_cache); their layers count as used."""
         return self.root / "build-cache.json"
 
+    def build_cache_mount(self, digest: str) -> Path:
+        """A `RUN --mount=type=cache` directory, named by the hash of its id."""
+        return self.root / "build-mounts" / digest
+
+    @property
+    def builds_root(self) -> Path:
+        """Working directories of running builds (pod.builder), one per build."""
+        return self.root / "build"
+
     # --- containers and volumes ---
     @property
     def containers_root(self) -> Path:
@@ -74,9 +223,27 @@ class Layout:
     def container_dir(self, container_id: str) -> Path:
         return self.containers_root / container_id
 
+    def container(self, container_id: str) -> ContainerPaths:
+        return ContainerPaths(self.container_dir(container_id))
+
+    def runtime_state_dir(self, runtime_name: str) -> Path:
+        """An OCI runtime's state for this store (the `--root` of runc, crun or pod-runtime):
+        in the run root, as it does not outlive a boot."""
+        return self.runroot / "runtime" / runtime_name
+
     @property
     def volumes_root(self) -> Path:
         return self.root / "volumes"
+
+    def volume_dir(self, name: str) -> Path:
+        return self.volumes_root / name
+
+    def volume_data(self, name: str) -> Path:
+        """What containers mount."""
+        return self.volume_dir(name) / "_data"
+
+    def volume_record(self, name: str) -> Path:
+        return self.volume_dir(name) / "volume.json"
 
     # --- networks: `<name>.json` records, `ipam/<name>.json` the addresses given out ---
     @property
@@ -90,10 +257,38 @@ class Layout:
         return self.networks_root / "ipam" / f"{name}.json"
 
     @property
+    def network_starting_root(self) -> Path:
+        """A file per bridge worker at work, naming the bridges it is setting up."""
+        return self.runroot / "network-starting"
+
+    @property
+    def network_tidy_root(self) -> Path:
+        """Host parts (veths, bridges) left for pod.network.setup.tidy to remove."""
+        return self.runroot / "network-tidy"
+
+    @property
     def rootless_netns_root(self) -> Path:
         """The rootless network namespace's holder and its use count (pod.network.rootless_netns);
         in the run root: the holder does not outlive a boot."""
         return self.runroot / "rootless-netns"
+
+    @property
+    def rootless_netns_holder(self) -> Path:
+        return self.rootless_netns_root / "holder.json"
+
+    @property
+    def rootless_netns_users(self) -> Path:
+        """Shared-locked by each shim whose container uses the namespace."""
+        return self.rootless_netns_root / "users.lock"
+
+    @property
+    def rootless_netns_lock(self) -> Path:
+        """Serialises starting and stopping the namespace."""
+        return self.rootless_netns_root / "lock"
+
+    @property
+    def rootless_netns_slirp4netns_log(self) -> Path:
+        return self.rootless_netns_root / SLIRP4NETNS_LOG
 
     # --- locks (in the graph root so every process using the store sees the same files) ---
     @property
@@ -103,6 +298,18 @@ class Layout:
     @property
     def store_lock(self) -> Path:
         return self.locks_root / "store.lock"
+
+    @property
+    def containers_lock(self) -> Path:
+        """Container names and the set of records."""
+        return self.locks_root / "containers.lock"
+
+    def container_lock(self, container_id: str) -> Path:
+        return self.locks_root / f"container-{container_id}.lock"
+
+    @property
+    def volumes_lock(self) -> Path:
+        return self.locks_root / "volumes.lock"
 
     @property
     def networks_lock(self) -> Path:

@@ -47,16 +47,16 @@ class VolumeStore:
 
     @property
     def lock_path(self) -> Path:
-        return self.layout.locks_root / "volumes.lock"
+        return self.layout.volumes_lock
 
     def directory(self, name: str) -> Path:
-        return self.layout.volumes_root / name
+        return self.layout.volume_dir(name)
 
     def data_dir(self, name: str) -> Path:
-        return self.directory(name) / "_data"
+        return self.layout.volume_data(name)
 
     def _record_file(self, name: str) -> Path:
-        return self.directory(name) / "volume.json"
+        return self.layout.volume_record(name)
 
     def create(
         self,
@@ -96,7 +96,7 @@ class VolumeStore:
         root = self.layout.volumes_root
         if not root.is_dir():
             return []
-        records = [read_json(entry / "volume.json") for entry in root.iterdir()]
+        records = [read_json(self._record_file(entry.name)) for entry in root.iterdir()]
         return [VolumeRecord.from_dict(data) for data in records if data]
 
     def remove(

@@ -31,7 +31,7 @@ from pod.store import build_cache, layers
 from pod.store.blobs import BlobStore
 from pod.store.build_cache import CacheEntry, StepLayer
 from pod.store.images import ImageRecord
-from pod.store.layout import Layout
+from pod.store.layout import ContainerPaths, Layout
 from pod.store.lock import locked
 from pod.util.humanize import created_time
 
@@ -385,7 +385,7 @@ class Builder:
                 run_worker("pod.builder.fs_worker", request)
             return commit_upper(
                 self.layout,
-                directory / "target" / "upper",
+                ContainerPaths(directory / "target").upper,
                 work.layers,
                 rootless=self.settings.rootless,
                 timestamp=self.options.timestamp,
@@ -478,7 +478,7 @@ def _run_argv(instr: cf.Instruction, shell: list[str]) -> list[str]:
 
 def _scratch_dir(layout: Layout) -> Path:
     """A step's working directory, named for its process so stale ones can be found."""
-    root = layout.root / "build"
+    root = layout.builds_root
     root.mkdir(parents=True, exist_ok=True)
     directory = root / f"{os.getpid()}-{os.urandom(6).hex()}"
     directory.mkdir()
@@ -500,7 +500,7 @@ def remove_build_leftovers(settings: Settings) -> None:
             with contextlib.suppress(PodError, OSError):
                 remove_container(settings, record.id, force=True, timeout=0)
     remove_stale_scratch(layout)
-    root = layout.root / "build"
+    root = layout.builds_root
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(root):
             pid = entry.name.partition("-")[0]

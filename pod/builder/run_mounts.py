@@ -28,7 +28,6 @@ from pod.store.safepath import resolve_inside
 if TYPE_CHECKING:
     from pod.builder.executor import Builder, StageRun
 
-CACHE_DIR = "build-mounts"
 _TYPES = ("bind", "cache", "tmpfs", "secret")
 _BOOLEAN = ("ro", "readonly", "rw", "readwrite", "required")
 
@@ -75,7 +74,7 @@ class CacheClaim:
 def _cache_path(builder: Builder, cache_id: str) -> Path:
     """The directory a cache id names: a hash, so it can never leave the cache store."""
     digest = hashlib.sha256(cache_id.encode()).hexdigest()
-    return builder.layout.root / CACHE_DIR / digest
+    return builder.layout.build_cache_mount(digest)
 
 
 def _new_cache_dir(builder: Builder, path: Path, claim: CacheClaim) -> None:

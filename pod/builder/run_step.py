@@ -84,7 +84,7 @@ def _run_options(work: WorkingImage, request: RunRequest, options: BuildOptions,
 
 
 def _mount_destinations(layout: Layout, container_id: str) -> list[str]:
-    bundle = json.loads((layout.container_dir(container_id) / "config.json").read_bytes())
+    bundle = json.loads(layout.container(container_id).config.read_bytes())
     return [str(m.get("destination", "")) for m in bundle.get("mounts", [])]
 
 
@@ -122,7 +122,7 @@ def run_step(
         )
         return commit_upper(
             layout,
-            layout.container_dir(record.id) / "upper",
+            layout.container(record.id).upper,
             work.layers,
             rootless=settings.rootless,
             timestamp=options.timestamp,

@@ -230,7 +230,9 @@ def _pipe_copy(pfd: int, name: str, arcname: str, dest_fd: int, *, rootless: boo
 
 def _container_owner(directory: Path) -> tuple[int, int]:
     """The container's primary uid/gid (its config.json), for `--archive` copies in."""
-    config = json.loads((directory / "config.json").read_bytes())
+    from pod.store.layout import ContainerPaths
+
+    config = json.loads(ContainerPaths(directory).config.read_bytes())
     user = config.get("process", {}).get("user", {})
     return int(user.get("uid", 0)), int(user.get("gid", 0))
 

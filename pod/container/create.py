@@ -216,7 +216,7 @@ def _write_bundle(
     image: ImageRecord,
     defaults: ImageDefaults,
 ) -> None:
-    directory = layout.container_dir(record.id)
+    paths = layout.container(record.id)
     layer_dirs = [layout.layer_diff(chain) for chain in reversed(image.chain_ids)]
     userns = _userns(options, settings.rootless)
     user = passwd.resolve_user(
@@ -227,7 +227,7 @@ def _write_bundle(
     mounts, volume_names = _volume_mounts(layout, options, defaults, settings.rootless)
     network = _network(settings, layout, store, record, options, defaults)
     files = etc_files.write_all(
-        directory,
+        paths.directory,
         record.hostname,
         options,
         user,
@@ -244,7 +244,7 @@ def _write_bundle(
         defaults,
         container_id=record.id,
         hostname=record.hostname,
-        rootfs=str(directory / "merged"),
+        rootfs=str(paths.merged),
         user=user,
         mounts=mounts,
         etc_files=files,
@@ -261,9 +261,9 @@ def _write_bundle(
         netns_path=network.netns_path,
     )
     record.userns = _shim_maps(userns)
-    for name in ("upper", "work", "merged"):
-        (directory / name).mkdir(exist_ok=True)
-    atomic_write(directory / "config.json", spec.to_json(config))
+    for path in (paths.upper, paths.work, paths.merged):
+        path.mkdir(exist_ok=True)
+    atomic_write(paths.config, spec.to_json(config))
     record.mounts = mounts
     record.volumes = volume_names
     record.layers = list(image.chain_ids)

@@ -46,8 +46,7 @@ def diff(settings: Settings, text: str) -> list[tuple[str, str]]:
     """The changes of one container, sorted by path."""
     layout = Layout(settings.root, settings.runroot)
     record = ContainerStore(layout).lookup(text)
-    directory = layout.container_dir(record.id)
-    upper = directory / "upper"
+    upper = layout.container(record.id).upper
     if not upper.is_dir():  # the vfs driver copies the layers: no upper dir to compare
         return []
     lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]

@@ -301,15 +301,17 @@ def write_all(
     callers can pass what they have. `host_internal_ip` None means: find the host's address
     for a private network (an empty string leaves host.containers.internal out).
     """
+    from pod.store.layout import ContainerPaths
     from pod.store.lock import atomic_write
 
     own_netns = options.network not in ("host", "container", "ns")
     host_resolv = _read(host_resolv_conf) or ""
     if host_internal_ip is None:
         host_internal_ip = local_ip() if options.network == "private" else ""
+    paths = ContainerPaths(directory)
     contents = {
         "/etc/hosts": (
-            "hosts",
+            paths.hosts,
             hosts_content(
                 hostname,
                 add_hosts=options.add_hosts,
@@ -320,9 +322,9 @@ def write_all(
                 host_internal_ip=host_internal_ip or None,
             ),
         ),
-        "/etc/hostname": ("hostname", hostname_content(hostname)),
+        "/etc/hostname": (paths.hostname, hostname_content(hostname)),
         "/etc/resolv.conf": (
-            "resolv.conf",
+            paths.resolv_conf,
             resolv_content(
                 host_resolv,
                 own_netns=own_netns,
@@ -334,7 +336,7 @@ def write_all(
             ),
         ),
         "/run/.containerenv": (
-            ".containerenv",
+            paths.containerenv,
             containerenv_content(
                 privileged=options.privileged,
                 name=container_name or options.name or "",
@@ -346,8 +348,7 @@ def write_all(
         ),
     }
     files = {}
-    for destination, (name, text) in contents.items():
-        path = directory / name
+    for destination, (path, text) in contents.items():
         atomic_write(path, text.encode(), 0o644)
         files[destination] = str(path)
     return files

@@ -156,10 +156,10 @@ def _available_gids(pid: int) -> int | None:
 
 def _user_layers(layout: Layout, record: ContainerRecord, state: ContainerState) -> list[Path]:
     """The container's files as layers, top first: its upper dir over the image's layers."""
-    directory = layout.container_dir(record.id)
+    paths = layout.container(record.id)
     if state.rootfs_driver == "vfs":
-        return [directory / "rootfs-copy"]
-    return [directory / "upper", *(layout.layer_diff(c) for c in reversed(record.layers))]
+        return [paths.rootfs_copy]
+    return [paths.upper, *(layout.layer_diff(c) for c in reversed(record.layers))]
 
 
 def _resolve_user(
@@ -198,7 +198,7 @@ def exec_in_container(
         raise PodError(
             "can only create exec sessions on running containers: container state improper"
         )
-    config = json.loads((layout.container_dir(record.id) / "config.json").read_bytes())
+    config = json.loads(layout.container(record.id).config.read_bytes())
     if options.detach:
         options.tty = False  # nobody would read the terminal
     process = exec_process_spec(

@@ -21,8 +21,6 @@ from pod.store.lock import read_json
 from pod.util.humanize import ZERO_TIME, rfc3339
 
 PROPAGATIONS = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
-LOG_FILE = "ctr.log"  # pod.shim.supervisor.LOG_FILE (not imported: the shim module is large)
-PID_FILE = "container.pid"  # pod.shim.supervisor.PID_FILE
 
 
 def _state_section(state: ContainerState) -> dict[str, Any]:
@@ -192,13 +190,12 @@ def inspect_container(
 ) -> dict[str, Any]:
     """The `podman container inspect` document for one container."""
     layout: Layout = store.layout
-    directory = layout.container_dir(record.id)
-    spec = read_json(directory / "config.json", {}) or {}
+    paths = layout.container(record.id)
+    spec = read_json(paths.config, {}) or {}
     state = current_state(store, record)
-    log_path = str(directory / LOG_FILE)
+    log_path = str(paths.log)
     command = list(record.command)
     driver = state.rootfs_driver or record.storage_driver
-    upper = directory / "upper"
     return {
         "Id": record.id,
         "Created": rfc3339(record.created),
@@ -210,13 +207,13 @@ def inspect_container(
         "ImageName": record.image_name,
         "Rootfs": "",
         "Pod": "",
-        "ResolvConfPath": _etc_path(directory, "resolv.conf"),
-        "HostnamePath": _etc_path(directory, "hostname"),
-        "HostsPath": _etc_path(directory, "hosts"),
-        "StaticDir": str(directory),
+        "ResolvConfPath": _etc_path(paths.resolv_conf),
+        "HostnamePath": _etc_path(paths.hostname),
+        "HostsPath": _etc_path(paths.hosts),
+        "StaticDir": str(paths.directory),
         "OCIRuntime": record.runtime,
         "ConmonPidFile": "",
-        "PidFile": str(directory / PID_FILE),
+        "PidFile": str(paths.pid_file),
         "LogPath": log_path,
         "Name": record.name,
         "RestartCount": state.restart_count,
@@ -232,9 +229,9 @@ def inspect_container(
             "Name": driver,
             "Data": {
                 "LowerDir": ":".join(str(layout.layer_diff(c)) for c in reversed(record.layers)),
-                "UpperDir": str(upper),
-                "WorkDir": str(directory / "work"),
-                "MergedDir": str(directory / "merged"),
+                "UpperDir": str(paths.upper),
+                "WorkDir": str(paths.work),
+                "MergedDir": str(paths.merged),
             },
         },
         "Mounts": [m for m in map(_mount_entry, record.mounts) if m is not None],
@@ -250,6 +247,6 @@ def inspect_container(
     }
 
 
-def _etc_path(directory: Path, name: str) -> str:
-    """The host file bound over /etc/<name>, when create wrote one (pod.container.etc_files)."""
-    return str(directory / name) if (directory / name).is_file() else ""
+def _etc_path(path: Path) -> str:
+    """The host file bound over its /etc file, when create wrote one (pod.container.etc_files)."""
+    return str(path) if path.is_file() else ""

@@ -64,7 +64,7 @@ def _row(
     if size:
         from pod.system.df import tree_size
 
-        row["Size"] = human_size(tree_size(layout.container_dir(record.id) / "upper"))
+        row["Size"] = human_size(tree_size(layout.container(record.id).upper))
     return row
 
 

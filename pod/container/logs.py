@@ -19,7 +19,6 @@ from pod.store.containers import ContainerRecord, ContainerStore, pid_alive
 from pod.store.layout import Layout
 from pod.util.timefmt import go_time, parse_time
 
-LOG_FILE = "ctr.log"
 _FOLLOW_POLL = 0.1
 
 
@@ -88,7 +87,7 @@ def log_path(settings: Settings, record: ContainerRecord) -> Path:
             "this container is using the 'none' log driver, cannot read logs: this container "
             "is not logging output"
         )
-    return Layout(settings.root, settings.runroot).container_dir(record.id) / LOG_FILE
+    return Layout(settings.root, settings.runroot).container(record.id).log
 
 
 def _selected(line: LogLine, options: LogOptions) -> bool:

@@ -27,10 +27,10 @@ def remove_orphans(settings: Settings) -> None:
     for container_id in store.cut_short():
         remove_container(settings, container_id)
     for container_id in store.orphans():
-        directory = layout.container_dir(container_id)
+        paths = layout.container(container_id)
         if not settings.rootless:
-            unmount(directory)
-        remove_trees([directory / "upper", directory / "work"], rootless=settings.rootless)
+            unmount(paths.directory)
+        remove_trees([paths.upper, paths.work], rootless=settings.rootless)
         store.remove_files(container_id)
 
 
@@ -59,11 +59,11 @@ def remove_container(
     from pod.container.rootfs import unmount
 
     with locked(store.container_lock(record.id)):
+        paths = layout.container(record.id)
         if not record.rootless:  # a rootless rootfs lives only in its shim's mount namespace
-            unmount(layout.container_dir(record.id))
-        directory = layout.container_dir(record.id)
-        if directory.exists():
-            remove_trees([directory / "upper", directory / "work"], rootless=settings.rootless)
+            unmount(paths.directory)
+        if paths.directory.exists():
+            remove_trees([paths.upper, paths.work], rootless=settings.rootless)
         _network_leftovers(layout, record)
         store.remove_files(record.id)
     if volumes:

@@ -105,7 +105,7 @@ def restart_if_due(
             state_root,
             record.id,
             directory,
-            pid_file=directory / shim.PID_FILE,
+            pid_file=layout.container(record.id).pid_file,
             console_socket=Path(stdio.console_path) if stdio.console_path else None,
             stdio=stdio.container,
         )

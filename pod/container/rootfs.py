@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pod.runtime import syscalls
 from pod.store.containers import ContainerRecord
-from pod.store.layout import Layout
+from pod.store.layout import ContainerPaths, Layout
 
 OVERLAY = "overlay"
 FUSE_OVERLAYFS = "fuse-overlayfs"
@@ -75,7 +75,7 @@ def private_mount_namespace() -> None:
 
 
 def merged_dir(directory: Path) -> Path:
-    return directory / "merged"
+    return ContainerPaths(directory).merged
 
 
 def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
@@ -86,17 +86,16 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
 
 def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: bool) -> str:
     """Layers (top first) + <directory>/upper at <directory>/merged; return the driver used."""
-    merged = merged_dir(directory)
-    merged.mkdir(exist_ok=True)
+    paths = ContainerPaths(directory)
+    paths.merged.mkdir(exist_ok=True)
     if driver == VFS:
         _mount_copy(lowers, directory)
         return VFS
     if not lowers:
-        empty = directory / "empty-lower"  # overlayfs needs at least one lower dir
-        empty.mkdir(exist_ok=True)
-        lowers = [empty]
-    for name in ("upper", "work"):
-        (directory / name).mkdir(exist_ok=True)
+        paths.empty_lower.mkdir(exist_ok=True)
+        lowers = [paths.empty_lower]
+    for path in (paths.upper, paths.work):
+        path.mkdir(exist_ok=True)
     try:
         _mount_overlay(lowers, directory, userxattr=rootless)
         return OVERLAY
@@ -135,23 +134,25 @@ def _overlay_options(lowers: list[str], upper: str, work: str, userxattr: bool) 
 
 def _mount_overlay(lowers: list[Path], directory: Path, *, userxattr: bool) -> None:
     """mount(2)'s data is one page: with many layers, name them by short links from <dir>/l."""
-    merged = merged_dir(directory)
+    paths = ContainerPaths(directory)
+    merged = paths.merged
     options = _overlay_options(
-        [str(p) for p in lowers], str(directory / "upper"), str(directory / "work"), userxattr
+        [str(p) for p in lowers], str(paths.upper), str(paths.work), userxattr
     )
     if len(options) < os.sysconf("SC_PAGESIZE"):
         sys_mount(OVERLAY, merged, OVERLAY, 0, options)
         return
-    links = directory / "l"
+    links = paths.lower_links
     shutil.rmtree(links, ignore_errors=True)
     links.mkdir()
     for index, lower in enumerate(lowers):
         os.symlink(lower, links / str(index))
-    short = [f"l/{index}" for index in range(len(lowers))]
+    short = [f"{links.name}/{index}" for index in range(len(lowers))]
     saved = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.chdir(directory)  # the relative names resolve against the mounting process's cwd
-        sys_mount(OVERLAY, merged, OVERLAY, 0, _overlay_options(short, "upper", "work", userxattr))
+        relative = _overlay_options(short, paths.upper.name, paths.work.name, userxattr)
+        sys_mount(OVERLAY, merged, OVERLAY, 0, relative)
     finally:
         os.fchdir(saved)
         os.close(saved)
@@ -159,9 +160,8 @@ def _mount_overlay(lowers: list[Path], directory: Path, *, userxattr: bool) -> N
 
 def _mount_fuse(binary: str, lowers: list[Path], directory: Path) -> None:
     """fuse-overlayfs daemonizes once mounted: its stderr goes to a file, never a pipe."""
-    options = _overlay_options(
-        [str(p) for p in lowers], str(directory / "upper"), str(directory / "work"), False
-    )
+    paths = ContainerPaths(directory)
+    options = _overlay_options([str(p) for p in lowers], str(paths.upper), str(paths.work), False)
     with tempfile.TemporaryFile() as err:
         done = subprocess.run(
             [binary, "-o", options, str(merged_dir(directory))],
@@ -181,9 +181,10 @@ def _mount_fuse(binary: str, lowers: list[Path], directory: Path) -> None:
 
 def _mount_copy(lowers: list[Path], directory: Path) -> None:
     """Copy the layers once (kept across restarts: it is the container's writable layer too)."""
-    copy = directory / "rootfs-copy"
+    paths = ContainerPaths(directory)
+    copy = paths.rootfs_copy
     if not copy.is_dir():
-        partial = directory / "rootfs-copy.partial"
+        partial = paths.rootfs_copy_partial
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir()
         for lower in reversed(lowers):  # base layer first

@@ -21,7 +21,7 @@ LIVE = ("running", "paused", "created", "stopping")
 
 def runtime_state_root(layout: Layout, runtime: str) -> Path:
     """Where the OCI runtime keeps its state for this store (its `--root`)."""
-    return layout.runroot / "runtime" / os.path.basename(runtime)
+    return layout.runtime_state_dir(os.path.basename(runtime))
 
 
 def current_state(store: ContainerStore, record: ContainerRecord) -> ContainerState:

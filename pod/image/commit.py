@@ -83,14 +83,14 @@ def commit_container(settings: Settings, text: str, options: CommitOptions) -> I
     image = ImageStore(layout).lookup(record.image_id)
     names = [reference.qualify_local(options.name)] if options.name else []
     work = WorkingImage.from_image(layout, image)
-    directory = layout.container_dir(record.id)
-    bundle = json.loads((directory / "config.json").read_bytes())
+    paths = layout.container(record.id)
+    bundle = json.loads(paths.config.read_bytes())
     _container_config(work, record, bundle)
     for change in options.changes:
         apply_change(work, change)
     if options.author:
         work.config["author"] = options.author
-    if not (directory / "upper").is_dir():
+    if not paths.upper.is_dir():
         raise PodError(f"container {record.id} has no upper layer to commit (vfs storage)")
     destinations = [str(m.get("destination", "")) for m in bundle.get("mounts", [])]
     if not options.quiet:
@@ -98,7 +98,7 @@ def commit_container(settings: Settings, text: str, options: CommitOptions) -> I
     with _paused(settings, record, options.pause):
         layer = commit_upper(
             layout,
-            directory / "upper",
+            paths.upper,
             work.layers,
             rootless=settings.rootless,
             timestamp=None,

@@ -64,12 +64,12 @@ def joined(layout: Layout, record: ContainerRecord, network: str, allocations: d
     own_line = _line(mine.get("ip", ""), [record.name, *mine.get("aliases", [])], record.id)
     others = [m for m in members if m[0].id != record.id]
     _rewrite(
-        layout.container_dir(record.id) / "hosts",
+        layout.container(record.id).hosts,
         {m[0].id[:12] for m in others},
         [_line(ip, names, member.id) for member, ip, names in others],
     )
     for member, _ip, _names in others:
-        _rewrite(layout.container_dir(member.id) / "hosts", {record.id[:12]}, [own_line])
+        _rewrite(layout.container(member.id).hosts, {record.id[:12]}, [own_line])
 
 
 def left(layout: Layout, record: ContainerRecord, network: str, allocations: dict) -> None:
@@ -77,4 +77,4 @@ def left(layout: Layout, record: ContainerRecord, network: str, allocations: dic
     store = ContainerStore(layout)
     for member, _ip, _names in _running_members(layout, store, network, allocations):
         if member.id != record.id:
-            _rewrite(layout.container_dir(member.id) / "hosts", {record.id[:12]}, [])
+            _rewrite(layout.container(member.id).hosts, {record.id[:12]}, [])

@@ -28,7 +28,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from pod.errors import PodError
@@ -37,10 +36,6 @@ from pod.store.containers import pid_alive, process_start_time
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
 from pod.util.userns import become_root
-
-_HOLDER_FILE = "holder.json"
-_USERS_FILE = "users.lock"
-_LOCK_FILE = "lock"
 
 
 @dataclass(frozen=True)
@@ -60,20 +55,15 @@ class Holder:
         return f"/proc/{self.pid}/ns/net"
 
 
-def _directory(layout: Layout) -> Path:
-    directory = layout.rootless_netns_root
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
-def _open_uses(directory: Path) -> int:
-    """The file whose flock counts the namespace's uses (shared: a use; exclusive: none)."""
-    return os.open(directory / _USERS_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+def _open_uses(layout: Layout) -> int:
+    """The file whose flock counts the namespace's uses (shared: a use; exclusive: none);
+    opened under the namespace's lock, which made its directory."""
+    return os.open(layout.rootless_netns_users, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
 
 def current(layout: Layout) -> Holder | None:
     """The holder, when it runs."""
-    data = read_json(layout.rootless_netns_root / _HOLDER_FILE)
+    data = read_json(layout.rootless_netns_holder)
     if not data:
         return None
     holder = Holder(**data)
@@ -92,12 +82,11 @@ def join(layout: Layout) -> int:
     """For a rootless shim that has no namespace yet: start the holder unless it runs, take a
     use of it, and become root of its user namespace. The use is the returned fd (a shared
     flock): keep it open while the container may need the namespace."""
-    directory = _directory(layout)
-    with locked(directory / _LOCK_FILE):
-        use = _open_uses(directory)
+    with locked(layout.rootless_netns_lock):
+        use = _open_uses(layout)
         try:
             fcntl.flock(use, fcntl.LOCK_SH)
-            holder = current(layout) or _start(layout, directory)
+            holder = current(layout) or _start(layout)
             join_userns(holder.userns_path)
         except BaseException:
             os.close(use)
@@ -162,7 +151,7 @@ def run_inside(layout: Layout, work: Callable[[], Any]) -> Any:
     return reply["result"]
 
 
-def _start(layout: Layout, directory: Path) -> Holder:
+def _start(layout: Layout) -> Holder:
     """The holder (user namespace with the subordinate ids, network namespace, lo up), then
     slirp4netns for it when the user can use the tun device."""
     from pod.network import usermode
@@ -196,31 +185,30 @@ def _start(layout: Layout, directory: Path) -> Holder:
     if usermode.unusable_reason() is None:
         try:
             slirp = usermode.start(
-                holder.netns_path, directory / "slirp4netns.log", holder.userns_path
+                holder.netns_path, layout.rootless_netns_slirp4netns_log, holder.userns_path
             )
         except BaseException:
             _stop(holder)
             raise
         holder = Holder(holder.pid, holder.start_time, slirp)
-    atomic_write_json(directory / _HOLDER_FILE, asdict(holder), 0o600)
+    atomic_write_json(layout.rootless_netns_holder, asdict(holder), 0o600)
     return holder
 
 
 def stop_if_unused(layout: Layout, grace: float = 0.0) -> None:
     """Stop the holder when no container uses its namespace. With `grace`, an unused one is
     left that long for a next start to take (back-to-back `run --rm`s keep one namespace)."""
-    holder_file = layout.rootless_netns_root / _HOLDER_FILE
+    holder_file = layout.rootless_netns_holder
     if not holder_file.exists():
         return
-    directory = _directory(layout)
     deadline = time.monotonic() + grace
     while True:
-        with locked(directory / _LOCK_FILE):
+        with locked(layout.rootless_netns_lock):
             holder = current(layout)
             if holder is None:
                 holder_file.unlink(missing_ok=True)
                 return
-            use = _open_uses(directory)
+            use = _open_uses(layout)
             try:
                 fcntl.flock(use, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -23,7 +23,7 @@ from pathlib import Path
 from pod.errors import PodError
 from pod.network.modes import parse_stored, shares_rootless_namespace
 from pod.network.ports import PortMapping
-from pod.network.state import STATE_FILE, NetworkState, read_state, save_state
+from pod.network.state import NetworkState, read_state, save_state
 from pod.store.containers import ContainerRecord
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
@@ -255,7 +255,7 @@ class Preparation:
         elif self.mode.kind == "slirp4netns":
             from pod.network import usermode
 
-            log = self.layout.container_dir(self.record.id) / "slirp4netns.log"
+            log = self.layout.container(self.record.id).slirp4netns_log
             state.helper_pid = usermode.start(netns_path, log)
         if self.ports and (self.shared or self.mode.kind in ("private", "slirp4netns")):
             state.forwarder_pid = self._forward(netns_path, state)
@@ -367,14 +367,14 @@ def _bridge_job(job: dict) -> dict:
 def _starting_dir(layout: Layout) -> Path:
     """Bridge workers at work (a file per pid naming its bridges): tidy leaves those bridges
     up instead of deleting what the next container start would create again at once."""
-    directory = layout.runroot / "network-starting"
+    directory = layout.network_starting_root
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
 
 def _bridges_being_started(layout: Layout) -> set[str]:
     found: set[str] = set()
-    directory = layout.runroot / "network-starting"
+    directory = layout.network_starting_root
     for path in directory.glob("*") if directory.is_dir() else ():
         if path.name.startswith("."):
             continue  # a marker being written (atomic_write's temporary file)
@@ -454,7 +454,7 @@ def disconnect(layout: Layout, record: ContainerRecord) -> list[str]:
         except Exception as err:
             problems.append(f"removing the network: {err}")
     with contextlib.suppress(FileNotFoundError):
-        (layout.container_dir(record.id) / STATE_FILE).unlink()
+        layout.container(record.id).network_state.unlink()
     return problems
 
 
@@ -506,7 +506,7 @@ def queue_tidy(layout: Layout, key: str, veths: list[str], networks: list[str]) 
 
 
 def _tidy_dir(layout: Layout) -> Path:
-    directory = layout.runroot / "network-tidy"
+    directory = layout.network_tidy_root
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
@@ -545,7 +545,7 @@ def tidy(layout: Layout, grace: float = 0.0) -> list[str]:
     from pod.network import rootless_netns
 
     rootless_netns.stop_if_unused(layout, grace)
-    directory = layout.runroot / "network-tidy"
+    directory = layout.network_tidy_root
     try:
         pending = sorted(directory.iterdir())
     except FileNotFoundError:

@@ -9,8 +9,6 @@ from dataclasses import asdict, dataclass, field
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, read_json
 
-STATE_FILE = "network.json"
-
 
 @dataclass
 class NetworkState:
@@ -30,9 +28,9 @@ class NetworkState:
 
 
 def read_state(layout: Layout, container_id: str) -> NetworkState | None:
-    data = read_json(layout.container_dir(container_id) / STATE_FILE)
+    data = read_json(layout.container(container_id).network_state)
     return NetworkState.from_json(data) if data else None
 
 
 def save_state(layout: Layout, container_id: str, state: NetworkState) -> None:
-    atomic_write_json(layout.container_dir(container_id) / STATE_FILE, asdict(state), 0o600)
+    atomic_write_json(layout.container(container_id).network_state, asdict(state), 0o600)

@@ -126,7 +126,7 @@ def verbose_usage(
         ContainerUsage(
             record,
             current_state(container_store, record),
-            tree_size(layout.container_dir(record.id) / "upper"),
+            tree_size(layout.container(record.id).upper),
             len(record.volumes),
         )
         for record in records
