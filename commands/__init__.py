@@ -20,7 +20,7 @@ from pod.errors import PodError
 
 COMMAND_MODULES = (
     "containers", "exec", "images", "pull", "push", "login", "volume", "system", "info",
-    "inspect", "lifecycle", "cp", "network", "build",
+    "inspect", "lifecycle", "cp", "network", "build", "completion",
 )  # fmt: skip
 # Which modules register each top-level name, so a command imports only its own module(s);
 # help and unknown names import them all. A unit test keeps this table complete.
@@ -48,6 +48,7 @@ MODULES_FOR = {
     "container": ("containers", "inspect", "lifecycle", "cp", "build"),
     "cp": ("cp",),
     "unshare": ("cp",),
+    "completion": ("completion",),
 }
 
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "fatal", "panic")

@@ -14,9 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from pod import __version__
 from pod.errors import PodError
-
-VERSION = "0.1.0"
 
 
 def default_root() -> Path:
@@ -54,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="accepted for runc compatibility")
     parser.add_argument("--systemd-cgroup", action="store_true", help="not supported")
     parser.add_argument("--rootless", default="auto", help="accepted for runc compatibility")
-    parser.add_argument("-v", "--version", action="version", version=f"pod-runtime {VERSION}")
+    parser.add_argument("-v", "--version", action="version", version=f"pod-runtime {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True)
     for verb in ("create", "run"):
         sub = verbs.add_parser(verb)

@@ -280,7 +280,7 @@ def _install_rootless_venv() -> Path:
             steps = [
                 [SYSTEM_PYTHON, "-m", "venv", str(venv)],
                 [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
-                 "--no-input", src],
+                 "--no-input", "-c", str(Path(src, "constraints.txt")), src],
             ]  # fmt: skip
             for cmd in steps:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)

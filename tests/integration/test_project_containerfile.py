@@ -179,3 +179,11 @@ def test_containerfile_builds_an_image_with_pod_inside(pod, test_images, tmp_pat
     # the source tree is not left in the image
     gone = pod("run", "--rm", "--entrypoint", "", image, "ls", "/src/pod")
     assert gone.returncode != 0
+    # the shell completions are installed where bash-completion, zsh and fish look
+    for shell, path in [
+        ("bash", "/usr/share/bash-completion/completions/pod"),
+        ("zsh", "/usr/share/zsh/vendor-completions/_pod"),
+        ("fish", "/usr/share/fish/vendor_completions.d/pod.fish"),
+    ]:
+        installed = run_out(pod, image, "cat", path, args=("--entrypoint", ""))
+        assert installed == (REPO_ROOT / "completions" / f"pod.{shell}").read_text(), shell
