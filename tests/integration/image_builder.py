@@ -30,6 +30,7 @@ import requests
 MT_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+MT_OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 MT_OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 MT_OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 MT_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -244,7 +245,7 @@ class Layer:
         if self.compression == "zstd":
             return Blob(MT_OCI_LAYER_ZSTD, zstd_bytes(self.tar))
         if self.compression == "none":
-            return Blob("application/vnd.oci.image.layer.v1.tar", self.tar)
+            return Blob(MT_OCI_LAYER, self.tar)
         return Blob(MT_OCI_LAYER_GZIP, gzip_bytes(self.tar))
 
 
@@ -474,6 +475,15 @@ class RegistryClient:
 
     def get_blob(self, repo: str, digest: str):
         return self.request("GET", f"/v2/{repo}/blobs/{digest}", scope=self._scope(repo))
+
+
+def served_manifest(host: str, repo: str, reference: str) -> requests.Response:
+    """The manifest the plain-HTTP registry at `host` serves for an image (OCI or Docker
+    v2s2, as a pull of one platform asks for it); it must be there."""
+    accept = f"{MT_OCI_MANIFEST}, {MT_DOCKER_MANIFEST}"
+    resp = RegistryClient(f"http://{host}", timeout=10).get_manifest(repo, reference, accept)
+    assert resp.status_code == 200, resp.text
+    return resp
 
 
 # --------------------------------------------------------------------------------------------

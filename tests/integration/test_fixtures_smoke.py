@@ -311,7 +311,7 @@ def test_token_registry_checks_scopes(token_registry, test_images):
 
 def test_pod_fixture_runs_pod_version(pod, registry):
     assert pod.root.parent == pod.runroot.parent == pod.tmp
-    conf = pod.image.registries_conf.read_text()
+    conf = pod.registries_conf.read_text()
     assert "unqualified-search-registries = []" in conf
     assert f'location = "{registry.host}"' in conf and "insecure = true" in conf
     result = pod("--version")
