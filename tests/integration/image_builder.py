@@ -687,6 +687,20 @@ def busybox_rootfs(busybox: Path, applets: list[str]) -> list[Entry]:
     return entries
 
 
+def busybox_layer(busybox: Path, applets: list[str]) -> Layer:
+    return Layer(build_tar(busybox_rootfs(busybox, applets)))
+
+
+def many_layers_image(count: int, busybox: Path = Path("/bin/busybox")) -> BuiltImage:
+    """busybox and `count` layers more, each adding /extra/f<N> holding "<N>\n": for a
+    container whose overlay mount takes a long list of lower directories."""
+    layers = [busybox_layer(busybox, busybox_applets(busybox))]
+    layers += [
+        Layer(build_tar([Dir("extra"), File(f"extra/f{n}", f"{n}\n")])) for n in range(count)
+    ]
+    return make_image(layers, busybox_config([layer.diff_id for layer in layers]))
+
+
 def busybox_config(diff_ids: list[str], arch: str | None = None, labels: dict | None = None):
     return image_config(
         diff_ids,
@@ -878,7 +892,7 @@ def build_and_push(
     """Build every test image, push it to `client`'s registry and write its OCI layout."""
     oci_dir = workdir / "oci"
     applets = busybox_applets(busybox)
-    base = Layer(build_tar(busybox_rootfs(busybox, applets)))
+    base = busybox_layer(busybox, applets)
     base_ids = [base.diff_id]
 
     def push(name: str, repo: str, image: BuiltImage) -> PushedImage:

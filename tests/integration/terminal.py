@@ -1,19 +1,27 @@
-"""Driving pod through a real pseudo-terminal, for the -t tests of run and exec."""
+"""Driving pod through a real pseudo-terminal, for the -t tests of run, exec and the shim."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
+import struct
+import termios
 import time
 
 from polling import poll
 
 
-def spawn(argv: list[str], env: dict[str, str]) -> tuple[int, int]:
-    """Run `argv` in a child whose stdin/stdout/stderr are a new pty; return (pid, master fd)."""
+def spawn(
+    argv: list[str], env: dict[str, str], size: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """Run `argv` in a child whose stdin/stdout/stderr are a new pty (of `size` rows and
+    columns, when given); return (pid, master fd)."""
     pid, master = pty.fork()
     if pid == 0:
+        if size is not None:
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
         os.execve(argv[0], argv, env)
     return pid, master
 
