@@ -1,8 +1,12 @@
-"""Integration fixtures: real registries, test images, an isolated pod runner, a rootless user.
+"""Integration fixtures: real registries, test images, isolated pod runners, a rootless user.
 
 Session-scoped: `registry` (plain HTTP), `tls_registry` (TLS + htpasswd), `token_registry`
 (token auth + token server), `test_images` (pushed to `registry`), `rootless_user`.
-Function-scoped: `pod` (root, isolated store), `rootless_pod` (the rootless user, fresh store).
+Function-scoped: `pod` (root, isolated store), `rootless_pod` (the rootless user, fresh store),
+`runtime` (each test once with pod's own OCI runtime and once with runc), `busybox` and
+`rootless_busybox` (the busybox test image pulled into `pod` / `rootless_pod`: its reference).
+Helpers the tests import live in modules of their own: runners.py, polling.py, mounts.py,
+terminal.py, registry_server.py, image_builder.py.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -31,42 +34,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import image_builder  # noqa: E402
 import registry_server  # noqa: E402
-from registry_server import write_registries_conf  # noqa: E402
+from mounts import unmount_under  # noqa: E402
+from runners import (  # noqa: E402
+    REPO_ROOT,
+    SAFE_PATH,
+    SYSTEM_PYTHON,
+    RootlessPod,
+    RootlessUser,
+    isolated_pod,
+    remove_leftovers,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SYSTEM_PYTHON = "/usr/bin/python3"
-SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 ROOTLESS_USER = os.environ.get("POD_TEST_USER", "podtest")
 ROOTLESS_BASE = Path("/var/tmp")
-
-
-def _completed_or_raise(cmd, proc: subprocess.CompletedProcess, check: bool):
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"command failed with exit code {proc.returncode}: {' '.join(map(str, cmd))}\n"
-            f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
-        )
-    return proc
-
-
-def _unmount_under(top: Path) -> None:
-    """Lazily unmount whatever a test left mounted below `top` (overlay, fuse, binds)."""
-    if os.geteuid() != 0:
-        return
-    prefix = str(top.resolve()).rstrip("/") + "/"
-    try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return
-    points = []
-    for line in lines:
-        fields = line.split()
-        if len(fields) > 4:
-            point = re.sub(r"\\(\d{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
-            if point.startswith(prefix):
-                points.append(point)
-    for point in sorted(points, key=len, reverse=True):
-        subprocess.run(["umount", "-l", point], capture_output=True)
+RUNTIMES = ["pod", "runc"]  # pod's own OCI runtime and an external one
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,75 +102,27 @@ def _test_images(registry, tmp_path_factory):
 
 
 # --------------------------------------------------------------------------------------------
-# the pod runner (as the current user, normally root)
-
-
-@dataclass
-class PodRunner:
-    """Runs `python -m pod --root <tmp>/root --runroot <tmp>/runroot ARGS` with an isolated
-    environment: REGISTRY_AUTH_FILE, CONTAINERS_REGISTRIES_CONF and XDG_CONFIG_HOME under tmp."""
-
-    tmp: Path
-    insecure: list[str] = field(default_factory=list)
-
-    def __post_init__(self):
-        self.root = self.tmp / "root"
-        self.runroot = self.tmp / "runroot"
-        self.auth_file = self.tmp / "auth.json"
-        self.registries_conf = self.tmp / "registries.conf"
-        self.config_home = self.tmp / "config"
-        self.config_home.mkdir(parents=True, exist_ok=True)
-        self.write_registries_conf(insecure=self.insecure)
-
-    def write_registries_conf(self, **kwargs) -> Path:
-        """Rewrite registries.conf: insecure=[hosts], secure=[hosts], unqualified_search=[...],
-        extra="raw TOML"."""
-        return write_registries_conf(self.registries_conf, **kwargs)
-
-    def env(self, extra: dict | None = None) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            REGISTRY_AUTH_FILE=str(self.auth_file),
-            CONTAINERS_REGISTRIES_CONF=str(self.registries_conf),
-            XDG_CONFIG_HOME=str(self.config_home),
-        )
-        for key, value in (extra or {}).items():
-            if value is None:
-                env.pop(key, None)
-            else:
-                env[key] = str(value)
-        return env
-
-    def command(self, *args) -> list[str]:
-        return [
-            sys.executable, "-m", "pod", "--root", str(self.root), "--runroot", str(self.runroot),
-            *map(str, args),
-        ]  # fmt: skip
-
-    def __call__(
-        self, *args, input=None, check=False, env=None, timeout=120, cwd=None
-    ) -> subprocess.CompletedProcess:
-        cmd = self.command(*args)
-        proc = subprocess.run(
-            cmd,
-            input=input,
-            capture_output=True,
-            text=True,
-            env=self.env(env),
-            timeout=timeout,
-            cwd=cwd or self.tmp,  # not the checkout: ./pod must not shadow the installed package
-        )
-        return _completed_or_raise(cmd, proc, check)
+# pod as root, the runtimes, the busybox image
 
 
 @pytest.fixture
 def pod(tmp_path, registry):
     """The pod CLI with a fresh store; registries.conf marks `registry` insecure."""
-    runner = PodRunner(tmp_path, insecure=[registry.host])
-    yield runner
-    if (runner.root / "containers").is_dir():  # a failed test must not leave containers running
-        runner("rm", "-a", "-f", "-t", "0")
-    _unmount_under(tmp_path)
+    with isolated_pod(tmp_path, insecure=[registry.host]) as runner:
+        yield runner
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request) -> str:
+    """`--runtime` for the test: it runs once with each."""
+    return request.param
+
+
+@pytest.fixture
+def busybox(pod, test_images) -> str:
+    """The busybox test image, pulled into `pod`'s store: its reference."""
+    pod("pull", "-q", test_images.busybox.ref, check=True)
+    return test_images.busybox.ref
 
 
 # --------------------------------------------------------------------------------------------
@@ -331,109 +264,6 @@ def _ensure_subids(name: str, uid: int, count: int = 65536) -> tuple[int, int, i
     return tuple(result)
 
 
-@dataclass
-class RootlessUser:
-    name: str
-    uid: int
-    gid: int
-    home: Path
-    subuid_start: int
-    subuid_count: int
-    subgid_start: int
-    subgid_count: int
-    runtime_dir: Path
-    venv: Path
-    workdir: Path  # owned by the user, removed at session end
-    insecure: list[str] = field(default_factory=list)
-
-    def __post_init__(self):
-        self.root = self.workdir / "root"
-        self.runroot = self.workdir / "runroot"
-        self.auth_file = self.workdir / "auth.json"
-        self.registries_conf = self.workdir / "registries.conf"
-        self.config_home = self.make_tmpdir("config")
-        self.write_registries_conf(insecure=self.insecure)
-
-    @property
-    def python(self) -> Path:
-        return self.venv / "bin" / "python"
-
-    @property
-    def pod_bin(self) -> Path:
-        return self.venv / "bin" / "pod"
-
-    def make_tmpdir(self, prefix: str = "tmp") -> Path:
-        """A fresh directory owned by the user (under the session's workdir)."""
-        path = Path(tempfile.mkdtemp(prefix=prefix + "-", dir=self.workdir))
-        os.chown(path, self.uid, self.gid)
-        return path
-
-    def write_registries_conf(self, path: Path | None = None, **kwargs) -> Path:
-        path = write_registries_conf(path or self.registries_conf, **kwargs)
-        os.chown(path, self.uid, self.gid)
-        return path
-
-    def env(self, extra: dict | None = None, **overrides) -> dict[str, str]:
-        env = {
-            "HOME": str(self.home),
-            "USER": self.name,
-            "LOGNAME": self.name,
-            "PATH": SAFE_PATH,
-            "LANG": "C.UTF-8",
-            "XDG_RUNTIME_DIR": str(self.runtime_dir),
-            "XDG_CONFIG_HOME": str(self.config_home),
-            "REGISTRY_AUTH_FILE": str(self.auth_file),
-            "CONTAINERS_REGISTRIES_CONF": str(self.registries_conf),
-        }
-        env.update(overrides)
-        for key, value in (extra or {}).items():
-            if value is None:
-                env.pop(key, None)
-            else:
-                env[key] = str(value)
-        return env
-
-    def run(self, *cmd, env=None, input=None, timeout=120, check=False, cwd=None):
-        """Run any command as the user with a clean environment (`env -i`)."""
-        full = [
-            "runuser",
-            "-u",
-            self.name,
-            "--",
-            "env",
-            "-i",
-            *(f"{k}={v}" for k, v in self.env(env).items()),
-            *map(str, cmd),
-        ]
-        proc = subprocess.run(
-            full,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=cwd or self.workdir,
-        )
-        return _completed_or_raise(full, proc, check)
-
-    def run_pod(
-        self, *args, root=None, runroot=None, env=None, input=None, timeout=120, check=False
-    ) -> subprocess.CompletedProcess:
-        """`<venv>/bin/pod --root ROOT --runroot RUNROOT ARGS` as the user (defaults: the
-        session's `.root` / `.runroot`; use `rootless_pod` for a fresh store per test)."""
-        return self.run(
-            self.pod_bin,
-            "--root",
-            root or self.root,
-            "--runroot",
-            runroot or self.runroot,
-            *args,
-            env=env,
-            input=input,
-            timeout=timeout,
-            check=check,
-        )
-
-
 @pytest.fixture(scope="session")
 def rootless_user(registry):
     """An unprivileged user with subuid/subgid ranges, XDG_RUNTIME_DIR and its own pod install."""
@@ -483,31 +313,8 @@ def rootless_user(registry):
         insecure=[registry.host],
     )
     yield user
-    _unmount_under(workdir)
+    unmount_under(workdir)
     shutil.rmtree(workdir, ignore_errors=True)
-
-
-@dataclass
-class RootlessPod:
-    """`rootless_pod(*args)`: run_pod with a fresh root/runroot for one test."""
-
-    user: RootlessUser
-    tmp: Path
-
-    def __post_init__(self):
-        self.root = self.tmp / "root"
-        self.runroot = self.tmp / "runroot"
-
-    def __call__(self, *args, env=None, input=None, timeout=120, check=False):
-        return self.user.run_pod(
-            *args,
-            root=self.root,
-            runroot=self.runroot,
-            env=env,
-            input=input,
-            timeout=timeout,
-            check=check,
-        )
 
 
 def _stop_rootless_netns(runroot: Path) -> None:
@@ -527,8 +334,13 @@ def rootless_pod(rootless_user):
     tmp = rootless_user.make_tmpdir("test")
     runner = RootlessPod(rootless_user, tmp)
     yield runner
-    if (runner.root / "containers").is_dir():  # a failed test must not leave containers running
-        runner("rm", "-a", "-f", "-t", "0")
+    remove_leftovers(runner, tmp)
     _stop_rootless_netns(runner.runroot)
-    _unmount_under(tmp)
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def rootless_busybox(rootless_pod, test_images) -> str:
+    """The busybox test image, pulled into `rootless_pod`'s store: its reference."""
+    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
+    return test_images.busybox.ref

@@ -30,6 +30,7 @@ import requests
 MT_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+MT_OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 MT_OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 MT_OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 MT_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -244,7 +245,7 @@ class Layer:
         if self.compression == "zstd":
             return Blob(MT_OCI_LAYER_ZSTD, zstd_bytes(self.tar))
         if self.compression == "none":
-            return Blob("application/vnd.oci.image.layer.v1.tar", self.tar)
+            return Blob(MT_OCI_LAYER, self.tar)
         return Blob(MT_OCI_LAYER_GZIP, gzip_bytes(self.tar))
 
 
@@ -476,6 +477,15 @@ class RegistryClient:
         return self.request("GET", f"/v2/{repo}/blobs/{digest}", scope=self._scope(repo))
 
 
+def served_manifest(host: str, repo: str, reference: str) -> requests.Response:
+    """The manifest the plain-HTTP registry at `host` serves for an image (OCI or Docker
+    v2s2, as a pull of one platform asks for it); it must be there."""
+    accept = f"{MT_OCI_MANIFEST}, {MT_DOCKER_MANIFEST}"
+    resp = RegistryClient(f"http://{host}", timeout=10).get_manifest(repo, reference, accept)
+    assert resp.status_code == 200, resp.text
+    return resp
+
+
 # --------------------------------------------------------------------------------------------
 # what the tests get back
 
@@ -677,6 +687,20 @@ def busybox_rootfs(busybox: Path, applets: list[str]) -> list[Entry]:
     return entries
 
 
+def busybox_layer(busybox: Path, applets: list[str]) -> Layer:
+    return Layer(build_tar(busybox_rootfs(busybox, applets)))
+
+
+def many_layers_image(count: int, busybox: Path = Path("/bin/busybox")) -> BuiltImage:
+    """busybox and `count` layers more, each adding /extra/f<N> holding "<N>\n": for a
+    container whose overlay mount takes a long list of lower directories."""
+    layers = [busybox_layer(busybox, busybox_applets(busybox))]
+    layers += [
+        Layer(build_tar([Dir("extra"), File(f"extra/f{n}", f"{n}\n")])) for n in range(count)
+    ]
+    return make_image(layers, busybox_config([layer.diff_id for layer in layers]))
+
+
 def busybox_config(diff_ids: list[str], arch: str | None = None, labels: dict | None = None):
     return image_config(
         diff_ids,
@@ -868,7 +892,7 @@ def build_and_push(
     """Build every test image, push it to `client`'s registry and write its OCI layout."""
     oci_dir = workdir / "oci"
     applets = busybox_applets(busybox)
-    base = Layer(build_tar(busybox_rootfs(busybox, applets)))
+    base = busybox_layer(busybox, applets)
     base_ids = [base.diff_id]
 
     def push(name: str, repo: str, image: BuiltImage) -> PushedImage:

@@ -27,6 +27,7 @@ from pathlib import Path
 import requests
 
 REGISTRY_BINARIES = ("docker-registry", "registry")
+TOKEN_FIELDS = ("token", "access_token")  # where a token server's answer carries the token
 
 
 class RegistryError(RuntimeError):
@@ -361,6 +362,7 @@ class TokenServer:
         self.password = password or "pw-" + secrets.token_hex(8)
         self.ttl = ttl
         self.anonymous_pull = True
+        self.token_fields = TOKEN_FIELDS  # ("access_token",): an OAuth2-only server's answer
         self.private_repos: set[str] = set()
         self.requests: list[TokenRequest] = []
         self._lock = threading.Lock()
@@ -561,8 +563,7 @@ def _make_handler(server: TokenServer):
             record.status, record.granted = 200, access
             server._record(record)
             body = {
-                "token": token,
-                "access_token": token,
+                **dict.fromkeys(server.token_fields, token),
                 "expires_in": server.ttl,
                 "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }

@@ -27,14 +27,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PodRunner, _unmount_under
-from image_builder import native_arch
+from image_builder import MT_DOCKER_MANIFEST, MT_OCI_MANIFEST, native_arch, served_manifest
+from mounts import mounts_under
+from polling import poll
+from runners import isolated_pod
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 STEP = re.compile(r"^(?:\[\d+/\d+\] )?STEP (\d+)/(\d+): (.*)$")
 BUILD_TIMEOUT = 300
-MT_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-MT_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 UUID = "cat /proc/sys/kernel/random/uuid"  # a new value each time a RUN really runs
 
 
@@ -118,11 +118,6 @@ def cached_steps(stdout: str) -> dict[str, bool]:
     return {instr: bool(hit.search(text)) for instr, text in steps(stdout)}
 
 
-def mounts_under(path: Path) -> list[str]:
-    text = Path("/proc/self/mountinfo").read_text()
-    return [line for line in text.splitlines() if str(path) in line]
-
-
 def layer_files_contain(runner, needle: bytes) -> list[Path]:
     """Files anywhere in the store (gzip blobs decompressed) whose content holds `needle`."""
     found = []
@@ -138,17 +133,6 @@ def layer_files_contain(runner, needle: bytes) -> list[Path]:
             if needle in data:
                 found.append(path)
     return found
-
-
-def registry_manifest(host: str, repo: str, tag: str):
-    import requests
-
-    accept = f"{MT_OCI_MANIFEST}, {MT_DOCKER_MANIFEST}"
-    resp = requests.get(
-        f"http://{host}/v2/{repo}/manifests/{tag}", headers={"Accept": accept}, timeout=10
-    )
-    assert resp.status_code == 200, resp.text
-    return resp
 
 
 def one_error_line(result) -> str:
@@ -171,12 +155,9 @@ def base(test_images) -> str:
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory, registry, test_images):
     """One store for the tests that only read what they build, with busybox pulled."""
-    tmp = tmp_path_factory.mktemp("build-shared")
-    runner = PodRunner(tmp, insecure=[registry.host])
-    runner("pull", "-q", test_images.busybox.ref, check=True)
-    yield runner
-    runner("rm", "-a", "-f", "-t", "0")
-    _unmount_under(tmp)
+    with isolated_pod(tmp_path_factory.mktemp("build-shared"), [registry.host]) as runner:
+        runner("pull", "-q", test_images.busybox.ref, check=True)
+        yield runner
 
 
 def instructions_containerfile(base: str) -> str:
@@ -750,7 +731,7 @@ def test_env_label_annotation_flags(pod, base, test_images, tmp_path):
     assert run_out(pod, image_id(result), "sh", "-c", "echo $FLAG_ENV") == "fromflag\n"
     assert data["Config"]["Labels"]["lab"] == "val"
     pod("push", "-q", target, check=True)
-    manifest = registry_manifest(test_images.host, "built/flags", "1").json()
+    manifest = served_manifest(test_images.host, "built/flags", "1").json()
     assert manifest.get("annotations", {}).get("ann") == "aval"
 
 
@@ -878,14 +859,10 @@ def test_timestamp_builds_are_reproducible_across_stores(pod, base, tmp_path):
     assert first == second
     data = inspect(pod, first)
     assert data["Created"].startswith("1970-01-01T00:00:00")
-    other = PodRunner(tmp_path / "second-store", insecure=pod.insecure)
-    try:
+    with isolated_pod(tmp_path / "second-store", pod.insecure) as other:
         third = built(other, ctx, "--timestamp", "0")
         assert third == first
         assert inspect(other, third)["Digest"] == data["Digest"]
-    finally:
-        other("rm", "-a", "-f", "-t", "0")
-        _unmount_under(other.tmp)
 
 
 def test_source_date_epoch_builds_are_reproducible(pod, base, tmp_path):
@@ -913,14 +890,10 @@ CMD ["cat", "/out.txt"]
     assert expected == "built and pushed\n"
     pushed = pod("push", target)
     assert pushed.returncode == 0, pushed.stderr
-    other = PodRunner(tmp_path / "puller", insecure=pod.insecure)
-    try:
+    with isolated_pod(tmp_path / "puller", pod.insecure) as other:
         pulled = other("pull", "-q", target, check=True).stdout.strip()
         assert pulled == image
         assert run_out(other, target) == expected
-    finally:
-        other("rm", "-a", "-f", "-t", "0")
-        _unmount_under(other.tmp)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1039,9 +1012,8 @@ def test_add_tar_with_dotdot_entries_stays_inside(pod, base, test_images, tmp_pa
 
 
 @pytest.fixture
-def changed_container(pod, base):
-    pod("pull", "-q", base, check=True)
-    pod("run", "--name", "changed", base, "sh", "-c", "echo data > /data.txt", check=True)
+def changed_container(pod, busybox):
+    pod("run", "--name", "changed", busybox, "sh", "-c", "echo data > /data.txt", check=True)
     return "changed"
 
 
@@ -1074,15 +1046,11 @@ def test_commit_quiet_and_squash(pod, changed_container, test_images):
     assert run_out(pod, "localhost/sq1", "cat", "/etc/passwd").startswith("root:x:0:0:")
 
 
-def test_commit_pause_of_a_running_container(pod, base):
-    pod("pull", "-q", base, check=True)
-    started = pod("run", "-d", "--name", "live", base, "sh", "-c",
+def test_commit_pause_of_a_running_container(pod, busybox):
+    started = pod("run", "-d", "--name", "live", busybox, "sh", "-c",
                   "echo live > /live.txt; sleep 60", check=True)  # fmt: skip
     cid = started.stdout.strip()
-    for _ in range(50):
-        if pod("exec", "live", "test", "-e", "/live.txt").returncode == 0:
-            break
-        time.sleep(0.1)
+    poll(lambda: pod("exec", "live", "test", "-e", "/live.txt").returncode == 0, 20, 0.1)
     result = pod("commit", "-p", "-q", "live", "fromlive")
     assert result.returncode == 0, result.stderr
     assert run_out(pod, "localhost/fromlive", "cat", "/live.txt") == "live\n"
@@ -1113,12 +1081,7 @@ def test_a_killed_build_is_cleaned_up_by_the_next(pod, base, tmp_path):
     import subprocess
 
     ctx = context(tmp_path, f"FROM {base}\nRUN echo started; sleep 60\n")
-    proc = subprocess.Popen(
-        pod.command("build", "--network", "none", ctx),
-        env=pod.env(),
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    proc = pod.popen("build", "--network", "none", ctx, stdout=subprocess.PIPE, text=True)
     try:
         for line in proc.stdout:
             if line.strip() == "started":

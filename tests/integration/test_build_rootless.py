@@ -6,13 +6,21 @@ The build runs inside the user's namespace: files the Containerfile gives to uid
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 
 import pytest
-from test_build import BUILD_TIMEOUT, UUID, cached_steps, image_id, write_tree
+from test_build import (
+    BUILD_TIMEOUT,
+    UUID,
+    build,
+    cached_steps,
+    image_id,
+    inspect,
+    run_out,
+    write_tree,
+)
 
 pytestmark = pytest.mark.rootless
 
@@ -26,26 +34,6 @@ def rootless_context(user, containerfile: str, files: dict[str, str] | None = No
     return ctx
 
 
-def rbuild(rootless_pod, *args, check: bool = True):
-    result = rootless_pod("build", *args, timeout=BUILD_TIMEOUT)
-    if check:
-        assert result.returncode == 0, f"build failed\n{result.stdout}\n{result.stderr}"
-        image_id(result)
-    return result
-
-
-def rrun(rootless_pod, image: str, *cmd: str) -> str:
-    result = rootless_pod("run", "--rm", image, *cmd)
-    assert result.returncode == 0, f"run {cmd}: {result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
-def rinspect(rootless_pod, ref: str) -> dict:
-    result = rootless_pod("image", "inspect", ref)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)[0]
-
-
 def test_rootless_multistage_and_cache(rootless_user, rootless_pod, test_images):
     base = test_images.busybox.ref
     ctx = rootless_context(rootless_user, f"""\
@@ -57,22 +45,22 @@ COPY --from=0 /first.txt /by-index.txt
 COPY a.txt /a.txt
 RUN cat /by-name.txt /by-index.txt /a.txt > /all.txt
 """, {"a.txt": "a1\n"})  # fmt: skip
-    first = rbuild(rootless_pod, "-t", "multi", ctx)
+    first = build(rootless_pod, "-t", "multi", ctx)
     first_id = image_id(first)
-    lines = rrun(rootless_pod, first_id, "cat", "/all.txt").splitlines()
+    lines = run_out(rootless_pod, first_id, "cat", "/all.txt").splitlines()
     assert lines[0] == lines[1] and re.fullmatch(r"[0-9a-f-]{36}", lines[0]) and lines[2] == "a1"
 
-    again = rbuild(rootless_pod, "-t", "multi", ctx)
+    again = build(rootless_pod, "-t", "multi", ctx)
     assert image_id(again) == first_id
     hits = cached_steps(again.stdout)
     assert all(hit for instr, hit in hits.items() if not instr.startswith("FROM")), again.stdout
 
     (Path(ctx) / "a.txt").write_text("a2\n")
-    changed = rbuild(rootless_pod, ctx)
+    changed = build(rootless_pod, ctx)
     hits = cached_steps(changed.stdout)
     assert hits[f"RUN {UUID} > /first.txt"] is True
     assert hits["COPY a.txt /a.txt"] is False
-    assert rrun(rootless_pod, image_id(changed), "cat", "/all.txt").splitlines() == [
+    assert run_out(rootless_pod, image_id(changed), "cat", "/all.txt").splitlines() == [
         lines[0],
         lines[1],
         "a2",
@@ -86,8 +74,8 @@ COPY --chown=1000:1000 owned.txt /owned.txt
 COPY --chown=tester owned.txt /by-name.txt
 RUN echo chowned > /chowned.txt && chown 1000:1000 /chowned.txt && chmod 600 /chowned.txt
 """, {"owned.txt": "owned\n"})  # fmt: skip
-    image = image_id(rbuild(rootless_pod, ctx))
-    out = rrun(rootless_pod, image, "stat", "-c", "%n %u:%g %a",
+    image = image_id(build(rootless_pod, ctx))
+    out = run_out(rootless_pod, image, "stat", "-c", "%n %u:%g %a",
                "/owned.txt", "/by-name.txt", "/chowned.txt")  # fmt: skip
     assert out.splitlines() == [
         "/owned.txt 1000:1000 644",
@@ -95,7 +83,7 @@ RUN echo chowned > /chowned.txt && chown 1000:1000 /chowned.txt && chmod 600 /ch
         "/chowned.txt 1000:1000 600",
     ]
     # on disk, in the layer the RUN step committed: the user's subordinate uid for 1000
-    upper = Path(rinspect(rootless_pod, image)["GraphDriver"]["Data"]["UpperDir"])
+    upper = Path(inspect(rootless_pod, image)["GraphDriver"]["Data"]["UpperDir"])
     st = os.lstat(upper / "chowned.txt")
     assert (st.st_uid, st.st_gid) == (
         rootless_user.subuid_start + 999,
@@ -121,17 +109,15 @@ def test_rootless_failing_run_and_syntax_error_leave_nothing(
     assert rootless_pod("ps", "-a", "-q").stdout == ""
 
 
-def test_rootless_commit(rootless_pod, test_images):
-    base = test_images.busybox.ref
-    rootless_pod("pull", "-q", base, check=True)
-    made = rootless_pod("run", "--name", "c", base, "sh", "-c",
+def test_rootless_commit(rootless_pod, rootless_busybox):
+    made = rootless_pod("run", "--name", "c", rootless_busybox, "sh", "-c",
                         "echo data > /data.txt && chown 1000:1000 /data.txt")  # fmt: skip
     assert made.returncode == 0, made.stderr
     result = rootless_pod("commit", "-q", "-c", 'CMD ["cat", "/data.txt"]', "c", "committed")
     assert result.returncode == 0, result.stderr
     committed = result.stdout.strip()
     assert re.fullmatch(r"[0-9a-f]{64}", committed)
-    assert rrun(rootless_pod, "localhost/committed") == "data\n"
-    owner = rrun(rootless_pod, "localhost/committed", "stat", "-c", "%u:%g", "/data.txt")
+    assert run_out(rootless_pod, "localhost/committed") == "data\n"
+    owner = run_out(rootless_pod, "localhost/committed", "stat", "-c", "%u:%g", "/data.txt")
     assert owner == "1000:1000\n"
-    assert rinspect(rootless_pod, "localhost/committed")["Config"]["Cmd"] == ["cat", "/data.txt"]
+    assert inspect(rootless_pod, "localhost/committed")["Config"]["Cmd"] == ["cat", "/data.txt"]

@@ -12,12 +12,6 @@ import pytest
 
 
 @pytest.fixture
-def busybox(pod, test_images) -> str:
-    pod("pull", "-q", test_images.busybox.ref, check=True)
-    return test_images.busybox.ref
-
-
-@pytest.fixture
 def stopped(pod, busybox) -> str:
     """A stopped container `box` with /d/f, /d/sub/g, and the links /escape -> / and
     /up -> ../../.. planted."""
@@ -39,8 +33,7 @@ def _tar(entries: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
 
 
 def _stdin_cp(pod, data: bytes, dest: str) -> subprocess.CompletedProcess:
-    cmd = pod.command("cp", "-", dest)
-    return subprocess.run(cmd, input=data, capture_output=True, env=pod.env(), cwd=pod.tmp)
+    return pod("cp", "-", dest, input=data, text=False)
 
 
 def test_copy_out_file_and_dir(pod, stopped, tmp_path):
@@ -77,8 +70,7 @@ def test_created_container_and_streams(pod, busybox):
     data = _tar([(tarfile.TarInfo("in-dir/file"), b"streamed")])
     result = _stdin_cp(pod, data, "fresh:/tmp")
     assert result.returncode == 0, result.stderr
-    out = subprocess.run(pod.command("cp", "fresh:/tmp/in-dir", "-"), capture_output=True,
-                         env=pod.env(), cwd=pod.tmp)  # fmt: skip
+    out = pod("cp", "fresh:/tmp/in-dir", "-", text=False)
     assert out.returncode == 0, out.stderr
     with tarfile.open(fileobj=io.BytesIO(out.stdout)) as tar:
         assert sorted(tar.getnames()) == ["in-dir", "in-dir/file"]
@@ -166,9 +158,8 @@ def test_hostile_stdin_tar(pod, stopped, tmp_path):
     assert list(sentinel.iterdir()) == []
 
 
-def test_rootless_stopped_container(rootless_user, rootless_pod, test_images):
-    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
-    rootless_pod("run", "--name", "rl", test_images.busybox.ref, "sh", "-c",
+def test_rootless_stopped_container(rootless_user, rootless_pod, rootless_busybox):
+    rootless_pod("run", "--name", "rl", rootless_busybox, "sh", "-c",
                  "mkdir /d && echo rl > /d/f && chown 1000:1000 /d/f", check=True)  # fmt: skip
     out = rootless_user.make_tmpdir("out")
     result = rootless_pod("cp", "rl:/d", out)
@@ -183,9 +174,8 @@ def test_rootless_stopped_container(rootless_user, rootless_pod, test_images):
     assert (back / "new").read_text() == "new"
 
 
-def test_rootless_running_container(rootless_user, rootless_pod, test_images):
-    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
-    rootless_pod("run", "-d", "--name", "rlrun", test_images.busybox.ref, "sleep", "60", check=True)
+def test_rootless_running_container(rootless_user, rootless_pod, rootless_busybox):
+    rootless_pod("run", "-d", "--name", "rlrun", rootless_busybox, "sleep", "60", check=True)
     share = rootless_user.make_tmpdir("share")
     (share / "in").write_text("into running")
     result = rootless_pod("cp", share / "in", "rlrun:/tmp/in")

@@ -2,38 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import pty
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from terminal import exit_code, read_until
+from polling import wait_for
+from terminal import exit_code, read_until, spawn
 
 
-@pytest.fixture(params=["pod", "runc"])
-def runtime(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def busybox(pod, test_images) -> str:
-    pod("pull", "-q", test_images.busybox.ref, check=True)
-    return test_images.busybox.ref
+@contextlib.contextmanager
+def running_box(runner, runtime: str, image: str, *flags: str) -> Iterator[str]:
+    """A running container named `box` (sleep 300) in `runner`'s store, removed afterwards."""
+    started = runner("run", "--runtime", runtime, "-d", "--name", "box", *flags,
+                     image, "sleep", "300")  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    yield "box"
+    runner("rm", "-f", "-t", "0", "box")
 
 
 @pytest.fixture
 def running(pod, runtime, busybox):
-    """A running container named `box`, removed afterwards."""
-    started = pod("run", "--runtime", runtime, "-d", "--name", "box", "-e", "FROM_RUN=1",
-                  busybox, "sleep", "300")  # fmt: skip
-    assert started.returncode == 0, started.stderr
-    yield "box"
-    pod("rm", "-f", "-t", "0", "box")
+    with running_box(pod, runtime, busybox, "-e", "FROM_RUN=1") as name:
+        yield name
 
 
 def test_output_andexit_code(pod, running):
@@ -88,10 +84,8 @@ def test_interactive_stdin(pod, running):
 
 
 def test_tty(pod, running):
-    pid, master = pty.fork()
-    if pid == 0:
-        command = pod.command("exec", "-it", running, "sh", "-c", "tty; read x; exit $x")
-        os.execve(command[0], command, pod.env())
+    command = pod.command("exec", "-it", running, "sh", "-c", "tty; read x; exit $x")
+    pid, master = spawn(command, pod.env())
     try:
         output = read_until(master, b"/dev/pts/")
         assert b"/dev/pts/" in output
@@ -104,10 +98,7 @@ def test_tty(pod, running):
 def test_detach(pod, running):
     result = pod("exec", "-d", running, "sleep", "123")
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
-    deadline = time.monotonic() + 10
-    while "sleep 123" not in pod("exec", running, "ps").stdout:
-        assert time.monotonic() < deadline, "the detached process is not running"
-        time.sleep(0.1)
+    wait_for(lambda: "sleep 123" in pod("exec", running, "ps").stdout, timeout=10, interval=0.1)
 
 
 def test_joins_the_pid_namespace(pod, running):
@@ -187,13 +178,9 @@ def test_concurrent_execs_keep_their_codes(pod, running):
 
 
 @pytest.fixture
-def rootless_running(rootless_pod, runtime, test_images):
-    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
-    started = rootless_pod("run", "--runtime", runtime, "-d", "--name", "box",
-                           test_images.busybox.ref, "sleep", "300")  # fmt: skip
-    assert started.returncode == 0, started.stderr
-    yield "box"
-    rootless_pod("rm", "-f", "-t", "0", "box")
+def rootless_running(rootless_pod, runtime, rootless_busybox):
+    with running_box(rootless_pod, runtime, rootless_busybox) as name:
+        yield name
 
 
 @pytest.mark.rootless
@@ -213,7 +200,5 @@ def test_rootless_interactive_and_detach(rootless_pod, rootless_running):
     result = rootless_pod("exec", "-i", rootless_running, "cat", input="in\n")
     assert result.stdout == "in\n", result.stderr
     assert rootless_pod("exec", "-d", rootless_running, "sleep", "77").returncode == 0
-    deadline = time.monotonic() + 10
-    while "sleep 77" not in rootless_pod("exec", rootless_running, "ps").stdout:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    processes = ("exec", rootless_running, "ps")
+    wait_for(lambda: "sleep 77" in rootless_pod(*processes).stdout, timeout=10, interval=0.1)

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from polling import poll
 
 from pod.errors import PodError
 from pod.network import forwarder
@@ -168,9 +169,7 @@ def test_the_forwarder_holds_only_its_fds_and_dies_with_its_parent(namespace):
     assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null"
     os.kill(parent, signal.SIGKILL)
     os.waitpid(parent, 0)
-    deadline = time.monotonic() + 5
-    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    poll(lambda: not os.path.exists(f"/proc/{pid}"), 5)
     stat = Path(f"/proc/{pid}/stat")
     assert not stat.exists() or ") Z " in stat.read_text()  # gone, or a zombie awaiting init
 

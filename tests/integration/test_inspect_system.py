@@ -8,12 +8,6 @@ import pytest
 
 
 @pytest.fixture
-def busybox(pod, test_images) -> str:
-    pod("pull", "-q", test_images.busybox.ref, check=True)
-    return test_images.busybox.ref
-
-
-@pytest.fixture
 def created(pod, busybox) -> str:
     """A created (never started) container with a volume, a bind, a label and a user."""
     (pod.tmp / "bind").mkdir()

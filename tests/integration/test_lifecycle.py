@@ -3,28 +3,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
 import time
 
 import pytest
+from polling import wait_for
+from runners import container_state, container_status
 
-RUNTIMES = ["pod", "runc"]
 # PID 1 ignores signals it has no handler for: a trap makes SIGTERM end it, as 128+15
 LOOP = ["sh", "-c", "trap 'exit 143' TERM; while :; do sleep 0.1; done"]
-
-
-@pytest.fixture(params=RUNTIMES)
-def runtime(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def busybox(pod, test_images) -> str:
-    pod("pull", "-q", test_images.busybox.ref, check=True)
-    return test_images.busybox.ref
 
 
 def detached(pod, runtime, busybox, *command, name="c1", opts=()):
@@ -33,23 +22,12 @@ def detached(pod, runtime, busybox, *command, name="c1", opts=()):
     return done.stdout.strip()
 
 
-def state_of(pod, name) -> str:
-    return pod("ps", "-a", "--filter", f"name=^{name}$", "--format", "{{.State}}").stdout.strip()
-
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_stop_prints_the_name_as_given_and_records_the_exit(pod, runtime, busybox):
     detached(pod, runtime, busybox, *LOOP)
     started = time.monotonic()
     done = pod("stop", "c1", check=True)
     assert done.stdout == "c1\n" and time.monotonic() - started < 8
-    assert state_of(pod, "c1") == "exited"
+    assert container_status(pod, "c1") == "exited"
     again = pod("stop", "c1")
     assert again.returncode == 0 and again.stdout == "c1\n"
     assert pod("wait", "c1", check=True).stdout == "143\n"
@@ -107,11 +85,11 @@ def test_restart_replaces_the_shim_and_start_of_an_exited_container(pod, runtime
     detached(pod, runtime, busybox, "sh", "-c", "echo run; sleep 60")
     before = pod("ps", "--format", "{{.Pid}}").stdout.strip()
     assert pod("restart", "-t", "0", "c1", check=True).stdout == "c1\n"
-    assert state_of(pod, "c1") == "running"
+    assert container_status(pod, "c1") == "running"
     assert pod("ps", "--format", "{{.Pid}}").stdout.strip() != before
     pod("stop", "-t", "0", "c1", check=True)
     assert pod("start", "c1", check=True).stdout == "c1\n"
-    assert state_of(pod, "c1") == "running"
+    assert container_status(pod, "c1") == "running"
     pod("rm", "-f", "-t", "0", "c1", check=True)
 
 
@@ -135,20 +113,20 @@ def test_wait_conditions(pod, runtime, busybox):
 def test_pause_unpause(pod, runtime, busybox):
     detached(pod, runtime, busybox, "sh", "-c", "while :; do date +%s%N > /tmp/t; sleep 0.05; done")
     assert pod("pause", "c1", check=True).stdout == "c1\n"
-    assert state_of(pod, "c1") == "paused"
+    assert container_status(pod, "c1") == "paused"
     assert "(Paused)" in pod("ps", "-a", "--format", "{{.Status}}").stdout
     pid = int(pod("ps", "-a", "--format", "{{.Pid}}").stdout or 0) or None
     again = pod("pause", "c1")
     assert again.returncode == 125 and "already paused" in again.stderr
     assert pod("unpause", "c1", check=True).stdout == "c1\n"
-    assert state_of(pod, "c1") == "running"
+    assert container_status(pod, "c1") == "running"
     assert pid is None or pid > 0
     assert pod("unpause", "c1").returncode == 125
     pod("pause", "c1", check=True)
     started = time.monotonic()
     pod("stop", "-t", "2", "c1", check=True)  # a frozen container still stops
     assert time.monotonic() - started < 8
-    assert state_of(pod, "c1") == "exited"
+    assert container_status(pod, "c1") == "exited"
 
 
 def test_top_lists_the_container_processes(pod, runtime, busybox):
@@ -204,9 +182,8 @@ def test_diff_shows_added_changed_deleted(pod, runtime, busybox):
 
 def test_killed_shim_shows_exited_and_rm_cleans(pod, runtime, busybox):
     container_id = detached(pod, runtime, busybox, "sleep", "60")
-    state = json.loads((pod.root / "containers" / container_id / "state.json").read_text())
-    os.kill(state["shim_pid"], signal.SIGKILL)
-    wait_for(lambda: state_of(pod, "c1") == "exited")
+    os.kill(container_state(pod, container_id)["shim_pid"], signal.SIGKILL)
+    wait_for(lambda: container_status(pod, "c1") == "exited")
     pod("rm", "c1", check=True)
     assert pod("ps", "-a", "-q").stdout == ""
 
@@ -221,9 +198,8 @@ def test_container_group_runs_the_same_commands(pod, runtime, busybox):
 
 
 @pytest.mark.rootless
-def test_rootless_stop_kill_wait_restart(rootless_pod, test_images):
-    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
-    rootless_pod("run", "-d", "--name", "r", test_images.busybox.ref, *LOOP, check=True)
+def test_rootless_stop_kill_wait_restart(rootless_pod, rootless_busybox):
+    rootless_pod("run", "-d", "--name", "r", rootless_busybox, *LOOP, check=True)
     assert rootless_pod("stop", "-t", "2", "r", check=True).stdout == "r\n"
     assert rootless_pod("wait", "r", check=True).stdout == "143\n"
     rootless_pod("restart", "r", check=True)

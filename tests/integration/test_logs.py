@@ -8,19 +8,6 @@ import time
 
 import pytest
 
-RUNTIMES = ["pod", "runc"]
-
-
-@pytest.fixture(params=RUNTIMES)
-def runtime(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def busybox(pod, test_images) -> str:
-    pod("pull", "-q", test_images.busybox.ref, check=True)
-    return test_images.busybox.ref
-
 
 def test_logs_streams_tail_and_timestamps(pod, runtime, busybox):
     script = "echo one; echo err >&2; echo two; printf 'part'; sleep 0.2; echo ial"
@@ -75,8 +62,7 @@ def test_log_driver_none(pod, busybox):
 def test_follow_keeps_reading_a_running_container(pod, runtime, busybox):
     pod("run", "-d", "--runtime", runtime, "--name", "s", busybox, "sh", "-c",
         "trap 'exit 0' TERM; while :; do echo tick; sleep 0.2; done", check=True)  # fmt: skip
-    follower = subprocess.Popen(pod.command("logs", "-f", "s"), stdout=subprocess.PIPE,
-                                text=True, env=pod.env(), cwd=pod.tmp)  # fmt: skip
+    follower = pod.popen("logs", "-f", "s", stdout=subprocess.PIPE, text=True)
     try:
         assert follower.stdout.readline() == "tick\n"
         pod("stop", "s", check=True)
@@ -86,9 +72,8 @@ def test_follow_keeps_reading_a_running_container(pod, runtime, busybox):
 
 
 @pytest.mark.rootless
-def test_rootless_logs(rootless_pod, test_images):
-    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
-    rootless_pod("run", "--name", "r", test_images.busybox.ref, "sh", "-c", "echo a; echo b >&2",
+def test_rootless_logs(rootless_pod, rootless_busybox):
+    rootless_pod("run", "--name", "r", rootless_busybox, "sh", "-c", "echo a; echo b >&2",
                  check=True)  # fmt: skip
     done = rootless_pod("logs", "-f", "r", check=True)
     assert (done.stdout, done.stderr) == ("a\n", "b\n")

@@ -153,12 +153,6 @@ def test_prune(pod):
     assert pod("network", "prune", "-f", check=True).stdout == ""
 
 
-@pytest.fixture
-def busybox(pod, test_images) -> str:
-    pod("pull", "-q", test_images.busybox.ref, check=True)
-    return test_images.busybox.ref
-
-
 def test_rm_in_use_needs_force(pod, busybox):
     pod("network", "create", "net1", check=True)
     container = pod(

@@ -8,6 +8,7 @@ a host left as it was. Rootless: published ports through pod's forwarder (this h
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -17,23 +18,14 @@ import subprocess
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from polling import poll
+from registry_server import free_port
 
 HTTPD = "mkdir -p /www && echo hello-from-$(hostname) > /www/index.html && httpd -f -p 80 -h /www"
-
-
-@pytest.fixture
-def busybox(pod, test_images) -> str:
-    pod("pull", "-q", test_images.busybox.ref, check=True)
-    return test_images.busybox.ref
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def host_address() -> str:
@@ -78,12 +70,7 @@ def host_now_as(before, seconds: float = 5.0) -> bool:
     """The host's links and rules are as `before` again. After `pod rm` they are at once (rm
     waits for the shim); after a foreground `run --rm` the shim removes the host parts right
     after it has reported the exit, so the check allows it a moment."""
-    deadline = time.monotonic() + seconds
-    while (host_links(), firewall_rules()) != before:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+    return poll(lambda: (host_links(), firewall_rules()) == before, seconds)
 
 
 @pytest.fixture
@@ -159,17 +146,6 @@ def test_members_of_a_user_network_find_each_other_by_name(pod, busybox, host_be
     assert (host_links(), firewall_rules()) == host_before
 
 
-@pytest.fixture
-def host_http():
-    """An HTTP server on all the host's addresses (what containers try to reach): its port."""
-    server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), _Hello)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
-
-
 class _Hello(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 - http.server's name
         self.send_response(200)
@@ -178,6 +154,25 @@ class _Hello(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+@contextlib.contextmanager
+def hello_server(address: str) -> Iterator[int]:
+    """An HTTP server on `address` of the host answering "host-says-hi": its port."""
+    server = http.server.ThreadingHTTPServer((address, 0), _Hello)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def host_http():
+    """An HTTP server on all the host's addresses (what containers try to reach): its port."""
+    with hello_server("0.0.0.0") as port:
+        yield port
 
 
 def test_internal_network_cannot_reach_the_host(pod, busybox, host_http):
@@ -239,11 +234,10 @@ def test_dns_flags_and_add_host(pod, busybox):
 
 
 @pytest.mark.rootless
-def test_rootless_published_port_through_the_forwarder(rootless_pod, test_images):
-    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
+def test_rootless_published_port_through_the_forwarder(rootless_pod, rootless_busybox):
     port = free_port()
     started = rootless_pod("run", "-d", "--name", "web", "-p", f"{port}:80",
-                           test_images.busybox.ref, "sh", "-c", HTTPD)  # fmt: skip
+                           rootless_busybox, "sh", "-c", HTTPD)  # fmt: skip
     assert started.returncode == 0, started.stderr
     assert fetch(f"http://127.0.0.1:{port}/").startswith("hello-from-")
     assert rootless_pod("port", "web").stdout == f"80/tcp -> 0.0.0.0:{port}\n"
@@ -253,9 +247,8 @@ def test_rootless_published_port_through_the_forwarder(rootless_pod, test_images
 
 
 @pytest.mark.rootless
-def test_rootless_privileged_port_fails_with_podmans_advice(rootless_pod, test_images):
-    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
-    result = rootless_pod("run", "--rm", "-p", "80:80", test_images.busybox.ref, "true")
+def test_rootless_privileged_port_fails_with_podmans_advice(rootless_pod, rootless_busybox):
+    result = rootless_pod("run", "--rm", "-p", "80:80", rootless_busybox, "true")
     assert result.returncode == 125
     assert "ip_unprivileged_port_start" in result.stderr
 
@@ -271,34 +264,26 @@ def tun_open_to_users():
 
 
 @pytest.mark.rootless
-def test_rootless_outbound_through_slirp4netns(rootless_pod, test_images, tun_open_to_users):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
-        port = server.server_address[1]
+def test_rootless_outbound_through_slirp4netns(rootless_pod, rootless_busybox, tun_open_to_users):
+    with hello_server("127.0.0.1") as port:
         probe = f"ip -4 addr; timeout 5 wget -q -O - http://host.containers.internal:{port}/; true"
-        result = rootless_pod("run", "--rm", test_images.busybox.ref, "sh", "-c", probe)
+        result = rootless_pod("run", "--rm", rootless_busybox, "sh", "-c", probe)
         assert result.returncode == 0, result.stderr
         assert "tap0" in result.stdout and result.stdout.endswith("host-says-hi")
-        inspect = rootless_pod("create", "--name", "c", test_images.busybox.ref, "true")
+        inspect = rootless_pod("create", "--name", "c", rootless_busybox, "true")
         assert inspect.returncode == 0, inspect.stderr
         mode = rootless_pod("inspect", "-f", "{{.HostConfig.NetworkMode}}", "c").stdout
         assert mode == "slirp4netns\n"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.rootless
-def test_rootless_without_tun_gets_loopback_and_one_notice(rootless_pod, test_images):
+def test_rootless_without_tun_gets_loopback_and_one_notice(rootless_pod, rootless_busybox):
     if os.stat("/dev/net/tun").st_mode & 0o006:
         pytest.skip("this host opens /dev/net/tun to users: the fallback cannot happen here")
-    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
-    first = rootless_pod("run", "--rm", test_images.busybox.ref, "ls", "/sys/class/net")
+    first = rootless_pod("run", "--rm", rootless_busybox, "ls", "/sys/class/net")
     assert first.stdout.split() == ["lo"], first.stderr
     assert "loopback only" in first.stderr and "chmod 0666 /dev/net/tun" in first.stderr
-    second = rootless_pod("run", "--rm", test_images.busybox.ref, "true")
+    second = rootless_pod("run", "--rm", rootless_busybox, "true")
     assert second.stderr == ""
 
 
@@ -335,15 +320,13 @@ def test_back_to_back_runs_publish_the_same_port(pod, busybox, host_before):
 
 
 @pytest.mark.rootless
-def test_rootless_back_to_back_runs_publish_the_same_port(rootless_pod, test_images):
-    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
+def test_rootless_back_to_back_runs_publish_the_same_port(rootless_pod, rootless_busybox):
     port = free_port()
     for _ in range(3):
-        result = rootless_pod("run", "--rm", "-p", f"{port}:80", test_images.busybox.ref, "true")
+        result = rootless_pod("run", "--rm", "-p", f"{port}:80", rootless_busybox, "true")
         assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("runtime", ["pod", "runc"])
 def test_a_failed_start_leaves_no_network_behind(pod, busybox, host_before, runtime):
     result = pod("run", "--rm", "--runtime", runtime, "-p", f"{free_port()}:80", busybox, "nope")
     assert result.returncode == 127, result.stderr
@@ -368,10 +351,7 @@ def rootless_netns_running(runner) -> bool:
 def rootless_netns_stops(runner) -> bool:
     """Whether the holder is gone within 3 s: pod stops it with the last container using it
     (after a `run --rm`, 0.3 s later: a next run in a script takes it over)."""
-    deadline = time.monotonic() + 3
-    while rootless_netns_running(runner) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not rootless_netns_running(runner)
+    return poll(lambda: not rootless_netns_running(runner), 3)
 
 
 def _retrying(command: str) -> str:
@@ -380,16 +360,17 @@ def _retrying(command: str) -> str:
 
 
 @pytest.mark.rootless
-def test_rootless_network_members_find_each_other_by_name(rootless_pod, test_images):
-    busybox = test_images.busybox.ref
-    rootless_pod("pull", "-q", busybox, check=True)
+def test_rootless_network_members_find_each_other_by_name(rootless_pod, rootless_busybox):
     rootless_pod("network", "create", "backend", check=True)
     started = rootless_pod("run", "-d", "--name", "db", "--hostname", "db", "--network", "backend",
-                           "--network-alias", "store", busybox, "sh", "-c", HTTPD)  # fmt: skip
+                           "--network-alias", "store", rootless_busybox,
+                           "sh", "-c", HTTPD)  # fmt: skip
     assert started.returncode == 0, started.stderr
     for name in ("db", "store"):
         probe = _retrying(f"timeout 5 wget -q -O - http://{name}/")
-        result = rootless_pod("run", "--rm", "--network", "backend", busybox, "sh", "-c", probe)
+        result = rootless_pod(
+            "run", "--rm", "--network", "backend", rootless_busybox, "sh", "-c", probe
+        )
         assert (result.returncode, result.stdout) == (0, "hello-from-db\n"), result.stderr
     assert rootless_netns_running(rootless_pod)
     in_use = rootless_pod("network", "rm", "backend")
@@ -400,17 +381,19 @@ def test_rootless_network_members_find_each_other_by_name(rootless_pod, test_ima
 
 
 @pytest.mark.rootless
-def test_rootless_network_publishes_ports_and_takes_distinct_addresses(rootless_pod, test_images):
-    busybox = test_images.busybox.ref
-    rootless_pod("pull", "-q", busybox, check=True)
+def test_rootless_network_publishes_ports_and_takes_distinct_addresses(
+    rootless_pod, rootless_busybox
+):
     rootless_pod("network", "create", "--subnet", "10.91.7.0/24", "web", check=True)
     port = free_port()
     started = rootless_pod("run", "-d", "--name", "web", "--hostname", "web", "-p", f"{port}:80",
-                           "--network", "web", busybox, "sh", "-c", HTTPD)  # fmt: skip
+                           "--network", "web", rootless_busybox, "sh", "-c", HTTPD)  # fmt: skip
     assert started.returncode == 0, started.stderr
     assert fetch(f"http://127.0.0.1:{port}/") == "hello-from-web\n"
     assert rootless_pod("port", "web").stdout == f"80/tcp -> 0.0.0.0:{port}\n"
-    other = rootless_pod("run", "--rm", "--network", "web", busybox, "ip", "-o", "-4", "addr")
+    other = rootless_pod(
+        "run", "--rm", "--network", "web", rootless_busybox, "ip", "-o", "-4", "addr"
+    )
     web = rootless_pod("inspect", "-f", "{{.NetworkSettings.Networks.web.IPAddress}}", "web")
     assert web.stdout.startswith("10.91.7.") and web.stdout.strip() not in other.stdout
     assert "inet 10.91.7." in other.stdout
@@ -421,14 +404,12 @@ def test_rootless_network_publishes_ports_and_takes_distinct_addresses(rootless_
 
 
 @pytest.mark.rootless
-def test_rootless_connect_disconnect_and_container_mode(rootless_pod, test_images):
-    busybox = test_images.busybox.ref
-    rootless_pod("pull", "-q", busybox, check=True)
+def test_rootless_connect_disconnect_and_container_mode(rootless_pod, rootless_busybox):
     for name in ("front", "back"):
         rootless_pod("network", "create", name, check=True)
-    rootless_pod("run", "-d", "--name", "a", "--hostname", "a", "--network", "front", busybox,
-                 "sh", "-c", HTTPD, check=True)  # fmt: skip
-    rootless_pod("run", "-d", "--name", "b", "--network", "back", busybox, "sleep", "60",
+    rootless_pod("run", "-d", "--name", "a", "--hostname", "a", "--network", "front",
+                 rootless_busybox, "sh", "-c", HTTPD, check=True)  # fmt: skip
+    rootless_pod("run", "-d", "--name", "b", "--network", "back", rootless_busybox, "sleep", "60",
                  check=True)  # fmt: skip
     assert rootless_pod("network", "connect", "--alias", "bee", "back", "a").returncode == 0
     assert rootless_pod("exec", "a", "ls", "/sys/class/net").stdout.split() == [
@@ -439,13 +420,13 @@ def test_rootless_connect_disconnect_and_container_mode(rootless_pod, test_image
     fetched = rootless_pod("exec", "b", "sh", "-c", _retrying("timeout 5 wget -qO- http://bee/"))
     assert fetched.stdout == "hello-from-a\n", fetched.stderr
     # container:a shares a's namespace (its loopback too), inside the same user namespace
-    shared = rootless_pod("run", "--rm", "--network", "container:a", busybox, "sh", "-c",
+    shared = rootless_pod("run", "--rm", "--network", "container:a", rootless_busybox, "sh", "-c",
                           "ls /sys/class/net; wget -qO- http://127.0.0.1/")  # fmt: skip
     assert shared.stdout.split() == ["eth0", "eth1", "lo", "hello-from-a"], shared.stderr
     assert rootless_pod("network", "disconnect", "back", "a").returncode == 0
     assert rootless_pod("exec", "a", "ls", "/sys/class/net").stdout.split() == ["eth0", "lo"]
-    keep_id = rootless_pod("run", "--rm", "--userns", "keep-id", "--network", "front", busybox,
-                           "true")  # fmt: skip
+    keep_id = rootless_pod("run", "--rm", "--userns", "keep-id", "--network", "front",
+                           rootless_busybox, "true")  # fmt: skip
     assert keep_id.returncode == 125 and "keep-id cannot be combined" in keep_id.stderr
     rootless_pod("rm", "-f", "-t", "0", "a", "b", check=True)
     rootless_pod("network", "rm", "front", "back", check=True)
@@ -453,31 +434,25 @@ def test_rootless_connect_disconnect_and_container_mode(rootless_pod, test_image
 
 
 @pytest.mark.rootless
-def test_rootless_container_mode_with_private_network(rootless_pod, test_images):
-    busybox = test_images.busybox.ref
-    rootless_pod("pull", "-q", busybox, check=True)
-    rootless_pod("run", "-d", "--name", "srv", busybox, "sh", "-c",
+def test_rootless_container_mode_with_private_network(rootless_pod, rootless_busybox):
+    rootless_pod("run", "-d", "--name", "srv", rootless_busybox, "sh", "-c",
                  "echo hi > /i; httpd -f -p 127.0.0.1:8000 -h /", check=True)  # fmt: skip
     probe = _retrying("wget -qO- http://127.0.0.1:8000/i")
-    result = rootless_pod("run", "--rm", "--network", "container:srv", busybox, "sh", "-c", probe)
+    result = rootless_pod(
+        "run", "--rm", "--network", "container:srv", rootless_busybox, "sh", "-c", probe
+    )
     assert (result.returncode, result.stdout) == (0, "hi\n"), result.stderr
 
 
 @pytest.mark.rootless
 def test_rootless_network_reaches_the_host_through_slirp4netns(
-    rootless_pod, test_images, tun_open_to_users
+    rootless_pod, rootless_busybox, tun_open_to_users
 ):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        busybox = test_images.busybox.ref
-        rootless_pod("pull", "-q", busybox, check=True)
+    with hello_server("127.0.0.1") as port:
         rootless_pod("network", "create", "out", check=True)
-        port = server.server_address[1]
         probe = f"timeout 5 wget -q -O - http://host.containers.internal:{port}/"
-        result = rootless_pod("run", "--rm", "--network", "out", busybox, "sh", "-c", probe)
+        result = rootless_pod(
+            "run", "--rm", "--network", "out", rootless_busybox, "sh", "-c", probe
+        )
         assert (result.returncode, result.stdout) == (0, "host-says-hi"), result.stderr
         assert rootless_netns_stops(rootless_pod)
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -25,10 +25,10 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 from packaging.requirements import Requirement
+from runners import REPO_ROOT, SYSTEM_PYTHON
 from test_build import built, image_id, inspect, run_out, write_tree
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PYTHON = Path("/usr/bin/python3")
+PYTHON = Path(SYSTEM_PYTHON)
 DIST_PACKAGES = "usr/lib/python3/dist-packages"
 STDLIB_SKIP = {"test", "idlelib", "tkinter", "turtledemo", "__phello__"}
 HOST_SITE_DIRS = ["/usr/lib/python3/dist-packages"]

@@ -11,9 +11,7 @@ import pytest
 
 
 def start(pod, *args) -> subprocess.Popen:
-    return subprocess.Popen(
-        pod.command(*args), env=pod.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    return pod.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_concurrent_pulls_of_same_and_different_images(pod, test_images):

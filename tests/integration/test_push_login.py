@@ -8,48 +8,35 @@ import os
 import stat
 import subprocess
 
-import requests
+from image_builder import MT_DOCKER_LAYER, MT_DOCKER_MANIFEST, served_manifest
+from runners import isolated_pod
 
 
-def manifest_of(host: str, repo: str, ref: str, **kwargs) -> requests.Response:
-    accept = ", ".join(
-        [
-            "application/vnd.oci.image.manifest.v1+json",
-            "application/vnd.docker.distribution.manifest.v2+json",
-        ]
-    )
-    return requests.get(
-        f"http://{host}/v2/{repo}/manifests/{ref}", headers={"Accept": accept}, timeout=10, **kwargs
-    )
-
-
-def test_push_sends_exact_bytes_and_round_trips(pod, test_images, tmp_path):
+def test_push_sends_exact_bytes_and_round_trips(pod, test_images, busybox, tmp_path):
     image = test_images.busybox
-    pod("pull", "-q", image.ref, check=True)
     target = f"{test_images.host}/pushed/busybox:v1"
     digestfile = tmp_path / "digest"
     result = pod("push", image.ref, target, "--digestfile", digestfile)
     assert result.returncode == 0, result.stderr
     assert digestfile.read_text() == image.digest
-    served = manifest_of(test_images.host, "pushed/busybox", "v1")
+    served = served_manifest(test_images.host, "pushed/busybox", "v1")
     assert served.content == image.manifest
     assert hashlib.sha256(served.content).hexdigest() == image.digest[7:]
     # the blobs came by cross-repository mount from test/busybox, not by upload
     assert "mounted from test/busybox" in result.stderr
-    second = pod.__class__(tmp_path / "second", insecure=[test_images.host])
-    pulled = second("pull", "-q", target, check=True)
+    with isolated_pod(tmp_path / "second", [test_images.host]) as second:
+        pulled = second("pull", "-q", target, check=True)
     assert pulled.stdout.strip() == image.id
 
 
-def test_push_converts_to_docker_v2s2(pod, test_images):
+def test_push_converts_to_docker_v2s2(pod, test_images, busybox):
     image = test_images.busybox
-    pod("pull", "-q", image.ref, check=True)
     target = f"{test_images.host}/converted/busybox:docker"
     pod("push", "--format", "v2s2", image.ref, target, check=True)
-    served = manifest_of(test_images.host, "converted/busybox", "docker")
-    assert served.headers["Content-Type"] == "application/vnd.docker.distribution.manifest.v2+json"
+    served = served_manifest(test_images.host, "converted/busybox", "docker")
+    assert served.headers["Content-Type"] == MT_DOCKER_MANIFEST
     doc = served.json()
-    assert doc["layers"][0]["mediaType"] == "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    assert doc["layers"][0]["mediaType"] == MT_DOCKER_LAYER
     assert doc["config"]["digest"] == image.config_digest
 
 
@@ -104,9 +91,8 @@ def test_login_verifies_stores_0600_and_logout(pod, tls_registry):
     assert again.returncode == 125 and f"not logged into {host}" in again.stderr
 
 
-def test_push_and_pull_with_tls_and_credentials(pod, test_images, tls_registry):
+def test_push_and_pull_with_tls_and_credentials(pod, test_images, busybox, tls_registry):
     image = test_images.busybox
-    pod("pull", "-q", image.ref, check=True)
     host, certs = tls_registry.host, tls_registry.certs_d / tls_registry.host
     target = f"{host}/private/busybox:1"
     anonymous = pod("push", "--cert-dir", certs, image.ref, target)
@@ -135,9 +121,8 @@ def test_logout_all(pod, tls_registry):
     assert tls_registry.host not in pod.auth_file.read_text()
 
 
-def test_token_auth_scopes_per_repository(pod, test_images, token_registry):
+def test_token_auth_scopes_per_repository(pod, test_images, busybox, token_registry):
     image = test_images.busybox
-    pod("pull", "-q", image.ref, check=True)
     host = token_registry.host
     pod.write_registries_conf(insecure=[test_images.host, host])
     pod("login", "-u", token_registry.username, "-p", token_registry.password, host, check=True)

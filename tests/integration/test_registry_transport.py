@@ -4,33 +4,30 @@ Each defect of oras 0.2.43 that RegistryClient replaces has a test here that wou
 tokens per scope, no credentials on cross-host redirects, bounded retries with timeouts, digest and
 size checks while streaming (with Range resume), exact manifest bytes, streamed uploads.
 
-The registries are started by this module (plain http, TLS + htpasswd, token auth with a token
-server written below); no fixture from conftest.py is used.
+The real registries are the session's (conftest.py: `registry`, `tls_registry`, `token_registry`
+with its token server); the fake servers, for what a real registry will not do, are below.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import ctypes
-import ctypes.util
 import hashlib
 import http.server
 import json
 import os
-import shutil
 import socket
-import subprocess
 import threading
 import time
 import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
+from image_builder import MT_OCI_CONFIG, MT_OCI_INDEX, MT_OCI_LAYER, MT_OCI_MANIFEST, sha256_digest
+from registry_server import TOKEN_FIELDS, free_port
 
 from pod.errors import (
     AuthenticationError,
@@ -42,220 +39,13 @@ from pod.errors import (
 from pod.image.auth import Credentials
 from pod.image.registry import RegistryClient, parse_challenges, scope_params
 
-REGISTRY_BINARY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
-USER, PASSWORD = "alice", "wonderland"
-
 pytestmark = pytest.mark.needs_tool("docker-registry", "openssl")
-
-
-# --- helpers: ports, blobs, certificates, htpasswd ---------------------------------------------
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 15) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"registry exited with {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port}")
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def blob_file(directory: Path, data: bytes) -> tuple[Path, str]:
     path = directory / f"blob-{uuid.uuid4().hex}"
     path.write_bytes(data)
-    return path, sha256(data)
-
-
-def openssl(*args: str, data: bytes | None = None) -> bytes:
-    return subprocess.run(["openssl", *args], input=data, capture_output=True, check=True).stdout
-
-
-def _self_signed(key: Path, crt: Path, subject: str) -> None:
-    openssl(
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(crt),
-        "-subj", subject, "-days", "2",
-    )  # fmt: skip
-
-
-def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
-    """(ca.crt, server.crt, server.key): a CA and a 127.0.0.1/localhost certificate it signed."""
-    ca_key, ca_crt = directory / "ca.key", directory / "ca.crt"
-    key, csr, crt = directory / "server.key", directory / "server.csr", directory / "server.crt"
-    ext = directory / "ext.cnf"
-    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    _self_signed(ca_key, ca_crt, "/CN=pod-test-ca")
-    openssl(
-        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
-        "-subj", "/CN=127.0.0.1",
-    )  # fmt: skip
-    openssl(
-        "x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key),
-        "-CAcreateserial", "-out", str(crt), "-days", "2", "-extfile", str(ext),
-    )  # fmt: skip
-    return ca_crt, crt, key
-
-
-def bcrypt_hash(password: str) -> str:
-    """htpasswd wants bcrypt; libcrypt (libxcrypt) makes it without a Python dependency."""
-    lib = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
-    lib.crypt_gensalt.restype = ctypes.c_char_p
-    lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
-    lib.crypt.restype = ctypes.c_char_p
-    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-    salt = lib.crypt_gensalt(b"$2b$", 4, None, 0)
-    return lib.crypt(password.encode(), salt).decode()
-
-
-# --- helpers: docker-registry ----------------------------------------------------------------
-
-
-@dataclass
-class Registry:
-    """A running docker-registry; `host` is what a RegistryClient is given."""
-
-    proc: subprocess.Popen
-    port: int
-    workdir: Path
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def start_registry(
-    workdir: Path, extra: str = "", tls: tuple[Path, Path] | None = None
-) -> Registry:
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    http_tls = f"  tls:\n    certificate: {tls[0]}\n    key: {tls[1]}\n" if tls else ""
-    config = workdir / "config.yml"
-    config.write_text(
-        "version: 0.1\n"
-        "log:\n  level: error\n  accesslog:\n    disabled: true\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {workdir / 'data'}\n"
-        "  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n  secret: pod-test-secret\n{http_tls}"
-        f"{extra}"
-    )
-    log = open(workdir / "registry.log", "wb")  # noqa: SIM115 - lives as long as the process
-    proc = subprocess.Popen([REGISTRY_BINARY, "serve", str(config)], stdout=log, stderr=log)
-    log.close()
-    wait_for_port(port, proc)
-    return Registry(proc, port, workdir)
-
-
-# --- helpers: a token server for `auth: token` -----------------------------------------------
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-@dataclass
-class TokenServer:
-    """Issues RS256 JWTs (signed with `openssl dgst`) granting exactly the requested scopes.
-
-    alice gets everything she asks for; anonymous callers get pull on public/* only; a wrong
-    password gets 401. Every request is recorded as (user, [scopes]).
-    """
-
-    key: Path
-    cert_der: bytes
-    issuer: str = "pod-test-issuer"
-    service: str = "pod-test-registry"
-    field_name: str = "token"
-    requests: list[tuple[str, list[str]]] = field(default_factory=list)
-    port: int = 0
-    server: http.server.ThreadingHTTPServer | None = None
-
-    def token(self, user: str, scopes: list[str]) -> str:
-        access = []
-        for scope in scopes:
-            kind, _, rest = scope.partition(":")
-            name, _, actions = rest.rpartition(":")
-            granted = actions.split(",") if user == USER else []
-            if not user and name.startswith("public/"):
-                granted = [a for a in actions.split(",") if a == "pull"]
-            access.append({"type": kind, "name": name, "actions": granted})
-        now = int(time.time())
-        header = {"typ": "JWT", "alg": "RS256", "x5c": [base64.b64encode(self.cert_der).decode()]}
-        claims = {
-            "iss": self.issuer,
-            "sub": user,
-            "aud": self.service,
-            "exp": now + 300,
-            "nbf": now - 10,
-            "iat": now,
-            "jti": uuid.uuid4().hex,
-            "access": access,
-        }
-        signing_input = (
-            f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
-        )
-        signature = openssl("dgst", "-sha256", "-sign", str(self.key), data=signing_input.encode())
-        return f"{signing_input}.{b64url(signature)}"
-
-    def handle(self, handler: http.server.BaseHTTPRequestHandler) -> None:
-        query = parse_qs(urlsplit(handler.path).query)
-        user = ""
-        header = handler.headers.get("Authorization", "")
-        if header.startswith("Basic "):
-            name, _, password = base64.b64decode(header[6:]).decode().partition(":")
-            if (name, password) != (USER, PASSWORD):
-                reply(handler, 401, b'{"errors":[{"code":"UNAUTHORIZED","message":"bad"}]}')
-                return
-            user = name
-        scopes = query.get("scope", [])
-        self.requests.append((user, scopes))
-        body = {self.field_name: self.token(user, scopes), "expires_in": 300}
-        reply(handler, 200, json.dumps(body).encode(), {"Content-Type": "application/json"})
-
-
-@dataclass
-class TokenRegistry:
-    registry: Registry
-    tokens: TokenServer
-
-
-def start_token_registry(workdir: Path) -> tuple[TokenRegistry, FakeServer]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    key, crt = workdir / "token.key", workdir / "token.crt"
-    _self_signed(key, crt, "/CN=pod-test-token-issuer")
-    der = openssl("x509", "-in", str(crt), "-outform", "DER")
-    tokens = TokenServer(key, der)
-    server = FakeServer(lambda h: tokens.handle(h))
-    extra = (
-        "auth:\n  token:\n"
-        f"    realm: {server.url}/token\n"
-        f"    service: {tokens.service}\n"
-        f"    issuer: {tokens.issuer}\n"
-        f"    rootcertbundle: {crt}\n"
-    )
-    return TokenRegistry(start_registry(workdir / "registry", extra), tokens), server
+    return path, sha256_digest(data)
 
 
 # --- helpers: fake HTTP servers --------------------------------------------------------------
@@ -366,9 +156,9 @@ def image_manifest(config: tuple[str, int], layers: list[tuple[str, int]]) -> by
     """An OCI manifest with unusual formatting: the bytes must survive exactly."""
     doc = {
         "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": config[0], "size": config[1]},
-        "layers": [{"mediaType": OCI_LAYER, "digest": d, "size": s} for d, s in layers],
+        "mediaType": MT_OCI_MANIFEST,
+        "config": {"mediaType": MT_OCI_CONFIG, "digest": config[0], "size": config[1]},
+        "layers": [{"mediaType": MT_OCI_LAYER, "digest": d, "size": s} for d, s in layers],
         "annotations": {"z.last": "1", "a.first": "2"},
     }
     return json.dumps(doc, indent=7).encode() + b"\n\n"
@@ -377,46 +167,9 @@ def image_manifest(config: tuple[str, int], layers: list[tuple[str, int]]) -> by
 # --- fixtures --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("transport")
-
-
-@pytest.fixture(scope="module")
-def plain_reg(workdir: Path) -> Iterator[Registry]:
-    registry = start_registry(workdir / "plain")
-    yield registry
-    registry.stop()
-
-
-@pytest.fixture(scope="module")
-def tls_reg(workdir: Path) -> Iterator[tuple[Registry, Path]]:
-    """TLS with a private CA + htpasswd; yields the registry and a certs.d root holding its CA."""
-    directory = workdir / "tls"
-    directory.mkdir()
-    ca, crt, key = make_tls_files(directory)
-    htpasswd = directory / "htpasswd"
-    htpasswd.write_text(f"{USER}:{bcrypt_hash(PASSWORD)}\n")
-    extra = f"auth:\n  htpasswd:\n    realm: pod-test\n    path: {htpasswd}\n"
-    registry = start_registry(directory / "registry", extra, tls=(crt, key))
-    certs_d = directory / "certs.d"
-    (certs_d / registry.host).mkdir(parents=True)
-    shutil.copy(ca, certs_d / registry.host / "ca.crt")
-    yield registry, certs_d
-    registry.stop()
-
-
-@pytest.fixture(scope="module")
-def token_reg(workdir: Path) -> Iterator[TokenRegistry]:
-    token_registry, server = start_token_registry(workdir / "token")
-    yield token_registry
-    token_registry.registry.stop()
-    server.close()
-
-
 @pytest.fixture
-def plain(plain_reg: Registry) -> RegistryClient:
-    return RegistryClient(plain_reg.host, insecure=True, cert_dirs=[])
+def plain(registry) -> RegistryClient:
+    return RegistryClient(registry.host, insecure=True, cert_dirs=[])
 
 
 def push_image(client: RegistryClient, repository: str, tmp: Path, tag: str = "v1") -> dict:
@@ -427,7 +180,7 @@ def push_image(client: RegistryClient, repository: str, tmp: Path, tag: str = "v
     client.push_blob(repository, layer_digest, len(layer), layer_path)
     client.push_blob(repository, config_digest, len(config), config_path)
     manifest = image_manifest((config_digest, len(config)), [(layer_digest, len(layer))])
-    digest = client.put_manifest(repository, tag, manifest, OCI_MANIFEST)
+    digest = client.put_manifest(repository, tag, manifest, MT_OCI_MANIFEST)
     return {"layer": layer, "layer_digest": layer_digest, "manifest": manifest, "digest": digest}
 
 
@@ -436,11 +189,11 @@ def push_image(client: RegistryClient, repository: str, tmp: Path, tag: str = "v
 
 def test_round_trip_keeps_exact_manifest_bytes(plain: RegistryClient, tmp_path: Path) -> None:
     pushed = push_image(plain, "round/trip", tmp_path)
-    assert pushed["digest"] == sha256(pushed["manifest"])
-    data, media_type, digest = plain.get_manifest("round/trip", "v1", [OCI_MANIFEST])
-    assert (data, media_type, digest) == (pushed["manifest"], OCI_MANIFEST, pushed["digest"])
-    by_digest = plain.get_manifest("round/trip", pushed["digest"], [OCI_MANIFEST])
-    assert by_digest == (pushed["manifest"], OCI_MANIFEST, pushed["digest"])
+    assert pushed["digest"] == sha256_digest(pushed["manifest"])
+    data, media_type, digest = plain.get_manifest("round/trip", "v1", [MT_OCI_MANIFEST])
+    assert (data, media_type, digest) == (pushed["manifest"], MT_OCI_MANIFEST, pushed["digest"])
+    by_digest = plain.get_manifest("round/trip", pushed["digest"], [MT_OCI_MANIFEST])
+    assert by_digest == (pushed["manifest"], MT_OCI_MANIFEST, pushed["digest"])
     dest = tmp_path / "layer"
     plain.fetch_blob("round/trip", pushed["layer_digest"], len(pushed["layer"]), dest)
     assert dest.read_bytes() == pushed["layer"]
@@ -453,15 +206,15 @@ def test_put_manifest_keeps_media_type(plain: RegistryClient, tmp_path: Path) ->
     index = json.dumps(
         {
             "schemaVersion": 2,
-            "mediaType": OCI_INDEX,
-            "manifests": [{"mediaType": OCI_MANIFEST, "digest": pushed["digest"], "size": size}],
+            "mediaType": MT_OCI_INDEX,
+            "manifests": [{"mediaType": MT_OCI_MANIFEST, "digest": pushed["digest"], "size": size}],
         },
         separators=(",", ":"),
     ).encode()
-    digest = plain.put_manifest("media/type", "multi", index, OCI_INDEX)
-    assert plain.get_manifest("media/type", "multi", [OCI_INDEX, OCI_MANIFEST]) == (
+    digest = plain.put_manifest("media/type", "multi", index, MT_OCI_INDEX)
+    assert plain.get_manifest("media/type", "multi", [MT_OCI_INDEX, MT_OCI_MANIFEST]) == (
         index,
-        OCI_INDEX,
+        MT_OCI_INDEX,
         digest,
     )
 
@@ -473,7 +226,7 @@ def test_push_blob_skips_existing_and_mounts(plain: RegistryClient, tmp_path: Pa
     assert plain.blob_exists("mount/target", digest) is False
     assert plain.mount_blob("mount/target", digest, "mount/source") is True
     assert plain.blob_exists("mount/target", digest) is True
-    missing = sha256(b"not pushed anywhere")
+    missing = sha256_digest(b"not pushed anywhere")
     assert plain.mount_blob("mount/other", missing, "mount/source") is False
 
 
@@ -528,14 +281,14 @@ def test_corrupt_partial_file_is_deleted(plain: RegistryClient, tmp_path: Path) 
 
 def test_unknown_manifest(plain: RegistryClient) -> None:
     with pytest.raises(ManifestUnknownError, match="manifest unknown|name unknown"):
-        plain.get_manifest("no/such", "latest", [OCI_MANIFEST])
+        plain.get_manifest("no/such", "latest", [MT_OCI_MANIFEST])
 
 
-def test_plain_http_needs_insecure(plain_reg: Registry) -> None:
-    client = RegistryClient(plain_reg.host, cert_dirs=[])
+def test_plain_http_needs_insecure(registry) -> None:
+    client = RegistryClient(registry.host, cert_dirs=[])
     with pytest.raises(RegistryError, match="server gave HTTP response to HTTPS client"):
-        client.get_manifest("any/thing", "latest", [OCI_MANIFEST])
-    insecure = RegistryClient(plain_reg.host, tls_verify=False, cert_dirs=[])
+        client.get_manifest("any/thing", "latest", [MT_OCI_MANIFEST])
+    insecure = RegistryClient(registry.host, tls_verify=False, cert_dirs=[])
     insecure.ping()
     assert insecure.prefix == "http"
 
@@ -543,115 +296,116 @@ def test_plain_http_needs_insecure(plain_reg: Registry) -> None:
 # --- TLS + htpasswd --------------------------------------------------------------------------
 
 
-def test_tls_with_ca_from_certs_d(tls_reg: tuple[Registry, Path], tmp_path: Path) -> None:
-    registry, certs_d = tls_reg
-    creds = Credentials(USER, PASSWORD)
-    client = RegistryClient(registry.host, credentials=creds, cert_dirs=[certs_d])
+def user_of(served) -> Credentials:
+    """The one user the TLS or token registry knows."""
+    return Credentials(served.username, served.password)
+
+
+def test_tls_with_ca_from_certs_d(tls_registry, tmp_path: Path) -> None:
+    client = RegistryClient(
+        tls_registry.host, credentials=user_of(tls_registry), cert_dirs=[tls_registry.certs_d]
+    )
     client.check_login()
     pushed = push_image(client, "tls/repo", tmp_path)
-    assert client.get_manifest("tls/repo", "v1", [OCI_MANIFEST])[0] == pushed["manifest"]
+    assert client.get_manifest("tls/repo", "v1", [MT_OCI_MANIFEST])[0] == pushed["manifest"]
     assert client.prefix == "https"
 
 
-def test_tls_unknown_ca_is_one_clear_line(tls_reg: tuple[Registry, Path]) -> None:
-    registry, _ = tls_reg
-    client = RegistryClient(registry.host, credentials=Credentials(USER, PASSWORD), cert_dirs=[])
+def test_tls_unknown_ca_is_one_clear_line(tls_registry) -> None:
+    client = RegistryClient(tls_registry.host, credentials=user_of(tls_registry), cert_dirs=[])
     with pytest.raises(RegistryError) as caught:
         client.check_login()
     message = str(caught.value)
-    assert message.startswith(f'pinging container registry {registry.host}: Get "https://')
+    assert message.startswith(f'pinging container registry {tls_registry.host}: Get "https://')
     assert "x509: certificate signed by unknown authority" in message
     assert "\n" not in message
 
 
-def test_tls_insecure_skips_verification(tls_reg: tuple[Registry, Path]) -> None:
-    registry, _ = tls_reg
-    creds = Credentials(USER, PASSWORD)
-    client = RegistryClient(registry.host, insecure=True, credentials=creds, cert_dirs=[])
+def test_tls_insecure_skips_verification(tls_registry) -> None:
+    client = RegistryClient(
+        tls_registry.host, insecure=True, credentials=user_of(tls_registry), cert_dirs=[]
+    )
     client.check_login()
     assert client.prefix == "https"
 
 
-def test_basic_auth_wrong_password(tls_reg: tuple[Registry, Path]) -> None:
-    registry, certs_d = tls_reg
-    bad = Credentials(USER, "wrong")
-    client = RegistryClient(registry.host, credentials=bad, cert_dirs=[certs_d])
+def test_basic_auth_wrong_password(tls_registry) -> None:
+    bad = Credentials(tls_registry.username, "wrong")
+    client = RegistryClient(tls_registry.host, credentials=bad, cert_dirs=[tls_registry.certs_d])
     with pytest.raises(AuthenticationError, match="invalid username/password"):
         client.check_login()
-    anonymous = RegistryClient(registry.host, cert_dirs=[certs_d])
+    anonymous = RegistryClient(tls_registry.host, cert_dirs=[tls_registry.certs_d])
     with pytest.raises(AuthenticationError):
-        anonymous.get_manifest("tls/repo", "v1", [OCI_MANIFEST])
+        anonymous.get_manifest("tls/repo", "v1", [MT_OCI_MANIFEST])
 
 
 # --- token auth ------------------------------------------------------------------------------
 
 
-def test_tokens_are_per_scope(token_reg: TokenRegistry, tmp_path: Path) -> None:
+def scopes_asked(token_registry, start: int = 0) -> list[tuple[str, ...]]:
+    """The scopes of each token request from the `start`-th on."""
+    return [tuple(request.scopes) for request in token_registry.requests[start:]]
+
+
+def test_tokens_are_per_scope(token_registry, tmp_path: Path) -> None:
     """oras re-used the first token for every scope: the second repository or a push failed."""
-    client = RegistryClient(
-        token_reg.registry.host, insecure=True, credentials=Credentials(USER, PASSWORD)
-    )
-    start = len(token_reg.tokens.requests)
+    user = user_of(token_registry)
+    client = RegistryClient(token_registry.host, insecure=True, credentials=user)
+    start = len(token_registry.requests)
     first = push_image(client, "team/one", tmp_path)
     second = push_image(client, "team/two", tmp_path)
-    assert client.get_manifest("team/one", "v1", [OCI_MANIFEST])[0] == first["manifest"]
-    assert client.get_manifest("team/two", "v1", [OCI_MANIFEST])[0] == second["manifest"]
-    asked = [tuple(scope) for _, scope in token_reg.tokens.requests[start:]]
+    assert client.get_manifest("team/one", "v1", [MT_OCI_MANIFEST])[0] == first["manifest"]
+    assert client.get_manifest("team/two", "v1", [MT_OCI_MANIFEST])[0] == second["manifest"]
+    asked = scopes_asked(token_registry, start)
     assert len(asked) == len(set(asked)), f"a token was re-used for another scope: {asked}"
     scopes = set(asked)
     assert ("repository:team/one:pull",) in scopes
     assert ("repository:team/one:pull,push",) in scopes
     assert ("repository:team/two:pull,push",) in scopes
 
-    reader = RegistryClient(
-        token_reg.registry.host, insecure=True, credentials=Credentials(USER, PASSWORD)
-    )
-    reader.get_manifest("team/one", "v1", [OCI_MANIFEST])
-    reader.get_manifest("team/two", "v1", [OCI_MANIFEST])
+    reader = RegistryClient(token_registry.host, insecure=True, credentials=user)
+    reader.get_manifest("team/one", "v1", [MT_OCI_MANIFEST])
+    reader.get_manifest("team/two", "v1", [MT_OCI_MANIFEST])
     push_image(reader, "team/one", tmp_path, tag="v2")
-    before = len(token_reg.tokens.requests)
-    reader.get_manifest("team/one", "v2", [OCI_MANIFEST])
-    assert len(token_reg.tokens.requests) == before, "a cached pull,push token covers pull"
+    before = len(token_registry.requests)
+    reader.get_manifest("team/one", "v2", [MT_OCI_MANIFEST])
+    assert len(token_registry.requests) == before, "a cached pull,push token covers pull"
 
 
-def test_token_mount_asks_for_both_repositories(token_reg: TokenRegistry, tmp_path: Path) -> None:
-    creds = Credentials(USER, PASSWORD)
-    client = RegistryClient(token_reg.registry.host, insecure=True, credentials=creds)
+def test_token_mount_asks_for_both_repositories(token_registry, tmp_path: Path) -> None:
+    client = RegistryClient(token_registry.host, insecure=True, credentials=user_of(token_registry))
     pushed = push_image(client, "mount/from", tmp_path)
     assert client.mount_blob("mount/to", pushed["layer_digest"], "mount/from") is True
-    assert [
-        "repository:mount/from:pull",
-        "repository:mount/to:pull,push",
-    ] in [scopes for _, scopes in token_reg.tokens.requests]
+    assert ("repository:mount/from:pull", "repository:mount/to:pull,push") in scopes_asked(
+        token_registry
+    )
 
 
-def test_anonymous_token_and_access_token_field(token_reg: TokenRegistry, tmp_path: Path) -> None:
-    creds = Credentials(USER, PASSWORD)
-    writer = RegistryClient(token_reg.registry.host, insecure=True, credentials=creds)
+def test_anonymous_token_and_access_token_field(token_registry, tmp_path: Path) -> None:
+    writer = RegistryClient(token_registry.host, insecure=True, credentials=user_of(token_registry))
     pushed = push_image(writer, "public/image", tmp_path)
-    token_reg.tokens.field_name = "access_token"
+    token_registry.tokens.token_fields = ("access_token",)
     try:
-        anonymous = RegistryClient(token_reg.registry.host, insecure=True)
-        data, _, _ = anonymous.get_manifest("public/image", "v1", [OCI_MANIFEST])
+        anonymous = RegistryClient(token_registry.host, insecure=True)
+        data, _, _ = anonymous.get_manifest("public/image", "v1", [MT_OCI_MANIFEST])
         assert data == pushed["manifest"]
-        assert token_reg.tokens.requests[-1][0] == ""
+        assert token_registry.requests[-1].username is None
         path, digest = blob_file(tmp_path, b"anonymous push")
         with pytest.raises(AuthenticationError):
             anonymous.push_blob("public/image", digest, 14, path)
     finally:
-        token_reg.tokens.field_name = "token"
+        token_registry.tokens.token_fields = TOKEN_FIELDS
 
 
-def test_token_login_checks_password(token_reg: TokenRegistry) -> None:
-    good = RegistryClient(
-        token_reg.registry.host, insecure=True, credentials=Credentials(USER, PASSWORD)
-    )
+def test_token_login_checks_password(token_registry) -> None:
+    good = RegistryClient(token_registry.host, insecure=True, credentials=user_of(token_registry))
     good.check_login()
-    bad = RegistryClient(token_reg.registry.host, insecure=True, credentials=Credentials(USER, "x"))
+    wrong = Credentials(token_registry.username, "x")
+    bad = RegistryClient(token_registry.host, insecure=True, credentials=wrong)
     with pytest.raises(AuthenticationError, match="invalid username/password"):
         bad.check_login()
     with pytest.raises(AuthenticationError, match="invalid username/password"):
-        bad.get_manifest("team/one", "v1", [OCI_MANIFEST])
+        bad.get_manifest("team/one", "v1", [MT_OCI_MANIFEST])
 
 
 # --- fake servers: what a real registry will not do ------------------------------------------
@@ -659,7 +413,7 @@ def test_token_login_checks_password(token_reg: TokenRegistry) -> None:
 
 def test_credentials_never_follow_a_redirect_to_another_host(tmp_path: Path) -> None:
     data = os.urandom(50_000)
-    digest = sha256(data)
+    digest = sha256_digest(data)
 
     def storage_app(handler: http.server.BaseHTTPRequestHandler) -> None:
         reply(handler, 200, data)
@@ -671,7 +425,7 @@ def test_credentials_never_follow_a_redirect_to_another_host(tmp_path: Path) -> 
 
         app = fake_registry({"/v2/repo/blobs/": blob}, require_basic=True)
         with fake_server(app) as registry:
-            client = fake_client(registry, credentials=Credentials(USER, PASSWORD))
+            client = fake_client(registry, credentials=Credentials("alice", "wonderland"))
             client.fetch_blob("repo", digest, len(data), tmp_path / "blob")
             assert (tmp_path / "blob").read_bytes() == data
             assert registry.requests_to("/blobs/")[-1].headers.get("Authorization")
@@ -685,7 +439,7 @@ def test_wrong_blob_content_is_rejected_and_deleted(tmp_path: Path) -> None:
     with fake_server(app) as server:
         dest = tmp_path / "blob"
         with pytest.raises(DigestMismatchError, match="digest mismatch"):
-            fake_client(server).fetch_blob("repo", sha256(good), len(good), dest)
+            fake_client(server).fetch_blob("repo", sha256_digest(good), len(good), dest)
         assert not dest.exists()
 
 
@@ -708,7 +462,7 @@ def test_blob_larger_than_declared_stops_early(tmp_path: Path, declare_length: b
         dest = tmp_path / "blob"
         started = time.monotonic()
         with pytest.raises(DigestMismatchError):
-            fake_client(server).fetch_blob("repo", sha256(b"small"), 5, dest)
+            fake_client(server).fetch_blob("repo", sha256_digest(b"small"), 5, dest)
         assert time.monotonic() - started < 10
         assert not dest.exists()
     assert sum(sent) < 256 * 1024 * 1024
@@ -719,7 +473,7 @@ def test_short_blob_is_rejected(tmp_path: Path) -> None:
     app = fake_registry({"/v2/repo/blobs/": lambda h: reply(h, 200, data[:600])})
     with fake_server(app) as server:
         with pytest.raises(DigestMismatchError, match="got 600 bytes"):
-            fake_client(server).fetch_blob("repo", sha256(data), len(data), tmp_path / "b")
+            fake_client(server).fetch_blob("repo", sha256_digest(data), len(data), tmp_path / "b")
         assert not (tmp_path / "b").exists()
 
 
@@ -743,7 +497,7 @@ def test_range_resume_and_full_download_fallback(tmp_path: Path, honour: bool) -
     with fake_server(app) as server:
         dest = tmp_path / "blob"
         dest.write_bytes(data[:123_456])
-        fake_client(server).fetch_blob("repo", sha256(data), len(data), dest)
+        fake_client(server).fetch_blob("repo", sha256_digest(data), len(data), dest)
         assert dest.read_bytes() == data
         assert server.requests_to("/blobs/")[0].headers.get("Range") == "bytes=123456-"
 
@@ -767,7 +521,7 @@ def test_interrupted_stream_resumes(tmp_path: Path) -> None:
 
     with fake_server(fake_registry({"/v2/repo/blobs/": flaky})) as server:
         dest = tmp_path / "blob"
-        fake_client(server).fetch_blob("repo", sha256(data), len(data), dest)
+        fake_client(server).fetch_blob("repo", sha256_digest(data), len(data), dest)
         assert dest.read_bytes() == data
     assert calls[0] == "" and calls[1].startswith("bytes=")
 
@@ -778,26 +532,28 @@ def test_server_errors_are_retried_a_bounded_number_of_times() -> None:
     with fake_server(app) as server:
         started = time.monotonic()
         with pytest.raises(RegistryError):
-            fake_client(server).get_manifest("repo", "latest", [OCI_MANIFEST])
+            fake_client(server).get_manifest("repo", "latest", [MT_OCI_MANIFEST])
         assert time.monotonic() - started < 5
         assert len(server.requests_to("/manifests/")) == 3
 
 
 def test_a_transient_error_is_retried() -> None:
-    manifest = image_manifest((sha256(b"c"), 1), [])
+    manifest = image_manifest((sha256_digest(b"c"), 1), [])
     answers = iter([503, 200])
 
     def flaky(handler: http.server.BaseHTTPRequestHandler) -> None:
         status = next(answers)
-        reply(handler, status, manifest if status == 200 else b"", {"Content-Type": OCI_MANIFEST})
+        reply(
+            handler, status, manifest if status == 200 else b"", {"Content-Type": MT_OCI_MANIFEST}
+        )
 
     with fake_server(fake_registry({"/v2/repo/manifests/": flaky})) as server:
-        data, media_type, _ = fake_client(server).get_manifest("repo", "v1", [OCI_MANIFEST])
-        assert (data, media_type) == (manifest, OCI_MANIFEST)
+        data, media_type, _ = fake_client(server).get_manifest("repo", "v1", [MT_OCI_MANIFEST])
+        assert (data, media_type) == (manifest, MT_OCI_MANIFEST)
 
 
 def test_connection_reset_is_retried() -> None:
-    manifest = image_manifest((sha256(b"c"), 1), [])
+    manifest = image_manifest((sha256_digest(b"c"), 1), [])
     calls: list[int] = []
 
     def drop_first(handler: http.server.BaseHTTPRequestHandler) -> None:
@@ -805,10 +561,10 @@ def test_connection_reset_is_retried() -> None:
         if len(calls) == 1:
             handler.connection.shutdown(socket.SHUT_RDWR)
             return
-        reply(handler, 200, manifest, {"Content-Type": OCI_MANIFEST})
+        reply(handler, 200, manifest, {"Content-Type": MT_OCI_MANIFEST})
 
     with fake_server(fake_registry({"/v2/repo/manifests/": drop_first})) as server:
-        assert fake_client(server).get_manifest("repo", "v1", [OCI_MANIFEST])[0] == manifest
+        assert fake_client(server).get_manifest("repo", "v1", [MT_OCI_MANIFEST])[0] == manifest
     assert len(calls) == 2
 
 
@@ -816,7 +572,7 @@ def test_client_errors_are_not_retried() -> None:
     app = fake_registry({"/v2/repo/manifests/": lambda h: reply(h, 400, b"{}")})
     with fake_server(app) as server:
         with pytest.raises(RegistryError):
-            fake_client(server).get_manifest("repo", "v1", [OCI_MANIFEST])
+            fake_client(server).get_manifest("repo", "v1", [MT_OCI_MANIFEST])
         assert len(server.requests_to("/manifests/")) == 1
 
 
@@ -828,7 +584,7 @@ def test_requests_time_out() -> None:
         client = RegistryClient(server.host, insecure=True, cert_dirs=[], timeout=(1, 0.5))
         started = time.monotonic()
         with pytest.raises(RegistryError, match="i/o timeout"):
-            client.get_manifest("repo", "v1", [OCI_MANIFEST])
+            client.get_manifest("repo", "v1", [MT_OCI_MANIFEST])
         assert time.monotonic() - started < 2.5
 
 
@@ -836,41 +592,45 @@ def test_oversized_manifest_is_refused() -> None:
     huge = b'{"pad":"' + b"a" * (5 * 1024 * 1024) + b'"}'
     app = fake_registry({"/v2/repo/manifests/": lambda h: reply(h, 200, huge)})
     with fake_server(app) as server, pytest.raises(UnsafeContentError):
-        fake_client(server).get_manifest("repo", "v1", [OCI_MANIFEST])
+        fake_client(server).get_manifest("repo", "v1", [MT_OCI_MANIFEST])
 
 
 def test_manifest_by_digest_is_verified() -> None:
-    asked = image_manifest((sha256(b"a"), 1), [])
-    served = image_manifest((sha256(b"b"), 1), [])
+    asked = image_manifest((sha256_digest(b"a"), 1), [])
+    served = image_manifest((sha256_digest(b"b"), 1), [])
     app = fake_registry({"/v2/repo/manifests/": lambda h: reply(h, 200, served)})
     with fake_server(app) as server, pytest.raises(DigestMismatchError):
-        fake_client(server).get_manifest("repo", sha256(asked), [OCI_MANIFEST])
+        fake_client(server).get_manifest("repo", sha256_digest(asked), [MT_OCI_MANIFEST])
 
 
 def test_manifest_media_type_from_body_when_header_is_generic() -> None:
-    body = image_manifest((sha256(b"a"), 1), [])
+    body = image_manifest((sha256_digest(b"a"), 1), [])
     headers = {"Content-Type": "application/json; charset=utf-8"}
     app = fake_registry({"/v2/repo/manifests/": lambda h: reply(h, 200, body, headers)})
     with fake_server(app) as server:
-        assert fake_client(server).get_manifest("repo", "v1", [OCI_MANIFEST])[1] == OCI_MANIFEST
+        assert (
+            fake_client(server).get_manifest("repo", "v1", [MT_OCI_MANIFEST])[1] == MT_OCI_MANIFEST
+        )
 
 
 def test_put_manifest_sends_exact_bytes_and_checks_digest() -> None:
-    body = image_manifest((sha256(b"a"), 1), [])
-    reported = {"digest": sha256(body)}
+    body = image_manifest((sha256_digest(b"a"), 1), [])
+    reported = {"digest": sha256_digest(body)}
 
     def put(handler: http.server.BaseHTTPRequestHandler) -> None:
         reply(handler, 201, b"", {"Docker-Content-Digest": reported["digest"]})
 
     with fake_server(fake_registry({"/v2/repo/manifests/": put})) as server:
         client = fake_client(server)
-        assert client.put_manifest("repo", "v1", body, "application/x-custom") == sha256(body)
+        assert client.put_manifest("repo", "v1", body, "application/x-custom") == sha256_digest(
+            body
+        )
         seen = server.requests_to("/manifests/")[-1]
         assert (seen.method, seen.body) == ("PUT", body)
         assert seen.headers["Content-Type"] == "application/x-custom"
-        reported["digest"] = sha256(b"something else")
+        reported["digest"] = sha256_digest(b"something else")
         with pytest.raises(DigestMismatchError):
-            client.put_manifest("repo", "v1", body, OCI_MANIFEST)
+            client.put_manifest("repo", "v1", body, MT_OCI_MANIFEST)
 
 
 def test_connection_refused_is_one_podman_style_line() -> None:

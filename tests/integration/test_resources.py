@@ -3,27 +3,15 @@ containers, rootful with pod's own runtime and with runc, and the rootless fallb
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pytest
+from runners import container_state
 
 from pod.runtime import cgroups
 
-RUNTIMES = ["pod", "runc"]
 CGROUP_V1 = not cgroups.is_pure_v2()
-
-
-@pytest.fixture(params=RUNTIMES)
-def runtime(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def busybox(pod, test_images) -> str:
-    pod("pull", "-q", test_images.busybox.ref, check=True)
-    return test_images.busybox.ref
 
 
 def run(pod, runtime, *args, **kwargs):
@@ -33,10 +21,6 @@ def run(pod, runtime, *args, **kwargs):
 def cgroup_file(v1: str, v2: str) -> str:
     """The container's own cgroup file, as its /sys/fs/cgroup shows it."""
     return f"/sys/fs/cgroup/{v1}" if CGROUP_V1 else f"/sys/fs/cgroup/{v2}"
-
-
-def state(pod, container_id: str) -> dict:
-    return json.loads((pod.root / "containers" / container_id / "state.json").read_text())
 
 
 def test_memory_limit_in_the_container_cgroup(pod, runtime, busybox):
@@ -67,7 +51,7 @@ def test_oom_kill_exits_137_and_is_recorded(pod, runtime, busybox, tmp_path):
     assert result.returncode == 137, (result.stdout, result.stderr)
     assert "survived" not in result.stdout
     container_id = cidfile.read_text()
-    assert state(pod, container_id)["oom_killed"] is True
+    assert container_state(pod, container_id)["oom_killed"] is True
     pod("rm", container_id, check=True)
 
 
@@ -76,7 +60,7 @@ def test_a_plain_kill_is_not_an_oom(pod, runtime, busybox, tmp_path):
     result = run(pod, runtime, "--cidfile", cidfile, "--init", "-m", "64m", busybox,
                  "sh", "-c", "kill -9 $$")  # fmt: skip
     assert result.returncode == 137, result.stderr
-    assert state(pod, cidfile.read_text())["oom_killed"] is False
+    assert container_state(pod, cidfile.read_text())["oom_killed"] is False
 
 
 def test_pids_limit_bounds_a_fork_bomb(pod, runtime, busybox):
@@ -169,11 +153,9 @@ def test_invalid_values_exit_125_and_leave_nothing(pod, busybox, verb, flags, me
 
 
 @pytest.mark.rootless
-@pytest.mark.parametrize("rootless_runtime", RUNTIMES)
-def test_rootless_limits_warn_once_and_run(rootless_pod, test_images, rootless_runtime):
-    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
-    result = rootless_pod("run", "--runtime", rootless_runtime, "--rm", "--memory", "64m",
-                          "--pids-limit", "100", "--cpus", "1", test_images.busybox.ref,
+def test_rootless_limits_warn_once_and_run(rootless_pod, rootless_busybox, runtime):
+    result = rootless_pod("run", "--runtime", runtime, "--rm", "--memory", "64m",
+                          "--pids-limit", "100", "--cpus", "1", rootless_busybox,
                           "echo", "ran")  # fmt: skip
     assert (result.returncode, result.stdout) == (0, "ran\n"), result.stderr
     if cgroups.is_pure_v2() and cgroups.rootless_limits_supported():
@@ -189,12 +171,10 @@ def test_rootless_limits_warn_once_and_run(rootless_pod, test_images, rootless_r
 
 
 @pytest.mark.rootless
-@pytest.mark.parametrize("rootless_runtime", RUNTIMES)
-def test_rootless_process_limits_still_apply(rootless_pod, test_images, rootless_runtime):
-    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
-    result = rootless_pod("run", "--runtime", rootless_runtime, "--rm",
+def test_rootless_process_limits_still_apply(rootless_pod, rootless_busybox, runtime):
+    result = rootless_pod("run", "--runtime", runtime, "--rm",
                           "--ulimit", "nofile=500:600", "--oom-score-adj", "300",
-                          test_images.busybox.ref, "sh", "-c",
+                          rootless_busybox, "sh", "-c",
                           "ulimit -n; cat /proc/self/oom_score_adj")  # fmt: skip
     assert (result.returncode, result.stdout) == (0, "500\n300\n"), result.stderr
     assert "Resource limits" not in result.stderr

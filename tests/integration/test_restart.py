@@ -6,19 +6,8 @@ import json
 import time
 
 import pytest
-
-RUNTIMES = ["pod", "runc"]
-
-
-@pytest.fixture(params=RUNTIMES)
-def runtime(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def busybox(pod, test_images) -> str:
-    pod("pull", "-q", test_images.busybox.ref, check=True)
-    return test_images.busybox.ref
+from polling import wait_for
+from runners import container_state, container_status
 
 
 def restart_count(pod, name) -> int:
@@ -26,25 +15,18 @@ def restart_count(pod, name) -> int:
     for directory in root.iterdir():
         record = json.loads((directory / "container.json").read_text())
         if record["name"] == name:
-            return json.loads((directory / "state.json").read_text())["restart_count"]
+            return container_state(pod, directory.name)["restart_count"]
     raise AssertionError(name)
-
-
-def status(pod, name) -> str:
-    return pod("ps", "-a", "--filter", f"name=^{name}$", "--format", "{{.State}}").stdout.strip()
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def test_on_failure_with_a_limit(pod, runtime, busybox):
     pod("run", "-d", "--runtime", runtime, "--restart", "on-failure:2", "--name", "r", busybox,
         "sh", "-c", "echo run; exit 3", check=True)  # fmt: skip
-    wait_for(lambda: status(pod, "r") == "exited" and restart_count(pod, "r") == 2)
+    wait_for(
+        lambda: container_status(pod, "r") == "exited" and restart_count(pod, "r") == 2,
+        timeout=20,
+        interval=0.1,
+    )
     time.sleep(1.0)
     assert restart_count(pod, "r") == 2 and pod("logs", "r").stdout == "run\nrun\nrun\n"
     assert pod("wait", "r").stdout == "3\n"
@@ -62,11 +44,11 @@ def test_on_failure_does_not_restart_success_and_no_never(pod, runtime, busybox)
 def test_always_restarts_until_the_user_stops(pod, runtime, busybox):
     pod("run", "-d", "--runtime", runtime, "--restart", "always", "--name", "a", busybox, "sh",
         "-c", "trap 'exit 0' TERM; sleep 0.3; exit 0", check=True)  # fmt: skip
-    wait_for(lambda: restart_count(pod, "a") >= 2)
+    wait_for(lambda: restart_count(pod, "a") >= 2, timeout=20, interval=0.1)
     assert pod("stop", "-t", "5", "a", check=True).stdout == "a\n"
     count = restart_count(pod, "a")
     time.sleep(1.5)
-    assert status(pod, "a") == "exited" and restart_count(pod, "a") == count
+    assert container_status(pod, "a") == "exited" and restart_count(pod, "a") == count
     pod("rm", "a", check=True)
 
 
@@ -76,7 +58,7 @@ def test_kill_is_not_a_failure(pod, runtime, busybox):
     pod("kill", "k", check=True)
     assert pod("wait", "k").stdout == "137\n"
     time.sleep(1.0)
-    assert status(pod, "k") == "exited" and restart_count(pod, "k") == 0
+    assert container_status(pod, "k") == "exited" and restart_count(pod, "k") == 0
 
 
 def test_a_killed_container_process_is_restarted(pod, runtime, busybox):
@@ -87,7 +69,11 @@ def test_a_killed_container_process_is_restarted(pod, runtime, busybox):
         "sleep", "60", check=True)  # fmt: skip
     pid = int(pod("ps", "--format", "{{.Pid}}").stdout)
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: restart_count(pod, "p") == 1 and status(pod, "p") == "running")
+    wait_for(
+        lambda: restart_count(pod, "p") == 1 and container_status(pod, "p") == "running",
+        timeout=20,
+        interval=0.1,
+    )
     pod("rm", "-f", "-t", "0", "p", check=True)
     assert pod("ps", "-a", "-q").stdout == ""
 
@@ -101,14 +87,9 @@ def test_bad_policies_are_usage_errors(pod, busybox):
 
 
 @pytest.mark.rootless
-def test_rootless_on_failure(rootless_pod, test_images):
-    ref = test_images.busybox.ref
-    rootless_pod("pull", "-q", ref, check=True)
-    rootless_pod("run", "-d", "--restart", "on-failure:1", "--name", "r", ref, "sh", "-c",
-                 "echo x; exit 1", check=True)  # fmt: skip
-    deadline = time.monotonic() + 20
-    while rootless_pod("logs", "r").stdout != "x\nx\n":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+def test_rootless_on_failure(rootless_pod, rootless_busybox):
+    rootless_pod("run", "-d", "--restart", "on-failure:1", "--name", "r", rootless_busybox,
+                 "sh", "-c", "echo x; exit 1", check=True)  # fmt: skip
+    wait_for(lambda: rootless_pod("logs", "r").stdout == "x\nx\n", timeout=20, interval=0.2)
     rootless_pod("stop", "r", check=True)
     rootless_pod("rm", "r", check=True)

@@ -7,32 +7,16 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-
-RUNTIMES = ["pod", "runc"]
-
-
-@pytest.fixture(params=RUNTIMES)
-def runtime(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def busybox(pod, test_images) -> str:
-    pod("pull", "-q", test_images.busybox.ref, check=True)
-    return test_images.busybox.ref
+from mounts import mounts_under
+from polling import poll, wait_for
+from runners import container_state
 
 
 def run(pod, runtime, *args, **kwargs):
     return pod("run", "--runtime", runtime, *args, **kwargs)
-
-
-def mounts_under(path: Path) -> list[str]:
-    text = Path("/proc/self/mountinfo").read_text()
-    return [line for line in text.splitlines() if str(path) in line]
 
 
 def test_run_rm_echo_leaves_nothing(pod, runtime, busybox):
@@ -255,11 +239,7 @@ def test_logs_file_in_k8s_format(pod, runtime, busybox):
         pod, runtime, "-d", busybox, "sh", "-c", "echo one; echo two >&2", check=True
     )
     container_id = container_id.stdout.strip()
-    deadline = time.time() + 10
-    while (
-        "exited" not in pod("ps", "-a", "--format", "{{.State}}").stdout and time.time() < deadline
-    ):
-        time.sleep(0.05)
+    wait_for(lambda: "exited" in pod("ps", "-a", "--format", "{{.State}}").stdout, timeout=10)
     log = (pod.root / "containers" / container_id / "ctr.log").read_text().splitlines()
     assert re.fullmatch(r"\S+ stdout F one", log[0]) or re.fullmatch(r"\S+ stdout F one", log[1])
     assert any(re.fullmatch(r"\S+ stderr F two", line) for line in log)
@@ -324,8 +304,8 @@ def test_rm_errors(pod):
 
 def test_twenty_concurrent_runs(pod, runtime, busybox):
     procs = [
-        subprocess.Popen(pod.command("run", "--runtime", runtime, "--rm", busybox, "true"),
-                         env=pod.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        pod.popen("run", "--runtime", runtime, "--rm", busybox, "true",
+                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(20)
     ]  # fmt: skip
     results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
@@ -338,33 +318,20 @@ def test_twenty_concurrent_runs(pod, runtime, busybox):
 
 def test_killed_shim_is_noticed(pod, runtime, busybox):
     container_id = run(pod, runtime, "-d", busybox, "sleep", "60", check=True).stdout.strip()
-    state = json.loads((pod.root / "containers" / container_id / "state.json").read_text())
-    os.kill(state["shim_pid"], 9)
-    deadline = time.time() + 5
-    while time.time() < deadline:
-        status = pod("ps", "-a", "--format", "{{.State}}", check=True).stdout.strip()
-        if status == "exited":
-            break
-        time.sleep(0.05)
-    assert status == "exited"
+    os.kill(container_state(pod, container_id)["shim_pid"], 9)
+    ps_state = ("ps", "-a", "--format", "{{.State}}")
+    wait_for(lambda: pod(*ps_state, check=True).stdout.strip() == "exited", timeout=5)
     assert pod("rm", container_id).returncode == 0
     assert mounts_under(pod.root) == []
 
 
 def test_killing_the_cli_of_a_foreground_run_orphans_nothing(pod, runtime, busybox):
-    proc = subprocess.Popen(
-        pod.command("run", "--runtime", runtime, "--rm", busybox, "sleep", "3"),
-        env=pod.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    deadline = time.time() + 10
-    while pod("ps", "-q").stdout == "" and time.time() < deadline:
-        time.sleep(0.05)
+    proc = pod.popen("run", "--runtime", runtime, "--rm", busybox, "sleep", "3",
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    poll(lambda: pod("ps", "-q").stdout != "", timeout=10)
     proc.kill()
     proc.wait()
-    deadline = time.time() + 10
-    while pod("ps", "-a", "-q").stdout and time.time() < deadline:
-        time.sleep(0.1)
-    assert pod("ps", "-a", "-q").stdout == ""
+    wait_for(lambda: pod("ps", "-a", "-q").stdout == "", timeout=10, interval=0.1)
     assert mounts_under(pod.root) == []
 
 

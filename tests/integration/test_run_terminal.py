@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import os
 
-import pytest
-from terminal import exit_code, read_until, spawn
+from terminal import exit_code, read_until, spawn, wait_for_prompt
 
 
-@pytest.fixture
-def busybox(pod, test_images) -> str:
-    pod("pull", "-q", test_images.busybox.ref, check=True)
-    return test_images.busybox.ref
-
-
-def wait_for_prompt(master: int) -> None:
-    """Wait for busybox's prompt; answer its cursor-position query as a terminal would."""
-    seen = read_until(master, b"# ")
-    if b"\x1b[6n" in seen or b"\x1b[6n" in read_until(master, b"\x1b[6n", timeout=1):
-        os.write(master, b"\x1b[1;1R")
-
-
-@pytest.mark.parametrize("runtime", ["pod", "runc"])
 def test_run_it_gives_a_real_terminal(pod, busybox, runtime):
-    pid, master = spawn(pod, "run", "--runtime", runtime, "--rm", "-it", busybox, "sh")
+    pid, master = spawn(
+        pod.command("run", "--runtime", runtime, "--rm", "-it", busybox, "sh"), pod.env()
+    )
     try:
         wait_for_prompt(master)
         os.write(master, b"tty; echo marker-$((6*7))\r")
@@ -37,7 +24,7 @@ def test_run_it_gives_a_real_terminal(pod, busybox, runtime):
 
 
 def test_ctrl_p_ctrl_q_detaches(pod, busybox):
-    pid, master = spawn(pod, "run", "-it", "--name", "detachable", busybox, "sh")
+    pid, master = spawn(pod.command("run", "-it", "--name", "detachable", busybox, "sh"), pod.env())
     try:
         wait_for_prompt(master)
         os.write(master, b"\x10\x11")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import shutil
 import subprocess
 import sys
@@ -56,9 +55,7 @@ DEFAULT_CAPS = [
     ]
 ]
 DEFAULT_CAPS_MASK = "00000000800405fb"
-RUNTIMES = ["pod", "runc"]
 PYTHON = sys.executable
-USER = "podrt"
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runtime tests need root")
 
@@ -230,11 +227,11 @@ class Bundle:
         return result["out"]
 
 
-@pytest.fixture(params=RUNTIMES)
-def bundle(request, tmp_path):
-    if request.param != "pod" and shutil.which(request.param) is None:
-        pytest.skip(f"{request.param} is not installed")
-    return Bundle(tmp_path, request.param)
+@pytest.fixture
+def bundle(runtime, tmp_path):
+    if runtime != "pod" and shutil.which(runtime) is None:
+        pytest.skip(f"{runtime} is not installed")
+    return Bundle(tmp_path, runtime)
 
 
 def test_echo_and_exit_codes(bundle):
@@ -405,46 +402,15 @@ def test_crun_refusal_is_explained(tmp_path):
 # -- rootless ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def rootless_user():
-    """A throwaway user with a subordinate id range (useradd allots one; added if not)."""
-    for tool in ("useradd", "userdel", "runuser", "unshare", "newuidmap"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"rootless runtime tests need {tool}")
-    subprocess.run(["userdel", "-r", USER], capture_output=True)
-    subprocess.run(["useradd", "--create-home", "--user-group", USER], check=True)
-    entry = pwd.getpwnam(USER)
-    added = []
-    ranges = {}
-    for path in (Path("/etc/subuid"), Path("/etc/subgid")):
-        mine = [line for line in path.read_text().splitlines() if line.startswith(USER + ":")]
-        if not mine:
-            line = f"{USER}:1300000:65536"
-            with path.open("a") as handle:
-                handle.write(line + "\n")
-            added.append((path, line))
-            mine = [line]
-        ranges[path.name] = int(mine[0].split(":")[1])
-    yield entry, ranges
-    subprocess.run(["userdel", "-r", USER], capture_output=True)
-    for path, line in added:
-        kept = [x for x in path.read_text().splitlines() if x != line]
-        path.write_text("".join(x + "\n" for x in kept))
-
-
-def _user_bundle(tmp_path: Path, runtime: str, entry) -> Bundle:
-    base = Path(f"/var/tmp/pod-rt-{uuid.uuid4().hex[:8]}")
-    base.mkdir(mode=0o700)
-    bundle = Bundle(base, runtime, user=USER)
-    subprocess.run(["chown", "-R", f"{entry.pw_uid}:{entry.pw_gid}", str(base)], check=True)
-    return bundle
-
-
-@pytest.fixture(params=RUNTIMES)
-def user_bundle(request, tmp_path, rootless_user):
-    bundle = _user_bundle(tmp_path, request.param, rootless_user[0])
+@pytest.fixture
+def user_bundle(runtime, rootless_user):
+    """A bundle the rootless test user owns, in a directory of its own (its XDG_RUNTIME_DIR)."""
+    base = rootless_user.make_tmpdir("runtime")
+    bundle = Bundle(base, runtime, user=rootless_user.name)
+    uid_gid = f"{rootless_user.uid}:{rootless_user.gid}"
+    subprocess.run(["chown", "-R", uid_gid, str(base)], check=True)
     yield bundle
-    shutil.rmtree(bundle.base, ignore_errors=True)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 IN_USERNS = ["unshare", "--map-root-user", "--map-auto", "--mount"]
@@ -476,13 +442,13 @@ def test_rootless_no_netns_falls_back_to_sys_bind(user_bundle):
 
 @pytest.mark.rootless
 def test_rootless_config_user_namespace_with_mappings(user_bundle, rootless_user):
-    entry, ranges = rootless_user
+    user = rootless_user
     linux = {
         "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount", "user")],
-        "uidMappings": [{"containerID": 0, "hostID": entry.pw_uid, "size": 1},
-                        {"containerID": 1, "hostID": ranges["subuid"], "size": 65536}],
-        "gidMappings": [{"containerID": 0, "hostID": entry.pw_gid, "size": 1},
-                        {"containerID": 1, "hostID": ranges["subgid"], "size": 65536}],
+        "uidMappings": [{"containerID": 0, "hostID": user.uid, "size": 1},
+                        {"containerID": 1, "hostID": user.subuid_start, "size": 65536}],
+        "gidMappings": [{"containerID": 0, "hostID": user.gid, "size": 1},
+                        {"containerID": 1, "hostID": user.subgid_start, "size": 65536}],
     }  # fmt: skip
     script = "id; cat /proc/self/uid_map; touch /tmp/f && ls -n /tmp/f"
     result = user_bundle.run(
@@ -491,8 +457,8 @@ def test_rootless_config_user_namespace_with_mappings(user_bundle, rootless_user
     assert "error" not in result, result
     lines = result["out"].splitlines()
     assert lines[0].startswith("uid=1000 gid=1000")
-    assert lines[1].split() == ["0", str(entry.pw_uid), "1"]
-    assert lines[2].split() == ["1", str(ranges["subuid"]), "65536"]
+    assert lines[1].split() == ["0", str(user.uid), "1"]
+    assert lines[2].split() == ["1", str(user.subuid_start), "65536"]
 
 
 @pytest.mark.skipif(

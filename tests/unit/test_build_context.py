@@ -46,23 +46,6 @@ def ctx_dir(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """A container root filesystem to copy into."""
-    path = tmp_path / "root"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    """A sentinel directory outside every root; tests check it stays untouched."""
-    path = tmp_path / "outside"
-    path.mkdir()
-    (path / "secret").write_text("host data")
-    return path
-
-
 def assert_untouched(outside: Path) -> None:
     assert sorted(p.name for p in outside.iterdir()) == ["secret"]
     assert (outside / "secret").read_text() == "host data"

@@ -4,8 +4,6 @@ stack's semantics kept (on an empty base, and on a base the squashed layer is pu
 from __future__ import annotations
 
 import gzip
-import hashlib
-import io
 import os
 import stat
 import subprocess
@@ -14,15 +12,22 @@ import zlib
 from pathlib import Path
 
 import pytest
-import zstandard
+from layer_tars import (
+    Member,
+    compress,
+    directory,
+    hardlink,
+    make_tar,
+    member,
+    sha256_digest,
+    symlink,
+)
 
 from pod.errors import UnsafeContentError
 from pod.store import layers
 from pod.store.layer_diff import LayerDiff, write_layer
 from pod.store.layer_squash import squash_blobs
 
-Member = tuple[tarfile.TarInfo, bytes | None]
-MTIME = 1_600_000_000
 STAMP = 1_700_000_000
 OPQ = layers._OPAQUE_MARKER
 
@@ -32,31 +37,6 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown, mk
 # --- building layers ------------------------------------------------------------------------------
 
 
-def member(name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"", **attrs) -> Member:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.mtime = MTIME
-    info.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
-    for key, value in attrs.items():
-        setattr(info, key, value)
-    if kind == tarfile.REGTYPE:
-        info.size = len(data)
-        return info, data
-    return info, None
-
-
-def directory(name: str, **attrs) -> Member:
-    return member(name, tarfile.DIRTYPE, **attrs)
-
-
-def symlink(name: str, target: str, **attrs) -> Member:
-    return member(name, tarfile.SYMTYPE, linkname=target, **attrs)
-
-
-def hardlink(name: str, target: str) -> Member:
-    return member(name, tarfile.LNKTYPE, linkname=target)
-
-
 def whiteout(path: str) -> Member:
     parent, _, name = path.rpartition("/")
     return member(f"{parent}/.wh.{name}" if parent else f".wh.{name}")
@@ -64,22 +44,6 @@ def whiteout(path: str) -> Member:
 
 def opaque(path: str) -> Member:
     return member(f"{path}/{OPQ}")
-
-
-def make_tar(members: list[Member]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for info, data in members:
-            tar.addfile(info, io.BytesIO(data) if data is not None else None)
-    return buf.getvalue()
-
-
-def compress(data: bytes, compression: str) -> bytes:
-    if compression == "gzip":
-        return gzip.compress(data)
-    if compression == "zstd":
-        return zstandard.ZstdCompressor().compress(data)
-    return data
 
 
 def write_blobs(
@@ -128,10 +92,6 @@ def names(blob: Path) -> list[str]:
 
 def by_name(blob: Path) -> dict[str, tuple[tarfile.TarInfo, bytes | None]]:
     return {info.name: (info, data) for info, data in read(blob)}
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 # --- later layers win ---------------------------------------------------------------------------
@@ -423,8 +383,8 @@ def test_digests_sizes_and_gzip_header(tmp_path: Path) -> None:
     result, blob = squash(tmp_path, STACK)
     data = blob.read_bytes()
     raw = gzip.decompress(data)
-    assert result.digest == sha256(data) and result.blob_size == len(data)
-    assert result.diff_id == sha256(raw) and result.size == len(raw)
+    assert result.digest == sha256_digest(data) and result.blob_size == len(data)
+    assert result.diff_id == sha256_digest(raw) and result.size == len(raw)
     assert len(raw) % (20 * 512) == 0
     # No file name, mtime 0, level 6: layer_diff's gzip exactly.
     assert data[:10] == b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"

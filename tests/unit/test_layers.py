@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import os
 import stat
 import subprocess
@@ -16,70 +15,24 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from layer_tars import (
+    MTIME,
+    Member,
+    compress,
+    directory,
+    hardlink,
+    make_tar,
+    member,
+    sha256_digest,
+    symlink,
+)
 
 from pod.errors import DigestMismatchError, StoreError, UnsafeContentError
 from pod.store import layers
 from pod.store.layout import Layout
 from pod.store.lock import locked
 
-Member = tuple[tarfile.TarInfo, bytes | None]
-MTIME = 1_600_000_000
-
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown, mknod, mount)")
-
-
-def member(name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"", **attrs) -> Member:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.mtime = MTIME
-    info.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
-    for key, value in attrs.items():
-        setattr(info, key, value)
-    if kind == tarfile.REGTYPE:
-        info.size = len(data)
-        return info, data
-    return info, None
-
-
-def directory(name: str, **attrs) -> Member:
-    return member(name, tarfile.DIRTYPE, **attrs)
-
-
-def symlink(name: str, target: str) -> Member:
-    return member(name, tarfile.SYMTYPE, linkname=target)
-
-
-def hardlink(name: str, target: str) -> Member:
-    return member(name, tarfile.LNKTYPE, linkname=target)
-
-
-def make_tar(members: list[Member]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for info, data in members:
-            tar.addfile(info, io.BytesIO(data) if data is not None else None)
-    return buf.getvalue()
-
-
-def compress(data: bytes, compression: str) -> bytes:
-    if compression == "gzip":
-        return gzip.compress(data)
-    if compression == "zstd":
-        return zstandard.ZstdCompressor().compress(data)
-    return data
-
-
-def diff_id(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    """A sentinel next to the layer; no hostile layer may touch it."""
-    path = tmp_path / "outside"
-    path.mkdir()
-    (path / "secret").write_text("host data")
-    return path
 
 
 def assert_untouched(tmp_path: Path, outside: Path) -> None:
@@ -112,7 +65,7 @@ def test_compressions_and_diff_id(tmp_path: Path, compression: str) -> None:
     members = [directory("etc"), member("etc/hostname", data=b"pod\n")]
     raw = make_tar(members)
     result, dest = extract(tmp_path, members, compression=compression)
-    assert result.diff_id == diff_id(raw)
+    assert result.diff_id == sha256_digest(raw)
     assert result.size == len(raw)
     assert (dest / "etc" / "hostname").read_bytes() == b"pod\n"
 
@@ -124,7 +77,7 @@ def test_zstd_with_several_frames(tmp_path: Path) -> None:
     (tmp_path / "blob").write_bytes(compressor.compress(raw[:cut]) + compressor.compress(raw[cut:]))
     (tmp_path / "layer").mkdir()
     result = layers.extract_layer(tmp_path / "blob", tmp_path / "layer", rootless=False)
-    assert result.diff_id == diff_id(raw)
+    assert result.diff_id == sha256_digest(raw)
 
 
 def test_trailing_padding_counts_in_the_diff_id(tmp_path: Path) -> None:
@@ -132,7 +85,7 @@ def test_trailing_padding_counts_in_the_diff_id(tmp_path: Path) -> None:
     (tmp_path / "blob").write_bytes(gzip.compress(raw))
     (tmp_path / "layer").mkdir()
     result = layers.extract_layer(tmp_path / "blob", tmp_path / "layer", rootless=False)
-    assert result.diff_id == diff_id(raw)
+    assert result.diff_id == sha256_digest(raw)
 
 
 @needs_root
@@ -332,7 +285,7 @@ def test_real_overlay_mount_honours_whiteouts(tmp_path: Path, rootless: bool) ->
         member("merged/new", data=b"n"),
     ]
     store = Layout(tmp_path / "store", tmp_path / "run")
-    diffs = [diff_id(make_tar(base)), diff_id(make_tar(top))]
+    diffs = [sha256_digest(make_tar(base)), sha256_digest(make_tar(top))]
     chains = layers.chain_ids(diffs)
     for index, members in enumerate((base, top)):
         blob = tmp_path / f"blob{index}"
@@ -525,7 +478,7 @@ def write_blob(
     raw = make_tar(members)
     path = tmp_path / name
     path.write_bytes(gzip.compress(raw))
-    return path, diff_id(raw)
+    return path, sha256_digest(raw)
 
 
 def test_chain_ids_follow_the_oci_rule() -> None:

@@ -12,22 +12,6 @@ from pod.store import safepath
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    path = tmp_path / "root"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    """A sentinel directory next to the root; tests check it stays untouched."""
-    path = tmp_path / "outside"
-    path.mkdir()
-    (path / "secret").write_text("host data")
-    return path
-
-
-@pytest.fixture
 def root_fd(root: Path):
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     yield fd
