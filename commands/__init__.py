@@ -9,14 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
 from pod import __version__
 from pod.commands import boolflags, common
-from pod.entry import command_name
 from pod.errors import PodError
+from pod.util.argv import command_name
 
 COMMAND_MODULES = (
     "containers", "exec", "images", "pull", "push", "login", "volume", "system", "info",
@@ -92,7 +92,7 @@ def build_app(modules: tuple[str, ...] = COMMAND_MODULES) -> typer.Typer:
     """The typer app with the commands of `modules` (importing a module costs start-up time)."""
     import importlib
 
-    app = typer.Typer(
+    app = common.new_typer(
         name="pod",
         help="Manage containers and images with no daemon: rootless first, podman compatible.",
         no_args_is_help=True,
@@ -100,7 +100,7 @@ def build_app(modules: tuple[str, ...] = COMMAND_MODULES) -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback()(root_options)
-    image_app = typer.Typer(help="Manage images.", no_args_is_help=True)
+    image_app = common.new_typer(help="Manage images.", no_args_is_help=True)
     app.add_typer(image_app, name="image", rich_help_panel="Images")
     for name in COMMAND_MODULES:
         if name in modules:
@@ -123,7 +123,9 @@ def _app_for(name: str | None) -> typer.Typer:
     groups = [g for g in app.registered_groups if g.name == name]
     if not commands and not groups:
         return app if name not in MODULES_FOR else build_app()
-    slim = typer.Typer(name="pod", add_completion=False, context_settings=app.info.context_settings)
+    slim = common.new_typer(
+        name="pod", add_completion=False, context_settings=app.info.context_settings
+    )
     slim.registered_callback = app.registered_callback
     slim.registered_commands = commands
     slim.registered_groups = groups
@@ -136,12 +138,14 @@ def _print_traceback() -> None:
     traceback.print_exc()
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, early_worker: Any = None) -> None:
     """Run the CLI: every error leaves through here as one `Error: ...` line, podman's code.
 
     Run as the program (no `argv`), it ends without the interpreter's teardown (see
-    `_exit_now`); called with `argv` it raises SystemExit like any function would."""
+    `_exit_now`); called with `argv` it raises SystemExit like any function would.
+    `early_worker`: the bridge worker pod.entry forked for a rootful `run`."""
     as_program = argv is None
+    common.hand_over_early_worker(early_worker)
     argv = sys.argv[1:] if argv is None else argv
     command = typer.main.get_command(_app_for(command_name(argv)))
     args = boolflags.normalize(command, argv)

@@ -183,10 +183,16 @@ def build_command(
             squash=squash,
             squash_all=squash_all,
         )
-        builder = Builder(settings, options)
-        if platform:
-            builder.check_platform(platform)
-        record = builder.build()
+        from pod.commands.progress import reporter_for
+
+        reporter = reporter_for(quiet)
+        try:
+            builder = Builder(settings, options, reporter)
+            if platform:
+                builder.check_platform(platform)
+            record = builder.build()
+        finally:
+            reporter.close()
     if iidfile:
         from pod.store.lock import atomic_write
 
@@ -208,7 +214,8 @@ def commit_command(
     image_format: str = typer.Option("oci", "--format", "-f", help="Image format: oci or docker."),
 ) -> None:
     """Create an image from a container's changes."""
-    from pod.image.commit import CommitOptions, commit_container
+    from pod.builder.commit import CommitOptions, commit_container
+    from pod.commands.progress import reporter_for
 
     record = commit_container(
         common.settings(),
@@ -219,10 +226,10 @@ def commit_command(
             message=message or "",
             author=author or "",
             pause=pause,
-            quiet=quiet,
             image_format=image_format,
             squash=squash,
         ),
+        reporter_for(quiet),
     )
     print(record.id)
 

@@ -26,12 +26,30 @@ def settings() -> Settings:
     return _state["settings"]
 
 
+def new_typer(**settings: Any) -> typer.Typer:
+    """Every typer app and group of pod's: help as plain click text, as podman's plain help;
+    typer's rich help would import rich (~25 ms) on every `--help`."""
+    return typer.Typer(rich_markup_mode=None, **settings)
+
+
+def hand_over_early_worker(worker: Any) -> None:
+    """The bridge worker pod.entry forked before the CLI was imported (rootful `run`)."""
+    _state["early_worker"] = worker
+
+
+def take_early_worker() -> Any:
+    """The early worker, if any, once: the caller owns it then."""
+    return _state.pop("early_worker", None)
+
+
 def debug_enabled() -> bool:
     return _state.get("args", (None, None, None, "warn"))[3] == "debug"
 
 
 def warn(message: str) -> None:
-    print(f"WARN[0000] {message}", file=sys.stderr)
+    from pod.commands.progress import warning_line
+
+    print(warning_line(message), file=sys.stderr)
 
 
 def print_json(value: Any) -> None:
@@ -78,6 +96,6 @@ def container_group(app: typer.Typer) -> typer.Typer:
     """`pod container ...`, shared by every module that adds commands to it."""
     group = next((g.typer_instance for g in app.registered_groups if g.name == "container"), None)
     if group is None:
-        group = typer.Typer(help="Manage containers.", no_args_is_help=True)
+        group = new_typer(help="Manage containers.", no_args_is_help=True)
         app.add_typer(group, name="container", rich_help_panel="Containers")
     return group

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from pod.commands import common
@@ -38,10 +36,7 @@ def unshare_command(
     """Run a command in a modified user namespace (rootless only)."""
     from pod.system.unshare import run_unshare
 
-    def warn(message: str) -> None:
-        print(f"WARN[0000] {message}", file=sys.stderr)
-
-    raise typer.Exit(run_unshare(common.settings(), command or [], warn))
+    raise typer.Exit(run_unshare(common.settings(), command or [], common.warn))
 
 
 def register(app: typer.Typer, image_app: typer.Typer) -> None:

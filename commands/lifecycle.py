@@ -13,10 +13,6 @@ from pod.commands import common
 _ALL_HELP = "Act on all containers."
 
 
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
 def _each(names: list[str], action: Callable[[str], object], ignore_missing: bool = False) -> None:
     """Run `action` per container; print every error but the last, raise that one (exit 125)."""
     from pod.container.lifecycle import engine_error
@@ -95,10 +91,11 @@ def stop_command(
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing containers."),
 ) -> None:
     """Stop one or more containers."""
+    from pod.commands.progress import QuietReporter
     from pod.container.lifecycle import stop_container
 
     def action(text: str) -> None:
-        stop_container(common.settings(), text, timeout, _stderr)
+        stop_container(common.settings(), text, timeout, QuietReporter())
         print(text)
 
     _each(_targets(containers, all_containers, True), action, ignore)
@@ -129,10 +126,11 @@ def restart_command(
     running: bool = typer.Option(False, "--running", help="Restart only running ones."),
 ) -> None:
     """Restart one or more containers."""
+    from pod.commands.progress import QuietReporter
     from pod.container.lifecycle import restart_container
 
     def action(text: str) -> None:
-        restart_container(common.settings(), text, timeout, _stderr)
+        restart_container(common.settings(), text, timeout, QuietReporter())
         print(text)
 
     _each(_targets(containers, all_containers, running), action)
@@ -340,12 +338,13 @@ def diff_command(
     fmt: str = common.format_option("json or a Go template."),
 ) -> None:
     """Inspect changes to a container's file systems (A added, C changed, D deleted)."""
+    from pod.commands.progress import QuietReporter
     from pod.container.diff import diff
     from pod.container.lifecycle import engine_error
     from pod.errors import PodError
 
     try:
-        changes = diff(common.settings(), container)
+        changes = diff(common.settings(), container, QuietReporter())
     except PodError as err:
         raise engine_error(err) from None
     if fmt is not None and fmt.strip() == "json":

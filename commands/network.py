@@ -13,7 +13,7 @@ import typer
 
 from pod.commands import common
 
-network_app = typer.Typer(help="Manage networks.", no_args_is_help=True)
+network_app = common.new_typer(help="Manage networks.", no_args_is_help=True)
 
 STOP_TIMEOUT = 10  # containers.conf's default stop timeout, as podman's `-t` default
 
@@ -28,7 +28,7 @@ def _store():
 
 def _in_use(store, records) -> set[str]:
     """The networks containers have addresses on (one removed meanwhile is not in use)."""
-    from pod.store.networks import NoSuchNetworkError
+    from pod.errors import NoSuchNetworkError
 
     used = set()
     for record in records:
@@ -41,8 +41,7 @@ def _in_use(store, records) -> set[str]:
 def _raise_collected(errors: list) -> None:
     """podman's OutputErrors: all but the last printed, the last returned; the exit code is
     1 when a network was missing, 2 when one was in use (the last such wins), else 125."""
-    from pod.errors import PodError
-    from pod.store.networks import NetworkInUseError, NoSuchNetworkError
+    from pod.errors import NetworkInUseError, NoSuchNetworkError, PodError
 
     if not errors:
         return
@@ -186,8 +185,7 @@ def inspect_command(
 ) -> None:
     """Show details of networks (podman's JSON)."""
     from pod import format as gotemplate
-    from pod.errors import PodError
-    from pod.store.networks import NoSuchNetworkError
+    from pod.errors import NoSuchNetworkError, PodError
 
     store = _store()
     records, errors = [], []
@@ -216,9 +214,15 @@ def rm_command(
 ) -> None:
     """Remove networks (exit 2 when one is in use, 1 when one does not exist)."""
     from pod.container.remove import remove_container
-    from pod.errors import NoSuchContainerError, PodError, UsageError
+    from pod.errors import (
+        NetworkInUseError,
+        NoSuchContainerError,
+        NoSuchNetworkError,
+        PodError,
+        UsageError,
+    )
     from pod.network.records import remove_network
-    from pod.store.networks import NetworkInUseError, NoSuchNetworkError, check_removable
+    from pod.store.networks import check_removable
 
     if timeout is not None and not force:
         raise UsageError("--force option must be specified to use the --time option")

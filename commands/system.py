@@ -8,7 +8,7 @@ import typer
 
 from pod.commands import common
 
-system_app = typer.Typer(help="Manage pod itself.", no_args_is_help=True)
+system_app = common.new_typer(help="Manage pod itself.", no_args_is_help=True)
 
 
 def confirm(warning: str) -> bool:

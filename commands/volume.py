@@ -6,7 +6,7 @@ import typer
 
 from pod.commands import common
 
-volume_app = typer.Typer(help="Manage named volumes.", no_args_is_help=True)
+volume_app = common.new_typer(help="Manage named volumes.", no_args_is_help=True)
 
 
 def _stores():

@@ -5,6 +5,8 @@ Each class carries podman's exit code so scripts see the same numbers as with po
 
 from __future__ import annotations
 
+import errno as errno_mod
+
 
 class PodError(Exception):
     """An engine error: exit 125 unless a subclass says otherwise."""
@@ -73,5 +75,69 @@ class ContainerStateError(PodError):
 
     `rm` of a running container without -f exits 2, as podman's.
     """
+
+    exit_code = 2
+
+
+def exec_exit_code(err: int) -> int:
+    """podman's mapping: a missing command is 127, any other failure to run it 126."""
+    return 127 if err == errno_mod.ENOENT else 126
+
+
+class OCIRuntimeError(PodError):
+    """A runtime verb failed (the message names the step and the path)."""
+
+
+class RuntimeExecError(OCIRuntimeError):
+    """The container's command cannot be run: 127 when not found, 126 when not executable."""
+
+    def __init__(self, message: str, errno: int = errno_mod.ENOENT) -> None:
+        super().__init__(message)
+        self.errno = errno
+        self.exit_code = exec_exit_code(errno)
+
+
+class RuntimeContainerNotFoundError(OCIRuntimeError):
+    """No container with that id in this state root."""
+
+
+class RuntimeContainerExistsError(OCIRuntimeError):
+    """A container with that id already exists in this state root."""
+
+
+class RuntimeStateError(OCIRuntimeError):
+    """The verb does not apply in the container's current status (e.g. start when running)."""
+
+
+class BuildSyntaxError(PodError):
+    """A Containerfile that cannot be parsed or expanded; reported before anything runs."""
+
+
+class BuildStepError(PodError):
+    """A build step failed; `pod build` exits with `exit_code` (a RUN's own status, as podman)."""
+
+    def __init__(self, message: str, exit_code: int = PodError.exit_code) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class NoSuchVolumeError(PodError):
+    exit_code = 1
+
+
+class VolumeInUseError(PodError):
+    exit_code = 2
+
+
+class NoSuchNetworkError(PodError):
+    """No network by that name or ID (exit 125; `network rm` exits 1 for it, as podman)."""
+
+
+class NetworkExistsError(PodError):
+    """`network create` with a name already taken."""
+
+
+class NetworkInUseError(PodError):
+    """Containers still have addresses on the network."""
 
     exit_code = 2

@@ -22,7 +22,13 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
-from pod.errors import PodError, UsageError
+from pod.errors import (
+    NetworkExistsError,
+    NetworkInUseError,
+    NoSuchNetworkError,
+    PodError,
+    UsageError,
+)
 from pod.store import subnets
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
@@ -38,20 +44,6 @@ DRIVERS = ("bridge",)
 MODE_NAMES = ("none", "host", "bridge", "private", "slirp4netns", "pasta", "container", "ns")
 NAME_PATTERN = "[a-zA-Z0-9][a-zA-Z0-9_.-]*"
 _NAME = re.compile(NAME_PATTERN)
-
-
-class NoSuchNetworkError(PodError):
-    """No network by that name or ID (exit 125; `network rm` exits 1 for it, as podman)."""
-
-
-class NetworkExistsError(PodError):
-    """`network create` with a name already taken."""
-
-
-class NetworkInUseError(PodError):
-    """Containers still have addresses on the network."""
-
-    exit_code = 2
 
 
 def not_found(name_or_id: str) -> NoSuchNetworkError:

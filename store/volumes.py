@@ -8,20 +8,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pod.errors import PodError
+from pod.errors import NoSuchVolumeError, PodError, VolumeInUseError
 from pod.store.layers import remove_trees
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-
-
-class NoSuchVolumeError(PodError):
-    exit_code = 1
-
-
-class VolumeInUseError(PodError):
-    exit_code = 2
 
 
 @dataclass

@@ -12,7 +12,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from pod.builder.words import BuildSyntaxError, arg_pairs, split_key_values
+from pod.builder.words import arg_pairs, split_key_values
+from pod.errors import BuildSyntaxError
 
 __all__ = [
     "INSTRUCTIONS",

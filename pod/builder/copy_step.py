@@ -24,7 +24,7 @@ from pod.errors import PodError
 from pod.image.writer import ImageLayer
 
 if TYPE_CHECKING:
-    from pod.builder.executor import Builder, StageRun
+    from pod.builder.session import BuildSession, StageRun
     from pod.builder.working import WorkingImage
 
 _UNSUPPORTED = ("parents", "exclude", "keep-git-dir")
@@ -38,7 +38,7 @@ class CopyPlan:
     source_layers: list[str] | None = None
     temporary: list[Path] = field(default_factory=list)
 
-    def run(self, builder: Builder, work: WorkingImage) -> ImageLayer | None:
+    def run(self, builder: BuildSession, work: WorkingImage) -> ImageLayer | None:
         return builder.file_step(work, [self.op], self.source_layers)
 
     def close(self) -> None:
@@ -62,7 +62,7 @@ def _flags(instr: cf.Instruction) -> dict[str, str]:
     return flags
 
 
-def owner(builder: Builder, work: WorkingImage, spec: str) -> tuple[int, int]:
+def owner(builder: BuildSession, work: WorkingImage, spec: str) -> tuple[int, int]:
     """--chown user[:group]: numbers as given (a lone uid is also the gid), names from the
     stage's /etc/passwd and /etc/group."""
     from pod.container.user import resolve_user
@@ -84,7 +84,7 @@ def _mode(text: str) -> int:
     return mode
 
 
-def _heredoc_dir(builder: Builder, instr: cf.Instruction, env: dict[str, str]) -> Path:
+def _heredoc_dir(builder: BuildSession, instr: cf.Instruction, env: dict[str, str]) -> Path:
     builder.layout.tmp.mkdir(parents=True, exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix="pod-heredoc-", dir=builder.layout.tmp))
     for doc in instr.heredocs:
@@ -95,7 +95,7 @@ def _heredoc_dir(builder: Builder, instr: cf.Instruction, env: dict[str, str]) -
     return directory
 
 
-def plan(builder: Builder, state: StageRun, instr: cf.Instruction, *, add: bool) -> CopyPlan:
+def plan(builder: BuildSession, state: StageRun, instr: cf.Instruction, *, add: bool) -> CopyPlan:
     flags = _flags(instr)
     env = builder.variables(state)
     escape = builder.escape
@@ -156,7 +156,7 @@ def plan(builder: Builder, state: StageRun, instr: cf.Instruction, *, add: bool)
         raise
 
 
-def _from_source(builder: Builder, state: StageRun, name: str, result: CopyPlan) -> None:
+def _from_source(builder: BuildSession, state: StageRun, name: str, result: CopyPlan) -> None:
     """--from: a named build context, an earlier stage, or an image."""
     if name in builder.options.build_contexts:
         context = BuildContext(builder.options.build_contexts[name], IgnoreMatcher([]))
@@ -180,7 +180,11 @@ def _from_source(builder: Builder, state: StageRun, name: str, result: CopyPlan)
 
 
 def _downloaded(
-    builder: Builder, urls: list[str], patterns: list[str], checksum: str | None, plan: CopyPlan
+    builder: BuildSession,
+    urls: list[str],
+    patterns: list[str],
+    checksum: str | None,
+    plan: CopyPlan,
 ) -> None:
     if len(urls) != len(patterns):
         raise PodError("ADD cannot mix URLs and local sources in one instruction")

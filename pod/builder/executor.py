@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pod.builder import config_steps, words
 from pod.builder import containerfile as cf
 from pod.builder.context import BuildContext, IgnoreMatcher, load_ignore_patterns
 from pod.builder.options import BuildOptions
-from pod.builder.run_step import RunRequest, StepFailed, run_step
+from pod.builder.run_step import RunRequest, run_step
+from pod.builder.session import StageResult, StageRun
 from pod.builder.working import WorkingImage, step_key
 from pod.config import Settings
-from pod.errors import PodError
+from pod.errors import BuildStepError, PodError
 from pod.image import manifest as mf
 from pod.image import reference
 from pod.image.writer import ImageLayer, write_image
+from pod.reporter import Reporter
 from pod.store import build_cache, layers
 from pod.store.blobs import BlobStore
 from pod.store.build_cache import CacheEntry, StepLayer
@@ -50,27 +50,11 @@ def _platform_args() -> dict[str, str]:
     }
 
 
-@dataclass
-class StageResult:
-    name: str | None
-    work: WorkingImage
-    base_layers: int  # how many of work.layers came with the FROM image
-
-
-@dataclass
-class StageRun:
-    """What one stage's steps share while it runs."""
-
-    index: int
-    label: str  # "[1/2] " with several stages, else ""
-    work: WorkingImage
-    args: dict[str, str] = field(default_factory=dict)
-
-
 class Builder:
-    def __init__(self, settings: Settings, options: BuildOptions) -> None:
+    def __init__(self, settings: Settings, options: BuildOptions, reporter: Reporter) -> None:
         self.settings = settings
         self.options = options
+        self.reporter = reporter  # `build -q`: a reporter that shows no steps
         self.layout = Layout(settings.root, settings.runroot)
         self.file = cf.parse(options.containerfile_text, options.containerfile_name)
         self.escape = self.file.escape
@@ -84,8 +68,7 @@ class Builder:
 
     # --- output ------------------------------------------------------------------------------
     def say(self, text: str) -> None:
-        if not self.options.quiet:
-            print(text, flush=True)
+        self.reporter.step(text)
 
     # --- the whole build ---------------------------------------------------------------------
     def build(self) -> ImageRecord:
@@ -105,9 +88,8 @@ class Builder:
             if name not in self.used_args and name not in PROXY_ARGS
         )
         if unused:
-            print(
-                f"[Warning] one or more build args were not consumed: [{' '.join(unused)}]",
-                file=sys.stderr,
+            self.reporter.notice(
+                f"[Warning] one or more build args were not consumed: [{' '.join(unused)}]"
             )
         return self._commit(final, label if several else "")
 
@@ -193,14 +175,12 @@ class Builder:
         return WorkingImage.from_image(self.layout, self.image(text))
 
     def image(self, text: str) -> ImageRecord:
-        from pod.commands.progress import reporter_for
         from pod.container.create import find_or_pull
 
-        reporter = reporter_for(self.options.quiet)
         try:
-            return find_or_pull(self.settings, self.layout, text, self.options.pull, reporter)
+            return find_or_pull(self.settings, self.layout, text, self.options.pull, self.reporter)
         finally:
-            reporter.close()
+            self.reporter.close()
 
     # --- variables ---------------------------------------------------------------------------
     def _declare_arg(self, instr: cf.Instruction, scope: dict[str, str], env: dict[str, str]):
@@ -231,7 +211,9 @@ class Builder:
         try:
             self._apply(state, instr)
         except PodError as err:
-            raise StepFailed(f'building at STEP "{instr.source}": {err}', err.exit_code) from None
+            raise BuildStepError(
+                f'building at STEP "{instr.source}": {err}', err.exit_code
+            ) from None
         if not final:
             self.say(f"--> {state.work.key[:11]}")
 
@@ -345,7 +327,7 @@ class Builder:
 
             with contextlib.ExitStack() as stack:
                 request = RunRequest(argv, env, claim(self, stack, mounts), network)
-                return run_step(self.settings, state.work, request, self.options)
+                return run_step(self.settings, state.work, request, self.options, self.reporter)
 
         self._layer_step(state, key, created_by, run)
 

@@ -26,7 +26,7 @@ from pod.store.lock import lock_if_free, locked
 from pod.store.safepath import resolve_inside
 
 if TYPE_CHECKING:
-    from pod.builder.executor import Builder, StageRun
+    from pod.builder.session import BuildSession, StageRun
 
 _TYPES = ("bind", "cache", "tmpfs", "secret")
 _BOOLEAN = ("ro", "readonly", "rw", "readwrite", "required")
@@ -71,13 +71,13 @@ class CacheClaim:
     mode: int
 
 
-def _cache_path(builder: Builder, cache_id: str) -> Path:
+def _cache_path(builder: BuildSession, cache_id: str) -> Path:
     """The directory a cache id names: a hash, so it can never leave the cache store."""
     digest = hashlib.sha256(cache_id.encode()).hexdigest()
     return builder.layout.build_cache_mount(digest)
 
 
-def _new_cache_dir(builder: Builder, path: Path, claim: CacheClaim) -> None:
+def _new_cache_dir(builder: BuildSession, path: Path, claim: CacheClaim) -> None:
     """Make the cache dir with the owner and mode asked for (rootless: container ids)."""
     path.mkdir(parents=True, mode=0o755)
     os.chmod(path, claim.mode)  # first: after a rootless chown it is no longer ours
@@ -92,7 +92,7 @@ def _new_cache_dir(builder: Builder, path: Path, claim: CacheClaim) -> None:
             os.chown(path, claim.uid, claim.gid)
 
 
-def _cache(builder: Builder, fields: dict[str, str]) -> CacheClaim:
+def _cache(builder: BuildSession, fields: dict[str, str]) -> CacheClaim:
     target = _target(fields)
     sharing = fields.get("sharing", "shared")
     if sharing not in ("shared", "locked", "private"):
@@ -107,7 +107,7 @@ def _cache(builder: Builder, fields: dict[str, str]) -> CacheClaim:
     return CacheClaim(MountSpec("bind", target, str(source), options), sharing, uid, gid, mode)
 
 
-def claim(builder: Builder, stack: contextlib.ExitStack, mounts: list) -> list[MountSpec]:
+def claim(builder: BuildSession, stack: contextlib.ExitStack, mounts: list) -> list[MountSpec]:
     """The mounts for running the step: caches made if new and locked as their sharing says
     (the locks live as long as `stack`); a busy private cache is replaced by an empty one."""
     result: list[MountSpec] = []
@@ -130,7 +130,7 @@ def claim(builder: Builder, stack: contextlib.ExitStack, mounts: list) -> list[M
     return result
 
 
-def _bind(builder: Builder, fields: dict[str, str]) -> tuple[MountSpec, list]:
+def _bind(builder: BuildSession, fields: dict[str, str]) -> tuple[MountSpec, list]:
     from pod.builder.context import sources_digest
 
     if not _read_only(fields, True):
@@ -155,7 +155,7 @@ def _bind(builder: Builder, fields: dict[str, str]) -> tuple[MountSpec, list]:
     ]
 
 
-def _secret(builder: Builder, fields: dict[str, str]) -> MountSpec | None:
+def _secret(builder: BuildSession, fields: dict[str, str]) -> MountSpec | None:
     secret_id = fields.get("id") or posixpath.basename(fields.get("target", ""))
     if not secret_id:
         raise PodError("RUN --mount=type=secret needs an id")
@@ -169,7 +169,7 @@ def _secret(builder: Builder, fields: dict[str, str]) -> MountSpec | None:
     return MountSpec("bind", _target(fields, f"/run/secrets/{secret_id}"), str(source), ["ro"])
 
 
-def resolve(builder: Builder, state: StageRun, specs: list[str]) -> tuple[list, list]:
+def resolve(builder: BuildSession, state: StageRun, specs: list[str]) -> tuple[list, list]:
     """The mounts for a RUN (caches as CacheClaims, see `claim`) and what of them belongs in
     its cache key."""
     mounts: list = []

@@ -16,10 +16,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from pod.errors import PodError
+from pod.errors import BuildSyntaxError
 
 __all__ = [
-    "BuildSyntaxError",
     "arg_pairs",
     "expand",
     "expand_words",
@@ -32,10 +31,6 @@ __all__ = [
 _KV_SEPARATOR = re.compile(r"[\t\v\f\r ]+")
 # Shell special parameters ($@, $*, $#, ...): a one-character name, which Docker looks up.
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
-
-
-class BuildSyntaxError(PodError):
-    """A Containerfile that cannot be parsed or expanded; reported before anything runs."""
 
 
 @dataclass

@@ -8,7 +8,6 @@ image never leaves a half-made container behind.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import asdict, dataclass
 
@@ -18,7 +17,7 @@ from pod.container import user as passwd
 from pod.container.options import MountSpec, RunOptions
 from pod.errors import NoSuchImageError, PodError
 from pod.image.defaults import ImageDefaults, defaults_from_config, image_config
-from pod.reporter import TransferReporter
+from pod.reporter import Reporter
 from pod.store.blobs import BlobStore
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, new_id
 from pod.store.images import ImageRecord, ImageStore
@@ -40,7 +39,7 @@ class BaseImage:
 def create_container(
     settings: Settings,
     options: RunOptions,
-    reporter: TransferReporter,
+    reporter: Reporter,
     base: BaseImage | None = None,
 ) -> ContainerRecord:
     layout = Layout(settings.root, settings.runroot)
@@ -59,7 +58,7 @@ def create_container(
 
     store.create(record, replace, options.replace)
     try:
-        _write_bundle(settings, layout, store, record, options, image, defaults)
+        _write_bundle(settings, layout, store, record, options, image, defaults, reporter)
         with locked(store.container_lock(record.id)):
             store.write_state(record.id, ContainerState(status="configured"))
     except BaseException:
@@ -72,7 +71,7 @@ def create_container(
 
 
 def find_or_pull(
-    settings: Settings, layout: Layout, text: str, policy: str, reporter: TransferReporter
+    settings: Settings, layout: Layout, text: str, policy: str, reporter: Reporter
 ) -> ImageRecord:
     """The local image when the policy allows (run, create, build's FROM); the registry code
     is imported only on a miss."""
@@ -184,13 +183,14 @@ def _network(
     record: ContainerRecord,
     options: RunOptions,
     defaults: ImageDefaults,
+    reporter: Reporter,
 ):
     """Settle the network (pod.network.plan) and note it in the record."""
     from pod.network.plan import plan_network
 
     network = plan_network(
         layout, options, defaults.exposed_ports, record.id, record.name, settings.rootless,
-        _warn,
+        reporter.warning,
     )  # fmt: skip
     record.network = network.mode.describe()
     record.networks = [a.to_json() for a in network.mode.networks]
@@ -203,10 +203,6 @@ def _network(
     return network
 
 
-def _warn(message: str) -> None:
-    print(f"WARN[0000] {message}", file=sys.stderr)
-
-
 def _write_bundle(
     settings: Settings,
     layout: Layout,
@@ -215,6 +211,7 @@ def _write_bundle(
     options: RunOptions,
     image: ImageRecord,
     defaults: ImageDefaults,
+    reporter: Reporter,
 ) -> None:
     paths = layout.container(record.id)
     layer_dirs = [layout.layer_diff(chain) for chain in reversed(image.chain_ids)]
@@ -225,7 +222,7 @@ def _write_bundle(
         available_gids=userns.available_gids if userns else None,
     )
     mounts, volume_names = _volume_mounts(layout, options, defaults, settings.rootless)
-    network = _network(settings, layout, store, record, options, defaults)
+    network = _network(settings, layout, store, record, options, defaults, reporter)
     files = etc_files.write_all(
         paths.directory,
         record.hostname,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from pathlib import Path
 
 from pod.config import Settings
+from pod.reporter import Reporter
 from pod.store.containers import ContainerStore
 from pod.store.layout import Layout
 
@@ -42,7 +42,7 @@ def _changes(upper: Path, lowers: list[Path], skipped: list[str]) -> list[tuple[
     return sorted(found, key=lambda change: change[1])
 
 
-def diff(settings: Settings, text: str) -> list[tuple[str, str]]:
+def diff(settings: Settings, text: str, reporter: Reporter) -> list[tuple[str, str]]:
     """The changes of one container, sorted by path."""
     layout = Layout(settings.root, settings.runroot)
     record = ContainerStore(layout).lookup(text)
@@ -54,9 +54,7 @@ def diff(settings: Settings, text: str) -> list[tuple[str, str]]:
     changes = _changes(upper, lowers, skipped)
     for path in skipped:
         rel = os.path.relpath(path, upper)
-        print(
-            f"WARN[0000] skipped /{rel}: owned by a subordinate id and not readable by you "
-            "(root can read it)",
-            file=sys.stderr,
+        reporter.warning(
+            f"skipped /{rel}: owned by a subordinate id and not readable by you (root can read it)"
         )
     return changes

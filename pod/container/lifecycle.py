@@ -9,18 +9,18 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable
 
 from pod.config import Settings
 from pod.container.state import current_state
 from pod.container.stop import (
-    log_stamp,
     mark_stopped_by_user,
     signal_name,
     signal_number,
     stop,
+    stop_signal_failed,
 )
 from pod.errors import NoSuchContainerError, PodError, UsageError
+from pod.reporter import Reporter
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
 
@@ -55,7 +55,7 @@ def all_ids(settings: Settings, running_only: bool) -> list[str]:
 
 
 def stop_container(
-    settings: Settings, text: str, timeout: float | None, warn: Callable[[str], None]
+    settings: Settings, text: str, timeout: float | None, reporter: Reporter
 ) -> ContainerRecord:
     """Stop one container; a stopped one is fine. `timeout` None: the record's --stop-timeout."""
     store = _store(settings)
@@ -66,10 +66,7 @@ def stop_container(
         mark_stopped_by_user(store, record)
         return record
     if stop(store, record, state, seconds):
-        warn(
-            f"WARN[{log_stamp()}] StopSignal {signal_name(record.stop_signal)} failed to stop "
-            f"container {record.name} in {seconds:g} seconds, resorting to SIGKILL"
-        )
+        reporter.warning(stop_signal_failed(record, seconds))
     return record
 
 
@@ -102,13 +99,13 @@ def kill_container(settings: Settings, text: str, signal_text: str) -> Container
 
 
 def restart_container(
-    settings: Settings, text: str, timeout: float | None, warn: Callable[[str], None]
+    settings: Settings, text: str, timeout: float | None, reporter: Reporter
 ) -> ContainerRecord:
     """Stop (when running), then start with a new shim."""
     from pod.container.start import start_container
 
-    record = stop_container(settings, text, timeout, warn)
-    start_container(settings, record.id, False, False, True)
+    record = stop_container(settings, text, timeout, reporter)
+    start_container(settings, record.id, False, False, True, reporter)
     return record
 
 

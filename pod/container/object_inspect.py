@@ -10,11 +10,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pod.config import Settings
-from pod.errors import NoSuchContainerError, NoSuchImageError, PodError, UsageError
+from pod.errors import (
+    NoSuchContainerError,
+    NoSuchImageError,
+    NoSuchVolumeError,
+    PodError,
+    UsageError,
+)
 from pod.store.containers import ContainerStore
 from pod.store.images import ImageStore
 from pod.store.layout import Layout
-from pod.store.volumes import NoSuchVolumeError, VolumeRecord, VolumeStore
+from pod.store.volumes import VolumeRecord, VolumeStore
 
 KINDS = ("container", "image", "volume", "all")
 

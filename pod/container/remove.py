@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 from pod.config import Settings
 from pod.container.state import current_state
-from pod.container.stop import log_stamp, signal_name, stop
+from pod.container.stop import stop, stop_signal_failed
 from pod.errors import ContainerStateError
+from pod.reporter import Reporter
 from pod.store.containers import ContainerStore, pid_alive
 from pod.store.layers import remove_trees
 from pod.store.layout import Layout
@@ -35,7 +34,12 @@ def remove_orphans(settings: Settings) -> None:
 
 
 def remove_container(
-    settings: Settings, text: str, force: bool = False, volumes: bool = False, timeout: float = 10
+    settings: Settings,
+    text: str,
+    force: bool = False,
+    volumes: bool = False,
+    timeout: float = 10,
+    reporter: Reporter | None = None,
 ) -> str:
     """Remove one container; returns its full ID. Exit 2 when running and not forced."""
     layout = Layout(settings.root, settings.runroot)
@@ -50,12 +54,7 @@ def remove_container(
                 "containers cannot be removed without force: container state improper"
             )
         if stop(store, record, state, timeout) and timeout > 0:
-            print(
-                f"WARN[{log_stamp()}] StopSignal {signal_name(record.stop_signal)} failed to "
-                "stop container "
-                f"{record.name} in {timeout:g} seconds, resorting to SIGKILL",
-                file=sys.stderr,
-            )
+            (reporter or Reporter()).warning(stop_signal_failed(record, timeout))
     from pod.container.rootfs import unmount
 
     with locked(store.container_lock(record.id)):

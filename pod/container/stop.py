@@ -40,17 +40,12 @@ def signal_name(text: str) -> str:
     return str(number)
 
 
-def log_stamp() -> str:
-    """`WARN[0010]`'s number: seconds since this process started, as logrus prints it."""
-    try:
-        with open("/proc/self/stat", "rb") as handle:
-            data = handle.read()
-        start = int(data[data.rfind(b")") + 2 :].split()[19]) / os.sysconf("SC_CLK_TCK")
-        with open("/proc/uptime") as handle:
-            uptime = float(handle.read().split()[0])
-        return f"{max(0, int(uptime - start)):04d}"
-    except (OSError, ValueError, IndexError):
-        return "0000"
+def stop_signal_failed(record: ContainerRecord, seconds: float) -> str:
+    """podman's warning when the stop signal did not end the container in time."""
+    return (
+        f"StopSignal {signal_name(record.stop_signal)} failed to stop container {record.name} "
+        f"in {seconds:g} seconds, resorting to SIGKILL"
+    )
 
 
 def _kill(pid: int, number: int) -> None:

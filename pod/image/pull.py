@@ -20,7 +20,7 @@ from pod.image import reference
 from pod.image.access import RegistryAccess
 from pod.image.registries_conf import RegistryConfig
 from pod.image.registries_conf import load as load_registries_conf
-from pod.reporter import TransferReporter
+from pod.reporter import Reporter
 from pod.store import layers
 from pod.store.blobs import BlobStore, load_json_blob
 from pod.store.images import ImageRecord, ImageStore
@@ -36,7 +36,7 @@ class PullOptions:
     platform: mf.Platform = field(default_factory=mf.host_platform)
     access: RegistryAccess = field(default_factory=RegistryAccess)
     policy: str = "always"
-    reporter: TransferReporter = field(default_factory=TransferReporter)
+    reporter: Reporter = field(default_factory=Reporter)
 
 
 @dataclass

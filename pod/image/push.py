@@ -16,7 +16,7 @@ from pod.image import manifest as mf
 from pod.image import reference
 from pod.image.access import RegistryAccess
 from pod.image.registries_conf import load as load_registries_conf
-from pod.reporter import TransferReporter
+from pod.reporter import Reporter
 from pod.store.blobs import BlobStore
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
@@ -30,7 +30,7 @@ _TO_OCI = {value: key for key, value in _TO_DOCKER.items()}
 class PushOptions:
     access: RegistryAccess = field(default_factory=RegistryAccess)
     format: str | None = None
-    reporter: TransferReporter = field(default_factory=TransferReporter)
+    reporter: Reporter = field(default_factory=Reporter)
 
 
 def push_image(

@@ -21,22 +21,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pod.errors import (
+    OCIRuntimeError,
+    RuntimeContainerExistsError,
+    RuntimeContainerNotFoundError,
+    RuntimeExecError,
+    RuntimeStateError,
+)
 from pod.runtime import cgroups, process, rootfs
 from pod.runtime import state as st
 from pod.runtime.exec import exec_process
 from pod.runtime.init import CAP_NUMBERS
-from pod.runtime.state import (
-    ContainerExistsError,
-    ContainerNotFoundError,
-    ContainerStateError,
-    OCIRuntimeError,
-    RuntimeExecError,
-)
 
 __all__ = [
-    "ContainerExistsError",
-    "ContainerNotFoundError",
-    "ContainerStateError",
+    "RuntimeContainerExistsError",
+    "RuntimeContainerNotFoundError",
+    "RuntimeStateError",
     "OCIRuntimeError",
     "RuntimeExecError",
     "create",
@@ -116,7 +116,7 @@ def create(
     try:
         directory.mkdir(mode=0o700)
     except FileExistsError:
-        raise ContainerExistsError(f"container {container_id!r} already exists") from None
+        raise RuntimeContainerExistsError(f"container {container_id!r} already exists") from None
     try:
         os.mkfifo(request.fifo, 0o600)
         result = process.create(request)
@@ -144,15 +144,13 @@ def start(state_root: Path, container_id: str) -> None:
     record = st.load(Path(state_root), container_id)
     status = st.status(Path(state_root), record)
     if status != "created":
-        raise ContainerStateError(f"cannot start container {container_id}: it is {status}")
+        raise RuntimeStateError(f"cannot start container {container_id}: it is {status}")
     fifo = st.container_dir(Path(state_root), container_id) / st.EXEC_FIFO
     try:
         fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as err:
         if err.errno in (errno.ENXIO, errno.ENOENT):
-            raise ContainerStateError(
-                f"cannot start container {container_id}: not created"
-            ) from None
+            raise RuntimeStateError(f"cannot start container {container_id}: not created") from None
         raise OCIRuntimeError(f"opening {fifo}: {err.strerror}") from None
     try:
         os.write(fd, b"0")
@@ -181,14 +179,14 @@ def kill(state_root: Path, container_id: str, signal: int, *, all_processes: boo
     """Send `signal` to the container's init (or to every process in its cgroups)."""
     record = st.load(Path(state_root), container_id)
     if st.status(Path(state_root), record) == "stopped":
-        raise ContainerStateError(f"container {container_id} is not running")
+        raise RuntimeStateError(f"container {container_id} is not running")
     if all_processes:
         _signal_all(record, signal)
         return
     try:
         os.kill(record.pid, signal)
     except ProcessLookupError:
-        raise ContainerStateError(f"container {container_id} is not running") from None
+        raise RuntimeStateError(f"container {container_id} is not running") from None
 
 
 def _wait_stopped(state_root: Path, record: st.ContainerState) -> None:
@@ -205,7 +203,7 @@ def delete(state_root: Path, container_id: str, force: bool = False) -> None:
     record = st.load(state_root, container_id)
     status = st.status(state_root, record)
     if status == "running" and not force:
-        raise ContainerStateError(
+        raise RuntimeStateError(
             f"cannot delete running container {container_id}: stop it first or use --force"
         )
     if status != "stopped":

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pod.runtime.state import OCIRuntimeError
+from pod.errors import OCIRuntimeError
 
 _V1_FLAGS = {"rw", "ro"}
 _V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids")

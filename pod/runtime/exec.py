@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pod.errors import OCIRuntimeError, RuntimeExecError, RuntimeStateError
 from pod.runtime import init
 from pod.runtime import state as st
 from pod.runtime import syscalls as sc
@@ -53,7 +54,6 @@ from pod.runtime.process import (
     receive,
     send,
 )
-from pod.runtime.state import ContainerStateError, OCIRuntimeError, RuntimeExecError
 from pod.runtime.syscalls import Syscalls
 
 # Join order as runc's nsexec: the user namespace first (it grants the rights for the rest),
@@ -105,7 +105,7 @@ def open_target(pid: int) -> Target:
         target.root = os.open(f"/proc/{pid}/root", flags)
     except FileNotFoundError:
         target.close()
-        raise ContainerStateError(f"the container's init (pid {pid}) is gone") from None
+        raise RuntimeStateError(f"the container's init (pid {pid}) is gone") from None
     except OSError as err:
         target.close()
         raise OCIRuntimeError(
@@ -152,7 +152,7 @@ def exec_process(
     record = st.load(state_root, container_id)
     status = st.status(state_root, record)
     if status != "running":
-        raise ContainerStateError(f"cannot exec in container {container_id}: it is {status}")
+        raise RuntimeStateError(f"cannot exec in container {container_id}: it is {status}")
     check_process(process, console_socket)
     if not detach and not is_child_subreaper():
         raise OCIRuntimeError("exec without detach needs a caller that is a child subreaper")
@@ -160,7 +160,7 @@ def exec_process(
     target = open_target(record.pid)
     try:
         if st.proc_start_time(record.pid) != record.start_time:
-            raise ContainerStateError(f"container {container_id} is not running")
+            raise RuntimeStateError(f"container {container_id} is not running")
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             stage = os.fork()

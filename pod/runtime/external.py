@@ -20,14 +20,14 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from pod.runtime.state import (
-    ContainerExistsError,
-    ContainerNotFoundError,
-    ContainerStateError,
+from pod.errors import (
     OCIRuntimeError,
+    RuntimeContainerExistsError,
+    RuntimeContainerNotFoundError,
     RuntimeExecError,
-    validate_id,
+    RuntimeStateError,
 )
+from pod.runtime.state import validate_id
 
 _LOGRUS_MSG = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
 _HYBRID = "cgroups in hybrid mode not supported"
@@ -83,11 +83,13 @@ class ExternalRuntime:
             if "permission denied" in lowered or "is a directory" in lowered:
                 return RuntimeExecError(text, errno.EACCES)
         if verb == "create" and "exists" in lowered and "container" in lowered:
-            return ContainerExistsError(text)
+            return RuntimeContainerExistsError(text)
         if "does not exist" in lowered or "not found" in lowered:
-            return ContainerNotFoundError(f"container {container_id!r} does not exist ({text})")
+            return RuntimeContainerNotFoundError(
+                f"container {container_id!r} does not exist ({text})"
+            )
         if "not running" in lowered or "cannot start" in lowered or "cannot delete" in lowered:
-            return ContainerStateError(text)
+            return RuntimeStateError(text)
         return OCIRuntimeError(f"{self.name} {verb}: {text}")
 
     def _run(self, state_root: Path, verb: str, container_id: str, *args: str) -> str:
@@ -188,7 +190,7 @@ class ExternalRuntime:
             raise OCIRuntimeError("exec without detach needs a caller that is a child subreaper")
         current = self.state(state_root, container_id)
         if current.get("status") != "running" or not current.get("pid"):
-            raise ContainerStateError(
+            raise RuntimeStateError(
                 f"cannot exec in container {container_id}: it is {current.get('status')}"
             )
         tag = f".{container_id}.exec-{os.getpid()}-{os.urandom(4).hex()}"

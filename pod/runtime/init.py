@@ -18,8 +18,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from pod.errors import OCIRuntimeError, RuntimeExecError
 from pod.runtime import syscalls as sc
-from pod.runtime.state import OCIRuntimeError, RuntimeExecError
 from pod.runtime.syscalls import Syscalls
 
 CAPABILITIES = [

@@ -48,9 +48,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pod.errors import OCIRuntimeError, RuntimeExecError
 from pod.runtime import cgroups, init, rootfs
 from pod.runtime import syscalls as sc
-from pod.runtime.state import OCIRuntimeError, RuntimeExecError
 from pod.runtime.syscalls import Syscalls
 
 NAMESPACES = {

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pod.errors import OCIRuntimeError
 from pod.runtime import cgroups
 from pod.runtime import syscalls as sc
-from pod.runtime.state import OCIRuntimeError
 from pod.runtime.syscalls import Syscalls
 from pod.store import safepath
 

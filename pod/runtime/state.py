@@ -9,7 +9,6 @@ fifo still present means created; otherwise running. So a crashed caller never l
 from __future__ import annotations
 
 import contextlib
-import errno as errno_mod
 import json
 import os
 import re
@@ -17,42 +16,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pod.errors import PodError
+from pod.errors import OCIRuntimeError, RuntimeContainerNotFoundError
 
 OCI_VERSION = "1.0.2"
 STATE_FILE = "state.json"
 EXEC_FIFO = "exec.fifo"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
-
-
-class OCIRuntimeError(PodError):
-    """A runtime verb failed (the message names the step and the path)."""
-
-
-class RuntimeExecError(OCIRuntimeError):
-    """The container's command cannot be run: 127 when not found, 126 when not executable."""
-
-    def __init__(self, message: str, errno: int) -> None:
-        super().__init__(message)
-        self.errno = errno
-        self.exit_code = exec_exit_code(errno)
-
-
-class ContainerNotFoundError(OCIRuntimeError):
-    """No container with that id in this state root."""
-
-
-class ContainerExistsError(OCIRuntimeError):
-    """A container with that id already exists in this state root."""
-
-
-class ContainerStateError(OCIRuntimeError):
-    """The verb does not apply in the container's current status (e.g. start when running)."""
-
-
-def exec_exit_code(err: int) -> int:
-    """podman's mapping: a missing command is 127, any other failure to run it 126."""
-    return 127 if err == errno_mod.ENOENT else 126
 
 
 @dataclass
@@ -118,7 +87,7 @@ def load(state_root: Path, container_id: str) -> ContainerState:
     try:
         data = json.loads((directory / STATE_FILE).read_text())
     except FileNotFoundError:
-        raise ContainerNotFoundError(f"container {container_id!r} does not exist") from None
+        raise RuntimeContainerNotFoundError(f"container {container_id!r} does not exist") from None
     except ValueError as err:
         raise OCIRuntimeError(f"reading {directory / STATE_FILE}: {err}") from None
     return ContainerState(**data)

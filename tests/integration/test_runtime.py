@@ -239,7 +239,7 @@ def test_echo_and_exit_codes(bundle):
     assert (result["exit"], result["out"]) == (0, "hello\n")
     assert result["created"]["status"] == "created"
     assert result["stopped"]["status"] == "stopped"
-    assert result["after_delete"] == "ContainerNotFoundError"
+    assert result["after_delete"] == "RuntimeContainerNotFoundError"
     assert bundle.run(["sh", "-c", "exit 3"])["exit"] == 3
 
 
@@ -336,7 +336,7 @@ def test_lifecycle_kill_state_delete(bundle):
     result = bundle.run(["sleep", "100"], lifecycle=True)
     assert result["running"]["status"] == "running"
     assert result["running"]["pid"] > 0
-    assert result["delete_running"] in ("ContainerStateError", "OCIRuntimeError")
+    assert result["delete_running"] in ("RuntimeStateError", "OCIRuntimeError")
     assert result["exit"] == -9
     assert result["stopped"]["status"] == "stopped"
 

@@ -3,7 +3,6 @@
 import pytest
 
 from pod.builder.words import (
-    BuildSyntaxError,
     arg_pairs,
     expand,
     expand_words,
@@ -11,7 +10,7 @@ from pod.builder.words import (
     split_key_values,
     split_words,
 )
-from pod.errors import PodError
+from pod.errors import BuildSyntaxError, PodError
 
 ENV = {
     "HOME": "/root",

@@ -14,7 +14,7 @@ from pod.builder.containerfile import (
     parse,
     parse_shell,
 )
-from pod.builder.words import BuildSyntaxError
+from pod.errors import BuildSyntaxError
 
 
 def dedent(text: str) -> str:

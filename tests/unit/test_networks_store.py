@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from pod.errors import PodError, UsageError
+from pod.errors import (
+    NetworkExistsError,
+    NetworkInUseError,
+    NoSuchNetworkError,
+    PodError,
+    UsageError,
+)
 from pod.network.records import remove_network
 from pod.store import networks as netstore
 from pod.store import subnets
 from pod.store.layout import Layout
-from pod.store.networks import (
-    DEFAULT_ID,
-    NetworkExistsError,
-    NetworkInUseError,
-    NetworkStore,
-    NoSuchNetworkError,
-)
+from pod.store.networks import DEFAULT_ID, NetworkStore
 
 # --- subnets ---
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from dataclasses import dataclass, field
 
 from pod.builder.config_steps import apply_change
@@ -21,6 +20,7 @@ from pod.errors import NoSuchContainerError, PodError
 from pod.image import reference
 from pod.image.layer_commit import commit_upper, created_mount_points
 from pod.image.writer import write_image
+from pod.reporter import Reporter
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
@@ -34,7 +34,6 @@ class CommitOptions:
     message: str = ""
     author: str = ""
     pause: bool = False
-    quiet: bool = False
     image_format: str = "oci"
     squash: bool = False  # every layer, the image's too, as one
 
@@ -74,7 +73,9 @@ def _paused(settings: Settings, record: ContainerRecord, wanted: bool):
         container_pause.unpause(settings, record.id)
 
 
-def commit_container(settings: Settings, text: str, options: CommitOptions) -> ImageRecord:
+def commit_container(
+    settings: Settings, text: str, options: CommitOptions, reporter: Reporter
+) -> ImageRecord:
     layout = Layout(settings.root, settings.runroot)
     try:
         record = ContainerStore(layout).lookup(text)
@@ -93,8 +94,7 @@ def commit_container(settings: Settings, text: str, options: CommitOptions) -> I
     if not paths.upper.is_dir():
         raise PodError(f"container {record.id} has no upper layer to commit (vfs storage)")
     destinations = [str(m.get("destination", "")) for m in bundle.get("mounts", [])]
-    if not options.quiet:
-        print("Getting image source signatures", file=sys.stderr)
+    reporter.copying()
     with _paused(settings, record, options.pause):
         layer = commit_upper(
             layout,
@@ -123,6 +123,5 @@ def commit_container(settings: Settings, text: str, options: CommitOptions) -> I
         work.layers = [merged] if merged else []
         work.config["history"] = squashed_history(work.config["history"], 0)
     config = {**work.config, "created": created}
-    if not options.quiet:
-        print("Writing manifest to image destination", file=sys.stderr)
+    reporter.writing_manifest()
     return write_image(layout, work.layers, config, names=names, image_format=options.image_format)
