@@ -210,61 +210,19 @@ def _supported_limits(resources: ResourceLimits) -> ResourceLimits:
 
 
 def _run(options, creating: bool, quiet: bool) -> int:
-    """create, then (for run) start through the shim and attach unless detached."""
+    """create, or run (pod.container.run): detached, the ID; attached, the exit code."""
     from pod.commands.progress import reporter_for
-    from pod.container.create import create_container
-    from pod.shim.client import attach, start_shim
-    from pod.store.layout import Layout
+    from pod.container import run
 
     settings = common.settings()
-    layout = Layout(settings.root, settings.runroot)
-    from pod.entry import take_early_worker
-
-    worker = take_early_worker()
-    if worker is not None and (creating or options.network_mode.kind != "bridge"):
-        worker.close()  # forked on a guess from argv that the parsed flags do not bear out
-        worker.reap()
-        worker = None
-    if worker is None and not creating and options.network_mode.kind == "bridge":
-        from pod.network.setup import BridgeWorker
-
-        worker = BridgeWorker.start()  # its slow imports overlap creating the container
     reporter = reporter_for(quiet)
-    try:
-        record = create_container(settings, options, reporter)
-    except BaseException:
-        if worker is not None:
-            worker.close()
-        raise
-    finally:
-        reporter.close()
-    if options.cidfile:
-        from pathlib import Path
-
-        from pod.store.lock import atomic_write
-
-        atomic_write(Path(options.cidfile), record.id.encode())
     if creating:
-        print(record.id)
+        print(run.create(settings, options, reporter).id)
         return 0
+    record, code = run.run(settings, options, reporter, common.take_early_worker())
     if options.detach:
-        start_shim(layout, record, start_now=True, network_worker=worker)
         print(record.id)
-        return 0
-    try:
-        start_shim(layout, record, start_now=False, network_worker=worker)
-    finally:
-        if worker is not None:
-            worker.reap()
-    code = attach(
-        layout,
-        record.id,
-        stdin=options.interactive,
-        tty=options.tty,
-        sig_proxy=options.sig_proxy,
-        send_start=True,
-    )
-    return 0 if code is None else code
+    return code or 0
 
 
 def start_command(
@@ -274,11 +232,14 @@ def start_command(
     sig_proxy: bool = typer.Option(True, "--sig-proxy/--no-sig-proxy", help="Proxy signals."),
 ) -> None:
     """Start created or stopped containers."""
+    from pod.commands.progress import QuietReporter
     from pod.container.start import start_container
 
     code = 0
     for text in containers:
-        code = start_container(common.settings(), text, attach_output, interactive, sig_proxy)
+        code = start_container(
+            common.settings(), text, attach_output, interactive, sig_proxy, QuietReporter()
+        )
         if not attach_output:
             print(text)
     if code:
@@ -294,12 +255,14 @@ def rm_command(
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing containers."),
 ) -> None:
     """Remove containers (exit 1: no such container; 2: running without -f)."""
+    from pod.commands.progress import QuietReporter
     from pod.container.remove import remove_container, remove_orphans
     from pod.errors import NoSuchContainerError, PodError, UsageError
     from pod.store.containers import ContainerStore
     from pod.store.layout import Layout
 
     settings = common.settings()
+    reporter = QuietReporter()
     if all_containers:
         containers = [r.id for r in ContainerStore(Layout(settings.root, settings.runroot)).list()]
     elif not containers:
@@ -307,7 +270,7 @@ def rm_command(
     errors: list[PodError] = []
     for text in containers:
         try:
-            print(remove_container(settings, text, force, volumes, timeout))
+            print(remove_container(settings, text, force, volumes, timeout, reporter))
         except NoSuchContainerError as err:
             if not ignore:
                 errors.append(err)

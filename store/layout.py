@@ -119,12 +119,18 @@ class ContainerPaths:
 
     @property
     def attach_socket(self) -> Path:
-        """Reached as ATTACH_SOCKET under an open directory fd (a socket path is short)."""
+        """Reached through `attach_socket_name` (a socket path must be short)."""
         return self.directory / ATTACH_SOCKET
 
     @property
     def slirp4netns_log(self) -> Path:
         return self.directory / SLIRP4NETNS_LOG
+
+
+def attach_socket_name(dir_fd: int) -> str:
+    """The attach socket's name through an open fd of its container directory: short whatever
+    the store's path (sun_path holds 108 bytes)."""
+    return f"/proc/self/fd/{dir_fd}/{ATTACH_SOCKET}"
 
 
 class Layout:

@@ -18,18 +18,10 @@ from pod.builder.options import BuildOptions
 from pod.builder.working import WorkingImage
 from pod.config import Settings
 from pod.container.options import MountSpec, RunOptions
-from pod.errors import PodError
+from pod.errors import BuildStepError, PodError
 from pod.image.writer import ImageLayer
+from pod.reporter import Reporter
 from pod.store.layout import Layout
-
-
-class StepFailed(PodError):
-    """A build step failed; `pod build` exits with `exit_code` (a RUN's own status, as podman)."""
-
-    def __init__(self, message: str, exit_code: int = PodError.exit_code) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
 
 BUILD_PID_LABEL = "io.pod.build.pid"
 
@@ -93,6 +85,7 @@ def run_step(
     work: WorkingImage,
     request: RunRequest,
     options: BuildOptions,
+    reporter: Reporter,
 ) -> ImageLayer | None:
     """Run `request` on `work` and return the layer it made (None: it changed nothing).
 
@@ -100,23 +93,19 @@ def run_step(
     free once `attach` returns (the shim's network tidy-up may still be running)."""
     from pod.container.create import BaseImage, create_container
     from pod.container.remove import remove_container
+    from pod.container.run import Attachment, launch
     from pod.image.layer_commit import commit_upper, created_mount_points
-    from pod.reporter import TransferReporter
-    from pod.shim.client import attach, start_shim
 
     layout = Layout(settings.root, settings.runroot)
     run_options = _run_options(work, request, options, settings.rootless)
     record = create_container(
-        settings, run_options, TransferReporter(), BaseImage(work.as_record(), work.config)
+        settings, run_options, reporter, BaseImage(work.as_record(), work.config)
     )
     try:
-        start_shim(layout, record, start_now=False)
         with _output_discarded(options.quiet):
-            code = attach(
-                layout, record.id, stdin=False, tty=False, sig_proxy=True, send_start=True
-            )
+            code = launch(layout, record, Attachment(), reporter)
         if code:
-            raise StepFailed(f"while running runtime: exit status {code}", code)
+            raise BuildStepError(f"while running runtime: exit status {code}", code)
         exclude = created_mount_points(
             work.layer_dirs(layout), _mount_destinations(layout, record.id)
         )

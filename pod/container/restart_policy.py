@@ -1,23 +1,16 @@
-"""`--restart`: whether a container that exited is started again, and the shim's restart step.
+"""`--restart`: whether a container that exited is started again, and after what back-off.
 
-There is no daemon to restart containers: the shim that supervised the container applies the
-policy when the container exits, in the same process (so shim_pid stays true). A `pod stop` or
-`pod kill` marks the state stopped_by_user before signalling; such an exit is never restarted.
-This module is imported by the shim only when a container exits, never at its start.
+There is no daemon to restart containers: the supervisor of the container that exited runs a
+restart helper (pod.shim.setup's `restart`), which asks `due` and waits out `delay`. A `pod stop`
+or `pod kill` marks the state stopped_by_user before signalling; such an exit is never restarted.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from pod.container.state import runtime_state_root
 from pod.errors import UsageError
-from pod.store.containers import ContainerRecord, ContainerStore
-from pod.store.layout import Layout
+from pod.store.containers import ContainerRecord
 
 POLICIES = ("no", "on-failure", "always", "unless-stopped")
 _FIRST_DELAY = 0.1  # seconds; doubled per restart in a row, as docker's back-off
@@ -64,64 +57,3 @@ def delay(restarts: int, ran_for: float) -> float:
     if ran_for >= _STABLE_SECONDS:
         return _FIRST_DELAY
     return min(_FIRST_DELAY * (2**restarts), _MAX_DELAY)
-
-
-def restart_if_due(
-    layout: Layout, store: ContainerStore, record: ContainerRecord, exit_code: int
-) -> dict[str, Any] | None:
-    """Called by the shim after the container exited: None, or the new container's fds and pid.
-
-    The exit is recorded first (so `pod wait` and `ps` see it), the runtime's container is
-    deleted, the back-off waited out, and — unless a stop came meanwhile — the container is
-    created and started again on the same (still mounted) rootfs, log and attach socket.
-    """
-    from pod.shim import supervisor as shim
-
-    state = store.read_state(record.id)
-    if not due(record, exit_code, state.restart_count, state.stopped_by_user):
-        return None
-    now = time.time()
-    shim._update_state(
-        store, record.id, status="exited", exit_code=exit_code, pid=0, finished_at=now
-    )
-    runtime = shim.load_runtime(record.runtime)
-    state_root = runtime_state_root(layout, record.runtime)
-    runtime.delete(state_root, record.id, force=True)
-    from pod.network.setup import disconnect, tidy
-
-    disconnect(layout, record)
-    tidy(layout)
-    time.sleep(delay(state.restart_count, now - (state.started_at or now)))
-    state = store.read_state(record.id)
-    if state.stopped_by_user or not store.record_file(record.id).exists():
-        return None
-    directory = layout.container_dir(record.id)
-    stdio = shim._Stdio(record.tty, record.interactive)
-    # A rootful container's published ports stay reserved by the shim between runs.
-    network = shim._network_preparation(layout, record, bind_ports=False)
-    try:
-        shim.set_network_namespace(layout, store, record, network)
-        pid = runtime.create(
-            state_root,
-            record.id,
-            directory,
-            pid_file=layout.container(record.id).pid_file,
-            console_socket=Path(stdio.console_path) if stdio.console_path else None,
-            stdio=stdio.container,
-        )
-        stdio.after_create()
-        shim.network_up(record, pid, network)
-        runtime.start(state_root, record.id)
-    except BaseException:
-        stdio.close()
-        if network is not None:
-            network.abandon()
-        raise
-    shim._update_state(
-        store, record.id, status="running", pid=pid, exit_code=None, started_at=time.time(),
-        finished_at=0.0, restart_count=state.restart_count + 1,
-    )  # fmt: skip
-    for fd in (stdio.stdin, stdio.out, stdio.err):
-        if fd >= 0:
-            os.set_inheritable(fd, False)
-    return {"pid": pid, "stdin": stdio.stdin, "out": stdio.out, "err": stdio.err}

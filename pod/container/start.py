@@ -5,16 +5,22 @@ from __future__ import annotations
 from pod.config import Settings
 from pod.container.state import current_state
 from pod.errors import PodError
+from pod.reporter import Reporter
 from pod.store.containers import ContainerState, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import locked
 
 
 def start_container(
-    settings: Settings, text: str, attach_output: bool, interactive: bool, sig_proxy: bool
+    settings: Settings,
+    text: str,
+    attach_output: bool,
+    interactive: bool,
+    sig_proxy: bool,
+    reporter: Reporter,
 ) -> int:
     """Start one container; with `attach_output` wait and return its exit code."""
-    from pod.shim.client import attach, start_shim
+    from pod.container.run import Attachment, launch
 
     layout = Layout(settings.root, settings.runroot)
     store = ContainerStore(layout)
@@ -29,15 +35,8 @@ def start_container(
         )
     with locked(store.container_lock(record.id)):
         store.write_state(record.id, ContainerState(status="created"))
-    start_shim(layout, record, start_now=not attach_output)
-    if not attach_output:
-        return 0
-    code = attach(
-        layout,
-        record.id,
-        stdin=interactive and record.interactive,
-        tty=record.tty,
-        sig_proxy=sig_proxy,
-        send_start=True,
-    )
-    return 0 if code is None else code
+    attachment = None
+    if attach_output:
+        attachment = Attachment(interactive and record.interactive, record.tty, sig_proxy)
+    code = launch(layout, record, attachment, reporter)
+    return code or 0

@@ -1,9 +1,9 @@
 """The CLI's side of the shim: start it detached, attach a terminal or pipes to it, check on it.
 
-The shim (pod.shim.supervisor) documents the attach protocol; this module speaks it. A CLI may
-hold threads, so the shim is spawned (`python -m pod.shim.supervisor`), never forked from here.
-Do not hold the container's lock (ContainerStore.container_lock) across start_shim or attach:
-the shim takes it to write state.
+pod.shim.protocol documents the attach protocol; this module speaks it. The shim is forked from
+here when this process has a single thread, else spawned (`python -m pod.shim.setup`). Do not
+hold the container's lock (ContainerStore.container_lock) across start_shim or attach: the shim
+takes it to write state.
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pod import errors
-from pod.runtime import userns
-from pod.shim import supervisor as shim
+from pod.reporter import Reporter
+from pod.shim import protocol
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
-from pod.store.layout import Layout
+from pod.store.layout import Layout, attach_socket_name
+from pod.util import userns
 
 if TYPE_CHECKING:
     from pod.network.setup import BridgeWorker
@@ -94,18 +95,18 @@ def start_shim(
     record: ContainerRecord,
     *,
     start_now: bool,
-    warn: Callable[[str], None] | None = None,
+    reporter: Reporter | None = None,
     network_worker: BridgeWorker | None = None,
 ) -> None:
     """Spawn the detached shim and wait until the container is created (started with start_now).
 
     Raises the PodError the shim reports (exit code 127/126 when the command cannot be found or
-    run). Rootless, this side writes the shim's uid/gid maps with newuidmap/newgidmap; `warn`
-    gets the one-time warning when it had to fall back to mapping the user alone.
+    run). Rootless, this side writes the shim's uid/gid maps with newuidmap/newgidmap; the
+    reporter gets the one-time warning when it had to fall back to mapping the user alone.
     """
     ready_r, ready_w = os.pipe()
     argv = [
-        sys.executable, "-m", "pod.shim.supervisor", "--root", str(layout.root),
+        sys.executable, "-m", "pod.shim.setup", "--root", str(layout.root),
         "--runroot", str(layout.runroot), "--id", record.id, "--ready-fd", str(ready_w),
     ]  # fmt: skip
     pass_fds = [ready_w]
@@ -146,8 +147,8 @@ def start_shim(
                 except OSError as err:
                     proc.kill()
                     raise errors.PodError(f"setting up the user namespace: {err}") from None
-            if warning and warn is not None:
-                warn(warning)
+            if warning and reporter is not None:
+                reporter.warning(warning)
         line = ready.readline()  # not to EOF: the runtime's processes might inherit a copy
     _, stderr = proc.communicate()
     _raise_reported(line, stderr, proc.returncode)
@@ -177,7 +178,7 @@ def _single_threaded() -> bool:
 
 
 def _launch(argv: list[str], pass_fds: list[int]):
-    """Start `python -m pod.shim.supervisor ARGS`; fork this process instead when that is safe.
+    """Start `python -m pod.shim.setup ARGS`; fork this process instead when that is safe.
 
     A fork skips an interpreter start and the shim's imports (most of them are loaded here
     already), a large part of `pod run`'s latency. Forking is only safe with one thread (a
@@ -208,9 +209,9 @@ def _launch(argv: list[str], pass_fds: list[int]):
                     with contextlib.suppress(OSError):
                         os.close(int(name))
             os.chdir("/")
-            from pod.shim import supervisor as shim
+            from pod.shim import setup
 
-            code = shim.main(argv[3:])
+            code = setup.main(argv[3:])
         except BaseException:  # a forked child must never return into the CLI
             import traceback
 
@@ -225,7 +226,7 @@ def _raise_reported(line: bytes, stderr: bytes, returncode: int | None) -> None:
     if not line.strip():
         lines = stderr.decode(errors="replace").strip().splitlines()
         detail = lines[-1] if lines else f"exit status {returncode}"
-        raise errors.PodError(f"the container supervisor (pod.shim.supervisor) failed: {detail}")
+        raise errors.PodError(f"the container supervisor (pod.shim.setup) failed: {detail}")
     answer = json.loads(line)
     if "error" in answer:
         raise reported_error(answer["error"])
@@ -257,7 +258,7 @@ def _connect(layout: Layout, container_id: str) -> socket.socket:
     try:
         dir_fd = os.open(layout.container_dir(container_id), os.O_PATH | os.O_DIRECTORY)
         try:
-            sock.connect(shim.socket_name(dir_fd))
+            sock.connect(attach_socket_name(dir_fd))
         finally:
             os.close(dir_fd)
     except (FileNotFoundError, ConnectionRefusedError):
@@ -266,12 +267,6 @@ def _connect(layout: Layout, container_id: str) -> socket.socket:
             "you can only attach to running containers: its supervisor is not running"
         ) from None
     return sock
-
-
-def request_start(layout: Layout, container_id: str) -> None:
-    """Tell a shim waiting in "created" to start its container (`pod start` without -a)."""
-    with _connect(layout, container_id) as sock:
-        sock.sendall(shim.frame(shim.START))
 
 
 def parse_detach_keys(text: str) -> bytes:
@@ -368,13 +363,13 @@ class _Session:
             os.write(self.wake_w, b"!")
 
     def send(self, kind: bytes, payload: bytes = b"") -> None:
-        self.sock.sendall(shim.frame(kind, payload))
+        self.sock.sendall(protocol.frame(kind, payload))
 
     def send_resize(self) -> None:
         size = _window_size() if self.tty else None
         if size is not None:
             rows, cols = size
-            self.send(shim.RESIZE, rows.to_bytes(2, "big") + cols.to_bytes(2, "big"))
+            self.send(protocol.RESIZE, rows.to_bytes(2, "big") + cols.to_bytes(2, "big"))
 
     def run(self) -> int | None:
         """The exit code, or None when the user detached."""
@@ -395,11 +390,11 @@ class _Session:
         if not data:
             raise ConnectionResetError("the container's supervisor closed the connection")
         self.inbox += data
-        for kind, payload in shim.parse_frames(self.inbox, 1 << 30):
-            if kind == shim.EXIT:
+        for kind, payload in protocol.parse_frames(self.inbox, 1 << 30):
+            if kind == protocol.EXIT:
                 return int.from_bytes(payload, "big", signed=True)
-            if kind in (shim.STDOUT, shim.STDERR):
-                self.write_out(1 if kind == shim.STDOUT else 2, payload)
+            if kind in (protocol.STDOUT, protocol.STDERR):
+                self.write_out(1 if kind == protocol.STDOUT else 2, payload)
         return None
 
     def write_out(self, fd: int, data: bytes) -> None:
@@ -423,11 +418,11 @@ class _Session:
             data = b""
         if not data:
             self.selector.unregister(0)
-            self.send(shim.STDIN_EOF)
+            self.send(protocol.STDIN_EOF)
             return False
         data, detach = self.scanner.feed(data)
         if data:
-            self.send(shim.STDIN, data)
+            self.send(protocol.STDIN, data)
         return detach
 
     def relay_signals(self) -> None:
@@ -438,7 +433,7 @@ class _Session:
             if signum == signal.SIGWINCH:
                 self.send_resize()
             else:
-                self.send(shim.SIGNAL, int(signum).to_bytes(4, "big"))
+                self.send(protocol.SIGNAL, int(signum).to_bytes(4, "big"))
 
 
 @contextlib.contextmanager
@@ -481,7 +476,7 @@ def attach(
         with sock, _signal_handlers(session, signums), _raw_terminal(0, tty and stdin):
             session.send_resize()
             if send_start:
-                session.send(shim.START)
+                session.send(protocol.START)
             try:
                 return session.run()
             except OSError:

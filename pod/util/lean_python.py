@@ -23,4 +23,6 @@ def argv(module: str, function: str, args: list[str]) -> list[str]:
         "import sys; sys.path.append(sys.argv[1]); import pod; pod.__path__.append(sys.argv[2]);"
         f" import {module} as m; m.{function}(sys.argv[3:])"
     )
-    return [sys.executable, "-I", "-S", "-c", boot, package_parent, store_parent, *args]
+    # no_debug_ranges: code objects without column tables, for less memory
+    flags = ["-I", "-S", "-X", "no_debug_ranges"]
+    return [sys.executable, *flags, "-c", boot, package_parent, store_parent, *args]

@@ -1,0 +1,72 @@
+"""The attach protocol between a container's supervisor and its clients, and the log format.
+
+Imported by the long-lived supervisor, so it imports only C-implemented standard modules.
+
+The attach socket (pod.store.layout: a SOCK_STREAM unix socket, reached through an fd of its
+directory) takes any number of clients. Every frame is 1 type byte, a 4-byte big-endian payload
+length, then the payload:
+  client → shim: START b"S" (empty), STDIN b"I" (data), STDIN_EOF b"E" (empty),
+                 RESIZE b"R" (rows, cols: 2 bytes each, big-endian), SIGNAL b"K" (4 bytes)
+  shim → client: STDOUT b"1" (data), STDERR b"2" (data; with a tty everything is STDOUT),
+                 EXIT b"X" (4 bytes, signed; an engine error's text comes just before, as STDERR)
+When the container waits for a START, output produced before the first client attached is kept
+(up to 1 MiB) for that client; a -d container's output before an attach is in the log only.
+"""
+
+import posix
+import time
+
+START = b"S"
+STDIN = b"I"
+STDIN_EOF = b"E"
+RESIZE = b"R"
+SIGNAL = b"K"
+STDOUT = b"1"
+STDERR = b"2"
+EXIT = b"X"
+HEADER_SIZE = 5
+MAX_CLIENT_FRAME = 1 << 20
+
+
+def frame(kind: bytes, payload: bytes = b"") -> bytes:
+    return kind + len(payload).to_bytes(4, "big") + payload
+
+
+def parse_frames(buffer: bytearray, limit: int) -> list:
+    """Take every complete (type, payload) frame off the front of `buffer`; ValueError for an
+    oversized one."""
+    frames = []
+    while len(buffer) >= HEADER_SIZE:
+        size = int.from_bytes(buffer[1:HEADER_SIZE], "big")
+        if size > limit:
+            raise ValueError(f"attach frame of {size} bytes")
+        if len(buffer) < HEADER_SIZE + size:
+            break
+        frames.append((bytes(buffer[:1]), bytes(buffer[HEADER_SIZE : HEADER_SIZE + size])))
+        del buffer[: HEADER_SIZE + size]
+    return frames
+
+
+def exit_code_of(status: int) -> int:
+    """A wait status as the shell reports it: the exit code, or 128+N when killed by signal N."""
+    code = posix.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+def log_lines(stream: bytes, data: bytes, now_ns: int, utc_offset: int) -> bytes:
+    """k8s-file log entries: `<RFC 3339 nano time> <stream> F|P <line>`, P for a partial line.
+
+    `utc_offset` (seconds east of UTC) is the local zone's when the supervisor started: the
+    stamps name the right instants whatever happens to the zone later, and the supervisor
+    never loads the zone database (it costs memory for the container's whole life)."""
+    seconds, nanos = divmod(now_ns, 1_000_000_000)
+    t = time.gmtime(seconds + utc_offset)
+    minutes = abs(utc_offset) // 60
+    zone = f"{'-' if utc_offset < 0 else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
+    stamp = f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:"
+    prefix = f"{stamp}{t.tm_sec:02d}.{nanos:09d}{zone} ".encode() + stream + b" "
+    lines = data.split(b"\n")
+    out = [prefix + b"F " + line + b"\n" for line in lines[:-1]]
+    if lines[-1]:
+        out.append(prefix + b"P " + lines[-1] + b"\n")
+    return b"".join(out)

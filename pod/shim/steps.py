@@ -1,0 +1,147 @@
+"""The heavy steps a container's shim shares between its processes: the container's record
+and state, its runtime, and the end of a run (record the exit, delete, unmount, remove, tidy).
+
+pod.shim.setup uses them while it sets up; the supervisor imports this module only when the
+container is gone for good, at the end of its own life.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from pod.errors import NoSuchContainerError, PodError
+from pod.store.containers import ContainerRecord, ContainerStore
+from pod.store.layout import Layout
+from pod.store.lock import locked, read_json
+
+TIDY_GRACE = 1.0  # seconds a finished `run --rm` leaves its unused bridge for the next start
+
+
+def load_runtime(name: str) -> Any:
+    """The runtime object (create/start/state/kill/delete) for a record's `runtime`."""
+    try:
+        from pod.runtime.external import runtime_for  # "pod": pod.runtime.api itself
+
+        return runtime_for(name)
+    except ImportError as err:
+        raise PodError(f"OCI runtime {name!r} is not available: {err}") from None
+
+
+def load(root: str, runroot: str, container_id: str):
+    """(layout, store, record) of the container the shim serves."""
+    layout = Layout(Path(root), Path(runroot))
+    store = ContainerStore(layout)
+    data = read_json(store.record_file(container_id))
+    if not data:
+        raise NoSuchContainerError(
+            f'no container with ID "{container_id}" found: no such container'
+        )
+    return layout, store, ContainerRecord.from_dict(data)
+
+
+def update_state(store: ContainerStore, container_id: str, **changes: Any) -> None:
+    """Read-modify-write state.json under the container's lock; a removed container stays so."""
+    with locked(store.container_lock(container_id)):
+        if not store.record_file(container_id).exists():
+            return
+        state = store.read_state(container_id)
+        for name, value in changes.items():
+            setattr(state, name, value)
+        store.write_state(container_id, state)
+
+
+def error_answer(err: BaseException) -> dict:
+    if isinstance(err, PodError):
+        name, code, message = type(err).__name__, err.exit_code, str(err)
+    elif isinstance(err, OSError):
+        where = f": {err.filename}" if err.filename else ""
+        name, code, message = "PodError", 125, f"{err.strerror or err}{where}"
+    else:
+        name, code, message = "PodError", 125, f"{type(err).__name__}: {err}"
+    return {"error": {"type": name, "message": message, "exit_code": code}}
+
+
+def start_in_runtime(layout: Layout, store: ContainerStore, record: ContainerRecord) -> None:
+    from pod.container.state import runtime_state_root
+
+    runtime = load_runtime(record.runtime)
+    runtime.start(runtime_state_root(layout, record.runtime), record.id)
+    update_state(store, record.id, status="running", started_at=time.time())
+
+
+def finish_container(
+    layout: Layout,
+    store: ContainerStore,
+    record: ContainerRecord,
+    code: int,
+    error: str,
+    never_started: bool = False,
+) -> None:
+    """Record the exit, delete the runtime's container, unmount; with --rm remove it all.
+
+    `never_started`: the container was created for a client that died before its START; it
+    is left as `pod create` leaves one (or removed, with --rm)."""
+    from pod.container import rootfs
+    from pod.container.state import runtime_state_root
+    from pod.network.plan import release
+    from pod.network.setup import disconnect
+    from pod.runtime.cgroups import bundle_oom_killed
+
+    directory = layout.container_dir(record.id)
+    if never_started:
+        update_state(store, record.id, status="configured", pid=0, shim_pid=0, shim_start_time=0)
+    else:  # OOM is read from the container's cgroup, before runtime.delete removes it
+        update_state(
+            store, record.id, status="exited", exit_code=code, error=error, pid=0,
+            finished_at=time.time(), oom_killed=bundle_oom_killed(directory, record.id, code),
+        )  # fmt: skip
+    problems = []
+    try:
+        runtime = load_runtime(record.runtime)
+        runtime.delete(runtime_state_root(layout, record.runtime), record.id, force=True)
+    except Exception as err:
+        problems.append(f"deleting the container in its runtime: {err}")
+    problems += disconnect(layout, record)
+    try:
+        rootfs.unmount(directory)
+    except OSError as err:
+        problems.append(f"unmounting the rootfs: {err.strerror or err}")
+    if record.remove and not os.path.ismount(rootfs.merged_dir(directory)):
+        with locked(store.container_lock(record.id)):
+            release(layout, record.id, record.networks)
+            store.remove_files(record.id)
+    elif problems and not error:
+        update_state(store, record.id, error="; ".join(problems))
+
+
+def tidy(layout: Layout, grace: float = 0.0) -> None:
+    """The network parts nothing uses any more (pod.network.setup.tidy); never raises: nobody
+    is left to tell, and a later command tidies again."""
+    from pod.network.setup import tidy
+
+    with contextlib.suppress(Exception):
+        tidy(layout, grace=grace)
+
+
+def finish_step(
+    root: str, runroot: str, container_id: str, code: int, error: str, never_started: bool
+) -> str:
+    """The supervisor's last step before it tells its clients: "" or what went wrong."""
+    try:
+        finish_container(*load(root, runroot, container_id), code, error, never_started)
+    except BaseException as err:
+        return str(error_answer(err)["error"]["message"])
+    return ""
+
+
+def tidy_step(root: str, runroot: str, container_id: str) -> None:
+    """After the clients have the exit. A `run --rm` container is gone already: its bridge may
+    be wanted again at once by the next `run --rm` of a script; `pod rm` (record still there)
+    waits for us, so nothing is kept for it."""
+    layout = Layout(Path(root), Path(runroot))
+    removed = not layout.container_dir(container_id).exists()
+    tidy(layout, grace=TIDY_GRACE if removed else 0.0)
