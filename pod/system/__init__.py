@@ -1,0 +1,1 @@
+"""pod itself: info and host checks, disk usage, prune and reset, unshare."""

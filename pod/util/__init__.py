@@ -1,0 +1,1 @@
+"""Small helpers below everything else: they import nothing of pod but pod.errors."""
