@@ -146,7 +146,12 @@ def program(device_rules: list[DeviceRule]) -> list[Insn]:
         Insn(_LDX_W, 4, 1, 4),  # r4 = major
         Insn(_LDX_W, 5, 1, 8),  # r5 = minor
     ]
-    body = [insn for rule in reversed(device_rules) for insn in _rule_block(rule)]
+    body: list[Insn] = []
+    for rule in reversed(device_rules):
+        block = _rule_block(rule)
+        body += block
+        if len(block) == 2:  # matches every request: older rules are unreachable
+            return prologue + body
     return prologue + body + [Insn(_MOV_K, 0, imm=0), Insn(_EXIT)]
 
 
@@ -180,7 +185,7 @@ def load_program(insns: list[Insn]) -> int:
     try:
         return _bpf(_BPF_PROG_LOAD, attr)
     except OSError as err:
-        detail = log.value.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        detail = log.value.decode(errors="replace").strip().splitlines()[:1] or [""]
         raise OCIRuntimeError(
             f"loading the device cgroup BPF program: {err.strerror} {detail[0]}".strip()
         ) from None
