@@ -43,7 +43,13 @@ def run_command(
     cap_add: list[str] = typer.Option([], "--cap-add", help="Add capabilities."),
     cap_drop: list[str] = typer.Option([], "--cap-drop", help="Drop capabilities."),
     privileged: bool = typer.Option(False, "--privileged", help="Give extended privileges."),
-    security_opt: list[str] = typer.Option([], "--security-opt", help="no-new-privileges."),
+    security_opt: list[str] = typer.Option(
+        [], "--security-opt", help="seccomp=unconfined|PROFILE, no-new-privileges, label=disable."
+    ),
+    device: list[str] = typer.Option([], "--device", help="Add a host device: HOST[:CTR][:rwm]."),
+    device_cgroup_rule: list[str] = typer.Option(
+        [], "--device-cgroup-rule", help="Allow devices: 'c|b|a MAJOR:MINOR rwm'."
+    ),
     userns: str = typer.Option(None, "--userns", help="User namespace: keep-id or host."),
     init: bool = typer.Option(False, "--init", help="Run an init (catatonit/tini) as PID 1."),
     init_path: str = typer.Option(None, "--init-path", help="Path of the init binary."),
@@ -100,9 +106,7 @@ def run_command(
     creating = ctx.info_name == "create"
     if creating and detach:
         raise UsageError("unknown shorthand flag: 'd' in -d (use pod run -d or pod start)")
-    for option in security_opt:
-        if option not in ("no-new-privileges", "no-new-privileges=true", "no-new-privileges:true"):
-            raise UsageError(f'unsupported --security-opt "{option}": only no-new-privileges')
+    security = run_flags.parse_security_opts(list(security_opt))
     if userns not in (None, "keep-id", "host"):
         raise UsageError(f'unsupported --userns "{userns}": use keep-id or host')
     if log_driver not in ("k8s-file", "none"):
@@ -148,7 +152,11 @@ def run_command(
         cap_add=cap_add,
         cap_drop=cap_drop,
         privileged=privileged,
-        no_new_privileges=bool(security_opt),
+        no_new_privileges=security.no_new_privileges,
+        seccomp_profile=security.seccomp_profile,
+        security_opt=security.given,
+        devices=[run_flags.parse_device(d) for d in device],
+        device_cgroup_rules=[run_flags.parse_device_cgroup_rule(r) for r in device_cgroup_rule],
         userns=userns,
         init=init,
         init_path=init_path,

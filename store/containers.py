@@ -122,6 +122,11 @@ class ContainerRecord:
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
     builder: bool = False  # a build step's container (RunOptions.builder)
+    # For inspect (HostConfig.Privileged/SecurityOpt/Devices): the flags as given; --device
+    # as [host path, container path, permissions].
+    privileged: bool = False
+    security_opt: list[str] = field(default_factory=list)
+    devices: list[list[str]] = field(default_factory=list)
 
     @property
     def short_id(self) -> str:

@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from pod.config import Settings
-from pod.container import etc_files, restart_policy, spec
+from pod.container import etc_files, restart_policy, seccomp_profile, spec
 from pod.container import user as passwd
 from pod.container.options import MountSpec, RunOptions
 from pod.errors import NoSuchImageError, PodError
@@ -144,6 +144,9 @@ def _record(
         cap_add=spec.normalize_capabilities(options.cap_add),
         cap_drop=spec.normalize_capabilities(options.cap_drop),
         builder=options.builder,
+        privileged=options.privileged,
+        security_opt=list(options.security_opt),
+        devices=[[d.host_path, d.container_path, d.permissions] for d in options.devices],
     )
 
 
@@ -203,6 +206,15 @@ def _network(
     return network
 
 
+def _seccomp_profile(options: RunOptions) -> dict | None:
+    """The profile to resolve into linux.seccomp (read even for runc/crun: pod writes it for
+    every runtime); None when the container runs unconfined."""
+    choice = seccomp_profile.SeccompChoice(options.seccomp_profile)
+    if options.privileged or choice.unconfined:
+        return None
+    return seccomp_profile.read_profile(choice.path())
+
+
 def _write_bundle(
     settings: Settings,
     layout: Layout,
@@ -256,6 +268,8 @@ def _write_bundle(
         swap_limit=spec.host_swap_limit(),
         devices=spec.host_devices() if options.privileged and not settings.rootless else (),
         netns_path=network.netns_path,
+        user_devices=spec.user_devices(options.devices),
+        seccomp=_seccomp_profile(options),
     )
     record.userns = _shim_maps(userns)
     for path in (paths.upper, paths.work, paths.merged):

@@ -8,9 +8,10 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pod.container.options import MountSpec
+from pod.container.options import DeviceSpec, MountSpec
 from pod.errors import UsageError
 
 VOLUME_OPTIONS = set(
@@ -202,3 +203,83 @@ def parse_entrypoint(value: str | None) -> list[str] | None:
         if isinstance(parsed, list) and all(isinstance(p, str) for p in parsed):
             return parsed
     return [value] if value else []
+
+
+@dataclass
+class SecurityOptions:
+    """--security-opt values: seccomp profile, no_new_privs, and the list as given."""
+
+    seccomp_profile: str = ""
+    no_new_privileges: bool = False
+    given: list[str] = field(default_factory=list)
+
+
+_TRUE = ("", "true", "1")
+_FALSE = ("false", "0")
+# Accepted and without effect here, as podman on a host without SELinux or AppArmor.
+_LABEL_KEYS = ("user", "role", "type", "level", "filetype")
+
+
+def parse_security_opts(values: list[str]) -> SecurityOptions:
+    """podman's --security-opt: seccomp=unconfined|PROFILE, no-new-privileges[=true|false],
+    label=disable|nested|user:…|role:…|type:…|level:…|filetype:…, apparmor=…, mask=…, unmask=…
+    (the last four have nothing to act on in pod: no SELinux, no AppArmor profiles)."""
+    parsed = SecurityOptions(given=list(values))
+    for number, value in enumerate(values, 1):
+        key, sep, content = value.partition("=")
+        if not sep and ":" in value:
+            key, _, content = value.partition(":")
+        if key == "seccomp" and content:
+            parsed.seccomp_profile = content
+        elif key == "no-new-privileges" and content.lower() in _TRUE + _FALSE:
+            parsed.no_new_privileges = content.lower() in _TRUE
+        elif not _without_effect(key, content):
+            raise UsageError(f'invalid --security-opt {number}: "{value}"')
+    return parsed
+
+
+def _without_effect(key: str, content: str) -> bool:
+    if key == "label":
+        return content in ("disable", "nested") or content.partition(":")[0] in _LABEL_KEYS
+    return key in ("apparmor", "mask", "unmask", "proc-opts", "systempaths") and bool(content)
+
+
+def parse_device(value: str) -> DeviceSpec:
+    """`--device HOST[:CONTAINER][:PERMISSIONS]` (podman's ParseDevice)."""
+    parts = value.split(":")
+    host, container, permissions = parts[0], parts[0], "rwm"
+    if len(parts) > 3 or not host:
+        raise UsageError(f"invalid device specification: {value}")
+    if len(parts) == 3:
+        container, permissions = parts[1], parts[2]
+    elif len(parts) == 2:
+        if _is_permissions(parts[1]):
+            permissions = parts[1]
+        else:
+            container = parts[1]
+    if not _is_permissions(permissions):
+        raise UsageError(f"invalid device mode: {permissions}")
+    if not container.startswith("/"):
+        raise UsageError(f"{container} is not an absolute path")
+    return DeviceSpec(host, container, permissions)
+
+
+def _is_permissions(text: str) -> bool:
+    return bool(text) and len(text) <= 3 and set(text) <= set("rwm")
+
+
+def parse_device_cgroup_rule(value: str) -> str:
+    """`--device-cgroup-rule 'TYPE MAJOR:MINOR ACCESS'` (a, b or c; * for any number)."""
+    fields = value.split()
+    if len(fields) != 3 or fields[1].count(":") != 1:
+        raise UsageError(f"invalid device cgroup rule: {value!r}: use 'TYPE MAJOR:MINOR ACCESS'")
+    kind, numbers, access = fields
+    if kind not in ("a", "b", "c"):
+        raise UsageError(f"invalid device type in device-access-add: {kind}")
+    for number in numbers.split(":"):
+        if number != "*" and not number.isdigit():
+            raise UsageError(f"invalid major/minor number in device-access-add: {number}")
+    for char in access:
+        if char not in "rwm":
+            raise UsageError(f"invalid device access in device-access-add: {char}")
+    return value

@@ -128,17 +128,20 @@ def _host_config(record: ContainerRecord, spec: dict, log_path: str) -> dict[str
         "ExtraHosts": [],
         "IpcMode": "shareable",
         "PidMode": "private",
-        "Privileged": "maskedPaths"
-        not in linux,  # pod.container.spec masks paths unless privileged
+        # pod.container.spec masks paths unless privileged (records older than the field)
+        "Privileged": record.privileged or "maskedPaths" not in linux,
         "ReadonlyRootfs": bool((spec.get("root") or {}).get("readonly", False)),
-        "SecurityOpt": [],
+        "SecurityOpt": list(record.security_opt),
         "Tmpfs": _tmpfs(record),
         "UTSMode": "private",
         "UsernsMode": "",
         "ShmSize": 65536000,
         "Runtime": "oci",
         "CgroupParent": "",
-        "Devices": [],
+        "Devices": [
+            {"PathOnHost": host, "PathInContainer": inside, "CgroupPermissions": ""}
+            for host, inside, _ in record.devices
+        ],
         **_resources(spec),
     }
 

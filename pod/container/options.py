@@ -37,6 +37,15 @@ class Ulimit:
     hard: int
 
 
+@dataclass(frozen=True)
+class DeviceSpec:
+    """One `--device HOST[:CONTAINER][:PERMISSIONS]`, as given (the engine stats the host)."""
+
+    host_path: str
+    container_path: str
+    permissions: str = "rwm"
+
+
 @dataclass
 class ResourceLimits:
     """The resource flags of `run`/`create`, parsed and checked (pod.container.resource_flags)."""
@@ -102,6 +111,10 @@ class RunOptions:
     cap_drop: list[str] = field(default_factory=list)
     privileged: bool = False
     no_new_privileges: bool = False
+    seccomp_profile: str = ""  # --security-opt seccomp=: "" default, "unconfined", or a file
+    security_opt: list[str] = field(default_factory=list)  # as given, for inspect
+    devices: list[DeviceSpec] = field(default_factory=list)  # --device
+    device_cgroup_rules: list[str] = field(default_factory=list)  # --device-cgroup-rule
     userns: str | None = None  # None, "keep-id", "host"
     init: bool = False
     init_path: str | None = None

@@ -3,11 +3,11 @@
 `build_spec` is a pure function (no I/O): everything it needs about the host (rootless or not,
 cgroup version, the user namespace maps, host devices for --privileged, rlimit ceilings) is
 passed in, so golden files pin its output. It follows podman 4.3's specgen + libpod
-generateSpec. Seccomp is left out on purpose: pod has no seccomp profile support yet, so no
-`linux.seccomp` is written (the container runs unconfined by seccomp, as with
-`--security-opt seccomp=unconfined`); SELinux and AppArmor labels are not set either.
+generateSpec. `linux.seccomp` is the seccomp profile the engine read (podman's default, or
+--security-opt seccomp=FILE) resolved for the container's bounding capabilities; none with
+--privileged or seccomp=unconfined. SELinux and AppArmor labels are not set.
 
-The few helpers that look at the host (`find_init`, `host_devices`, and
+The few helpers that look at the host (`find_init`, `host_devices`, `user_devices`, and
 `pod.util.capabilities.host_bounding_set`) are separate functions the engine calls and passes the
 results of.
 """
@@ -25,14 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pod.container import resource_flags
+from pod.container import resource_flags, seccomp_profile
 from pod.container.user import ResolvedUser, resolve_workdir
 from pod.errors import PodError
 from pod.util.capabilities import ALL_CAPABILITIES
 from pod.util.userns import IdMapLine, SubIdRange
 
 if TYPE_CHECKING:
-    from pod.container.options import ResourceLimits, RunOptions, Ulimit
+    from pod.container.options import DeviceSpec, ResourceLimits, RunOptions, Ulimit
     from pod.image.defaults import ImageDefaults
 
 OCI_VERSION = "1.0.2-dev"
@@ -56,6 +56,7 @@ CPU_PERIOD = resource_flags.CPU_PERIOD
 RLIMIT_NUMBERS = {"RLIMIT_LOCKS": 10}  # Linux's, missing from Python's resource module
 MANAGER_ANNOTATION = "io.container.manager"
 STOP_SIGNAL_ANNOTATION = "org.opencontainers.image.stopSignal"
+SECCOMP_ANNOTATION = "io.podman.annotations.seccomp"  # a profile given with --security-opt
 
 # containers.conf default_capabilities as distributions ship it (and podman >= 4.4 compiles in).
 DEFAULT_CAPABILITIES = (
@@ -545,12 +546,14 @@ def _etc_mounts(etc_files: Mapping[str, str], read_only: bool) -> list[dict]:
 
 
 def _device_mounts(devices: Sequence[Mapping]) -> list[dict]:
-    """Rootless --privileged: the host's devices bound in (device nodes cannot be made)."""
+    """In a user namespace (rootless --privileged, --device): the host's devices bound in
+    (device nodes cannot be made there)."""
     return [
-        _mount(d["path"], "bind", d["path"], ["slave", "nosuid", "noexec", "rw", "rbind"])
+        _mount(d["path"], "bind", d.get("source", d["path"]),
+               ["slave", "nosuid", "noexec", "rw", "rbind"])
         for d in devices
         if d["path"] != "/dev/ptmx" and not d["path"].startswith("/dev/tty")
-    ]
+    ]  # fmt: skip
 
 
 def assemble_mounts(
@@ -629,18 +632,36 @@ def _limits(limits: ResourceLimits, swap_limit: bool) -> dict:
     return resources
 
 
+def cgroup_rule(text: str) -> dict:
+    """--device-cgroup-rule 'c 1:3 rwm' (checked by the flag parser) as an allow rule."""
+    kind, numbers, access = text.split()
+    major, minor = (None if n == "*" else int(n) for n in numbers.split(":"))
+    return _device_rule(None if kind == "a" else kind, major, minor, access)
+
+
 def _resources(
-    options: RunOptions, host: _Host, cgroups_path: str | None, swap_limit: bool = True
+    options: RunOptions,
+    host: _Host,
+    cgroups_path: str | None,
+    swap_limit: bool = True,
+    user_devices: Sequence[Mapping] = (),
 ) -> dict | None:
-    """Device cgroup rules only outside a user namespace (podman), pids limit with a cgroup,
-    then the resource flags (the engine has dropped them where no cgroup can take them)."""
+    """Device cgroup rules only outside a user namespace (podman): deny all, the standard
+    allow-list, each --device, each --device-cgroup-rule; pids limit with a cgroup, then the
+    resource flags (the engine has dropped them where no cgroup can take them)."""
     resources: dict = {}
     if not host.in_userns:
         if options.privileged:
             resources["devices"] = [_device_rule(None, None, None, "rwm")]
         else:
             deny: dict = {"allow": False, "access": "rwm"}
-            resources["devices"] = [deny, *(_device_rule(*rule) for rule in DEFAULT_DEVICE_RULES)]
+            resources["devices"] = [
+                deny,
+                *(_device_rule(*rule) for rule in DEFAULT_DEVICE_RULES),
+                *(_device_rule(d["type"], d["major"], d["minor"], d["permissions"])
+                  for d in user_devices),
+                *(cgroup_rule(rule) for rule in options.device_cgroup_rules),
+            ]  # fmt: skip
     if cgroups_path is not None:
         resources["pids"] = {"limit": PIDS_LIMIT}
     resources.update(_limits(options.resources, swap_limit))
@@ -685,6 +706,9 @@ def build_spec(
     devices: Sequence[Mapping] = (),
     swap_limit: bool = True,
     netns_path: str = "",
+    user_devices: Sequence[Mapping] = (),
+    seccomp: Mapping | None = None,
+    seccomp_host: seccomp_profile.Host | None = None,
 ) -> dict:
     """The config.json dict for one container.
 
@@ -696,7 +720,11 @@ def build_spec(
     `devices` (from host_devices()) only matter with --privileged; `rlimit_ceiling` (from
     host_rlimits()) is for where limits cannot be raised; `swap_limit` (host_swap_limit()) says
     whether the host accounts swap; `netns_path` is the network namespace to join (container:
-    and ns: modes). The resource flags (memory, cpu, pids) are written as given:
+    and ns: modes); `user_devices` are --device's (from user_devices()): created in the
+    container and allowed in its device cgroup, or bound in from the host in a user namespace;
+    `seccomp` is the seccomp profile to resolve for the container's capabilities (None:
+    unconfined; ignored with --privileged) on `seccomp_host` (default: this machine). The
+    resource flags (memory, cpu, pids) are written as given:
     the engine drops them first where no cgroup can take them. An empty `hostname` means
     podman's default, the first 12 characters of `container_id`.
     """
@@ -712,16 +740,23 @@ def build_spec(
     init_binary = (options.init_path or init_lookup()) if options.init else None
     if options.privileged and not host.in_userns:
         spec_devices = [dict(d) for d in devices]
-        device_mounts: Sequence[Mapping] = ()
+        device_mounts: list[Mapping] = []
     else:
-        spec_devices, device_mounts = [], devices if options.privileged else ()
+        spec_devices, device_mounts = [], list(devices if options.privileged else ())
+    if host.in_userns:  # no mknod in a user namespace: the host's node is bound in
+        device_mounts += [{**d, "source": d["host_path"]} for d in user_devices]
+    else:
+        spec_devices += [
+            {key: d[key] for key in ("path", "type", "major", "minor", "fileMode", "uid", "gid")}
+            for d in user_devices
+        ]
     caps = capabilities(options, user, bounding_set)
     process_user: dict = {"uid": user.uid, "gid": user.gid, "umask": DEFAULT_UMASK}
     if user.additional_gids:
         process_user["additionalGids"] = list(user.additional_gids)
     stop = options.stop_signal or defaults.stop_signal or "SIGTERM"
     linux: dict = {}
-    resources = _resources(options, host, cgroups_path, swap_limit)
+    resources = _resources(options, host, cgroups_path, swap_limit, user_devices)
     if resources:
         linux["resources"] = resources
     if cgroups_path is not None:
@@ -735,6 +770,8 @@ def build_spec(
         linux.update(userns.spec_maps())
     if spec_devices:
         linux["devices"] = spec_devices
+    if seccomp is not None and not options.privileged:
+        linux["seccomp"] = seccomp_profile.resolve(dict(seccomp), caps["bounding"], seccomp_host)
     if not options.privileged:
         masked = list(MASKED_PATHS)
         if not _can_mount_sys(options, host) and rootless:
@@ -765,10 +802,18 @@ def build_spec(
         "annotations": {
             MANAGER_ANNOTATION: "pod",
             STOP_SIGNAL_ANNOTATION: str(signal_number(stop)),
+            **_seccomp_annotation(options),
             **annotations,
         },
         "linux": linux,
     }
+
+
+def _seccomp_annotation(options: RunOptions) -> dict[str, str]:
+    profile = options.seccomp_profile
+    if not profile or profile == seccomp_profile.UNCONFINED or options.privileged:
+        return {}
+    return {SECCOMP_ANNOTATION: profile}
 
 
 def to_json(config: Mapping) -> bytes:
@@ -848,6 +893,34 @@ def host_devices(root: Path = Path("/dev")) -> list[dict]:
                 "fileMode": stat.S_IMODE(st.st_mode),
                 "uid": st.st_uid,
                 "gid": st.st_gid,
+            }
+        )
+    return out
+
+
+def user_devices(requested: Sequence[DeviceSpec]) -> list[dict]:
+    """--device entries as device records (the host node's numbers, mode and owner)."""
+    out = []
+    for device in requested:
+        try:
+            st = os.stat(device.host_path)
+        except OSError as err:
+            reason = (err.strerror or str(err)).lower()
+            raise PodError(f"stat {device.host_path}: {reason}") from None
+        kind = {stat.S_IFBLK: "b", stat.S_IFCHR: "c"}.get(stat.S_IFMT(st.st_mode))
+        if kind is None:
+            raise PodError(f"{device.host_path} is not a device")
+        out.append(
+            {
+                "path": device.container_path,
+                "type": kind,
+                "major": os.major(st.st_rdev),
+                "minor": os.minor(st.st_rdev),
+                "fileMode": stat.S_IMODE(st.st_mode) | stat.S_IFMT(st.st_mode),
+                "uid": st.st_uid,
+                "gid": st.st_gid,
+                "permissions": device.permissions,
+                "host_path": device.host_path,
             }
         )
     return out

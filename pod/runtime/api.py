@@ -28,7 +28,7 @@ from pod.errors import (
     RuntimeExecError,
     RuntimeStateError,
 )
-from pod.runtime import cgroups, process, rootfs
+from pod.runtime import cgroups, hooks, process, rootfs, seccomp
 from pod.runtime import state as st
 from pod.runtime.exec import exec_process
 from pod.runtime.init import CAP_NUMBERS
@@ -68,14 +68,6 @@ def load_spec(bundle: Path) -> dict[str, Any]:
 
 def _refuse_unsupported(spec: dict[str, Any], path: Path) -> None:
     """Say so rather than run a container with less isolation than its config asks for."""
-    linux = spec.get("linux") or {}
-    if linux.get("seccomp"):
-        raise OCIRuntimeError(
-            f"{path}: linux.seccomp is not supported by pod's runtime: use --runtime runc or "
-            "--security-opt seccomp=unconfined"
-        )
-    if any(spec.get("hooks") or {}):
-        raise OCIRuntimeError(f"{path}: OCI hooks are not supported by pod's runtime")
     proc = spec["process"]
     if proc.get("apparmorProfile") and os.path.exists("/sys/kernel/security/apparmor"):
         raise OCIRuntimeError(f"{path}: AppArmor profiles are not supported by pod's runtime")
@@ -111,7 +103,9 @@ def create(
         fifo=directory / st.EXEC_FIFO,
         console_socket=Path(console_socket) if console_socket else None,
         stdio=stdio,
+        bundle=str(bundle),
     )
+    hooks.hooks_of(spec, *hooks.KINDS)  # a malformed hook fails create, not delete
     Path(state_root).mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         directory.mkdir(mode=0o700)
@@ -129,6 +123,8 @@ def create(
             annotations=dict(spec.get("annotations") or {}),
             cgroup_paths=result.cgroup_paths,
             rootless=cgroups.is_rootless(),
+            seccomp=(spec.get("linux") or {}).get("seccomp") or None,
+            hooks=dict(spec.get("hooks") or {}),
         )
         st.save(directory, record)
         if pid_file:
@@ -139,8 +135,9 @@ def create(
     return result.pid
 
 
-def start(state_root: Path, container_id: str) -> None:
-    """Let a created container exec its command."""
+def start(state_root: Path, container_id: str) -> list[str]:
+    """Let a created container exec its command; then the poststart hooks, whose failures
+    are returned as warnings (the container runs on, as the runtime-spec says)."""
     record = st.load(Path(state_root), container_id)
     status = st.status(Path(state_root), record)
     if status != "created":
@@ -158,6 +155,11 @@ def start(state_root: Path, container_id: str) -> None:
         os.close(fd)
     with contextlib.suppress(FileNotFoundError):
         fifo.unlink()
+    return hooks.run_warning(_hook_spec(record), record.oci("running"), "running", "poststart")
+
+
+def _hook_spec(record: st.ContainerState) -> dict[str, Any]:
+    return {"hooks": record.hooks}
 
 
 def state(state_root: Path, container_id: str) -> dict[str, Any]:
@@ -197,8 +199,9 @@ def _wait_stopped(state_root: Path, record: st.ContainerState) -> None:
         time.sleep(0.01)
 
 
-def delete(state_root: Path, container_id: str, force: bool = False) -> None:
-    """Remove a stopped (or created) container; `force` kills a running one first."""
+def delete(state_root: Path, container_id: str, force: bool = False) -> list[str]:
+    """Remove a stopped (or created) container; `force` kills a running one first. Then the
+    poststop hooks, whose failures are returned as warnings."""
     state_root = Path(state_root)
     record = st.load(state_root, container_id)
     status = st.status(state_root, record)
@@ -213,6 +216,8 @@ def delete(state_root: Path, container_id: str, force: bool = False) -> None:
         _signal_all(record, signal_mod.SIGKILL)  # leftovers when the init had no pid namespace
     cgroups.remove(record.cgroup_paths, timeout=_STOP_TIMEOUT)
     st.remove_dir(st.container_dir(state_root, container_id))
+    stopped = {**record.oci("stopped"), "pid": record.pid}
+    return hooks.run_warning(_hook_spec(record), stopped, "stopped", "poststop")
 
 
 def features() -> dict[str, Any]:
@@ -220,13 +225,25 @@ def features() -> dict[str, Any]:
     return {
         "ociVersionMin": "1.0.0",
         "ociVersionMax": st.OCI_VERSION,
-        "hooks": [],
+        "hooks": list(hooks.KINDS),
         "mountOptions": sorted([*rootfs.FLAGS, *rootfs.PROPAGATION]),
         "linux": {
             "namespaces": sorted(process.NAMESPACES),
             "capabilities": sorted(CAP_NUMBERS, key=CAP_NUMBERS.__getitem__),
             "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False},
-            "seccomp": {"enabled": False},
+            "seccomp": {
+                "enabled": seccomp.available(),
+                "actions": list(seccomp.ACTIONS),
+                "operators": list(seccomp.OPERATORS),
+                "archs": [
+                    "SCMP_ARCH_X86",
+                    "SCMP_ARCH_X86_64",
+                    "SCMP_ARCH_X32",
+                    "SCMP_ARCH_ARM",
+                    "SCMP_ARCH_AARCH64",
+                ],
+                "supportedFlags": list(seccomp.FLAGS),
+            },
             "apparmor": {"enabled": False},
             "selinux": {"enabled": False},
         },

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pod.errors import OCIRuntimeError
+from pod.runtime import devices, resources
 
 _V1_FLAGS = {"rw", "ro"}
-_V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids")
+_V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids", "io", "hugetlb")
 
 
 @dataclass(frozen=True)
@@ -150,58 +151,6 @@ def _enable_here(directory: str) -> None:
         _write(os.path.join(directory, "cgroup.subtree_control"), " ".join("+" + c for c in wanted))
 
 
-def _v1_resources(hierarchy: Hierarchy, target: str, res: dict[str, Any]) -> None:
-    memory, pids, cpu = res.get("memory") or {}, res.get("pids") or {}, res.get("cpu") or {}
-    files: list[tuple[str, Any]] = []
-    if hierarchy.has("memory"):
-        files += [
-            ("memory.limit_in_bytes", memory.get("limit")),
-            ("memory.soft_limit_in_bytes", memory.get("reservation")),
-        ]
-        if os.path.exists(os.path.join(target, "memory.memsw.limit_in_bytes")):
-            files.append(("memory.memsw.limit_in_bytes", memory.get("swap")))
-    if hierarchy.has("pids") and pids.get("limit") is not None:
-        files.append(("pids.max", "max" if pids["limit"] <= 0 else pids["limit"]))
-    if hierarchy.has("cpu"):
-        files += [
-            ("cpu.shares", cpu.get("shares")),
-            ("cpu.cfs_period_us", cpu.get("period")),
-            ("cpu.cfs_quota_us", cpu.get("quota")),
-        ]
-    if hierarchy.has("cpuset"):
-        files += [("cpuset.cpus", cpu.get("cpus")), ("cpuset.mems", cpu.get("mems"))]
-    for name, value in files:
-        if value not in (None, ""):
-            _write(os.path.join(target, name), str(value))
-
-
-def _v2_resources(target: str, res: dict[str, Any]) -> None:
-    memory, pids, cpu = res.get("memory") or {}, res.get("pids") or {}, res.get("cpu") or {}
-    limit, swap = memory.get("limit"), memory.get("swap")
-
-    def amount(value: Any) -> str | None:
-        return None if value is None else ("max" if value < 0 else str(value))
-
-    files: list[tuple[str, str | None]] = [
-        ("memory.max", amount(limit)),
-        ("memory.low", amount(memory.get("reservation"))),
-        ("pids.max", None if pids.get("limit") is None else amount(pids["limit"] or -1)),
-        ("cpuset.cpus", cpu.get("cpus")),
-        ("cpuset.mems", cpu.get("mems")),
-    ]
-    if swap is not None and limit is not None:
-        files.append(("memory.swap.max", "max" if swap < 0 else str(max(swap - limit, 0))))
-    if cpu.get("shares"):
-        files.append(("cpu.weight", str(1 + ((cpu["shares"] - 2) * 9999) // 262142)))
-    if cpu.get("quota") is not None or cpu.get("period") is not None:
-        quota = cpu.get("quota")
-        quota_text = "max" if quota is None or quota < 0 else str(quota)
-        files.append(("cpu.max", f"{quota_text} {cpu.get('period') or 100000}"))
-    for name, value in files:
-        if value not in (None, ""):
-            _write(os.path.join(target, name), value)
-
-
 def _targets(
     linux: dict[str, Any], container_id: str, rootless: bool
 ) -> list[tuple[Hierarchy, str]]:
@@ -225,31 +174,55 @@ def _targets(
 def place(pid: int, container_id: str, linux: dict[str, Any]) -> list[str]:
     """Create the container's cgroups, apply linux.resources, move `pid` in; return the dirs."""
     rootless = is_rootless()
+    res = linux.get("resources") or {}
     if rootless and not is_pure_v2():
+        _without_cgroups(res, "rootless containers have no cgroups on cgroup v1")
         return []
-    resources = linux.get("resources") or {}
     created: list[str] = []
     try:
-        for hierarchy, target in _targets(linux, container_id, rootless):
+        chosen = _targets(linux, container_id, rootless)
+        for hierarchy, target in chosen:
             if hierarchy.version == 2:
                 _enable_v2_controllers(hierarchy, target)
             _make_dirs(hierarchy, target)
             created.append(target)
-            if hierarchy.version == 2:
-                _v2_resources(target, resources)
-            else:
-                _v1_resources(hierarchy, target, resources)
+        _apply_resources(chosen, res)
+        for _, target in chosen:
             _write(os.path.join(target, "cgroup.procs"), str(pid))
     except (OSError, OCIRuntimeError) as err:
         denied = isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
-        if rootless and (denied or "Permission denied" in str(err)):
-            remove(created)
-            return []  # not delegated to this user: run without limits
         remove(created)
+        if rootless and (denied or "Permission denied" in str(err)):
+            _without_cgroups(res, "the user's cgroup tree is not delegated")
+            return []  # not delegated to this user: run without limits
         if isinstance(err, OCIRuntimeError):
             raise
         raise OCIRuntimeError(f"cgroups: creating {err.filename}: {err.strerror}") from None
     return created
+
+
+def _without_cgroups(res: dict[str, Any], why: str) -> None:
+    """No cgroup for the container: limits would be ignored, so they are refused. Device
+    rules are not: a user namespace cannot reach a device its user could not."""
+    if resources.has_limits(res):
+        raise OCIRuntimeError(f"linux.resources cannot be applied: {why}")
+
+
+def _apply_resources(chosen: list[tuple[Hierarchy, str]], res: dict[str, Any]) -> None:
+    if not chosen:
+        if resources.has_limits(res) or res.get("devices"):
+            raise OCIRuntimeError("linux.resources cannot be applied: no cgroup hierarchy found")
+        return
+    if chosen[0][0].version == 2:
+        target = chosen[0][1]
+        available = _read(os.path.join(target, "cgroup.controllers")).split()
+        targets = {name: target for name in [*available, "cgroup"]}
+        resources.apply(targets, resources.settings_v2(res))
+        if res.get("devices"):
+            devices.attach(target, devices.rules(res["devices"]))
+        return
+    targets = {name: target for hierarchy, target in chosen for name in hierarchy.controllers}
+    resources.apply(targets, resources.settings_v1(res))
 
 
 def pids(paths: list[str]) -> set[int]:

@@ -86,19 +86,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _log(args: argparse.Namespace, message: str) -> None:
+def _log(args: argparse.Namespace, message: str, level: str = "error") -> None:
     if not args.log:
         return
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if args.log_format == "json":
-        line = json.dumps({"level": "error", "msg": message, "time": stamp})
+        line = json.dumps({"level": level, "msg": message, "time": stamp})
     else:
-        line = f'time="{stamp}" level=error msg={json.dumps(message)}'
+        line = f'time="{stamp}" level={level} msg={json.dumps(message)}'
     try:
         with open(args.log, "a") as handle:
             handle.write(line + "\n")
     except OSError:
         pass
+
+
+def _warn(args: argparse.Namespace, warnings: list[str]) -> None:
+    """Hook failures that do not fail the verb (poststart, poststop): stderr and the log."""
+    for message in warnings:
+        _log(args, message, "warning")
+        print(f"pod-runtime: warning: {message}", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -117,19 +124,19 @@ def _run(args: argparse.Namespace) -> int:
                          console_socket=args.console_socket)  # fmt: skip
         if args.verb == "create":
             return 0
-        api.start(root, args.id)
+        _warn(args, api.start(root, args.id))
         _, status = os.waitpid(pid, 0)
-        api.delete(root, args.id, force=True)
+        _warn(args, api.delete(root, args.id, force=True))
         return os.waitstatus_to_exitcode(status) % 256 if os.WIFEXITED(status) else (
             128 + os.WTERMSIG(status))  # fmt: skip
     if args.verb == "start":
-        api.start(root, args.id)
+        _warn(args, api.start(root, args.id))
     elif args.verb == "state":
         print(json.dumps(api.state(root, args.id), indent=2))
     elif args.verb == "kill":
         api.kill(root, args.id, parse_signal(args.signal), all_processes=args.all)
     elif args.verb == "delete":
-        api.delete(root, args.id, force=args.force)
+        _warn(args, api.delete(root, args.id, force=args.force))
     elif args.verb == "features":
         print(json.dumps(api.features(), indent=2))
     elif args.verb == "exec":

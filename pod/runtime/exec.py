@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from pod.errors import OCIRuntimeError, RuntimeExecError, RuntimeStateError
-from pod.runtime import init
+from pod.runtime import init, seccomp
 from pod.runtime import state as st
 from pod.runtime import syscalls as sc
 from pod.runtime.process import (
@@ -157,6 +157,7 @@ def exec_process(
     if not detach and not is_child_subreaper():
         raise OCIRuntimeError("exec without detach needs a caller that is a child subreaper")
     check_single_threaded()
+    compiled = seccomp.compile_filter(record.seccomp)  # the container's filter applies too
     target = open_target(record.pid)
     try:
         if st.proc_start_time(record.pid) != record.start_time:
@@ -169,9 +170,11 @@ def exec_process(
             child_sock.close()
             raise
         if stage == 0:
-            _stage_main(target, process, stdio, sys, parent_sock, child_sock)
+            _stage_main(target, process, stdio, sys, parent_sock, child_sock, compiled)
     finally:
         target.close()
+        if compiled is not None:
+            compiled.release()
     child_sock.close()
     with parent_sock:
         return _parent_loop(parent_sock, stage, record, console_socket)
@@ -256,6 +259,7 @@ def _stage_main(
     sys: Syscalls,
     parent_sock: socket.socket,
     sock: socket.socket,
+    compiled: seccomp.SeccompFilter | None = None,
 ) -> None:
     """The stage; never returns into the caller's code."""
     code = 1
@@ -276,7 +280,7 @@ def _stage_main(
         _expect(sock, "placed")
         pid = os.fork()
         if pid == 0:
-            _process_main(process, stdio, sys, sock, cgroup_fd)
+            _process_main(process, stdio, sys, sock, cgroup_fd, compiled)
         send(sock, {"type": "pid", "pid": pid})
         code = 0
     except BaseException as err:  # noqa: BLE001 - everything goes to the caller
@@ -303,6 +307,7 @@ def _process_main(
     sys: Syscalls,
     sock: socket.socket,
     cgroup_fd: int,
+    compiled: seccomp.SeccompFilter | None = None,
 ) -> None:
     """The process; never returns: it execs the command or exits."""
     try:
@@ -321,6 +326,7 @@ def _process_main(
         init.apply_rlimits(sys, process.get("rlimits") or [])
         cwd = process.get("cwd") or "/"
         entered = init.enter_cwd(sys, cwd, retry_later=True)
+        late_filter = init.seccomp_before_privileges(sys, process, compiled)
         _step("changing user and capabilities", init.drop_privileges, sys, process)
         sys.umask(int((process.get("user") or {}).get("umask", 0o022)))
         if not entered:
@@ -329,6 +335,8 @@ def _process_main(
         args = list(process["args"])
         path = init.lookup(args, env)
         _reset_signals()
+        if late_filter is not None:
+            sys.load_seccomp(late_filter)
         try:
             os.execve(path, args, env)
         except OSError as err:

@@ -10,6 +10,7 @@ describe the host, not the image).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import resource
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pod.errors import OCIRuntimeError, RuntimeExecError
+from pod.runtime import hooks, seccomp
 from pod.runtime import syscalls as sc
 from pod.runtime.syscalls import Syscalls
 
@@ -279,3 +281,35 @@ def exec_command(path: str, args: list[str], env: dict[str, str]) -> None:
             os.write(2, message.encode())
         finally:
             os._exit(code)
+
+
+def seccomp_before_privileges(
+    sys: Syscalls, process: dict[str, Any], compiled: seccomp.SeccompFilter | None
+) -> seccomp.SeccompFilter | None:
+    """Load the compiled linux.seccomp filter now, or keep it for last.
+
+    runc's order: without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it is loaded
+    before the capabilities are dropped; with no_new_privs it is loaded as late as possible,
+    right before execve, so that none of the runtime's own last steps is filtered. Returns the
+    filter still to load."""
+    if compiled is None or process.get("noNewPrivileges"):
+        return compiled
+    try:
+        sys.load_seccomp(compiled)
+    finally:
+        compiled.release()
+    return None
+
+
+def finish_and_exec(sys: Syscalls, spec: dict[str, Any], plan: Any) -> None:
+    """After `start`: the startContainer hooks, the late seccomp filter, execve. Nobody waits
+    for a message any more: a failure goes to the container's stderr and ends it (exit 1)."""
+    try:
+        hooks.run_fatal(spec, plan.state, "created", "startContainer")
+        if plan.seccomp is not None:
+            sys.load_seccomp(plan.seccomp)
+    except Exception as err:  # noqa: BLE001 - reported where the container's output goes
+        with contextlib.suppress(OSError):
+            os.write(2, f"pod-runtime: {err}\n".encode())
+        os._exit(1)
+    exec_command(plan.path, plan.args, plan.env)

@@ -12,8 +12,9 @@ Three processes take part (runc's nsexec shape, in Python, fork only, never from
            PR_SET_CHILD_SUBREAPER, so the init becomes its child and it can wait() for it.
   init     pid 1 of a new pid namespace. Waits for "go" (cgroups are in place), unshares the
            cgroup namespace, sets up stdio, hostname, the rootfs and pivot_root (rootfs.py),
-           the pty, rlimits, user, capabilities, cwd (init.py), looks the command up, says
-           "ready", then blocks on the exec fifo until `start` and execs.
+           the pty, rlimits, seccomp, user, capabilities, cwd (init.py), looks the command up,
+           says "ready", then blocks on the exec fifo until `start`, runs the startContainer
+           hooks, loads a seccomp filter kept for last (no_new_privs set) and execs.
 
 Sync: one AF_UNIX SOCK_SEQPACKET socketpair shared by child and init (one message = one JSON
 object; the parent's end is closed in both, so a dead parent reads as EOF there):
@@ -21,7 +22,10 @@ object; the parent's end is closed in both, so a dead parent reads as EOF there)
   child  -> parent  {"type": "userns"}                 a new user namespace exists: map it
   parent -> child   {"type": "mapped"}                 uid_map/gid_map written
   child  -> parent  {"type": "pid", "pid": N}          the init's pid (the parent's view)
-  parent -> init    {"type": "go"}                     cgroups placed (after the child exited)
+  parent -> init    {"type": "go", "state": S}         cgroups placed (after the child exited);
+                                                       S: the OCI state the hooks get
+  init   -> parent  {"type": "hooks"}                  mounts done, before pivot_root: run the
+  parent -> init    {"type": "hooked"}                 prestart/createRuntime hooks (if any)
   init   -> parent  {"type": "console"} + SCM_RIGHTS   the pty master (process.terminal only)
   init   -> parent  {"type": "ready"}                  blocked before exec, waiting for start
   any    -> parent  {"type": "error", "message": M, "errno": E|null, "exec": bool}
@@ -49,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from pod.errors import OCIRuntimeError, RuntimeExecError
-from pod.runtime import cgroups, init, rootfs
+from pod.runtime import cgroups, hooks, init, rootfs, seccomp
 from pod.runtime import syscalls as sc
 from pod.runtime.syscalls import Syscalls
 
@@ -75,6 +79,18 @@ class CreateRequest:
     fifo: Path
     console_socket: Path | None = None
     stdio: tuple[int, int, int] = (0, 1, 2)
+    bundle: str = ""
+
+    def state(self, pid: int) -> dict[str, Any]:
+        """The OCI state the hooks get on stdin (the status is set per hook kind)."""
+        return {
+            "ociVersion": self.spec.get("ociVersion") or "1.0.2",
+            "id": self.container_id,
+            "status": "creating",
+            "pid": pid,
+            "bundle": self.bundle,
+            "annotations": dict(self.spec.get("annotations") or {}),
+        }
 
 
 @dataclass
@@ -167,9 +183,13 @@ def _parent_loop(request: CreateRequest, sock: socket.socket, child: int) -> Cre
                 child_reaped = True
                 linux = request.spec.get("linux") or {}
                 result.cgroup_paths = cgroups.place(result.pid, request.container_id, linux)
-                send(sock, {"type": "go"})
+                send(sock, {"type": "go", "state": request.state(result.pid)})
             elif kind == "console":
                 _forward_console(request.console_socket, fds)
+            elif kind == "hooks":
+                state = request.state(result.pid)
+                hooks.run_fatal(request.spec, state, "creating", "prestart", "createRuntime")
+                send(sock, {"type": "hooked"})
             elif kind == "ready":
                 return result
             elif kind == "error":
@@ -400,7 +420,7 @@ def _init_main(
         send(sock, {"type": "ready"})
         sock.close()
         wait_for_start(fifo_fd)
-        init.exec_command(plan.path, plan.args, plan.env)
+        init.finish_and_exec(sys, request.spec, plan)
     except BaseException as err:  # noqa: BLE001 - everything goes to the parent
         _report(sock, err)
     os._exit(1)
@@ -428,6 +448,8 @@ class ExecPlan:
     path: str
     args: list[str]
     env: dict[str, str]
+    seccomp: seccomp.SeccompFilter | None = None  # loaded last, right before execve
+    state: dict[str, Any] = field(default_factory=dict)  # for startContainer hooks
 
 
 def prepare_init(
@@ -438,8 +460,12 @@ def prepare_init(
 ) -> ExecPlan:
     """Everything between "go" and "ready": the container as it will exec (unit-tested)."""
     spec, process = request.spec, request.spec.get("process") or {}
+    state = request.state(os.getpid())
     if sock is not None:
-        _expect(sock, "go")
+        message, _ = receive(sock)
+        if message is None or message.get("type") != "go":
+            raise OCIRuntimeError("the runtime's parent went away (waiting for 'go')")
+        state = message["state"]
     kinds = {kind: path for kind, _, path in ns}
     if "cgroup" in kinds:
         if kinds["cgroup"]:
@@ -463,7 +489,18 @@ def prepare_init(
             setter = sys.sethostname if key == "hostname" else sys.setdomainname
             _step(f"setting the {key}", setter, spec[key])
     in_userns = cgroups.in_user_namespace() or "user" in kinds
-    builder = rootfs.build(sys, request.rootfs, spec, in_userns)
+    compiled = seccomp.compile_filter((spec.get("linux") or {}).get("seccomp"))  # before pivot
+
+    def run_creation_hooks() -> None:
+        """The parent runs prestart/createRuntime, then this init createContainer."""
+        if sock is not None:
+            send(sock, {"type": "hooks"})
+            _expect(sock, "hooked")
+        hooks.run_fatal(spec, state, "creating", "createContainer")
+
+    creation_hooks = hooks.hooks_of(spec, "prestart", "createRuntime", "createContainer")
+    builder = rootfs.build(sys, request.rootfs, spec, in_userns,
+                           run_creation_hooks if creation_hooks else None)  # fmt: skip
     if process.get("terminal"):
         master = _step("creating the terminal", init.setup_terminal, sys, process,
                        builder.needs_dev())  # fmt: skip
@@ -476,13 +513,14 @@ def prepare_init(
     init.apply_rlimits(sys, process.get("rlimits") or [])
     cwd = process.get("cwd") or "/"
     entered = init.enter_cwd(sys, cwd, retry_later=True)
+    late_filter = init.seccomp_before_privileges(sys, process, compiled)
     _step("changing user and capabilities", init.drop_privileges, sys, process)
     sys.umask(int((process.get("user") or {}).get("umask", 0o022)))
     if not entered:
         init.enter_cwd(sys, cwd)
     env = init.environment(process)
     args = list(process.get("args") or [])
-    return ExecPlan(init.lookup(args, env), args, env)
+    return ExecPlan(init.lookup(args, env), args, env, late_filter, state)
 
 
 def _reset_signals() -> None:

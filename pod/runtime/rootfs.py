@@ -15,6 +15,7 @@ import contextlib
 import errno
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -413,8 +414,17 @@ class RootfsBuilder:
         self.sys.mount(None, "/", None, flags | self.sys.locked_mount_flags("/"), None)
 
 
-def build(sys: Syscalls, rootfs: str, spec: dict[str, Any], in_userns: bool) -> RootfsBuilder:
-    """Everything up to and including pivot_root; the caller then runs `finish_root()`."""
+def build(
+    sys: Syscalls,
+    rootfs: str,
+    spec: dict[str, Any],
+    in_userns: bool,
+    before_pivot: Callable[[], None] | None = None,
+) -> RootfsBuilder:
+    """Everything up to and including pivot_root; the caller then runs `finish_root()`.
+
+    `before_pivot` runs once the mounts are in place, while the host is still visible (the
+    createRuntime and createContainer hooks)."""
     builder = RootfsBuilder(sys, rootfs, spec, in_userns)
     builder.prepare_root()
     try:
@@ -423,6 +433,8 @@ def build(sys: Syscalls, rootfs: str, spec: dict[str, Any], in_userns: bool) -> 
             builder.create_devices(bool((spec.get("process") or {}).get("terminal")))
         builder.write_sysctls()
         builder.mask_paths()
+        if before_pivot is not None:
+            before_pivot()
     except BaseException:
         if builder.root_fd >= 0:
             os.close(builder.root_fd)

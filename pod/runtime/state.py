@@ -36,6 +36,8 @@ class ContainerState:
     annotations: dict[str, str] = field(default_factory=dict)
     cgroup_paths: list[str] = field(default_factory=list)
     rootless: bool = False
+    seccomp: dict | None = None  # linux.seccomp: exec'd processes get the same filter
+    hooks: dict = field(default_factory=dict)  # the config's hooks (poststop runs at delete)
 
     def oci(self, status: str) -> dict:
         return {

@@ -277,6 +277,10 @@ class Syscalls:
     def ioctl(self, fd: int, request: int, arg: int | bytes = 0) -> Any:
         return fcntl.ioctl(fd, request, arg)
 
+    def load_seccomp(self, compiled: Any) -> None:
+        """Install a compiled seccomp filter (pod.runtime.seccomp.SeccompFilter)."""
+        compiled.load()
+
     def open_pty(self) -> tuple[int, int, str]:
         """Open /dev/ptmx (the container's, after pivot_root): (master, slave, slave path)."""
         master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
@@ -394,6 +398,9 @@ class Recorder(Syscalls):
     def ioctl(self, fd: int, request: int, arg: int | bytes = 0) -> Any:
         self._record("ioctl", request)
         return arg
+
+    def load_seccomp(self, compiled: Any) -> None:
+        self._record("load_seccomp")
 
     def open_pty(self) -> tuple[int, int, str]:
         self._record("open_pty")

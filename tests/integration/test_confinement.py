@@ -1,0 +1,180 @@
+"""Confinement with real containers: seccomp by default (pod's runtime and runc, rootful and
+rootless), --security-opt, --privileged, --device, device cgroup rules and OCI hooks."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+RUNTIMES = ["pod", "runc"]
+SECCOMP = "grep ^Seccomp: /proc/self/status"
+
+
+@pytest.fixture
+def busybox(pod, test_images) -> str:
+    pod("pull", "-q", test_images.busybox.ref, check=True)
+    return test_images.busybox.ref
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_every_container_gets_a_seccomp_filter(pod, busybox, runtime):
+    result = pod("run", "--rm", "--runtime", runtime, busybox, "sh", "-c", SECCOMP)
+    assert (result.returncode, result.stdout.split()) == (0, ["Seccomp:", "2"]), result.stderr
+    # the default profile in action: sethostname needs CAP_SYS_ADMIN (EPERM, not ENOSYS)
+    result = pod("run", "--rm", "--runtime", runtime, busybox, "hostname", "other")
+    assert result.returncode != 0 and "not permitted" in result.stderr
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("flags", [["--security-opt", "seccomp=unconfined"], ["--privileged"]])
+def test_unconfined_and_privileged_have_no_filter(pod, busybox, runtime, flags):
+    result = pod("run", "--rm", "--runtime", runtime, *flags, busybox, "sh", "-c", SECCOMP)
+    assert (result.returncode, result.stdout.split()) == (0, ["Seccomp:", "0"]), result.stderr
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("nnp", [[], ["--security-opt", "no-new-privileges"]])
+def test_a_profile_file_is_applied(pod, busybox, runtime, nnp, tmp_path):
+    profile = {"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                             "errnoRet": 30}]}  # fmt: skip
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(profile))
+    result = pod(
+        "run",
+        "--rm",
+        "--runtime",
+        runtime,
+        "--security-opt",
+        f"seccomp={path}",
+        *nnp,
+        busybox,
+        "sh",
+        "-c",
+        "mkdir /tmp/x; grep NoNewPrivs /proc/self/status",
+    )
+    assert "Read-only file system" in result.stderr  # EROFS (30) from the filter
+    assert result.stdout.split() == ["NoNewPrivs:", "1" if nnp else "0"]
+    inspect = pod("create", "--security-opt", f"seccomp={path}", busybox, check=True)
+    options = pod("inspect", "--format", "{{json .HostConfig.SecurityOpt}}",
+                  inspect.stdout.strip(), check=True)  # fmt: skip
+    assert json.loads(options.stdout) == [f"seccomp={path}"]
+
+
+@pytest.mark.parametrize("content", [None, "{not json"])
+def test_missing_or_malformed_profile_exits_125(pod, busybox, tmp_path, content):
+    path = tmp_path / "profile.json"
+    if content is not None:
+        path.write_text(content)
+    result = pod("run", "--rm", "--security-opt", f"seccomp={path}", busybox, "true")
+    assert result.returncode == 125
+    assert result.stderr.count("\n") == 1 and "seccomp profile" in result.stderr
+    assert pod("ps", "-a", "-q").stdout == ""
+
+
+def test_bad_security_opt_exits_125(pod, busybox):
+    result = pod("run", "--rm", "--security-opt", "bogus", busybox, "true")
+    assert (result.returncode, result.stderr) == (125, 'Error: invalid --security-opt 1: "bogus"\n')
+    ok = pod("run", "--rm", "--security-opt", "label=disable", busybox, "true")
+    assert ok.returncode == 0, ok.stderr
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_devices_default_deny_and_added(pod, busybox, runtime):
+    script = "(: < /dev/fuse) 2>/dev/null && echo read || echo denied; echo x >/dev/null"
+    result = pod("run", "--rm", "--runtime", runtime, "--device", "/dev/fuse:/dev/fuse:r",
+                 busybox, "sh", "-c", script)  # fmt: skip
+    assert result.stdout == "read\n", result.stderr
+    made = "mknod /tmp/fuse c 10 229 && (: < /tmp/fuse) 2>/dev/null && echo read || echo no"
+    denied = pod("run", "--rm", "--runtime", runtime, "--cap-add", "MKNOD", busybox, "sh", "-c",
+                 made)  # fmt: skip
+    assert denied.stdout == "no\n", denied.stderr
+    allowed = pod("run", "--rm", "--runtime", runtime, "--cap-add", "MKNOD",
+                  "--device-cgroup-rule", "c 10:229 r", busybox, "sh", "-c", made)  # fmt: skip
+    assert allowed.stdout == "read\n", allowed.stderr
+
+
+@pytest.mark.rootless
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_rootless_containers_get_seccomp(rootless_pod, test_images, runtime):
+    rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
+    result = rootless_pod("run", "--rm", "--runtime", runtime, test_images.busybox.ref,
+                          "sh", "-c", SECCOMP)  # fmt: skip
+    assert (result.returncode, result.stdout.split()) == (0, ["Seccomp:", "2"]), result.stderr
+    unconfined = rootless_pod(
+        "run",
+        "--rm",
+        "--runtime",
+        runtime,
+        "--security-opt",
+        "seccomp=unconfined",
+        test_images.busybox.ref,
+        "sh",
+        "-c",
+        SECCOMP,
+    )
+    assert unconfined.stdout.split() == ["Seccomp:", "0"], unconfined.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="cgroup v2 BPF needs root")
+@pytest.mark.skipif(not Path("/sys/fs/cgroup/unified/cgroup.procs").exists()
+                    and not Path("/sys/fs/cgroup/cgroup.controllers").exists(),
+                    reason="no cgroup v2 mount")  # fmt: skip
+def test_cgroup_v2_device_program(tmp_path):
+    """The BPF program on a real cgroup v2 directory: /dev/null allowed, /dev/kmsg denied."""
+    import subprocess
+
+    from pod.runtime import devices
+
+    base = Path("/sys/fs/cgroup/unified")
+    base = base if base.is_dir() else Path("/sys/fs/cgroup")
+    group = base / f"pod-test-{os.getpid()}"
+    group.mkdir()
+    try:
+        devices.attach(str(group), devices.rules([{"allow": False, "access": "rwm"}]))
+        script = (
+            f"echo $$ > {group}/cgroup.procs; echo x > /dev/null && echo null; "
+            "head -c 1 /dev/kmsg >/dev/null 2>&1 && echo kmsg || echo kmsg-denied"
+        )
+        done = subprocess.run(["sh", "-c", script], capture_output=True, text=True)
+        assert done.stdout.split() == ["null", "kmsg-denied"], done.stderr
+    finally:
+        group.rmdir()
+
+
+HOOK_KINDS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+              "poststop"]  # fmt: skip
+
+
+def test_oci_hooks_in_pod_runtime(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_runtime import Bundle
+
+    bundle = Bundle(tmp_path, "pod")
+    log = tmp_path / "hooks.log"
+    hooks = {}
+    for kind in HOOK_KINDS:
+        script = tmp_path / f"{kind}.sh"
+        target = log if kind != "startContainer" else "/tmp/start.log"
+        script.write_text(f'#!/bin/sh\nread state; echo "{kind} $1 $state" >> {target}\n')
+        script.chmod(0o755)
+        path = str(script) if kind != "startContainer" else "/bin/sh"
+        args = [path, kind] if kind != "startContainer" else ["sh", "-c",
+                "read s; echo startContainer $s > /tmp/start.log"]  # fmt: skip
+        hooks[kind] = [{"path": path, "args": args, "timeout": 10}]
+    out = bundle.ok(["cat", "/tmp/start.log"], hooks=hooks)
+    assert out.startswith("startContainer {") and '"status": "created"' in out
+    lines = log.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == [k for k in HOOK_KINDS if k != "startContainer"]
+    states = [json.loads(line.split(" ", 2)[2]) for line in lines]
+    assert [s["status"] for s in states] == ["creating", "creating", "creating", "running",
+                                             "stopped"]  # fmt: skip
+    assert all(s["bundle"] == str(bundle.bundle) and s["pid"] > 0 for s in states)
+    failing = {"createRuntime": [{"path": "/bin/false"}]}
+    result = bundle.run(["true"], hooks=failing)
+    assert "createRuntime hook /bin/false failed" in result["error"]
