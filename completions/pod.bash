@@ -3,7 +3,7 @@
 # the checked-in copies in completions/.
 
 declare -gA _pod_subcommands=(
-    ['pod']='build commit completion container cp create diff exec healthcheck history image images info inspect kill login logout logs network pause port ps pull push rename restart rm rmi run start stats stop system tag top unpause unshare untag version volume wait'
+    ['pod']='build commit completion container cp create diff events exec healthcheck history image images info inspect kill login logout logs network pause port ps pull push rename restart rm rmi run start stats stop system tag top unpause unshare untag version volume wait'
     ['pod container']='commit cp create diff exists inspect kill list logs ls pause port prune ps rename restart rm run start stats stop top unpause wait'
     ['pod healthcheck']='run'
     ['pod image']='build exists history inspect list ls prune pull push rm tag untag'
@@ -44,6 +44,7 @@ declare -gA _pod_flags=(
     ['pod cp']='--archive --help --no-archive -a'
     ['pod create']='--detach --help --init --interactive --no-healthcheck --no-sig-proxy --privileged --publish-all --quiet --read-only --replace --rm --sig-proxy --tty -P -d -i -q -t'
     ['pod diff']='--help'
+    ['pod events']='--help --no-trunc --stream'
     ['pod exec']='--detach --help --interactive --latest --privileged --tty -d -i -l -t'
     ['pod healthcheck']='--help'
     ['pod healthcheck run']='--help'
@@ -111,7 +112,7 @@ declare -gA _pod_flags=(
     ['pod wait']='--help'
 )
 declare -gA _pod_value_options=(
-    ['pod']='--log-level --root --runroot --storage-driver'
+    ['pod']='--events-backend --log-level --root --runroot --storage-driver'
     ['pod build']='--annotation --build-arg --build-context --env --file --format --iidfile --label --network --platform --pull --runtime --secret --tag --target --timestamp --volume -f -t -v'
     ['pod commit']='--author --change --format --message -a -c -f -m'
     ['pod completion']='--file -f'
@@ -132,6 +133,7 @@ declare -gA _pod_value_options=(
     ['pod container wait']='--condition --interval -i'
     ['pod create']='--add-host --cap-add --cap-drop --cidfile --cpu-shares --cpus --cpuset-cpus --device --device-cgroup-rule --dns --dns-option --dns-search --entrypoint --env --env-file --expose --health-cmd --health-interval --health-on-failure --health-retries --health-start-period --health-timeout --hostname --init-path --ip --label --log-driver --memory --memory-swap --mount --name --net --network --network-alias --oom-score-adj --pids-limit --publish --pull --restart --runtime --security-opt --shm-size --stop-signal --stop-timeout --tmpfs --ulimit --user --userns --volume --workdir -c -e -h -l -m -p -u -v -w'
     ['pod diff']='--format'
+    ['pod events']='--filter --format --since --until -f'
     ['pod exec']='--env --env-file --user --workdir -e -u -w'
     ['pod history']='--format'
     ['pod image build']='--annotation --build-arg --build-context --env --file --format --iidfile --label --network --platform --pull --runtime --secret --tag --target --timestamp --volume -f -t -v'
@@ -278,6 +280,7 @@ declare -gA _pod_help=(
     ['pod cp']='Copy files/folders between a container and the local filesystem'
     ['pod create']='Create a container without starting it; prints its ID'
     ['pod diff']='Inspect changes to a container'\''s file systems (A added, C changed, D deleted)'
+    ['pod events']='Monitor pod events: new ones as they occur; earlier ones with --since and --until'
     ['pod exec']='Run a process in a running container'
     ['pod healthcheck']='Manage health checks on containers'
     ['pod healthcheck run']='Run the health check of a container'

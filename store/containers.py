@@ -133,6 +133,7 @@ class ContainerRecord:
     # Retries; nanoseconds), {} for none; what to do when it turns unhealthy.
     healthcheck: dict = field(default_factory=dict)
     health_on_failure: str = "none"
+    events_backend: str = ""  # the creating command's --events-backend ("": containers.conf)
 
     @property
     def short_id(self) -> str:

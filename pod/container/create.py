@@ -11,6 +11,7 @@ import os
 import time
 from dataclasses import asdict, dataclass
 
+from pod import events
 from pod.config import Settings
 from pod.container import etc_files, restart_policy, seccomp_profile, spec
 from pod.container import user as passwd
@@ -68,6 +69,7 @@ def create_container(
         release(layout, record.id, record.networks)
         store.remove_files(record.id)
         raise
+    events.container_event(settings.runroot, record, "create")
     return record
 
 
@@ -152,6 +154,7 @@ def _record(
         if options.builder
         else healthcheck_config(options.health, defaults.healthcheck),
         health_on_failure=parse_on_failure(options.health.on_failure),
+        events_backend=events.override(),
     )
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pod import events
 from pod.config import Settings
 from pod.container import user as passwd
 from pod.container.state import current_state
@@ -198,6 +199,7 @@ def exec_in_container(
         with open(os.devnull, "r+b") as null:
             stdio = (null.fileno(),) * 3
             runtime.exec_process(state_root, record.id, process, stdio=stdio, detach=True)
+        events.container_event(settings.runroot, record, "exec")
         return 0
     from pod.runtime.exec import forwarding_signals, wait_for
     from pod.runtime.syscalls import PR_SET_CHILD_SUBREAPER, prctl
@@ -207,15 +209,20 @@ def exec_in_container(
         with open(os.devnull, "rb") as null:
             stdio = (0 if options.interactive else null.fileno(), 1, 2)
             pid = runtime.exec_process(state_root, record.id, process, stdio=stdio)
-        return wait_for(pid)
-    with _console_socket() as (listener, path):
-        pid = runtime.exec_process(state_root, record.id, process, console_socket=path)
-        master = _receive_master(listener)
-    try:
-        with forwarding_signals(pid):
-            return TerminalRelay(master, pid, options.interactive).run()
-    finally:
-        os.close(master)
+        events.container_event(settings.runroot, record, "exec")
+        code = wait_for(pid)
+    else:
+        with _console_socket() as (listener, path):
+            pid = runtime.exec_process(state_root, record.id, process, console_socket=path)
+            master = _receive_master(listener)
+        events.container_event(settings.runroot, record, "exec")
+        try:
+            with forwarding_signals(pid):
+                code = TerminalRelay(master, pid, options.interactive).run()
+        finally:
+            os.close(master)
+    events.container_event(settings.runroot, record, "exec_died", exit_code=code)
+    return code
 
 
 def _prepare(

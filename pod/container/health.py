@@ -16,6 +16,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from pod import events
 from pod.container.options import HealthFlags
 from pod.errors import PodError, UsageError
 from pod.store.containers import ContainerRecord, ContainerStore
@@ -174,7 +175,11 @@ def record_result(store: ContainerStore, record: ContainerRecord, result: CheckR
         health["Log"] = [*health.get("Log", []), entry][-LOG_ENTRIES:]
         state.health = health
         store.write_state(record.id, state)
-    return before != "unhealthy" and health["Status"] == "unhealthy"
+    status = str(health["Status"])
+    event = events.for_container(record, "health_status")
+    event.attributes = {**(event.attributes or {}), "health_status": status}
+    events.emit(store.layout.runroot, event)
+    return before != "unhealthy" and status == "unhealthy"
 
 
 def _checked(layout: Layout, text: str) -> tuple[ContainerStore, ContainerRecord]:
@@ -204,6 +209,7 @@ def scheduled_check(layout: Layout, container_id: str) -> str:
     from pod.container.state import current_state
 
     store, record = _checked(layout, container_id)
+    events.configure(record.events_backend or None)  # where the creating command's went
     if current_state(store, record).status != "running":
         return "ok"
     result = run_check(layout, store, record)

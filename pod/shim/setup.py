@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pod import events
 from pod.container.health import interval_seconds
 from pod.errors import PodError
 from pod.shim import steps
@@ -305,6 +306,7 @@ def create_and_start(
         stdio.after_create()
         _network_up(record, pid, network)
         steps.update_state(store, record.id, status="created", pid=pid)
+        events.container_event(layout.runroot, record, "init")
         if start:
             steps.start_in_runtime(layout, store, record)
     except BaseException:
@@ -394,6 +396,7 @@ def _fork_starter(layout: Layout, store: ContainerStore, record: ContainerRecord
         if theirs.recv(1) == b"S":
             try:
                 steps.start_in_runtime(layout, store, record)
+                events.container_event(layout.runroot, record, "attach")  # START: a client
                 answer: dict = {"ok": True}
             except BaseException as err:
                 answer = steps.error_answer(err)
@@ -551,6 +554,7 @@ def restart(args: argparse.Namespace) -> bytes:
             network.abandon()
         raise
     steps.update_state(store, record.id, restart_count=state.restart_count + 1)
+    events.container_event(layout.runroot, record, "restart")
     stdio = created.stdio
     ends = [stdio.stdin, stdio.out, stdio.err]
     sock = socket.socket(fileno=args.answer_fd)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pod import __version__
+from pod import __version__, events
 from pod.config import Settings
 from pod.system.checks import cgroup_version, run_checks
 
@@ -132,7 +132,7 @@ def _host(settings: Settings) -> dict[str, Any]:
         "checks": [check.as_dict() for check in checks],
         "cpus": os.cpu_count() or 0,
         "distribution": _distribution(),
-        "eventLogger": "none",
+        "eventLogger": events.backend(),
         "hostname": socket.gethostname(),
         "idMappings": _id_mappings(settings.rootless),
         "kernel": platform.release(),
