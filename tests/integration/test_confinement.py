@@ -172,7 +172,8 @@ def test_oci_hooks_in_pod_runtime(tmp_path):
     lines = log.read_text().splitlines()
     assert [line.split()[0] for line in lines] == [k for k in HOOK_KINDS if k != "startContainer"]
     states = [json.loads(line.split(" ", 2)[2]) for line in lines]
-    assert [s["status"] for s in states] == ["creating", "creating", "creating", "running",
+    # runtime.md: the creation hooks run after lifecycle step 2, and "created" is that state
+    assert [s["status"] for s in states] == ["created", "created", "created", "running",
                                              "stopped"]  # fmt: skip
     assert all(s["bundle"] == str(bundle.bundle) and s["pid"] > 0 for s in states)
     failing = {"createRuntime": [{"path": "/bin/false"}]}
