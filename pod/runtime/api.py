@@ -215,10 +215,16 @@ def _wait_stopped(state_root: Path, record: st.ContainerState) -> None:
 
 def delete(state_root: Path, container_id: str, force: bool = False) -> list[str]:
     """Remove a stopped container; `force` kills a created or running one first (the spec:
-    deleting a container that is not stopped is an error). Then the poststop hooks, whose
-    failures are returned as warnings."""
+    deleting a container that is not stopped is an error) and, as runc's, finds nothing wrong
+    in a container that is already gone (podman cleans up so after a failed create). Then the
+    poststop hooks, whose failures are returned as warnings."""
     state_root = Path(state_root)
-    record = st.load(state_root, container_id)
+    try:
+        record = st.load(state_root, container_id)
+    except RuntimeContainerNotFoundError:
+        if force:
+            return []
+        raise
     status = st.status(state_root, record)
     if status != "stopped" and not force:
         raise RuntimeStateError(

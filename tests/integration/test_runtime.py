@@ -389,8 +389,9 @@ def test_cli_lifecycle(tmp_path):
 
 def test_cli_spec_rules(tmp_path):
     """runtime.md's rules: deleting a container that is not stopped is an error (created
-    included: --force kills it), a config without a process can be created but not started,
-    and ociVersion must be SemVer."""
+    included: --force kills it) and so is deleting one that does not exist (--force excepted,
+    as runc), a config without a process can be created but not started, and ociVersion must
+    be SemVer."""
     bundle = Bundle(tmp_path, "pod")
     config = bundle.bundle / "config.json"
     run = pod_runtime_cli(tmp_path)
@@ -400,6 +401,9 @@ def test_cli_spec_rules(tmp_path):
     assert refused.returncode == 1 and "cannot delete created container c1" in refused.stderr
     assert json.loads(run("state", "c1").stdout)["status"] == "created"
     assert run("delete", "--force", "c1").returncode == 0
+    gone = run("delete", "c1")  # gone: an error, but not with --force (runc's rule, podman's use)
+    assert gone.returncode == 1 and "does not exist" in gone.stderr
+    assert (run("delete", "--force", "c1").returncode, run("delete", "-f", "c1").stderr) == (0, "")
     no_process = make_config([])
     del no_process["process"]
     config.write_text(json.dumps(no_process))
