@@ -87,7 +87,7 @@ def test_info_and_inspect_say_how_seccomp_is_set(pod, busybox, tmp_path):
     )
     conf = tmp_path / "containers.conf"
     conf.write_text(f'[containers]\nseccomp_profile = "{profile}"\n')
-    env = {"CONTAINERS_CONF": str(conf)}  # fmt: skip
+    env = {"CONTAINERS_CONF": str(conf)}
     fields = "{{.Host.Security.SECCOMPEnabled}} {{.Host.Security.SECCOMPProfilePath}}"
     assert pod("info", "--format", fields, env=env).stdout == f"true {profile}\n"
     result = pod("run", "--rm", busybox, "mkdir", "/tmp/x", env=env)
