@@ -154,8 +154,12 @@ def start(state_root: Path, container_id: str) -> list[str]:
     if status != "created":
         raise RuntimeStateError(f"cannot start container {container_id}: it is {status}")
     if not record.has_process:
+        # runtime.md: an error. Nothing could ever run in it, so its init ends too: the
+        # container is stopped, for delete (a caller waiting for "stopped" is not left hanging).
+        _signal_all(record, signal_mod.SIGKILL)
+        _wait_stopped(Path(state_root), record)
         raise RuntimeStateError(f"cannot start container {container_id}: its config has no "
-                                "process")  # fmt: skip
+                                "process (it is stopped now)")  # fmt: skip
     fifo = st.container_dir(Path(state_root), container_id) / st.EXEC_FIFO
     try:
         fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)

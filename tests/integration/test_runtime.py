@@ -390,8 +390,8 @@ def test_cli_lifecycle(tmp_path):
 def test_cli_spec_rules(tmp_path):
     """runtime.md's rules: deleting a container that is not stopped is an error (created
     included: --force kills it) and so is deleting one that does not exist (--force excepted,
-    as runc), a config without a process can be created but not started, and ociVersion must
-    be SemVer."""
+    as runc), a config without a process can be created but not started (start stops it), and
+    ociVersion must be SemVer."""
     bundle = Bundle(tmp_path, "pod")
     config = bundle.bundle / "config.json"
     run = pod_runtime_cli(tmp_path)
@@ -410,8 +410,8 @@ def test_cli_spec_rules(tmp_path):
     assert run("create", "--bundle", str(bundle.bundle), "c2").returncode == 0
     start = run("start", "c2")
     assert start.returncode == 1 and "its config has no process" in start.stderr
-    assert json.loads(run("state", "c2").stdout)["status"] == "created"
-    assert run("delete", "--force", "c2").returncode == 0
+    assert json.loads(run("state", "c2").stdout)["status"] == "stopped"
+    assert run("delete", "c2").returncode == 0
     config.write_text(json.dumps(make_config(["true"], ociVersion="invalid")))
     bad = run("create", "--bundle", str(bundle.bundle), "c3")
     assert bad.returncode == 1 and "ociVersion 'invalid' is not a SemVer version" in bad.stderr
