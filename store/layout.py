@@ -175,7 +175,8 @@ class Layout:
 
     @property
     def incoming(self) -> Path:
-        """Partial downloads, named by digest so an interrupted transfer can resume with Range."""
+        """Partial downloads, named by digest so a broken transfer can resume with Range; empty
+        unless a pull is downloading (or was killed: the next command clears it)."""
         return self.tmp / "incoming"
 
     @property

@@ -879,7 +879,7 @@ class RegistryClient(oras.provider.Registry):
         """Stream a blob to `dest`, resuming a partial file; verify size and digest.
 
         On a mismatch the file is deleted and DigestMismatchError raised; when the connection
-        breaks the partial file is kept (and resumed on the next attempt or the next pull).
+        breaks the partial file is kept and resumed on the next attempt.
         """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
