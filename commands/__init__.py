@@ -20,7 +20,7 @@ from pod.util.argv import command_name
 
 COMMAND_MODULES = (
     "containers", "exec", "images", "pull", "push", "login", "volume", "system", "info",
-    "inspect", "lifecycle", "cp", "network", "build", "completion",
+    "inspect", "lifecycle", "cp", "network", "build", "completion", "healthcheck",
 )  # fmt: skip
 # Which modules register each top-level name, so a command imports only its own module(s);
 # help and unknown names import them all. A unit test keeps this table complete.
@@ -49,6 +49,7 @@ MODULES_FOR = {
     "cp": ("cp",),
     "unshare": ("cp",),
     "completion": ("completion",),
+    "healthcheck": ("healthcheck",),
 }
 
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "fatal", "panic")

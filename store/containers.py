@@ -73,6 +73,8 @@ class ContainerState:
     rootfs_driver: str = ""  # how the shim mounted the rootfs: overlay, fuse-overlayfs or vfs
     creator_pid: int = 0  # with status "creating": the command writing the container's bundle
     creator_start_time: int = 0
+    # Health checks (pod.container.health): {"Status", "FailingStreak", "Log"}, as podman's.
+    health: dict = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict) -> ContainerState:
@@ -128,6 +130,10 @@ class ContainerRecord:
     privileged: bool = False
     security_opt: list[str] = field(default_factory=list)
     devices: list[list[str]] = field(default_factory=list)
+    # The health check in the image config's shape (Test, Interval, Timeout, StartPeriod,
+    # Retries; nanoseconds), {} for none; what to do when it turns unhealthy.
+    healthcheck: dict = field(default_factory=dict)
+    health_on_failure: str = "none"
 
     @property
     def short_id(self) -> str:

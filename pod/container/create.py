@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pod.config import Settings
 from pod.container import etc_files, restart_policy, seccomp_profile, spec
 from pod.container import user as passwd
+from pod.container.health import healthcheck_config, parse_on_failure
 from pod.container.options import MountSpec, RunOptions
 from pod.errors import NoSuchImageError, PodError
 from pod.image.defaults import ImageDefaults, defaults_from_config, image_config
@@ -147,6 +148,10 @@ def _record(
         privileged=options.privileged,
         security_opt=list(options.security_opt),
         devices=[[d.host_path, d.container_path, d.permissions] for d in options.devices],
+        healthcheck={}
+        if options.builder
+        else healthcheck_config(options.health, defaults.healthcheck),
+        health_on_failure=parse_on_failure(options.health.on_failure),
     )
 
 
