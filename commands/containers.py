@@ -128,6 +128,10 @@ def run_command(
     creating = ctx.info_name == "create"
     if creating and detach:
         raise UsageError("unknown shorthand flag: 'd' in -d (use pod run -d or pod start)")
+    if name:  # before the image is looked up or pulled: a bad name creates nothing
+        from pod.store.containers import check_name
+
+        check_name(name)
     security = run_flags.parse_security_opts(list(security_opt))
     if userns not in (None, "keep-id", "host"):
         raise UsageError(f'unsupported --userns "{userns}": use keep-id or host')
@@ -164,7 +168,7 @@ def run_command(
         tty=tty,
         remove=remove,
         env=run_flags.expand_env(run_flags.parse_env(env, env_file)),
-        workdir=workdir,
+        workdir=run_flags.check_workdir(workdir),
         user=user,
         entrypoint=run_flags.parse_entrypoint(entrypoint),
         hostname=hostname,

@@ -13,9 +13,10 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pod.errors import NoSuchContainerError, PodError
+from pod.errors import NoSuchContainerError, PodError, UsageError
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
+from pod.store.names import name_problem
 
 STATES = ("creating", "configured", "created", "running", "paused", "stopped", "exited", "removing")
 
@@ -149,6 +150,13 @@ def new_id() -> str:
     return os.urandom(32).hex()
 
 
+def check_name(name: str) -> None:
+    """Refuse a container name podman would refuse (exit 125), before anything is made."""
+    problem = name_problem(name)
+    if problem:
+        raise UsageError(f"running container create option: {problem}")
+
+
 def random_name(taken: set[str]) -> str:
     """podman/docker style `adjective_scientist`, unique in this store."""
     rng = random.SystemRandom()
@@ -213,6 +221,8 @@ class ContainerStore:
         when the name is taken by a creation that was cut short or `replace` (--replace) was
         given; otherwise a taken name is an error (exit 125), as podman's.
         """
+        if record.name:
+            check_name(record.name)
         while True:
             with locked(self.lock_path):
                 records = self.list()
