@@ -47,7 +47,7 @@ _pod_flags=(
     'pod cp' '--archive --help --no-archive -a'
     'pod create' '--detach --help --init --interactive --no-healthcheck --no-sig-proxy --privileged --publish-all --quiet --read-only --replace --rm --sig-proxy --tty -P -d -i -q -t'
     'pod diff' '--help'
-    'pod events' '--help --no-trunc --stream'
+    'pod events' '--help --no-stream --no-trunc --stream'
     'pod exec' '--detach --help --interactive --latest --privileged --tty -d -i -l -t'
     'pod healthcheck' '--help'
     'pod healthcheck run' '--help'
