@@ -376,6 +376,7 @@ def _first_run(
         "health_ms": int(interval_seconds(record) * 1000),
         "utc_offset": time.localtime().tm_gmtoff,
         "hold": ",".join(map(str, network.hand_over_held())) if network is not None else "",
+        "tidy": int(network is not None),  # host network parts to tidy at the end
     }
 
 
