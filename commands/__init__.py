@@ -20,7 +20,7 @@ from pod.util.argv import command_name
 
 COMMAND_MODULES = (
     "containers", "exec", "images", "pull", "push", "login", "volume", "system", "info",
-    "inspect", "lifecycle", "cp", "network", "build", "completion", "healthcheck",
+    "inspect", "lifecycle", "cp", "network", "build", "completion", "healthcheck", "secret",
 )  # fmt: skip
 # Which modules register each top-level name, so a command imports only its own module(s);
 # help and unknown names import them all. A unit test keeps this table complete.
@@ -50,6 +50,7 @@ MODULES_FOR = {
     "unshare": ("cp",),
     "completion": ("completion",),
     "healthcheck": ("healthcheck",),
+    "secret": ("secret",),
 }
 
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "fatal", "panic")

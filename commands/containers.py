@@ -116,6 +116,9 @@ def run_command(
     no_healthcheck: bool = typer.Option(
         False, "--no-healthcheck", help="Disable health checks on the container."
     ),
+    secret: list[str] = typer.Option(
+        [], "--secret", help="Add a secret: NAME[,type=mount|env][,target=][,uid=,gid=,mode=]."
+    ),
     quiet: bool = common.quiet_option("Suppress pull output."),
 ) -> None:
     """Run a command in a new container."""
@@ -212,6 +215,7 @@ def run_command(
             )
         ),
         resources=_supported_limits(resources),
+        secrets=[run_flags.parse_secret(s) for s in secret],
     )
     code = _run(options, creating, quiet)
     if code:

@@ -133,6 +133,9 @@ class ContainerRecord:
     # Retries; nanoseconds), {} for none; what to do when it turns unhealthy.
     healthcheck: dict = field(default_factory=dict)
     health_on_failure: str = "none"
+    # --secret, resolved: {"name", "id", "type" (mount|env), "target" (the path or variable),
+    # "uid", "gid", "mode"}; never the data (pod.container.secret_files reads the store).
+    secrets: list[dict] = field(default_factory=list)
 
     @property
     def short_id(self) -> str:

@@ -194,10 +194,21 @@ def _config(record: ContainerRecord, spec: dict) -> dict[str, Any]:
         "StopSignal": _stop_signal(spec, record),
         "CreateCommand": None,
         "Umask": "0022",
+        **({"Secrets": secrets} if (secrets := _mounted_secrets(record)) else {}),
         "Timeout": 0,
         "StopTimeout": record.stop_timeout,
         **({"Healthcheck": record.healthcheck} if record.healthcheck else {}),
     }
+
+
+def _mounted_secrets(record: ContainerRecord) -> list[dict[str, Any]]:
+    """Config.Secrets as podman's: the mount secrets (env ones are not listed, and their
+    values are never in config.json: pod.container.secret_files)."""
+    return [
+        {"Name": e["name"], "ID": e["id"], "UID": e["uid"], "GID": e["gid"], "Mode": e["mode"]}
+        for e in record.secrets
+        if e["type"] == "mount"
+    ]
 
 
 def inspect_container(
