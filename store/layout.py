@@ -21,6 +21,7 @@ STATE_FILE = "state.json"
 NETWORK_STATE_FILE = "network.json"
 LOG_FILE = "ctr.log"
 PID_FILE = "container.pid"
+SHIM_PID_FILE = "shim.pid"
 SECRETS_DIR = "secrets"
 ATTACH_SOCKET = "attach.sock"
 SLIRP4NETNS_LOG = "slirp4netns.log"
@@ -117,6 +118,11 @@ class ContainerPaths:
     @property
     def pid_file(self) -> Path:
         return self.directory / PID_FILE
+
+    @property
+    def shim_pid_file(self) -> Path:
+        """The supervisor's pid, for a systemd unit's PIDFile= (pod.systemd.notify)."""
+        return self.directory / SHIM_PID_FILE
 
     @property
     def secrets(self) -> Path:

@@ -153,6 +153,8 @@ def _record(
         if options.builder
         else healthcheck_config(options.health, defaults.healthcheck),
         health_on_failure=parse_on_failure(options.health.on_failure),
+        sd_notify=options.sd_notify,
+        create_command=list(options.create_command),
     )
 
 

@@ -192,12 +192,13 @@ def _config(record: ContainerRecord, spec: dict) -> dict[str, Any]:
         "Labels": GoMap(record.labels),
         "Annotations": GoMap(spec.get("annotations") or {}),
         "StopSignal": _stop_signal(spec, record),
-        "CreateCommand": None,
+        "CreateCommand": list(record.create_command) or None,
         "Umask": "0022",
         **({"Secrets": secrets} if (secrets := _mounted_secrets(record)) else {}),
         "Timeout": 0,
         "StopTimeout": record.stop_timeout,
         **({"Healthcheck": record.healthcheck} if record.healthcheck else {}),
+        "sdNotifyMode": record.sd_notify,
     }
 
 

@@ -176,6 +176,10 @@ class RunOptions:
     restart: str = ""  # --restart as given: no, on-failure[:N], always, unless-stopped
     health: HealthFlags = field(default_factory=HealthFlags)  # --health-*, --no-healthcheck
     secrets: list[SecretRequest] = field(default_factory=list)  # --secret
+    sd_notify: str = "ignore"  # --sdnotify: "conmon" tells systemd once started (pod.systemd)
+    # The command line that made the container (inspect's CreateCommand; `generate systemd
+    # --new` runs it again): the program name, the global flags, the verb and its arguments.
+    create_command: list[str] = field(default_factory=list)
     resources: ResourceLimits = field(default_factory=ResourceLimits)
     # A build step's container (RUN): hidden from `ps` unless --external, and the image's
     # VOLUMEs are not mounted (what RUN writes there stays in the layer, as buildah does).
