@@ -56,6 +56,7 @@ def launch(
     finally:
         if network_worker is not None:
             network_worker.reap()
+
     def finish(code: int, error: str) -> str:  # this process waits anyway: it does the end
         from pod.shim.steps import finish_as_client
 
