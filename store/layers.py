@@ -579,6 +579,12 @@ def extract_tar_stream(
     extractor = _Extractor(dest_fd, rootless, max_size, plain=rules or PlainRules())
     try:
         _extract_members(_DigestReader(stream, max_size, ()), extractor, owner)
+    except BaseException:
+        # What was made stays (as podman leaves it): with its modes, not the 0700 of making.
+        with contextlib.suppress(OSError, PodError):
+            extractor.apply_dir_metadata()
+        raise
+    else:
         extractor.apply_dir_metadata()
     finally:
         extractor.close()
