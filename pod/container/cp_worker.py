@@ -27,6 +27,8 @@ def _join_shim(shim_pid: int, name: str) -> None:
     """Become root of the running container's shim's user namespace (the container's own)."""
     from pod.runtime import syscalls
     from pod.runtime.exec import join_user_namespace
+    from pod.util.libc import die_with_parent
+    from pod.util.userns import parent_pid
 
     try:
         user_fd = os.open(f"/proc/{shim_pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
@@ -38,6 +40,8 @@ def _join_shim(shim_pid: int, name: str) -> None:
             os.setgroups([])
     finally:
         os.close(user_fd)
+    if not die_with_parent(parent_pid(sys.argv[1:])):  # the new credentials cleared it
+        raise PodError("the pod cp that started this worker is gone")
 
 
 def _open_side(request: dict[str, Any]) -> ContainerSide:

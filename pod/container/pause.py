@@ -11,6 +11,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 
+from pod import events
 from pod.config import Settings
 from pod.container.cgroup import controller_dir, is_pure_v2
 from pod.container.state import current_state
@@ -105,6 +106,7 @@ def _apply(
         if latest.pid == state.pid and latest.status in ("running", "paused"):
             latest.status = "paused" if pause else "running"
             store.write_state(record.id, latest)
+    events.container_event(settings.runroot, record, verb)
 
 
 @contextlib.contextmanager

@@ -9,11 +9,13 @@ mapping, set up by the setuid newuidmap/newgidmap). With no range, or no newuidm
 maps the user alone: owners collapse to the user, and the caller is told once.
 
 Worker protocol (both halves live here so they cannot drift apart):
-  1. The parent spawns `python -m <module> --userns-sync <fd>` (never fork: the parent may hold
-     threads), with one end of a socketpair as <fd>.
+  1. The parent spawns `python -m <module> --parent <pid> --userns-sync <fd>` (never fork: the
+     parent may hold threads), with one end of a socketpair as <fd>.
   2. The child unshares CLONE_NEWUSER and sends b"U"; the parent writes the uid/gid maps and sends
      b"G"; the child becomes uid/gid 0 in the namespace.
-  3. The parent writes a JSON request on the child's stdin; the child answers on stdout with
+  3. The child asks to be killed when the thread that spawned it ends (PR_SET_PDEATHSIG), and
+     stops if <pid> is gone already: a `kill -9` of the command leaves no worker writing on.
+  4. The parent writes a JSON request on the child's stdin; the child answers on stdout with
      {"result": ...} or {"error": {"type": <PodError subclass name>, "message": ...}}, which the
      parent raises as that PodError.
 A session worker (`start_session`, `serve_session`) answers many requests instead: each is one
@@ -37,11 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from pod import errors
-from pod.util.libc import CLONE_NEWUSER, unshare
+from pod.util.libc import CLONE_NEWUSER, die_with_parent, unshare
 
 SUBUID_FILE = Path("/etc/subuid")
 SUBGID_FILE = Path("/etc/subgid")
 SYNC_FLAG = "--userns-sync"
+PARENT_FLAG = "--parent"
 SESSION_FLAG = "--session"
 _MAX_MESSAGE = 1 << 16
 _MAX_FDS = 8
@@ -202,7 +205,7 @@ def _spawn(
         args += [SESSION_FLAG, str(session_fd)]
     pipe = subprocess.PIPE if session_fd is None else subprocess.DEVNULL
     return subprocess.Popen(
-        [sys.executable, "-m", module, *args],
+        [sys.executable, "-m", module, PARENT_FLAG, str(os.getpid()), *args],
         stdin=pipe,
         stdout=pipe,
         stderr=subprocess.PIPE,
@@ -331,18 +334,24 @@ def start_session(module: str, *, userns: bool, mapping: UserMapping | None = No
     return session
 
 
+def parent_pid(argv: list[str]) -> int:
+    """The pid of the command that started this worker (its --parent flag)."""
+    return int(dict(zip(argv[::2], argv[1::2], strict=False))[PARENT_FLAG])
+
+
 def serve_session(handler: Callable[[Any, list[int]], Any], argv: list[str]) -> None:
     """A session worker's entry point: join the namespace if asked, then answer each request
-    with handler(request, fds) until the parent hangs up. The handler closes the fds."""
-    if argv[:1] == [SYNC_FLAG]:
-        sync_fd, argv = int(argv[1]), argv[2:]
-        try:
-            enter_userns(sync_fd)
-        except errors.PodError as err:
-            sys.exit(str(err))
-    if argv[:1] != [SESSION_FLAG]:
-        sys.exit(f"usage: {SESSION_FLAG} FD")
-    sock = socket.socket(fileno=int(argv[1]))
+    with handler(request, fds) until the parent hangs up. The handler closes the fds; one that
+    changes credentials (joins a namespace) calls die_with_parent(parent_pid(argv)) again."""
+    flags = dict(zip(argv[::2], argv[1::2], strict=False))
+    try:
+        if SYNC_FLAG in flags:
+            enter_userns(int(flags[SYNC_FLAG]))
+    except errors.PodError as err:
+        sys.exit(str(err))
+    if not die_with_parent(parent_pid(argv)):
+        sys.exit(1)  # the command that asked is gone
+    sock = socket.socket(fileno=int(flags[SESSION_FLAG]))
     while True:
         data, fds, _, _ = socket.recv_fds(sock, _MAX_MESSAGE, _MAX_FDS)
         if not data:
@@ -387,9 +396,12 @@ def _describe(err: OSError) -> str:
 
 def worker_main(handler: Callable[[Any], Any], argv: list[str]) -> None:
     """The worker's entry point: join the namespace if asked, answer one request, report errors."""
+    flags = dict(zip(argv[::2], argv[1::2], strict=False))
     try:
-        if argv[:1] == [SYNC_FLAG]:
-            enter_userns(int(argv[1]))
+        if SYNC_FLAG in flags:
+            enter_userns(int(flags[SYNC_FLAG]))
+        if PARENT_FLAG in flags and not die_with_parent(int(flags[PARENT_FLAG])):
+            sys.exit(1)  # the command that asked is gone: nobody wants the answer
         reply: dict[str, Any] = {"result": handler(json.load(sys.stdin))}
     except errors.PodError as err:
         reply = {"error": {"type": type(err).__name__, "message": str(err)}}
