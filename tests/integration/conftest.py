@@ -365,9 +365,11 @@ def podman_ref(registry, test_images, tmp_path_factory):
     if shutil.which("podman") is None:
         pytest.skip("differential tests need podman")
     runner = PodmanRunner(tmp_path_factory.mktemp("podman-ref"), insecure=[registry.host])
-    yield _podman_with_busybox(runner, test_images)
-    runner.close()
-    unmount_under(runner.directory)
+    try:
+        yield _podman_with_busybox(runner, test_images)
+    finally:
+        runner.close()
+        unmount_under(runner.directory)
 
 
 @pytest.fixture(scope="session")
@@ -378,8 +380,10 @@ def rootless_podman_ref(rootless_user, test_images):
     runner = PodmanRunner(
         rootless_user.make_tmpdir("podman-ref"), insecure=rootless_user.insecure, user=rootless_user
     )
-    yield _podman_with_busybox(runner, test_images)
-    runner.close()
+    try:
+        yield _podman_with_busybox(runner, test_images)
+    finally:
+        runner.close()  # its runroot is outside the user's session directory
 
 
 @pytest.fixture(params=["root", "rootless"])
