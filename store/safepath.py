@@ -209,7 +209,10 @@ def _walk(
             if st is None and walk.fd is not None and create is not None:
                 os.mkdir(part, create, dir_fd=walk.fd)
                 st = os.stat(part, dir_fd=walk.fd, follow_symlinks=False)
-            walk.enter(part, None if st is None else _open_child_dir(part, walk.fd, st))
+            if st is None or walk.fd is None:  # missing (no stat is taken without a walk.fd)
+                walk.enter(part, None)
+            else:
+                walk.enter(part, _open_child_dir(part, walk.fd, st))
         return walk, ""
     except BaseException:
         walk.close()
