@@ -11,6 +11,7 @@ tells the store what the host already uses (its routes and link names) when a ne
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import hashlib
 import itertools
@@ -251,7 +252,7 @@ class NetworkStore:
             atomic_write_json(self.layout.network_file(record.name), record.to_json())
             return record
 
-    def _free_device_name(self, records: list[NetworkRecord]) -> str:
+    def _free_device_name(self, records: builtins.list[NetworkRecord]) -> str:
         """pod1, pod2, ...: the first not naming a network, a bridge of one, or a host link
         (0 is the default network's)."""
         taken = {r.name for r in records} | {r.network_interface for r in records}
@@ -302,7 +303,7 @@ class NetworkStore:
         requested: str | None = None,
         *,
         name: str = "",
-        aliases: list[str] | None = None,
+        aliases: builtins.list[str] | None = None,
     ) -> str:
         """An address for the container: `requested` if free, else the next free one after the
         last given out (host-local's order). Never the network, gateway or broadcast address.
@@ -427,27 +428,33 @@ def select(
     records: list[NetworkRecord], filters: dict[str, list[str]], in_use: set[str]
 ) -> list[NetworkRecord]:
     """The records every filter key accepts; `in_use` names the networks with containers."""
-    checks: list[Callable[[NetworkRecord], bool]] = []
-    for key, values in filters.items():
-        if key == "name":
-            checks.append(lambda r, v=values: _regex_any(v, r.name))
-        elif key == "id":
-            checks.append(lambda r, v=values: _regex_any(v, r.id))
-        elif key == "driver":
-            checks.append(lambda r, v=values: r.driver in v)
-        elif key == "label":
-            checks.append(lambda r, v=values: _labels_match(v, r.labels))
-        elif key == "label!":
-            checks.append(lambda r, v=values: not _labels_match(v, r.labels))
-        elif key == "until":
-            checks.append(_until(values))
-        elif key == "dangling":
-            if len(values) > 1:
-                raise UsageError('got more than one value for filter key "dangling"')
-            wanted = _parse_bool(values[0])
-            keep = in_use | {DEFAULT_NAME}  # the default network is never dangling
-            checks.append(lambda r, w=wanted, k=keep: (r.name not in k) == w)
-    return [r for r in records if all(check(r) for check in checks)]
+    checks = [_filter_check(key, values, in_use) for key, values in filters.items()]
+    return [r for r in records if all(check(r) for check in checks if check)]
+
+
+def _filter_check(
+    key: str, values: list[str], in_use: set[str]
+) -> Callable[[NetworkRecord], bool] | None:
+    """The test of one filter key (None for a key that does not filter networks)."""
+    if key == "name":
+        return lambda r: _regex_any(values, r.name)
+    if key == "id":
+        return lambda r: _regex_any(values, r.id)
+    if key == "driver":
+        return lambda r: r.driver in values
+    if key == "label":
+        return lambda r: _labels_match(values, r.labels)
+    if key == "label!":
+        return lambda r: not _labels_match(values, r.labels)
+    if key == "until":
+        return _until(values)
+    if key == "dangling":
+        if len(values) > 1:
+            raise UsageError('got more than one value for filter key "dangling"')
+        wanted = _parse_bool(values[0])
+        keep = in_use | {DEFAULT_NAME}  # the default network is never dangling
+        return lambda r: (r.name not in keep) == wanted
+    return None
 
 
 def _until(values: list[str]) -> Callable[[NetworkRecord], bool]:
