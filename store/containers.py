@@ -7,6 +7,7 @@ when it notices a dead shim). Names are unique under the store-wide containers l
 
 from __future__ import annotations
 
+import builtins
 import os
 import random
 import shutil
@@ -298,7 +299,7 @@ class ContainerStore:
         shutil.rmtree(directory, ignore_errors=True)
         self.container_lock(container_id).unlink(missing_ok=True)
 
-    def orphans(self) -> list[str]:
+    def orphans(self) -> builtins.list[str]:
         """Container directories without a record (a removal cut short): nobody may hold
         their lock, since a container being created has its record written under the names
         lock before anything else happens in its directory."""
@@ -310,7 +311,7 @@ class ContainerStore:
                 e.name for e in os.scandir(root) if not os.path.exists(self.record_file(e.name))
             ]
 
-    def cut_short(self) -> list[str]:
+    def cut_short(self) -> builtins.list[str]:
         """Containers whose creation was cut short (pod.container.remove removes them)."""
         return [r.id for r in self.list() if self.creation_cut_short(r.id)]
 

@@ -6,6 +6,7 @@ index.json of the blob store mirrors the names so OCI tools see the same images.
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 from collections.abc import Callable
@@ -87,7 +88,7 @@ class ImageStore:
             raise NoSuchImageError(f"{text}: image not known")
         return found
 
-    def find(self, text: str, records: list[ImageRecord]) -> ImageRecord | None:
+    def find(self, text: str, records: builtins.list[ImageRecord]) -> ImageRecord | None:
         bare = text.removeprefix("sha256:")
         if bare and all(ch in "0123456789abcdef" for ch in bare):
             by_id = [record for record in records if record.id.startswith(bare)]
@@ -116,7 +117,7 @@ class ImageStore:
         return next((r for r in records if any(_short_name_matches(n, ref) for n in r.names)), None)
 
     # --- changing ---
-    def _save(self, records: list[ImageRecord]) -> None:
+    def _save(self, records: builtins.list[ImageRecord]) -> None:
         atomic_write_json(self.layout.images_file, {"images": [asdict(r) for r in records]})
         entries = [
             IndexEntry(name, r.manifest_digest, r.manifest_media_type, r.manifest_size)
@@ -161,7 +162,7 @@ class ImageStore:
             target.names = _merged(target.names, [name])
             self._save(records)
 
-    def untag(self, text: str, names: list[str]) -> list[str]:
+    def untag(self, text: str, names: builtins.list[str]) -> builtins.list[str]:
         """Remove the given names (all names when none given); returns what was removed."""
         with locked(self.layout.store_lock):
             records = self._load()
@@ -176,8 +177,8 @@ class ImageStore:
             return removed
 
     def remove(
-        self, image_id: str, forget_names: list[str] | None = None
-    ) -> tuple[list[str], bool]:
+        self, image_id: str, forget_names: builtins.list[str] | None = None
+    ) -> tuple[builtins.list[str], bool]:
         """Drop names (`forget_names`) or the whole record when none is left or none is given.
 
         Returns (untagged names, deleted). Called with the store lock held by the caller, which
@@ -208,7 +209,7 @@ class ImageStore:
         blobs = self.blobs.all_digests() - used_blobs
         return layers, blobs
 
-    def _require(self, text: str, records: list[ImageRecord]) -> ImageRecord:
+    def _require(self, text: str, records: builtins.list[ImageRecord]) -> ImageRecord:
         found = self.find(text, records)
         if found is None:
             raise NoSuchImageError(f"{text}: image not known")

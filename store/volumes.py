@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -91,7 +92,7 @@ class VolumeStore:
         return [VolumeRecord.from_dict(data) for data in records if data]
 
     def remove(
-        self, name: str, users: list[str], force: bool = False, rootless: bool = False
+        self, name: str, users: builtins.list[str], force: bool = False, rootless: bool = False
     ) -> None:
         """Remove a volume; in use by containers is exit 2 unless forced (caller removes them)."""
         self.get(name)
