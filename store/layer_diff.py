@@ -162,7 +162,7 @@ class _LayerWriter:
 
     def _add(self, info: tarfile.TarInfo, data: IO[bytes] | None = None) -> None:
         self.tar.addfile(info, data)
-        self.tar.members.clear()  # the writer would keep every header in memory
+        layers.forget_members(self.tar)
         self.entries += 1
 
     def _mtime(self, st: os.stat_result) -> int:
@@ -340,7 +340,9 @@ def layer_tar(blob_out: Path) -> Iterator[LayerTar]:
                 filename="", mode="wb", compresslevel=_GZIP_LEVEL, fileobj=blob, mtime=0
             ) as zipped:
                 stream = _Digesting(zipped)
-                with tarfile.open(
+                # tarfile.open passes copybufsize on to TarFile, and writing needs no read nor
+                # seek: typeshed's open knows neither.
+                with tarfile.open(  # type: ignore[call-overload]
                     fileobj=stream,
                     mode="w",
                     format=tarfile.PAX_FORMAT,

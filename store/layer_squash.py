@@ -94,7 +94,7 @@ class _Squash:
         opaque: list[str] = []
         entries: list[tuple[str, tarfile.TarInfo]] = []
         while (member := layers._next_member(tar)) is not None:
-            tar.members.clear()  # headers are kept in the tree, once
+            layers.forget_members(tar)  # headers are kept in the tree, once
             rel = _clean(member.name)
             if member.size > self.max_size:
                 raise UnsafeContentError(f"layer entry {rel!r} declares {member.size} bytes")
@@ -238,7 +238,7 @@ class _Writer:
 
     def _add(self, info: tarfile.TarInfo, data: IO[bytes] | None = None) -> None:
         self.tar.addfile(info, data)
-        self.tar.members.clear()  # the writer would keep every header in memory
+        layers.forget_members(self.tar)
         self.entries += 1
 
     def _mtime(self, member: tarfile.TarInfo | None) -> int:

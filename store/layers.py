@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from pod.errors import (
     DigestMismatchError,
@@ -131,7 +131,8 @@ def _decompressed(raw: IO[bytes], limit: int) -> _DigestReader:
     decode_errors: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile)
     stream: IO[bytes] = raw
     if head.startswith(_GZIP_MAGIC):
-        stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        # A binary file object, which typeshed does not declare GzipFile an IO[bytes] of.
+        stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
     elif head == _ZSTD_MAGIC:
         import zstandard  # only zstd layers pay for the import
 
@@ -520,7 +521,8 @@ class _LayerTarInfo(tarfile.TarInfo):
             raise UnsafeContentError(f"layer has a {self.size}-byte extended tar header")
         if self.type == tarfile.GNUTYPE_SPARSE:
             raise UnsafeContentError("layer has a sparse file, which pod does not unpack")
-        return super()._proc_member(tar)
+        # tarfile's per-header hook, private: typeshed leaves it out.
+        return super()._proc_member(tar)  # type: ignore[misc]
 
     def _proc_gnusparse_10(self, *args: Any) -> None:
         raise UnsafeContentError("layer has a sparse file, which pod does not unpack")
@@ -529,7 +531,8 @@ class _LayerTarInfo(tarfile.TarInfo):
 def _open_tar(reader: _DigestReader) -> tarfile.TarFile:
     """A streaming reader ("r|": tarfile reads the first header here already)."""
     try:
-        return tarfile.open(
+        # Stream modes only read; typeshed asks every fileobj for write, seek and tell too.
+        return tarfile.open(  # type: ignore[call-overload]
             fileobj=reader,
             mode="r|",
             tarinfo=_LayerTarInfo,
@@ -538,6 +541,14 @@ def _open_tar(reader: _DigestReader) -> tarfile.TarFile:
         )
     except _TAR_ERRORS as err:
         raise UnsafeContentError(f"layer is not a valid tar archive: {err}") from None
+
+
+def forget_members(tar: tarfile.TarFile) -> None:
+    """Drop the header tarfile keeps of every member read or written, so that a stream of any
+    length takes bounded memory."""
+    # TarFile.members is that list (getmembers() returns it after reading the whole archive,
+    # which a stream cannot); typeshed declares only the method.
+    tar.members.clear()  # type: ignore[attr-defined]
 
 
 def _next_member(tar: tarfile.TarFile) -> tarfile.TarInfo | None:
@@ -557,7 +568,7 @@ def _extract_members(
             if owner is not None:
                 member.uid, member.gid = owner
             extractor.add(tar, member)
-            tar.members.clear()  # stream mode would keep every header in memory
+            forget_members(tar)
 
 
 def extract_tar_stream(
