@@ -28,13 +28,22 @@ def _strings(value: object) -> list[str]:
     return [str(item) for item in value] if isinstance(value, list) else []
 
 
+def _mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def image_config(blobs: BlobStore, record: ImageRecord) -> dict:
     return load_json_blob(blobs, record.config_digest)
 
 
+def config_section(config: dict) -> dict:
+    """The image config's `config` object (empty when absent or not an object)."""
+    return _mapping(config.get("config"))
+
+
 def defaults_from_config(config: dict) -> ImageDefaults:
-    section = config.get("config") if isinstance(config.get("config"), dict) else {}
-    labels = section.get("Labels") if isinstance(section.get("Labels"), dict) else {}
+    section = config_section(config)
+    labels = _mapping(section.get("Labels"))
     return ImageDefaults(
         entrypoint=_strings(section.get("Entrypoint")),
         cmd=_strings(section.get("Cmd")),
@@ -45,5 +54,5 @@ def defaults_from_config(config: dict) -> ImageDefaults:
         volumes=sorted((section.get("Volumes") or {}).keys()),
         labels={str(k): str(v) for k, v in labels.items()},
         stop_signal=str(section.get("StopSignal") or ""),
-        healthcheck=section["Healthcheck"] if isinstance(section.get("Healthcheck"), dict) else {},
+        healthcheck=_mapping(section.get("Healthcheck")),
     )

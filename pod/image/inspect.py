@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pod.config import Settings
-from pod.image.defaults import image_config
+from pod.image.defaults import config_section, image_config
 from pod.store import layers
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
@@ -25,7 +25,7 @@ def _layer_dirs(layout: Layout, record: ImageRecord) -> dict[str, str]:
 
 def inspect_image(settings: Settings, store: ImageStore, record: ImageRecord) -> dict:
     config = image_config(store.blobs, record)
-    section = config.get("config") if isinstance(config.get("config"), dict) else {}
+    section = config_section(config)
     return {
         "Id": record.id,
         "Digest": record.manifest_digest,
