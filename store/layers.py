@@ -661,6 +661,12 @@ def read_layer_info(layout: Layout, chain_id: str) -> LayerInfo | None:
         raise StoreError(f"layer record {path} is damaged ({err}): remove the layer") from None
 
 
+def layer_size(layout: Layout, chain_id: str) -> int:
+    """The unpacked size of a layer (0 for one the store does not have, e.g. damaged)."""
+    info = read_layer_info(layout, chain_id)
+    return info.size if info else 0
+
+
 def _scratch_dir(layout: Layout, chain_id: str, kind: str) -> Path:
     return layout.layer_scratch_dir(chain_id, kind, os.getpid())
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pod.errors import UsageError
 from pod.image import auth
+
+if TYPE_CHECKING:
+    from pod.image.registry import RegistryClient
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,9 @@ class RegistryAccess:
             return self.credentials
         return auth.find_credentials(host, repository, self.authfile)
 
-    def client(self, host: str, repository: str | None, configured_insecure: bool = False):
+    def client(
+        self, host: str, repository: str | None, configured_insecure: bool = False
+    ) -> RegistryClient:
         """A RegistryClient for `host` with this access (imports requests/oras only now)."""
         from pod.image.registry import RegistryClient
 

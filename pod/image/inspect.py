@@ -71,7 +71,7 @@ class HistoryEntry:
 def history(store: ImageStore, record: ImageRecord) -> list[HistoryEntry]:
     """Config history entries paired with layer sizes (empty_layer entries have size 0)."""
     config = image_config(store.blobs, record)
-    sizes = [layers.read_layer_info(store.layout, chain).size for chain in record.chain_ids]
+    sizes = [layers.layer_size(store.layout, chain) for chain in record.chain_ids]
     entries = config.get("history") or [{"created": record.created} for _ in sizes]
     rows: list[HistoryEntry] = []
     layer_index = 0

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pod.config import Settings
 from pod.errors import ManifestUnknownError, NoSuchImageError, PodError, RegistryError
@@ -26,6 +27,9 @@ from pod.store.blobs import BlobStore, load_json_blob
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
 from pod.store.lock import locked
+
+if TYPE_CHECKING:
+    from pod.image.registry import RegistryClient  # requests and oras: imported when used
 
 PULL_POLICIES = ("always", "missing", "never", "newer")
 PARALLEL_DOWNLOADS = 4
@@ -44,7 +48,7 @@ class _Source:
     """Where the manifest was found, and the manifest itself."""
 
     ref: reference.Reference
-    client: object
+    client: RegistryClient
     repository: str
     manifest_bytes: bytes
     media_type: str
@@ -202,9 +206,11 @@ def _fetch_and_unpack(
 
     def one(i: int) -> int:
         layer = manifest.layers[i]
-        if layers.layer_exists(layout, chains[i]) and blobs.has(layer.digest):
+        # One read: a layer removed after an existence check would have no size to give.
+        known = layers.read_layer_info(layout, chains[i])
+        if known is not None and blobs.has(layer.digest):
             options.reporter.blob_skipped(layer.digest, "already exists")
-            return layers.read_layer_info(layout, chains[i]).size
+            return known.size
         _fetch(blobs, source, layer, options.reporter)
         info = layers.ensure_layer(
             layout,

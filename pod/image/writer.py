@@ -51,8 +51,7 @@ def image_layers(layout: Layout, record: ImageRecord) -> list[ImageLayer]:
     for chain_id, diff_id, descriptor in zip(
         record.chain_ids, diff_ids, manifest.layers, strict=True
     ):
-        info = layers.read_layer_info(layout, chain_id)
-        size = info.size if info else 0
+        size = layers.layer_size(layout, chain_id)
         out.append(
             ImageLayer(
                 chain_id, diff_id, descriptor.digest, descriptor.media_type, descriptor.size, size
