@@ -260,7 +260,7 @@ def _stage_main(
     sys: Syscalls,
     parent_sock: socket.socket,
     sock: socket.socket,
-    compiled: seccomp.SeccompFilter | None = None,
+    compiled: seccomp.Compiled | None = None,
 ) -> None:
     """The stage; never returns into the caller's code."""
     code = 1
@@ -308,7 +308,7 @@ def _process_main(
     sys: Syscalls,
     sock: socket.socket,
     cgroup_fd: int,
-    compiled: seccomp.SeccompFilter | None = None,
+    compiled: seccomp.Compiled | None = None,
 ) -> None:
     """The process; never returns: it execs the command or exits."""
     try:

@@ -303,8 +303,8 @@ def exec_command(path: str, args: list[str], env: dict[str, str]) -> None:
 
 
 def seccomp_before_privileges(
-    sys: Syscalls, process: dict[str, Any], compiled: seccomp.SeccompFilter | None
-) -> seccomp.SeccompFilter | None:
+    sys: Syscalls, process: dict[str, Any], compiled: seccomp.Compiled | None
+) -> seccomp.Compiled | None:
     """Load the compiled linux.seccomp filter now, or keep it for last.
 
     runc's order: without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it is loaded

@@ -466,7 +466,7 @@ class ExecPlan:
     path: str
     args: list[str]
     env: dict[str, str]
-    seccomp: seccomp.SeccompFilter | None = None  # loaded last, right before execve
+    seccomp: seccomp.Compiled | None = None  # loaded last, right before execve
     state: dict[str, Any] = field(default_factory=dict)  # for startContainer hooks
 
 

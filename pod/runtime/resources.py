@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from pod.errors import OCIRuntimeError
 from pod.runtime import devices
@@ -34,7 +34,7 @@ def _number(value: Any) -> str:
     return "-1" if value is not None and int(value) < 0 else str(value)
 
 
-def _refuse(field: str, why: str) -> None:
+def _refuse(field: str, why: str) -> NoReturn:
     raise OCIRuntimeError(f"linux.resources.{field} {why}")
 
 
@@ -150,9 +150,12 @@ def settings_v2(res: dict[str, Any]) -> list[Setting]:
         out.append(Setting("memory", "memory.low", amount(memory["reservation"]),
                            "memory.reservation"))  # fmt: skip
     if swap is not None:
-        if limit is None and int(swap) >= 0:
+        if int(swap) < 0:
+            value = "max"
+        elif limit is None:
             _refuse("memory.swap", "needs memory.limit on cgroup v2 (swap is limit + swap)")
-        value = "max" if int(swap) < 0 else str(max(int(swap) - int(limit), 0))
+        else:
+            value = str(max(int(swap) - int(limit), 0))
         out.append(Setting("memory", "memory.swap.max", value, "memory.swap"))
     for key in ("realtimeRuntime", "realtimePeriod"):
         if cpu.get(key) is not None:

@@ -312,9 +312,11 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def compile_filter(
-    config: dict[str, Any] | None, cache: Path | None = None
-) -> SeccompFilter | Program | None:
+# A filter ready to load(): libseccomp's, or the BPF program it generated earlier (cached).
+Compiled = SeccompFilter | Program
+
+
+def compile_filter(config: dict[str, Any] | None, cache: Path | None = None) -> Compiled | None:
     """The filter for linux.seccomp, or None when the config has none. With a `cache` folder
     the program comes from there when libseccomp generated it before (and is put there when
     not); a bad profile is refused either way, as only a compiled one is ever cached."""

@@ -16,6 +16,7 @@ import fcntl
 import os
 import resource
 import struct
+from collections.abc import Collection
 from typing import Any
 
 from pod.util.libc import (  # noqa: F401 - the CLONE_* flags are part of this module's interface
@@ -163,7 +164,7 @@ def capget() -> tuple[int, int, int]:
     header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()
     check(libc.syscall(_SYS_CAPGET, ctypes.byref(header), data), "capget")
-    return tuple(  # type: ignore[return-value]
+    return tuple(
         getattr(data[0], field) | (getattr(data[1], field) << 32)
         for field in ("effective", "permitted", "inheritable")
     )
@@ -281,7 +282,7 @@ class Syscalls:
         return fcntl.ioctl(fd, request, arg)
 
     def load_seccomp(self, compiled: Any) -> None:
-        """Install a compiled seccomp filter (pod.runtime.seccomp.SeccompFilter)."""
+        """Install a compiled seccomp filter (pod.runtime.seccomp.Compiled)."""
         compiled.load()
 
     def open_pty(self) -> tuple[int, int, str]:
@@ -305,7 +306,9 @@ class Recorder(Syscalls):
     `root` when one is set (the rootfs under test), so sequences compare as plain strings.
     """
 
-    def __init__(self, root: str | None = None, last: int = 40, deny: set[str] = frozenset()):
+    def __init__(
+        self, root: str | None = None, last: int = 40, deny: Collection[str] = frozenset()
+    ):
         """`deny` names calls to fail with EPERM, as a user namespace would ("mknod",
         "mount:sysfs": a mount of that filesystem type)."""
         self.calls: list[tuple[Any, ...]] = []
