@@ -652,7 +652,7 @@ class RegistryClient(oras.provider.Registry):
         service = challenge.params.get("service", "")
         creds = self.credentials
         send: Callable[[], requests.Response]
-        common = {"timeout": self.timeout, "verify": not self.insecure}
+        common: dict[str, Any] = {"timeout": self.timeout, "verify": not self.insecure}
         common["proxies"] = requests.utils.get_environ_proxies(realm)
         if creds and creds.identity_token:
             form = {
@@ -787,7 +787,7 @@ class RegistryClient(oras.provider.Registry):
 
     # --- manifests ---
 
-    def get_manifest(  # type: ignore[override]
+    def get_manifest(
         self, repository: str, reference: str, accept: list[str]
     ) -> tuple[bytes, str, str]:
         """Raw manifest bytes, media type and digest (verified when fetched by digest)."""
@@ -856,7 +856,7 @@ class RegistryClient(oras.provider.Registry):
 
     # --- blobs ---
 
-    def blob_exists(self, repository: str, digest: str) -> bool:  # type: ignore[override]
+    def blob_exists(self, repository: str, digest: str) -> bool:
         """HEAD the blob: True when the registry has it in this repository."""
         response = self._request(
             "HEAD", f"/v2/{repository}/blobs/{digest}", scope=repo_scope(repository)
@@ -1126,11 +1126,11 @@ class RegistryClient(oras.provider.Registry):
 
     # --- oras API surface ---
 
-    def do_request(  # type: ignore[override]
+    def do_request(
         self,
         url: str,
         method: str = "GET",
-        data: dict | bytes | None = None,
+        data: bytes | None = None,  # oras sends bytes (its own signature says dict too)
         headers: dict | None = None,
         json: dict | None = None,
         stream: bool = False,
