@@ -19,7 +19,6 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from email.message import Message
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO
@@ -365,7 +364,7 @@ class _SafeRedirects(urllib.request.HTTPRedirectHandler):
         fp: IO[bytes],
         code: int,
         msg: str,
-        headers: Message,
+        headers: http.client.HTTPMessage,
         newurl: str,
     ) -> urllib.request.Request | None:
         if urllib.parse.urlsplit(newurl).scheme.lower() not in ("http", "https"):

@@ -37,7 +37,7 @@ def _mounted(layers: list[str], directory: Path, rootless: bool) -> Path:
 
 
 def _owner(op: dict[str, Any]) -> tuple[int, int] | None:
-    return tuple(op["owner"]) if op.get("owner") else None  # type: ignore[return-value]
+    return tuple(op["owner"]) if op.get("owner") else None
 
 
 def _copy(root: Path, source_root: Path | None, op: dict[str, Any]) -> None:

@@ -126,14 +126,14 @@ def _destination(side: Side, path: str, *, stdin: bool) -> Destination:
     if stdin:
         raise PodError("destination must be a directory when copying from stdin")
     parent_path, name = posixpath.split(found.path)
-    parent = side.stat(parent_path if side.kind == "host" else "/" + parent_path)
-    if parent.kind == "other" and side.kind == "host":
+    parent_stat = side.stat(parent_path if side.kind == "host" else "/" + parent_path)
+    if parent_stat.kind == "other" and side.kind == "host":
         raise _invalid_destination(parent_path)
-    if parent.kind == "file":
+    if parent_stat.kind == "file":
         raise _not_found(path, side, "not a directory")
-    if parent.kind != "dir":
+    if parent_stat.kind != "dir":
         raise _not_found(path, side)
-    return Destination(parent.path, name, None)
+    return Destination(parent_stat.path, name, None)
 
 
 def _plan(src: Side, found: Stat, given: str, dest: Destination) -> Get:

@@ -194,7 +194,11 @@ def _volume_mounts(
     mounts: list[dict] = []
     names: list[str] = []
     for item in requested:
-        entry = {"type": item.type, "destination": item.destination, "options": list(item.options)}
+        entry: dict[str, object] = {
+            "type": item.type,
+            "destination": item.destination,
+            "options": list(item.options),
+        }
         if item.type == "bind":
             if not os.path.exists(item.source):
                 raise PodError(f"statfs {item.source}: no such file or directory")

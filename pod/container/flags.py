@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def parse_env(
     return result
 
 
-def _env_entry(text: str, host: dict[str, str], source: str) -> str | None:
+def _env_entry(text: str, host: Mapping[str, str], source: str) -> str | None:
     if not text or text.startswith("#"):
         return None
     name, sep, _ = text.partition("=")

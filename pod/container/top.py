@@ -70,7 +70,8 @@ def _names(path: Path) -> dict[int, str]:
 def _id_map(path: str) -> list[tuple[int, int, int]]:
     try:
         with open(path) as handle:
-            return [tuple(int(n) for n in line.split()) for line in handle if line.strip()]
+            rows = (line.split() for line in handle if line.strip())
+            return [(int(inside), int(outside), int(count)) for inside, outside, count in rows]
     except OSError:
         return []
 

@@ -160,7 +160,8 @@ def squash(
 def squashed_history(history: list[dict], kept: int) -> list[dict]:
     """History after a squash: the first `kept` layer-making entries keep their layers, every
     later one is marked empty except the last, which now carries the squashed layer."""
-    result, seen, last = [], 0, None
+    result: list[dict] = []
+    seen, last = 0, None
     for entry in history:
         entry = dict(entry)
         if not entry.get("empty_layer"):

@@ -171,11 +171,12 @@ def serve(forwards: Sequence[Forward]) -> None:
             udp[sock.fileno()] = _UdpPort(sock, forward)
     while True:
         for key, _ in selector.select(timeout=UDP_IDLE_SECONDS / 2):
-            forward = key.data
+            forward, ready = key.data, key.fileobj
+            assert isinstance(ready, socket.socket)  # only sockets are registered
             if forward.protocol == "tcp":
-                _accept(key.fileobj, forward)
+                _accept(ready, forward)
             else:
-                udp[key.fileobj.fileno()].receive()
+                udp[ready.fileno()].receive()
         for port in udp.values():
             port.expire()
 

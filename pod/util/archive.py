@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tarfile
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 _MAGIC_BYTES = 6
 
@@ -18,7 +18,8 @@ def decompressed(raw: IO[bytes]) -> IO[bytes]:
     if head.startswith(b"\x1f\x8b"):
         import gzip
 
-        return gzip.GzipFile(fileobj=raw, mode="rb")
+        # A binary file object, which typeshed does not declare GzipFile an IO[bytes] of.
+        return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
     if head.startswith(b"BZh"):
         import bz2
 

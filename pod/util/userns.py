@@ -231,14 +231,14 @@ def run_in_userns(module: str, request: Any, mapping: UserMapping | None = None)
             raise errors.StoreError(f"cannot start the {module} worker: {_describe(err)}") from None
         try:
             warning = set_up_child(parent_end, proc.pid, mapping)
-            out, err = proc.communicate(json.dumps(request).encode())
+            out, errout = proc.communicate(json.dumps(request).encode())
         except OSError as exc:
             _stop(proc)
             raise errors.StoreError(f"setting up a user namespace: {_describe(exc)}") from None
         except BaseException:
             _stop(proc)
             raise
-    return WorkerResult(_decode_reply(module, out, err, proc.returncode), warning)
+    return WorkerResult(_decode_reply(module, out, errout, proc.returncode), warning)
 
 
 def run_worker(module: str, request: Any) -> Any:
@@ -249,11 +249,11 @@ def run_worker(module: str, request: Any) -> Any:
     except OSError as err:
         raise errors.StoreError(f"cannot start the {module} worker: {_describe(err)}") from None
     try:
-        out, err = proc.communicate(json.dumps(request).encode())
+        out, errout = proc.communicate(json.dumps(request).encode())
     except BaseException:
         _stop(proc)
         raise
-    return _decode_reply(module, out, err, proc.returncode)
+    return _decode_reply(module, out, errout, proc.returncode)
 
 
 class Session:
