@@ -346,8 +346,8 @@ def rm_command(
         except PodError as err:
             errors.append(err)
     remove_orphans(settings)
-    for err in errors[:-1]:
-        print(f"Error: {err}", file=sys.stderr)
+    for error in errors[:-1]:
+        print(f"Error: {error}", file=sys.stderr)
     if errors:
         raise errors[-1]
 

@@ -27,8 +27,8 @@ def _each(names: list[str], action: Callable[[str], object], ignore_missing: boo
                 errors.append(engine_error(err))
         except PodError as err:
             errors.append(engine_error(err))
-    for err in errors[:-1]:
-        print(f"Error: {err}", file=sys.stderr)
+    for error in errors[:-1]:
+        print(f"Error: {error}", file=sys.stderr)
     if errors:
         raise errors[-1]
 

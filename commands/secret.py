@@ -221,8 +221,8 @@ def rm_command(
             print(store.remove(record.id).id)
         except PodError as err:
             errors.append(err)
-    for err in errors[:-1]:
-        print(f"Error: {err}", file=sys.stderr)
+    for error in errors[:-1]:
+        print(f"Error: {error}", file=sys.stderr)
     if errors:
         raise errors[-1]
 
