@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from pod.reporter import Reporter
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 def log_stamp() -> str:
@@ -84,10 +88,10 @@ class RichReporter(PlainReporter):
         from rich.console import Console
 
         self._console = Console(file=sys.stderr)
-        self._progress = None
-        self._tasks: dict[str, int] = {}
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
 
-    def _live(self):
+    def _live(self) -> Progress:
         if self._progress is None:
             from rich.progress import (
                 BarColumn,
