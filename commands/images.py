@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import typer
 
@@ -291,7 +292,7 @@ def register(app: typer.Typer, image_app: typer.Typer) -> None:
     app.command("tag", rich_help_panel=panel)(tag_command)
     app.command("untag", rich_help_panel=panel)(untag_command)
     app.command("history", rich_help_panel=panel)(history_command)
-    for name, function in [
+    subcommands: list[tuple[str, Callable[..., None]]] = [
         ("list", images_command),
         ("ls", images_command),
         ("rm", rmi_command),
@@ -301,5 +302,6 @@ def register(app: typer.Typer, image_app: typer.Typer) -> None:
         ("inspect", inspect_command),
         ("exists", exists_command),
         ("prune", prune_command),
-    ]:
+    ]
+    for name, function in subcommands:
         image_app.command(name)(function)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from pod.errors import PodError
 from pod.image.defaults import defaults_from_config
 from pod.store.images import ImageRecord, ImageStore
 from pod.util.humanize import parse_timestamp
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
 
 Predicate = Callable[[ImageRecord], bool]
 SORT_KEYS = ("created", "id", "repository", "size", "tag")
@@ -85,7 +89,7 @@ def _one_filter(store: ImageStore, key: str, values: list[str]) -> Predicate:
     raise PodError(f'invalid filter "{key}": use dangling, reference, label, before, since or id')
 
 
-def sort_key(key: str) -> Callable[[tuple[ImageRecord, str, str]], object]:
+def sort_key(key: str) -> Callable[[tuple[ImageRecord, str, str]], SupportsRichComparison]:
     """Rows are (record, repository, tag); created sorts newest first, as podman."""
     if key not in SORT_KEYS:
         raise PodError(f'invalid sort "{key}": use one of {", ".join(SORT_KEYS)}')
