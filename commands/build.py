@@ -256,8 +256,8 @@ def commit_command(
 
 
 def register(app: typer.Typer, image_app: typer.Typer) -> None:
-    panel = {"rich_help_panel": "Images"}
-    app.command("build", **panel)(build_command)
+    panel = "Images"
+    app.command("build", rich_help_panel=panel)(build_command)
     image_app.command("build")(build_command)
-    app.command("commit", **panel)(commit_command)
+    app.command("commit", rich_help_panel=panel)(commit_command)
     common.container_group(app).command("commit")(commit_command)

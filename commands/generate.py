@@ -27,6 +27,8 @@ def _executable() -> str:
 def _run_value_options() -> frozenset[str]:
     """The `run`/`create` options that take a value (`--name`, `-e`), read from the CLI
     itself: the unit writer must split a create command exactly as `pod run` parses it."""
+    from typer.core import TyperOption
+
     from pod.commands.containers import RUN_CONTEXT, run_command
 
     app = common.new_typer()
@@ -35,7 +37,7 @@ def _run_value_options() -> frozenset[str]:
     return frozenset(
         name
         for param in command.params
-        if param.param_type_name == "option" and not param.is_flag and not param.count
+        if isinstance(param, TyperOption) and not param.is_flag and not param.count
         for name in param.opts
     )
 
