@@ -358,8 +358,9 @@ def _version() -> str:
 def _store(path: Path, bpf: bytes) -> None:
     """Atomically: concurrent creates may race to write the same bytes."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    # Not named by the pid: the writers are often pid 1, each in its container's pid namespace.
+    temp = path.with_name(f".{path.name}.{os.urandom(8).hex()}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         os.write(fd, bpf)
         os.fsync(fd)
