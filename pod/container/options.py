@@ -155,3 +155,7 @@ class RunOptions:
     # A build step's container (RUN): hidden from `ps` unless --external, and the image's
     # VOLUMEs are not mounted (what RUN writes there stays in the layer, as buildah does).
     builder: bool = False
+    # The pod the container joins (its ID; pod.pods.members set the options that follow from
+    # it), and whether this is the pod's infra container.
+    pod: str = ""
+    infra: bool = False

@@ -1,0 +1,152 @@
+"""`pod pod start|stop|restart|kill|pause|unpause`: the container verbs over a pod's containers.
+
+The infra container starts first (it holds the namespaces the others join) and stops last.
+Each container's own verb (pod.container) does the work; the errors of several containers
+come back together, in podman's multi-error shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pod import events
+from pod.config import Settings
+from pod.container.state import current_state
+from pod.errors import PodError
+from pod.pods.members import members
+from pod.reporter import Reporter
+from pod.store.containers import ContainerRecord, ContainerStore
+from pod.store.layout import Layout
+from pod.store.pods import PodRecord, PodStore
+
+RUNNING = ("running", "paused", "stopping")
+
+
+@dataclass
+class PodContext:
+    """A pod and its containers as they are on disk now."""
+
+    layout: Layout
+    store: ContainerStore
+    pod: PodRecord
+    containers: list[ContainerRecord]  # the infra first
+
+    def status(self, record: ContainerRecord) -> str:
+        return current_state(self.store, record).status
+
+
+def load(settings: Settings, text: str) -> PodContext:
+    layout = Layout(settings.root, settings.runroot)
+    store = ContainerStore(layout)
+    pod = PodStore(layout).lookup(text)
+    return PodContext(layout, store, pod, members(store, pod))
+
+
+def multi_error(errors: list[str]) -> PodError:
+    """Go's multierror text, as podman prints several failures at once."""
+    count = f"{len(errors)} error{'s' if len(errors) > 1 else ''} occurred"
+    return PodError(count + ":\n" + "".join(f"\t* {e}\n" for e in errors))
+
+
+def _for_each(
+    context: PodContext,
+    records: list[ContainerRecord],
+    action: Callable[[ContainerRecord], object],
+    verb: str,
+) -> None:
+    errors = []
+    for record in records:
+        try:
+            action(record)
+        except PodError as err:
+            errors.append(f"{verb} container {record.id}: {err}")
+            if record.infra and verb == "starting":  # nothing can join it: stop here
+                break
+    if errors:
+        raise multi_error(errors)
+
+
+def ensure_infra_running(settings: Settings, pod_id: str, reporter: Reporter) -> None:
+    """Start the pod's infra unless it runs (`run --pod` before its container is created:
+    podman starts a container's dependencies with it, as pod.container.start does)."""
+    from pod.container.start import start_container
+
+    context = load(settings, pod_id)
+    if context.pod.infra_id:
+        start_container(settings, context.pod.infra_id, False, False, True, reporter)
+
+
+def start_pod(settings: Settings, text: str, reporter: Reporter) -> PodRecord:
+    from pod.container.start import start_container
+
+    context = load(settings, text)
+    if not context.containers:
+        raise PodError(
+            f"no containers in pod {context.pod.id} have no dependencies, cannot start pod: "
+            "no such container"
+        )
+    waiting = [r for r in context.containers if context.status(r) not in RUNNING]
+    _for_each(
+        context,
+        waiting,
+        lambda r: start_container(settings, r.id, False, False, True, reporter),
+        "starting",
+    )
+    events.pod_event(settings.runroot, context.pod, "start")
+    return context.pod
+
+
+def stop_pod(settings: Settings, text: str, timeout: float | None, reporter: Reporter) -> PodRecord:
+    """Stop the containers, the infra last; `timeout` None: each container's own."""
+    from pod.container.lifecycle import stop_container
+
+    context = load(settings, text)
+    _for_each(
+        context,
+        list(reversed(context.containers)),
+        lambda r: stop_container(settings, r.id, timeout, reporter),
+        "stopping",
+    )
+    events.pod_event(settings.runroot, context.pod, "stop")
+    return context.pod
+
+
+def restart_pod(
+    settings: Settings, text: str, timeout: float | None, reporter: Reporter
+) -> PodRecord:
+    stop_pod(settings, text, timeout, reporter)
+    return start_pod(settings, text, reporter)
+
+
+def kill_pod(settings: Settings, text: str, signal_text: str) -> PodRecord:
+    """Signal every running container, the infra last."""
+    from pod.container.lifecycle import kill_container
+
+    context = load(settings, text)
+    running = [r for r in reversed(context.containers) if context.status(r) in RUNNING]
+    if not running:
+        raise PodError(
+            f"no containers in pod {context.pod.id} are running: container state improper"
+        )
+    _for_each(context, running, lambda r: kill_container(settings, r.id, signal_text), "killing")
+    events.pod_event(settings.runroot, context.pod, "kill")
+    return context.pod
+
+
+def pause_pod(settings: Settings, text: str, pause: bool) -> PodRecord:
+    """Freeze (or thaw) every running (or paused) container of the pod."""
+    from pod.container import pause as freezer
+
+    context = load(settings, text)
+    wanted = "running" if pause else "paused"
+    targets = [r for r in context.containers if context.status(r) == wanted]
+    action = freezer.pause if pause else freezer.unpause
+    _for_each(
+        context,
+        targets,
+        lambda r: action(settings, r.id),
+        "pausing" if pause else "unpausing",
+    )
+    events.pod_event(settings.runroot, context.pod, "pause" if pause else "unpause")
+    return context.pod
