@@ -50,11 +50,9 @@ def multi_error(errors: list[str]) -> PodError:
 
 
 def _for_each(
-    context: PodContext,
-    records: list[ContainerRecord],
-    action: Callable[[ContainerRecord], object],
-    verb: str,
-) -> None:
+    records: list[ContainerRecord], action: Callable[[ContainerRecord], object], verb: str
+) -> list[str]:
+    """Act on each container; what failed, one line per container (podman's words)."""
     errors = []
     for record in records:
         try:
@@ -63,6 +61,10 @@ def _for_each(
             errors.append(f"{verb} container {record.id}: {err}")
             if record.infra and verb == "starting":  # nothing can join it: stop here
                 break
+    return errors
+
+
+def _raise_any(errors: list[str]) -> None:
     if errors:
         raise multi_error(errors)
 
@@ -77,37 +79,53 @@ def ensure_infra_running(settings: Settings, pod_id: str, reporter: Reporter) ->
         start_container(settings, context.pod.infra_id, False, False, True, reporter)
 
 
-def start_pod(settings: Settings, text: str, reporter: Reporter) -> PodRecord:
+def start_containers(settings: Settings, context: PodContext, reporter: Reporter) -> list[str]:
+    """Start what is not running, the infra first; what failed, one line per container."""
     from pod.container.start import start_container
 
+    waiting = [r for r in context.containers if context.status(r) not in RUNNING]
+    errors = _for_each(
+        waiting, lambda r: start_container(settings, r.id, False, False, True, reporter), "starting"
+    )
+    events.pod_event(settings.runroot, context.pod, "start")
+    return errors
+
+
+def start_pod(settings: Settings, text: str, reporter: Reporter) -> PodRecord:
     context = load(settings, text)
     if not context.containers:
         raise PodError(
             f"no containers in pod {context.pod.id} have no dependencies, cannot start pod: "
             "no such container"
         )
-    waiting = [r for r in context.containers if context.status(r) not in RUNNING]
-    _for_each(
-        context,
-        waiting,
-        lambda r: start_container(settings, r.id, False, False, True, reporter),
-        "starting",
-    )
-    events.pod_event(settings.runroot, context.pod, "start")
+    _raise_any(start_containers(settings, context, reporter))
     return context.pod
 
 
 def stop_pod(settings: Settings, text: str, timeout: float | None, reporter: Reporter) -> PodRecord:
-    """Stop the containers, the infra last; `timeout` None: each container's own."""
+    """Stop the containers together (each may take its whole timeout), then the infra;
+    `timeout` None: each container's own."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from pod.container.lifecycle import stop_container
 
     context = load(settings, text)
-    _for_each(
-        context,
-        list(reversed(context.containers)),
-        lambda r: stop_container(settings, r.id, timeout, reporter),
-        "stopping",
-    )
+
+    def stop(records: list[ContainerRecord]) -> list[str]:
+        if not records:
+            return []
+        with ThreadPoolExecutor(max_workers=min(len(records), 16)) as pool:
+            done = pool.map(
+                lambda r: _for_each(
+                    [r], lambda one: stop_container(settings, one.id, timeout, reporter), "stopping"
+                ),
+                records,
+            )
+            return [line for lines in done for line in lines]
+
+    errors = stop([r for r in context.containers if not r.infra])
+    errors += stop([r for r in context.containers if r.infra])
+    _raise_any(errors)
     events.pod_event(settings.runroot, context.pod, "stop")
     return context.pod
 
@@ -129,7 +147,7 @@ def kill_pod(settings: Settings, text: str, signal_text: str) -> PodRecord:
         raise PodError(
             f"no containers in pod {context.pod.id} are running: container state improper"
         )
-    _for_each(context, running, lambda r: kill_container(settings, r.id, signal_text), "killing")
+    _raise_any(_for_each(running, lambda r: kill_container(settings, r.id, signal_text), "killing"))
     events.pod_event(settings.runroot, context.pod, "kill")
     return context.pod
 
@@ -142,11 +160,8 @@ def pause_pod(settings: Settings, text: str, pause: bool) -> PodRecord:
     wanted = "running" if pause else "paused"
     targets = [r for r in context.containers if context.status(r) == wanted]
     action = freezer.pause if pause else freezer.unpause
-    _for_each(
-        context,
-        targets,
-        lambda r: action(settings, r.id),
-        "pausing" if pause else "unpausing",
+    _raise_any(
+        _for_each(targets, lambda r: action(settings, r.id), "pausing" if pause else "unpausing")
     )
     events.pod_event(settings.runroot, context.pod, "pause" if pause else "unpause")
     return context.pod

@@ -11,7 +11,7 @@ from pod import events
 from pod.config import Settings
 from pod.container.remove import remove_container
 from pod.errors import PodError
-from pod.pods.lifecycle import RUNNING, load, multi_error
+from pod.pods.lifecycle import RUNNING, load, multi_error, stop_pod
 from pod.reporter import Reporter
 from pod.store.layout import Layout
 from pod.store.pods import PodStore
@@ -23,8 +23,9 @@ def remove_pod(
     force: bool = False,
     timeout: float = 10,
     reporter: Reporter | None = None,
+    volumes: bool = False,
 ) -> str:
-    """Remove one pod and its containers; its full ID."""
+    """Remove one pod and its containers (with `volumes`, their anonymous volumes); its ID."""
     context = load(settings, text)
     pods = PodStore(context.layout)
     with pods.removing(context.pod.id):
@@ -42,10 +43,14 @@ def remove_pod(
                     ]
                     or [f"pod {context.pod.id} is running: container state improper"]
                 )
+        elif any(context.status(r) in RUNNING for r in context.containers):
+            stop_pod(settings, context.pod.id, timeout, reporter or Reporter())  # all at once
         errors = []
         for record in reversed(context.containers):  # the infra last
             try:
-                remove_container(settings, record.id, True, False, timeout, reporter, with_pod=True)
+                remove_container(
+                    settings, record.id, True, volumes, timeout, reporter, with_pod=True
+                )
             except PodError as err:
                 errors.append(f"removing container {record.id} from pod {context.pod.id}: {err}")
         if errors:
