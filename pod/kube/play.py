@@ -416,7 +416,6 @@ class Player:
                 else o.required("name", str)
                 for o in dns.nodes("options")
             ],
-            replace=self.options.replace,
             create_command=[],
         )
 
@@ -428,6 +427,8 @@ class Player:
         from pod.store.pods import check_pod_name
 
         check_pod_name(name)
+        if self.options.replace:
+            self._remove_pod(name)
         containers = spec.nodes("containers")
         if not containers:
             raise KubeError(f"{spec.where}.containers: a pod needs at least one container")
@@ -451,10 +452,20 @@ class Player:
         except BaseException:
             from pod.pods.remove import remove_pod
 
-            remove_pod(self.settings, record.id, force=True, reporter=self.reporter)
+            remove_pod(self.settings, record.id, force=True, reporter=self.reporter, volumes=True)
             raise
         self.report.pods.append(played)
         return played
+
+    def _remove_pod(self, name: str) -> None:
+        """--replace: the pod of that name goes first, with its emptyDir volumes (as down)."""
+        import contextlib
+
+        from pod.errors import NoSuchPodError
+        from pod.pods.remove import remove_pod
+
+        with contextlib.suppress(NoSuchPodError):
+            remove_pod(self.settings, name, force=True, reporter=self.reporter, volumes=True)
 
     def _build(self, image: str) -> None:
         """--build: an image whose directory (named as the image, beside the YAML) holds a
