@@ -138,15 +138,12 @@ def restart_pod(
 
 
 def kill_pod(settings: Settings, text: str, signal_text: str) -> PodRecord:
-    """Signal every running container, the infra last."""
+    """Signal every running container, the infra last (none running: nothing to do, as
+    podman)."""
     from pod.container.lifecycle import kill_container
 
     context = load(settings, text)
     running = [r for r in reversed(context.containers) if context.status(r) in RUNNING]
-    if not running:
-        raise PodError(
-            f"no containers in pod {context.pod.id} are running: container state improper"
-        )
     _raise_any(_for_each(running, lambda r: kill_container(settings, r.id, signal_text), "killing"))
     events.pod_event(settings.runroot, context.pod, "kill")
     return context.pod
