@@ -139,6 +139,11 @@ class ContainerRecord:
     # shares (net through `network` = container:INFRA, the others when its shim starts it).
     pod: str = ""
     infra: bool = False  # the pod's infra container: it holds the namespaces (podman's IsInfra)
+    # --secret, resolved: {"name", "id", "type" (mount|env), "target" (the path or variable),
+    # "uid", "gid", "mode"}; never the data (pod.container.secret_files reads the store).
+    secrets: list[dict] = field(default_factory=list)
+    sd_notify: str = "ignore"  # --sdnotify: conmon (pod tells systemd) or ignore
+    create_command: list[str] = field(default_factory=list)  # inspect's CreateCommand
 
     @property
     def short_id(self) -> str:

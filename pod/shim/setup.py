@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pod import events
+from pod.container import secret_files
 from pod.container.health import interval_seconds
 from pod.errors import PodError
 from pod.shim import steps
@@ -302,7 +303,6 @@ def create_and_start(
     start: every run of the container, the first and each restart, goes through here."""
     from pod.container.state import runtime_state_root
 
-    directory = layout.container_dir(record.id)
     runtime = steps.load_runtime(record.runtime)
     state_root = runtime_state_root(layout, record.runtime)
     _set_joined_namespaces(layout, store, record, network)
@@ -311,7 +311,7 @@ def create_and_start(
         pid = runtime.create(
             state_root,
             record.id,
-            directory,
+            secret_files.runtime_bundle(layout, record),  # env secrets: a copy in RAM only
             pid_file=layout.container(record.id).pid_file,
             console_socket=Path(stdio.console_path) if stdio.console_path else None,
             stdio=stdio.container,
@@ -389,6 +389,7 @@ def _first_run(
         "health_ms": int(interval_seconds(record) * 1000),
         "utc_offset": time.localtime().tm_gmtoff,
         "hold": ",".join(map(str, network.hand_over_held())) if network is not None else "",
+        "tidy": int(network is not None),  # host network parts to tidy at the end
     }
 
 
