@@ -189,7 +189,7 @@ def _secrets(layout: Layout, options: RunOptions) -> list[dict]:
         target = request.destination if request.type == "mount" else request.variable
         resolved.append(
             {"name": found.name, "id": found.id, "type": request.type, "target": target,
-             "uid": request.uid, "gid": request.gid, "mode": request.mode}
+             "uid": request.uid, "gid": request.gid, "mode": request.mode, "key": request.key}
         )  # fmt: skip
     return resolved
 

@@ -38,6 +38,9 @@ class SecretRequest:
     uid: int = 0
     gid: int = 0
     mode: int = 0o444
+    # kube play: one key of a Kubernetes Secret the store holds (store.secrets.kube_secret);
+    # "": the secret's whole data
+    key: str = ""
 
     @property
     def destination(self) -> str:

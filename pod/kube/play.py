@@ -22,16 +22,25 @@ from pod.container.options import HealthFlags, ResourceLimits, RunOptions
 from pod.errors import KubeError
 from pod.kube.documents import Node
 from pod.kube.quantities import cpus, memory_bytes
-from pod.kube.volumes import PlayedVolume, filled_volume, host_path, key_files, mount_spec
+from pod.kube.volumes import (
+    PlayedVolume,
+    filled_volume,
+    host_path,
+    key_files,
+    mount_spec,
+    secret_mounts,
+)
 from pod.reporter import Reporter
 from pod.store.layout import Layout
 from pod.store.names import name_problem
 from pod.store.volumes import VolumeStore
 
 if TYPE_CHECKING:
+    from pod.container.options import SecretRequest
     from pod.network.modes import NetworkMode
     from pod.store.containers import ContainerRecord
     from pod.store.pods import PodRecord
+    from pod.store.secrets import SecretStore
 
 IGNORED_KINDS = ("Service",)  # meaningful to a cluster only: nothing to do, nothing to say
 _META_QUIET = {
@@ -90,14 +99,31 @@ def checked_name(name: str, what: str) -> str:
 
 @dataclass
 class Sources:
-    """The ConfigMaps and Secrets of the YAML (and --configmap files), by name."""
+    """The ConfigMaps and Secrets of the YAML (and --configmap files), by name; Secrets the
+    YAML does not hold are looked for in the secret store (an earlier play stored them)."""
 
     configmaps: dict[str, dict[str, bytes]] = field(default_factory=dict)
     secrets: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    secret_types: dict[str, str] = field(default_factory=dict)
+    store: SecretStore | None = None
+
+    def _stored(self, name: str) -> dict[str, bytes] | None:
+        from pod.errors import NoSuchSecretError
+        from pod.store.secrets import kube_secret_values
+
+        if self.store is None:
+            return None
+        try:
+            record = self.store.lookup(name)
+        except NoSuchSecretError:
+            return None
+        return kube_secret_values(self.store.read(record), name)
 
     def lookup(self, kind: str, name: str, key: str | None, optional: bool, where: str):
         table = self.configmaps if kind == "configMap" else self.secrets
         data = table.get(name)
+        if data is None and kind == "secret":
+            data = self._stored(name)
         if data is None:
             if optional:
                 return None
@@ -135,8 +161,10 @@ def _data(node: Node, kind: str) -> dict[str, bytes]:
     return data
 
 
-def collect_sources(documents: list[Node], extra_configmaps: list[Node]) -> Sources:
-    sources = Sources()
+def collect_sources(
+    documents: list[Node], extra_configmaps: list[Node], store: SecretStore | None = None
+) -> Sources:
+    sources = Sources(store=store)
     for node in [*extra_configmaps, *documents]:
         kind = node.get("kind", str, "")
         if kind not in ("ConfigMap", "Secret"):
@@ -144,6 +172,8 @@ def collect_sources(documents: list[Node], extra_configmaps: list[Node]) -> Sour
         name = checked_name(node.node("metadata").required("name", str), kind)
         table = sources.configmaps if kind == "ConfigMap" else sources.secrets
         table[name] = _data(node, kind)
+        if kind == "Secret":
+            sources.secret_types[name] = node.get("type", str, "Opaque")
     return sources
 
 
@@ -164,6 +194,33 @@ class Player:
     def warn_unknown(self, node: Node, known: set[str], quiet: set[str] = frozenset()) -> None:
         for path in node.unknown(known | quiet):
             self.reporter.warning(f"kube play: {path} is not supported: ignored")
+
+    # --- secrets --------------------------------------------------------------------------
+
+    def store_secrets(self) -> None:
+        """The YAML's Secrets into the secret store (kept when stored alike already; other
+        data under the same name only with --replace)."""
+        from pod.errors import NoSuchSecretError
+        from pod.store.secrets import kube_secret
+
+        store = self.sources.store
+        assert store is not None
+        for name, values in self.sources.secrets.items():
+            data = kube_secret(name, values, self.sources.secret_types.get(name, "Opaque"))
+            try:
+                record = store.lookup(name)
+            except NoSuchSecretError:
+                record = None
+            if record is not None:
+                if store.read(record) == data:
+                    continue
+                if not self.options.replace:
+                    raise KubeError(
+                        f"secret {name} already exists with other data: remove it, or play "
+                        "with --replace"
+                    )
+                store.remove(record.id)
+            store.create(name, data)
 
     # --- volumes --------------------------------------------------------------------------
 
@@ -206,69 +263,72 @@ class Player:
         optional = bool(node.get("optional", bool, False))
         data = self.sources.lookup(kind, source, None, optional, node.where)
         mode = node.get("defaultMode", int, 0o644)
-        if kind == "secret":
-            mode = node.get("defaultMode", int, 0o400)
-            return self._secret_volume(name, source, key_files(node, data or {}, source), mode)
+        if kind == "secret":  # files on the container's secrets tmpfs, from the store
+            keys = {key: key.encode() for key in data or {}}
+            files = {path: key.decode() for path, key in key_files(node, keys, source).items()}
+            return PlayedVolume("secret", source, files, mode)
         volume_name = checked_name(source or name, "configMap volume")
         return filled_volume(self.volumes, volume_name, key_files(node, data or {}, source), mode)
 
-    def _secret_volume(
-        self, name: str, source: str, files: dict[str, bytes], mode: int
-    ) -> PlayedVolume:
-        return filled_volume(
-            self.volumes, checked_name(source or name, "secret volume"), files, mode
-        )
-
     # --- containers -----------------------------------------------------------------------
 
-    def _env(self, container: Node) -> list[str]:
+    def _env(self, container: Node) -> tuple[list[str], list[SecretRequest]]:
+        """The variables, and those that come from Secrets as env secrets: their values stay
+        in the secret store (never in the container's config, inspect or kube generate)."""
+        from pod.container.options import SecretRequest
+
         env: list[str] = []
+        secrets: list[SecretRequest] = []
         for source in container.nodes("envFrom"):
             prefix = source.get("prefix", str, "")
             for kind in ("configMapRef", "secretRef"):
-                ref = source.get(kind, dict)
-                if ref is None:
+                if source.get(kind, dict) is None:
                     continue
-                ref_node = source.node(kind)
-                data = self.sources.lookup(
-                    "configMap" if kind == "configMapRef" else "secret",
-                    ref_node.required("name", str),
-                    None,
-                    bool(ref_node.get("optional", bool, False)),
-                    ref_node.where,
-                )
-                env += [
-                    f"{prefix}{k}={v.decode(errors='replace')}" for k, v in (data or {}).items()
-                ]
+                ref = source.node(kind)
+                name = ref.required("name", str)
+                table = "configMap" if kind == "configMapRef" else "secret"
+                optional = bool(ref.get("optional", bool, False))
+                data = self.sources.lookup(table, name, None, optional, ref.where) or {}
+                if kind == "secretRef":
+                    secrets += [SecretRequest(name, "env", prefix + key, key=key) for key in data]
+                else:
+                    env += [f"{prefix}{k}={v.decode(errors='replace')}" for k, v in data.items()]
         for variable in container.nodes("env"):
             name = variable.required("name", str)
             if variable.get("valueFrom", dict) is None:
                 env.append(f"{name}={variable.get('value', str, '')}")
                 continue
-            value = self._value_from(variable.node("valueFrom"))
+            value_from = variable.node("valueFrom")
+            if value_from.get("secretKeyRef", dict) is not None:
+                ref = value_from.node("secretKeyRef")
+                secret, key = ref.required("name", str), ref.required("key", str)
+                optional = bool(ref.get("optional", bool, False))
+                if self.sources.lookup("secret", secret, key, optional, ref.where) is not None:
+                    secrets.append(SecretRequest(secret, "env", name, key=key))
+                continue
+            value = self._config_value(value_from)
             if value is not None:
                 env.append(f"{name}={value}")
         for item in env:
             if "\0" in item:
                 raise KubeError(f"{container.where}: an environment value holds a NUL byte")
-        return env
+        return env, secrets
 
-    def _value_from(self, node: Node) -> str | None:
-        for kind, source in (("configMapKeyRef", "configMap"), ("secretKeyRef", "secret")):
-            if node.get(kind, dict) is not None:
-                ref = node.node(kind)
-                value = self.sources.lookup(
-                    source,
-                    ref.required("name", str),
-                    ref.required("key", str),
-                    bool(ref.get("optional", bool, False)),
-                    ref.where,
-                )
-                return None if value is None else value.decode(errors="replace")
-        raise KubeError(
-            f"{node.where}: only configMapKeyRef and secretKeyRef are supported "
-            f"(not {', '.join(sorted(node.value)) or 'nothing'})"
+    def _config_value(self, node: Node) -> str | None:
+        if node.get("configMapKeyRef", dict) is None:
+            raise KubeError(
+                f"{node.where}: only configMapKeyRef and secretKeyRef are supported "
+                f"(not {', '.join(sorted(node.value)) or 'nothing'})"
+            )
+        ref = node.node("configMapKeyRef")
+        value = self.sources.lookup(
+            "configMap",
+            ref.required("name", str),
+            ref.required("key", str),
+            bool(ref.get("optional", bool, False)),
+            ref.where,
         )
+        return None if value is None else value.decode(errors="replace")
 
     def _resources(self, container: Node) -> ResourceLimits:
         limits = container.node("resources").node("limits")
@@ -314,13 +374,15 @@ class Player:
         pull = container.get("imagePullPolicy", str, "IfNotPresent")
         if pull not in _PULL:
             raise KubeError(f"{container.where}.imagePullPolicy {pull!r} is not a pull policy")
+        env, secrets = self._env(container)
         options = RunOptions(
             image=container.required("image", str),
             name=name,
             detach=True,
             entrypoint=command or None,
             command=args,
-            env=self._env(container),
+            env=env,
+            secrets=secrets,
             workdir=container.get("workingDir", str),
             tty=bool(container.get("tty", bool, False)),
             interactive=bool(container.get("stdin", bool, False)),
@@ -343,6 +405,10 @@ class Player:
             destination = mount.required("mountPath", str)
             if not destination.startswith("/"):
                 raise KubeError(f"{mount.where}.mountPath must be an absolute path")
+            volume = volumes[volume_name]
+            if volume.kind == "secret":
+                options.secrets += secret_mounts(volume, destination)
+                continue
             options.mounts.append(
                 mount_spec(
                     volumes[volume_name],
@@ -543,7 +609,11 @@ def play(
     for node in extra:
         if node.get("kind", str, "") != "ConfigMap":
             raise KubeError(f"{node.where}: --configmap files hold ConfigMaps only")
-    player = Player(settings, options, reporter, collect_sources(nodes, extra))
+    from pod.store.secrets import SecretStore
+
+    store = SecretStore(Layout(settings.root, settings.runroot))
+    player = Player(settings, options, reporter, collect_sources(nodes, extra, store))
+    player.store_secrets()
     for node in nodes:
         kind = node.get("kind", str, "")
         if kind in ("Pod", "Deployment"):

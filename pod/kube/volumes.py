@@ -10,11 +10,12 @@ Every name and path from the YAML is checked before it is used: volume names as 
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pod.container.options import MountSpec
+from pod.container.options import MountSpec, SecretRequest
 from pod.errors import KubeError
 from pod.kube.documents import Node
 from pod.store.volumes import VolumeStore
@@ -34,10 +35,12 @@ _CHECKS = {
 
 @dataclass
 class PlayedVolume:
-    """How a Pod volume is mounted: `kind` bind, volume or tmpfs, and the source."""
+    """How a Pod volume is mounted: `kind` bind, volume, tmpfs or secret, and the source."""
 
     kind: str
-    source: str = ""  # host path, volume name ("" anonymous)
+    source: str = ""  # host path, volume name ("" anonymous), secret name
+    files: dict[str, str] = field(default_factory=dict)  # secret: file path → the Secret's key
+    mode: int = 0o644
 
 
 def host_path(node: Node) -> PlayedVolume:
@@ -120,3 +123,20 @@ def mount_spec(volume: PlayedVolume, destination: str, read_only: bool, sub_path
             raise KubeError(f"subPath {sub_path!r} is only supported with hostPath volumes")
         source = str(resolve_inside(Path(source), sub_path))  # never leads out of the path
     return MountSpec(volume.kind, destination, source, options)
+
+
+def secret_mounts(volume: PlayedVolume, destination: str) -> list[SecretRequest]:
+    """A secret volume's files, each a mount secret (pod.container.secret_files): read from
+    the store into the container's secrets tmpfs when it starts, never written elsewhere."""
+    from pod.store.safepath import clean_relpath
+
+    return [
+        SecretRequest(
+            volume.source,
+            "mount",
+            posixpath.join(destination, clean_relpath(path)),
+            mode=volume.mode,
+            key=key,
+        )
+        for path, key in volume.files.items()
+    ]

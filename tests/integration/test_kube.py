@@ -177,6 +177,7 @@ spec:
         - {name: cm, mountPath: /cm, readOnly: true}
         - {name: scratch, mountPath: /scratch}
         - {name: host, mountPath: /host}
+        - {name: creds, mountPath: /etc/creds}
       volumes:
       - name: data
         persistentVolumeClaim: {claimName: datavol}
@@ -188,6 +189,10 @@ spec:
         emptyDir: {}
       - name: host
         hostPath: {path: HOSTDIR, type: DirectoryOrCreate}
+      - name: creds
+        secret:
+          secretName: creds
+          items: [{key: password, path: pw}]
 ---
 apiVersion: v1
 kind: Frobnicator
@@ -210,10 +215,18 @@ def play_kinds(runner, image: str, tmp: Path) -> None:
         assert pod_status(runner, replica) == "Running"
     script = (
         "echo $FROMCM $CM_GREETING $PASSWORD; cat /cm/site/index.html; echo; "
-        "touch /data/kept /scratch/x; ls /host >/dev/null && echo host-ok"
+        "cat /etc/creds/pw; echo; touch /data/kept /scratch/x; ls /host >/dev/null && echo ok"
     )
     shown = runner("exec", "dep-pod-0-web", "sh", "-c", script, check=True).stdout
-    assert shown == "hello hello s3cret\nfrom-configmap\nhost-ok\n"
+    assert shown == "hello hello s3cret\nfrom-configmap\ns3cret\nok\n"
+    # the Secret is in the secret store, its value nowhere else: not in inspect, not in the
+    # container's config, not in what kube generate writes of the pod
+    assert runner("secret", "ls", "--format", "{{.Name}}").stdout == "creds\n"
+    assert "s3cret" not in runner("inspect", "dep-pod-0-web", check=True).stdout
+    container_id = runner("inspect", "--format", "{{.Id}}", "dep-pod-0-web").stdout.strip()
+    assert b"s3cret" not in (runner.root / "containers" / container_id / "config.json").read_bytes()
+    generated = runner("kube", "generate", "dep-pod-0", check=True).stdout
+    assert "s3cret" not in generated and "hello" in generated  # ConfigMap values are not secret
     again = runner("kube", "play", path)
     assert again.returncode == 125 and "pod already exists" in again.stderr
     runner("kube", "play", "--replace", "--start=false", path, check=True)

@@ -179,3 +179,13 @@ def test_deployments_play_as_numbered_pods():
     assert pod_names(documents) == ["web", "dep-pod-0", "dep-pod-1", "dep-pod-2"]
     one = [{"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {}}}]
     assert pod_names(one) == ["d-pod-0"]
+
+
+def test_kube_secrets_keep_their_keys_in_one_store_secret():
+    from pod.errors import NoSuchSecretError
+    from pod.store.secrets import kube_secret, kube_secret_values
+
+    data = kube_secret("creds", {"user": b"admin", "password": b"\x00s3cret"})
+    assert kube_secret_values(data, "creds") == {"user": b"admin", "password": b"\x00s3cret"}
+    with pytest.raises(NoSuchSecretError, match="creds is not a Kubernetes Secret"):
+        kube_secret_values(b"plain text", "creds")
