@@ -536,12 +536,11 @@ class Player:
     def _build(self, image: str) -> None:
         """--build: an image whose directory (named as the image, beside the YAML) holds a
         Containerfile or Dockerfile is built from it, as podman does."""
-        from pod.image.reference import parse_reference
+        from pod.image.reference import parse
 
         if self.options.context is None:
             return
-        reference = parse_reference(image)
-        directory = self.options.context / reference.repository.rpartition("/")[2]
+        directory = self.options.context / parse(image).path.rpartition("/")[2]
         for file_name in ("Containerfile", "Dockerfile"):
             if (directory / file_name).is_file():
                 from pod.builder.executor import Builder
