@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from pod.store.secrets import SecretStore
 
 IGNORED_KINDS = ("Service",)  # meaningful to a cluster only: nothing to do, nothing to say
+PLAYED_KINDS = ("Pod", "Deployment", "PersistentVolumeClaim", "Secret")  # each makes something
 _META_QUIET = {
     "name", "labels", "annotations", "namespace", "creationTimestamp", "uid", "resourceVersion",
     "generation", "selfLink", "managedFields", "ownerReferences", "finalizers",
@@ -594,6 +595,18 @@ def pod_names(documents: list[dict[str, Any]]) -> list[str]:
     return found
 
 
+def _require_a_played_kind(nodes: list[Node]) -> None:
+    """A YAML that would make nothing is an error, as in podman 4.3 (ConfigMaps alone are
+    named: they only serve containers)."""
+    kinds = {node.get("kind", str, "") for node in nodes}
+    if kinds.isdisjoint(PLAYED_KINDS):
+        if "ConfigMap" in kinds:
+            raise KubeError(
+                "ConfigMaps in podman are not a standalone object and must be used in a container"
+            )
+        raise KubeError("YAML document does not contain any supported kube kind")
+
+
 def play(
     settings: Settings,
     documents: list[dict[str, Any]],
@@ -608,6 +621,7 @@ def play(
     for node in extra:
         if node.get("kind", str, "") != "ConfigMap":
             raise KubeError(f"{node.where}: --configmap files hold ConfigMaps only")
+    _require_a_played_kind(nodes)
     from pod.store.secrets import SecretStore
 
     store = SecretStore(Layout(settings.root, settings.runroot))

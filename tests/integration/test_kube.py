@@ -263,6 +263,14 @@ BAD = {
         "  volumes: [{name: v, persistentVolumeClaim: {claimName: ../../etc}}]\n",
         "claimName '../../etc'",
     ),
+    "nothing to play": (
+        "kind: Ingress\nmetadata: {name: i}\n---\nkind: Service\nmetadata: {name: s}\n",
+        "Error: YAML document does not contain any supported kube kind",
+    ),
+    "configmap alone": (
+        "kind: ConfigMap\nmetadata: {name: m}\ndata: {a: b}\n",
+        "ConfigMaps in podman are not a standalone object",
+    ),
     "python tag": ("!!python/object/apply:os.system [true]\n", "not valid YAML"),
     "relative host path": (
         "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i}]\n"
