@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pod import events
 from pod.errors import NoSuchImageError, PodError
 from pod.image import reference
 from pod.store import build_cache
@@ -161,6 +162,7 @@ class ImageStore:
                     record.names.remove(name)
             target.names = _merged(target.names, [name])
             self._save(records)
+        events.image_event(self.layout.runroot, "tag", target.id, name)
 
     def untag(self, text: str, names: builtins.list[str]) -> builtins.list[str]:
         """Remove the given names (all names when none given); returns what was removed."""
@@ -174,7 +176,9 @@ class ImageStore:
                 removed.append(name)
             target.names = [n for n in target.names if n not in removed]
             self._save(records)
-            return removed
+        for name in removed:
+            events.image_event(self.layout.runroot, "untag", target.id, name)
+        return removed
 
     def remove(
         self, image_id: str, forget_names: builtins.list[str] | None = None
