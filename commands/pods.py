@@ -30,8 +30,8 @@ def _each(names: list[str], action: Callable[[str], str], ignore_missing: bool =
                 errors.append(err)
         except PodError as err:
             errors.append(err)
-    for err in errors[:-1]:
-        print(f"Error: {err}", file=sys.stderr)
+    for error in errors[:-1]:
+        print(f"Error: {error}", file=sys.stderr)
     if errors:
         raise errors[-1]
 

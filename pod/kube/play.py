@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -192,7 +194,9 @@ class Player:
         self.volumes = VolumeStore(self.layout)
         self.report = PlayReport()
 
-    def warn_unknown(self, node: Node, known: set[str], quiet: set[str] = frozenset()) -> None:
+    def warn_unknown(
+        self, node: Node, known: set[str], quiet: AbstractSet[str] = frozenset()
+    ) -> None:
         for path in node.unknown(known | quiet):
             self.reporter.warning(f"kube play: {path} is not supported: ignored")
 
@@ -612,7 +616,7 @@ def play(
     documents: list[dict[str, Any]],
     options: PlayOptions,
     reporter: Reporter,
-    extra_configmaps: list[dict[str, Any]] = (),
+    extra_configmaps: Sequence[dict[str, Any]] = (),
 ) -> PlayReport:
     """Play `documents`: volumes and sources first, then the pods, then (with `start`) start
     them; start failures are collected in the report, anything else raises."""

@@ -147,20 +147,20 @@ def list_pods(
     parsed = _parse_filters(filters)
     layout = Layout(settings.root, settings.runroot)
     store = ContainerStore(layout)
-    rows = []
+    rows: list[dict] = []
     for pod in PodStore(layout).list():
         row = pod_row(layout, store, pod, no_trunc)
         keys = {key for key, _ in parsed}
         if all(any(_matches(row, k, v) for k, v in parsed if k == key) for key in keys):
             rows.append(row)
-    keys = {
+    order = {
         "created": lambda r: -r["CreatedUnix"],
         "id": lambda r: r["Id"],
         "name": lambda r: r["Name"],
         "number": lambda r: r["NumberOfContainers"],
         "status": lambda r: r["Status"],
     }
-    return sorted(rows, key=keys[sort])
+    return sorted(rows, key=order[sort])
 
 
 def json_rows(rows: list[dict]) -> list[dict]:
