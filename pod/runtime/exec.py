@@ -170,7 +170,8 @@ def exec_process(
             child_sock.close()
             raise
         if stage == 0:
-            _stage_main(target, process, stdio, sys, parent_sock, child_sock, compiled)
+            keep_groups = init.keeps_groups(record.annotations)
+            _stage_main(target, process, stdio, sys, parent_sock, child_sock, compiled, keep_groups)
     finally:
         target.close()
         if compiled is not None:
@@ -260,6 +261,7 @@ def _stage_main(
     parent_sock: socket.socket,
     sock: socket.socket,
     compiled: seccomp.SeccompFilter | None = None,
+    keep_groups: bool = False,
 ) -> None:
     """The stage; never returns into the caller's code."""
     code = 1
@@ -280,7 +282,7 @@ def _stage_main(
         _expect(sock, "placed")
         pid = os.fork()
         if pid == 0:
-            _process_main(process, stdio, sys, sock, cgroup_fd, compiled)
+            _process_main(process, stdio, sys, sock, cgroup_fd, compiled, keep_groups)
         send(sock, {"type": "pid", "pid": pid})
         code = 0
     except BaseException as err:  # noqa: BLE001 - everything goes to the caller
@@ -308,6 +310,7 @@ def _process_main(
     sock: socket.socket,
     cgroup_fd: int,
     compiled: seccomp.SeccompFilter | None = None,
+    keep_groups: bool = False,
 ) -> None:
     """The process; never returns: it execs the command or exits."""
     try:
@@ -327,7 +330,7 @@ def _process_main(
         cwd = process.get("cwd") or "/"
         entered = init.enter_cwd(sys, cwd, retry_later=True)
         late_filter = init.seccomp_before_privileges(sys, process, compiled)
-        _step("changing user and capabilities", init.drop_privileges, sys, process)
+        _step("changing user and capabilities", init.drop_privileges, sys, process, keep_groups)
         sys.umask(int((process.get("user") or {}).get("umask", 0o022)))
         if not entered:
             init.enter_cwd(sys, cwd)

@@ -514,7 +514,8 @@ def prepare_init(
     cwd = process.get("cwd") or "/"
     entered = init.enter_cwd(sys, cwd, retry_later=True)
     late_filter = init.seccomp_before_privileges(sys, process, compiled)
-    _step("changing user and capabilities", init.drop_privileges, sys, process)
+    keep_groups = init.keeps_groups(spec.get("annotations") or {})
+    _step("changing user and capabilities", init.drop_privileges, sys, process, keep_groups)
     sys.umask(int((process.get("user") or {}).get("umask", 0o022)))
     if not entered:
         init.enter_cwd(sys, cwd)
