@@ -55,6 +55,9 @@ def logs_command(
     until: str = typer.Option(None, "--until", help="Only logs until a time or duration."),
     names: bool = typer.Option(False, "--names", "-n", help="Prefix lines with the name."),
     latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
+    color: bool = typer.Option(
+        False, "--color", help="Show each container's lines in a colour of its own."
+    ),
 ) -> None:
     """Fetch the logs of one or more containers."""
     from pod.container.lifecycle import all_ids, engine_error
@@ -81,7 +84,7 @@ def logs_command(
         since_ns=parse_moment(since) if since else None,
         until_ns=parse_moment(until) if until else None,
     )
-    show_logs(settings, records, options, names)
+    show_logs(settings, records, options, names, color)
 
 
 def stop_command(
