@@ -127,6 +127,19 @@ class ContainerRecord:
     privileged: bool = False
     security_opt: list[str] = field(default_factory=list)
     devices: list[list[str]] = field(default_factory=list)
+    # --ipc/--pid/--uts other than private: {"ipc": "host", "pid": "container:ID", ...}
+    namespaces: dict[str, str] = field(default_factory=dict)
+    requires: list[str] = field(default_factory=list)  # IDs started before this one (--requires)
+    group_add: list[str] = field(default_factory=list)  # as given, for inspect
+    volumes_from: list[str] = field(default_factory=list)  # as given, for inspect
+    timeout: int = 0  # --timeout: seconds the container may run before it is killed (0: none)
+    conmon_pidfile: str = ""  # --conmon-pidfile: where the shim writes its pid
+    log_path: str = ""  # --log-opt path= ("": the container directory's log)
+    log_max_size: int = 0  # --log-opt max-size= in bytes (0: no limit)
+    log_tag: str = ""  # --log-opt tag=
+    preserve_fds: int = 0  # --preserve-fds: fds 3.. the shim hands the container
+    systemd: str = "true"  # --systemd as given
+    timezone: str = ""  # --tz as given
 
     @property
     def short_id(self) -> str:
@@ -180,6 +193,10 @@ class ContainerStore:
             if data:
                 records.append(ContainerRecord.from_dict(data))
         return records
+
+    def dependents(self, container_id: str) -> list[str]:
+        """The IDs of the containers that depend on this one (`requires`): it must outlive them."""
+        return [record.id for record in self.list() if container_id in record.requires]
 
     def lookup(self, text: str) -> ContainerRecord:
         """By full ID, unique ID prefix or name, as podman resolves them."""

@@ -107,6 +107,25 @@ class ContainerPaths:
     def containerenv(self) -> Path:
         return self.directory / ".containerenv"
 
+    @property
+    def localtime(self) -> Path:
+        """--tz: a copy of the zone's file."""
+        return self.directory / "localtime"
+
+    @property
+    def passwd(self) -> Path:
+        """--hostuser: the image's /etc/passwd with the host's users added."""
+        return self.directory / "passwd"
+
+    # --- --mount type=image: each image's layers mounted beside the rootfs ---
+    @property
+    def image_mounts(self) -> Path:
+        return self.directory / "image-mounts"
+
+    def image_mount(self, index: int) -> Path:
+        """The directory of the `index`th image mount: merged/, upper/, work/ as the rootfs's."""
+        return self.image_mounts / str(index)
+
     # --- the shim's ---
     @property
     def log(self) -> Path:

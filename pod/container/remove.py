@@ -5,9 +5,9 @@ from __future__ import annotations
 from pod.config import Settings
 from pod.container.state import current_state
 from pod.container.stop import stop, stop_signal_failed
-from pod.errors import ContainerStateError
+from pod.errors import ContainerStateError, PodError
 from pod.reporter import Reporter
-from pod.store.containers import ContainerStore, pid_alive
+from pod.store.containers import ContainerRecord, ContainerStore, pid_alive
 from pod.store.layers import remove_trees
 from pod.store.layout import Layout
 from pod.store.lock import locked
@@ -45,6 +45,12 @@ def remove_container(
     layout = Layout(settings.root, settings.runroot)
     store = ContainerStore(layout)
     record = store.lookup(text)
+    needed_by = store.dependents(record.id)
+    if needed_by:
+        raise PodError(
+            f"container {record.id} has dependent containers which must be removed before it: "
+            f"{', '.join(needed_by)}: container already exists"
+        )
     state = current_state(store, record)
     restarting = pid_alive(state.shim_pid, state.shim_start_time)  # between two runs
     if state.status in RUNNING or state.status == "created" or restarting:
@@ -83,11 +89,23 @@ def _network_leftovers(layout: Layout, record) -> None:
     release(layout, record.id, record.networks)
 
 
+def removal_order(records: list[ContainerRecord]) -> list[ContainerRecord]:
+    """Dependents before what they depend on (`rm -a`, prune); a cycle keeps its order."""
+    left = list(records)
+    ordered: list[ContainerRecord] = []
+    while left:
+        needed = {dependency for record in left for dependency in record.requires}
+        free = [record for record in left if record.id not in needed] or left
+        ordered += free
+        left = [record for record in left if record not in free]
+    return ordered
+
+
 def prune_containers(settings: Settings) -> list[str]:
     """`pod container prune`: remove every container that is not running; their IDs."""
     store = ContainerStore(Layout(settings.root, settings.runroot))
     removed = []
-    for record in sorted(store.list(), key=lambda r: r.created):
+    for record in removal_order(sorted(store.list(), key=lambda r: r.created)):
         if current_state(store, record).status in RUNNING:
             continue
         removed.append(remove_container(settings, record.id))

@@ -28,6 +28,7 @@ def start_container(
     state = current_state(store, record)
     if state.status in ("running", "paused"):
         return 0
+    start_dependencies(settings, record.requires, reporter)
     if state.status == "creating":  # its bundle may be half written
         raise PodError(
             f"container {record.id} is still being created, or its creation was cut short "
@@ -40,3 +41,19 @@ def start_container(
         attachment = Attachment(interactive and record.interactive, record.tty, sig_proxy)
     code = launch(layout, record, attachment, reporter)
     return code or 0
+
+
+def start_dependencies(
+    settings: Settings, names: list[str], reporter: Reporter, seen: frozenset[str] = frozenset()
+) -> None:
+    """Start the containers another one depends on (--requires, and those whose namespaces it
+    joins) that are not running, theirs first, as podman does."""
+    store = ContainerStore(Layout(settings.root, settings.runroot))
+    for name in names:
+        record = store.lookup(name)
+        if record.id in seen:
+            raise PodError(f"container {record.id} depends on itself: dependency cycle")
+        if current_state(store, record).status in ("running", "paused"):
+            continue
+        start_dependencies(settings, record.requires, reporter, seen | {record.id})
+        start_container(settings, record.id, False, False, True, reporter)
