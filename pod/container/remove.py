@@ -29,7 +29,7 @@ def remove_orphans(settings: Settings) -> None:
         paths = layout.container(container_id)
         if not settings.rootless:
             unmount(paths.directory)
-        remove_trees([paths.upper, paths.work], rootless=settings.rootless)
+        remove_trees([paths.upper, paths.work, paths.image_mounts], rootless=settings.rootless)
         store.remove_files(container_id)
 
 
@@ -68,7 +68,7 @@ def remove_container(
         if not record.rootless:  # a rootless rootfs lives only in its shim's mount namespace
             unmount(paths.directory)
         if paths.directory.exists():
-            remove_trees([paths.upper, paths.work], rootless=settings.rootless)
+            remove_trees([paths.upper, paths.work, paths.image_mounts], rootless=settings.rootless)
         _network_leftovers(layout, record)
         store.remove_files(record.id)
     if volumes:

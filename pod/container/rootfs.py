@@ -79,9 +79,20 @@ def merged_dir(directory: Path) -> Path:
 
 
 def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
-    """Mount the rootfs of the container in `directory` at <directory>/merged; return the driver."""
+    """Mount the rootfs of the container in `directory` at <directory>/merged, and each
+    `--mount type=image` at its own directory's merged/ (its changes kept there); return the
+    rootfs's driver."""
     lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]  # top first
-    return mount_layers(lowers, directory, driver=record.storage_driver, rootless=record.rootless)
+    driver = mount_layers(lowers, directory, driver=record.storage_driver, rootless=record.rootless)
+    for entry in record.mounts:
+        if entry.get("type") == "image":
+            image_dir = Path(entry["source"]).parent
+            image_dir.mkdir(parents=True, exist_ok=True)
+            image_lowers = [layout.layer_diff(chain) for chain in reversed(entry["layers"])]
+            mount_layers(
+                image_lowers, image_dir, driver=record.storage_driver, rootless=record.rootless
+            )
+    return driver
 
 
 def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: bool) -> str:
@@ -111,8 +122,15 @@ def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: 
 
 
 def unmount(directory: Path) -> None:
-    """Unmount <directory>/merged (lazily when busy); nothing mounted is fine."""
-    merged = merged_dir(directory)
+    """Unmount <directory>/merged and the image mounts beside it (lazily when busy); nothing
+    mounted is fine."""
+    images = ContainerPaths(directory).image_mounts
+    for image_dir in sorted(images.iterdir()) if images.is_dir() else ():
+        _unmount(merged_dir(image_dir))
+    _unmount(merged_dir(directory))
+
+
+def _unmount(merged: Path) -> None:
     for _ in range(_MAX_UNMOUNTS):  # a bind over an earlier mount needs more than one
         try:
             _call("umount2", _bytes(merged), ctypes.c_int(0))
