@@ -25,7 +25,7 @@ COMMAND_MODULES = (
 # Which modules register each top-level name, so a command imports only its own module(s);
 # help and unknown names import them all. A unit test keeps this table complete.
 MODULES_FOR = {
-    **dict.fromkeys(("run", "create", "start", "ps", "rm"), ("containers",)),
+    **dict.fromkeys(("run", "create", "start", "attach", "ps", "rm"), ("containers",)),
     **dict.fromkeys(("images", "rmi", "tag", "untag", "history"), ("images",)),
     **dict.fromkeys(
         ("logs", "stop", "kill", "restart", "wait", "pause", "unpause", "top"), ("lifecycle",)

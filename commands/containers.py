@@ -243,24 +243,84 @@ def _only_streams(streams: list[str]) -> Iterator[None]:
 
 
 def start_command(
-    containers: list[str] = typer.Argument(..., metavar="CONTAINER...", help="Containers."),
+    containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
     attach_output: bool = typer.Option(False, "--attach", "-a", help="Attach to the output."),
     interactive: bool = typer.Option(False, "--interactive", "-i", help="Attach stdin."),
     sig_proxy: bool = typer.Option(True, "--sig-proxy/--no-sig-proxy", help="Proxy signals."),
+    detach_keys: str = typer.Option(
+        None, "--detach-keys", help="Keys that detach from the container (ctrl-p,ctrl-q)."
+    ),
+    all_containers: bool = typer.Option(False, "--all", help="Start every container."),
+    filters: list[str] = typer.Option(
+        [], "--filter", "-f", help="Start the containers matching: name, id, label, status, ..."
+    ),
+    latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
 ) -> None:
     """Start created or stopped containers."""
     from pod.commands.progress import QuietReporter
+    from pod.container.lifecycle import all_ids
     from pod.container.start import start_container
+    from pod.errors import UsageError
 
+    settings = common.settings()
+    chosen = all_containers or filters or latest
+    if containers and chosen:
+        raise UsageError(
+            "either start all containers or the container(s) provided in the arguments"
+        )
+    if latest:
+        containers = all_ids(settings, False)[-1:]
+    elif chosen:
+        containers = _matching(settings, filters, stopped=True)
+    elif not containers:
+        raise UsageError("start requires at least one argument")
+    if attach_output and len(containers) > 1:
+        raise UsageError("you cannot start and attach multiple containers at once")
     code = 0
     for text in containers:
         code = start_container(
-            common.settings(), text, attach_output, interactive, sig_proxy, QuietReporter()
+            settings, text, attach_output, interactive, sig_proxy, QuietReporter(), detach_keys
         )
         if not attach_output:
             print(text)
     if code:
         raise typer.Exit(code)
+
+
+def _matching(settings, filters: list[str], stopped: bool = False) -> list[str]:
+    """The full IDs of the containers `--filter` matches (all with none), oldest first; with
+    `stopped`, only those not running."""
+    from pod.container.list import list_containers
+
+    rows = reversed(list_containers(settings, True, list(filters)))  # newest first
+    return [row["Id"] for row in rows if not stopped or row["State"] not in ("running", "paused")]
+
+
+def attach_command(
+    container: str = typer.Argument(None, metavar="CONTAINER", help="The container."),
+    no_stdin: bool = typer.Option(False, "--no-stdin", help="Do not attach stdin."),
+    detach_keys: str = typer.Option(
+        None, "--detach-keys", help="Keys that detach from the container (ctrl-p,ctrl-q)."
+    ),
+    sig_proxy: bool = typer.Option(
+        True, "--sig-proxy/--no-sig-proxy", help="Proxy received signals to the container."
+    ),
+    latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
+) -> None:
+    """Attach to a running container's output (and stdin)."""
+    from pod.container.lifecycle import all_ids, engine_error
+    from pod.container.start import attach_container
+    from pod.errors import PodError, UsageError
+
+    settings = common.settings()
+    if latest:
+        container = next(iter(all_ids(settings, False)[-1:]), None)
+    if not container:
+        raise UsageError("attach requires the name or ID of one running container or --latest")
+    try:
+        attach_container(settings, container, not no_stdin, sig_proxy, detach_keys)
+    except PodError as err:
+        raise engine_error(err) from None
 
 
 def rm_command(
@@ -367,5 +427,6 @@ def register(app: typer.Typer, image_app: typer.Typer) -> None:
         help="Create a container without starting it; prints its ID.",
     )(run_command)
     app.command("start", rich_help_panel=panel)(start_command)
+    app.command("attach", rich_help_panel=panel)(attach_command)
     app.command("ps", rich_help_panel=panel)(ps_command)
     app.command("rm", rich_help_panel=panel)(rm_command)

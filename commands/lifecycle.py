@@ -89,18 +89,23 @@ def logs_command(
 
 def stop_command(
     containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
-    timeout: int = typer.Option(None, "--time", "-t", help="Seconds to wait before SIGKILL."),
+    timeout: int = typer.Option(
+        None, "--time", "-t", "--timeout", help="Seconds to wait before SIGKILL."
+    ),
     all_containers: bool = typer.Option(False, "--all", "-a", help="Stop all running."),
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing containers."),
+    latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
 ) -> None:
     """Stop one or more containers."""
     from pod.commands.progress import QuietReporter
-    from pod.container.lifecycle import stop_container
+    from pod.container.lifecycle import all_ids, stop_container
 
     def action(text: str) -> None:
         stop_container(common.settings(), text, timeout, QuietReporter())
         print(text)
 
+    if latest:
+        containers = all_ids(common.settings(), False)[-1:]
     _each(_targets(containers, all_containers, True), action, ignore)
 
 
@@ -337,15 +342,20 @@ def prune_command(
 
 
 def diff_command(
-    container: str = typer.Argument(..., metavar="CONTAINER", help="The container."),
+    container: str = typer.Argument(None, metavar="CONTAINER", help="The container."),
     fmt: str = common.format_option("json or a Go template."),
+    latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
 ) -> None:
     """Inspect changes to a container's file systems (A added, C changed, D deleted)."""
     from pod.commands.progress import QuietReporter
     from pod.container.diff import diff
-    from pod.container.lifecycle import engine_error
-    from pod.errors import PodError
+    from pod.container.lifecycle import all_ids, engine_error
+    from pod.errors import PodError, UsageError
 
+    if latest:
+        container = next(iter(all_ids(common.settings(), False)[-1:]), None)
+    if not container:
+        raise UsageError("diff requires a container name or ID, or --latest")
     try:
         changes = diff(common.settings(), container, QuietReporter())
     except PodError as err:
@@ -394,6 +404,7 @@ def register(app: typer.Typer, image_app: typer.Typer) -> None:
         "create", context_settings=_RUN_CONTEXT, help="Create a container without starting it."
     )(containers.run_command)
     group.command("start")(containers.start_command)
+    group.command("attach")(containers.attach_command)
     group.command("rm")(containers.rm_command)
     for name in ("ls", "ps", "list"):
         group.command(name)(containers.ps_command)

@@ -18,29 +18,57 @@ def start_container(
     interactive: bool,
     sig_proxy: bool,
     reporter: Reporter,
+    detach_keys: str | None = None,
 ) -> int:
-    """Start one container; with `attach_output` wait and return its exit code."""
+    """Start one container; with `attach_output` wait and return its exit code (`detach_keys`:
+    podman's default when None)."""
     from pod.container.run import Attachment, launch
+    from pod.shim.client import DEFAULT_DETACH_KEYS, parse_detach_keys
 
+    keys = DEFAULT_DETACH_KEYS if detach_keys is None else detach_keys
+    parse_detach_keys(keys)
     layout = Layout(settings.root, settings.runroot)
     store = ContainerStore(layout)
     record = store.lookup(text)
     state = current_state(store, record)
     if state.status in ("running", "paused"):
         return 0
-    start_dependencies(settings, record.requires, reporter)
     if state.status == "creating":  # its bundle may be half written
         raise PodError(
             f"container {record.id} is still being created, or its creation was cut short "
             "(remove it): container state improper"
         )
+    start_dependencies(settings, record.requires, reporter)
     with locked(store.container_lock(record.id)):
         store.write_state(record.id, ContainerState(status="created"))
     attachment = None
     if attach_output:
-        attachment = Attachment(interactive and record.interactive, record.tty, sig_proxy)
+        attachment = Attachment(interactive and record.interactive, record.tty, sig_proxy, keys)
     code = launch(layout, record, attachment, reporter)
     return code or 0
+
+
+def attach_container(
+    settings: Settings, text: str, stdin: bool, sig_proxy: bool, detach_keys: str | None
+) -> None:
+    """`pod attach`: this terminal joins a running container until it exits or the detach
+    keys are typed. podman 4.3 exits 0 either way (the container's code is not passed on)."""
+    from pod.shim.client import DEFAULT_DETACH_KEYS, attach
+
+    layout = Layout(settings.root, settings.runroot)
+    store = ContainerStore(layout)
+    record = store.lookup(text)
+    if current_state(store, record).status != "running":
+        raise PodError("you can only attach to running containers")
+    attach(
+        layout,
+        record.id,
+        stdin=stdin and record.interactive,
+        tty=record.tty,
+        sig_proxy=sig_proxy,
+        detach_keys=DEFAULT_DETACH_KEYS if detach_keys is None else detach_keys,
+        send_start=False,
+    )
 
 
 def start_dependencies(
