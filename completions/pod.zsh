@@ -10,7 +10,7 @@ _pod_subcommands=(
     'pod image' 'build exists history inspect list ls prune pull push rm tag untag'
     'pod network' 'connect create disconnect exists inspect ls prune rm'
     'pod system' 'df info prune reset'
-    'pod volume' 'create exists inspect ls prune rm'
+    'pod volume' 'create exists export import inspect list ls mount prune rm unmount'
 )
 typeset -gA _pod_flags
 _pod_flags=(
@@ -106,10 +106,15 @@ _pod_flags=(
     'pod volume' '--help'
     'pod volume create' '--help --ignore'
     'pod volume exists' '--help'
+    'pod volume export' '--help'
+    'pod volume import' '--help'
     'pod volume inspect' '--all --help -a'
+    'pod volume list' '--help --noheading --quiet -n -q'
     'pod volume ls' '--help --noheading --quiet -n -q'
+    'pod volume mount' '--help'
     'pod volume prune' '--force --help -f'
     'pod volume rm' '--all --force --help -a -f'
+    'pod volume unmount' '--help'
     'pod wait' '--help'
 )
 typeset -gA _pod_value_options
@@ -172,8 +177,10 @@ _pod_value_options=(
     'pod system df' '--format'
     'pod system info' '--format -f'
     'pod version' '--format -f'
-    'pod volume create' '--label -l'
+    'pod volume create' '--driver --label --opt -d -l -o'
+    'pod volume export' '--output -o'
     'pod volume inspect' '--format -f'
+    'pod volume list' '--filter --format -f'
     'pod volume ls' '--filter --format -f'
     'pod wait' '--condition --interval -i'
 )
@@ -251,8 +258,12 @@ _pod_args=(
     'pod untag' 'image -*'
     'pod volume create' 'volume'
     'pod volume exists' 'volume'
+    'pod volume export' 'volume'
+    'pod volume import' 'volume -'
     'pod volume inspect' 'volume*'
+    'pod volume mount' 'volume*'
     'pod volume rm' 'volume*'
+    'pod volume unmount' 'volume*'
     'pod wait' 'container*'
 )
 typeset -gA _pod_help
@@ -348,10 +359,15 @@ _pod_help=(
     'pod volume' 'Manage named volumes'
     'pod volume create' 'Create a volume'
     'pod volume exists' 'Exit 0 if the volume exists, 1 if not'
+    'pod volume export' 'Export a volume'\''s files as a tar archive'
+    'pod volume import' 'Import a tar archive'\''s files into a volume'
     'pod volume inspect' 'Show details of volumes'
+    'pod volume list' 'List volumes'
     'pod volume ls' 'List volumes'
+    'pod volume mount' 'Mount volumes on the host; print where'
     'pod volume prune' 'Remove all volumes no container uses'
     'pod volume rm' 'Remove volumes (exit 2 when one is in use)'
+    'pod volume unmount' 'Unmount volumes mounted with `volume mount` (once nothing else uses them)'
     'pod wait' 'Block until one or more containers stop; print their exit codes'
 )
 

@@ -126,6 +126,16 @@ class ContainerPaths:
         """The directory of the `index`th image mount: merged/, upper/, work/ as the rootfs's."""
         return self.image_mounts / str(index)
 
+    @property
+    def mounted_volumes(self) -> Path:
+        """The volumes whose filesystems the shim mounted for this container (rootful)."""
+        return self.directory / "mounted-volumes"
+
+    @property
+    def graph_root(self) -> Path:
+        """The store this container directory (Layout.container_dir) belongs to."""
+        return self.directory.parent.parent
+
     # --- the shim's ---
     @property
     def log(self) -> Path:

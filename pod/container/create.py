@@ -12,7 +12,14 @@ import time
 from dataclasses import asdict, dataclass
 
 from pod.config import Settings
-from pod.container import etc_files, namespaces, restart_policy, seccomp_profile, spec
+from pod.container import (
+    etc_files,
+    namespaces,
+    restart_policy,
+    seccomp_profile,
+    spec,
+    volume_mounts,
+)
 from pod.container import user as passwd
 from pod.container.options import MountSpec, RunOptions
 from pod.container.state import current_state
@@ -329,6 +336,8 @@ def _volume_mounts(
             names.append(record.name)
             entry["source"] = str(volumes.data_dir(record.name))
             entry["volume"] = record.name
+            if volume_mounts.mounts_filesystem(record.options):  # the shim mounts it
+                entry["volume_options"] = dict(record.options)
             entry["copy_up"] = not any(volumes.data_dir(record.name).iterdir())
         elif item.type == "image":
             entry = _image_mount(layout, container_id, index, item)

@@ -92,7 +92,26 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
             mount_layers(
                 image_lowers, image_dir, driver=record.storage_driver, rootless=record.rootless
             )
+    _mount_volumes(layout, record, directory)
     return driver
+
+
+def _mount_volumes(layout: Layout, record: ContainerRecord, directory: Path) -> None:
+    """The volumes that are filesystems (pod.container.volume_mounts), each once; rootful, the
+    names go to mounted-volumes so unmount lets go of exactly those."""
+    from pod.container import volume_mounts
+
+    marker = ContainerPaths(directory).mounted_volumes
+    if marker.exists():  # mounted for an earlier run that never unmounted: counted already
+        return
+    names = []
+    for entry in record.mounts:
+        options = entry.get("volume_options") or {}
+        if entry.get("type") == "volume" and volume_mounts.mounts_filesystem(options):
+            volume_mounts.acquire(layout, entry["volume"], options, rootless=record.rootless)
+            names.append(entry["volume"])
+    if names and not record.rootless:
+        marker.write_text("\n".join(names) + "\n")
 
 
 def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: bool) -> str:
@@ -124,10 +143,17 @@ def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: 
 def unmount(directory: Path) -> None:
     """Unmount <directory>/merged and the image mounts beside it (lazily when busy); nothing
     mounted is fine."""
-    images = ContainerPaths(directory).image_mounts
-    for image_dir in sorted(images.iterdir()) if images.is_dir() else ():
+    paths = ContainerPaths(directory)
+    for image_dir in sorted(paths.image_mounts.iterdir()) if paths.image_mounts.is_dir() else ():
         _unmount(merged_dir(image_dir))
     _unmount(merged_dir(directory))
+    if paths.mounted_volumes.exists():
+        from pod.container import volume_mounts
+
+        volumes_layout = Layout(paths.graph_root, paths.graph_root)  # volumes need no run root
+        for name in paths.mounted_volumes.read_text().split():
+            volume_mounts.release(volumes_layout, name)
+        paths.mounted_volumes.unlink()
 
 
 def _unmount(merged: Path) -> None:
