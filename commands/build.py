@@ -238,5 +238,9 @@ def register(app: typer.Typer, image_app: typer.Typer) -> None:
     panel = {"rich_help_panel": "Images"}
     app.command("build", **panel)(build_command)
     image_app.command("build")(build_command)
+    buildx = common.new_typer(help="Build images (Docker's buildx, as podman offers it).",
+                              no_args_is_help=True)  # fmt: skip
+    buildx.command("build")(build_command)
+    app.add_typer(buildx, name="buildx", **panel)
     app.command("commit", **panel)(commit_command)
     common.container_group(app).command("commit")(commit_command)

@@ -3,7 +3,8 @@
 # the checked-in copies in completions/.
 
 declare -gA _pod_subcommands=(
-    ['pod']='attach build commit completion container cp create diff exec history image images info inspect kill login logout logs network pause port ps pull push rename restart rm rmi run start stats stop system tag top unpause unshare untag version volume wait'
+    ['pod']='attach build buildx commit completion container cp create diff exec history image images info inspect kill login logout logs network pause port ps pull push rename restart rm rmi run start stats stop system tag top unpause unshare untag version volume wait'
+    ['pod buildx']='build'
     ['pod container']='attach commit cp create diff exists inspect kill list logs ls pause port prune ps rename restart rm run start stats stop top unpause wait'
     ['pod image']='build exists history inspect list ls prune pull push rm tag untag'
     ['pod network']='connect create disconnect exists inspect ls prune rm'
@@ -11,9 +12,11 @@ declare -gA _pod_subcommands=(
     ['pod volume']='create exists export import inspect list ls mount prune rm unmount'
 )
 declare -gA _pod_flags=(
-    ['pod']='--help --version -v'
+    ['pod']='--help --noout --version -v'
     ['pod attach']='--help --latest --no-sig-proxy --no-stdin --sig-proxy -l'
     ['pod build']='--help --layers --no-cache --no-layers --quiet --squash --squash-all -q'
+    ['pod buildx']='--help'
+    ['pod buildx build']='--help --layers --no-cache --no-layers --quiet --squash --squash-all -q'
     ['pod commit']='--help --pause --quiet --squash -p -q -s'
     ['pod completion']='--help --no-desc'
     ['pod container']='--help'
@@ -115,9 +118,10 @@ declare -gA _pod_flags=(
     ['pod wait']='--help'
 )
 declare -gA _pod_value_options=(
-    ['pod']='--log-level --root --runroot --storage-driver'
+    ['pod']='--cgroup-manager --default-mounts-file --log-level --root --runroot --runtime-flag --storage-driver --storage-opt --volumepath'
     ['pod attach']='--detach-keys'
     ['pod build']='--annotation --build-arg --build-context --env --file --format --iidfile --label --network --platform --pull --runtime --secret --tag --target --timestamp --volume -f -t -v'
+    ['pod buildx build']='--annotation --build-arg --build-context --env --file --format --iidfile --label --network --platform --pull --runtime --secret --tag --target --timestamp --volume -f -t -v'
     ['pod commit']='--author --change --format --message -a -c -f -m'
     ['pod completion']='--file -f'
     ['pod container attach']='--detach-keys'
@@ -183,6 +187,7 @@ declare -gA _pod_value_options=(
 declare -gA _pod_args=(
     ['pod attach']='container'
     ['pod build']='-'
+    ['pod buildx build']='-'
     ['pod commit']='container image'
     ['pod completion']='-'
     ['pod container attach']='container'
@@ -264,6 +269,8 @@ declare -gA _pod_args=(
 declare -gA _pod_help=(
     ['pod attach']='Attach to a running container'\''s output (and stdin)'
     ['pod build']='Build an image from a Containerfile'
+    ['pod buildx']='Build images (Docker'\''s buildx, as podman offers it)'
+    ['pod buildx build']='Build an image from a Containerfile'
     ['pod commit']='Create an image from a container'\''s changes'
     ['pod completion']='Generate shell autocompletions'
     ['pod container']='Manage containers'

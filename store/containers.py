@@ -111,6 +111,9 @@ class ContainerRecord:
     dns_search: list[str] = field(default_factory=list)
     dns_options: list[str] = field(default_factory=list)
     storage_driver: str = "overlay"
+    # --storage-opt overlay.mount_program= (a FUSE overlay to use) and overlay.mountopt=
+    mount_program: str = ""
+    overlay_mountopt: str = ""
     layers: list[str] = field(default_factory=list)  # the image's chain ids, base layer first
     # Rootless id maps for the shim's user namespace: {"uid_map": [[inside, outside, count], ...],
     # "gid_map": [...]}; empty: 0 → the user, 1.. → the user's /etc/subuid and /etc/subgid ranges.

@@ -126,6 +126,10 @@ class ContainerPaths:
         """The directory of the `index`th image mount: merged/, upper/, work/ as the rootfs's."""
         return self.image_mounts / str(index)
 
+    def default_mount(self, index: int) -> Path:
+        """A copy of the `index`th --default-mounts-file entry, bound into the container."""
+        return self.directory / "default-mounts" / str(index)
+
     @property
     def mounted_volumes(self) -> Path:
         """The volumes whose filesystems the shim mounted for this container (rootful)."""

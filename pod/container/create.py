@@ -8,8 +8,10 @@ image never leaves a half-made container behind.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from pod.config import Settings
 from pod.container import (
@@ -29,7 +31,7 @@ from pod.reporter import Reporter
 from pod.store.blobs import BlobStore
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, new_id
 from pod.store.images import ImageRecord, ImageStore
-from pod.store.layout import Layout
+from pod.store.layout import ContainerPaths, Layout
 from pod.store.lock import atomic_write, atomic_write_json, locked
 from pod.store.volumes import VolumeStore
 from pod.util.capabilities import host_bounding_set
@@ -51,6 +53,7 @@ def create_container(
     base: BaseImage | None = None,
 ) -> ContainerRecord:
     layout = Layout(settings.root, settings.runroot)
+    _check_cgroup_manager(settings, reporter)
     if base is None:
         image = find_or_pull(
             settings, layout, options.image, options.pull, reporter, options.platform
@@ -80,6 +83,16 @@ def create_container(
         store.remove_files(record.id)
         raise
     return record
+
+
+def _check_cgroup_manager(settings: Settings, reporter: Reporter) -> None:
+    """--cgroup-manager systemd: refused without systemd (as podman's runtime refuses it);
+    with it, pod still places the container's cgroup itself and says so."""
+    if settings.cgroup_manager != "systemd" or settings.rootless:
+        return
+    if not os.path.isdir("/run/systemd/system"):
+        raise PodError("systemd not running on this host, cannot use systemd cgroups manager")
+    reporter.warning("pod manages container cgroups itself: using cgroupfs, not systemd")
 
 
 def find_or_pull(
@@ -230,6 +243,8 @@ def _record(
         restart_retries=policy.retries,
         network=options.network,
         storage_driver=settings.storage_driver,
+        mount_program=settings.storage_opts.get("mount_program", ""),
+        overlay_mountopt=settings.storage_opts.get("mountopt", ""),
         entrypoint=entrypoint,
         cmd=cmd,
         user=options.user or defaults.user or "",
@@ -303,19 +318,45 @@ def _image_mount(layout: Layout, container_id: str, index: int, item: MountSpec)
     }
 
 
+def _default_mounts(mounts_file: Path | None, paths: ContainerPaths) -> list[MountSpec]:
+    """--default-mounts-file: each `HOST:CONTAINER` line's files, copied into the container's
+    directory (what the container changes there stays its own) and bound in; missing host
+    paths and a missing file are skipped, as podman does."""
+    try:
+        lines = mounts_file.read_text().splitlines() if mounts_file else []
+    except OSError:
+        return []
+    found = []
+    for line in (line.strip() for line in lines):
+        source, sep, destination = line.partition(":")
+        if not sep or line.startswith("#") or not os.path.exists(source):
+            continue
+        copy = paths.default_mount(len(found))
+        copy.parent.mkdir(exist_ok=True)
+        if os.path.isdir(source):
+            shutil.copytree(source, copy, symlinks=True)
+        else:
+            shutil.copy2(source, copy)
+        found.append(MountSpec("bind", os.path.normpath(destination), str(copy), []))
+    return found
+
+
 def _volume_mounts(
     layout: Layout,
     store: ContainerStore,
     container_id: str,
     options: RunOptions,
     defaults: ImageDefaults,
+    default_mounts_file: Path | None = None,
 ) -> tuple[list[dict], list[str]]:
-    """Resolve -v/--mount/--tmpfs, --volumes-from and the image's VOLUMEs into runtime mounts
-    and volume names; a destination given twice keeps the first."""
+    """Resolve -v/--mount/--tmpfs, --volumes-from, --default-mounts-file and the image's VOLUMEs
+    into runtime mounts and volume names; a destination given twice keeps the first."""
     volumes = VolumeStore(layout)
     requested = list(options.mounts)
     taken = {m.destination for m in requested}
-    for item in _volumes_from(store, options.volumes_from):
+    extra = _volumes_from(store, options.volumes_from)
+    extra += _default_mounts(default_mounts_file, layout.container(container_id))
+    for item in extra:
         if item.destination not in taken:
             requested.append(item)
             taken.add(item.destination)
@@ -406,7 +447,9 @@ def _write_bundle(
             raise
         raise PodError(f"looking up supplemental groups for container {record.id}: {err}") from None
     joined_pids = _joined_pids(store, options, settings.rootless)
-    mounts, volume_names = _volume_mounts(layout, store, record.id, options, defaults)
+    mounts, volume_names = _volume_mounts(
+        layout, store, record.id, options, defaults, settings.default_mounts_file
+    )
     network = _network(settings, layout, store, record, options, defaults, reporter)
     files = etc_files.write_all(
         paths.directory,

@@ -56,6 +56,16 @@ def _message_from_log(text: str) -> str:
     return message
 
 
+RUNTIME_FLAGS_VARIABLE = "POD_RUNTIME_FLAGS"  # set by `pod --runtime-flag`, one a line
+
+
+def global_flags() -> list[str]:
+    """podman's --runtime-flag values for the binary: `debug` → `--debug`, `log=F` → `--log=F`
+    (the shim and its helpers inherit them from the command that started them)."""
+    given = os.environ.get(RUNTIME_FLAGS_VARIABLE, "")
+    return [flag if flag.startswith("-") else f"--{flag}" for flag in given.split("\n") if flag]
+
+
 class ExternalRuntime:
     """An OCI runtime binary with api.py's verbs."""
 
@@ -67,7 +77,7 @@ class ExternalRuntime:
         return f"ExternalRuntime({self.binary!r})"
 
     def _base(self, state_root: Path) -> list[str]:
-        return [self.binary, "--root", os.fspath(state_root)]
+        return [self.binary, *global_flags(), "--root", os.fspath(state_root)]
 
     def _error(self, verb: str, message: str, container_id: str) -> OCIRuntimeError:
         text = message or f"{self.name} {verb} failed"
