@@ -1,4 +1,5 @@
-"""podman (Go pflag) accepts `--flag=true|false` for boolean flags; click does not.
+"""podman (Go pflag) accepts `--flag=true|false` for boolean flags, and flags whose value may be
+left out; click does neither.
 
 Scripts written for podman say `--tls-verify=false` or `--rm=true`, so before click parses the
 command line the values of known boolean flags are turned into the plain flag (true), its
@@ -11,6 +12,9 @@ from typing import Any
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
+# Options whose value may be left out, as pflag's NoOptDefVal: the bare flag means this value
+# and never takes the next word (`pod build --pull .` pulls, and "." is the context).
+OPTIONAL_VALUES = {("build", "--pull"): "true"}
 
 
 def _bool_options(command: Any) -> dict[str, tuple[str, str | None]]:
@@ -38,6 +42,10 @@ def normalize(command: Any, argv: list[str]) -> list[str]:
             current = subcommands[token]
             flags = _bool_options(current)
             result.append(token)
+            continue
+        bare = OPTIONAL_VALUES.get((getattr(current, "name", ""), token))
+        if bare is not None:
+            result.append(f"{token}={bare}")
             continue
         name, sep, value = token.partition("=")
         if sep and name in flags and value.lower() in _TRUE | _FALSE:

@@ -163,14 +163,14 @@ def wait_command(
 
 def _interval_seconds(text: str) -> float:
     from pod.errors import UsageError
-    from pod.util.timefmt import DURATION, UNIT_SECONDS
+    from pod.util.timefmt import parse_duration
 
     if text.isdigit():
         return int(text) / 1000
-    found = DURATION.findall(text)
-    if not found:
+    seconds = parse_duration(text)
+    if seconds is None:
         raise UsageError(f'invalid interval "{text}": use a duration like 250ms')
-    return min(max(sum(float(n) * UNIT_SECONDS[u] for n, u in found), 0.01), 1.0)
+    return min(max(seconds, 0.01), 1.0)
 
 
 def pause_command(

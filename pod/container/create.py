@@ -12,6 +12,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pod.config import Settings
 from pod.container import (
@@ -36,6 +37,9 @@ from pod.store.lock import atomic_write, atomic_write_json, locked
 from pod.store.volumes import VolumeStore
 from pod.util.capabilities import host_bounding_set
 from pod.util.userns import current_mapping
+
+if TYPE_CHECKING:
+    from pod.image.access import RegistryAccess
 
 
 @dataclass(frozen=True)
@@ -102,9 +106,11 @@ def find_or_pull(
     policy: str,
     reporter: Reporter,
     platform: str = "",
+    access: RegistryAccess | None = None,
 ) -> ImageRecord:
     """The local image when the policy allows (run, create, build's FROM) and it is for the
-    `platform` asked for ("": any); the registry code is imported only on a miss."""
+    `platform` asked for ("": any); the registry code is imported only on a miss. `access`:
+    the command's --tls-verify, --authfile, --creds, --cert-dir."""
     if policy in ("missing", "never"):
         images = ImageStore(layout)
         local = images.find(text, images.list())
@@ -118,6 +124,8 @@ def find_or_pull(
     # a local image for another platform must not satisfy "missing": fetch the wanted one
     wanted_policy = "always" if platform and policy == "missing" else policy
     pull = PullOptions(policy=wanted_policy, reporter=reporter)
+    if access is not None:
+        pull.access = access
     if platform:
         parts = platform.split("/")
         pull.platform = manifest.Platform(parts[0], parts[1], parts[2] if len(parts) > 2 else "")
