@@ -147,7 +147,7 @@ _pod_value_options=(
     'pod container wait' '--condition --interval -i'
     'pod create' '--add-host --annotation --arch --attach --cap-add --cap-drop --cidfile --conmon-pidfile --cpu-shares --cpus --cpuset-cpus --detach-keys --device --device-cgroup-rule --dns --dns-option --dns-search --entrypoint --env --env-file --expose --group-add --hostname --hostuser --init-path --ip --ipc --label --label-file --log-driver --log-opt --memory --memory-swap --mount --name --net --network --network-alias --oom-score-adj --os --pid --pids-limit --platform --preserve-fds --publish --pull --requires --restart --runtime --security-opt --shm-size --stop-signal --stop-timeout --sysctl --systemd --timeout --tmpfs --tz --ulimit --unsetenv --user --userns --uts --variant --volume --volumes-from --workdir -a -c -e -h -l -m -p -u -v -w'
     'pod diff' '--format'
-    'pod exec' '--env --env-file --user --workdir -e -u -w'
+    'pod exec' '--detach-keys --env --env-file --preserve-fds --user --workdir -e -u -w'
     'pod history' '--format'
     'pod image build' '--annotation --authfile --build-arg --build-context --cache-ttl --cert-dir --creds --env --file --format --ignorefile --iidfile --jobs --label --logfile --network --platform --pull --runtime --secret --tag --target --timestamp --ulimit --volume -f -t -v'
     'pod image history' '--format'

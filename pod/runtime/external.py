@@ -182,6 +182,7 @@ class ExternalRuntime:
         console_socket: Path | None = None,
         stdio: tuple[int, int, int] = (0, 1, 2),
         detach: bool = False,
+        preserve_fds: int = 0,
     ) -> int:
         """`<bin> exec --detach --process F --pid-file P ID`: api.exec_process's contract.
 
@@ -209,11 +210,15 @@ class ExternalRuntime:
                "--process", str(process_file), "--detach", "--pid-file", str(pid_file)]  # fmt: skip
         if console_socket:
             cmd += ["--console-socket", os.fspath(console_socket)]
+        if preserve_fds:
+            cmd += ["--preserve-fds", str(preserve_fds)]
         try:
             fd = os.open(process_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             with open(fd, "w") as handle:
                 json.dump(process, handle)
-            code = _run_in_namespace_of(int(current["pid"]), [*cmd, container_id], stdio)
+            code = _run_in_namespace_of(
+                int(current["pid"]), [*cmd, container_id], stdio, preserve_fds
+            )
             if code != 0:
                 text = log.read_text() if log.exists() else ""
                 raise self._error("exec", _message_from_log(text), container_id)
@@ -233,12 +238,17 @@ class ExternalRuntime:
             raise OCIRuntimeError(f"{self.name} features: not supported by this binary") from None
 
 
-def _run_in_namespace_of(pid: int, cmd: list[str], stdio: tuple[int, int, int]) -> int:
-    """Run `cmd` with `stdio`, as root of `pid`'s user namespace when that is not ours."""
+def _run_in_namespace_of(
+    pid: int, cmd: list[str], stdio: tuple[int, int, int], preserve_fds: int = 0
+) -> int:
+    """Run `cmd` with `stdio` (and the fds 3..3+`preserve_fds`-1 it passes on), as root of
+    `pid`'s user namespace when that is not ours."""
     from pod.runtime.exec import same_namespace
 
     if same_namespace(pid, "user"):
-        return subprocess.run(cmd, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2]).returncode
+        kept = tuple(range(3, 3 + preserve_fds))
+        done = subprocess.run(cmd, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], pass_fds=kept)
+        return done.returncode
     from pod.runtime.exec import join_user_namespace
     from pod.runtime.syscalls import Syscalls
 
