@@ -191,8 +191,11 @@ def _supported_limits(resources: ResourceLimits) -> ResourceLimits:
             "Resource limits are not supported and ignored: the user's cgroup v2 tree is not "
             "delegated (see systemd's Delegate=)"
         )
-    else:
-        common.warn("Resource limits are not supported and ignored on cgroups V1 rootless systems")
+    else:  # podman prints this one as a plain line, not a WARN[...] one
+        print(
+            "Resource limits are not supported and ignored on cgroups V1 rootless systems",
+            file=sys.stderr,
+        )
     return resources.without_cgroup_limits()
 
 

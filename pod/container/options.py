@@ -60,7 +60,7 @@ class ResourceLimits:
     pids_limit: int | None = None  # None: the default (2048); -1: unlimited
     ulimits: list[Ulimit] = field(default_factory=list)
     ulimit_host: bool = False  # `--ulimit host`: no process.rlimits, the host's limits apply
-    shm_size: int | None = None  # bytes; None: the default 64 MiB
+    shm_size: int | None = None  # bytes; None: the default (65536000), 0: no limit
     oom_score_adj: int | None = None
 
     @property

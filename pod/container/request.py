@@ -111,7 +111,7 @@ def run_options(
         dns_options=list(flags["dns_option"]),
         pull=flags["pull"],
         sig_proxy=flags["sig_proxy"],
-        stop_signal=flags["stop_signal"],
+        stop_signal=_stop_signal(flags["stop_signal"]),
         stop_timeout=_uint(flags["stop_timeout"], "--stop-timeout"),
         restart=_restart_policy(flags["restart"], remove),
         resources=_resources(flags),
@@ -142,6 +142,16 @@ def run_options(
         requires=[name for value in flags["requires"] for name in value.split(",") if name],
         no_hosts=flags["no_hosts"],
     )
+
+
+def _stop_signal(value: str | None) -> str | None:
+    """--stop-signal: a name or a number from 1 to 64, as podman takes it."""
+    if value is not None:
+        from pod.container.spec import signal_number
+
+        if not 1 <= signal_number(value) <= 64:
+            raise UsageError("valid signals are 1 through 64")
+    return value
 
 
 def _uint(value: str | None, flag: str) -> int:

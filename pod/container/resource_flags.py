@@ -234,10 +234,14 @@ def parse_ulimit(value: str) -> Ulimit:
     return Ulimit(name, soft, hard)
 
 
-def parse_shm_size(value: str) -> int | None:
-    """--shm-size: the size of /dev/shm in bytes (0: the default)."""
-    size = parse_size(value, "--shm-size")
-    return size or None
+def parse_shm_size(value: str) -> int:
+    """--shm-size: the size of /dev/shm in bytes (0: a tmpfs without a limit, as podman's)."""
+    size = size_in_bytes(value)
+    if size is None:
+        raise UsageError(f"unable to translate --shm-size: invalid size: '{value}'")
+    if size > INT64_MAX:
+        raise _bad(value, "--shm-size", "value out of range")
+    return int(size)
 
 
 def parse_oom_score_adj(value: str) -> int:

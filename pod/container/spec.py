@@ -49,7 +49,7 @@ DEFAULT_UMASK = 0o022
 RLIMIT_DEFAULT = 1048576
 RLIM_INFINITY = (1 << 64) - 1  # the runtime-spec's uint64 for "unlimited"
 PIDS_LIMIT = 2048
-SHM_SIZE = "65536k"
+SHM_SIZE = 65536000  # bytes: containers.conf's shm_size "65536k", read as podman reads it
 CPU_PERIOD = resource_flags.CPU_PERIOD
 RLIMIT_NUMBERS = {"RLIMIT_LOCKS": 10}  # Linux's, missing from Python's resource module
 MANAGER_ANNOTATION = "io.container.manager"
@@ -514,7 +514,9 @@ def _shm_mount(options: RunOptions, host: _Host) -> list[dict]:
         return []
     if ipc.kind == "host":
         return [_mount("/dev/shm", "bind", "/dev/shm", ["rbind", "rprivate", *options_])]
-    shm_size = options.resources.shm_size or SHM_SIZE  # bytes, as podman writes --shm-size
+    shm_size = options.resources.shm_size
+    if shm_size is None:
+        shm_size = SHM_SIZE
     return [_mount("/dev/shm", "tmpfs", "shm", [*options_, "mode=1777", f"size={shm_size}"])]
 
 
