@@ -212,9 +212,13 @@ def _run(options, creating: bool, quiet: bool) -> int:
     if creating:
         print(run.create(settings, options, reporter).id)
         return 0
+    from pod.container.create import dependency_ids
     from pod.container.start import start_dependencies
+    from pod.store.containers import ContainerStore
+    from pod.store.layout import Layout
 
-    start_dependencies(settings, [name for name, _ in options.dependencies], reporter)
+    store = ContainerStore(Layout(settings.root, settings.runroot))
+    start_dependencies(settings, dependency_ids(store, options), reporter)
     with _only_streams(options.attach if not options.tty else []):
         record, code = run.run(settings, options, reporter, common.take_early_worker())
     if options.detach:

@@ -67,7 +67,7 @@ def create_container(
         image, defaults = base.record, defaults_from_config(base.config)
     store = ContainerStore(layout)
     record = _record(settings, options, image, defaults)
-    record.requires = _dependencies(store, options)
+    record.requires = dependency_ids(store, options)
     record.namespaces = options.namespaces.to_json()
 
     def replace(old: ContainerRecord) -> None:
@@ -168,7 +168,7 @@ def _shim_maps(userns: spec.UsernsMapping | None) -> dict[str, list]:
     }
 
 
-def _dependencies(store: ContainerStore, options: RunOptions) -> list[str]:
+def dependency_ids(store: ContainerStore, options: RunOptions) -> list[str]:
     """The IDs of --requires containers and of those whose namespaces this one joins: each
     is started first and cannot be removed before this one (podman's dependencies)."""
     found = []
@@ -243,7 +243,7 @@ def _record(
         interactive=options.interactive,
         remove=options.remove,
         log_driver=options.log_driver,
-        labels=options.labels,
+        labels={**defaults.labels, **options.labels},  # the image's too, as podman's
         hostname=_hostname(options, container_id),
         stop_signal=spec.stop_signal(options, defaults),
         stop_timeout=options.stop_timeout,

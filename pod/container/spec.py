@@ -534,15 +534,10 @@ def _proc_and_mqueue(options: RunOptions, host: _Host) -> list[dict]:
     return [proc, *mqueue]
 
 
-def _pts_options(host: _Host) -> list[str]:
+def _default_mounts(options: RunOptions, host: _Host) -> list[dict]:
     pts = ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]
     if not host.gid5:  # the tty group is not mapped: devpts would refuse gid=5
         pts = ["rprivate", *pts[:-1]]
-    return pts
-
-
-def _default_mounts(options: RunOptions, host: _Host) -> list[dict]:
-    pts = _pts_options(host)
     proc, *mqueue = _proc_and_mqueue(options, host)
     mounts = [
         proc,
@@ -609,13 +604,6 @@ def assemble_mounts(
     """User mounts override defaults at the same destination (a user /dev drops every default
     under it); then sorted by depth, stably, so parents are mounted before children."""
     requested = [user_mount(entry, user) for entry in user_mounts]
-    for mount in requested:  # a bare devpts at /dev/pts gets the default's options, as runc
-        if (
-            mount["type"] == "devpts"
-            and mount["destination"] == "/dev/pts"
-            and not mount["options"]
-        ):
-            mount["options"] = _pts_options(host)
     if init_binary:
         requested.append(_mount(INIT_PATH, "bind", init_binary, ["bind", "ro"]))
     taken = {m["destination"] for m in requested}
