@@ -79,7 +79,7 @@ def export_command(
     from pod.store.volume_archive import export_volume
 
     volumes, _ = _stores()
-    volumes.get(name)
+    _existing(volumes, name)
     rootless = common.settings().rootless
     if output is not None:
         export_volume(volumes.data_dir(name), Path(output), rootless=rootless)
@@ -104,7 +104,7 @@ def import_command(
     from pod.store.volume_archive import import_volume
 
     volumes, _ = _stores()
-    volumes.get(name)
+    _existing(volumes, name)
     rootless = common.settings().rootless
     with tempfile.NamedTemporaryFile(prefix="pod-volume-import-") as spool:
         if source == "-":
@@ -149,6 +149,15 @@ def unmount_command(
         if volume_mounts.mounts_filesystem(record.options):
             volume_mounts.release(volumes.layout, name)
         print(name)
+
+
+def _existing(volumes, name: str):
+    """export/import: a missing volume is podman's plain `no such volume NAME` (exit 125)."""
+    from pod.errors import PodError
+
+    if not volumes.exists(name):
+        raise PodError(f"no such volume {name}")
+    return volumes.get(name)
 
 
 def _refuse_rootless(command: str) -> None:

@@ -140,7 +140,6 @@ class ContainerRecord:
     log_path: str = ""  # --log-opt path= ("": the container directory's log)
     log_max_size: int = 0  # --log-opt max-size= in bytes (0: no limit)
     log_tag: str = ""  # --log-opt tag=
-    preserve_fds: int = 0  # --preserve-fds: fds 3.. the shim hands the container
     systemd: str = "true"  # --systemd as given
     timezone: str = ""  # --tz as given
 

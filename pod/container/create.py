@@ -269,7 +269,6 @@ def _record(
         log_path=options.log.path or "",
         log_max_size=options.log.max_size or 0,
         log_tag=options.log.tag,
-        preserve_fds=options.preserve_fds,
         systemd=options.systemd,
         timezone=options.timezone or "",
     )

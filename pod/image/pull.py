@@ -68,7 +68,13 @@ def pull_image(settings: Settings, text: str, options: PullOptions) -> ImageReco
         if options.policy == "never":
             raise NoSuchImageError(f"{text}: image not known")
     conf = load_registries_conf()
-    source = _find_manifest(conf, ref, options)
+    try:
+        source = _find_manifest(conf, ref, options)
+    except RegistryError:
+        local = images.find(text, images.list()) if options.policy == "newer" else None
+        if local is None:
+            raise
+        return local  # "newer" with no registry to ask: the local image, as podman does
     if options.policy == "newer":
         local = images.find(str(source.ref), images.list())
         if local is not None and local.manifest_digest == source.digest:

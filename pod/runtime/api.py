@@ -91,8 +91,10 @@ def create(
     pid_file: Path | None = None,
     console_socket: Path | None = None,
     stdio: tuple[int, int, int] = (0, 1, 2),
+    preserve_fds: int = 0,
 ) -> int:
-    """Create the container; it waits before exec until `start`. Returns the init's pid."""
+    """Create the container; it waits before exec until `start`. Returns the init's pid.
+    `preserve_fds`: the caller's fds 3..3+N-1 are the container process's too."""
     directory = st.container_dir(Path(state_root), container_id)
     bundle = Path(bundle).resolve()
     spec = load_spec(bundle)
@@ -104,6 +106,7 @@ def create(
         console_socket=Path(console_socket) if console_socket else None,
         stdio=stdio,
         bundle=str(bundle),
+        preserve_fds=preserve_fds,
     )
     hooks.hooks_of(spec, *hooks.KINDS)  # a malformed hook fails create, not delete
     Path(state_root).mkdir(parents=True, exist_ok=True, mode=0o700)

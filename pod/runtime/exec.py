@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import signal
 import socket
@@ -53,6 +52,7 @@ from pod.runtime.process import (
     check_single_threaded,
     receive,
     send,
+    settle_fds,
 )
 from pod.runtime.syscalls import Syscalls
 
@@ -305,18 +305,8 @@ def _stage_main(
 def _settle_fds(
     sock: socket.socket, stdio: tuple[int, int, int], preserve_fds: int = 0
 ) -> socket.socket:
-    """stdio onto 0, 1, 2; the `preserve_fds` after them kept and inheritable; the sync socket
-    above those, close-on-exec; every other fd closed."""
-    first_free = 3 + preserve_fds
-    sync_fd = fcntl.fcntl(sock.fileno(), fcntl.F_DUPFD_CLOEXEC, first_free)
-    copies = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, first_free) for fd in stdio]
-    for number, copy in enumerate(copies):
-        os.dup2(copy, number, inheritable=True)
-    for fd in range(3, first_free):
-        with contextlib.suppress(OSError):  # checked open by the caller; gone means gone
-            os.set_inheritable(fd, True)
-    os.closerange(first_free, sync_fd)
-    os.closerange(sync_fd + 1, 1 << 20)
+    """The process's fds (process.settle_fds): stdio, the preserved ones, the sync socket."""
+    (sync_fd,) = settle_fds(stdio, [sock.fileno()], preserve_fds)
     sock.detach()
     return socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=sync_fd)
 

@@ -126,8 +126,10 @@ class ExternalRuntime:
         pid_file: Path | None = None,
         console_socket: Path | None = None,
         stdio: tuple[int, int, int] = (0, 1, 2),
+        preserve_fds: int = 0,
     ) -> int:
-        """`<bin> create`; the container's stdio is the binary's. Returns the init's pid."""
+        """`<bin> create`; the container's stdio is the binary's (and our fds 3..3+N-1 with
+        `preserve_fds`). Returns the init's pid."""
         validate_id(container_id)
         state_root = Path(state_root)
         state_root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -138,9 +140,15 @@ class ExternalRuntime:
                "--bundle", os.fspath(bundle), "--pid-file", os.fspath(pid_path)]  # fmt: skip
         if console_socket:
             cmd += ["--console-socket", os.fspath(console_socket)]
+        if preserve_fds:
+            cmd += ["--preserve-fds", str(preserve_fds)]
         try:
             done = subprocess.run(
-                [*cmd, container_id], stdin=stdio[0], stdout=stdio[1], stderr=stdio[2]
+                [*cmd, container_id],
+                stdin=stdio[0],
+                stdout=stdio[1],
+                stderr=stdio[2],
+                pass_fds=tuple(range(3, 3 + preserve_fds)),
             )
             if done.returncode != 0:
                 text = log.read_text() if log.exists() else ""
