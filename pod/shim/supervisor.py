@@ -250,13 +250,21 @@ class _Supervisor:
             self.send(client, message)
 
     def write_log(self, entries: bytes) -> None:
-        """Append to the log; with a max size, a log that would grow past it starts afresh
-        (conmon's way: the file is truncated, the new entries are its first)."""
-        if self.log_max > 0 and self.log_size + len(entries) > self.log_max:
-            posix.ftruncate(self.log_fd, 0)
-            self.log_size = 0
-        _write_all(self.log_fd, entries)
-        self.log_size += len(entries)
+        """Append to the log; with a max size, a log that an entry would grow past it starts
+        afresh (conmon's way: the file is truncated, that entry is its first)."""
+        if self.log_max <= 0:
+            _write_all(self.log_fd, entries)
+            return
+        pending = bytearray()
+        for entry in entries.splitlines(keepends=True):
+            if self.log_size + len(pending) + len(entry) > self.log_max:
+                _write_all(self.log_fd, bytes(pending))
+                pending.clear()
+                posix.ftruncate(self.log_fd, 0)
+                self.log_size = 0
+            pending += entry
+        _write_all(self.log_fd, bytes(pending))
+        self.log_size += len(pending)
 
     def pause_outputs(self, pause: bool) -> None:
         """Backpressure: a client that cannot keep up slows the container, as a terminal does."""
