@@ -20,7 +20,8 @@ from pod.util.argv import command_name
 
 COMMAND_MODULES = (
     "containers", "exec", "images", "pull", "push", "login", "volume", "system", "info",
-    "inspect", "lifecycle", "cp", "network", "build", "completion",
+    "inspect", "lifecycle", "cp", "network", "build", "completion", "healthcheck",
+    "events", "secret", "generate",
 )  # fmt: skip
 # Which modules register each top-level name, so a command imports only its own module(s);
 # help and unknown names import them all. A unit test keeps this table complete.
@@ -50,6 +51,10 @@ MODULES_FOR = {
     "cp": ("cp",),
     "unshare": ("cp",),
     "completion": ("completion",),
+    "healthcheck": ("healthcheck",),
+    "events": ("events",),
+    "secret": ("secret",),
+    "generate": ("generate",),
 }
 
 LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
@@ -90,6 +95,9 @@ def root_options(
         None, "--default-mounts-file", help="File of HOST:CONTAINER copies for every container."
     ),
     noout: bool = typer.Option(False, "--noout", help="Do not output to stdout."),
+    events_backend: str = typer.Option(
+        None, "--events-backend", help="Events backend: file or none (journald needs a journal)."
+    ),
     version: bool = typer.Option(
         False, "--version", "-v", callback=_print_version, is_eager=True, help="Print the version."
     ),
@@ -117,6 +125,11 @@ def root_options(
         from pod.runtime.external import RUNTIME_FLAGS_VARIABLE
 
         os.environ[RUNTIME_FLAGS_VARIABLE] = "\n".join(runtime_flag)
+    if events_backend is not None:
+        from pod import events
+
+        events.configure(events_backend)
+        events.backend()  # journald without a journal: refused before any work
     if noout:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)
@@ -187,6 +200,7 @@ def main(argv: list[str] | None = None, early_worker: Any = None) -> None:
     as_program = argv is None
     common.hand_over_early_worker(early_worker)
     argv = sys.argv[1:] if argv is None else argv
+    common.remember_command_line(argv)
     command = typer.main.get_command(_app_for(command_name(argv)))
     args = boolflags.normalize(command, argv)
     try:

@@ -160,6 +160,33 @@ def run_command(
     ulimit: list[str] = typer.Option([], "--ulimit", help="name=soft[:hard], or host."),
     shm_size: str = typer.Option(None, "--shm-size", help="Size of /dev/shm (b, k, m, g)."),
     oom_score_adj: str = typer.Option(None, "--oom-score-adj", help="OOM score (-1000..1000)."),
+    health_cmd: str = typer.Option(
+        None, "--health-cmd", help="Health check command ('none' disables the image's)."
+    ),
+    health_interval: str = typer.Option(
+        None, "--health-interval", help="Between checks (default 30s; 'disable': no timer)."
+    ),
+    health_retries: int = typer.Option(
+        None, "--health-retries", help="Failures in a row before unhealthy (default 3)."
+    ),
+    health_timeout: str = typer.Option(
+        None, "--health-timeout", help="The longest a check may run (default 30s)."
+    ),
+    health_start_period: str = typer.Option(
+        None, "--health-start-period", help="Time to bootstrap, failures not counted (0s)."
+    ),
+    health_on_failure: str = typer.Option(
+        None, "--health-on-failure", help="When unhealthy: none, kill, restart or stop."
+    ),
+    no_healthcheck: bool = typer.Option(
+        False, "--no-healthcheck", help="Disable health checks on the container."
+    ),
+    secret: list[str] = typer.Option(
+        [], "--secret", help="Add a secret: NAME[,type=mount|env][,target=][,uid=,gid=,mode=]."
+    ),
+    sdnotify: str = typer.Option(
+        "ignore", "--sdnotify", help="conmon: tell systemd (NOTIFY_SOCKET) once started; ignore."
+    ),
     quiet: bool = common.quiet_option("Suppress pull output."),
 ) -> None:
     """Run a command in a new container."""
@@ -172,6 +199,7 @@ def run_command(
         reporter=reporter_for(quiet),
     )  # fmt: skip
     options.resources = _supported_limits(options.resources)
+    options.create_command = common.command_line()
     code = _run(options, creating, quiet)
     if code:
         raise typer.Exit(code)
@@ -216,12 +244,17 @@ def _run(options, creating: bool, quiet: bool) -> int:
     from pod.container.start import start_dependencies
     from pod.store.containers import ContainerStore
     from pod.store.layout import Layout
+    from pod.systemd import notify
 
     store = ContainerStore(Layout(settings.root, settings.runroot))
     start_dependencies(settings, dependency_ids(store, options), reporter)
+    notify_socket = notify.take_socket()
     with _only_streams(options.attach if not options.tty else []):
         record, code = run.run(settings, options, reporter, common.take_early_worker())
     if options.detach:
+        from pod.container.start import announce
+
+        announce(store.layout, record, notify_socket)
         print(record.id)
     elif options.remove_image:
         from pod.image.remove import remove_images
@@ -337,6 +370,7 @@ def rm_command(
     volumes: bool = typer.Option(False, "--volumes", "-v", help="Remove anonymous volumes."),
     timeout: int = typer.Option(10, "--time", "-t", help="Seconds to wait before SIGKILL."),
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing containers."),
+    cidfile: list[str] = common.cidfile_option(),
 ) -> None:
     """Remove containers (exit 1: no such container; 2: running without -f)."""
     from pod.commands.progress import QuietReporter
@@ -347,7 +381,9 @@ def rm_command(
 
     settings = common.settings()
     reporter = QuietReporter()
-    if all_containers:
+    if cidfile:
+        containers = common.container_ids_from(cidfile, containers, ignore)
+    elif all_containers:
         records = ContainerStore(Layout(settings.root, settings.runroot)).list()
         containers = [r.id for r in removal_order(records)]
     elif not containers:

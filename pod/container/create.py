@@ -14,16 +14,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pod import events
 from pod.config import Settings
 from pod.container import (
     etc_files,
     namespaces,
     restart_policy,
     seccomp_profile,
+    secret_files,
     spec,
     volume_mounts,
 )
 from pod.container import user as passwd
+from pod.container.health import healthcheck_config, parse_on_failure
 from pod.container.options import MountSpec, RunOptions
 from pod.container.state import current_state
 from pod.errors import NoSuchContainerError, NoSuchImageError, PodError
@@ -69,6 +72,7 @@ def create_container(
     record = _record(settings, options, image, defaults)
     record.requires = dependency_ids(store, options)
     record.namespaces = options.namespaces.to_json()
+    record.secrets = _secrets(layout, options)
 
     def replace(old: ContainerRecord) -> None:
         from pod.container.remove import remove_container
@@ -86,6 +90,7 @@ def create_container(
         release(layout, record.id, record.networks)
         store.remove_files(record.id)
         raise
+    events.container_event(settings.runroot, record, "create")
     return record
 
 
@@ -271,6 +276,13 @@ def _record(
         log_tag=options.log.tag,
         systemd=options.systemd,
         timezone=options.timezone or "",
+        healthcheck={}
+        if options.builder
+        else healthcheck_config(options.health, defaults.healthcheck),
+        health_on_failure=parse_on_failure(options.health.on_failure),
+        events_backend=events.override(),
+        sd_notify=options.sd_notify,
+        create_command=list(options.create_command),
     )
 
 
@@ -346,6 +358,25 @@ def _default_mounts(mounts_file: Path | None, paths: ContainerPaths) -> list[Mou
             shutil.copy2(source, copy)
         found.append(MountSpec("bind", os.path.normpath(destination), str(copy), []))
     return found
+
+
+def _secrets(layout: Layout, options: RunOptions) -> list[dict]:
+    """--secret resolved against the store (a missing secret fails the create): names and
+    ids only, the data stays in the store."""
+    if not options.secrets:
+        return []
+    from pod.store.secrets import SecretStore
+
+    store = SecretStore(layout)
+    resolved = []
+    for request in options.secrets:
+        found = store.lookup(request.source)
+        target = request.destination if request.type == "mount" else request.variable
+        resolved.append(
+            {"name": found.name, "id": found.id, "type": request.type, "target": target,
+             "uid": request.uid, "gid": request.gid, "mode": request.mode}
+        )  # fmt: skip
+    return resolved
 
 
 def _volume_mounts(
@@ -479,7 +510,7 @@ def _write_bundle(
         hostname=record.hostname,
         rootfs=str(paths.merged),
         user=user,
-        mounts=mounts,
+        mounts=[*mounts, *secret_files.spec_mounts(paths.directory, record.secrets)],
         etc_files=files,
         rootless=settings.rootless,
         in_user_namespace=settings.rootless,

@@ -13,7 +13,8 @@ from typing import Any
 
 from pod.container import environment, namespaces, resource_flags, systemd_mode
 from pod.container import flags as run_flags
-from pod.container.options import ResourceLimits, RunOptions
+from pod.container.health import check_flags
+from pod.container.options import HealthFlags, ResourceLimits, RunOptions
 from pod.errors import UsageError
 from pod.reporter import Reporter
 
@@ -32,10 +33,19 @@ def run_options(
 
     if creating and flags["detach"]:
         raise UsageError("unknown shorthand flag: 'd' in -d (use pod run -d or pod start)")
+    if flags["name"]:  # before the image is looked up or pulled: a bad name creates nothing
+        from pod.store.containers import check_name
+
+        check_name(flags["name"])
     security = run_flags.parse_security_opts(list(flags["security_opt"]))
     userns = flags["userns"]
     if userns not in (None, "keep-id", "host"):
         raise UsageError(f'unsupported --userns "{userns}": use keep-id or host')
+    if flags["sdnotify"] not in ("conmon", "ignore"):
+        raise UsageError(
+            f'unsupported --sdnotify "{flags["sdnotify"]}": use conmon or ignore (pod does not '
+            "hand systemd's socket to the container)"
+        )
     if flags["log_driver"] not in LOG_DRIVERS:
         raise UsageError(f'unsupported --log-driver "{flags["log_driver"]}": use k8s-file or none')
     if flags["no_hosts"] and flags["add_host"]:
@@ -64,7 +74,7 @@ def run_options(
     labels = run_flags.parse_label_files(list(flags["label_file"]))
     labels.update(run_flags.parse_labels(flags["label"]))
     if flags["detach_keys"] is not None:
-        from pod.shim.client import parse_detach_keys
+        from pod.util.terminal import parse_detach_keys
 
         parse_detach_keys(flags["detach_keys"])
     return RunOptions(
@@ -76,7 +86,7 @@ def run_options(
         tty=flags["tty"],
         remove=remove,
         env=host_env + run_flags.expand_env(run_flags.parse_env(flags["env"], flags["env_file"])),
-        workdir=flags["workdir"],
+        workdir=run_flags.check_workdir(flags["workdir"]),
         user=flags["user"],
         entrypoint=run_flags.parse_entrypoint(flags["entrypoint"]),
         hostname=flags["hostname"],
@@ -114,7 +124,20 @@ def run_options(
         stop_signal=_stop_signal(flags["stop_signal"]),
         stop_timeout=_uint(flags["stop_timeout"], "--stop-timeout"),
         restart=_restart_policy(flags["restart"], remove),
+        health=check_flags(
+            HealthFlags(
+                cmd=flags["health_cmd"],
+                interval=flags["health_interval"],
+                retries=flags["health_retries"],
+                timeout=flags["health_timeout"],
+                start_period=flags["health_start_period"],
+                on_failure=flags["health_on_failure"],
+                disabled=flags["no_healthcheck"],
+            )
+        ),
         resources=_resources(flags),
+        secrets=[run_flags.parse_secret(value) for value in flags["secret"]],
+        sd_notify=flags["sdnotify"],
         annotations=run_flags.parse_annotations(flags["annotation"]),
         namespaces=spaces,
         group_add=run_flags.parse_group_add(list(flags["group_add"])),

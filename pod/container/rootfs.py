@@ -80,27 +80,35 @@ def merged_dir(directory: Path) -> Path:
 
 
 def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
-    """Mount the rootfs of the container in `directory` at <directory>/merged, and each
-    `--mount type=image` at its own directory's merged/ (its changes kept there); return the
-    rootfs's driver."""
+    """Mount the rootfs of the container in `directory` at <directory>/merged, each
+    `--mount type=image` at its own directory's merged/ (its changes kept there), the volumes
+    that are filesystems, and the tmpfs with its secrets (pod.container.secret_files); return
+    the rootfs's driver."""
+    from pod.container import secret_files
+
     overlay = OverlaySettings(record.mount_program, record.overlay_mountopt)
     lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]  # top first
     driver = mount_layers(
         lowers, directory, driver=record.storage_driver, rootless=record.rootless, overlay=overlay
     )
-    for entry in record.mounts:
-        if entry.get("type") == "image":
-            image_dir = Path(entry["source"]).parent
-            image_dir.mkdir(parents=True, exist_ok=True)
-            image_lowers = [layout.layer_diff(chain) for chain in reversed(entry["layers"])]
-            mount_layers(
-                image_lowers,
-                image_dir,
-                driver=record.storage_driver,
-                rootless=record.rootless,
-                overlay=overlay,
-            )
-    _mount_volumes(layout, record, directory)
+    try:
+        for entry in record.mounts:
+            if entry.get("type") == "image":
+                image_dir = Path(entry["source"]).parent
+                image_dir.mkdir(parents=True, exist_ok=True)
+                image_lowers = [layout.layer_diff(chain) for chain in reversed(entry["layers"])]
+                mount_layers(
+                    image_lowers,
+                    image_dir,
+                    driver=record.storage_driver,
+                    rootless=record.rootless,
+                    overlay=overlay,
+                )
+        _mount_volumes(layout, record, directory)
+        secret_files.mount(layout, record, directory)
+    except BaseException:
+        unmount(directory)
+        raise
     return driver
 
 
@@ -168,8 +176,11 @@ def mount_layers(
 
 
 def unmount(directory: Path) -> None:
-    """Unmount <directory>/merged and the image mounts beside it (lazily when busy); nothing
-    mounted is fine."""
+    """Unmount <directory>/merged, the image mounts beside it and the secrets tmpfs (lazily
+    when busy), and let go of the volumes mounted for it; nothing mounted is fine."""
+    from pod.container import secret_files
+
+    secret_files.unmount(directory)
     paths = ContainerPaths(directory)
     for image_dir in sorted(paths.image_mounts.iterdir()) if paths.image_mounts.is_dir() else ():
         _unmount(merged_dir(image_dir))

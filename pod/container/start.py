@@ -6,9 +6,10 @@ from pod.config import Settings
 from pod.container.state import current_state
 from pod.errors import PodError
 from pod.reporter import Reporter
-from pod.store.containers import ContainerState, ContainerStore
+from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import locked
+from pod.systemd import notify
 
 
 def start_container(
@@ -23,7 +24,7 @@ def start_container(
     """Start one container; with `attach_output` wait and return its exit code (`detach_keys`:
     podman's default when None)."""
     from pod.container.run import Attachment, launch
-    from pod.shim.client import DEFAULT_DETACH_KEYS, parse_detach_keys
+    from pod.util.terminal import DEFAULT_DETACH_KEYS, parse_detach_keys
 
     keys = DEFAULT_DETACH_KEYS if detach_keys is None else detach_keys
     parse_detach_keys(keys)
@@ -44,7 +45,10 @@ def start_container(
     attachment = None
     if attach_output:
         attachment = Attachment(interactive and record.interactive, record.tty, sig_proxy, keys)
+    notify_socket = notify.take_socket()
     code = launch(layout, record, attachment, reporter)
+    if attachment is None:
+        announce(layout, record, notify_socket)
     return code or 0
 
 
@@ -53,7 +57,8 @@ def attach_container(
 ) -> None:
     """`pod attach`: this terminal joins a running container until it exits or the detach
     keys are typed. podman 4.3 exits 0 either way (the container's code is not passed on)."""
-    from pod.shim.client import DEFAULT_DETACH_KEYS, attach
+    from pod.shim.client import attach
+    from pod.util.terminal import DEFAULT_DETACH_KEYS
 
     layout = Layout(settings.root, settings.runroot)
     store = ContainerStore(layout)
@@ -85,3 +90,11 @@ def start_dependencies(
             continue
         start_dependencies(settings, record.requires, reporter, seen | {record.id})
         start_container(settings, record.id, False, False, True, reporter)
+
+
+def announce(layout: Layout, record: ContainerRecord, notify_socket: str) -> None:
+    """A detached start is done: the supervisor's pid file, and systemd told when the
+    container asked for it (pod.systemd.notify)."""
+    state = ContainerStore(layout).read_state(record.id)
+    paths = layout.container(record.id)
+    notify.announce_started(paths, state.shim_pid, record.sd_notify, notify_socket)
