@@ -144,6 +144,11 @@ def test_rootless_sysctls(rootless_pod, rootless_busybox):
         ["--mount", "type=image,destination=/x"],
         ["--mount", "type=devpts,destination=/dev/pts,ro"],
         ["--requires", "nosuch"],
+        ["--userns", "bogus"],
+        ["--userns", "nomap"],
+        ["--userns", "keep-id"],
+        ["--userns", "auto:bogus"],
+        ["--userns", "auto:size=abc"],
     ],
 )
 def test_flag_errors_as_podman(pod, podman, busybox, args):
@@ -399,6 +404,21 @@ def test_published_ports_discarded_with_podmans_notice(pod, podman, busybox):
                 "network modes are in use\n",
             )
         )
+
+
+def test_conmon_pidfile_as_podman(pod, podman, busybox, tmp_path):
+    """--conmon-pidfile: the supervisor's pid, the bare number (conmon's), left after rm."""
+    for runner, image in ((pod, busybox), (podman, podman.image)):
+        path = tmp_path / f"{runner is pod}.pid"
+        runner("run", "-d", "--name", "supervised", "--conmon-pidfile", path, image, "sleep",
+               "300")  # fmt: skip
+        pid = runner("inspect", "supervised", "--format", "{{.State.ConmonPid}}").stdout.strip()
+        assert path.read_text() == pid and int(pid) > 0
+        assert oct(path.stat().st_mode & 0o777) == "0o644"
+        shown = runner("inspect", "supervised", "--format", "{{.ConmonPidFile}}").stdout.strip()
+        assert shown == str(path)
+        runner("rm", "-f", "-t", "0", "supervised")
+        assert path.exists()
 
 
 def test_network_of_a_stopped_container(pod, busybox):
