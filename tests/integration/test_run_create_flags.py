@@ -460,3 +460,23 @@ def test_rootless_privileged_keep_id_root_can_mount(rootless_pod, rootless_busyb
                         "mkdir -p /tmp/m && mount -t tmpfs tmpfs /tmp/m && "
                         "mount --bind /etc /tmp/m && echo mounted")  # fmt: skip
     assert (done.returncode, done.stdout) == (0, "mounted\n"), done.stderr
+
+
+# --- slirp4netns with options, rootful and rootless -----------------------------------------------
+
+SLIRP_OPTIONS = "slirp4netns:cidr=10.42.0.0/24,allow_host_loopback=true,port_handler=slirp4netns"
+TAP_SCRIPT = "ip -4 addr show tap0 | grep inet; ip route"
+
+
+def test_rootful_slirp4netns_options_as_podman(pod, podman, busybox):
+    ours = pod("run", "--rm", "--network", SLIRP_OPTIONS, busybox, "sh", "-c", TAP_SCRIPT)
+    theirs = podman("run", "--rm", "--network", SLIRP_OPTIONS, podman.image, "sh", "-c",
+                    TAP_SCRIPT)  # fmt: skip
+    assert (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout), ours.stderr
+    assert "10.42.0.100/24" in ours.stdout
+    for bad in ("slirp4netns:bogus=1", "slirp4netns:cidr=abc",
+                "slirp4netns:allow_host_loopback=maybe"):  # fmt: skip
+        ours = pod("run", "--rm", "--network", bad, busybox, "true")
+        theirs = podman("run", "--rm", "--network", bad, podman.image, "true")
+        assert ours.returncode != 0 and theirs.returncode != 0, bad
+        assert error_line(ours.stderr) == error_line(theirs.stderr), bad
