@@ -140,7 +140,7 @@ def parse_slirp_options(text: str) -> list[str]:
             try:
                 ipaddress.IPv4Network(value)
             except ValueError:
-                raise UsageError(f'invalid cidr for slirp4netns: "{value}"') from None
+                raise UsageError(f'invalid cidr "{value}"') from None
             args.append(f"--cidr={value}")
         elif key == "mtu" and value.isdigit():
             args.append(f"--mtu={value}")
