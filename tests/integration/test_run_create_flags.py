@@ -474,8 +474,9 @@ def test_rootful_slirp4netns_options_as_podman(pod, podman, busybox):
                     TAP_SCRIPT)  # fmt: skip
     assert (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout), ours.stderr
     assert "10.42.0.100/24" in ours.stdout
-    for bad in ("slirp4netns:bogus=1", "slirp4netns:cidr=abc",
-                "slirp4netns:allow_host_loopback=maybe"):  # fmt: skip
+    bad_options = ("bogus=1", "cidr=abc", "mtu=abc", "allow_host_loopback=maybe",
+                   "enable_ipv6=maybe")  # fmt: skip
+    for bad in (f"slirp4netns:{option}" for option in bad_options):
         ours = pod("run", "--rm", "--network", bad, busybox, "true")
         theirs = podman("run", "--rm", "--network", bad, podman.image, "true")
         assert ours.returncode != 0 and theirs.returncode != 0, bad
