@@ -399,7 +399,7 @@ def attach_command(
 
     settings = common.settings()
     if latest:
-        container = next(iter(all_ids(settings, False)[-1:]), None)
+        container = next(iter(all_ids(settings, False)[-1:]), "")
     if not container:
         raise UsageError("attach requires the name or ID of one running container or --latest")
     try:

@@ -355,7 +355,7 @@ def diff_command(
     from pod.errors import PodError, UsageError
 
     if latest:
-        container = next(iter(all_ids(common.settings(), False)[-1:]), None)
+        container = next(iter(all_ids(common.settings(), False)[-1:]), "")
     if not container:
         raise UsageError("diff requires a container name or ID, or --latest")
     try:

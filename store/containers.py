@@ -221,7 +221,7 @@ class ContainerStore:
                 records.append(ContainerRecord.from_dict(data))
         return records
 
-    def dependents(self, container_id: str) -> list[str]:
+    def dependents(self, container_id: str) -> builtins.list[str]:
         """The IDs of the containers that depend on this one (`requires`): it must outlive them."""
         return [record.id for record in self.list() if container_id in record.requires]
 
