@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from pod.config import Settings
 from pod.container import etc_files, restart_policy, seccomp_profile, spec
@@ -99,6 +99,20 @@ def _userns(options: RunOptions, rootless: bool) -> spec.UsernsMapping | None:
         mapping.uids.ranges,
         mapping.gids.ranges,
     )
+
+
+def _nested_userns(
+    options: RunOptions, rootless: bool, userns: spec.UsernsMapping | None
+) -> tuple[spec.UsernsMapping | None, spec.UsernsMapping | None]:
+    """(the shim's namespace, the one the runtime nests in it): rootless --userns=keep-id gets
+    a namespace of its own inside the user's default one, as podman does, so its shim, its
+    network namespace and the rootless network namespace of pod networks are the default
+    namespace's, as every other rootless container's."""
+    if not (rootless and options.userns == "keep-id") or userns is None:
+        return userns, None
+    default = _userns(replace(options, userns=None), rootless)
+    assert default is not None
+    return default, spec.nested_mapping(userns, default)
 
 
 def _shim_maps(userns: spec.UsernsMapping | None) -> dict[str, list]:
@@ -233,6 +247,7 @@ def _write_bundle(
         spec.user_spec(options, defaults, userns),
         available_gids=userns.available_gids if userns else None,
     )
+    shim_userns, nested_userns = _nested_userns(options, settings.rootless, userns)
     mounts, volume_names = _volume_mounts(layout, options, defaults, settings.rootless)
     network = _network(settings, layout, store, record, options, defaults, reporter)
     files = etc_files.write_all(
@@ -261,7 +276,8 @@ def _write_bundle(
         in_user_namespace=settings.rootless,
         cgroups_path=None if settings.rootless else f"/pod/{record.id}",
         annotations=dict(options.labels),
-        userns=userns,
+        userns=shim_userns,
+        nested_userns=nested_userns,
         cgroup_v2=os.path.exists("/sys/fs/cgroup/cgroup.controllers"),
         bounding_set=host_bounding_set(),
         rlimit_ceiling=spec.host_rlimits(),
@@ -271,7 +287,7 @@ def _write_bundle(
         user_devices=spec.user_devices(options.devices),
         seccomp=_seccomp_profile(options),
     )
-    record.userns = _shim_maps(userns)
+    record.userns = _shim_maps(shim_userns)
     for path in (paths.upper, paths.work, paths.merged):
         path.mkdir(exist_ok=True)
     atomic_write(paths.config, spec.to_json(config))

@@ -178,6 +178,35 @@ def _keep_id_map(own: int, ranges: Sequence[SubIdRange]) -> tuple[IdMapLine, ...
     return tuple(lines)
 
 
+def nested_mapping(mapping: UsernsMapping, parent: UsernsMapping) -> UsernsMapping:
+    """`mapping` (container ids → host ids) as written from inside the namespace `parent`
+    (its ids → host ids): what a runtime running in the engine's rootless namespace puts in
+    linux.uidMappings to make the container's own namespace nested in it, as podman does for
+    --userns=keep-id. A host id `parent` does not map cannot be given (PodError)."""
+
+    def relative(lines: tuple[IdMapLine, ...], outer: tuple[IdMapLine, ...]) -> tuple:
+        out = []
+        for line in lines:
+            covered = 0
+            for up in outer:
+                low = max(line.outside, up.outside)
+                high = min(line.outside + line.count, up.outside + up.count)
+                if low < high:
+                    inside = line.inside + low - line.outside
+                    out.append(IdMapLine(inside, up.inside + low - up.outside, high - low))
+                    covered += high - low
+            if covered != line.count:
+                raise PodError(
+                    f"the ids {line.outside}-{line.outside + line.count - 1} are not mapped in "
+                    "the rootless user namespace: check /etc/subuid and /etc/subgid"
+                )
+        return tuple(sorted(out, key=lambda m: m.inside))
+
+    return UsernsMapping(
+        relative(mapping.uids, parent.uids), relative(mapping.gids, parent.gids), mapping.user
+    )
+
+
 def userns_mapping(
     options: RunOptions,
     rootless: bool,
@@ -699,6 +728,7 @@ def build_spec(
     cgroups_path: str | None,
     annotations: Mapping[str, str],
     userns: UsernsMapping | None = None,
+    nested_userns: UsernsMapping | None = None,
     cgroup_v2: bool = True,
     init_lookup: Callable[[], str] = find_init,
     bounding_set: Sequence[str] = ALL_CAPABILITIES,
@@ -716,7 +746,9 @@ def build_spec(
     paths (/etc/hosts, /etc/hostname, /etc/resolv.conf, /run/.containerenv) to the host files to
     bind. `userns` is the container's user namespace: made by the engine when
     `in_user_namespace` (rootless; then no user namespace is listed), else by the runtime from
-    the maps written here. `init_lookup` is only called for --init without --init-path;
+    the maps written here; `nested_userns` (rootless --userns=keep-id) is one the runtime makes
+    inside the engine's, its maps relative to it (see nested_mapping). `init_lookup` is only
+    called for --init without --init-path;
     `devices` (from host_devices()) only matter with --privileged; `rlimit_ceiling` (from
     host_rlimits()) is for where limits cannot be raised; `swap_limit` (host_swap_limit()) says
     whether the host accounts swap; `netns_path` is the network namespace to join (container:
@@ -729,7 +761,7 @@ def build_spec(
     podman's default, the first 12 characters of `container_id`.
     """
     hostname = hostname or container_id[:12]
-    new_userns = userns is not None and not in_user_namespace
+    new_userns = (userns is not None and not in_user_namespace) or nested_userns is not None
     host = _Host(
         rootless=rootless,
         in_userns=rootless or in_user_namespace or new_userns,
@@ -766,7 +798,9 @@ def build_spec(
         # containers.conf's default_sysctls: unprivileged ICMP sockets, so ping works without
         # CAP_NET_RAW (only in a network namespace of the container's own).
         linux["sysctl"] = {"net.ipv4.ping_group_range": "0 0"}
-    if new_userns and userns is not None:
+    if nested_userns is not None:
+        linux.update(nested_userns.spec_maps())
+    elif new_userns and userns is not None:
         linux.update(userns.spec_maps())
     if spec_devices:
         linux["devices"] = spec_devices
