@@ -12,6 +12,10 @@ from pod.commands import common
 if TYPE_CHECKING:
     from pod.container.options import ResourceLimits
 
+# podman's warning for `run -it` when stdin is no terminal (a file, a pipe, /dev/null)
+NOT_A_TTY = (
+    "The input device is not a TTY. The --tty and --interactive flags might not work properly"
+)
 RUN_CONTEXT = {
     "allow_interspersed_args": False,
     "help_option_names": ["--help"],
@@ -227,6 +231,8 @@ def _run(options, creating: bool, quiet: bool) -> int:
     if creating:
         print(run.create(settings, options, reporter).id)
         return 0
+    if options.tty and options.interactive and not sys.stdin.isatty():
+        reporter.warning(NOT_A_TTY)
     record, code = run.run(settings, options, reporter, common.take_early_worker())
     if options.detach:
         print(record.id)

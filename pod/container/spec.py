@@ -18,7 +18,6 @@ import json
 import os
 import posixpath
 import shutil
-import signal
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pod.container import resource_flags, seccomp_profile
 from pod.container.user import ResolvedUser, resolve_workdir
 from pod.errors import PodError
 from pod.util.capabilities import ALL_CAPABILITIES
+from pod.util.signals import parse_signal
 from pod.util.userns import IdMapLine, SubIdRange
 
 if TYPE_CHECKING:
@@ -411,21 +411,6 @@ def rlimits(
                 soft = min(soft, _limit_value(ceiling[name][0]))
         out.append({"type": name, "hard": hard, "soft": min(soft, hard)})
     return out
-
-
-def signal_number(name: str) -> int:
-    """SIGTERM, TERM, term, 15, RTMIN+3 → the signal number."""
-    text = name.strip().upper().removeprefix("SIG")
-    if text.isdigit():
-        return int(text)
-    for base, sign in (("RTMIN+", 1), ("RTMAX-", -1)):
-        if text.startswith(base) and text[len(base) :].isdigit():
-            anchor = signal.SIGRTMIN if sign > 0 else signal.SIGRTMAX
-            return int(anchor) + sign * int(text[len(base) :])
-    try:
-        return int(signal.Signals["SIG" + text])
-    except KeyError:
-        raise PodError(f"invalid signal: {name}") from None
 
 
 # --- mounts --------------------------------------------------------------------------------------
@@ -835,7 +820,7 @@ def build_spec(
         ),
         "annotations": {
             MANAGER_ANNOTATION: "pod",
-            STOP_SIGNAL_ANNOTATION: str(signal_number(stop)),
+            STOP_SIGNAL_ANNOTATION: str(parse_signal(stop)),
             **_seccomp_annotation(options),
             **annotations,
         },
