@@ -46,10 +46,14 @@ def create_container(
     if base is None:
         image = find_or_pull(settings, layout, options.image, options.pull, reporter)
         defaults = defaults_from_config(image_config(BlobStore(layout), image))
+        images = ImageStore(layout)
+        found = images.resolve(options.image, [image])
+        image_name = found[1] if found else (image.names or [image.id])[0]
     else:
         image, defaults = base.record, defaults_from_config(base.config)
+        image_name = (image.names or [image.id])[0]
     store = ContainerStore(layout)
-    record = _record(settings, options, image, defaults)
+    record = _record(settings, options, image, image_name, defaults)
 
     def replace(old: ContainerRecord) -> None:
         from pod.container.remove import remove_container
@@ -126,7 +130,11 @@ def _shim_maps(userns: spec.UsernsMapping | None) -> dict[str, list]:
 
 
 def _record(
-    settings: Settings, options: RunOptions, image: ImageRecord, defaults: ImageDefaults
+    settings: Settings,
+    options: RunOptions,
+    image: ImageRecord,
+    image_name: str,
+    defaults: ImageDefaults,
 ) -> ContainerRecord:
     container_id = new_id()
     entrypoint, cmd = spec.entrypoint_and_cmd(options, defaults)
@@ -135,7 +143,7 @@ def _record(
         id=container_id,
         name=options.name or "",
         image_id=image.id,
-        image_name=image.names[0] if image.names else image.id,
+        image_name=image_name,
         created=time.time(),
         command=spec.command_line(options, defaults),
         rootless=settings.rootless,
