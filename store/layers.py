@@ -43,6 +43,7 @@ WHITEOUT_FORMAT = "overlay-chardev"
 ROOTFUL_OPAQUE_XATTR = "trusted.overlay.opaque"
 ROOTLESS_OPAQUE_XATTR = "user.overlay.opaque"
 WORKER_MODULE = "pod.store.unpack"
+DEFAULT_ROOT_MODE = 0o555  # containers/storage's mode for a root no layer tar sets
 
 _WHITEOUT_PREFIX = ".wh."
 _OPAQUE_MARKER = ".wh..wh..opq"
@@ -640,9 +641,11 @@ def ensure_layer(
         known = read_layer_info(layout, chain_id)
         if known is not None:
             return known
+        root_mode = root_dir_mode(layout, parent_chain_id)
         result, warning = _unpack_into_place(
-            layout, chain_id, blob_path, expected_diff_id, rootless=rootless, max_size=max_size
-        )
+            layout, chain_id, blob_path, expected_diff_id, rootless=rootless, max_size=max_size,
+            root_mode=root_mode,
+        )  # fmt: skip
         info = LayerInfo(
             chain_id=chain_id,
             diff_id=result.diff_id,
@@ -658,14 +661,34 @@ def ensure_layer(
         return info
 
 
+def root_dir_mode(layout: Layout, chain_id: str | None) -> int:
+    """The mode of a layer's root directory, which a layer on top of it (or a container's
+    upper directory) starts with, as containers/storage does: 0555 without a layer below."""
+    if chain_id is None:
+        return DEFAULT_ROOT_MODE
+    try:
+        return stat.S_IMODE(os.stat(layout.layer_diff(chain_id)).st_mode)
+    except FileNotFoundError:
+        return DEFAULT_ROOT_MODE
+
+
 def _unpack_into_place(
-    layout: Layout, chain_id: str, blob: Path, diff_id: str, *, rootless: bool, max_size: int
+    layout: Layout,
+    chain_id: str,
+    blob: Path,
+    diff_id: str,
+    *,
+    rootless: bool,
+    max_size: int,
+    root_mode: int = DEFAULT_ROOT_MODE,
 ) -> tuple[ExtractResult, str]:
-    """Unpack into <chain>.partial-<pid>, then rename it to the layer dir; nothing kept on error."""
+    """Unpack into <chain>.partial-<pid>, then rename it to the layer dir; nothing kept on error.
+    The layer's root gets `root_mode` unless its tar has a `./` entry of its own."""
     final, partial = layout.layer_dir(chain_id), _scratch_dir(layout, chain_id, "partial")
     remove_trees([final, partial], rootless=rootless)  # an incomplete earlier attempt
     diff = partial / LAYER_DIFF
     diff.mkdir(parents=True)
+    diff.chmod(root_mode)
     try:
         unpacked = _unpack(blob, diff, diff_id, rootless=rootless, max_size=max_size)
         os.rename(partial, final)

@@ -21,6 +21,7 @@ from pod.reporter import Reporter
 from pod.store.blobs import BlobStore
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, new_id
 from pod.store.images import ImageRecord, ImageStore
+from pod.store.layers import root_dir_mode
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write, atomic_write_json, locked
 from pod.store.volumes import VolumeStore
@@ -298,6 +299,8 @@ def _write_bundle(
     record.userns = _shim_maps(shim_userns)
     for path in (paths.upper, paths.work, paths.merged):
         path.mkdir(exist_ok=True)
+    # The rootfs's / is the upper dir's (overlay): the image's, as containers/storage does.
+    paths.upper.chmod(root_dir_mode(layout, image.top_layer))
     atomic_write(paths.config, spec.to_json(config))
     record.mounts = mounts
     record.volumes = volume_names

@@ -79,9 +79,16 @@ def merged_dir(directory: Path) -> Path:
 
 
 def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
-    """Mount the rootfs of the container in `directory` at <directory>/merged; return the driver."""
+    """Mount the rootfs of the container in `directory` at <directory>/merged; return the driver.
+    As podman's mountStorage, it gets an /etc/mtab (not a build step's: its files go into the
+    image)."""
+    from pod.container.rootfs_prepare import ensure_mtab
+
     lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]  # top first
-    return mount_layers(lowers, directory, driver=record.storage_driver, rootless=record.rootless)
+    driver = mount_layers(lowers, directory, driver=record.storage_driver, rootless=record.rootless)
+    if not record.builder:
+        ensure_mtab(merged_dir(directory))
+    return driver
 
 
 def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: bool) -> str:
