@@ -134,9 +134,7 @@ def run_command(
         ),
         resource_flags.online_cpus(),
     )
-    mounts = [run_flags.parse_volume(v) for v in volume]
-    mounts += [run_flags.parse_mount(m) for m in mount]
-    mounts += [run_flags.parse_tmpfs(t) for t in tmpfs]
+    mounts = run_flags.parse_mounts(list(volume), list(mount), list(tmpfs))
     options = RunOptions(
         image=image,
         command=list(command or []),
