@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 from pod.config import Settings
 from pod.container import etc_files, restart_policy, seccomp_profile, spec
@@ -18,6 +19,7 @@ from pod.container.options import MountSpec, RunOptions
 from pod.errors import NoSuchImageError, PodError
 from pod.image.defaults import ImageDefaults, defaults_from_config, image_config
 from pod.reporter import Reporter
+from pod.store import safepath
 from pod.store.blobs import BlobStore
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, new_id
 from pod.store.images import ImageRecord, ImageStore
@@ -202,6 +204,35 @@ def _volume_mounts(
     return mounts, names
 
 
+def _chown_for_user(
+    settings: Settings,
+    mounts: list[dict],
+    user: passwd.ResolvedUser,
+    nested: spec.UsernsMapping | None,
+) -> None:
+    """`-v SRC:DST:U`: SRC and all below it become the container user's, as the host (or,
+    rootless, the user's namespace, where the ids are made) sees that user (podman's :U)."""
+    sources = [
+        m["source"]
+        for m in mounts
+        if m["type"] in ("bind", "volume") and "U" in m["options"] and m.get("source")
+    ]
+    if not sources:
+        return
+    uid, gid = user.uid, user.gid
+    if nested is not None:  # the ids as the shim's namespace, the runtime's parent, has them
+        uid, gid = spec.outside_id(nested.uids, uid), spec.outside_id(nested.gids, gid)
+    if not settings.rootless:
+        for source in sources:
+            safepath.chown_tree(Path(source), uid, gid)
+        return
+    from pod.store.layers import WORKER_MODULE
+    from pod.util.userns import run_in_userns
+
+    ops = [{"op": "chown", "path": s, "uid": uid, "gid": gid, "recursive": True} for s in sources]
+    run_in_userns(WORKER_MODULE, {"ops": ops})
+
+
 def _network(
     settings: Settings,
     layout: Layout,
@@ -258,6 +289,7 @@ def _write_bundle(
     )
     shim_userns, nested_userns = _nested_userns(options, settings.rootless, userns)
     mounts, volume_names = _volume_mounts(layout, options, defaults, settings.rootless)
+    _chown_for_user(settings, mounts, user, nested_userns)
     network = _network(settings, layout, store, record, options, defaults, reporter)
     files = etc_files.write_all(
         paths.directory,

@@ -178,6 +178,14 @@ def _keep_id_map(own: int, ranges: Sequence[SubIdRange]) -> tuple[IdMapLine, ...
     return tuple(lines)
 
 
+def outside_id(lines: Sequence[IdMapLine], inside: int) -> int:
+    """The id `inside` maps to (PodError when the map leaves it out)."""
+    for line in lines:
+        if line.inside <= inside < line.inside + line.count:
+            return line.outside + inside - line.inside
+    raise PodError(f"id {inside} is not mapped in the container's user namespace")
+
+
 def nested_mapping(mapping: UsernsMapping, parent: UsernsMapping) -> UsernsMapping:
     """`mapping` (container ids → host ids) as written from inside the namespace `parent`
     (its ids → host ids): what a runtime running in the engine's rootless namespace puts in
