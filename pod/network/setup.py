@@ -288,7 +288,11 @@ class Preparation:
         linux = _bundle_linux(self.layout, self.record)
         self.holder = NamespaceHolder(linux)
         if linux is not None:
-            _join_held_userns(self.layout, self.record, self.holder.userns_path)
+            try:
+                _join_held_userns(self.layout, self.record, self.holder.userns_path)
+            except BaseException:
+                self.holder.release()
+                raise
 
     @property
     def netns_path(self) -> str:

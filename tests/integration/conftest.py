@@ -6,7 +6,8 @@ Function-scoped: `pod` (root, isolated store), `rootless_pod` (the rootless user
 `runtime` (each test once with pod's own OCI runtime and once with runc), `busybox` and
 `rootless_busybox` (the busybox test image pulled into `pod` / `rootless_pod`: its reference).
 Helpers the tests import live in modules of their own: runners.py, polling.py, mounts.py,
-terminal.py, registry_server.py, image_builder.py.
+terminal.py, registry_server.py, image_builder.py; podman_ref.py holds the `podman` and
+`rootless_podman` fixtures (podman 4.3.1 as the reference of differential tests).
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import image_builder  # noqa: E402
 import registry_server  # noqa: E402
 from mounts import unmount_under  # noqa: E402
+from podman_ref import (  # noqa: E402, F401 - fixtures: podman as the differential reference
+    podman,
+    podman_busybox,
+    rootless_podman,
+    rootless_podman_busybox,
+)
 from runners import (  # noqa: E402
     REPO_ROOT,
     SAFE_PATH,
