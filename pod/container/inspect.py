@@ -23,7 +23,18 @@ from pod.util.humanize import ZERO_TIME, rfc3339
 PROPAGATIONS = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
 
 
-def _state_section(state: ContainerState) -> dict[str, Any]:
+def _health(record: ContainerRecord, state: ContainerState) -> dict[str, Any]:
+    """podman's State.Health: "starting" with no results until a check ran; empty without one."""
+    if not record.healthcheck:
+        return {"Status": "", "FailingStreak": 0, "Log": None}
+    health = {"Status": "starting", "FailingStreak": 0, "Log": None, **state.health}
+    if health["Log"]:  # podman's key order (the state file keeps its keys sorted)
+        fields = ("Start", "End", "ExitCode", "Output")
+        health["Log"] = [{key: entry.get(key) for key in fields} for entry in health["Log"]]
+    return health
+
+
+def _state_section(record: ContainerRecord, state: ContainerState) -> dict[str, Any]:
     status = "created" if state.status == "configured" else state.status
     running = status in ("running", "paused")
     return {
@@ -40,7 +51,7 @@ def _state_section(state: ContainerState) -> dict[str, Any]:
         "Error": state.error,
         "StartedAt": rfc3339(state.started_at),
         "FinishedAt": rfc3339(state.finished_at),
-        "Health": {"Status": "", "FailingStreak": 0, "Log": None},
+        "Health": _health(record, state),
         "CheckpointedAt": ZERO_TIME,
         "RestoredAt": ZERO_TIME,
     }
@@ -188,6 +199,7 @@ def _config(record: ContainerRecord, spec: dict) -> dict[str, Any]:
         "Umask": "0022",
         "Timeout": 0,
         "StopTimeout": record.stop_timeout,
+        **({"Healthcheck": record.healthcheck} if record.healthcheck else {}),
     }
 
 
@@ -207,7 +219,7 @@ def inspect_container(
         "Created": rfc3339(record.created),
         "Path": command[0] if command else "",
         "Args": command[1:] if len(command) > 1 else command,
-        "State": _state_section(state),
+        "State": _state_section(record, state),
         "Image": record.image_id,
         "ImageDigest": "",
         "ImageName": record.image_name,

@@ -11,6 +11,7 @@ import os
 import signal
 import time
 
+from pod import events
 from pod.config import Settings
 from pod.container.state import current_state
 from pod.container.stop import mark_stopped_by_user, stop, stop_signal_failed
@@ -63,6 +64,7 @@ def stop_container(
         return record
     if stop(store, record, state, seconds):
         reporter.warning(stop_signal_failed(record, seconds))
+    events.container_event(settings.runroot, record, "stop")
     return record
 
 
@@ -91,6 +93,7 @@ def kill_container(settings: Settings, text: str, signal_text: str) -> Container
         from pod.container.pause import thaw_quietly
 
         thaw_quietly(state.pid)
+    events.container_event(settings.runroot, record, "kill")
     return record
 
 
@@ -102,6 +105,7 @@ def restart_container(
 
     record = stop_container(settings, text, timeout, reporter)
     start_container(settings, record.id, False, False, True, reporter)
+    events.container_event(settings.runroot, record, "restart")
     return record
 
 
