@@ -195,12 +195,24 @@ def _config(record: ContainerRecord, spec: dict) -> dict[str, Any]:
         "Labels": GoMap(record.labels),
         "Annotations": GoMap(spec.get("annotations") or {}),
         "StopSignal": _stop_signal(spec, record),
-        "CreateCommand": None,
+        "CreateCommand": list(record.create_command) or None,
         "Umask": "0022",
+        **({"Secrets": secrets} if (secrets := _mounted_secrets(record)) else {}),
         "Timeout": 0,
         "StopTimeout": record.stop_timeout,
         **({"Healthcheck": record.healthcheck} if record.healthcheck else {}),
+        "sdNotifyMode": record.sd_notify,
     }
+
+
+def _mounted_secrets(record: ContainerRecord) -> list[dict[str, Any]]:
+    """Config.Secrets as podman's: the mount secrets (env ones are not listed, and their
+    values are never in config.json: pod.container.secret_files)."""
+    return [
+        {"Name": e["name"], "ID": e["id"], "UID": e["uid"], "GID": e["gid"], "Mode": e["mode"]}
+        for e in record.secrets
+        if e["type"] == "mount"
+    ]
 
 
 def inspect_container(

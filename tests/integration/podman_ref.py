@@ -1,13 +1,10 @@
-"""podman 4.3.1 as the reference for differential tests: the same command line through pod and
-through podman, each with a store of its own, the same images from the test registry.
+"""podman 4.3.1, the reference engine of the differential tests, with stores of its own.
 
-The settings every podman run here gets, and why (a containers.conf of its own, as
-/work/shared/podman-ref makes one): runc (Debian's crun refuses the hybrid cgroup layout),
-cgroupfs and file events (no systemd), and the default nofile/nproc ulimits pinned to the
-hard limits (root in a container may lack CAP_SYS_RESOURCE, and podman's 1048576 then fails
-in every runtime). Fixtures: `podman` (root) and `rootless_podman` (the rootless test user),
-and `podman_busybox` / `rootless_podman_busybox` (the busybox test image pulled into them).
-Tests import the fixtures they use from here, and mark themselves needs_tool("podman").
+The same command line goes through pod and podman; the tests compare exit codes, messages and
+the files each left. podman gets the settings this kind of host needs (root lacks
+CAP_SYS_RESOURCE here, so its default nofile/nproc limits of 1048576 are pinned to the hard
+limits; Debian's crun 1.8.1 refuses a hybrid cgroup v1 host, so runc; no systemd: cgroupfs and
+file events) and never touches the host's own podman store.
 """
 
 from __future__ import annotations
@@ -20,55 +17,59 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from registry_server import write_registries_conf
 from runners import RootlessUser, completed_or_raise
 
 PODMAN = shutil.which("podman") or "podman"
 
 
-def _conf_text(events: Path) -> str:
+def write_containers_conf(directory: Path) -> Path:
     nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     nproc = resource.getrlimit(resource.RLIMIT_NPROC)[1]
     nproc = 32768 if nproc == resource.RLIM_INFINITY else min(nproc, 32768)
-    return (
+    conf = directory / "containers.conf"
+    conf.write_text(
         "[containers]\n"
         f'default_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]\n'
         "[engine]\n"
         'runtime = "runc"\n'
         'cgroup_manager = "cgroupfs"\n'
         'events_logger = "file"\n'
-        f'events_logfile_path = "{events}"\n'
+        f'events_logfile_path = "{directory}/events.log"\n'
     )
+    return conf
 
 
 @dataclass
-class PodmanRef:
-    """`podman --root <tmp>/root --runroot <tmp>/runroot ARGS` with the settings above, as root
-    or (with `user`) as the rootless test user."""
+class PodmanRunner:
+    """`podman --root D/root --runroot RUN ARGS` with D's containers.conf and registries.conf;
+    as the rootless `user` when given (D is then the user's, and RUN, which rootless podman
+    wants at most 50 characters long, in the user's runtime directory)."""
 
-    tmp: Path
+    directory: Path
     insecure: list[str]
     user: RootlessUser | None = None
 
     def __post_init__(self) -> None:
-        self.root = self.tmp / "root"
-        # podman refuses a run root of more than 50 characters: a short one of its own
-        self.runroot = Path(tempfile.mkdtemp(prefix="podman-ref-", dir="/tmp"))
-        self.conf = self.tmp / "containers.conf"
-        self.conf.write_text(_conf_text(self.tmp / "events.log"))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.runroot = self.directory / "run"
+        if self.user is not None:
+            self.runroot = Path(tempfile.mkdtemp(prefix="podman-ref-", dir=self.user.runtime_dir))
+            os.chown(self.runroot, self.user.uid, self.user.gid)
+        self.conf = write_containers_conf(self.directory)
         self.registries_conf = write_registries_conf(
-            self.tmp / "registries.conf", insecure=self.insecure
+            self.directory / "registries.conf", insecure=self.insecure
         )
         if self.user is not None:
-            for path in (self.conf, self.registries_conf, self.runroot):
-                shutil.chown(path, self.user.uid, self.user.gid)
+            for path in (self.directory, self.conf, self.registries_conf):
+                os.chown(path, self.user.uid, self.user.gid)
 
     def command(self, *args) -> list[str]:
-        return [PODMAN, "--root", str(self.root), "--runroot", str(self.runroot), *map(str, args)]
+        store = ["--root", str(self.directory / "root"), "--runroot", str(self.runroot)]
+        return [PODMAN, *store, *map(str, args)]
 
     def env(self) -> dict[str, str | None]:
-        """The settings; None unsets (podman fails on an auth file that does not exist)."""
+        """podman's settings; REGISTRY_AUTH_FILE unset (podman fails on a missing one)."""
         return {
             "CONTAINERS_CONF": str(self.conf),
             "CONTAINERS_REGISTRIES_CONF": str(self.registries_conf),
@@ -76,60 +77,49 @@ class PodmanRef:
         }
 
     def __call__(
-        self, *args, input=None, stdin=None, check=False, timeout=120, text=True
+        self, *args, input=None, stdin=None, check=False, timeout=120, cwd=None, text=True, wrap=()
     ) -> subprocess.CompletedProcess:
-        """`stdin`: a file object to run with as stdin, `text` False: bytes, as they came
-        (root only; rootless: `input`'s pipe and text)."""
+        """`stdin`: a file object podman reads as its stdin (as root; rootless: `input` only)."""
         if self.user is not None:
             return self.user.run(
-                *self.command(*args), env=self.env(), input=input, timeout=timeout, check=check
+                *self.command(*args),
+                env=self.env(),
+                input=input,
+                timeout=timeout,
+                check=check,
+                cwd=cwd,
+                text=text,
+                wrap=wrap,
             )
-        cmd = self.command(*args)
+        cmd = [*wrap, *self.command(*args)]
         proc = subprocess.run(
-            cmd, input=input, stdin=stdin, capture_output=True, text=text, timeout=timeout,
-            cwd=self.tmp, env={k: v for k, v in {**os.environ, **self.env()}.items() if v},
-        )  # fmt: skip
+            cmd,
+            input=input,
+            stdin=stdin,
+            capture_output=True,
+            text=text,
+            timeout=timeout,
+            cwd=cwd or self.directory,
+            env={k: v for k, v in {**os.environ, **self.env()}.items() if v is not None},
+        )
         return completed_or_raise(cmd, proc, check)
 
-    def remove_all(self) -> None:
-        """What a test left: containers and images, then the store's files. (Not `system
-        reset`: rootful, it would remove every network of the host's podman as well.)"""
+    def reset(self) -> None:
+        """Remove what a test made: containers, then volumes (the image stays)."""
         self("rm", "-a", "-f", "-t", "0")
-        self("rmi", "-a", "-f")
         self("volume", "prune", "-f")
+
+    def close(self) -> None:
+        """At the end of the session: the containers, and a runroot outside the directory."""
+        self.reset()
+        if self.user is not None:
+            shutil.rmtree(self.runroot, ignore_errors=True)
+
+    def remove_all(self) -> None:
+        """At the end of a test with a store of its own: everything, images and files too.
+        (Not `system reset`: as root it would remove the host podman's networks as well.)"""
+        self.reset()
+        self("rmi", "-a", "-f")
         if self.user is not None:  # files of subordinate ids: removed inside the namespace
-            self("unshare", "rm", "-rf", str(self.root), str(self.runroot))
-        for path in (self.tmp, self.runroot):
-            shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def podman(tmp_path, registry):
-    """podman as root with a fresh store; registries.conf marks `registry` insecure."""
-    directory = tmp_path / "podman"
-    directory.mkdir()
-    ref = PodmanRef(directory, [registry.host])
-    yield ref
-    ref.remove_all()
-
-
-@pytest.fixture
-def rootless_podman(rootless_user):
-    """podman as the rootless test user with a fresh store."""
-    ref = PodmanRef(
-        rootless_user.make_tmpdir("podman"), list(rootless_user.insecure), rootless_user
-    )
-    yield ref
-    ref.remove_all()
-
-
-@pytest.fixture
-def podman_busybox(podman, test_images) -> str:
-    podman("pull", "-q", test_images.busybox.ref, check=True)
-    return test_images.busybox.ref
-
-
-@pytest.fixture
-def rootless_podman_busybox(rootless_podman, test_images) -> str:
-    rootless_podman("pull", "-q", test_images.busybox.ref, check=True)
-    return test_images.busybox.ref
+            self("unshare", "rm", "-rf", str(self.directory / "root"))
+        self.close()
