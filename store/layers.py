@@ -789,11 +789,11 @@ def adopt_layer(
         )
         partial = _fresh_scratch_dir(layout, chain_id, rootless=rootless)
         try:
-            os.rename(upper, partial / LAYER_DIFF)
+            _move_dir(upper, partial / LAYER_DIFF)
             _move_into_place(layout, partial, info)
         except BaseException:
             with contextlib.suppress(OSError):
-                os.rename(partial / LAYER_DIFF, upper)
+                _move_dir(partial / LAYER_DIFF, upper)
             with contextlib.suppress(OSError, PodError):
                 remove_trees([partial], rootless=rootless)
             raise
@@ -839,3 +839,20 @@ def cleanup_partial_layers(layout: Layout, *, rootless: bool | None = None) -> l
                     remove_trees([layout.layer_scratch_root / name], rootless=rootless)
                 removed.append(name)
     return removed
+
+
+def _move_dir(source: Path, target: Path) -> None:
+    """Rename the directory `source` to `target` under another parent, keeping its mode. Such a
+    rename rewrites the directory's `..`, which needs write permission on it for anyone without
+    CAP_DAC_OVERRIDE (rootless): a root dir of mode 0555 (the image's) gets u+w for the rename."""
+    mode = stat.S_IMODE(os.lstat(source).st_mode)
+    if mode & stat.S_IWUSR:
+        os.rename(source, target)
+        return
+    os.chmod(source, mode | stat.S_IWUSR)
+    try:
+        os.rename(source, target)
+    except BaseException:
+        os.chmod(source, mode)
+        raise
+    os.chmod(target, mode)
