@@ -15,6 +15,10 @@ from pod.commands import common
 if TYPE_CHECKING:
     from pod.container.options import ResourceLimits
 
+# podman's warning for `run -it` when stdin is no terminal (a file, a pipe, /dev/null)
+NOT_A_TTY = (
+    "The input device is not a TTY. The --tty and --interactive flags might not work properly"
+)
 RUN_CONTEXT = {
     "allow_interspersed_args": False,
     "help_option_names": ["--help"],

@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import itertools
 import os
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
@@ -35,6 +34,7 @@ from pod.store import subnets
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
 from pod.store.names import name_problem
+from pod.util.filters import group_filters, labels_match, parse_bool, regex_any
 from pod.util.timefmt import go_now, parse_moment, parse_time
 
 DEFAULT_NAME = "pod"
@@ -388,42 +388,19 @@ PRUNE_FILTERS = ("label", "label!", "until")
 
 def parse_filters(items: list[str], allowed: tuple[str, ...]) -> dict[str, list[str]]:
     """`key=value` flags → key → values (several values of one key: any may match)."""
-    parsed: dict[str, list[str]] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"filter input must be in the form of filter=value: {item} is invalid")
-        if key.lower() not in allowed:
+    parsed = group_filters(items)
+    for key in parsed:
+        if key not in allowed:
             raise UsageError(f'invalid filter "{key}"')
-        parsed.setdefault(key.lower(), []).append(value)
     return parsed
-
-
-def _regex_any(patterns: list[str], text: str) -> bool:
-    """Go's regexp.MatchString over the patterns: unanchored; a bad pattern matches nothing."""
-    for pattern in patterns:
-        with contextlib.suppress(re.error):
-            if re.search(pattern, text):
-                return True
-    return False
-
-
-def _labels_match(wanted: list[str], labels: dict[str, str]) -> bool:
-    """Every `key` or `key=value` must be present."""
-    for item in wanted:
-        key, sep, value = item.partition("=")
-        if key not in labels or (sep and labels[key] != value):
-            return False
-    return True
 
 
 def _parse_bool(text: str) -> bool:
     """Go's strconv.ParseBool."""
-    if text in ("1", "t", "T", "TRUE", "true", "True"):
-        return True
-    if text in ("0", "f", "F", "FALSE", "false", "False"):
-        return False
-    raise UsageError(f'invalid dangling filter value "{text}"')
+    value = parse_bool(text)
+    if value is None:
+        raise UsageError(f'invalid dangling filter value "{text}"')
+    return value
 
 
 def select(
@@ -439,15 +416,15 @@ def _filter_check(
 ) -> Callable[[NetworkRecord], bool] | None:
     """The test of one filter key (None for a key that does not filter networks)."""
     if key == "name":
-        return lambda r: _regex_any(values, r.name)
+        return lambda r: regex_any(values, r.name)
     if key == "id":
-        return lambda r: _regex_any(values, r.id)
+        return lambda r: regex_any(values, r.id)
     if key == "driver":
         return lambda r: r.driver in values
     if key == "label":
-        return lambda r: _labels_match(values, r.labels)
+        return lambda r: labels_match(values, r.labels)
     if key == "label!":
-        return lambda r: not _labels_match(values, r.labels)
+        return lambda r: not labels_match(values, r.labels)
     if key == "until":
         return _until(values)
     if key == "dangling":
