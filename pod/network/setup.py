@@ -275,24 +275,25 @@ class Preparation:
             return
         # The container's namespace is made now, so the worker attaches it to the bridges
         # while the rootfs is mounted and the runtime creates the container, which joins it.
-        self._hold()
+        holder = self._hold()
         self.worker = worker or BridgeWorker.start()
         self.worker.send(
             {"root": str(layout.root), "runroot": str(layout.runroot), "id": record.id,
-             "netns": self.holder.path}
+             "netns": holder.path}
         )  # fmt: skip
 
-    def _hold(self) -> None:
+    def _hold(self) -> NamespaceHolder:
         """The holder of the container's network namespace (and of its own user namespace, if
         the bundle has one: the bundle then joins it)."""
         linux = _bundle_linux(self.layout, self.record)
-        self.holder = NamespaceHolder(linux)
+        self.holder = holder = NamespaceHolder(linux)
         if linux is not None:
             try:
-                _join_held_userns(self.layout, self.record, self.holder.userns_path)
+                _join_held_userns(self.layout, self.record, holder.userns_path)
             except BaseException:
-                self.holder.release()
+                holder.release()
                 raise
+        return holder
 
     @property
     def netns_path(self) -> str:
