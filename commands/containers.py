@@ -179,6 +179,7 @@ def run_command(
         stop_timeout=stop_timeout,
         restart=_restart_policy(restart, remove),
         resources=_supported_limits(resources),
+        create_command=list(sys.argv),
     )
     code = _run(options, creating, quiet)
     if code:
@@ -291,6 +292,23 @@ def rm_command(
         raise errors[-1]
 
 
+_PS_HEADERS = {  # podman's createPsOut: its overrides of psReporter's field headers
+    "Cgroup": "CGROUPNS",
+    "CreatedHuman": "CREATED",
+    "ID": "CONTAINER ID",
+    "IPC": "IPC",
+    "MNT": "MNT",
+    "NET": "NET",
+    "Networks": "NETWORKS",
+    "PIDNS": "PIDNS",
+    "Pod": "POD ID",
+    "PodName": "PODNAME",
+    "RunningFor": "RUNNING FOR",
+    "UTS": "UTS",
+    "User": "USERNS",
+}
+
+
 def ps_command(
     all_containers: bool = typer.Option(False, "--all", "-a", help="Show all containers."),
     quiet: bool = common.quiet_option("Print only container IDs."),
@@ -300,7 +318,7 @@ def ps_command(
     size: bool = typer.Option(False, "--size", "-s", help="Show sizes."),
     noheading: bool = typer.Option(False, "--noheading", help="Do not print headings."),
     sort: str = typer.Option(
-        "created",
+        None,
         "--sort",
         help="Sort by command, created, id, image, names, runningfor, size, status.",
     ),
@@ -313,25 +331,27 @@ def ps_command(
     ),
 ) -> None:
     """List containers."""
-    from pod.commands.render import render_rows
-    from pod.container.list import list_containers
+    from pod import format as gotemplate
+    from pod.commands.render import JsonLayout, render_rows
+    from pod.container.list import PsReporter, list_containers, ps_json
+    from pod.errors import UsageError
 
-    rows = list_containers(
+    if last >= 0 and latest:
+        raise UsageError("last and latest are mutually exclusive")
+    found = list_containers(
         common.settings(),
         all_containers or latest or last > 0 or external,
         filters,
         sort,
         size,
-        no_trunc,
         external,
+        last,
     )
     if latest:
-        rows = rows[:1]
-    elif last > 0:
-        rows = rows[:last]
+        found = found[-1:]
     if quiet and fmt is None:
-        for row in rows:
-            print(row["ID"])
+        for container in found:
+            print(container.ID if no_trunc else container.ID[:12])
         return
     columns = [
         ("CONTAINER ID", "ID"),
@@ -343,8 +363,17 @@ def ps_command(
         ("NAMES", "Names"),
     ]
     if size:
-        columns.insert(6, ("SIZE", "Size"))
-    render_rows(rows, columns, fmt, noheading)
+        columns.append(("SIZE", "Size"))
+    render_rows(
+        [PsReporter(container, no_trunc) for container in found],
+        columns,
+        fmt,
+        noheading,
+        json_rows=[ps_json(container) for container in found],
+        headers=gotemplate.struct_headers(PsReporter, _PS_HEADERS),
+        name="ps",
+        json_layout=JsonLayout(indent=2, jsoniter=True),
+    )
 
 
 def register(app: typer.Typer, image_app: typer.Typer) -> None:

@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from pod.commands import common
 
-INDENT = 5  # podman's inspect output: json.MarshalIndent with five spaces
+INDENT = 5  # podman's inspect output: json.Encoder with five spaces, no HTML escaping
 
 
-def _print(documents: list[dict], fmt: str | None) -> None:
+def print_documents(documents: list, fmt: str | None) -> None:
+    """Every inspect's output: the documents as podman's JSON, or through the user's template
+    once per document."""
     from pod import format as gotemplate
 
-    if fmt and not gotemplate.is_json(fmt):
+    if fmt and gotemplate.is_table(fmt):  # aligned, and no header line: podman's inspect
+        text = gotemplate.render_table(documents, fmt, heading=False, name="inspect")
+    elif fmt and not gotemplate.is_json(fmt):
         text = gotemplate.render_rows(documents, fmt, name="inspect")
     else:
-        text = gotemplate.format_json(documents, indent=INDENT)
+        text = gotemplate.format_json(documents, indent=INDENT, escape_html=False)
     print(text, end="")
+
+
+def raise_missing(messages: list[str]) -> None:
+    """podman's inspect errors (exit 125): every name not found after the first on its own
+    `error inspecting object:` line, then the first as the command's error."""
+    from pod.errors import PodError
+
+    for message in messages[1:]:
+        print(f"error inspecting object: {message}", file=sys.stderr)
+    if messages:
+        raise PodError(f"inspecting object: {messages[0]}")
 
 
 def _inspect(names: list[str], kind: str, fmt: str | None) -> None:
     from pod.container.object_inspect import inspect_objects
 
     result = inspect_objects(common.settings(), names, kind)
-    _print(result.documents, fmt)
+    print_documents(result.documents, fmt)
     if result.error is not None:
         raise result.error
 

@@ -189,7 +189,7 @@ def unpause_command(
         from pod.container.list import list_containers
 
         rows = list_containers(common.settings(), True, ["status=paused"])
-        containers, all_containers = [row["Id"] for row in rows], False
+        containers, all_containers = [container.ID for container in rows], False
         if not containers:
             return
     _each(
@@ -220,23 +220,42 @@ def stats_command(
     no_reset: bool = typer.Option(False, "--no-reset", help="Do not clear the screen."),
     fmt: str = common.format_option(),
     interval: int = typer.Option(5, "--interval", "-i", help="Seconds between samples."),
+    no_trunc: bool = typer.Option(False, "--no-trunc", help="Do not truncate container IDs."),
 ) -> None:
     """Display a live stream of container resource usage statistics."""
     import time
 
-    from pod.commands.render import render_rows
+    from pod import format as gotemplate
+    from pod.commands.render import JsonLayout, render_rows
     from pod.container.lifecycle import engine_error
-    from pod.container.stats import COLUMNS, stats_rows
+    from pod.container.stats import (
+        COLUMNS,
+        HEADERS,
+        ContainerStats,
+        StatsReporter,
+        stats_json,
+        stats_rows,
+    )
     from pod.errors import PodError
 
+    headers = gotemplate.struct_headers(ContainerStats, HEADERS)
     while True:
         try:
-            rows = stats_rows(common.settings(), list(containers or []), all_containers)
+            found = stats_rows(common.settings(), list(containers or []), all_containers)
         except PodError as err:
             raise engine_error(err) from None
         if not no_stream and not no_reset and fmt is None:
             print("\033[2J\033[H", end="")
-        render_rows(rows, COLUMNS, fmt)
+        rows = [StatsReporter(sample, no_trunc) for sample in found]
+        render_rows(
+            rows,
+            COLUMNS,
+            fmt,
+            json_rows=[stats_json(row) for row in rows],
+            headers=headers,
+            name="stats",
+            json_layout=JsonLayout(indent=1),
+        )
         if no_stream:
             return
         sys.stdout.flush()

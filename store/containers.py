@@ -127,6 +127,7 @@ class ContainerRecord:
     privileged: bool = False
     security_opt: list[str] = field(default_factory=list)
     devices: list[list[str]] = field(default_factory=list)
+    create_command: list[str] = field(default_factory=list)  # inspect's Config.CreateCommand
 
     @property
     def short_id(self) -> str:

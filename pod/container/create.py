@@ -84,7 +84,7 @@ def find_or_pull(
 
     try:
         return pull_image(settings, text, PullOptions(policy=policy, reporter=reporter))
-    except NoSuchImageError as err:  # rmi's exit 1; for run/create podman exits 125
+    except NoSuchImageError as err:  # a pull's "not found" is run/create's exit 125
         raise PodError(str(err)) from None
 
 
@@ -130,7 +130,7 @@ def _record(
         interactive=options.interactive,
         remove=options.remove,
         log_driver=options.log_driver,
-        labels=options.labels,
+        labels={**defaults.labels, **options.labels},  # podman: the image's, then --label
         hostname=options.hostname or container_id[:12],
         stop_signal=options.stop_signal or defaults.stop_signal or "SIGTERM",
         stop_timeout=options.stop_timeout,
@@ -147,6 +147,7 @@ def _record(
         privileged=options.privileged,
         security_opt=list(options.security_opt),
         devices=[[d.host_path, d.container_path, d.permissions] for d in options.devices],
+        create_command=list(options.create_command),
     )
 
 

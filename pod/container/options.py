@@ -141,3 +141,5 @@ class RunOptions:
     # A build step's container (RUN): hidden from `ps` unless --external, and the image's
     # VOLUMEs are not mounted (what RUN writes there stays in the layer, as buildah does).
     builder: bool = False
+    # The command line that created the container (podman's Config.CreateCommand).
+    create_command: list[str] = field(default_factory=list)
