@@ -279,9 +279,10 @@ def rm_command(
     errors: list[PodError] = []
     for text in containers:
         try:
-            print(remove_container(settings, text, force, volumes, timeout, reporter))
+            remove_container(settings, text, force, volumes, timeout, reporter)
+            print(text)  # what was typed, as podman prints it
         except NoSuchContainerError as err:
-            if not ignore:
+            if not (ignore or force):  # podman: --force ignores containers that do not exist
                 errors.append(err)
         except PodError as err:
             errors.append(err)

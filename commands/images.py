@@ -96,7 +96,8 @@ def rmi_command(
         raise UsageError("image name or ID must be specified")
     if images and all_images:
         raise UsageError("when using the --all switch, you may not pass any images names or IDs")
-    report = remove_images(common.settings(), images or [], force, all_images, ignore)
+    # podman: --force ignores images that do not exist
+    report = remove_images(common.settings(), images or [], force, all_images, ignore or force)
     for name in report.untagged:
         print(f"Untagged: {name}")
     for ident in report.deleted:

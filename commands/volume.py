@@ -123,15 +123,21 @@ def rm_command(
 ) -> None:
     """Remove volumes (exit 2 when one is in use)."""
     from pod.container.remove import remove_container
-    from pod.errors import UsageError
+    from pod.errors import NoSuchVolumeError, UsageError
 
     if not names and not all_volumes:
         raise UsageError("choose the volumes to remove, or --all")
     volumes, containers = _stores()
     targets = [r.name for r in volumes.list()] if all_volumes else names
     for name in targets:
+        try:
+            volumes.get(name)
+        except NoSuchVolumeError as err:
+            if force:  # podman: --force ignores volumes that do not exist
+                continue
+            err.exit_code = 1  # volume rm's code for a missing volume (podman's)
+            raise
         users = _users(containers, name)
-        volumes.get(name)
         if users and force:
             for container_id in users:
                 remove_container(common.settings(), container_id, force=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pod.config import Settings
 from pod.container.state import current_state
-from pod.errors import PodError
+from pod.errors import PodError, PortInUseError
 from pod.reporter import Reporter
 from pod.store.containers import ContainerState, ContainerStore
 from pod.store.layout import Layout
@@ -38,5 +38,8 @@ def start_container(
     attachment = None
     if attach_output:
         attachment = Attachment(interactive and record.interactive, record.tty, sig_proxy)
-    code = launch(layout, record, attachment, reporter)
+    try:
+        code = launch(layout, record, attachment, reporter)
+    except PortInUseError as err:  # `run` exits 126 for it, `start` 125 (podman's)
+        raise PodError(f'unable to start container "{record.id}": {err}') from None
     return code or 0
