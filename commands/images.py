@@ -182,7 +182,7 @@ def inspect_command(
             documents.append(inspect_image(common.settings(), store, store.lookup(name)))
         except NoSuchImageError as err:
             missing.append(str(err))
-    print_documents(documents, fmt)
+    print_documents(documents, fmt, "image")
     raise_missing(missing)
 
 

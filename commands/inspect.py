@@ -11,17 +11,36 @@ from pod.commands import common
 INDENT = 5  # podman's inspect output: json.Encoder with five spaces, no HTML escaping
 
 
-def print_documents(documents: list, fmt: str | None) -> None:
-    """Every inspect's output: the documents as podman's JSON, or through the user's template
-    once per document."""
-    from pod import format as gotemplate
+def normalize_template(fmt: str, kind: str) -> str:
+    """podman's inspectNormalize: a lone `{{.Id}}` means `{{.ID}}`, and old field names
+    (`.Src`, `.Dst`, `.ImageID`; an image's `.Config.Healthcheck`) their new ones."""
+    import re
 
-    if fmt and gotemplate.is_table(fmt):  # aligned, and no header line: podman's inspect
-        text = gotemplate.render_table(documents, fmt, heading=False, name="inspect")
-    elif fmt and not gotemplate.is_json(fmt):
-        text = gotemplate.render_rows(documents, fmt, name="inspect")
-    else:
-        text = gotemplate.format_json(documents, indent=INDENT, escape_html=False)
+    fmt = re.sub(r"{{\s*\.Id\s*}}", "{{.ID}}", fmt)
+    renames = [(".Src", ".Source"), (".Dst", ".Destination"), (".ImageID", ".Image")]
+    if kind == "image":
+        renames.append((".Config.Healthcheck", ".HealthCheck"))
+    pattern = re.compile("|".join(re.escape(old) for old, _ in renames))
+    return pattern.sub(lambda m: dict(renames)[m.group()], fmt)
+
+
+def print_documents(documents: list, fmt: str | None, kind: str = "all") -> None:
+    """Every inspect's output: the documents as podman's JSON, or through the user's template
+    once per document (a template's error worded as podman's)."""
+    from pod import format as gotemplate
+    from pod.errors import PodError
+
+    if not fmt or gotemplate.is_json(fmt):
+        print(gotemplate.format_json(documents, indent=INDENT, escape_html=False), end="")
+        return
+    fmt = normalize_template(fmt, kind)
+    try:
+        if gotemplate.is_table(fmt):  # aligned, and no header line: podman's inspect
+            text = gotemplate.render_table(documents, fmt, heading=False, name="inspect")
+        else:
+            text = gotemplate.render_rows(documents, fmt, name="inspect")
+    except PodError as err:
+        raise PodError(f"inspecting object: printing inspect output: {err}") from None
     print(text, end="")
 
 
@@ -40,7 +59,7 @@ def _inspect(names: list[str], kind: str, fmt: str | None) -> None:
     from pod.container.object_inspect import inspect_objects
 
     result = inspect_objects(common.settings(), names, kind)
-    print_documents(result.documents, fmt)
+    print_documents(result.documents, fmt, kind)
     if result.error is not None:
         raise result.error
 

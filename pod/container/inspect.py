@@ -331,7 +331,7 @@ def inspect_container(
         "Config": _config(record, spec),
         "HostConfig": _host_config(record, spec, log_path),
     }
-    return GoFields(document, {"ID": "Id"})
+    return GoFields(document, {"ID": "Id"}, "interface {}")  # podman's inspect: []interface{}
 
 
 def _etc_path(path: Path) -> str:

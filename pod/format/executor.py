@@ -314,17 +314,19 @@ class Execution:
         if isinstance(receiver, HeaderText) and not receiver.row.strict:
             return receiver.row.header(name)  # a strict row's headers are strings, as Go's
         has_args = len(args) > 1 or final is not _MISSING
-        if isinstance(receiver, Mapping):
+        if isinstance(receiver, GoFields):
+            found, value = receiver.go_field(name)
+            if found:
+                if has_args:
+                    raise self.error(f"{name} has arguments but cannot be invoked as function")
+                return value
+        elif isinstance(receiver, Mapping):
             if has_args:
                 raise self.error(f"{name} is not a method but has arguments")
             if name in receiver:
                 return receiver[name]
             if isinstance(receiver, GoMap):
                 return NO_VALUE
-            if isinstance(receiver, GoFields):
-                found, value = receiver.go_field(name)
-                if found:
-                    return value
         elif not _is_basic(receiver):
             found, value = _attribute(receiver, name)
             if found and callable(value) and not isinstance(value, type):

@@ -108,14 +108,21 @@ def json_members(value: GoStruct) -> list[tuple[str, Any]]:
 
 
 class GoFields(dict):
-    """A Go struct written as a dict keyed by its JSON names (the inspect documents), with the
-    Go names that differ from them (`ID` for `Id`, `HostIP` for `HostIp`): a template may use
-    either, as podman's inspect accepts `{{.Id}}` and `{{.ID}}` alike."""
+    """A Go struct written as a dict keyed by its JSON names (the inspect and info documents),
+    with the Go names that differ from them (`ID` for `Id`, `HostIP` for `HostIp`): templates
+    see the Go names only, as podman's do (its inspect rewrites a lone `{{.Id}}` itself)."""
 
-    def __init__(self, data: Mapping[str, Any], go_names: Mapping[str, str]) -> None:
+    def __init__(
+        self, data: Mapping[str, Any], go_names: Mapping[str, str], go_type: str = ""
+    ) -> None:
         super().__init__(data)
         self.go_names = dict(go_names)
+        self.GO_TYPE = go_type  # the type Go's errors name, when it is known
 
     def go_field(self, name: str) -> tuple[bool, Any]:
         key = self.go_names.get(name)
-        return (True, self[key]) if key is not None and key in self else (False, None)
+        if key is not None:
+            return (True, self[key]) if key in self else (False, None)
+        if name in self and name not in self.go_names.values():
+            return True, self[name]
+        return False, None

@@ -59,6 +59,8 @@ def go_type(value: Any) -> str:
     """The Go type name podman would show for a value, for error messages."""
     if value is None or value is NO_VALUE:
         return "<nil>"
+    if getattr(value, "GO_TYPE", ""):
+        return value.GO_TYPE
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, str):
@@ -73,7 +75,7 @@ def go_type(value: Any) -> str:
         return "map[string]string"
     if isinstance(value, Mapping):
         return "map[string]interface {}"
-    return getattr(value, "GO_TYPE", "") or type(value).__name__
+    return type(value).__name__
 
 
 def sort_key(key: Any) -> tuple[int, Any]:

@@ -9,7 +9,7 @@ from dataclasses import InitVar, dataclass
 from typing import Any
 
 from pod.config import Settings
-from pod.format import GoMap, GoStruct, NilMap, NilSlice, gofield
+from pod.format import GoFields, GoMap, GoStruct, NilMap, NilSlice, gofield
 from pod.image.defaults import image_config
 from pod.store import layers
 from pod.store.images import ImageRecord, ImageStore
@@ -53,6 +53,7 @@ class ImageConfig(GoStruct):
     WorkingDir: str = gofield("WorkingDir,omitempty", default="")
     Labels: GoMap = gofield("Labels,omitempty", default_factory=NilMap)
     StopSignal: str = gofield("StopSignal,omitempty", default="")
+    ArgsEscaped: bool = gofield("ArgsEscaped,omitempty", default=False)  # Debian's image-spec
 
 
 @dataclass
@@ -88,6 +89,7 @@ def _image_config(section: dict) -> ImageConfig:
         WorkingDir=str(section.get("WorkingDir") or ""),
         Labels=GoMap({str(k): str(v) for k, v in labels.items()}) if labels else NilMap(),
         StopSignal=str(section.get("StopSignal") or ""),
+        ArgsEscaped=bool(section.get("ArgsEscaped")),
     )
 
 
@@ -102,13 +104,13 @@ def _history(entry: dict) -> History:
     )
 
 
-def inspect_image(settings: Settings, store: ImageStore, record: ImageRecord) -> dict:
-    """podman's inspect.ImageData for one image (a dict: its keys are the Go names)."""
+def inspect_image(settings: Settings, store: ImageStore, record: ImageRecord) -> GoFields:
+    """podman's inspect.ImageData for one image (keyed by its JSON names: `Id` is `.ID`)."""
     config = image_config(store.blobs, record)
     section = config.get("config") if isinstance(config.get("config"), dict) else {}
     image_config_ = _image_config(section)
     size = storage_size(store, record)
-    return {
+    document = {
         "Id": record.id,
         "Digest": record.manifest_digest,
         "RepoTags": list(record.names),
@@ -135,6 +137,7 @@ def inspect_image(settings: Settings, store: ImageStore, record: ImageRecord) ->
         "History": [_history(h) for h in config.get("history") or [] if isinstance(h, dict)],
         "NamesHistory": list(record.names),
     }
+    return GoFields(document, {"ID": "Id"}, "interface {}")  # podman's inspect: []interface{}
 
 
 @dataclass

@@ -43,7 +43,10 @@ class ImageSummary(GoStruct):
     Digest: str = gofield(",omitempty", default="")
     History: list[str] = gofield(",omitempty", default_factory=NilSlice)
 
-    def IsReadOnly(self) -> bool:  # noqa: N802 - podman's method names are the template's
+    def Id(self) -> str:  # noqa: N802 - podman's method names are the template's
+        return self.ID
+
+    def IsReadOnly(self) -> bool:  # noqa: N802
         return self.ReadOnly
 
     def IsDangling(self) -> bool:  # noqa: N802

@@ -119,8 +119,10 @@ def test_a_strict_header_row_has_no_header_for_methods():
         render_table([ROW], "table {{.ID}} {{.Size}}", headers, strict=True)
 
 
-def test_go_fields_answer_to_json_keys_and_go_names():
-    document = GoFields({"Id": "abc", "HostIp": ""}, {"ID": "Id", "HostIP": "HostIp"})
-    assert render("{{.ID}} {{.Id}} [{{.HostIP}}]", document) == "abc abc []\n"
-    assert to_json(document) == '{"Id":"abc","HostIp":""}'
+def test_go_fields_answer_to_go_names_only():
+    document = GoFields({"Id": "abc", "HostIp": "", "Name": "n"}, {"ID": "Id", "HostIP": "HostIp"})
+    assert render("{{.ID}} [{{.HostIP}}] {{.Name}}", document) == "abc [] n\n"
+    with pytest.raises(PodError, match="can't evaluate field Id"):
+        render("{{.Id}}", document)
+    assert to_json(document) == '{"Id":"abc","HostIp":"","Name":"n"}'
     assert render("{{.}}", {"Name": "x", "Labels": GoMap(k="v")}) == "{x map[k:v]}\n"
