@@ -19,10 +19,16 @@ def configure(root: str | None, runroot: str | None, driver: str | None, log_lev
 
 
 def settings() -> Settings:
-    """The settings for this invocation, built once from the global flags."""
+    """The settings for this invocation, built once from the global flags; the store they name
+    is made private and tidied (pod.store.prepare) before any command uses it."""
     if "settings" not in _state:
+        from pod.store.layout import Layout
+        from pod.store.prepare import prepare_store
+
         root, runroot, driver, log_level = _state.get("args", (None, None, None, "warn"))
-        _state["settings"] = load_settings(root, runroot, driver, log_level)
+        loaded = load_settings(root, runroot, driver, log_level)
+        prepare_store(Layout(loaded.root, loaded.runroot), rootless=loaded.rootless)
+        _state["settings"] = loaded
     return _state["settings"]
 
 

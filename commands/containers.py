@@ -95,17 +95,43 @@ def run_command(
     ulimit: list[str] = typer.Option([], "--ulimit", help="name=soft[:hard], or host."),
     shm_size: str = typer.Option(None, "--shm-size", help="Size of /dev/shm (b, k, m, g)."),
     oom_score_adj: str = typer.Option(None, "--oom-score-adj", help="OOM score (-1000..1000)."),
+    health_cmd: str = typer.Option(
+        None, "--health-cmd", help="Health check command ('none' disables the image's)."
+    ),
+    health_interval: str = typer.Option(
+        None, "--health-interval", help="Between checks (default 30s; 'disable': no timer)."
+    ),
+    health_retries: int = typer.Option(
+        None, "--health-retries", help="Failures in a row before unhealthy (default 3)."
+    ),
+    health_timeout: str = typer.Option(
+        None, "--health-timeout", help="The longest a check may run (default 30s)."
+    ),
+    health_start_period: str = typer.Option(
+        None, "--health-start-period", help="Time to bootstrap, failures not counted (0s)."
+    ),
+    health_on_failure: str = typer.Option(
+        None, "--health-on-failure", help="When unhealthy: none, kill, restart or stop."
+    ),
+    no_healthcheck: bool = typer.Option(
+        False, "--no-healthcheck", help="Disable health checks on the container."
+    ),
     quiet: bool = common.quiet_option("Suppress pull output."),
 ) -> None:
     """Run a command in a new container."""
     from pod.container import flags as run_flags
     from pod.container import resource_flags
-    from pod.container.options import RunOptions
+    from pod.container.health import check_flags
+    from pod.container.options import HealthFlags, RunOptions
     from pod.errors import UsageError
 
     creating = ctx.info_name == "create"
     if creating and detach:
         raise UsageError("unknown shorthand flag: 'd' in -d (use pod run -d or pod start)")
+    if name:  # before the image is looked up or pulled: a bad name creates nothing
+        from pod.store.containers import check_name
+
+        check_name(name)
     security = run_flags.parse_security_opts(list(security_opt))
     if userns not in (None, "keep-id", "host"):
         raise UsageError(f'unsupported --userns "{userns}": use keep-id or host')
@@ -142,7 +168,7 @@ def run_command(
         tty=tty,
         remove=remove,
         env=run_flags.expand_env(run_flags.parse_env(env, env_file)),
-        workdir=workdir,
+        workdir=run_flags.check_workdir(workdir),
         user=user,
         entrypoint=run_flags.parse_entrypoint(entrypoint),
         hostname=hostname,
@@ -178,6 +204,17 @@ def run_command(
         stop_signal=stop_signal,
         stop_timeout=stop_timeout,
         restart=_restart_policy(restart, remove),
+        health=check_flags(
+            HealthFlags(
+                cmd=health_cmd,
+                interval=health_interval,
+                retries=health_retries,
+                timeout=health_timeout,
+                start_period=health_start_period,
+                on_failure=health_on_failure,
+                disabled=no_healthcheck,
+            )
+        ),
         resources=_supported_limits(resources),
         create_command=list(sys.argv),
     )

@@ -298,18 +298,15 @@ def rename_command(
     new_name: str = typer.Argument(..., metavar="NAME", help="Its new name."),
 ) -> None:
     """Rename an existing container."""
-    import re
-
     from pod.container.lifecycle import engine_error
     from pod.errors import PodError, UsageError
     from pod.store.containers import ContainerStore
     from pod.store.layout import Layout
+    from pod.store.names import name_problem
 
-    if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", new_name):
-        raise UsageError(
-            f'invalid name "{new_name}": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: '
-            "invalid argument"
-        )
+    problem = name_problem(new_name)
+    if problem:
+        raise UsageError(f'invalid name "{new_name}": {problem}')
     settings = common.settings()
     try:
         ContainerStore(Layout(settings.root, settings.runroot)).rename(container, new_name)

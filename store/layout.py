@@ -175,7 +175,8 @@ class Layout:
 
     @property
     def incoming(self) -> Path:
-        """Partial downloads, named by digest so an interrupted transfer can resume with Range."""
+        """Partial downloads, named by digest so a broken transfer can resume with Range; empty
+        unless a pull is downloading (or was killed: the next command clears it)."""
         return self.tmp / "incoming"
 
     @property
@@ -196,10 +197,16 @@ class Layout:
     def layer_meta(self, chain_id: str) -> Path:
         return self.layer_dir(chain_id) / LAYER_META
 
+    @property
+    def layer_scratch_root(self) -> Path:
+        """Layers being made or removed; empty unless one is (or a killed writer left one),
+        so every command can look for leftovers without listing the layers."""
+        return self.tmp / "layers"
+
     def layer_scratch_dir(self, chain_id: str, kind: str, pid: int) -> Path:
-        """A layer being made: <chain hex>.<kind>-<pid>, a name `kill -9` leftovers are
-        recognised by; renamed to layer_dir when complete."""
-        return self.layers_root / f"{chain_id.removeprefix('sha256:')}.{kind}-{pid}"
+        """A layer being made (kind "partial") or removed ("removing"): <chain hex>.<kind>-<pid>,
+        a name `kill -9` leftovers are recognised by; renamed to layer_dir when complete."""
+        return self.layer_scratch_root / f"{chain_id.removeprefix('sha256:')}.{kind}-{pid}"
 
     # --- image records ---
     @property

@@ -11,9 +11,11 @@ import os
 import time
 from dataclasses import asdict, dataclass
 
+from pod import events
 from pod.config import Settings
 from pod.container import etc_files, restart_policy, seccomp_profile, spec
 from pod.container import user as passwd
+from pod.container.health import healthcheck_config, parse_on_failure
 from pod.container.options import MountSpec, RunOptions
 from pod.errors import NoSuchImageError, PodError
 from pod.image.defaults import ImageDefaults, defaults_from_config, image_config
@@ -67,6 +69,7 @@ def create_container(
         release(layout, record.id, record.networks)
         store.remove_files(record.id)
         raise
+    events.container_event(settings.runroot, record, "create")
     return record
 
 
@@ -147,6 +150,11 @@ def _record(
         privileged=options.privileged,
         security_opt=list(options.security_opt),
         devices=[[d.host_path, d.container_path, d.permissions] for d in options.devices],
+        healthcheck={}
+        if options.builder
+        else healthcheck_config(options.health, defaults.healthcheck),
+        health_on_failure=parse_on_failure(options.health.on_failure),
+        events_backend=events.override(),
         create_command=list(options.create_command),
     )
 

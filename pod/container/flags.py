@@ -48,23 +48,31 @@ def parse_env(
     result: list[str] = []
     for path in env_files:
         try:
-            lines = Path(path).read_text().splitlines()
+            lines = Path(path).read_text(encoding="utf-8").split("\n")
         except OSError as err:
             raise UsageError(f"reading env file {path}: {err.strerror}") from None
-        result += [line for line in (_env_entry(raw.strip(), host) for raw in lines) if line]
+        except UnicodeDecodeError:
+            raise UsageError(f"reading env file {path}: it is not UTF-8 text") from None
+        entries = (_env_entry(raw.strip(), host, f"env file {path}") for raw in lines)
+        result += [line for line in entries if line]
     for value in values:
-        entry = _env_entry(value, host)
+        entry = _env_entry(value, host, "--env")
         if entry:
             result.append(entry)
     return result
 
 
-def _env_entry(text: str, host: dict[str, str]) -> str | None:
+def _env_entry(text: str, host: dict[str, str], source: str) -> str | None:
     if not text or text.startswith("#"):
         return None
     name, sep, _ = text.partition("=")
     if not name:
         raise UsageError(f'invalid environment variable "{text}": the name must not be empty')
+    if "\0" in text:
+        # No process environment can hold a NUL: the runtime would fail to start it (126).
+        # The value is not shown: it may be a secret.
+        shown = name.replace("\0", "\\x00")
+        raise UsageError(f'{source}: environment variable "{shown}" contains a NUL byte')
     if sep:
         return text
     if name.endswith("*"):
@@ -77,6 +85,13 @@ def _env_entry(text: str, host: dict[str, str]) -> str | None:
 def expand_env(entries: list[str]) -> list[str]:
     """Split entries that a `VAR*` wildcard expanded into several."""
     return [item for entry in entries for item in entry.split("\n")]
+
+
+def check_workdir(path: str | None) -> str | None:
+    """--workdir must be absolute, as a mount's container path must (podman's wording)."""
+    if path and not path.startswith("/"):
+        raise UsageError(f'invalid workdir "{path}", must be an absolute path')
+    return path
 
 
 def parse_volume(text: str) -> MountSpec:

@@ -23,7 +23,18 @@ from pod.util.gotime import GoTime
 PROPAGATIONS = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
 
 
-def _state_section(state: ContainerState) -> dict[str, Any]:
+def _health(record: ContainerRecord, state: ContainerState) -> dict[str, Any]:
+    """podman's State.Health: "starting" with no results until a check ran; empty without one."""
+    if not record.healthcheck:
+        return {"Status": "", "FailingStreak": 0, "Log": NilSlice()}
+    health = {"Status": "starting", "FailingStreak": 0, "Log": NilSlice(), **state.health}
+    if health["Log"]:  # podman's key order (the state file keeps its keys sorted)
+        fields = ("Start", "End", "ExitCode", "Output")
+        health["Log"] = [{key: entry.get(key) for key in fields} for entry in health["Log"]]
+    return health
+
+
+def _state_section(record: ContainerRecord, state: ContainerState) -> dict[str, Any]:
     status = "created" if state.status == "configured" else state.status
     running = status in ("running", "paused")
     return {
@@ -40,7 +51,7 @@ def _state_section(state: ContainerState) -> dict[str, Any]:
         "Error": state.error,
         "StartedAt": GoTime.from_seconds(state.started_at),
         "FinishedAt": GoTime.from_seconds(state.finished_at),
-        "Health": {"Status": "", "FailingStreak": 0, "Log": NilSlice()},
+        "Health": _health(record, state),
         "CheckpointedAt": GoTime(None),
         "RestoredAt": GoTime(None),
     }
@@ -261,7 +272,8 @@ def _config(record: ContainerRecord, spec: dict) -> dict[str, Any]:
             "Labels": GoMap(record.labels),
             "Annotations": GoMap(spec.get("annotations") or {}),
             "StopSignal": _stop_signal(spec, record),
-            "HealthcheckOnFailureAction": "none",
+            **({"Healthcheck": record.healthcheck} if record.healthcheck else {}),
+            "HealthcheckOnFailureAction": record.health_on_failure,
             **({"CreateCommand": list(record.create_command)} if record.create_command else {}),
             "Umask": "0022",
             "Timeout": 0,
@@ -290,7 +302,7 @@ def inspect_container(
         "Created": GoTime.from_seconds(record.created),
         "Path": command[0] if command else "",
         "Args": command[1:] if len(command) > 1 else command,
-        "State": _state_section(state),
+        "State": _state_section(record, state),
         "Image": record.image_id,
         "ImageDigest": "",
         "ImageName": record.image_name,

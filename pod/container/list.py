@@ -28,7 +28,7 @@ from pod.util.gotime import GoTime
 from pod.util.humanize import human_duration, human_size
 
 SORT_KEYS = ("command", "created", "id", "image", "names", "runningfor", "size", "status")
-FILTER_KEYS = ("name", "id", "status", "label", "ancestor", "exited")
+FILTER_KEYS = ("name", "id", "status", "label", "ancestor", "exited", "health")
 
 
 @dataclass
@@ -93,6 +93,13 @@ class ListContainer(GoStruct):
     StartedAt: int = 0
     State: str = ""
     Status: str = ""  # the health check's status (pod runs none)
+
+
+def health_status(record: ContainerRecord, state: ContainerState) -> str:
+    """starting, healthy or unhealthy; "" for a container without a health check."""
+    if not record.healthcheck:
+        return ""
+    return str(state.health.get("Status") or "starting")
 
 
 def _ago(seconds: float) -> str:
@@ -285,6 +292,7 @@ def list_container(
         Size=_size(layout, record) if size else None,
         StartedAt=_unix(state.started_at),
         State=status,
+        Status=health_status(record, state),
     )
 
 
@@ -299,6 +307,8 @@ def _matches(record: ContainerRecord, state: ContainerState, key: str, value: st
     if key == "label":
         name, sep, wanted = value.partition("=")
         return name in record.labels and (not sep or record.labels[name] == wanted)
+    if key == "health":
+        return (health_status(record, state) or "none") == value
     if key == "ancestor":
         short = record.image_name.rpartition("/")[2]
         return value in (record.image_name, short, short.partition(":")[0]) or (

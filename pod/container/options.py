@@ -89,6 +89,19 @@ class ResourceLimits:
 
 
 @dataclass
+class HealthFlags:
+    """The --health-* flags as typed (None: not given)."""
+
+    cmd: str | None = None
+    interval: str | None = None
+    retries: int | None = None
+    timeout: str | None = None
+    start_period: str | None = None
+    on_failure: str | None = None
+    disabled: bool = False  # --no-healthcheck
+
+
+@dataclass
 class RunOptions:
     """Every `run`/`create` flag pod supports, with podman's defaults."""
 
@@ -137,6 +150,7 @@ class RunOptions:
     stop_signal: str | None = None
     stop_timeout: int = 10
     restart: str = ""  # --restart as given: no, on-failure[:N], always, unless-stopped
+    health: HealthFlags = field(default_factory=HealthFlags)  # --health-*, --no-healthcheck
     resources: ResourceLimits = field(default_factory=ResourceLimits)
     # A build step's container (RUN): hidden from `ps` unless --external, and the image's
     # VOLUMEs are not mounted (what RUN writes there stays in the layer, as buildah does).

@@ -111,6 +111,11 @@ def library() -> ctypes.CDLL:
     return lib
 
 
+def kernel_filters() -> bool:
+    """Whether this kernel has seccomp filters (CONFIG_SECCOMP_FILTER lists its actions)."""
+    return os.path.exists("/proc/sys/kernel/seccomp/actions_avail")
+
+
 def available() -> bool:
     try:
         library()

@@ -38,6 +38,11 @@ class ContainerState:
     rootless: bool = False
     seccomp: dict | None = None  # linux.seccomp: exec'd processes get the same filter
     hooks: dict = field(default_factory=dict)  # the config's hooks (poststop runs at delete)
+    has_process: bool = True  # config.json had a process: `start` refuses a container without
+    # No mount namespace of its own: the rootfs whose bind `delete` detaches from the runtime's
+    # mount namespace, and how many mounts were stacked on it before create (those stay).
+    rootfs: str = ""
+    rootfs_mounts_kept: int | None = None
 
     def oci(self, status: str) -> dict:
         return {

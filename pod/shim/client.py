@@ -26,6 +26,7 @@ from pod.shim import protocol
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
 from pod.store.layout import Layout, attach_socket_name
 from pod.util import userns
+from pod.util.terminal import raw_terminal, window_size
 
 if TYPE_CHECKING:
     from pod.network.setup import BridgeWorker
@@ -309,30 +310,6 @@ class _DetachScanner:
         return bytes(out), False
 
 
-@contextlib.contextmanager
-def _raw_terminal(fd: int, enable: bool) -> Iterator[None]:
-    if not (enable and os.isatty(fd)):
-        yield
-        return
-    import termios
-    import tty
-
-    saved = termios.tcgetattr(fd)
-    tty.setraw(fd)
-    try:
-        yield
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-
-
-def _window_size() -> tuple[int, int] | None:
-    for fd in (0, 1, 2):
-        with contextlib.suppress(OSError):
-            size = os.get_terminal_size(fd)
-            return size.lines, size.columns
-    return None
-
-
 class _Session:
     """One attach: socket frames ↔ this process's stdio, signals and resizes relayed."""
 
@@ -366,7 +343,7 @@ class _Session:
         self.sock.sendall(protocol.frame(kind, payload))
 
     def send_resize(self) -> None:
-        size = _window_size() if self.tty else None
+        size = window_size() if self.tty else None
         if size is not None:
             rows, cols = size
             self.send(protocol.RESIZE, rows.to_bytes(2, "big") + cols.to_bytes(2, "big"))
@@ -473,7 +450,7 @@ def attach(
     signums = [signal.SIGWINCH] if tty else []
     signums += list(PROXIED_SIGNALS) if sig_proxy else []
     try:
-        with sock, _signal_handlers(session, signums), _raw_terminal(0, tty and stdin):
+        with sock, _signal_handlers(session, signums), raw_terminal(0, tty and stdin):
             session.send_resize()
             if send_start:
                 session.send(protocol.START)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pod import events
 from pod.errors import NoSuchContainerError, PodError
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
@@ -40,7 +41,9 @@ def load(root: str, runroot: str, container_id: str):
         raise NoSuchContainerError(
             f'no container with ID "{container_id}" found: no such container'
         )
-    return layout, store, ContainerRecord.from_dict(data)
+    record = ContainerRecord.from_dict(data)
+    events.configure(record.events_backend or None)  # where the creating command's went
+    return layout, store, record
 
 
 def update_state(store: ContainerStore, container_id: str, **changes: Any) -> None:
@@ -71,6 +74,7 @@ def start_in_runtime(layout: Layout, store: ContainerStore, record: ContainerRec
     runtime = load_runtime(record.runtime)
     runtime.start(runtime_state_root(layout, record.runtime), record.id)
     update_state(store, record.id, status="running", started_at=time.time())
+    events.container_event(layout.runroot, record, "start")
 
 
 def finish_container(
@@ -99,6 +103,7 @@ def finish_container(
             store, record.id, status="exited", exit_code=code, error=error, pid=0,
             finished_at=time.time(), oom_killed=bundle_oom_killed(directory, record.id, code),
         )  # fmt: skip
+        events.container_event(layout.runroot, record, "died", exit_code=code)
     problems = []
     try:
         runtime = load_runtime(record.runtime)
@@ -110,10 +115,13 @@ def finish_container(
         rootfs.unmount(directory)
     except OSError as err:
         problems.append(f"unmounting the rootfs: {err.strerror or err}")
+    if not never_started:
+        events.container_event(layout.runroot, record, "cleanup")
     if record.remove and not os.path.ismount(rootfs.merged_dir(directory)):
         with locked(store.container_lock(record.id)):
             release(layout, record.id, record.networks)
             store.remove_files(record.id)
+        events.container_event(layout.runroot, record, "remove")
     elif problems and not error:
         update_state(store, record.id, error="; ".join(problems))
 

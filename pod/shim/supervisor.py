@@ -11,6 +11,8 @@ applies resizes and signals, and reaps the container. Everything heavier happens
 processes, so nothing heavy is ever loaded here while the container lives:
 - START (a container that waits for its client): a starter child forked by setup before this
   exec, which still has the runtime loaded, starts the container and answers one line.
+- a health check (on its interval): a `python -m pod.shim.setup --op healthcheck` helper runs
+  it in the container and records the result; it answers the on-failure action to take.
 - a restart (`--restart`): a `python -m pod.shim.setup --op restart` helper records the exit,
   waits out the back-off and runs setup's own create sequence again; it passes the new
   container's stdio back over a socket (SCM_RIGHTS) and exits, the new container becomes our
@@ -100,6 +102,10 @@ class _Supervisor:
         self.lifeline = number.get("lifeline", -1)  # EOF: the client that would START is gone
         self.starter = number.get("starter", -1)  # the starter child's socket (not started yet)
         self.restarts = config.get("restart", "") not in ("", "no")
+        self.health_restart = False  # the health check's on-failure action asked for one
+        self.health_every = number.get("health_ms", 0) / 1000  # seconds; 0: no checks
+        self.next_check = time.monotonic() + self.health_every
+        self.checking = None  # the health check helper at work
         self.abandoned = False  # never started, as that client died first
         self.held_ports = [int(fd) for fd in config.get("hold", "").split(",") if fd]
         self.ids = (config["root"], config["runroot"], config["id"])
@@ -176,6 +182,11 @@ class _Supervisor:
                 timeout = deadline - time.monotonic()
                 if timeout <= 0:
                     return
+            elif self.check_due():
+                timeout = self.next_check - time.monotonic()
+                if timeout <= 0:
+                    self.begin_check()
+                    timeout = -1.0 if self.checking is not None else self.health_every
             for fd, mask in self.poll.poll(timeout):
                 self.dispatch(fd, mask)
 
@@ -387,7 +398,8 @@ class _Supervisor:
             self.unwatch(self.stdin_fd)
             posix.close(self.stdin_fd)
             self.stdin_fd = -1
-        if self.restarts and not (self.forced or self.abandoned) and self.restarting is None:
+        wanted = self.restarts or self.health_restart
+        if wanted and not (self.forced or self.abandoned) and self.restarting is None:
             self.begin_restart()
 
     # -- helpers: child processes that answer one line on a socket
@@ -421,6 +433,9 @@ class _Supervisor:
         if helper is self.starting:
             self.starting = None
             self.started_or_failed(words)
+        elif helper is self.checking:
+            self.checking = None
+            self.checked(words[0].strip())
         elif helper is self.restarting:
             self.restarting = None
             self.restarted_or_not(words, helper.fds)
@@ -467,25 +482,50 @@ class _Supervisor:
                 self.starter = -1
             self.kill(_signal.SIGKILL)
 
-    # -- restart: a helper runs setup's create sequence again
-
-    def begin_restart(self) -> None:
+    def spawn_helper(self, op: str, *args: str):
+        """`python -m pod.shim.setup --op OP ...` answering on a socket; None if it cannot run."""
         ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
         posix.set_inheritable(theirs.fileno(), True)
         root, runroot, container_id = self.ids
         argv = [
             sys.executable, "-I", "-m", "pod.shim.setup", "--root", root, "--runroot", runroot,
-            "--id", container_id, "--op", "restart", "--exit-code", str(self.exit_code),
-            "--answer-fd", str(theirs.fileno()),
+            "--id", container_id, "--op", op, "--answer-fd", str(theirs.fileno()), *args,
         ]  # fmt: skip
         try:
             pid = posix.posix_spawn(sys.executable, argv, _helper_environment())
         except OSError:
             ours.close()
-            return  # no restart: the exit is final
+            return None
         finally:
             theirs.close()
-        self.restarting = self.watch_helper(pid, ours)
+        return self.watch_helper(pid, ours)
+
+    # -- health checks: a helper runs each one and says what to do
+
+    def check_due(self) -> bool:
+        """A health check is scheduled: the container runs and no check is at work."""
+        running = self.started and self.exit_code is None
+        return bool(self.health_every) and running and self.checking is None
+
+    def begin_check(self) -> None:
+        self.checking = self.spawn_helper("healthcheck")
+        if self.checking is None:  # try again an interval later
+            self.next_check = time.monotonic() + self.health_every
+
+    def checked(self, action: str) -> None:
+        self.next_check = time.monotonic() + self.health_every
+        if action == "restart":
+            self.health_restart = True
+        if action in ("kill", "restart"):
+            self.kill(_signal.SIGKILL)
+
+    # -- restart: a helper runs setup's create sequence again
+
+    def begin_restart(self) -> None:
+        extra = ["--health-restart"] if self.health_restart else []
+        self.health_restart = False
+        # None: no restart, the exit is final
+        self.restarting = self.spawn_helper("restart", "--exit-code", str(self.exit_code), *extra)
 
     def restarted_or_not(self, words: list, fds: list) -> None:
         """ok PID STDIN OUT ERR (1 or 0 each: which fds came, in that order) | no | error..."""
@@ -511,6 +551,7 @@ class _Supervisor:
         self.stdin_buffer.clear()
         self.stdin_eof = self.paused = False
         self.exit_code = None
+        self.next_check = time.monotonic() + self.health_every
         self.watch_outputs()
         if self.pid in self.orphans:  # it ended before we heard of it
             self.container_exited(self.orphans.pop(self.pid))

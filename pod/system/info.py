@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pod import __version__
+from pod import __version__, events
 from pod.config import Settings
 from pod.format import GoFields, GoMap, GoStruct, NilSlice, gofield
 from pod.system.checks import cgroup_version, run_checks
@@ -276,12 +276,14 @@ def _slirp4netns() -> GoFields:
 def _security(settings: Settings) -> GoFields:
     from pod.container.seccomp_profile import default_profile_path
     from pod.container.spec import DEFAULT_CAPABILITIES
+    from pod.runtime import seccomp
 
     return _struct(
         apparmorEnabled=False,
         capabilities=",".join(sorted(DEFAULT_CAPABILITIES)),
         rootless=settings.rootless,
-        seccompEnabled=True,
+        # the kernel filters system calls and libseccomp is there for pod's runtime to load them
+        seccompEnabled=seccomp.kernel_filters() and seccomp.available(),
         seccompProfilePath=str(default_profile_path()),
         selinuxEnabled=False,
     )
@@ -300,7 +302,7 @@ def _host(settings: Settings) -> GoFields:
         cpus=os.cpu_count() or 0,
         cpuUtilization=_cpu_utilization(),
         distribution=_distribution(),
-        eventLogger="none",
+        eventLogger=events.backend(),
         hostname=socket.gethostname(),
         idMappings=_id_mappings(settings.rootless),
         kernel=platform.release(),
