@@ -32,7 +32,7 @@ def info_command(
     elif gotemplate.is_json(fmt):  # podman: json-iterator's MarshalIndent, two spaces
         print(gotemplate.to_json(document, 2, escape_html=True, open_empty_objects=True))
     else:
-        print(gotemplate.render_rows([document], fmt, name="info"), end="")
+        print(gotemplate.render_object(document, fmt, name="info"), end="")
 
 
 def version_command(
@@ -50,10 +50,10 @@ def version_command(
         print(gotemplate.to_json(report, escape_html=True))
     else:
         try:
-            text = gotemplate.render_rows([report], fmt, name="version")
+            text = gotemplate.render_object(report, fmt, name="version")
         except PodError:  # podman retries an old-style template on the client's version
-            text = gotemplate.render_rows(
-                [report.Client], fmt.replace(".Server.", "."), name="version"
+            text = gotemplate.render_object(
+                report.Client, fmt.replace(".Server.", "."), name="version"
             )
         print(text, end="")
 

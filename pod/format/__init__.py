@@ -34,6 +34,7 @@ from pod.format.report import (
     is_json,
     is_table,
     normalize_format,
+    render_object,
     render_rows,
     render_table,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "is_json",
     "is_table",
     "normalize_format",
+    "render_object",
     "render_rows",
     "render_table",
     "struct_headers",

@@ -77,6 +77,16 @@ def render_rows(rows: Iterable[Any], template_text: str, *, name: str = "format"
     return _compile_list_format(template_text, name).render(list(rows))
 
 
+def render_object(data: Any, template_text: str, *, name: str = "format") -> str:
+    """A user's `--format` for one object (`info`, `version`): normalized, run on the object
+    itself with no `{{range}}` around it (podman's OriginUnknown), so error positions match."""
+    try:
+        template = compile_template(normalize_format(template_text), name)
+    except PodError:  # as _compile_list_format: the text as given when normalizing broke it
+        template = compile_template(template_text, name)
+    return template.render(data)
+
+
 def render_table(
     rows: Iterable[Any],
     template_text: str,

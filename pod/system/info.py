@@ -42,7 +42,7 @@ def _built() -> float:
 class Version(GoStruct):
     """podman's define.Version, with pod's values (its Python where podman shows Go)."""
 
-    GO_TYPE = "define.Version"
+    GO_TYPE = "*define.Version"  # version's Client is a pointer
     APIVersion: str
     Version: str
     GoVersion: str
