@@ -79,10 +79,11 @@ class VolumeListReport(GoStruct):
 def volume_document(
     volumes: VolumeStore, containers: ContainerStore, record: VolumeRecord
 ) -> InspectVolumeData:
-    """A volume as podman inspects it. NeedsChown: podman chowns a volume to its container's
-    user when a container first mounts it; until a container using it has started, it says so."""
+    """A volume as podman inspects it. NeedsChown: podman chowns a volume to the first
+    container that mounts it and says so until then: here until a container using it is
+    created, or while the ones using it have all never started."""
     users = [r for r in containers.list() if record.name in r.volumes]
-    started = any(containers.read_state(r.id).started_at for r in users)
+    waiting = bool(users) and not any(containers.read_state(r.id).started_at for r in users)
     return InspectVolumeData(
         Name=record.name,
         Driver=record.driver,
@@ -91,7 +92,7 @@ def volume_document(
         Labels=GoMap(record.labels),
         Options=GoMap(record.options),
         Anonymous=record.anonymous,
-        NeedsChown=not started,
+        NeedsChown=record.needs_chown or waiting,
     )
 
 
