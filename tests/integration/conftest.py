@@ -4,9 +4,11 @@ Session-scoped: `registry` (plain HTTP), `tls_registry` (TLS + htpasswd), `token
 (token auth + token server), `test_images` (pushed to `registry`), `rootless_user`.
 Function-scoped: `pod` (root, isolated store), `rootless_pod` (the rootless user, fresh store),
 `runtime` (each test once with pod's own OCI runtime and once with runc), `busybox` and
-`rootless_busybox` (the busybox test image pulled into `pod` / `rootless_pod`: its reference).
+`rootless_busybox` (the busybox test image pulled into `pod` / `rootless_pod`: its reference),
+`podman` and `rootless_podman` (podman 4.3.1, the reference of the differential tests, with a
+store of its own: reference.py).
 Helpers the tests import live in modules of their own: runners.py, polling.py, mounts.py,
-terminal.py, registry_server.py, image_builder.py.
+terminal.py, registry_server.py, image_builder.py, reference.py.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import image_builder  # noqa: E402
 import registry_server  # noqa: E402
 from mounts import unmount_under  # noqa: E402
+from reference import PodmanRunner  # noqa: E402
 from runners import (  # noqa: E402
     REPO_ROOT,
     SAFE_PATH,
@@ -123,6 +126,19 @@ def busybox(pod, test_images) -> str:
     """The busybox test image, pulled into `pod`'s store: its reference."""
     pod("pull", "-q", test_images.busybox.ref, check=True)
     return test_images.busybox.ref
+
+
+# --------------------------------------------------------------------------------------------
+# podman, the reference
+
+
+@pytest.fixture
+def podman(tmp_path, registry):
+    """podman as root with a store of its own; everything it made is reset afterwards (tests
+    using it are marked needs_tool("podman"))."""
+    runner = PodmanRunner(tmp_path / "podman", [registry.host])
+    yield runner
+    runner.reset()
 
 
 # --------------------------------------------------------------------------------------------
@@ -336,6 +352,16 @@ def rootless_pod(rootless_user):
     yield runner
     remove_leftovers(runner, tmp)
     _stop_rootless_netns(runner.runroot)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def rootless_podman(rootless_user, registry):
+    """podman as the rootless user, with a store of its own."""
+    tmp = rootless_user.make_tmpdir("podman")
+    runner = PodmanRunner(tmp, [registry.host], user=rootless_user)
+    yield runner
+    runner.reset()
     shutil.rmtree(tmp, ignore_errors=True)
 
 
