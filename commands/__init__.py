@@ -21,7 +21,7 @@ from pod.util.argv import command_name
 COMMAND_MODULES = (
     "containers", "exec", "images", "pull", "push", "login", "volume", "system", "info",
     "inspect", "lifecycle", "cp", "network", "build", "completion", "healthcheck",
-    "events",
+    "events", "secret", "generate",
 )  # fmt: skip
 # Which modules register each top-level name, so a command imports only its own module(s);
 # help and unknown names import them all. A unit test keeps this table complete.
@@ -52,6 +52,8 @@ MODULES_FOR = {
     "completion": ("completion",),
     "healthcheck": ("healthcheck",),
     "events": ("events",),
+    "secret": ("secret",),
+    "generate": ("generate",),
 }
 
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "fatal", "panic")
@@ -158,6 +160,7 @@ def main(argv: list[str] | None = None, early_worker: Any = None) -> None:
     as_program = argv is None
     common.hand_over_early_worker(early_worker)
     argv = sys.argv[1:] if argv is None else argv
+    common.remember_command_line(argv)
     command = typer.main.get_command(_app_for(command_name(argv)))
     args = boolflags.normalize(command, argv)
     try:

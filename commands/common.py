@@ -32,6 +32,39 @@ def settings() -> Settings:
     return _state["settings"]
 
 
+def remember_command_line(argv: list[str]) -> None:
+    """The arguments this invocation was given (after the program name)."""
+    _state["argv"] = list(argv)
+
+
+def command_line() -> list[str]:
+    """This invocation as typed, under the program's name: `pod --root R run -d IMAGE` (what
+    inspect shows as CreateCommand and `generate systemd --new` runs again)."""
+    return ["pod", *_state.get("argv", [])]
+
+
+def cidfile_option() -> Any:
+    return typer.Option([], "--cidfile", help="Read the container ID from the file.")
+
+
+def container_ids_from(cidfiles: list[str], names: list[str] | None, ignore: bool) -> list[str]:
+    """The IDs --cidfile names (podman's: not together with container names); with --ignore a
+    missing file is skipped (a systemd unit's stop after a run that never wrote it)."""
+    from pod.errors import PodError, UsageError
+
+    if names:
+        raise UsageError("no arguments are needed with --latest or --cidfile")
+    ids = []
+    for path in cidfiles:
+        try:
+            with open(path) as handle:
+                ids.append(handle.read().strip())
+        except FileNotFoundError:
+            if not ignore:
+                raise PodError(f"reading CIDFile: open {path}: no such file or directory") from None
+    return ids
+
+
 def new_typer(**settings: Any) -> typer.Typer:
     """Every typer app and group of pod's: help as plain click text, as podman's plain help;
     typer's rich help would import rich (~25 ms) on every `--help`."""

@@ -116,6 +116,12 @@ def run_command(
     no_healthcheck: bool = typer.Option(
         False, "--no-healthcheck", help="Disable health checks on the container."
     ),
+    secret: list[str] = typer.Option(
+        [], "--secret", help="Add a secret: NAME[,type=mount|env][,target=][,uid=,gid=,mode=]."
+    ),
+    sdnotify: str = typer.Option(
+        "ignore", "--sdnotify", help="conmon: tell systemd (NOTIFY_SOCKET) once started; ignore."
+    ),
     quiet: bool = common.quiet_option("Suppress pull output."),
 ) -> None:
     """Run a command in a new container."""
@@ -135,6 +141,11 @@ def run_command(
     security = run_flags.parse_security_opts(list(security_opt))
     if userns not in (None, "keep-id", "host"):
         raise UsageError(f'unsupported --userns "{userns}": use keep-id or host')
+    if sdnotify not in ("conmon", "ignore"):
+        raise UsageError(
+            f'unsupported --sdnotify "{sdnotify}": use conmon or ignore (pod does not hand '
+            "systemd's socket to the container)"
+        )
     if log_driver not in ("k8s-file", "none"):
         raise UsageError(f'unsupported --log-driver "{log_driver}": use k8s-file or none')
     from pod.network import modes, ports
@@ -216,7 +227,9 @@ def run_command(
             )
         ),
         resources=_supported_limits(resources),
-        create_command=list(sys.argv),
+        secrets=[run_flags.parse_secret(s) for s in secret],
+        sd_notify=sdnotify,
+        create_command=common.command_line(),
     )
     code = _run(options, creating, quiet)
     if code:
@@ -265,8 +278,15 @@ def _run(options, creating: bool, quiet: bool) -> int:
     if creating:
         print(run.create(settings, options, reporter).id)
         return 0
+    from pod.systemd import notify
+
+    notify_socket = notify.take_socket()
     record, code = run.run(settings, options, reporter, common.take_early_worker())
     if options.detach:
+        from pod.container.start import announce
+        from pod.store.layout import Layout
+
+        announce(Layout(settings.root, settings.runroot), record, notify_socket)
         print(record.id)
     return code or 0
 
@@ -299,6 +319,7 @@ def rm_command(
     volumes: bool = typer.Option(False, "--volumes", "-v", help="Remove anonymous volumes."),
     timeout: int = typer.Option(10, "--time", "-t", help="Seconds to wait before SIGKILL."),
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing containers."),
+    cidfile: list[str] = common.cidfile_option(),
 ) -> None:
     """Remove containers (exit 1: no such container; 2: running without -f)."""
     from pod.commands.progress import QuietReporter
@@ -309,7 +330,9 @@ def rm_command(
 
     settings = common.settings()
     reporter = QuietReporter()
-    if all_containers:
+    if cidfile:
+        containers = common.container_ids_from(cidfile, containers, ignore)
+    elif all_containers:
         containers = [r.id for r in ContainerStore(Layout(settings.root, settings.runroot)).list()]
     elif not containers:
         raise UsageError("must specify at least one container or --all")

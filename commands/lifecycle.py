@@ -89,6 +89,7 @@ def stop_command(
     timeout: int = typer.Option(None, "--time", "-t", help="Seconds to wait before SIGKILL."),
     all_containers: bool = typer.Option(False, "--all", "-a", help="Stop all running."),
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing containers."),
+    cidfile: list[str] = common.cidfile_option(),
 ) -> None:
     """Stop one or more containers."""
     from pod.commands.progress import QuietReporter
@@ -98,7 +99,11 @@ def stop_command(
         stop_container(common.settings(), text, timeout, QuietReporter())
         print(text)
 
-    _each(_targets(containers, all_containers, True), action, ignore)
+    if cidfile:
+        targets = common.container_ids_from(cidfile, containers, ignore)
+    else:
+        targets = _targets(containers, all_containers, True)
+    _each(targets, action, ignore)
 
 
 def kill_command(

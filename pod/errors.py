@@ -59,6 +59,10 @@ class UnsafeContentError(PodError):
     """Untrusted input (a layer, a manifest) tried to escape its root or is malformed."""
 
 
+class OverwriteError(PodError):
+    """`pod cp` without --overwrite: a directory would replace a non-directory or the reverse."""
+
+
 class StoreError(PodError):
     """The on-disk store is inconsistent or cannot be written."""
 
@@ -147,3 +151,11 @@ class NetworkInUseError(PodError):
     """Containers still have addresses on the network."""
 
     exit_code = 2
+
+
+class NoSuchSecretError(PodError):
+    """No secret by that name or ID (podman exits 125 for it)."""
+
+
+class SecretInUseError(PodError):
+    """`secret rm` of a secret a container still names: its data would be gone at its start."""

@@ -135,7 +135,11 @@ class ContainerRecord:
     healthcheck: dict = field(default_factory=dict)
     health_on_failure: str = "none"
     events_backend: str = ""  # the creating command's --events-backend ("": containers.conf)
-    create_command: list[str] = field(default_factory=list)  # inspect's Config.CreateCommand
+    # --secret, resolved: {"name", "id", "type" (mount|env), "target" (the path or variable),
+    # "uid", "gid", "mode"}; never the data (pod.container.secret_files reads the store).
+    secrets: list[dict] = field(default_factory=list)
+    sd_notify: str = "ignore"  # --sdnotify: conmon (pod tells systemd) or ignore
+    create_command: list[str] = field(default_factory=list)  # inspect's CreateCommand
 
     @property
     def short_id(self) -> str:

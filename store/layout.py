@@ -21,6 +21,8 @@ STATE_FILE = "state.json"
 NETWORK_STATE_FILE = "network.json"
 LOG_FILE = "ctr.log"
 PID_FILE = "container.pid"
+SHIM_PID_FILE = "shim.pid"
+SECRETS_DIR = "secrets"
 ATTACH_SOCKET = "attach.sock"
 SLIRP4NETNS_LOG = "slirp4netns.log"
 # A layer's directory, <root>/layers/<chain id>/.
@@ -116,6 +118,17 @@ class ContainerPaths:
     @property
     def pid_file(self) -> Path:
         return self.directory / PID_FILE
+
+    @property
+    def shim_pid_file(self) -> Path:
+        """The supervisor's pid, for a systemd unit's PIDFile= (pod.systemd.notify)."""
+        return self.directory / SHIM_PID_FILE
+
+    @property
+    def secrets(self) -> Path:
+        """Where the shim mounts the tmpfs holding the container's secrets while it runs
+        (pod.container.secret_files): never a directory on disk."""
+        return self.directory / SECRETS_DIR
 
     @property
     def attach_socket(self) -> Path:
@@ -258,6 +271,22 @@ class Layout:
     def volume_record(self, name: str) -> Path:
         return self.volume_dir(name) / "volume.json"
 
+    # --- secrets: the records in one index, each secret's data in a 0600 file by its id ---
+    @property
+    def secrets_root(self) -> Path:
+        return self.root / "secrets"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.secrets_root / "secrets.json"
+
+    @property
+    def secrets_data_dir(self) -> Path:
+        return self.secrets_root / "data"
+
+    def secret_data(self, secret_id: str) -> Path:
+        return self.secrets_data_dir / secret_id
+
     # --- networks: `<name>.json` records, `ipam/<name>.json` the addresses given out ---
     @property
     def networks_root(self) -> Path:
@@ -329,6 +358,10 @@ class Layout:
         """Network records and their address allocations (one lock: create, allocate and
         remove must see each other)."""
         return self.locks_root / "networks.lock"
+
+    @property
+    def secrets_lock(self) -> Path:
+        return self.locks_root / "secrets.lock"
 
     def layer_lock(self, chain_id: str) -> Path:
         return self.locks_root / f"layer-{chain_id.removeprefix('sha256:')}.lock"

@@ -239,8 +239,15 @@ def _prepare(
             "can only create exec sessions on running containers: container state improper"
         )
     config = json.loads(layout.container(record.id).config.read_bytes())
+    container_process = config.get("process") or {}
+    if record.secrets:  # env secrets are in the runtime's copy only (pod.container.secret_files)
+        from pod.container import secret_files
+
+        secrets = secret_files.environment(layout, record)
+        env = list(container_process.get("env") or [])
+        container_process["env"] = secret_files.with_environment(env, secrets)
     process = exec_process_spec(
-        config.get("process") or {},
+        container_process,
         options,
         _resolve_user(layout, record, state, options.user),
         host_bounding=host_bounding_set(),

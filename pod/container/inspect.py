@@ -276,13 +276,24 @@ def _config(record: ContainerRecord, spec: dict) -> dict[str, Any]:
             "HealthcheckOnFailureAction": record.health_on_failure,
             **({"CreateCommand": list(record.create_command)} if record.create_command else {}),
             "Umask": "0022",
+            **({"Secrets": secrets} if (secrets := _mounted_secrets(record)) else {}),
             "Timeout": 0,
             "StopTimeout": record.stop_timeout,
             "Passwd": True,
-            "sdNotifyMode": "container",
+            "sdNotifyMode": record.sd_notify,
         },
         {"DomainName": "Domainname", "SdNotifyMode": "sdNotifyMode"},
     )
+
+
+def _mounted_secrets(record: ContainerRecord) -> list[dict[str, Any]]:
+    """Config.Secrets as podman's: the mount secrets (env ones are not listed, and their
+    values are never in config.json: pod.container.secret_files)."""
+    return [
+        {"Name": e["name"], "ID": e["id"], "UID": e["uid"], "GID": e["gid"], "Mode": e["mode"]}
+        for e in record.secrets
+        if e["type"] == "mount"
+    ]
 
 
 def inspect_container(

@@ -79,9 +79,18 @@ def merged_dir(directory: Path) -> Path:
 
 
 def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
-    """Mount the rootfs of the container in `directory` at <directory>/merged; return the driver."""
+    """Mount the rootfs of the container in `directory` at <directory>/merged, and the tmpfs
+    with its secrets (pod.container.secret_files); return the rootfs driver."""
+    from pod.container import secret_files
+
     lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]  # top first
-    return mount_layers(lowers, directory, driver=record.storage_driver, rootless=record.rootless)
+    driver = mount_layers(lowers, directory, driver=record.storage_driver, rootless=record.rootless)
+    try:
+        secret_files.mount(layout, record, directory)
+    except BaseException:
+        unmount(directory)
+        raise
+    return driver
 
 
 def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: bool) -> str:
@@ -111,7 +120,11 @@ def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: 
 
 
 def unmount(directory: Path) -> None:
-    """Unmount <directory>/merged (lazily when busy); nothing mounted is fine."""
+    """Unmount <directory>/merged and the secrets tmpfs (lazily when busy); nothing mounted is
+    fine."""
+    from pod.container import secret_files
+
+    secret_files.unmount(directory)
     merged = merged_dir(directory)
     for _ in range(_MAX_UNMOUNTS):  # a bind over an earlier mount needs more than one
         try:

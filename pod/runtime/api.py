@@ -112,6 +112,7 @@ def create(
         console_socket=Path(console_socket) if console_socket else None,
         stdio=stdio,
         bundle=str(bundle),
+        seccomp_cache=Path(state_root) / st.SECCOMP_CACHE,
     )
     hooks.hooks_of(spec, *hooks.KINDS)  # a malformed hook fails create, not delete
     Path(state_root).mkdir(parents=True, exist_ok=True, mode=0o700)

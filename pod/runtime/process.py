@@ -83,6 +83,7 @@ class CreateRequest:
     console_socket: Path | None = None
     stdio: tuple[int, int, int] = (0, 1, 2)
     bundle: str = ""
+    seccomp_cache: Path | None = None  # where generated BPF programs are kept
 
     def state(self, pid: int) -> dict[str, Any]:
         """The OCI state the hooks get on stdin (the status is set per hook kind)."""
@@ -506,7 +507,9 @@ def prepare_init(
             setter = sys.sethostname if key == "hostname" else sys.setdomainname
             _step(f"setting the {key}", setter, spec[key])
     in_userns = cgroups.in_user_namespace() or "user" in kinds
-    compiled = seccomp.compile_filter((spec.get("linux") or {}).get("seccomp"))  # before pivot
+    compiled = seccomp.compile_filter(  # before pivot_root
+        (spec.get("linux") or {}).get("seccomp"), request.seccomp_cache
+    )
 
     def run_creation_hooks() -> None:
         """The parent runs prestart/createRuntime, then this init createContainer."""

@@ -21,6 +21,7 @@ from pod.errors import OCIRuntimeError, RuntimeContainerNotFoundError
 OCI_VERSION = "1.0.2"
 STATE_FILE = "state.json"
 EXEC_FIFO = "exec.fifo"
+SECCOMP_CACHE = "seccomp"  # in the state root: BPF programs libseccomp generated
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
 
 

@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -313,8 +313,17 @@ class _DetachScanner:
 class _Session:
     """One attach: socket frames ↔ this process's stdio, signals and resizes relayed."""
 
-    def __init__(self, sock: socket.socket, *, stdin: bool, tty: bool, detach_keys: bytes) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        *,
+        stdin: bool,
+        tty: bool,
+        detach_keys: bytes,
+        finish: Callable[[int, str], str] | None = None,
+    ) -> None:
         self.sock = sock
+        self.finish = finish
         self.tty = tty
         self.scanner = _DetachScanner(detach_keys if tty and stdin else b"")
         self.selector = selectors.DefaultSelector()
@@ -370,6 +379,10 @@ class _Session:
         for kind, payload in protocol.parse_frames(self.inbox, 1 << 30):
             if kind == protocol.EXIT:
                 return int.from_bytes(payload, "big", signed=True)
+            if kind == protocol.FINISH and self.finish is not None:
+                code = int.from_bytes(payload[:4], "big", signed=True)
+                problem = self.finish(code, payload[4:].decode(errors="replace"))
+                self.send(protocol.FINISHED, problem.encode())
             if kind in (protocol.STDOUT, protocol.STDERR):
                 self.write_out(1 if kind == protocol.STDOUT else 2, payload)
         return None
@@ -437,16 +450,19 @@ def attach(
     sig_proxy: bool,
     detach_keys: str = DEFAULT_DETACH_KEYS,
     send_start: bool,
+    finish: Callable[[int, str], str] | None = None,
 ) -> int | None:
     """Stream the container's output to ours (and our stdin to it) until it exits or we detach.
 
     Returns the container's exit code, or None after the detach keys (tty only). With a tty the
     host terminal is raw and window size changes follow; with sig_proxy, signals this process
     gets are sent on to the container. `send_start` starts a container waiting in "created".
+    `finish(code, error)` does the end of the run when the supervisor hands it over ("" or
+    what went wrong).
     """
     keys = parse_detach_keys(detach_keys)
     sock = _connect(layout, container_id)
-    session = _Session(sock, stdin=stdin, tty=tty, detach_keys=keys)
+    session = _Session(sock, stdin=stdin, tty=tty, detach_keys=keys, finish=finish)
     signums = [signal.SIGWINCH] if tty else []
     signums += list(PROXIED_SIGNALS) if sig_proxy else []
     try:
@@ -454,6 +470,8 @@ def attach(
             session.send_resize()
             if send_start:
                 session.send(protocol.START)
+            if finish is not None:
+                session.send(protocol.FINISHER)
             try:
                 return session.run()
             except OSError:

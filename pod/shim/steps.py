@@ -68,12 +68,15 @@ def error_answer(err: BaseException) -> dict:
     return {"error": {"type": name, "message": message, "exit_code": code}}
 
 
-def start_in_runtime(layout: Layout, store: ContainerStore, record: ContainerRecord) -> None:
+def start_in_runtime(
+    layout: Layout, store: ContainerStore, record: ContainerRecord, **state: Any
+) -> None:
+    """The runtime's start; the state says running (with `state` changes in the same write)."""
     from pod.container.state import runtime_state_root
 
     runtime = load_runtime(record.runtime)
     runtime.start(runtime_state_root(layout, record.runtime), record.id)
-    update_state(store, record.id, status="running", started_at=time.time())
+    update_state(store, record.id, status="running", started_at=time.time(), **state)
     events.container_event(layout.runroot, record, "start")
 
 
@@ -124,6 +127,55 @@ def finish_container(
         events.container_event(layout.runroot, record, "remove")
     elif problems and not error:
         update_state(store, record.id, error="; ".join(problems))
+
+
+def finish_as_client(layout: Layout, container_id: str, code: int, error: str) -> str:
+    """The end of the run, done by the client the supervisor handed it to (FINISH): "" or what
+    went wrong (the supervisor then does it). Rootless, the rootfs is mounted in the shim's
+    own mount namespace: a child joins the shim's user and mount namespaces to do it there."""
+    try:
+        store = ContainerStore(layout)
+        record = store.lookup(container_id)
+        if not record.rootless:
+            finish_container(layout, store, record, code, error)
+            return ""
+        shim_pid = store.read_state(container_id).shim_pid
+        return _in_namespaces_of(shim_pid, lambda: finish_container(layout, store, record, code,
+                                                                      error))  # fmt: skip
+    except Exception as err:
+        return str(error_answer(err)["error"]["message"])
+
+
+def _in_namespaces_of(pid: int, work: Any) -> str:
+    """Run `work` in a child that joined `pid`'s user and mount namespaces: "" or its error."""
+    from pod.util import libc
+
+    namespaces = [os.open(f"/proc/{pid}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC)
+                  for kind in ("user", "mnt")]  # fmt: skip
+    read_end, write_end = os.pipe()
+    try:
+        child = os.fork()
+        if child == 0:
+            message = b""
+            try:
+                libc.setns(namespaces[0], libc.CLONE_NEWUSER)
+                libc.setns(namespaces[1], libc.CLONE_NEWNS)
+                work()
+            except BaseException as err:
+                message = str(error_answer(err)["error"]["message"]).encode() or b"failed"
+            os.write(write_end, message)
+            os._exit(0)
+        os.close(write_end)
+        write_end = -1
+        with open(read_end, "rb") as answer:
+            read_end = -1
+            message = answer.read()
+        os.waitpid(child, 0)
+        return message.decode(errors="replace")
+    finally:
+        for fd in (*namespaces, read_end, write_end):
+            if fd >= 0:
+                os.close(fd)
 
 
 def tidy(layout: Layout, grace: float = 0.0) -> None:

@@ -31,6 +31,9 @@ import time
 
 from pod.shim.protocol import (
     EXIT,
+    FINISH,
+    FINISHED,
+    FINISHER,
     MAX_CLIENT_FRAME,
     RESIZE,
     SIGNAL,
@@ -51,6 +54,7 @@ _HIGH_WATER = 1 << 20  # a client this far behind pauses reading the container's
 _LOW_WATER = 256 << 10
 _DRAIN_SECONDS = 2.0  # after the exit: output still in the pipes, unless something holds them
 _CLOSE_SECONDS = 5.0  # for slow clients to take the last frames
+_FINISH_SECONDS = 300.0  # a finishing client that takes longer is given up on
 _FORWARDED = (_signal.SIGTERM,)  # to the shim: passed on to the container
 _IGNORED = (_signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGUSR1, _signal.SIGUSR2)
 _TIOCSWINSZ = 0x5414
@@ -127,6 +131,8 @@ class _Supervisor:
         self.orphans: dict = {}  # pid -> exit code of children reaped before we knew them
         self.restarting = None  # the restart helper at work
         self.starting = None  # the starter child, once asked to start
+        self.finisher = None  # the client that will finish the container (FINISHER)
+        self.network_parts = config.get("tidy", "1") == "1"  # host network parts to tidy
         self.wakeup_r, self.wakeup_w = posix.pipe()
 
     def watch(self, fd: int, mask: int, handler: object) -> None:
@@ -263,6 +269,8 @@ class _Supervisor:
             self.backlog = None  # only the first client gets what came before it
 
     def drop(self, client: _Client) -> None:
+        if client is self.finisher:
+            self.finisher = None
         if self.clients.pop(client.fd, None) is not None:
             self.unwatch(client.fd)
             client.sock.close()
@@ -311,11 +319,13 @@ class _Supervisor:
             self.drop(client)
             return
         for kind, payload in frames:
-            self.on_frame(kind, payload)
+            self.on_frame(kind, payload, client)
 
-    def on_frame(self, kind: bytes, payload: bytes) -> None:
+    def on_frame(self, kind: bytes, payload: bytes, client: _Client) -> None:
         if kind == START:
             self.start()
+        elif kind == FINISHER:
+            self.finisher = client
         elif kind == STDIN and self.stdin_fd >= 0 and not self.stdin_eof:
             self.stdin_buffer += payload
             self.flush_stdin()
@@ -571,17 +581,51 @@ class _Supervisor:
         if failure:
             code, error = 125, failure
         root, runroot, container_id = self.ids
-        problem = steps.finish_step(root, runroot, container_id, code, error, self.abandoned)
+        problem = ""
+        if self.abandoned or not self.finished_by_client(code, error):
+            from pod.shim import steps
+
+            problem = steps.finish_step(root, runroot, container_id, code, error, self.abandoned)
         for fd in self.held_ports:  # free before the exit is told: a next run may take them
             posix.close(fd)
         self.listener.close()
         self.release_clients(code, error or problem)
         if self.netns_use >= 0:
             posix.close(self.netns_use)  # before the tidy, which stops an unused namespace
-        # Host network parts, after the exit is reported and at a low priority: the next
-        # `pod run` (often started at once) must not wait for the CPU this takes.
-        posix.nice(10)  # raising one's niceness needs no privilege
-        steps.tidy_step(root, runroot, container_id)
+        if self.network_parts:
+            # Host network parts, after the exit is reported and at a low priority: the next
+            # `pod run` (often started at once) must not wait for the CPU this takes.
+            from pod.shim import steps
+
+            posix.nice(10)  # raising one's niceness needs no privilege
+            steps.tidy_step(root, runroot, container_id)
+
+    def finished_by_client(self, code: int, error: str) -> bool:
+        """Hand the end of the run to the client that asked for it (FINISHER); True when it
+        says FINISHED with no problem. Any other outcome: we do it ourselves."""
+        client = self.finisher
+        if client is None or client.fd not in self.clients:
+            return False
+        deadline = time.monotonic() + _FINISH_SECONDS
+        client.outbox += frame(FINISH, code.to_bytes(4, "big", signed=True) + error.encode())
+        try:
+            client.sock.settimeout(_CLOSE_SECONDS)
+            while client.outbox:
+                del client.outbox[: client.sock.send(client.outbox)]
+            while True:
+                for kind, payload in parse_frames(client.inbox, MAX_CLIENT_FRAME):
+                    if kind == FINISHED:
+                        return not payload
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                client.sock.settimeout(left)
+                data = client.sock.recv(_CHUNK)
+                if not data:
+                    return False
+                client.inbox += data
+        except (OSError, ValueError):
+            return False
 
     def release_clients(self, code: int, error: str = "") -> None:
         """Send every client the exit (and an engine error before it), then close them."""

@@ -30,6 +30,7 @@ class GoTime:
     """
 
     __slots__ = ("nanos", "utc")
+    GO_TYPE = "time.Time"  # what Go's errors and printf's %T name
 
     def __init__(self, nanos: int | None, utc: bool = False) -> None:
         self.nanos = nanos
@@ -286,6 +287,7 @@ class GoDuration:
     """Go's time.Duration: prints as its String(), encodes in JSON as integer nanoseconds."""
 
     __slots__ = ("nanos",)
+    GO_TYPE = "time.Duration"
 
     def __init__(self, nanos: int) -> None:
         self.nanos = nanos

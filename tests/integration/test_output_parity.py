@@ -1,6 +1,6 @@
 """Differential tests: what scripts parse, through pod and through podman 4.3.1.
 
-Each test runs the same command lines through pod and podman (reference.py), each with its own
+Each test runs the same command lines through pod and podman (podman_ref.py), each with its own
 store and the same images from the test registry, and compares exit codes and parsed output:
 JSON keys, order and types (`assert_same_shape`), template output (byte for byte where the two
 stores hold the same facts, else after `normalized`), table headers, error lines.
@@ -391,6 +391,55 @@ def test_network_listing_and_inspect(pod, podman):
     header = "table {{.ID}} {{.Name}} {{.Labels}} {{.Created}} {{.IPv6Enabled}}"
     assert (cells(pod("network", "ls", "--format", header).stdout)[0]
             == cells(podman("network", "ls", "--format", header).stdout)[0])  # fmt: skip
+
+
+def _timeless(text: str, replace) -> str:
+    """Output with its times (Go's and RFC 3339's) and the given values made comparable."""
+    return normalized(RFC3339.sub("TIME", GO_TIME.sub("TIME", text)), *replace)
+
+
+def test_secret_listing_and_inspect(pod, podman):
+    replace = []
+    for engine in (pod, podman):
+        made = engine("secret", "create", "-l", "a=b", "s1", "-", input="one", check=True)
+        replace.append((made.stdout.strip(), "ID1"))
+        data = engine("secret", "inspect", "-f", "{{.Spec.Driver.Options.path}}", "s1").stdout
+        replace.append((data.strip(), "DATA"))
+    for args in (
+        ["secret", "ls", "-q"],
+        ["secret", "ls", "--noheading"],  # one secret: podman lists them in a map's order
+        ["secret", "ls", "--format", "json"],  # podman 4.3: a template like any other
+        ["secret", "ls", "--format", "{{.}}|{{json .}}|{{.CreatedAt}}"],
+        ["secret", "ls", "--format", "{{.Nope}}"],
+        ["secret", "ls", "--filter", "name=[", "--format", "{{.Name}}"],
+        ["secret", "ls", "--filter", "bogus=1"],
+    ):
+        same(pod, podman, *args, replace=replace)
+    for args in (["secret", "ls"], ["secret", "ls", "--format", "table {{.Name}} {{.ID}}"]):
+        assert cells(normalized(pod(*args).stdout, *replace)) == cells(
+            normalized(podman(*args).stdout, *replace)
+        )
+    for engine in (pod, podman):
+        made = engine("secret", "create", "s2", "-", input="two", check=True)
+        replace.append((made.stdout.strip(), "ID2"))
+    (ours, _), (theirs, _) = json_pair(pod, podman, "secret", "inspect", "s1", "s2")
+    assert_same_shape(ours, theirs, maps=["*.Labels", "*.Options"])
+    assert RFC3339.fullmatch(ours["CreatedAt"]) and ours["Spec"]["Labels"] == {"a": "b"}
+    for args in (
+        ["--format", "{{.ID}} {{.Spec}} {{.Spec.Labels}} {{.CreatedAt}}", "s1", "s2"],
+        ["--format", 'table {{.ID}} {{.Spec.Name}} {{printf "%T" .UpdatedAt}}', "s2"],
+        ["--pretty", "s1", "s2"],
+        ["--pretty", "--format", "{{.ID}}", "s1"],  # --pretty wins
+        ["--format", "{{.Nope}}", "s1"],
+        ["--format", "{{.Spec.Nope}}", "s1"],
+        ["s1", "nope"],
+        ["--pretty", "nope"],
+    ):
+        results = pod("secret", "inspect", *args), podman("secret", "inspect", *args)
+        assert results[0].returncode == results[1].returncode, args
+        for stream in ("stdout", "stderr"):
+            mine, other = (_timeless(getattr(r, stream), replace) for r in results)
+            assert mine == other, (args, stream)
 
 
 # --- info, version, stats -----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 seccomp profile (the one containers-common ships, which podman resolves into config.json).
 
 podman runs with a store of its own under the test's tmp_path, cgroupfs and file events (there
-is no systemd here), and the test registry marked insecure (reference.PodmanRunner); conmon
+is no systemd here), and the test registry marked insecure (podman_ref.PodmanRunner); conmon
 drives `pod-runtime create, start, state, exec, kill, delete` exactly as it drives runc.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from mounts import mounts_under
-from reference import PodmanRunner
+from podman_ref import PodmanRunner
 
 POD_RUNTIME = Path(sys.executable).parent / "pod-runtime"
 SECCOMP = "grep ^Seccomp: /proc/self/status"
@@ -28,14 +28,13 @@ pytestmark = [
 
 @pytest.fixture
 def podman(tmp_path, registry, test_images):
-    """podman with pod's runtime (reference.PodmanRunner), the busybox test image pulled."""
+    """podman with pod's runtime (podman_ref.PodmanRunner), the busybox test image pulled."""
     runner = PodmanRunner(tmp_path / "podman", [registry.host], runtime=str(POD_RUNTIME))
     try:
         runner("pull", "-q", test_images.busybox.ref, check=True)
         yield runner
     finally:
-        runner("rm", "-a", "-f")
-        runner.reset()
+        runner.close()
 
 
 def test_run_with_podmans_default_profile(podman, test_images):

@@ -65,6 +65,11 @@ def test_templates_call_the_methods():
     )
 
 
+def test_templates_name_the_go_types():
+    template = compile_template('{{printf "%T %T" .T .D}}')
+    assert template.render({"T": MOMENT, "D": GoDuration(1)}) == "time.Time time.Duration"
+
+
 @pytest.mark.parametrize(
     ("nanos", "text"),
     [
