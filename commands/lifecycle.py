@@ -356,24 +356,28 @@ def prune_command(
 
 def diff_command(
     container: str = typer.Argument(..., metavar="CONTAINER", help="The container."),
-    fmt: str = common.format_option("json or a Go template."),
+    fmt: str = common.format_option("json: the changes as JSON (the only format)."),
 ) -> None:
     """Inspect changes to a container's file systems (A added, C changed, D deleted)."""
+    from pod import format as gotemplate
     from pod.commands.progress import QuietReporter
     from pod.container.diff import diff
     from pod.container.lifecycle import engine_error
     from pod.errors import PodError
 
+    if fmt is not None and not gotemplate.is_json(fmt):
+        raise PodError("only supported value for '--format' is 'json'")
     try:
         changes = diff(common.settings(), container, QuietReporter())
     except PodError as err:
         raise engine_error(err) from None
-    if fmt is not None and fmt.strip() == "json":
-        grouped: dict[str, list[str]] = {}
-        names = {"A": "added", "C": "changed", "D": "deleted"}
-        for kind, path in changes:
-            grouped.setdefault(names[kind], []).append(path)
-        common.print_json(grouped)
+    if fmt is not None:  # podman's ChangesReportJSON: a key per kind that has changes
+        grouped = {
+            name: [path for kind, path in changes if kind == letter]
+            for letter, name in (("C", "changed"), ("A", "added"), ("D", "deleted"))
+        }
+        report = {name: paths for name, paths in grouped.items() if paths}
+        print(gotemplate.to_json(report, indent=5, escape_html=True))
         return
     for kind, path in changes:
         print(f"{kind} {path}")

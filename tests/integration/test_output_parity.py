@@ -442,6 +442,45 @@ def test_secret_listing_and_inspect(pod, podman):
             assert mine == other, (args, stream)
 
 
+def test_diff_output(pod, podman, image):
+    script = "rm /bin/true; echo x > /data/f; mkdir -p /a/b; echo > /a/b/c; echo > /etc/z"
+    for engine in (pod, podman):
+        engine("run", "--name", "d", "-v", "vol:/data", "--tmpfs", "/tm", image, "sh", "-c",
+               script, check=True)  # fmt: skip
+    for args in ([], ["--format", "json"], ["--format", "{{json .}}"], ["--format", "{{.}}"]):
+        same(pod, podman, "diff", *args, "d")
+    assert pod("diff", "nope").returncode == podman("diff", "nope").returncode == 125
+
+
+EVENT_FORMATS = [
+    [],  # podman's human-readable line
+    ["--format", "json"],
+    ["--format", "{{.}}"],
+    ["--format", "{{json .}}|{{json .Details}}|{{.PodID}}|{{.Network}}|{{.HealthStatus}}"],
+    ["--format", '{{.ContainerExitCode}} {{.Attributes}} {{.Time}} {{printf "%T" .Time}}'],
+    ["--format", "{{.Nope}}"],
+    ["--format", "{{.Details.Nope}}"],
+]
+
+
+@pytest.mark.parametrize("args", EVENT_FORMATS)
+def test_events_output(pod, podman, image, args):
+    replace = []
+    for engine in (pod, podman):
+        for name, code in (("ev3", "3"), ("ev0", "0")):  # died with 0: no ContainerExitCode
+            made = engine("create", "--name", name, "-l", "k=v", image, "sh", "-c", f"exit {code}")
+            replace.append((made.stdout.strip(), f"ID-{name}"))
+            engine("start", "-a", name)
+            engine("rm", name, check=True)
+    for event in ("create", "died"):
+        command = ["events", "--stream=false", "--filter", "type=container"]
+        results = [e(*command, "--filter", f"event={event}", *args) for e in (pod, podman)]
+        assert results[0].returncode == results[1].returncode, args
+        for stream in ("stdout", "stderr"):
+            mine, other = (_timeless(getattr(r, stream), replace) for r in results)
+            assert mine == other, (event, args, stream)
+
+
 # --- info, version, stats -----------------------------------------------------------------------
 
 
