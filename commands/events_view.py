@@ -44,7 +44,7 @@ def event_report(event) -> EventReport:
         ID=event.id,
         Image=event.image,
         Name=event.name,
-        Network="",
+        Network=event.network,
         Status=event.status,
         Time=GoTime(event.time_ns),
         Type=event.type,

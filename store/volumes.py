@@ -7,6 +7,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pod import events
 from pod.errors import NoSuchVolumeError, PodError, UsageError, VolumeInUseError
 from pod.store.layers import remove_trees
 from pod.store.layout import Layout
@@ -75,7 +76,8 @@ class VolumeStore:
             if owner is not None:
                 os.chown(self.data_dir(name), *owner)
             atomic_write_json(self._record_file(name), asdict(record))
-            return record
+        events.volume_event(self.layout.runroot, "create", name)
+        return record
 
     def mark_taken(self, name: str) -> None:
         """A container uses the volume now: it no longer waits for its first one."""
@@ -113,3 +115,4 @@ class VolumeStore:
         with locked(self.lock_path):
             self._record_file(name).unlink(missing_ok=True)
             remove_trees([self.directory(name)], rootless=rootless)
+        events.volume_event(self.layout.runroot, "remove", name)
