@@ -4,13 +4,12 @@ driver options as maps), and the template `secret inspect --pretty` runs."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from pod.format import GoMap, GoStruct, gofield
 from pod.util.gotime import GoTime
-from pod.util.humanize import human_duration
+from pod.util.humanize import since
 
 # podman's default `secret ls` row (aligned, with a header line) and its header overrides
 LIST_FORMAT = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.CreatedAt}}\t{{.UpdatedAt}}"
@@ -63,14 +62,10 @@ class SecretInfoReport(GoStruct):
     Spec: SecretSpec = gofield()
 
 
-def _ago(epoch: float) -> str:
-    return human_duration(time.time() - epoch) + " ago"
-
-
 def list_report(record: Any) -> SecretListReport:
     """A pod.store.secrets record as `secret ls` shows it."""
     return SecretListReport(
-        record.id, record.name, record.driver, _ago(record.created), _ago(record.updated)
+        record.id, record.name, record.driver, since(record.created), since(record.updated)
     )
 
 

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import InitVar, dataclass
+from typing import TYPE_CHECKING
 
 from pod.config import Settings
 from pod.container.state import current_state
@@ -27,8 +28,11 @@ from pod.store.layout import Layout
 from pod.util.gotime import GoTime
 from pod.util.humanize import human_duration, human_size
 
+if TYPE_CHECKING:
+    from pod.store.pods import PodRecord
+
 SORT_KEYS = ("command", "created", "id", "image", "names", "runningfor", "size", "status")
-FILTER_KEYS = ("name", "id", "status", "label", "ancestor", "exited", "health")
+FILTER_KEYS = ("name", "id", "status", "label", "ancestor", "exited", "health", "pod")
 
 
 @dataclass
@@ -267,11 +271,34 @@ def state_name(state: ContainerState) -> str:
     return "created" if state.status == "configured" else state.status
 
 
+def _pods(layout: Layout, records: list[ContainerRecord]) -> dict[str, PodRecord]:
+    """The pods of these containers by ID (the pod records are read only when one has a pod)."""
+    if not any(record.pod for record in records):
+        return {}
+    from pod.store.pods import PodStore
+
+    return {pod.id: pod for pod in PodStore(layout).list()}
+
+
+def _publisher(record: ContainerRecord, by_id: dict[str, ContainerRecord]) -> ContainerRecord:
+    """Whose ports a container shows: a pod's containers show their infra's, as podman's."""
+    if not record.ports and record.network.startswith("container:") and record.pod:
+        return by_id.get(record.network.partition(":")[2], record)
+    return record
+
+
 def list_container(
-    layout: Layout, record: ContainerRecord, state: ContainerState, size: bool = False
+    layout: Layout,
+    record: ContainerRecord,
+    state: ContainerState,
+    size: bool = False,
+    pods: dict[str, PodRecord] | None = None,
+    by_id: dict[str, ContainerRecord] | None = None,
 ) -> ListContainer:
-    """podman's ListContainer for one container."""
+    """podman's ListContainer for one container (`pods` and `by_id`, the store's pods and
+    containers, name its pod and the infra that publishes its ports)."""
     status = state_name(state)
+    pod = (pods or {}).get(record.pod)
     return ListContainer(
         AutoRemove=record.remove,
         Command=list(record.command),
@@ -283,12 +310,15 @@ def list_container(
         ID=record.id,
         Image=record.image_name,
         ImageID=record.image_id,
+        IsInfra=record.infra,
         Labels=GoMap(record.labels),
         Mounts=[str(m.get("destination", "")) for m in record.mounts],
         Names=[record.name],
         Networks=[str(n["name"]) for n in record.networks],
         Pid=state.pid if status in ("running", "paused") else 0,
-        Ports=ps_ports(mappings(record)),
+        Pod=record.pod,
+        PodName=pod.name if pod is not None else "",
+        Ports=ps_ports(mappings(_publisher(record, by_id or {}))),
         Size=_size(layout, record) if size else None,
         StartedAt=_unix(state.started_at),
         State=status,
@@ -296,8 +326,17 @@ def list_container(
     )
 
 
-def _matches(record: ContainerRecord, state: ContainerState, key: str, value: str) -> bool:
+def _matches(
+    record: ContainerRecord,
+    state: ContainerState,
+    key: str,
+    value: str,
+    pods: dict[str, PodRecord],
+) -> bool:
     status = state_name(state)
+    if key == "pod":
+        pod = pods.get(record.pod)
+        return pod is not None and (pod.name == value or pod.id.startswith(value))
     if key == "name":
         return re.search(value, record.name) is not None
     if key == "id":
@@ -354,7 +393,9 @@ def list_containers(
     layout = Layout(settings.root, settings.runroot)
     store = ContainerStore(layout)
     pairs = []
-    for record in store.list():
+    records = store.list()
+    pods = _pods(layout, records)
+    for record in records:
         if record.builder and not external:
             continue
         state = current_state(store, record)
@@ -366,12 +407,13 @@ def list_containers(
             and not any(k == "status" for k, _ in parsed)
         ):
             continue
-        if all(_matches(record, state, key, value) for key, value in parsed):
+        if all(_matches(record, state, key, value, pods) for key, value in parsed):
             pairs.append((record, state))
     pairs.sort(key=lambda pair: pair[0].created)
     if last > 0:
         pairs = pairs[-last:]
-    found = [list_container(layout, record, state, size) for record, state in pairs]
+    by_id = {record.id: record for record in records}
+    found = [list_container(layout, r, state, size, pods, by_id) for r, state in pairs]
     if sort is not None:
         found.sort(key=_SORTS[sort])
     return found

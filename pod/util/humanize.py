@@ -46,6 +46,11 @@ def human_duration(seconds: float) -> str:
     return f"{int(days / 365)} years"
 
 
+def since(epoch: float) -> str:
+    """`3 seconds ago` (podman's listings: HumanDuration and " ago"); "" for no time."""
+    return f"{human_duration(time.time() - epoch)} ago" if epoch else ""
+
+
 def parse_timestamp(text: str) -> float:
     """RFC 3339 (nanoseconds allowed, as in image configs) → epoch seconds; 0 if absent."""
     if not text:
