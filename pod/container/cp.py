@@ -310,10 +310,6 @@ def _check_host_source(location: Location) -> None:
 
 def copy(settings: Any, source: str, dest: str, *, archive: bool = True) -> None:
     """`pod cp SOURCE DEST`: exactly one side names a container."""
-    from pod.container.lifecycle import engine_error
-    from pod.container.state import current_state
-    from pod.store.containers import ContainerStore
-    from pod.store.layout import Layout
 
     src, dst = parse_location(source), parse_location(dest)
     if (src.container is None) == (dst.container is None):
@@ -325,24 +321,46 @@ def copy(settings: Any, source: str, dest: str, *, archive: bool = True) -> None
         _check_host_source(src)
     if ctr.path in ("", "-"):
         raise UsageError(f"invalid container path {ctr.path!r}")
-    layout = Layout(settings.root, settings.runroot)
-    store = ContainerStore(layout)
-    try:
-        record = store.lookup(ctr.container or "")
-    except NoSuchContainerError as err:
-        raise engine_error(err) from None
-    status = current_state(store, record).status
     op: dict[str, Any] = {
         "direction": "out" if src.container else "in",
         "name": ctr.container,
-        "id": record.id,
         "container_path": ctr.path,
         "host_path": os.path.abspath(host.path) if host.path != "-" else "-",
         "stream": "-" if host.path == "-" else None,
         "archive": archive,
-        "rootless": record.rootless,
-        "directory": str(layout.container_dir(record.id)),
     }
+    _run(settings, op)
+
+
+def export(settings: Any, name: str, output: str | None) -> None:
+    """`pod export`: the container's whole file system as a tar, to `output` or stdout."""
+    op: dict[str, Any] = {
+        "direction": "out",
+        "name": name,
+        "container_path": "/.",
+        "host_path": "-",
+        "stream": os.path.abspath(output) if output else "-",
+        "archive": False,
+    }
+    _run(settings, op)
+
+
+def _run(settings: Any, op: dict[str, Any]) -> None:
+    """One copy `op` of the container `op["name"]`: found, then done with its root."""
+    from pod.container.lifecycle import engine_error
+    from pod.container.state import current_state
+    from pod.store.containers import ContainerStore
+    from pod.store.layout import Layout
+
+    layout = Layout(settings.root, settings.runroot)
+    store = ContainerStore(layout)
+    try:
+        record = store.lookup(op["name"] or "")
+    except NoSuchContainerError as err:
+        raise engine_error(err) from None
+    status = current_state(store, record).status
+    op["id"], op["rootless"] = record.id, record.rootless
+    op["directory"] = str(layout.container_dir(record.id))
     if not record.rootless:
         with _rootful_root(layout, store, record, status) as root:
             copy_with_root(root, op)
@@ -390,6 +408,7 @@ def _rootless_copy(layout: Any, store: Any, record: Any, op: dict[str, Any], shi
 
     request = {"root": str(layout.root), "runroot": str(layout.runroot), "op": op}
     request["join"] = shim_pid
+    final = op["stream"]
     with tempfile.TemporaryDirectory(prefix="pod-cp-") as spool:
         stream = os.path.join(spool, "stream.tar")
         if op["stream"] is not None:
@@ -403,7 +422,8 @@ def _rootless_copy(layout: Any, store: Any, record: Any, op: dict[str, Any], shi
             with locked(store.container_lock(record.id)):
                 run_in_userns(WORKER_MODULE, request)
         if op["stream"] is not None and op["direction"] == "out":
-            with open(stream, "rb") as data, _stdout() as out:
+            target = _stdout() if final == "-" else open(final, "wb")  # noqa: SIM115
+            with open(stream, "rb") as data, target as out:
                 shutil.copyfileobj(data, out, _CHUNK)
 
 
