@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from pod.runtime import syscalls
+from pod.store import mount_counts
 from pod.store.containers import ContainerRecord
 from pod.store.layout import ContainerPaths, Layout
 
@@ -30,6 +31,7 @@ FUSE_OVERLAYFS = "fuse-overlayfs"
 VFS = "vfs"
 
 CLONE_NEWNS = 0x00020000
+MS_RDONLY = 0x1
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_SLAVE = 1 << 19
@@ -79,9 +81,39 @@ def merged_dir(directory: Path) -> Path:
 
 
 def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
-    """Mount the rootfs of the container in `directory` at <directory>/merged; return the driver."""
+    """Mount the rootfs of the container in `directory` at <directory>/merged; return the driver.
+
+    A rootfs `pod mount` holds mounted here already is used as it is (one overlay per upper
+    dir), as podman's container and its `podman mount` share one mount."""
+    merged = merged_dir(directory)
+    if mount_counts.held(ContainerPaths(directory).mount_counts) and os.path.ismount(merged):
+        return mounted_driver(merged)
     lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]  # top first
     return mount_layers(lowers, directory, driver=record.storage_driver, rootless=record.rootless)
+
+
+def mounted_driver(merged: Path) -> str:
+    """Which driver mounted `merged`, from /proc/self/mountinfo (a bind mount: the copy)."""
+    wanted, fstype = os.fsencode(merged), b""
+    with open("/proc/self/mountinfo", "rb") as handle:
+        for line in handle:
+            fields = line.split()
+            if len(fields) > 4 and fields[4] == wanted and b"-" in fields:
+                fstype = fields[fields.index(b"-") + 1]  # the last mount on top wins
+    if fstype == b"overlay":
+        return OVERLAY
+    return FUSE_OVERLAYFS if fstype.startswith(b"fuse") else VFS
+
+
+def mount_read_only(lowers: list[Path], directory: Path, *, rootless: bool) -> None:
+    """Layers (top first) read-only at <directory>/merged: an overlay with no upper dir (which
+    needs two lower dirs: an empty one stands in for the second of a one-layer image)."""
+    paths = ContainerPaths(directory)
+    paths.merged.mkdir(parents=True, exist_ok=True)
+    if len(lowers) < 2:
+        paths.empty_lower.mkdir(exist_ok=True)
+        lowers = [*lowers, paths.empty_lower]
+    _mount_overlay(lowers, directory, userxattr=rootless, read_only=True)
 
 
 def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: bool) -> str:
@@ -110,8 +142,11 @@ def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: 
     return VFS
 
 
-def unmount(directory: Path) -> None:
-    """Unmount <directory>/merged (lazily when busy); nothing mounted is fine."""
+def unmount(directory: Path, *, force: bool = False) -> None:
+    """Unmount <directory>/merged (lazily when busy); nothing mounted is fine. A mount that
+    `pod mount` holds in this namespace stays, unless `force` (`rm`, the last `umount`)."""
+    if not force and mount_counts.held(ContainerPaths(directory).mount_counts):
+        return
     merged = merged_dir(directory)
     for _ in range(_MAX_UNMOUNTS):  # a bind over an earlier mount needs more than one
         try:
@@ -127,20 +162,25 @@ def unmount(directory: Path) -> None:
 # --- overlayfs --------------------------------------------------------------------------------
 
 
-def _overlay_options(lowers: list[str], upper: str, work: str, userxattr: bool) -> str:
-    options = f"lowerdir={':'.join(lowers)},upperdir={upper},workdir={work}"
+def _overlay_options(lowers: list[str], upper: str | None, work: str, userxattr: bool) -> str:
+    """The overlay's options; no `upper` makes a read-only overlay of the lower dirs."""
+    options = f"lowerdir={':'.join(lowers)}"
+    if upper is not None:
+        options += f",upperdir={upper},workdir={work}"
     return options + (",userxattr" if userxattr else "")
 
 
-def _mount_overlay(lowers: list[Path], directory: Path, *, userxattr: bool) -> None:
+def _mount_overlay(
+    lowers: list[Path], directory: Path, *, userxattr: bool, read_only: bool = False
+) -> None:
     """mount(2)'s data is one page: with many layers, name them by short links from <dir>/l."""
     paths = ContainerPaths(directory)
     merged = paths.merged
-    options = _overlay_options(
-        [str(p) for p in lowers], str(paths.upper), str(paths.work), userxattr
-    )
+    flags = MS_RDONLY if read_only else 0
+    upper = None if read_only else str(paths.upper)
+    options = _overlay_options([str(p) for p in lowers], upper, str(paths.work), userxattr)
     if len(options) < os.sysconf("SC_PAGESIZE"):
-        sys_mount(OVERLAY, merged, OVERLAY, 0, options)
+        sys_mount(OVERLAY, merged, OVERLAY, flags, options)
         return
     links = paths.lower_links
     shutil.rmtree(links, ignore_errors=True)
@@ -151,8 +191,9 @@ def _mount_overlay(lowers: list[Path], directory: Path, *, userxattr: bool) -> N
     saved = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.chdir(directory)  # the relative names resolve against the mounting process's cwd
-        relative = _overlay_options(short, paths.upper.name, paths.work.name, userxattr)
-        sys_mount(OVERLAY, merged, OVERLAY, 0, relative)
+        short_upper = None if read_only else paths.upper.name
+        relative = _overlay_options(short, short_upper, paths.work.name, userxattr)
+        sys_mount(OVERLAY, merged, OVERLAY, flags, relative)
     finally:
         os.fchdir(saved)
         os.close(saved)

@@ -92,6 +92,10 @@ def _remove_one(
         )
     untagged, deleted = store.remove(record.id, drop)
     report.untagged += untagged
+    if deleted and layout.image_mount(record.id).directory.exists():
+        from pod.image.mount import unmount_image
+
+        unmount_image(settings, record, force=True)
     if deleted:
         report.deleted.append(record.id)
 
