@@ -20,7 +20,7 @@ from pod.util.argv import command_name
 
 COMMAND_MODULES = (
     "containers", "exec", "images", "pull", "push", "login", "volume", "system", "info",
-    "inspect", "lifecycle", "cp", "network", "build", "completion",
+    "inspect", "lifecycle", "cp", "network", "build", "archives", "mount", "completion",
 )  # fmt: skip
 # Which modules register each top-level name, so a command imports only its own module(s);
 # help and unknown names import them all. A unit test keeps this table complete.
@@ -32,7 +32,7 @@ MODULES_FOR = {
     ),  # fmt: skip
     **dict.fromkeys(("stats", "port", "rename", "diff"), ("lifecycle",)),
     "exec": ("exec",),
-    "image": ("images", "pull", "push", "build"),
+    "image": ("images", "pull", "push", "build", "archives", "mount"),
     "build": ("build",),
     "commit": ("build",),
     "pull": ("pull",),
@@ -45,7 +45,9 @@ MODULES_FOR = {
     "info": ("info",),
     "version": ("info",),
     "inspect": ("inspect",),
-    "container": ("containers", "inspect", "lifecycle", "cp", "build"),
+    "container": ("containers", "inspect", "lifecycle", "cp", "build", "archives", "mount"),
+    **dict.fromkeys(("save", "load", "import", "export"), ("archives",)),
+    **dict.fromkeys(("mount", "umount", "unmount"), ("mount",)),
     "cp": ("cp",),
     "unshare": ("cp",),
     "completion": ("completion",),
