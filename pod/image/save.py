@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pod.config import Settings
-from pod.errors import UsageError
+from pod.errors import NoSuchImageError, PodError, UsageError
 from pod.image import outgoing, transports
 from pod.image.file_transports import write_images
 from pod.image.resolve import local_image
@@ -68,7 +68,10 @@ def save_images(
     settings: Settings, names: list[str], options: SaveOptions, reporter: Reporter
 ) -> None:
     check_options(options)
-    found = [(local_image(settings, name, reporter), name) for name in names]
+    try:
+        found = [(local_image(settings, name, reporter), name) for name in names]
+    except NoSuchImageError as err:  # rmi's exit 1; save exits 125 as podman
+        raise PodError(str(err)) from None
     if options.multi_image:
         images = [(record, _tag(record, name)) for record, name in found]
     else:
