@@ -65,10 +65,13 @@ def load_command(
         )
     reporter = reporter_for(quiet)
     try:
-        names = load_archive(common.settings(), source or "-", reporter)
+        loaded = load_archive(common.settings(), source or "-", reporter)
     finally:
         reporter.close()
-    for name in names:
+    shown: list[str] = []
+    for image in loaded:
+        shown += [name for name in image.names if name not in shown]
+    for name in shown:
         print(f"Loaded image: {name}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from pod.config import Settings
 from pod.errors import PodError
@@ -20,6 +21,7 @@ from pod.image.archive_model import SourceImage
 from pod.image.ingest import ingest
 from pod.reporter import Reporter
 from pod.store.blobs import BlobStore
+from pod.store.images import ImageRecord
 from pod.store.layout import Layout
 
 
@@ -57,15 +59,21 @@ def archive_images(files: Files, platform: mf.Platform) -> list[SourceImage]:
     )
 
 
-def load_archive(settings: Settings, source: str, reporter: Reporter) -> list[str]:
-    """Store every image of `source`; the names to report ("sha256:ID" for an unnamed one)."""
+@dataclass(frozen=True)
+class Loaded:
+    """One image a `load` stored, and the names it reports it by ("sha256:ID" if unnamed)."""
+
+    record: ImageRecord
+    names: list[str]
+
+
+def load_archive(settings: Settings, source: str, reporter: Reporter) -> list[Loaded]:
+    """Store every image of `source`, in the archive's order."""
     description = "the archive on stdin" if source == "-" else source
     with opened(settings, source, description) as files:
         images = archive_images(files, mf.host_platform())
         records = ingest(settings, images, reporter)
-    loaded: list[str] = []
-    for image, record in zip(images, records, strict=True):
-        for name in image.names or [f"sha256:{record.id}"]:
-            if name not in loaded:
-                loaded.append(name)
-    return loaded
+    return [
+        Loaded(record, image.names or [f"sha256:{record.id}"])
+        for image, record in zip(images, records, strict=True)
+    ]

@@ -66,7 +66,8 @@ def _tag(record: ImageRecord, text: str) -> list[str]:
 
 def save_images(
     settings: Settings, names: list[str], options: SaveOptions, reporter: Reporter
-) -> None:
+) -> list[ImageRecord]:
+    """Write the images `names` name; the images written."""
     check_options(options)
     try:
         found = [(local_image(settings, name, reporter), name) for name in names]
@@ -95,3 +96,4 @@ def save_images(
         manifest_format=manifest_format,
     )
     reporter.writing_manifest()
+    return [record for record, _ in images]
