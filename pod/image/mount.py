@@ -61,7 +61,8 @@ def unmount_image(settings: Settings, record: ImageRecord, force: bool = False) 
         elif mount_counts.held(paths.mount_counts):
             mount_counts.change(paths.mount_counts, -1)
         if not mount_counts.held(paths.mount_counts):
-            rootfs.unmount(paths.directory, force=True)
+            if os.path.ismount(paths.merged):  # mounted here (rmi: maybe in another session)
+                rootfs.unmount(paths.directory, force=True)
             with contextlib.suppress(OSError):
                 for leftover in (paths.merged, paths.empty_lower):
                     leftover.rmdir()
