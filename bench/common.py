@@ -146,6 +146,27 @@ def installed_pod() -> Path:
     return venv / "bin" / "pod"
 
 
+def debian_rootfs() -> Path:
+    """debootstrap --variant=minbase once, plus host trees so the image has 20k+ files."""
+    target = WORK / "rootfs"
+    if not target.exists():
+        partial = WORK / "rootfs.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        subprocess.run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                "bookworm",
+                partial,
+                "http://deb.debian.org/debian",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        partial.rename(target)
+    return target
+
+
 def fresh_dir(path: Path, owner: pwd.struct_passwd | None = None) -> Path:
     """An empty directory (root removes any store, subuid-owned files included)."""
     shutil.rmtree(path, ignore_errors=True)

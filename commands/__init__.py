@@ -21,6 +21,7 @@ from pod.util.argv import command_name
 COMMAND_MODULES = (
     "containers", "exec", "images", "pull", "push", "login", "volume", "system", "info",
     "inspect", "lifecycle", "cp", "network", "build", "archives", "mount", "completion",
+    "healthcheck", "events", "secret", "generate",
 )  # fmt: skip
 # Which modules register each top-level name, so a command imports only its own module(s);
 # help and unknown names import them all. A unit test keeps this table complete.
@@ -51,6 +52,10 @@ MODULES_FOR = {
     "cp": ("cp",),
     "unshare": ("cp",),
     "completion": ("completion",),
+    "healthcheck": ("healthcheck",),
+    "events": ("events",),
+    "secret": ("secret",),
+    "generate": ("generate",),
 }
 
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "fatal", "panic")
@@ -73,6 +78,9 @@ def root_options(
     storage_driver: str = typer.Option(
         None, "--storage-driver", help="Storage driver: overlay or vfs."
     ),
+    events_backend: str = typer.Option(
+        None, "--events-backend", help="Events backend: file or none (journald needs a journal)."
+    ),
     version: bool = typer.Option(
         False, "--version", "-v", callback=_print_version, is_eager=True, help="Print the version."
     ),
@@ -83,6 +91,11 @@ def root_options(
             f'invalid log level "{log_level}": use one of debug, info, warn, error, fatal, panic'
         )
     common.configure(root, runroot, storage_driver, log_level)
+    if events_backend is not None:
+        from pod import events
+
+        events.configure(events_backend)
+        events.backend()  # journald without a journal: refused before any work
     if log_level in ("debug", "info"):  # logging costs start-up time: only when asked for
         import logging
 
@@ -149,6 +162,7 @@ def main(argv: list[str] | None = None, early_worker: Any = None) -> None:
     as_program = argv is None
     common.hand_over_early_worker(early_worker)
     argv = sys.argv[1:] if argv is None else argv
+    common.remember_command_line(argv)
     command = typer.main.get_command(_app_for(command_name(argv)))
     args = boolflags.normalize(command, argv)
     try:

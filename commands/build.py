@@ -41,6 +41,8 @@ def _fields(value: str, flag: str) -> dict[str, str]:
 
 
 def _secrets(values: list[str]) -> dict[str, Path]:
+    """--secret id=ID[,src=PATH]: the file given, else the stored secret named ID (`pod secret
+    create`; RUN mounts its 0600 data file read-only, nothing is copied), else the file ID."""
     from pod.errors import UsageError
 
     secrets = {}
@@ -48,11 +50,30 @@ def _secrets(values: list[str]) -> dict[str, Path]:
         fields = _fields(value, "--secret")
         if "id" not in fields:
             raise UsageError(f'invalid --secret "{value}": it needs id=')
-        source = Path(fields.get("src") or fields.get("source") or fields["id"])
+        given = fields.get("src") or fields.get("source")
+        stored = None if given else _stored_secret(fields["id"])
+        source = stored or Path(given or fields["id"])
         if not source.is_file():
-            raise UsageError(f'secret "{fields["id"]}": {source}: no such file')
+            raise UsageError(
+                f'secret "{fields["id"]}": {source}: no such file (nor a secret of that name)'
+            )
         secrets[fields["id"]] = source.resolve()
     return secrets
+
+
+def _stored_secret(name: str) -> Path | None:
+    """The data file of the stored secret `name`, if there is one."""
+    from pod.errors import PodError
+    from pod.store.layout import Layout
+    from pod.store.secrets import SecretStore
+
+    settings = common.settings()
+    store = SecretStore(Layout(settings.root, settings.runroot))
+    try:
+        record = store.lookup(name)
+    except PodError:  # no such secret, or an ambiguous id prefix
+        return None
+    return store.data_file(record) if record.name == name else None  # a name, not an id prefix
 
 
 def _build_contexts(values: list[str]) -> dict[str, Path]:

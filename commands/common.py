@@ -19,11 +19,50 @@ def configure(root: str | None, runroot: str | None, driver: str | None, log_lev
 
 
 def settings() -> Settings:
-    """The settings for this invocation, built once from the global flags."""
+    """The settings for this invocation, built once from the global flags; the store they name
+    is made private and tidied (pod.store.prepare) before any command uses it."""
     if "settings" not in _state:
+        from pod.store.layout import Layout
+        from pod.store.prepare import prepare_store
+
         root, runroot, driver, log_level = _state.get("args", (None, None, None, "warn"))
-        _state["settings"] = load_settings(root, runroot, driver, log_level)
+        loaded = load_settings(root, runroot, driver, log_level)
+        prepare_store(Layout(loaded.root, loaded.runroot), rootless=loaded.rootless)
+        _state["settings"] = loaded
     return _state["settings"]
+
+
+def remember_command_line(argv: list[str]) -> None:
+    """The arguments this invocation was given (after the program name)."""
+    _state["argv"] = list(argv)
+
+
+def command_line() -> list[str]:
+    """This invocation as typed, under the program's name: `pod --root R run -d IMAGE` (what
+    inspect shows as CreateCommand and `generate systemd --new` runs again)."""
+    return ["pod", *_state.get("argv", [])]
+
+
+def cidfile_option() -> Any:
+    return typer.Option([], "--cidfile", help="Read the container ID from the file.")
+
+
+def container_ids_from(cidfiles: list[str], names: list[str] | None, ignore: bool) -> list[str]:
+    """The IDs --cidfile names (podman's: not together with container names); with --ignore a
+    missing file is skipped (a systemd unit's stop after a run that never wrote it)."""
+    from pod.errors import PodError, UsageError
+
+    if names:
+        raise UsageError("no arguments are needed with --latest or --cidfile")
+    ids = []
+    for path in cidfiles:
+        try:
+            with open(path) as handle:
+                ids.append(handle.read().strip())
+        except FileNotFoundError:
+            if not ignore:
+                raise PodError(f"reading CIDFile: open {path}: no such file or directory") from None
+    return ids
 
 
 def new_typer(**settings: Any) -> typer.Typer:

@@ -95,20 +95,57 @@ def run_command(
     ulimit: list[str] = typer.Option([], "--ulimit", help="name=soft[:hard], or host."),
     shm_size: str = typer.Option(None, "--shm-size", help="Size of /dev/shm (b, k, m, g)."),
     oom_score_adj: str = typer.Option(None, "--oom-score-adj", help="OOM score (-1000..1000)."),
+    health_cmd: str = typer.Option(
+        None, "--health-cmd", help="Health check command ('none' disables the image's)."
+    ),
+    health_interval: str = typer.Option(
+        None, "--health-interval", help="Between checks (default 30s; 'disable': no timer)."
+    ),
+    health_retries: int = typer.Option(
+        None, "--health-retries", help="Failures in a row before unhealthy (default 3)."
+    ),
+    health_timeout: str = typer.Option(
+        None, "--health-timeout", help="The longest a check may run (default 30s)."
+    ),
+    health_start_period: str = typer.Option(
+        None, "--health-start-period", help="Time to bootstrap, failures not counted (0s)."
+    ),
+    health_on_failure: str = typer.Option(
+        None, "--health-on-failure", help="When unhealthy: none, kill, restart or stop."
+    ),
+    no_healthcheck: bool = typer.Option(
+        False, "--no-healthcheck", help="Disable health checks on the container."
+    ),
+    secret: list[str] = typer.Option(
+        [], "--secret", help="Add a secret: NAME[,type=mount|env][,target=][,uid=,gid=,mode=]."
+    ),
+    sdnotify: str = typer.Option(
+        "ignore", "--sdnotify", help="conmon: tell systemd (NOTIFY_SOCKET) once started; ignore."
+    ),
     quiet: bool = common.quiet_option("Suppress pull output."),
 ) -> None:
     """Run a command in a new container."""
     from pod.container import flags as run_flags
     from pod.container import resource_flags
-    from pod.container.options import RunOptions
+    from pod.container.health import check_flags
+    from pod.container.options import HealthFlags, RunOptions
     from pod.errors import UsageError
 
     creating = ctx.info_name == "create"
     if creating and detach:
         raise UsageError("unknown shorthand flag: 'd' in -d (use pod run -d or pod start)")
+    if name:  # before the image is looked up or pulled: a bad name creates nothing
+        from pod.store.containers import check_name
+
+        check_name(name)
     security = run_flags.parse_security_opts(list(security_opt))
     if userns not in (None, "keep-id", "host"):
         raise UsageError(f'unsupported --userns "{userns}": use keep-id or host')
+    if sdnotify not in ("conmon", "ignore"):
+        raise UsageError(
+            f'unsupported --sdnotify "{sdnotify}": use conmon or ignore (pod does not hand '
+            "systemd's socket to the container)"
+        )
     if log_driver not in ("k8s-file", "none"):
         raise UsageError(f'unsupported --log-driver "{log_driver}": use k8s-file or none')
     from pod.network import modes, ports
@@ -142,7 +179,7 @@ def run_command(
         tty=tty,
         remove=remove,
         env=run_flags.expand_env(run_flags.parse_env(env, env_file)),
-        workdir=workdir,
+        workdir=run_flags.check_workdir(workdir),
         user=user,
         entrypoint=run_flags.parse_entrypoint(entrypoint),
         hostname=hostname,
@@ -178,7 +215,21 @@ def run_command(
         stop_signal=stop_signal,
         stop_timeout=stop_timeout,
         restart=_restart_policy(restart, remove),
+        health=check_flags(
+            HealthFlags(
+                cmd=health_cmd,
+                interval=health_interval,
+                retries=health_retries,
+                timeout=health_timeout,
+                start_period=health_start_period,
+                on_failure=health_on_failure,
+                disabled=no_healthcheck,
+            )
+        ),
         resources=_supported_limits(resources),
+        secrets=[run_flags.parse_secret(s) for s in secret],
+        sd_notify=sdnotify,
+        create_command=common.command_line(),
     )
     code = _run(options, creating, quiet)
     if code:
@@ -227,8 +278,15 @@ def _run(options, creating: bool, quiet: bool) -> int:
     if creating:
         print(run.create(settings, options, reporter).id)
         return 0
+    from pod.systemd import notify
+
+    notify_socket = notify.take_socket()
     record, code = run.run(settings, options, reporter, common.take_early_worker())
     if options.detach:
+        from pod.container.start import announce
+        from pod.store.layout import Layout
+
+        announce(Layout(settings.root, settings.runroot), record, notify_socket)
         print(record.id)
     return code or 0
 
@@ -261,6 +319,7 @@ def rm_command(
     volumes: bool = typer.Option(False, "--volumes", "-v", help="Remove anonymous volumes."),
     timeout: int = typer.Option(10, "--time", "-t", help="Seconds to wait before SIGKILL."),
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing containers."),
+    cidfile: list[str] = common.cidfile_option(),
 ) -> None:
     """Remove containers (exit 1: no such container; 2: running without -f)."""
     from pod.commands.progress import QuietReporter
@@ -271,7 +330,9 @@ def rm_command(
 
     settings = common.settings()
     reporter = QuietReporter()
-    if all_containers:
+    if cidfile:
+        containers = common.container_ids_from(cidfile, containers, ignore)
+    elif all_containers:
         containers = [r.id for r in ContainerStore(Layout(settings.root, settings.runroot)).list()]
     elif not containers:
         raise UsageError("must specify at least one container or --all")

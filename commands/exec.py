@@ -37,9 +37,10 @@ def exec_command(
         raise UsageError("exec requires the name or ID of a container or the --latest flag")
     container = None if latest else args.pop(0)
     environment: list[str] = []
-    if env or env_file:  # run_flags (and its dataclasses) only when needed: exec is hot
+    if env or env_file or workdir:  # run_flags (and its dataclasses) only when needed: exec is hot
         from pod.container import flags as run_flags
 
+        run_flags.check_workdir(workdir)
         environment = run_flags.expand_env(run_flags.parse_env(env, env_file))
     options = ExecOptions(
         command=args,

@@ -89,6 +89,7 @@ def stop_command(
     timeout: int = typer.Option(None, "--time", "-t", help="Seconds to wait before SIGKILL."),
     all_containers: bool = typer.Option(False, "--all", "-a", help="Stop all running."),
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing containers."),
+    cidfile: list[str] = common.cidfile_option(),
 ) -> None:
     """Stop one or more containers."""
     from pod.commands.progress import QuietReporter
@@ -98,7 +99,11 @@ def stop_command(
         stop_container(common.settings(), text, timeout, QuietReporter())
         print(text)
 
-    _each(_targets(containers, all_containers, True), action, ignore)
+    if cidfile:
+        targets = common.container_ids_from(cidfile, containers, ignore)
+    else:
+        targets = _targets(containers, all_containers, True)
+    _each(targets, action, ignore)
 
 
 def kill_command(
@@ -279,18 +284,15 @@ def rename_command(
     new_name: str = typer.Argument(..., metavar="NAME", help="Its new name."),
 ) -> None:
     """Rename an existing container."""
-    import re
-
     from pod.container.lifecycle import engine_error
     from pod.errors import PodError, UsageError
     from pod.store.containers import ContainerStore
     from pod.store.layout import Layout
+    from pod.store.names import name_problem
 
-    if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", new_name):
-        raise UsageError(
-            f'invalid name "{new_name}": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: '
-            "invalid argument"
-        )
+    problem = name_problem(new_name)
+    if problem:
+        raise UsageError(f'invalid name "{new_name}": {problem}')
     settings = common.settings()
     try:
         ContainerStore(Layout(settings.root, settings.runroot)).rename(container, new_name)

@@ -141,3 +141,11 @@ class NetworkInUseError(PodError):
     """Containers still have addresses on the network."""
 
     exit_code = 2
+
+
+class NoSuchSecretError(PodError):
+    """No secret by that name or ID (podman exits 125 for it)."""
+
+
+class SecretInUseError(PodError):
+    """`secret rm` of a secret a container still names: its data would be gone at its start."""

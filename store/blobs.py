@@ -93,7 +93,8 @@ class BlobStore:
         return digest
 
     def incoming_path(self, digest: str) -> Path:
-        """Where a download of `digest` streams to; kept across a kill so Range can resume it."""
+        """Where a download of `digest` streams to; kept when the connection breaks so a Range
+        request resumes it; a killed pull's is removed by the next command (store.prepare)."""
         return self.layout.incoming / digest.replace(":", "-")
 
     def commit_incoming(self, digest: str) -> Path:

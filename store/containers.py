@@ -13,9 +13,10 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pod.errors import NoSuchContainerError, PodError
+from pod.errors import NoSuchContainerError, PodError, UsageError
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
+from pod.store.names import name_problem
 
 STATES = ("creating", "configured", "created", "running", "paused", "stopped", "exited", "removing")
 
@@ -72,6 +73,8 @@ class ContainerState:
     rootfs_driver: str = ""  # how the shim mounted the rootfs: overlay, fuse-overlayfs or vfs
     creator_pid: int = 0  # with status "creating": the command writing the container's bundle
     creator_start_time: int = 0
+    # Health checks (pod.container.health): {"Status", "FailingStreak", "Log"}, as podman's.
+    health: dict = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict) -> ContainerState:
@@ -127,6 +130,16 @@ class ContainerRecord:
     privileged: bool = False
     security_opt: list[str] = field(default_factory=list)
     devices: list[list[str]] = field(default_factory=list)
+    # The health check in the image config's shape (Test, Interval, Timeout, StartPeriod,
+    # Retries; nanoseconds), {} for none; what to do when it turns unhealthy.
+    healthcheck: dict = field(default_factory=dict)
+    health_on_failure: str = "none"
+    events_backend: str = ""  # the creating command's --events-backend ("": containers.conf)
+    # --secret, resolved: {"name", "id", "type" (mount|env), "target" (the path or variable),
+    # "uid", "gid", "mode"}; never the data (pod.container.secret_files reads the store).
+    secrets: list[dict] = field(default_factory=list)
+    sd_notify: str = "ignore"  # --sdnotify: conmon (pod tells systemd) or ignore
+    create_command: list[str] = field(default_factory=list)  # inspect's CreateCommand
 
     @property
     def short_id(self) -> str:
@@ -140,6 +153,13 @@ class ContainerRecord:
 
 def new_id() -> str:
     return os.urandom(32).hex()
+
+
+def check_name(name: str) -> None:
+    """Refuse a container name podman would refuse (exit 125), before anything is made."""
+    problem = name_problem(name)
+    if problem:
+        raise UsageError(f"running container create option: {problem}")
 
 
 def random_name(taken: set[str]) -> str:
@@ -206,6 +226,8 @@ class ContainerStore:
         when the name is taken by a creation that was cut short or `replace` (--replace) was
         given; otherwise a taken name is an error (exit 125), as podman's.
         """
+        if record.name:
+            check_name(record.name)
         while True:
             with locked(self.lock_path):
                 records = self.list()

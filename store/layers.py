@@ -34,7 +34,7 @@ from typing import IO, Any
 
 from pod.errors import DigestMismatchError, PodError, StoreError, UnsafeContentError
 from pod.store import safepath
-from pod.store.layout import LAYER_DIFF, Layout
+from pod.store.layout import LAYER_DIFF, LAYER_META, Layout
 from pod.store.lock import atomic_write_json, fsync_dir, lock_if_free, locked, read_json
 from pod.util.userns import run_in_userns
 
@@ -641,48 +641,55 @@ def ensure_layer(
 ) -> LayerInfo:
     """The unpacked layer `chain_id`, unpacking `blob_path` unless the store already has it.
 
-    Under the layer's lock; extraction goes to a scratch dir renamed into place, and meta.json is
-    written last, so a layer is either complete or absent (leftovers: cleanup_partial_layers).
+    Under the layer's lock; extraction goes to a scratch dir that gets its meta.json and is then
+    renamed into place, so a layer is either complete or absent (a killed writer's scratch dir
+    is removed by cleanup_partial_layers).
     """
     with locked(layout.layer_lock(chain_id)), _store_errors(f"storing layer {chain_id}"):
         known = read_layer_info(layout, chain_id)
         if known is not None:
             return known
-        result, warning = _unpack_into_place(
-            layout, chain_id, blob_path, expected_diff_id, rootless=rootless, max_size=max_size
-        )
-        info = LayerInfo(
-            chain_id=chain_id,
-            diff_id=result.diff_id,
-            parent=parent_chain_id,
-            size=result.size,
-            whiteout_format=WHITEOUT_FORMAT,
-            opaque_xattr=opaque_xattr(rootless),
-            owners_collapsed=result.owners_collapsed,
-            rootless=rootless,
-            warning=warning,
-        )
-        atomic_write_json(layout.layer_meta(chain_id), info.to_json())
+        partial = _fresh_scratch_dir(layout, chain_id, rootless=rootless)
+        try:
+            diff = partial / LAYER_DIFF
+            diff.mkdir()
+            result, warning = _unpack(
+                blob_path, diff, expected_diff_id, rootless=rootless, max_size=max_size
+            )
+            info = LayerInfo(
+                chain_id=chain_id,
+                diff_id=result.diff_id,
+                parent=parent_chain_id,
+                size=result.size,
+                whiteout_format=WHITEOUT_FORMAT,
+                opaque_xattr=opaque_xattr(rootless),
+                owners_collapsed=result.owners_collapsed,
+                rootless=rootless,
+                warning=warning,
+            )
+            _move_into_place(layout, partial, info)
+        except BaseException:
+            with contextlib.suppress(OSError, PodError):
+                remove_trees([partial], rootless=rootless)
+            raise
         return info
 
 
-def _unpack_into_place(
-    layout: Layout, chain_id: str, blob: Path, diff_id: str, *, rootless: bool, max_size: int
-) -> tuple[ExtractResult, str]:
-    """Unpack into <chain>.partial-<pid>, then rename it to the layer dir; nothing kept on error."""
-    final, partial = layout.layer_dir(chain_id), _scratch_dir(layout, chain_id, "partial")
-    remove_trees([final, partial], rootless=rootless)  # an incomplete earlier attempt
-    diff = partial / LAYER_DIFF
-    diff.mkdir(parents=True)
-    try:
-        unpacked = _unpack(blob, diff, diff_id, rootless=rootless, max_size=max_size)
-        os.rename(partial, final)
-    except BaseException:
-        with contextlib.suppress(OSError, PodError):
-            remove_trees([partial], rootless=rootless)
-        raise
+def _fresh_scratch_dir(layout: Layout, chain_id: str, *, rootless: bool) -> Path:
+    """An empty <chain>.partial-<pid> scratch dir, after removing what an incomplete earlier
+    attempt (of an older pod, which renamed before writing meta.json) left."""
+    partial = _scratch_dir(layout, chain_id, "partial")
+    remove_trees([layout.layer_dir(chain_id), partial], rootless=rootless)
+    layout.layers_root.mkdir(parents=True, exist_ok=True)
+    partial.mkdir(parents=True)
+    return partial
+
+
+def _move_into_place(layout: Layout, partial: Path, info: LayerInfo) -> None:
+    """meta.json first, then one rename: a layer dir is complete from the moment it exists."""
+    atomic_write_json(partial / LAYER_META, info.to_json())
+    os.rename(partial, layout.layer_dir(info.chain_id))
     fsync_dir(layout.layers_root)
-    return unpacked
 
 
 def adopt_layer(
@@ -706,19 +713,6 @@ def adopt_layer(
         if known is not None:
             remove_trees([upper], rootless=rootless)
             return known
-        final, partial = layout.layer_dir(chain_id), _scratch_dir(layout, chain_id, "partial")
-        remove_trees([final, partial], rootless=rootless)  # an incomplete earlier attempt
-        partial.mkdir(parents=True)
-        try:
-            os.rename(upper, partial / LAYER_DIFF)
-            os.rename(partial, final)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.rename(partial / LAYER_DIFF, upper)
-            with contextlib.suppress(OSError, PodError):
-                remove_trees([partial], rootless=rootless)
-            raise
-        fsync_dir(layout.layers_root)
         info = LayerInfo(
             chain_id=chain_id,
             diff_id=diff_id,
@@ -729,7 +723,16 @@ def adopt_layer(
             owners_collapsed=False,
             rootless=rootless,
         )
-        atomic_write_json(layout.layer_meta(chain_id), info.to_json())
+        partial = _fresh_scratch_dir(layout, chain_id, rootless=rootless)
+        try:
+            os.rename(upper, partial / LAYER_DIFF)
+            _move_into_place(layout, partial, info)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.rename(partial / LAYER_DIFF, upper)
+            with contextlib.suppress(OSError, PodError):
+                remove_trees([partial], rootless=rootless)
+            raise
         return info
 
 
@@ -740,6 +743,7 @@ def remove_layer(layout: Layout, chain_id: str, *, rootless: bool) -> bool:
         if not os.path.lexists(final):
             return False
         doomed = _scratch_dir(layout, chain_id, "removing")
+        doomed.parent.mkdir(parents=True, exist_ok=True)
         os.rename(final, doomed)
         fsync_dir(layout.layers_root)
         remove_trees([doomed], rootless=rootless)
@@ -757,7 +761,7 @@ def cleanup_partial_layers(layout: Layout, *, rootless: bool | None = None) -> l
     if rootless is None:
         rootless = os.geteuid() != 0
     try:
-        names = sorted(entry.name for entry in os.scandir(layout.layers_root))
+        names = sorted(entry.name for entry in os.scandir(layout.layer_scratch_root))
     except FileNotFoundError:
         return []
     removed = []
@@ -768,6 +772,6 @@ def cleanup_partial_layers(layout: Layout, *, rootless: bool | None = None) -> l
         with lock_if_free(layout.layer_lock(match[1])) as free:
             if free:
                 with _store_errors(f"removing leftover {name}"):
-                    remove_trees([layout.layers_root / name], rootless=rootless)
+                    remove_trees([layout.layer_scratch_root / name], rootless=rootless)
                 removed.append(name)
     return removed

@@ -21,6 +21,8 @@ STATE_FILE = "state.json"
 NETWORK_STATE_FILE = "network.json"
 LOG_FILE = "ctr.log"
 PID_FILE = "container.pid"
+SHIM_PID_FILE = "shim.pid"
+SECRETS_DIR = "secrets"
 ATTACH_SOCKET = "attach.sock"
 SLIRP4NETNS_LOG = "slirp4netns.log"
 MOUNT_COUNTS_FILE = "mounts.json"
@@ -124,6 +126,17 @@ class ContainerPaths:
         return self.directory / PID_FILE
 
     @property
+    def shim_pid_file(self) -> Path:
+        """The supervisor's pid, for a systemd unit's PIDFile= (pod.systemd.notify)."""
+        return self.directory / SHIM_PID_FILE
+
+    @property
+    def secrets(self) -> Path:
+        """Where the shim mounts the tmpfs holding the container's secrets while it runs
+        (pod.container.secret_files): never a directory on disk."""
+        return self.directory / SECRETS_DIR
+
+    @property
     def attach_socket(self) -> Path:
         """Reached through `attach_socket_name` (a socket path must be short)."""
         return self.directory / ATTACH_SOCKET
@@ -181,7 +194,8 @@ class Layout:
 
     @property
     def incoming(self) -> Path:
-        """Partial downloads, named by digest so an interrupted transfer can resume with Range."""
+        """Partial downloads, named by digest so a broken transfer can resume with Range; empty
+        unless a pull is downloading (or was killed: the next command clears it)."""
         return self.tmp / "incoming"
 
     @property
@@ -202,10 +216,16 @@ class Layout:
     def layer_meta(self, chain_id: str) -> Path:
         return self.layer_dir(chain_id) / LAYER_META
 
+    @property
+    def layer_scratch_root(self) -> Path:
+        """Layers being made or removed; empty unless one is (or a killed writer left one),
+        so every command can look for leftovers without listing the layers."""
+        return self.tmp / "layers"
+
     def layer_scratch_dir(self, chain_id: str, kind: str, pid: int) -> Path:
-        """A layer being made: <chain hex>.<kind>-<pid>, a name `kill -9` leftovers are
-        recognised by; renamed to layer_dir when complete."""
-        return self.layers_root / f"{chain_id.removeprefix('sha256:')}.{kind}-{pid}"
+        """A layer being made (kind "partial") or removed ("removing"): <chain hex>.<kind>-<pid>,
+        a name `kill -9` leftovers are recognised by; renamed to layer_dir when complete."""
+        return self.layer_scratch_root / f"{chain_id.removeprefix('sha256:')}.{kind}-{pid}"
 
     def image_mount(self, image_id: str) -> ContainerPaths:
         """Where `pod image mount` mounts an image read-only: merged/ (and its mounts.json)."""
@@ -260,6 +280,22 @@ class Layout:
 
     def volume_record(self, name: str) -> Path:
         return self.volume_dir(name) / "volume.json"
+
+    # --- secrets: the records in one index, each secret's data in a 0600 file by its id ---
+    @property
+    def secrets_root(self) -> Path:
+        return self.root / "secrets"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.secrets_root / "secrets.json"
+
+    @property
+    def secrets_data_dir(self) -> Path:
+        return self.secrets_root / "data"
+
+    def secret_data(self, secret_id: str) -> Path:
+        return self.secrets_data_dir / secret_id
 
     # --- networks: `<name>.json` records, `ipam/<name>.json` the addresses given out ---
     @property
@@ -335,6 +371,10 @@ class Layout:
 
     def image_mount_lock(self, image_id: str) -> Path:
         return self.locks_root / f"image-mount-{image_id}.lock"
+
+    @property
+    def secrets_lock(self) -> Path:
+        return self.locks_root / "secrets.lock"
 
     def layer_lock(self, chain_id: str) -> Path:
         return self.locks_root / f"layer-{chain_id.removeprefix('sha256:')}.lock"

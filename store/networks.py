@@ -32,6 +32,7 @@ from pod.errors import (
 from pod.store import subnets
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
+from pod.store.names import name_problem
 from pod.util.timefmt import go_now, parse_moment, parse_time
 
 DEFAULT_NAME = "pod"
@@ -42,8 +43,6 @@ BRIDGE_PREFIX = "pod"  # bridges pod0 (default), pod1, ...; generated network na
 DRIVERS = ("bridge",)
 # `--network` words that cannot name a network (podman's list, plus pasta).
 MODE_NAMES = ("none", "host", "bridge", "private", "slirp4netns", "pasta", "container", "ns")
-NAME_PATTERN = "[a-zA-Z0-9][a-zA-Z0-9_.-]*"
-_NAME = re.compile(NAME_PATTERN)
 
 
 def not_found(name_or_id: str) -> NoSuchNetworkError:
@@ -132,7 +131,7 @@ class NetworkStore:
 
     def get(self, name: str) -> NetworkRecord:
         """The network named exactly `name` (no lock taken, the default is not created)."""
-        data = read_json(self.layout.network_file(name)) if _NAME.fullmatch(name) else None
+        data = read_json(self.layout.network_file(name)) if name_problem(name) is None else None
         if not data:
             raise not_found(name)
         return NetworkRecord.from_dict(data)
@@ -218,10 +217,9 @@ class NetworkStore:
                 f'cannot create network with name "{name}" because it conflicts with a valid '
                 "network mode"
             )
-        if name is not None and not _NAME.fullmatch(name):
-            raise PodError(
-                f"network name {name} invalid: names must match {NAME_PATTERN}: invalid argument"
-            )
+        problem = None if name is None else name_problem(name)
+        if problem:
+            raise PodError(f"network name {name} invalid: {problem}")
         with locked(self.lock_path):
             self._default_locked()
             records = self._records()
@@ -372,7 +370,7 @@ class NetworkStore:
         is gone)."""
         with locked(self.lock_path):
             path = self.layout.network_allocations_file(network_name)
-            if not _NAME.fullmatch(network_name) or not path.exists():
+            if name_problem(network_name) or not path.exists():
                 return
             state = self._read_allocations(network_name)
             if state["members"].pop(container_id, None) is not None:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pod.errors import NoSuchVolumeError, PodError, VolumeInUseError
+from pod.errors import NoSuchVolumeError, PodError, UsageError, VolumeInUseError
 from pod.store.layers import remove_trees
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
-
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+from pod.store.names import name_problem
 
 
 @dataclass
@@ -60,8 +58,9 @@ class VolumeStore:
         """A new volume (anonymous with a random 64-hex name when `name` is None)."""
         anonymous = name is None
         name = name or os.urandom(32).hex()
-        if not _NAME.match(name):
-            raise PodError(f'invalid volume name "{name}": use letters, digits, _ . -')
+        problem = name_problem(name)
+        if problem:
+            raise UsageError(f"running volume create option: {problem}")
         with locked(self.lock_path):
             existing = read_json(self._record_file(name))
             if existing:

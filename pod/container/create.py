@@ -11,9 +11,11 @@ import os
 import time
 from dataclasses import asdict, dataclass
 
+from pod import events
 from pod.config import Settings
-from pod.container import etc_files, restart_policy, seccomp_profile, spec
+from pod.container import etc_files, restart_policy, seccomp_profile, secret_files, spec
 from pod.container import user as passwd
+from pod.container.health import healthcheck_config, parse_on_failure
 from pod.container.options import MountSpec, RunOptions
 from pod.errors import NoSuchImageError, PodError
 from pod.image.defaults import ImageDefaults, defaults_from_config, image_config
@@ -50,6 +52,7 @@ def create_container(
         image, defaults = base.record, defaults_from_config(base.config)
     store = ContainerStore(layout)
     record = _record(settings, options, image, defaults)
+    record.secrets = _secrets(layout, options)
 
     def replace(old: ContainerRecord) -> None:
         from pod.container.remove import remove_container
@@ -67,6 +70,7 @@ def create_container(
         release(layout, record.id, record.networks)
         store.remove_files(record.id)
         raise
+    events.container_event(settings.runroot, record, "create")
     return record
 
 
@@ -147,7 +151,33 @@ def _record(
         privileged=options.privileged,
         security_opt=list(options.security_opt),
         devices=[[d.host_path, d.container_path, d.permissions] for d in options.devices],
+        healthcheck={}
+        if options.builder
+        else healthcheck_config(options.health, defaults.healthcheck),
+        health_on_failure=parse_on_failure(options.health.on_failure),
+        events_backend=events.override(),
+        sd_notify=options.sd_notify,
+        create_command=list(options.create_command),
     )
+
+
+def _secrets(layout: Layout, options: RunOptions) -> list[dict]:
+    """--secret resolved against the store (a missing secret fails the create): names and
+    ids only, the data stays in the store."""
+    if not options.secrets:
+        return []
+    from pod.store.secrets import SecretStore
+
+    store = SecretStore(layout)
+    resolved = []
+    for request in options.secrets:
+        found = store.lookup(request.source)
+        target = request.destination if request.type == "mount" else request.variable
+        resolved.append(
+            {"name": found.name, "id": found.id, "type": request.type, "target": target,
+             "uid": request.uid, "gid": request.gid, "mode": request.mode}
+        )  # fmt: skip
+    return resolved
 
 
 def _volume_mounts(
@@ -255,7 +285,7 @@ def _write_bundle(
         hostname=record.hostname,
         rootfs=str(paths.merged),
         user=user,
-        mounts=mounts,
+        mounts=[*mounts, *secret_files.spec_mounts(paths.directory, record.secrets)],
         etc_files=files,
         rootless=settings.rootless,
         in_user_namespace=settings.rootless,

@@ -23,11 +23,13 @@ import signal
 import socket
 import struct
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pod import events
 from pod.config import Settings
 from pod.container import user as passwd
 from pod.container.state import current_state
@@ -37,6 +39,7 @@ from pod.store.layout import Layout
 
 _TIOCSWINSZ = 0x5414
 _CONSOLE_TIMEOUT = 30.0
+_CAPTURE_LIMIT = 1 << 16  # bytes of a captured process's output kept
 
 
 @dataclass
@@ -172,9 +175,9 @@ def _resolve_user(
 
 
 def _console_size() -> tuple[int, int] | None:
-    from pod.shim.client import _window_size  # only for -t
+    from pod.util.terminal import window_size  # only for -t
 
-    return _window_size()
+    return window_size()
 
 
 # --- running it ---------------------------------------------------------------------------------
@@ -184,36 +187,19 @@ def exec_in_container(
     settings: Settings, text: str | None, options: ExecOptions, *, latest: bool = False
 ) -> int:
     """Run the process; its exit code (0 at once with detach)."""
-    from pod.container.state import runtime_state_root
-    from pod.runtime.external import runtime_for
-    from pod.util.capabilities import host_bounding_set
-
     if not options.command:
         raise PodError("must provide a non-empty command to start an exec session")
     layout = Layout(settings.root, settings.runroot)
     store = ContainerStore(layout)
     record = find_container(store, text, latest)
-    state = current_state(store, record)
-    if state.status != "running" or not state.pid:
-        raise PodError(
-            "can only create exec sessions on running containers: container state improper"
-        )
-    config = json.loads(layout.container(record.id).config.read_bytes())
     if options.detach:
         options.tty = False  # nobody would read the terminal
-    process = exec_process_spec(
-        config.get("process") or {},
-        options,
-        _resolve_user(layout, record, state, options.user),
-        host_bounding=host_bounding_set(),
-        console_size=_console_size() if options.tty else None,
-    )
-    runtime = runtime_for(record.runtime)
-    state_root = runtime_state_root(layout, record.runtime)
+    runtime, state_root, process = _prepare(layout, store, record, options)
     if options.detach:
         with open(os.devnull, "r+b") as null:
             stdio = (null.fileno(),) * 3
             runtime.exec_process(state_root, record.id, process, stdio=stdio, detach=True)
+        events.container_event(settings.runroot, record, "exec")
         return 0
     from pod.runtime.exec import forwarding_signals, wait_for
     from pod.runtime.syscalls import PR_SET_CHILD_SUBREAPER, prctl
@@ -223,15 +209,97 @@ def exec_in_container(
         with open(os.devnull, "rb") as null:
             stdio = (0 if options.interactive else null.fileno(), 1, 2)
             pid = runtime.exec_process(state_root, record.id, process, stdio=stdio)
-        return wait_for(pid)
-    with _console_socket() as (listener, path):
-        pid = runtime.exec_process(state_root, record.id, process, console_socket=path)
-        master = _receive_master(listener)
+        events.container_event(settings.runroot, record, "exec")
+        code = wait_for(pid)
+    else:
+        with _console_socket() as (listener, path):
+            pid = runtime.exec_process(state_root, record.id, process, console_socket=path)
+            master = _receive_master(listener)
+        events.container_event(settings.runroot, record, "exec")
+        try:
+            with forwarding_signals(pid):
+                code = TerminalRelay(master, pid, options.interactive).run()
+        finally:
+            os.close(master)
+    events.container_event(settings.runroot, record, "exec_died", exit_code=code)
+    return code
+
+
+def _prepare(
+    layout: Layout, store: ContainerStore, record: ContainerRecord, options: ExecOptions
+) -> tuple[Any, Path, dict[str, Any]]:
+    """(runtime, its state root, the process) for a new process in a running container."""
+    from pod.container.state import runtime_state_root
+    from pod.runtime.external import runtime_for
+    from pod.util.capabilities import host_bounding_set
+
+    state = current_state(store, record)
+    if state.status != "running" or not state.pid:
+        raise PodError(
+            "can only create exec sessions on running containers: container state improper"
+        )
+    config = json.loads(layout.container(record.id).config.read_bytes())
+    container_process = config.get("process") or {}
+    if record.secrets:  # env secrets are in the runtime's copy only (pod.container.secret_files)
+        from pod.container import secret_files
+
+        secrets = secret_files.environment(layout, record)
+        env = list(container_process.get("env") or [])
+        container_process["env"] = secret_files.with_environment(env, secrets)
+    process = exec_process_spec(
+        container_process,
+        options,
+        _resolve_user(layout, record, state, options.user),
+        host_bounding=host_bounding_set(),
+        console_size=_console_size() if options.tty else None,
+    )
+    return runtime_for(record.runtime), runtime_state_root(layout, record.runtime), process
+
+
+def exec_captured(
+    layout: Layout,
+    store: ContainerStore,
+    record: ContainerRecord,
+    command: list[str],
+    timeout: float,
+) -> tuple[int, str]:
+    """Run `command` in the container with its stdout and stderr captured (a health check):
+    (exit code, output). At `timeout` seconds (0: none) it is killed and the code is 1."""
+    from pod.runtime.exec import wait_for
+    from pod.runtime.syscalls import PR_SET_CHILD_SUBREAPER, prctl
+
+    runtime, state_root, process = _prepare(layout, store, record, ExecOptions(command))
+    prctl(PR_SET_CHILD_SUBREAPER, 1)  # the process is reparented here: its status is ours
+    read_end, write_end = os.pipe()
     try:
-        with forwarding_signals(pid):
-            return TerminalRelay(master, pid, options.interactive).run()
+        with open(os.devnull, "rb") as null:
+            stdio = (null.fileno(), write_end, write_end)
+            pid = runtime.exec_process(state_root, record.id, process, stdio=stdio)
     finally:
-        os.close(master)
+        os.close(write_end)
+    output = bytearray()
+    deadline = time.monotonic() + timeout if timeout else None
+    timed_out = False
+    with open(read_end, "rb", buffering=0) as pipe, selectors.DefaultSelector() as selector:
+        selector.register(pipe, selectors.EVENT_READ)
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                timed_out = True
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                break
+            if not selector.select(left):
+                continue
+            data = pipe.read(65536)
+            if not data:
+                break
+            output += data[: max(0, _CAPTURE_LIMIT - len(output))]
+    code = wait_for(pid)
+    text = output.decode(errors="replace")
+    if timed_out:
+        return 1, text + f"Timed out after {timeout:g}s"
+    return code, text
 
 
 @contextlib.contextmanager
@@ -285,11 +353,11 @@ class TerminalRelay:
 
     def run(self) -> int:
         from pod.runtime.exec import exit_code
-        from pod.shim.client import _raw_terminal
+        from pod.util.terminal import raw_terminal
 
         saved = signal.signal(signal.SIGWINCH, self.resize)
         try:
-            with _raw_terminal(0, self.interactive):
+            with raw_terminal(0, self.interactive):
                 while True:
                     for key, _ in self.selector.select(0.1):
                         if key.data == "master":

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pod.container.options import DeviceSpec, MountSpec
+from pod.container.options import DeviceSpec, MountSpec, SecretRequest
 from pod.errors import UsageError
 
 VOLUME_OPTIONS = set(
@@ -48,23 +48,31 @@ def parse_env(
     result: list[str] = []
     for path in env_files:
         try:
-            lines = Path(path).read_text().splitlines()
+            lines = Path(path).read_text(encoding="utf-8").split("\n")
         except OSError as err:
             raise UsageError(f"reading env file {path}: {err.strerror}") from None
-        result += [line for line in (_env_entry(raw.strip(), host) for raw in lines) if line]
+        except UnicodeDecodeError:
+            raise UsageError(f"reading env file {path}: it is not UTF-8 text") from None
+        entries = (_env_entry(raw.strip(), host, f"env file {path}") for raw in lines)
+        result += [line for line in entries if line]
     for value in values:
-        entry = _env_entry(value, host)
+        entry = _env_entry(value, host, "--env")
         if entry:
             result.append(entry)
     return result
 
 
-def _env_entry(text: str, host: dict[str, str]) -> str | None:
+def _env_entry(text: str, host: dict[str, str], source: str) -> str | None:
     if not text or text.startswith("#"):
         return None
     name, sep, _ = text.partition("=")
     if not name:
         raise UsageError(f'invalid environment variable "{text}": the name must not be empty')
+    if "\0" in text:
+        # No process environment can hold a NUL: the runtime would fail to start it (126).
+        # The value is not shown: it may be a secret.
+        shown = name.replace("\0", "\\x00")
+        raise UsageError(f'{source}: environment variable "{shown}" contains a NUL byte')
     if sep:
         return text
     if name.endswith("*"):
@@ -77,6 +85,13 @@ def _env_entry(text: str, host: dict[str, str]) -> str | None:
 def expand_env(entries: list[str]) -> list[str]:
     """Split entries that a `VAR*` wildcard expanded into several."""
     return [item for entry in entries for item in entry.split("\n")]
+
+
+def check_workdir(path: str | None) -> str | None:
+    """--workdir must be absolute, as a mount's container path must (podman's wording)."""
+    if path and not path.startswith("/"):
+        raise UsageError(f'invalid workdir "{path}", must be an absolute path')
+    return path
 
 
 def parse_volume(text: str) -> MountSpec:
@@ -283,3 +298,55 @@ def parse_device_cgroup_rule(value: str) -> str:
         if char not in "rwm":
             raise UsageError(f"invalid device access in device-access-add: {char}")
     return value
+
+
+def parse_secret(value: str) -> SecretRequest:
+    """`--secret NAME[,type=mount|env][,target=...][,uid=][,gid=][,mode=]` (podman's rules:
+    uid, gid and mode are for mounts only; the name may also be given as source=)."""
+    parts = value.split(",")
+    source = ""
+    if "=" not in parts[0]:
+        source, parts = parts[0], parts[1:]
+    fields: dict[str, str] = {"type": "", "target": ""}
+    numbers = {"uid": 0, "gid": 0, "mode": 0o444}
+    mount_only = False
+    for part in parts:
+        key, sep, content = part.partition("=")
+        if not sep:
+            raise UsageError(f"option {part} must be in form option=value: parsing secret")
+        key = key.lower() if key in ("UID", "GID") else key
+        if key == "source":
+            source = content
+        elif key == "type":
+            if fields["type"]:
+                raise UsageError("cannot set more than one secret type: parsing secret")
+            if content not in ("mount", "env"):
+                raise UsageError(f"type {content} is invalid: parsing secret")
+            fields["type"] = content
+        elif key == "target":
+            fields["target"] = content
+        elif key in numbers:
+            mount_only = True
+            numbers[key] = _secret_number(key, content)
+        else:
+            raise UsageError(f"option {part} invalid: parsing secret")
+    kind = fields["type"] or "mount"
+    if not source:
+        raise UsageError(f"no source found {value}: parsing secret")
+    if kind == "env" and mount_only:
+        raise UsageError(
+            "UID, GID, Mode options cannot be set with secret type env: parsing secret"
+        )
+    return SecretRequest(source, kind, fields["target"], numbers["uid"], numbers["gid"],
+                         numbers["mode"])  # fmt: skip
+
+
+def _secret_number(key: str, text: str) -> int:
+    try:
+        number = int(text, 8 if key == "mode" else 10)
+    except ValueError:
+        number = -1
+    if not 0 <= number < 2**32:
+        name = key if key == "mode" else key.upper()
+        raise UsageError(f"{name} {text} invalid: parsing secret")
+    return number

@@ -23,7 +23,18 @@ from pod.util.humanize import ZERO_TIME, rfc3339
 PROPAGATIONS = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
 
 
-def _state_section(state: ContainerState) -> dict[str, Any]:
+def _health(record: ContainerRecord, state: ContainerState) -> dict[str, Any]:
+    """podman's State.Health: "starting" with no results until a check ran; empty without one."""
+    if not record.healthcheck:
+        return {"Status": "", "FailingStreak": 0, "Log": None}
+    health = {"Status": "starting", "FailingStreak": 0, "Log": None, **state.health}
+    if health["Log"]:  # podman's key order (the state file keeps its keys sorted)
+        fields = ("Start", "End", "ExitCode", "Output")
+        health["Log"] = [{key: entry.get(key) for key in fields} for entry in health["Log"]]
+    return health
+
+
+def _state_section(record: ContainerRecord, state: ContainerState) -> dict[str, Any]:
     status = "created" if state.status == "configured" else state.status
     running = status in ("running", "paused")
     return {
@@ -40,7 +51,7 @@ def _state_section(state: ContainerState) -> dict[str, Any]:
         "Error": state.error,
         "StartedAt": rfc3339(state.started_at),
         "FinishedAt": rfc3339(state.finished_at),
-        "Health": {"Status": "", "FailingStreak": 0, "Log": None},
+        "Health": _health(record, state),
         "CheckpointedAt": ZERO_TIME,
         "RestoredAt": ZERO_TIME,
     }
@@ -181,11 +192,24 @@ def _config(record: ContainerRecord, spec: dict) -> dict[str, Any]:
         "Labels": GoMap(record.labels),
         "Annotations": GoMap(spec.get("annotations") or {}),
         "StopSignal": _stop_signal(spec, record),
-        "CreateCommand": None,
+        "CreateCommand": list(record.create_command) or None,
         "Umask": "0022",
+        **({"Secrets": secrets} if (secrets := _mounted_secrets(record)) else {}),
         "Timeout": 0,
         "StopTimeout": record.stop_timeout,
+        **({"Healthcheck": record.healthcheck} if record.healthcheck else {}),
+        "sdNotifyMode": record.sd_notify,
     }
+
+
+def _mounted_secrets(record: ContainerRecord) -> list[dict[str, Any]]:
+    """Config.Secrets as podman's: the mount secrets (env ones are not listed, and their
+    values are never in config.json: pod.container.secret_files)."""
+    return [
+        {"Name": e["name"], "ID": e["id"], "UID": e["uid"], "GID": e["gid"], "Mode": e["mode"]}
+        for e in record.secrets
+        if e["type"] == "mount"
+    ]
 
 
 def inspect_container(
@@ -204,7 +228,7 @@ def inspect_container(
         "Created": rfc3339(record.created),
         "Path": command[0] if command else "",
         "Args": command[1:] if len(command) > 1 else command,
-        "State": _state_section(state),
+        "State": _state_section(record, state),
         "Image": record.image_id,
         "ImageDigest": "",
         "ImageName": record.image_name,

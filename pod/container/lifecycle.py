@@ -10,6 +10,7 @@ import contextlib
 import os
 import time
 
+from pod import events
 from pod.config import Settings
 from pod.container.state import current_state
 from pod.container.stop import (
@@ -67,6 +68,7 @@ def stop_container(
         return record
     if stop(store, record, state, seconds):
         reporter.warning(stop_signal_failed(record, seconds))
+    events.container_event(settings.runroot, record, "stop")
     return record
 
 
@@ -95,6 +97,7 @@ def kill_container(settings: Settings, text: str, signal_text: str) -> Container
         from pod.container.pause import thaw_quietly
 
         thaw_quietly(state.pid)
+    events.container_event(settings.runroot, record, "kill")
     return record
 
 
@@ -106,6 +109,7 @@ def restart_container(
 
     record = stop_container(settings, text, timeout, reporter)
     start_container(settings, record.id, False, False, True, reporter)
+    events.container_event(settings.runroot, record, "restart")
     return record
 
 

@@ -14,13 +14,21 @@ from pod.store.layout import Layout
 from pod.util.humanize import human_duration, human_size, iso_time, since
 
 SORT_KEYS = ("command", "created", "id", "image", "names", "runningfor", "size", "status")
-FILTER_KEYS = ("name", "id", "status", "label", "ancestor", "exited")
+FILTER_KEYS = ("name", "id", "status", "label", "ancestor", "exited", "health")
 
 
-def status_text(state: ContainerState) -> str:
-    """`Up 3 seconds`, `Exited (0) 2 seconds ago`, `Created` — podman's STATUS column."""
+def health_status(record: ContainerRecord, state: ContainerState) -> str:
+    """starting, healthy or unhealthy; "" for a container without a health check."""
+    if not record.healthcheck:
+        return ""
+    return str(state.health.get("Status") or "starting")
+
+
+def status_text(state: ContainerState, health: str = "") -> str:
+    """`Up 3 seconds (healthy)`, `Exited (0) 2 seconds ago`, `Created`: podman's STATUS."""
     if state.status == "running":
-        return f"Up {human_duration(time.time() - state.started_at)}"
+        up = f"Up {human_duration(time.time() - state.started_at)}"
+        return f"{up} ({health})" if health else up
     if state.status == "paused":
         return f"Up {human_duration(time.time() - state.started_at)} (Paused)"
     if state.status in ("exited", "stopped"):
@@ -47,7 +55,7 @@ def _row(
         "CreatedAt": iso_time(record.created),
         "CreatedHuman": since(record.created),
         "RunningFor": human_duration(time.time() - record.created),
-        "Status": status_text(state),
+        "Status": status_text(state, health_status(record, state)),
         "State": status,
         "Ports": ps_ports(record) if record.ports else "",
         "Names": record.name,
@@ -79,6 +87,8 @@ def _matches(record: ContainerRecord, state: ContainerState, key: str, value: st
     if key == "label":
         name, sep, wanted = value.partition("=")
         return name in record.labels and (not sep or record.labels[name] == wanted)
+    if key == "health":
+        return (health_status(record, state) or "none") == value
     if key == "ancestor":
         short = record.image_name.rpartition("/")[2]
         return value in (record.image_name, short, short.partition(":")[0]) or (

@@ -29,6 +29,30 @@ class MountSpec:
 
 
 @dataclass(frozen=True)
+class SecretRequest:
+    """One `--secret NAME[,type=mount|env][,target=][,uid=][,gid=][,mode=]`, as parsed."""
+
+    source: str  # the secret's name or id in the store
+    type: str = "mount"  # "mount": a read-only file; "env": an environment variable
+    target: str = ""  # mount: the path (relative: under /run/secrets); env: the variable
+    uid: int = 0
+    gid: int = 0
+    mode: int = 0o444
+
+    @property
+    def destination(self) -> str:
+        """Where a mount secret appears in the container."""
+        if self.target.startswith("/"):
+            return self.target
+        return f"/run/secrets/{self.target or self.source}"
+
+    @property
+    def variable(self) -> str:
+        """The variable an env secret sets."""
+        return self.target or self.source
+
+
+@dataclass(frozen=True)
 class Ulimit:
     """One `--ulimit name=soft[:hard]`; -1 is unlimited (RLIM_INFINITY)."""
 
@@ -89,6 +113,19 @@ class ResourceLimits:
 
 
 @dataclass
+class HealthFlags:
+    """The --health-* flags as typed (None: not given)."""
+
+    cmd: str | None = None
+    interval: str | None = None
+    retries: int | None = None
+    timeout: str | None = None
+    start_period: str | None = None
+    on_failure: str | None = None
+    disabled: bool = False  # --no-healthcheck
+
+
+@dataclass
 class RunOptions:
     """Every `run`/`create` flag pod supports, with podman's defaults."""
 
@@ -137,6 +174,12 @@ class RunOptions:
     stop_signal: str | None = None
     stop_timeout: int = 10
     restart: str = ""  # --restart as given: no, on-failure[:N], always, unless-stopped
+    health: HealthFlags = field(default_factory=HealthFlags)  # --health-*, --no-healthcheck
+    secrets: list[SecretRequest] = field(default_factory=list)  # --secret
+    sd_notify: str = "ignore"  # --sdnotify: "conmon" tells systemd once started (pod.systemd)
+    # The command line that made the container (inspect's CreateCommand; `generate systemd
+    # --new` runs it again): the program name, the global flags, the verb and its arguments.
+    create_command: list[str] = field(default_factory=list)
     resources: ResourceLimits = field(default_factory=ResourceLimits)
     # A build step's container (RUN): hidden from `ps` unless --external, and the image's
     # VOLUMEs are not mounted (what RUN writes there stays in the layer, as buildah does).

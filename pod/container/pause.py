@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 
+from pod import events
 from pod.config import Settings
 from pod.container.cgroup import controller_dir, is_pure_v2
 from pod.container.state import current_state
@@ -91,6 +92,7 @@ def _set(settings: Settings, text: str, pause: bool) -> ContainerRecord:
         if latest.pid == state.pid and latest.status in ("running", "paused"):
             latest.status = "paused" if pause else "running"
             store.write_state(record.id, latest)
+    events.container_event(settings.runroot, record, verb)
     return record
 
 

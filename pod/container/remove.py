@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from pod import events
 from pod.config import Settings
 from pod.container.state import current_state
 from pod.container.stop import stop, stop_signal_failed
@@ -68,6 +69,8 @@ def remove_container(
             remove_trees([paths.upper, paths.work], rootless=settings.rootless)
         _network_leftovers(layout, record)
         store.remove_files(record.id)
+    if not record.builder:
+        events.container_event(settings.runroot, record, "remove")
     if volumes:
         volume_store = VolumeStore(layout)
         for name in record.volumes:

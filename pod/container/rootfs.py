@@ -81,15 +81,24 @@ def merged_dir(directory: Path) -> Path:
 
 
 def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
-    """Mount the rootfs of the container in `directory` at <directory>/merged; return the driver.
+    """Mount the rootfs of the container in `directory` at <directory>/merged, and the tmpfs
+    with its secrets (pod.container.secret_files); return the rootfs driver.
 
     A rootfs `pod mount` holds mounted here already is used as it is (one overlay per upper
     dir), as podman's container and its `podman mount` share one mount."""
+    from pod.container import secret_files
+
     merged = merged_dir(directory)
     if mount_counts.held(ContainerPaths(directory).mount_counts) and os.path.ismount(merged):
         return mounted_driver(merged)
     lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]  # top first
-    return mount_layers(lowers, directory, driver=record.storage_driver, rootless=record.rootless)
+    driver = mount_layers(lowers, directory, driver=record.storage_driver, rootless=record.rootless)
+    try:
+        secret_files.mount(layout, record, directory)
+    except BaseException:
+        unmount(directory, force=True)
+        raise
+    return driver
 
 
 def mounted_driver(merged: Path) -> str:
@@ -143,10 +152,14 @@ def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: 
 
 
 def unmount(directory: Path, *, force: bool = False) -> None:
-    """Unmount <directory>/merged (lazily when busy); nothing mounted is fine. A mount that
-    `pod mount` holds in this namespace stays, unless `force` (`rm`, the last `umount`)."""
+    """Unmount <directory>/merged and the secrets tmpfs (lazily when busy); nothing mounted is
+    fine. A mount that `pod mount` holds in this namespace stays, unless `force` (`rm`, the
+    last `umount`)."""
     if not force and mount_counts.held(ContainerPaths(directory).mount_counts):
         return
+    from pod.container import secret_files
+
+    secret_files.unmount(directory)
     merged = merged_dir(directory)
     for _ in range(_MAX_UNMOUNTS):  # a bind over an earlier mount needs more than one
         try:

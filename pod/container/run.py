@@ -4,7 +4,8 @@ it until the container exits. `pod run`, `pod start` and a build's RUN steps all
 Detached, the shim creates and starts the container before it answers. Attached, the shim
 creates it and waits: this process connects to the attach socket first (so no output is lost)
 and then sends START; the lifeline to the shim undoes the container should this process die
-before that.
+before that. Attached, this process also does the end of the run (it waits for it anyway, with
+the modules it needs already loaded); should it die first, the supervisor does it.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ def launch(
     finally:
         if network_worker is not None:
             network_worker.reap()
+
+    def finish(code: int, error: str) -> str:  # this process waits anyway: it does the end
+        from pod.shim.steps import finish_as_client
+
+        return finish_as_client(layout, record.id, code, error)
+
     return attach(
         layout,
         record.id,
@@ -63,6 +70,7 @@ def launch(
         sig_proxy=attachment.sig_proxy,
         detach_keys=attachment.detach_keys,
         send_start=True,
+        finish=finish,
     )
 
 

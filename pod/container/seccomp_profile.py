@@ -4,9 +4,10 @@ A profile is in the Docker/containers-common format (defaultAction, archMap, sys
 includes/excludes by capability, architecture and kernel version). As podman does when it writes
 the spec, the conditions are resolved here, against the container's bounding capabilities, this
 machine's architecture and kernel, so the runtime gets a plain OCI `linux.seccomp` (runc, crun
-and pod's runtime alike). The default profile is podman's: containers-common's file where it is
-installed (/etc/containers/seccomp.json overrides /usr/share/containers/seccomp.json), else
-pod's own copy of the same rules shipped in the package (seccomp_default.json).
+and pod's runtime alike). The default profile is podman's: containers.conf's seccomp_profile when
+set, else containers-common's file where it is installed (/etc/containers/seccomp.json overrides
+/usr/share/containers/seccomp.json), else pod's own copy of the same rules shipped in the package
+(seccomp_default.json).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pod.config import containers_conf
 from pod.errors import PodError
 
 SYSTEM_PROFILES = (
@@ -77,7 +79,11 @@ def kernel_version(text: str) -> tuple[int, int]:
 
 
 def default_profile_path() -> Path:
-    """containers-common's profile when installed, else pod's own."""
+    """containers.conf's seccomp_profile, else containers-common's profile when installed,
+    else pod's own (`pod info` reports it as host.security.seccompProfilePath)."""
+    configured = (containers_conf().get("containers") or {}).get("seccomp_profile")
+    if configured:
+        return Path(configured)
     for path in SYSTEM_PROFILES:
         if path.is_file():
             return path

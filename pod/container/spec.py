@@ -56,7 +56,7 @@ CPU_PERIOD = resource_flags.CPU_PERIOD
 RLIMIT_NUMBERS = {"RLIMIT_LOCKS": 10}  # Linux's, missing from Python's resource module
 MANAGER_ANNOTATION = "io.container.manager"
 STOP_SIGNAL_ANNOTATION = "org.opencontainers.image.stopSignal"
-SECCOMP_ANNOTATION = "io.podman.annotations.seccomp"  # a profile given with --security-opt
+SECCOMP_ANNOTATION = "io.podman.annotations.seccomp"  # --security-opt seccomp=, as given
 
 # containers.conf default_capabilities as distributions ship it (and podman >= 4.4 compiles in).
 DEFAULT_CAPABILITIES = (
@@ -810,10 +810,9 @@ def build_spec(
 
 
 def _seccomp_annotation(options: RunOptions) -> dict[str, str]:
-    profile = options.seccomp_profile
-    if not profile or profile == seccomp_profile.UNCONFINED or options.privileged:
-        return {}
-    return {SECCOMP_ANNOTATION: profile}
+    """podman's record of --security-opt seccomp=VALUE, "unconfined" included (inspect shows it
+    under Config.Annotations); none when the default profile applies."""
+    return {SECCOMP_ANNOTATION: options.seccomp_profile} if options.seccomp_profile else {}
 
 
 def to_json(config: Mapping) -> bytes:

@@ -6,9 +6,10 @@ from pod.config import Settings
 from pod.container.state import current_state
 from pod.errors import PodError
 from pod.reporter import Reporter
-from pod.store.containers import ContainerState, ContainerStore
+from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import locked
+from pod.systemd import notify
 
 
 def start_container(
@@ -38,5 +39,16 @@ def start_container(
     attachment = None
     if attach_output:
         attachment = Attachment(interactive and record.interactive, record.tty, sig_proxy)
+    notify_socket = notify.take_socket()
     code = launch(layout, record, attachment, reporter)
+    if attachment is None:
+        announce(layout, record, notify_socket)
     return code or 0
+
+
+def announce(layout: Layout, record: ContainerRecord, notify_socket: str) -> None:
+    """A detached start is done: the supervisor's pid file, and systemd told when the
+    container asked for it (pod.systemd.notify)."""
+    state = ContainerStore(layout).read_state(record.id)
+    paths = layout.container(record.id)
+    notify.announce_started(paths, state.shim_pid, record.sd_notify, notify_socket)

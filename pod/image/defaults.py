@@ -21,6 +21,7 @@ class ImageDefaults:
     volumes: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     stop_signal: str = ""
+    healthcheck: dict = field(default_factory=dict)  # HEALTHCHECK, the config's shape
 
 
 def _strings(value: object) -> list[str]:
@@ -44,4 +45,5 @@ def defaults_from_config(config: dict) -> ImageDefaults:
         volumes=sorted((section.get("Volumes") or {}).keys()),
         labels={str(k): str(v) for k, v in labels.items()},
         stop_signal=str(section.get("StopSignal") or ""),
+        healthcheck=section["Healthcheck"] if isinstance(section.get("Healthcheck"), dict) else {},
     )

@@ -37,6 +37,10 @@ LAYER_TYPES = (
     DOCKER_FOREIGN_LAYER,
 )
 
+# An image config is read whole into memory: bounded like a manifest (containers/image's
+# MaxConfigBodySize), checked on the declared size before any byte is fetched.
+CONFIG_LIMIT = 4 * 1024 * 1024
+
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 _ARCH_ALIASES = {
     "x86_64": "amd64",
@@ -149,7 +153,13 @@ def parse_manifest(data: bytes, media_type: str) -> Manifest:
     for layer in parsed:
         if layer.media_type and layer.media_type not in LAYER_TYPES:
             raise PodError(f"unsupported layer media type {layer.media_type}")
-    return Manifest(media_type, descriptor(doc.get("config"), "config"), parsed)
+    config = descriptor(doc.get("config"), "config")
+    if config.size > CONFIG_LIMIT:
+        raise UnsafeContentError(
+            f"image config {config.digest} is {config.size} bytes, more than the {CONFIG_LIMIT} "
+            "allowed"
+        )
+    return Manifest(media_type, config, parsed)
 
 
 def select_platform(data: bytes, wanted: Platform) -> Descriptor:

@@ -115,6 +115,9 @@ def parse(text: str) -> Reference:
             raise _fail(text, why)
     domain, path = _split_domain(rest)
     if domain is not None and not _DOMAIN_RE.match(domain):
+        host, colon, port = domain.rpartition(":")
+        if colon and "]" not in port and _DOMAIN_RE.match(host):
+            raise _fail(text, f'invalid port "{port}" in domain "{domain}": use a number')
         raise _fail(text, "invalid domain")
     if not _PATH_RE.match(path):
         if path.lower() != path and _PATH_RE.match(path.lower()):

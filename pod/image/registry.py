@@ -267,7 +267,20 @@ def _hostport(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     host = f"[{host}]" if ":" in host else host
-    return f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range: shown as written
+        return parts.netloc
+    return f"{host}:{port if port is not None else (443 if parts.scheme == 'https' else 80)}"
+
+
+def invalid_port(host: str) -> str | None:
+    """The port of `host` ("name:port", "[v6]:port") when no TCP connection can use it (0,
+    above 65535, not a number); None when it has a usable port or none at all."""
+    _, colon, port = host.rpartition(":")
+    if not colon or "]" in port:
+        return None
+    return None if port.isdigit() and 0 < int(port) < 65536 else port
 
 
 def describe_error(err: BaseException, url: str) -> str:
@@ -312,7 +325,7 @@ def _is_transient(err: BaseException) -> bool:
         return False
     if any(isinstance(c, (ConnectionResetError, BrokenPipeError)) for c in causes):
         return True
-    return isinstance(err, requests.ChunkedEncodingError) or any(
+    return isinstance(err, requests.exceptions.ChunkedEncodingError) or any(
         isinstance(c, urllib3.exceptions.ProtocolError) for c in causes
     )
 
@@ -356,6 +369,13 @@ def _hasher(digest: str) -> Any:
     if not sep or algorithm not in ("sha256", "sha384", "sha512") or not hexdigest:
         raise UnsafeContentError(f"unsupported digest {digest!r}")
     return hashlib.new(algorithm)
+
+
+def _digest_of(data: bytes, like: str) -> str:
+    """`data`'s digest with the algorithm of the digest `like` (sha256, sha384, sha512)."""
+    hasher = _hasher(like)
+    hasher.update(data)
+    return f"{like.partition(':')[0]}:{hasher.hexdigest()}"
 
 
 def _is_digest(reference: str) -> bool:
@@ -717,6 +737,9 @@ class RegistryClient(oras.provider.Registry):
 
     def _ping_scheme(self, scheme: str) -> None:
         url = f"{scheme}://{self.api_host}/v2/"
+        port = invalid_port(self.api_host)
+        if port is not None:  # urllib3 would dial port 0 as the scheme's default port
+            raise RegistryError(f'Get "{url}": dial tcp: address {port}: invalid port')
         response = self._retrying(
             "GET", url, lambda: self._send("GET", url, {}, None, True), self.attempts
         )
@@ -786,16 +809,28 @@ class RegistryClient(oras.provider.Registry):
             except (urllib3.exceptions.HTTPError, OSError) as err:
                 raise RegistryError(f"{where}: {describe_error(err, response.url)}") from None
             content_type = response.headers.get("Content-Type")
+            reported = response.headers.get("Docker-Content-Digest")
         if data is None:
             raise UnsafeContentError(f"{where}: manifest is larger than {MANIFEST_LIMIT} bytes")
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
         if _is_digest(reference):
-            hasher = _hasher(reference)
-            hasher.update(data)
-            actual = f"{reference.partition(':')[0]}:{hasher.hexdigest()}"
+            actual = _digest_of(data, reference)
             if actual != reference:
                 raise DigestMismatchError(f"{where}: manifest digest {actual} does not match")
-            digest = reference
+            return data, _media_type(content_type, data), reference
+        reported = (reported or "").strip()
+        if reported:
+            # By tag nothing else vouches for the bytes: what the registry says it stored must
+            # be what arrived (a proxy or a broken mirror could have changed them).
+            try:
+                actual = _digest_of(data, reported)
+            except UnsafeContentError as err:
+                raise UnsafeContentError(f"{where}: Docker-Content-Digest: {err}") from None
+            if actual != reported:
+                raise DigestMismatchError(
+                    f"{where}: manifest digest {actual} does not match the registry's "
+                    f"Docker-Content-Digest {reported}"
+                )
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
         return data, _media_type(content_type, data), digest
 
     def put_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> str:
@@ -844,7 +879,7 @@ class RegistryClient(oras.provider.Registry):
         """Stream a blob to `dest`, resuming a partial file; verify size and digest.
 
         On a mismatch the file is deleted and DigestMismatchError raised; when the connection
-        breaks the partial file is kept (and resumed on the next attempt or the next pull).
+        breaks the partial file is kept and resumed on the next attempt.
         """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)

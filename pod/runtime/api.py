@@ -16,6 +16,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import signal as signal_mod
 import time
 from pathlib import Path
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 _STOP_TIMEOUT = 10.0
+# SemVer 2.0.0, as config.md requires of ociVersion: MAJOR.MINOR.PATCH[-PRE][+BUILD].
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 
 
 def load_spec(bundle: Path) -> dict[str, Any]:
@@ -60,15 +63,20 @@ def load_spec(bundle: Path) -> dict[str, Any]:
         raise OCIRuntimeError(f"{path}: no such file (is {bundle} an OCI bundle?)") from None
     except (OSError, ValueError) as err:
         raise OCIRuntimeError(f"reading {path}: {err}") from None
-    if not isinstance(spec, dict) or not isinstance(spec.get("process"), dict):
-        raise OCIRuntimeError(f"{path}: no process section")
+    if not isinstance(spec, dict):
+        raise OCIRuntimeError(f"{path}: not a JSON object")
+    if not isinstance(spec.get("ociVersion"), str) or not _SEMVER.match(spec["ociVersion"]):
+        raise OCIRuntimeError(f"{path}: ociVersion {spec.get('ociVersion')!r} is not a SemVer "
+                              "version")  # fmt: skip
+    if not isinstance(spec.get("process", {}), dict):
+        raise OCIRuntimeError(f"{path}: process must be an object")
     _refuse_unsupported(spec, path)
     return spec
 
 
 def _refuse_unsupported(spec: dict[str, Any], path: Path) -> None:
     """Say so rather than run a container with less isolation than its config asks for."""
-    proc = spec["process"]
+    proc = spec.get("process") or {}
     if proc.get("apparmorProfile") and os.path.exists("/sys/kernel/security/apparmor"):
         raise OCIRuntimeError(f"{path}: AppArmor profiles are not supported by pod's runtime")
     if proc.get("selinuxLabel") and os.path.exists("/sys/fs/selinux/enforce"):
@@ -104,6 +112,7 @@ def create(
         console_socket=Path(console_socket) if console_socket else None,
         stdio=stdio,
         bundle=str(bundle),
+        seccomp_cache=Path(state_root) / st.SECCOMP_CACHE,
     )
     hooks.hooks_of(spec, *hooks.KINDS)  # a malformed hook fails create, not delete
     Path(state_root).mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -125,6 +134,9 @@ def create(
             rootless=cgroups.is_rootless(),
             seccomp=(spec.get("linux") or {}).get("seccomp") or None,
             hooks=dict(spec.get("hooks") or {}),
+            has_process="process" in spec,
+            rootfs=request.rootfs if result.rootfs_mounts_kept is not None else "",
+            rootfs_mounts_kept=result.rootfs_mounts_kept,
         )
         st.save(directory, record)
         if pid_file:
@@ -142,6 +154,13 @@ def start(state_root: Path, container_id: str) -> list[str]:
     status = st.status(Path(state_root), record)
     if status != "created":
         raise RuntimeStateError(f"cannot start container {container_id}: it is {status}")
+    if not record.has_process:
+        # runtime.md: an error. Nothing could ever run in it, so its init ends too: the
+        # container is stopped, for delete (a caller waiting for "stopped" is not left hanging).
+        _signal_all(record, signal_mod.SIGKILL)
+        _wait_stopped(Path(state_root), record)
+        raise RuntimeStateError(f"cannot start container {container_id}: its config has no "
+                                "process (it is stopped now)")  # fmt: skip
     fifo = st.container_dir(Path(state_root), container_id) / st.EXEC_FIFO
     try:
         fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -200,14 +219,21 @@ def _wait_stopped(state_root: Path, record: st.ContainerState) -> None:
 
 
 def delete(state_root: Path, container_id: str, force: bool = False) -> list[str]:
-    """Remove a stopped (or created) container; `force` kills a running one first. Then the
+    """Remove a stopped container; `force` kills a created or running one first (the spec:
+    deleting a container that is not stopped is an error) and, as runc's, finds nothing wrong
+    in a container that is already gone (podman cleans up so after a failed create). Then the
     poststop hooks, whose failures are returned as warnings."""
     state_root = Path(state_root)
-    record = st.load(state_root, container_id)
+    try:
+        record = st.load(state_root, container_id)
+    except RuntimeContainerNotFoundError:
+        if force:
+            return []
+        raise
     status = st.status(state_root, record)
-    if status == "running" and not force:
+    if status != "stopped" and not force:
         raise RuntimeStateError(
-            f"cannot delete running container {container_id}: stop it first or use --force"
+            f"cannot delete {status} container {container_id}: stop it first or use --force"
         )
     if status != "stopped":
         _signal_all(record, signal_mod.SIGKILL)
@@ -215,6 +241,8 @@ def delete(state_root: Path, container_id: str, force: bool = False) -> list[str
     if status == "stopped":
         _signal_all(record, signal_mod.SIGKILL)  # leftovers when the init had no pid namespace
     cgroups.remove(record.cgroup_paths, timeout=_STOP_TIMEOUT)
+    if record.rootfs_mounts_kept is not None:
+        rootfs.release(record.rootfs, record.rootfs_mounts_kept)
     st.remove_dir(st.container_dir(state_root, container_id))
     stopped = {**record.oci("stopped"), "pid": record.pid}
     return hooks.run_warning(_hook_spec(record), stopped, "stopped", "poststop")

@@ -36,7 +36,8 @@ class Hierarchy:
         return controller in self.controllers
 
 
-def _unescape(path: str) -> str:
+def unescape_mountinfo(path: str) -> str:
+    """A path field of /proc/<pid>/mountinfo as it is (the kernel escapes blanks and \\)."""
     for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
         path = path.replace(code, char)
     return path
@@ -62,7 +63,7 @@ def hierarchies(pid: str = "self") -> list[Hierarchy]:
             fields, tail = left.split(), right.split()
             if len(tail) < 3 or tail[0] not in ("cgroup", "cgroup2"):
                 continue
-            root, point = _unescape(fields[3]), _unescape(fields[4])
+            root, point = unescape_mountinfo(fields[3]), unescape_mountinfo(fields[4])
             if tail[0] == "cgroup2":
                 key: frozenset[str] = frozenset()
             else:

@@ -160,7 +160,7 @@ def _exec_process(root: Path, args: argparse.Namespace) -> dict:
         if not args.command:
             raise PodError("exec needs --process FILE or a command")
         record = st.load(root, args.id)
-        process = dict(api.load_spec(Path(record.bundle))["process"])
+        process = dict(api.load_spec(Path(record.bundle)).get("process") or {})
         process["args"] = list(args.command)
         process["terminal"] = False
     if args.tty:

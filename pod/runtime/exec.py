@@ -157,7 +157,8 @@ def exec_process(
     if not detach and not is_child_subreaper():
         raise OCIRuntimeError("exec without detach needs a caller that is a child subreaper")
     check_single_threaded()
-    compiled = seccomp.compile_filter(record.seccomp)  # the container's filter applies too
+    # the container's filter applies too
+    compiled = seccomp.compile_filter(record.seccomp, state_root / st.SECCOMP_CACHE)
     target = open_target(record.pid)
     try:
         if st.proc_start_time(record.pid) != record.start_time:

@@ -4,10 +4,12 @@ Each hook is a program (`path`, `args` with args[0], `env` exactly as given, `ti
 that gets the container's state JSON on stdin. Where they run in pod's runtime (as runc):
 
   prestart, createRuntime   the runtime's parent, after the namespaces and mounts exist and
-                            the cgroups are placed, before pivot_root (status "creating")
+                            the cgroups are placed, before pivot_root
   createContainer           the container's init, in its namespaces, before pivot_root
   startContainer            the container's init after `start`, right before the command's
-                            execve (path resolved inside the container; status "created")
+                            execve (path resolved inside the container)
+                            (these four: status "created"; runtime.md's lifecycle runs them
+                            after step 2, and "created" is the state after step 2)
   poststart                 `start`, once the command was released (status "running")
   poststop                  `delete`, once the container is gone (status "stopped")
 

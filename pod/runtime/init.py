@@ -162,6 +162,12 @@ def drop_privileges(sys: Syscalls, process: dict[str, Any]) -> None:
     """Bounding set, then user and groups, then the final capability sets."""
     last = sys.last_cap()
     caps = cap_sets(process, last)
+    unraisable = caps.ambient & ~(caps.permitted & caps.inheritable)
+    if unraisable:
+        raise OCIRuntimeError(
+            f"process.capabilities.ambient: {_cap_names(unraisable, last)} must also be "
+            "permitted and inheritable (the kernel raises no other ambient capability)"
+        )
     for number in range(last + 1):
         if not caps.bounding & (1 << number):
             sys.prctl(sc.PR_CAPBSET_DROP, number)
@@ -177,12 +183,25 @@ def drop_privileges(sys: Syscalls, process: dict[str, Any]) -> None:
     sys.setresgid(gid)
     sys.setresuid(uid)
     sys.prctl(sc.PR_SET_KEEPCAPS, 0)
-    sys.capset(caps.effective, caps.permitted, caps.inheritable)
+    try:
+        sys.capset(caps.effective, caps.permitted, caps.inheritable)
+    except PermissionError:
+        missing = (caps.permitted | caps.effective) & ~sc.capget()[1]
+        if not missing:
+            raise
+        raise OCIRuntimeError(
+            f"process.capabilities asks for {_cap_names(missing, last)}, which the runtime's "
+            "own process lacks (it cannot grant what it does not hold)"
+        ) from None
     for number in range(last + 1):
         if caps.ambient & (1 << number):
             sys.prctl(sc.PR_CAP_AMBIENT, sc.PR_CAP_AMBIENT_RAISE, number)
     if process.get("noNewPrivileges"):
         sys.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
+
+
+def _cap_names(mask: int, last: int) -> str:
+    return ", ".join(f"CAP_{CAPABILITIES[n]}" for n in range(last + 1) if mask >> n & 1)
 
 
 def _setgroups_allowed() -> bool:

@@ -7,8 +7,9 @@ Three processes take part (runc's nsexec shape, in Python, fork only, never from
            the child only, never the init.
   child    forked by the parent. Joins namespaces given by path (the user one first), unshares a
            new user namespace when the config has one (the parent maps it), becomes root in it,
-           unshares mount/uts/ipc/net/pid, forks the init, reports its pid and exits. The init
-           is thereby reparented to the nearest subreaper: the shim sets
+           unshares the mount/uts/ipc/net/pid namespaces the config lists (a type it leaves out
+           is the runtime's own, as the spec says), forks the init, reports its pid and exits.
+           The init is thereby reparented to the nearest subreaper: the shim sets
            PR_SET_CHILD_SUBREAPER, so the init becomes its child and it can wait() for it.
   init     pid 1 of a new pid namespace. Waits for "go" (cgroups are in place), unshares the
            cgroup namespace, sets up stdio, hostname, the rootfs and pivot_root (rootfs.py),
@@ -48,12 +49,14 @@ import os
 import shutil
 import signal
 import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pod.errors import OCIRuntimeError, RuntimeExecError
 from pod.runtime import cgroups, hooks, init, rootfs, seccomp
+from pod.runtime import state as st
 from pod.runtime import syscalls as sc
 from pod.runtime.syscalls import Syscalls
 
@@ -80,6 +83,7 @@ class CreateRequest:
     console_socket: Path | None = None
     stdio: tuple[int, int, int] = (0, 1, 2)
     bundle: str = ""
+    seccomp_cache: Path | None = None  # where generated BPF programs are kept
 
     def state(self, pid: int) -> dict[str, Any]:
         """The OCI state the hooks get on stdin (the status is set per hook kind)."""
@@ -97,6 +101,8 @@ class CreateRequest:
 class CreateResult:
     pid: int
     cgroup_paths: list[str] = field(default_factory=list)
+    # No mount namespace: how many mounts were on the rootfs before create (delete keeps those).
+    rootfs_mounts_kept: int | None = None
 
 
 def namespaces(spec: dict[str, Any]) -> list[tuple[str, int, str | None]]:
@@ -145,8 +151,7 @@ def create(request: CreateRequest, sys: Syscalls | None = None) -> CreateResult:
     if process.get("terminal") and request.console_socket is None:
         raise OCIRuntimeError("process.terminal is set: a console socket is required")
     ns = namespaces(request.spec)
-    if not any(kind == "mount" for kind, _, _ in ns):
-        raise OCIRuntimeError("the config has no mount namespace: pod's runtime needs one")
+    kept = None if any(kind == "mount" for kind, _, _ in ns) else rootfs.mounts_at(request.rootfs)
     check_single_threaded()
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     fifo_fd = os.open(request.fifo, os.O_RDWR | os.O_CLOEXEC)
@@ -162,11 +167,12 @@ def create(request: CreateRequest, sys: Syscalls | None = None) -> CreateResult:
     child_sock.close()
     os.close(fifo_fd)
     with parent_sock:
-        return _parent_loop(request, parent_sock, child)
+        return _parent_loop(request, parent_sock, child, CreateResult(0, rootfs_mounts_kept=kept))
 
 
-def _parent_loop(request: CreateRequest, sock: socket.socket, child: int) -> CreateResult:
-    result = CreateResult(pid=0)
+def _parent_loop(
+    request: CreateRequest, sock: socket.socket, child: int, result: CreateResult
+) -> CreateResult:
     child_reaped = False
     try:
         while True:
@@ -188,7 +194,7 @@ def _parent_loop(request: CreateRequest, sock: socket.socket, child: int) -> Cre
                 _forward_console(request.console_socket, fds)
             elif kind == "hooks":
                 state = request.state(result.pid)
-                hooks.run_fatal(request.spec, state, "creating", "prestart", "createRuntime")
+                hooks.run_fatal(request.spec, state, "created", "prestart", "createRuntime")
                 send(sock, {"type": "hooked"})
             elif kind == "ready":
                 return result
@@ -197,7 +203,7 @@ def _parent_loop(request: CreateRequest, sock: socket.socket, child: int) -> Cre
             else:
                 raise OCIRuntimeError(f"unexpected message from the container init: {message}")
     except BaseException:
-        _abort(result, child, child_reaped)
+        _abort(result, child, child_reaped, request.rootfs)
         raise
 
 
@@ -220,8 +226,9 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, 0)
 
 
-def _abort(result: CreateResult, child: int, child_reaped: bool) -> None:
-    """Undo a failed create: kill the init (and reap it if it became our child), drop cgroups."""
+def _abort(result: CreateResult, child: int, child_reaped: bool, root: str) -> None:
+    """Undo a failed create: kill the init (and reap it if it became our child), drop cgroups;
+    without a mount namespace, detach what the init mounted on the rootfs once it is gone."""
     if result.pid:
         with contextlib.suppress(ProcessLookupError):
             os.kill(result.pid, signal.SIGKILL)
@@ -232,6 +239,17 @@ def _abort(result: CreateResult, child: int, child_reaped: bool) -> None:
         _reap(child)
     with contextlib.suppress(OCIRuntimeError):  # never hide the error that got us here
         cgroups.remove(result.cgroup_paths)
+    if result.rootfs_mounts_kept is not None:
+        _wait_gone(result.pid)
+        with contextlib.suppress(OCIRuntimeError):
+            rootfs.release(root, result.rootfs_mounts_kept)
+
+
+def _wait_gone(pid: int, timeout: float = 5.0) -> None:
+    """Until a killed init that is not our child has died (it may be mounting)."""
+    deadline = time.monotonic() + timeout
+    while pid and st.proc_start_time(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _error_from(message: dict[str, Any]) -> OCIRuntimeError:
@@ -489,18 +507,21 @@ def prepare_init(
             setter = sys.sethostname if key == "hostname" else sys.setdomainname
             _step(f"setting the {key}", setter, spec[key])
     in_userns = cgroups.in_user_namespace() or "user" in kinds
-    compiled = seccomp.compile_filter((spec.get("linux") or {}).get("seccomp"))  # before pivot
+    compiled = seccomp.compile_filter(  # before pivot_root
+        (spec.get("linux") or {}).get("seccomp"), request.seccomp_cache
+    )
 
     def run_creation_hooks() -> None:
         """The parent runs prestart/createRuntime, then this init createContainer."""
         if sock is not None:
             send(sock, {"type": "hooks"})
             _expect(sock, "hooked")
-        hooks.run_fatal(spec, state, "creating", "createContainer")
+        hooks.run_fatal(spec, state, "created", "createContainer")
 
     creation_hooks = hooks.hooks_of(spec, "prestart", "createRuntime", "createContainer")
     builder = rootfs.build(sys, request.rootfs, spec, in_userns,
-                           run_creation_hooks if creation_hooks else None)  # fmt: skip
+                           run_creation_hooks if creation_hooks else None,
+                           own_mount_ns="mount" in kinds)  # fmt: skip
     if process.get("terminal"):
         master = _step("creating the terminal", init.setup_terminal, sys, process,
                        builder.needs_dev())  # fmt: skip
@@ -520,7 +541,9 @@ def prepare_init(
         init.enter_cwd(sys, cwd)
     env = init.environment(process)
     args = list(process.get("args") or [])
-    return ExecPlan(init.lookup(args, env), args, env, late_filter, state)
+    # No process in the config (the spec allows it; `start` refuses such a container).
+    path = init.lookup(args, env) if "process" in spec else ""
+    return ExecPlan(path, args, env, late_filter, state)
 
 
 def _reset_signals() -> None:

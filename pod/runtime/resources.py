@@ -3,7 +3,8 @@
 `settings_v1` / `settings_v2` turn the resources object into (controller, file, value) writes
 in the order they must happen; `apply` writes them into the container's cgroups and refuses,
 with the spec field's name, a field whose controller this host has not mounted or whose file
-this kernel lacks (kernel memory on a recent kernel, hugetlb or net_cls not mounted, ...).
+this kernel lacks (hugetlb or net_cls not mounted, blkio.weight without BFQ, ...), or that it
+accepts and drops (kernel memory limits on a recent kernel: the value is read back).
 Device rules are the v1 devices controller's here; on cgroup v2 devices.py attaches a
 BPF_CGROUP_DEVICE program instead.
 """
@@ -26,6 +27,7 @@ class Setting:
     name: str
     value: str
     field: str
+    read_back: bool = False  # the kernel may accept the write and keep no limit
 
 
 def _number(value: Any) -> str:
@@ -83,7 +85,8 @@ def settings_v1(res: dict[str, Any]) -> list[Setting]:
     )
     for key, name in memory_files:
         if memory.get(key) is not None:
-            out.append(Setting("memory", name, _number(memory[key]), f"memory.{key}"))
+            out.append(Setting("memory", name, _number(memory[key]), f"memory.{key}",
+                               read_back=name.startswith("memory.kmem.")))  # fmt: skip
     if memory.get("disableOOMKiller"):
         out.append(Setting("memory", "memory.oom_control", "1", "memory.disableOOMKiller"))
     if memory.get("useHierarchy") is not None:
@@ -214,15 +217,34 @@ def _io_v2(blkio: dict[str, Any]) -> list[Setting]:
 
 
 def _write(path: str, value: str, field: str) -> None:
-    try:
-        with open(path, "w") as handle:
-            handle.write(value)
+    try:  # no O_CREAT: cgroupfs answers a missing file with EACCES, which misleads
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         _refuse(field, f"is not supported by this kernel ({os.path.basename(path)} is missing)")
+    except OSError as err:
+        raise OCIRuntimeError(f"linux.resources.{field}: opening {path}: {err.strerror}") from None
+    try:
+        os.write(fd, value.encode())
     except OSError as err:
         raise OCIRuntimeError(
             f"linux.resources.{field}: writing {value!r} to {path}: {err.strerror}"
         ) from None
+    finally:
+        os.close(fd)
+
+
+_UNLIMITED = 1 << 62  # cgroup v1 shows "no limit" as PAGE_COUNTER_MAX pages in bytes, ~2**63
+
+
+def _check_kept(path: str, value: str, field: str) -> None:
+    """Refuse a limit the kernel took without error but does not keep (it reads back as none)."""
+    if int(value) < 0 or int(value) >= _UNLIMITED:
+        return
+    with open(path) as handle:
+        kept = int(handle.read().strip() or 0)
+    if kept >= _UNLIMITED:
+        _refuse(field, f"is not supported by this kernel (it accepts {os.path.basename(path)} "
+                       "but keeps no limit)")  # fmt: skip
 
 
 def apply(targets: dict[str, str], settings: list[Setting]) -> None:
@@ -234,7 +256,10 @@ def apply(targets: dict[str, str], settings: list[Setting]) -> None:
             _refuse(setting.field,
                     f"needs the {setting.controller} cgroup controller, which is not available "
                     "on this host")  # fmt: skip
-        _write(os.path.join(directory, setting.name), setting.value, setting.field)
+        path = os.path.join(directory, setting.name)
+        _write(path, setting.value, setting.field)
+        if setting.read_back:
+            _check_kept(path, setting.value, setting.field)
 
 
 def has_limits(res: dict[str, Any]) -> bool:

@@ -1,6 +1,9 @@
 """The container's filesystem view: config mounts, /dev, masked and read-only paths, pivot_root.
 
-Runs in the init process, inside its new mount namespace, before pivot_root. The rootfs itself
+Runs in the init process, inside its new mount namespace, before pivot_root. A config without a
+mount namespace shares the runtime's (the spec's "inherit"): then nothing is made private, the
+rootfs bind and every mount below it appear in that namespace, the container enters its root by
+chroot rather than pivot_root, and `delete` detaches the bind (`release`). The rootfs itself
 (the image's overlay at root.path) is prepared by the caller. Every destination is resolved INSIDE
 the rootfs with store/safepath, one component at a time, and mounted through /proc/self/fd/<fd>
 of the resolved directory or file, so a symlink in the image (even one swapped in meanwhile)
@@ -122,13 +125,25 @@ def _fd_path(fd: int) -> str:
 class RootfsBuilder:
     """Sets up one container's mounts below `rootfs` (an absolute host path)."""
 
-    def __init__(self, sys: Syscalls, rootfs: str, spec: dict[str, Any], in_userns: bool) -> None:
+    def __init__(
+        self,
+        sys: Syscalls,
+        rootfs: str,
+        spec: dict[str, Any],
+        in_userns: bool,
+        own_mount_ns: bool = True,
+    ) -> None:
         self.sys = sys
         self.rootfs = rootfs
         self.spec = spec
         self.linux = spec.get("linux") or {}
         self.in_userns = in_userns
+        self.own_mount_ns = own_mount_ns
         self.root_fd = -1
+        name = self.linux.get("rootfsPropagation") or ""
+        if name and name not in PROPAGATION:
+            raise OCIRuntimeError(f"linux.rootfsPropagation {name!r} is not a propagation type")
+        self.root_propagation = PROPAGATION.get(name, 0)
 
     # -- resolving destinations inside the rootfs -----------------------------------------
 
@@ -202,13 +217,27 @@ class RootfsBuilder:
     # -- the steps ----------------------------------------------------------------------
 
     def prepare_root(self) -> None:
-        """Make mounts private, then bind the rootfs onto itself (pivot_root needs a mount)."""
-        propagation = PROPAGATION.get(self.linux.get("rootfsPropagation") or "", 0)
-        first = propagation if propagation and not propagation & sc.MS_SHARED else 0
-        self._step("making mounts private", "/", self.sys.mount, None, "/", None,
-                   sc.MS_REC | (first or sc.MS_PRIVATE), None)  # fmt: skip
+        """Cut the container's mounts off from the host, then bind the rootfs onto itself.
+
+        In a mount namespace of its own every mount becomes private (slave when the config asks
+        for a slave root, so the host's mount events still arrive), so nothing done here reaches
+        the host; the root's own propagation is set after pivot_root (`finish_root`), which
+        needs the rootfs to be a mount. Without one the host's mounts are left alone and only
+        the new bind is made private: the container's mounts stay below it."""
+        if self.own_mount_ns:
+            base = sc.MS_SLAVE if self.root_propagation & sc.MS_SLAVE else sc.MS_PRIVATE
+            self._step("making mounts private", "/", self.sys.mount, None, "/", None,
+                       sc.MS_REC | base, None)  # fmt: skip
+        elif os.path.realpath(self.rootfs) == "/":
+            raise OCIRuntimeError(
+                "root.path is the host's root and the config has no mount namespace: "
+                "pod's runtime will not mount over the host"
+            )
         self._step("binding the rootfs", self.rootfs, self.sys.mount, self.rootfs, self.rootfs,
                    None, sc.MS_BIND | sc.MS_REC, None)  # fmt: skip
+        if not self.own_mount_ns:
+            self._step("making the rootfs private", self.rootfs, self.sys.mount, None,
+                       self.rootfs, None, sc.MS_PRIVATE, None)  # fmt: skip
         self.root_fd = os.open(self.rootfs, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
     def _step(self, what: str, path: str, call: Any, *args: Any) -> Any:
@@ -390,10 +419,15 @@ class RootfsBuilder:
             os.close(fd)
 
     def pivot(self) -> None:
-        """pivot_root(".", "."): the old root ends up stacked on "/" and is detached at once."""
+        """pivot_root(".", "."): the old root ends up stacked on "/" and is detached at once.
+        Without a mount namespace of its own pivot_root would move everyone's root: chroot."""
         os.close(self.root_fd)
         self.root_fd = -1
         self._step("entering the rootfs", self.rootfs, self.sys.chdir, self.rootfs)
+        if not self.own_mount_ns:
+            self._step("chroot", self.rootfs, self.sys.chroot, ".")
+            self._step("entering the new root", "/", self.sys.chdir, "/")
+            return
         self._step("pivot_root", self.rootfs, self.sys.pivot_root, ".", ".")
         self._step("detaching the old root", "/", self.sys.mount, None, ".", None,
                    sc.MS_SLAVE | sc.MS_REC, None)  # fmt: skip
@@ -401,11 +435,11 @@ class RootfsBuilder:
         self._step("entering the new root", "/", self.sys.chdir, "/")
 
     def finish_root(self) -> None:
-        """After pivot_root: shared propagation if asked, read-only root if asked."""
-        propagation = PROPAGATION.get(self.linux.get("rootfsPropagation") or "", 0)
-        if propagation & sc.MS_SHARED:
-            self._step("rootfsPropagation", "/", self.sys.mount, None, "/", None, propagation,
-                       None)  # fmt: skip
+        """After pivot_root: the root's propagation (linux.rootfsPropagation), then read-only
+        if asked. A shared root gets a peer group of its own: the host's stays untouched."""
+        if self.root_propagation:
+            self._step("rootfsPropagation", "/", self.sys.mount, None, "/", None,
+                       self.root_propagation, None)  # fmt: skip
         if (self.spec.get("root") or {}).get("readonly"):
             flags = sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY
             self._step("making the root read-only", "/", self._remount_root, flags)
@@ -420,12 +454,14 @@ def build(
     spec: dict[str, Any],
     in_userns: bool,
     before_pivot: Callable[[], None] | None = None,
+    own_mount_ns: bool = True,
 ) -> RootfsBuilder:
-    """Everything up to and including pivot_root; the caller then runs `finish_root()`.
+    """Everything up to and including pivot_root (or chroot); the caller then runs
+    `finish_root()`.
 
     `before_pivot` runs once the mounts are in place, while the host is still visible (the
     createRuntime and createContainer hooks)."""
-    builder = RootfsBuilder(sys, rootfs, spec, in_userns)
+    builder = RootfsBuilder(sys, rootfs, spec, in_userns, own_mount_ns)
     builder.prepare_root()
     try:
         builder.mount_all()
@@ -441,3 +477,24 @@ def build(
         raise
     builder.pivot()
     return builder
+
+
+def mounts_at(path: str) -> int:
+    """How many mounts are stacked on `path` in the caller's mount namespace."""
+    count = 0
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            fields = line.split(" ", 5)
+            if len(fields) > 4 and cgroups.unescape_mountinfo(fields[4]) == path:
+                count += 1
+    return count
+
+
+def release(path: str, keep: int) -> None:
+    """Detach what a container without a mount namespace stacked on its rootfs (the bind and
+    every mount below it), keeping the `keep` mounts that were there before create."""
+    while mounts_at(path) > keep:
+        try:
+            sc.umount2(path, sc.MNT_DETACH)
+        except OSError as err:
+            raise OCIRuntimeError(f"detaching the rootfs {path}: {err.strerror}") from None

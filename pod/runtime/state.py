@@ -21,6 +21,7 @@ from pod.errors import OCIRuntimeError, RuntimeContainerNotFoundError
 OCI_VERSION = "1.0.2"
 STATE_FILE = "state.json"
 EXEC_FIFO = "exec.fifo"
+SECCOMP_CACHE = "seccomp"  # in the state root: BPF programs libseccomp generated
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
 
 
@@ -38,6 +39,11 @@ class ContainerState:
     rootless: bool = False
     seccomp: dict | None = None  # linux.seccomp: exec'd processes get the same filter
     hooks: dict = field(default_factory=dict)  # the config's hooks (poststop runs at delete)
+    has_process: bool = True  # config.json had a process: `start` refuses a container without
+    # No mount namespace of its own: the rootfs whose bind `delete` detaches from the runtime's
+    # mount namespace, and how many mounts were stacked on it before create (those stay).
+    rootfs: str = ""
+    rootfs_mounts_kept: int | None = None
 
     def oci(self, status: str) -> dict:
         return {

@@ -218,6 +218,9 @@ class Syscalls:
     def fchdir(self, fd: int) -> None:
         os.fchdir(fd)
 
+    def chroot(self, path: str) -> None:
+        os.chroot(path)
+
     def sethostname(self, name: str) -> None:
         sethostname(name)
 
@@ -343,6 +346,9 @@ class Recorder(Syscalls):
 
     def fchdir(self, fd: int) -> None:
         self._record("fchdir", self._name(f"/proc/self/fd/{fd}"))
+
+    def chroot(self, path: str) -> None:
+        self._record("chroot", self._name(path))
 
     def sethostname(self, name: str) -> None:
         self._record("sethostname", name)

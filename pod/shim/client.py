@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,7 @@ from pod.shim import protocol
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
 from pod.store.layout import Layout, attach_socket_name
 from pod.util import userns
+from pod.util.terminal import raw_terminal, window_size
 
 if TYPE_CHECKING:
     from pod.network.setup import BridgeWorker
@@ -309,35 +310,20 @@ class _DetachScanner:
         return bytes(out), False
 
 
-@contextlib.contextmanager
-def _raw_terminal(fd: int, enable: bool) -> Iterator[None]:
-    if not (enable and os.isatty(fd)):
-        yield
-        return
-    import termios
-    import tty
-
-    saved = termios.tcgetattr(fd)
-    tty.setraw(fd)
-    try:
-        yield
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-
-
-def _window_size() -> tuple[int, int] | None:
-    for fd in (0, 1, 2):
-        with contextlib.suppress(OSError):
-            size = os.get_terminal_size(fd)
-            return size.lines, size.columns
-    return None
-
-
 class _Session:
     """One attach: socket frames ↔ this process's stdio, signals and resizes relayed."""
 
-    def __init__(self, sock: socket.socket, *, stdin: bool, tty: bool, detach_keys: bytes) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        *,
+        stdin: bool,
+        tty: bool,
+        detach_keys: bytes,
+        finish: Callable[[int, str], str] | None = None,
+    ) -> None:
         self.sock = sock
+        self.finish = finish
         self.tty = tty
         self.scanner = _DetachScanner(detach_keys if tty and stdin else b"")
         self.selector = selectors.DefaultSelector()
@@ -366,7 +352,7 @@ class _Session:
         self.sock.sendall(protocol.frame(kind, payload))
 
     def send_resize(self) -> None:
-        size = _window_size() if self.tty else None
+        size = window_size() if self.tty else None
         if size is not None:
             rows, cols = size
             self.send(protocol.RESIZE, rows.to_bytes(2, "big") + cols.to_bytes(2, "big"))
@@ -393,6 +379,10 @@ class _Session:
         for kind, payload in protocol.parse_frames(self.inbox, 1 << 30):
             if kind == protocol.EXIT:
                 return int.from_bytes(payload, "big", signed=True)
+            if kind == protocol.FINISH and self.finish is not None:
+                code = int.from_bytes(payload[:4], "big", signed=True)
+                problem = self.finish(code, payload[4:].decode(errors="replace"))
+                self.send(protocol.FINISHED, problem.encode())
             if kind in (protocol.STDOUT, protocol.STDERR):
                 self.write_out(1 if kind == protocol.STDOUT else 2, payload)
         return None
@@ -460,23 +450,28 @@ def attach(
     sig_proxy: bool,
     detach_keys: str = DEFAULT_DETACH_KEYS,
     send_start: bool,
+    finish: Callable[[int, str], str] | None = None,
 ) -> int | None:
     """Stream the container's output to ours (and our stdin to it) until it exits or we detach.
 
     Returns the container's exit code, or None after the detach keys (tty only). With a tty the
     host terminal is raw and window size changes follow; with sig_proxy, signals this process
     gets are sent on to the container. `send_start` starts a container waiting in "created".
+    `finish(code, error)` does the end of the run when the supervisor hands it over ("" or
+    what went wrong).
     """
     keys = parse_detach_keys(detach_keys)
     sock = _connect(layout, container_id)
-    session = _Session(sock, stdin=stdin, tty=tty, detach_keys=keys)
+    session = _Session(sock, stdin=stdin, tty=tty, detach_keys=keys, finish=finish)
     signums = [signal.SIGWINCH] if tty else []
     signums += list(PROXIED_SIGNALS) if sig_proxy else []
     try:
-        with sock, _signal_handlers(session, signums), _raw_terminal(0, tty and stdin):
+        with sock, _signal_handlers(session, signums), raw_terminal(0, tty and stdin):
             session.send_resize()
             if send_start:
                 session.send(protocol.START)
+            if finish is not None:
+                session.send(protocol.FINISHER)
             try:
                 return session.run()
             except OSError:

@@ -6,9 +6,16 @@ The attach socket (pod.store.layout: a SOCK_STREAM unix socket, reached through 
 directory) takes any number of clients. Every frame is 1 type byte, a 4-byte big-endian payload
 length, then the payload:
   client → shim: START b"S" (empty), STDIN b"I" (data), STDIN_EOF b"E" (empty),
-                 RESIZE b"R" (rows, cols: 2 bytes each, big-endian), SIGNAL b"K" (4 bytes)
+                 RESIZE b"R" (rows, cols: 2 bytes each, big-endian), SIGNAL b"K" (4 bytes),
+                 FINISHER b"F" (empty: "I wait for the end: let me finish the container"),
+                 FINISHED b"D" (empty when done; else what went wrong, and the shim does it)
   shim → client: STDOUT b"1" (data), STDERR b"2" (data; with a tty everything is STDOUT),
+                 FINISH b"Z" (to the last FINISHER when the container exited for good: 4 bytes
+                 signed exit code, then the engine error's text, if any),
                  EXIT b"X" (4 bytes, signed; an engine error's text comes just before, as STDERR)
+A client that waits for the container's end anyway (`pod run`, `start -a`) has the modules the
+end of a run needs loaded: it records the exit, deletes, unmounts and removes (--rm) itself, so
+the small supervisor never loads them on the path a user waits on.
 When the container waits for a START, output produced before the first client attached is kept
 (up to 1 MiB) for that client; a -d container's output before an attach is in the log only.
 """
@@ -24,6 +31,9 @@ SIGNAL = b"K"
 STDOUT = b"1"
 STDERR = b"2"
 EXIT = b"X"
+FINISHER = b"F"
+FINISH = b"Z"
+FINISHED = b"D"
 HEADER_SIZE = 5
 MAX_CLIENT_FRAME = 1 << 20
 

@@ -16,7 +16,8 @@
    the supervisor says so. EOF on the lifeline (its write end dies with the CLI) before the
    START undoes the container (kept as created, or removed with --rm).
 
-`--op restart --answer-fd N`: the supervisor's restart helper (see `restart`).
+`--op restart|healthcheck --answer-fd N`: the supervisor's helpers (`restart` here; a health
+check: pod.container.health.scheduled_check).
 
 The create sequence (`create_and_start`) is one function for the first start and every restart.
 """
@@ -34,6 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pod import events
+from pod.container import secret_files
+from pod.container.health import interval_seconds
 from pod.errors import PodError
 from pod.shim import steps
 from pod.store.containers import ContainerRecord, ContainerStore, process_start_time
@@ -286,7 +290,6 @@ def create_and_start(
     start: every run of the container, the first and each restart, goes through here."""
     from pod.container.state import runtime_state_root
 
-    directory = layout.container_dir(record.id)
     runtime = steps.load_runtime(record.runtime)
     state_root = runtime_state_root(layout, record.runtime)
     _set_network_namespace(layout, store, record, network)
@@ -295,7 +298,7 @@ def create_and_start(
         pid = runtime.create(
             state_root,
             record.id,
-            directory,
+            secret_files.runtime_bundle(layout, record),  # env secrets: a copy in RAM only
             pid_file=layout.container(record.id).pid_file,
             console_socket=Path(stdio.console_path) if stdio.console_path else None,
             stdio=stdio.container,
@@ -303,6 +306,7 @@ def create_and_start(
         stdio.after_create()
         _network_up(record, pid, network)
         steps.update_state(store, record.id, status="created", pid=pid)
+        events.container_event(layout.runroot, record, "init")
         if start:
             steps.start_in_runtime(layout, store, record)
     except BaseException:
@@ -369,8 +373,10 @@ def _first_run(
         "runroot": args.runroot,
         "id": record.id,
         "restart": record.restart_policy,
+        "health_ms": int(interval_seconds(record) * 1000),
         "utc_offset": time.localtime().tm_gmtoff,
         "hold": ",".join(map(str, network.hand_over_held())) if network is not None else "",
+        "tidy": int(network is not None),  # host network parts to tidy at the end
     }
 
 
@@ -391,6 +397,7 @@ def _fork_starter(layout: Layout, store: ContainerStore, record: ContainerRecord
         if theirs.recv(1) == b"S":
             try:
                 steps.start_in_runtime(layout, store, record)
+                events.container_event(layout.runroot, record, "attach")  # START: a client
                 answer: dict = {"ok": True}
             except BaseException as err:
                 answer = steps.error_answer(err)
@@ -521,7 +528,11 @@ def restart(args: argparse.Namespace) -> bytes:
 
     layout, store, record = steps.load(args.root, args.runroot, args.id)
     state = store.read_state(record.id)
-    if not restart_policy.due(record, args.exit_code, state.restart_count, state.stopped_by_user):
+    if args.health_restart:  # the health check's on-failure action, whatever the policy
+        due = not state.stopped_by_user
+    else:
+        due = restart_policy.due(record, args.exit_code, state.restart_count, state.stopped_by_user)
+    if not due:
         return b"no"
     now = time.time()
     steps.update_state(store, record.id, status="exited", exit_code=args.exit_code, pid=0,
@@ -544,6 +555,7 @@ def restart(args: argparse.Namespace) -> bytes:
             network.abandon()
         raise
     steps.update_state(store, record.id, restart_count=state.restart_count + 1)
+    events.container_event(layout.runroot, record, "restart")
     stdio = created.stdio
     ends = [stdio.stdin, stdio.out, stdio.err]
     sock = socket.socket(fileno=args.answer_fd)
@@ -552,9 +564,17 @@ def restart(args: argparse.Namespace) -> bytes:
     return b""
 
 
-def _restart_main(args: argparse.Namespace) -> int:
+def _helper_main(args: argparse.Namespace) -> int:
+    """One of the supervisor's helpers: its answer (possibly empty: `restart` sends its own
+    with the fds) on --answer-fd."""
     try:
-        answer = restart(args)
+        if args.op == "restart":
+            answer = restart(args)
+        else:
+            from pod.container.health import scheduled_check
+
+            layout = Layout(Path(args.root), Path(args.runroot))
+            answer = scheduled_check(layout, args.id).encode()
     except BaseException as err:
         answer = _line(steps.error_answer(err))
     if answer:
@@ -575,16 +595,17 @@ def main_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start-now", action="store_true")
     parser.add_argument("--network-worker", default="")
     parser.add_argument("--lifeline-fd", type=int, default=-1)
-    parser.add_argument("--op", choices=("restart",))
+    parser.add_argument("--op", choices=("restart", "healthcheck"))
     parser.add_argument("--exit-code", type=int, default=125)
+    parser.add_argument("--health-restart", action="store_true")
     parser.add_argument("--answer-fd", type=int, default=-1)
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = main_parser().parse_args(argv)
-    if args.op == "restart":
-        return _restart_main(args)
+    if args.op:
+        return _helper_main(args)
     return _setup_main(args)
 
 

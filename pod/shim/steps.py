@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pod import events
 from pod.errors import NoSuchContainerError, PodError
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
@@ -40,7 +41,9 @@ def load(root: str, runroot: str, container_id: str):
         raise NoSuchContainerError(
             f'no container with ID "{container_id}" found: no such container'
         )
-    return layout, store, ContainerRecord.from_dict(data)
+    record = ContainerRecord.from_dict(data)
+    events.configure(record.events_backend or None)  # where the creating command's went
+    return layout, store, record
 
 
 def update_state(store: ContainerStore, container_id: str, **changes: Any) -> None:
@@ -71,6 +74,7 @@ def start_in_runtime(layout: Layout, store: ContainerStore, record: ContainerRec
     runtime = load_runtime(record.runtime)
     runtime.start(runtime_state_root(layout, record.runtime), record.id)
     update_state(store, record.id, status="running", started_at=time.time())
+    events.container_event(layout.runroot, record, "start")
 
 
 def finish_container(
@@ -99,6 +103,7 @@ def finish_container(
             store, record.id, status="exited", exit_code=code, error=error, pid=0,
             finished_at=time.time(), oom_killed=bundle_oom_killed(directory, record.id, code),
         )  # fmt: skip
+        events.container_event(layout.runroot, record, "died", exit_code=code)
     problems = []
     try:
         runtime = load_runtime(record.runtime)
@@ -110,12 +115,64 @@ def finish_container(
         rootfs.unmount(directory)
     except OSError as err:
         problems.append(f"unmounting the rootfs: {err.strerror or err}")
+    if not never_started:
+        events.container_event(layout.runroot, record, "cleanup")
     if record.remove and not os.path.ismount(rootfs.merged_dir(directory)):
         with locked(store.container_lock(record.id)):
             release(layout, record.id, record.networks)
             store.remove_files(record.id)
+        events.container_event(layout.runroot, record, "remove")
     elif problems and not error:
         update_state(store, record.id, error="; ".join(problems))
+
+
+def finish_as_client(layout: Layout, container_id: str, code: int, error: str) -> str:
+    """The end of the run, done by the client the supervisor handed it to (FINISH): "" or what
+    went wrong (the supervisor then does it). Rootless, the rootfs is mounted in the shim's
+    own mount namespace: a child joins the shim's user and mount namespaces to do it there."""
+    try:
+        store = ContainerStore(layout)
+        record = store.lookup(container_id)
+        if not record.rootless:
+            finish_container(layout, store, record, code, error)
+            return ""
+        shim_pid = store.read_state(container_id).shim_pid
+        return _in_namespaces_of(shim_pid, lambda: finish_container(layout, store, record, code,
+                                                                      error))  # fmt: skip
+    except Exception as err:
+        return str(error_answer(err)["error"]["message"])
+
+
+def _in_namespaces_of(pid: int, work: Any) -> str:
+    """Run `work` in a child that joined `pid`'s user and mount namespaces: "" or its error."""
+    from pod.util import libc
+
+    namespaces = [os.open(f"/proc/{pid}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC)
+                  for kind in ("user", "mnt")]  # fmt: skip
+    read_end, write_end = os.pipe()
+    try:
+        child = os.fork()
+        if child == 0:
+            message = b""
+            try:
+                libc.setns(namespaces[0], libc.CLONE_NEWUSER)
+                libc.setns(namespaces[1], libc.CLONE_NEWNS)
+                work()
+            except BaseException as err:
+                message = str(error_answer(err)["error"]["message"]).encode() or b"failed"
+            os.write(write_end, message)
+            os._exit(0)
+        os.close(write_end)
+        write_end = -1
+        with open(read_end, "rb") as answer:
+            read_end = -1
+            message = answer.read()
+        os.waitpid(child, 0)
+        return message.decode(errors="replace")
+    finally:
+        for fd in (*namespaces, read_end, write_end):
+            if fd >= 0:
+                os.close(fd)
 
 
 def tidy(layout: Layout, grace: float = 0.0) -> None:

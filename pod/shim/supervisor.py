@@ -11,6 +11,8 @@ applies resizes and signals, and reaps the container. Everything heavier happens
 processes, so nothing heavy is ever loaded here while the container lives:
 - START (a container that waits for its client): a starter child forked by setup before this
   exec, which still has the runtime loaded, starts the container and answers one line.
+- a health check (on its interval): a `python -m pod.shim.setup --op healthcheck` helper runs
+  it in the container and records the result; it answers the on-failure action to take.
 - a restart (`--restart`): a `python -m pod.shim.setup --op restart` helper records the exit,
   waits out the back-off and runs setup's own create sequence again; it passes the new
   container's stdio back over a socket (SCM_RIGHTS) and exits, the new container becomes our
@@ -29,6 +31,9 @@ import time
 
 from pod.shim.protocol import (
     EXIT,
+    FINISH,
+    FINISHED,
+    FINISHER,
     MAX_CLIENT_FRAME,
     RESIZE,
     SIGNAL,
@@ -49,6 +54,7 @@ _HIGH_WATER = 1 << 20  # a client this far behind pauses reading the container's
 _LOW_WATER = 256 << 10
 _DRAIN_SECONDS = 2.0  # after the exit: output still in the pipes, unless something holds them
 _CLOSE_SECONDS = 5.0  # for slow clients to take the last frames
+_FINISH_SECONDS = 300.0  # a finishing client that takes longer is given up on
 _FORWARDED = (_signal.SIGTERM,)  # to the shim: passed on to the container
 _IGNORED = (_signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGUSR1, _signal.SIGUSR2)
 _TIOCSWINSZ = 0x5414
@@ -100,6 +106,10 @@ class _Supervisor:
         self.lifeline = number.get("lifeline", -1)  # EOF: the client that would START is gone
         self.starter = number.get("starter", -1)  # the starter child's socket (not started yet)
         self.restarts = config.get("restart", "") not in ("", "no")
+        self.health_restart = False  # the health check's on-failure action asked for one
+        self.health_every = number.get("health_ms", 0) / 1000  # seconds; 0: no checks
+        self.next_check = time.monotonic() + self.health_every
+        self.checking = None  # the health check helper at work
         self.abandoned = False  # never started, as that client died first
         self.held_ports = [int(fd) for fd in config.get("hold", "").split(",") if fd]
         self.ids = (config["root"], config["runroot"], config["id"])
@@ -121,6 +131,8 @@ class _Supervisor:
         self.orphans: dict = {}  # pid -> exit code of children reaped before we knew them
         self.restarting = None  # the restart helper at work
         self.starting = None  # the starter child, once asked to start
+        self.finisher = None  # the client that will finish the container (FINISHER)
+        self.network_parts = config.get("tidy", "1") == "1"  # host network parts to tidy
         self.wakeup_r, self.wakeup_w = posix.pipe()
 
     def watch(self, fd: int, mask: int, handler: object) -> None:
@@ -176,6 +188,11 @@ class _Supervisor:
                 timeout = deadline - time.monotonic()
                 if timeout <= 0:
                     return
+            elif self.check_due():
+                timeout = self.next_check - time.monotonic()
+                if timeout <= 0:
+                    self.begin_check()
+                    timeout = -1.0 if self.checking is not None else self.health_every
             for fd, mask in self.poll.poll(timeout):
                 self.dispatch(fd, mask)
 
@@ -252,6 +269,8 @@ class _Supervisor:
             self.backlog = None  # only the first client gets what came before it
 
     def drop(self, client: _Client) -> None:
+        if client is self.finisher:
+            self.finisher = None
         if self.clients.pop(client.fd, None) is not None:
             self.unwatch(client.fd)
             client.sock.close()
@@ -300,11 +319,13 @@ class _Supervisor:
             self.drop(client)
             return
         for kind, payload in frames:
-            self.on_frame(kind, payload)
+            self.on_frame(kind, payload, client)
 
-    def on_frame(self, kind: bytes, payload: bytes) -> None:
+    def on_frame(self, kind: bytes, payload: bytes, client: _Client) -> None:
         if kind == START:
             self.start()
+        elif kind == FINISHER:
+            self.finisher = client
         elif kind == STDIN and self.stdin_fd >= 0 and not self.stdin_eof:
             self.stdin_buffer += payload
             self.flush_stdin()
@@ -387,7 +408,8 @@ class _Supervisor:
             self.unwatch(self.stdin_fd)
             posix.close(self.stdin_fd)
             self.stdin_fd = -1
-        if self.restarts and not (self.forced or self.abandoned) and self.restarting is None:
+        wanted = self.restarts or self.health_restart
+        if wanted and not (self.forced or self.abandoned) and self.restarting is None:
             self.begin_restart()
 
     # -- helpers: child processes that answer one line on a socket
@@ -421,6 +443,9 @@ class _Supervisor:
         if helper is self.starting:
             self.starting = None
             self.started_or_failed(words)
+        elif helper is self.checking:
+            self.checking = None
+            self.checked(words[0].strip())
         elif helper is self.restarting:
             self.restarting = None
             self.restarted_or_not(words, helper.fds)
@@ -467,25 +492,50 @@ class _Supervisor:
                 self.starter = -1
             self.kill(_signal.SIGKILL)
 
-    # -- restart: a helper runs setup's create sequence again
-
-    def begin_restart(self) -> None:
+    def spawn_helper(self, op: str, *args: str):
+        """`python -m pod.shim.setup --op OP ...` answering on a socket; None if it cannot run."""
         ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
         posix.set_inheritable(theirs.fileno(), True)
         root, runroot, container_id = self.ids
         argv = [
             sys.executable, "-I", "-m", "pod.shim.setup", "--root", root, "--runroot", runroot,
-            "--id", container_id, "--op", "restart", "--exit-code", str(self.exit_code),
-            "--answer-fd", str(theirs.fileno()),
+            "--id", container_id, "--op", op, "--answer-fd", str(theirs.fileno()), *args,
         ]  # fmt: skip
         try:
             pid = posix.posix_spawn(sys.executable, argv, _helper_environment())
         except OSError:
             ours.close()
-            return  # no restart: the exit is final
+            return None
         finally:
             theirs.close()
-        self.restarting = self.watch_helper(pid, ours)
+        return self.watch_helper(pid, ours)
+
+    # -- health checks: a helper runs each one and says what to do
+
+    def check_due(self) -> bool:
+        """A health check is scheduled: the container runs and no check is at work."""
+        running = self.started and self.exit_code is None
+        return bool(self.health_every) and running and self.checking is None
+
+    def begin_check(self) -> None:
+        self.checking = self.spawn_helper("healthcheck")
+        if self.checking is None:  # try again an interval later
+            self.next_check = time.monotonic() + self.health_every
+
+    def checked(self, action: str) -> None:
+        self.next_check = time.monotonic() + self.health_every
+        if action == "restart":
+            self.health_restart = True
+        if action in ("kill", "restart"):
+            self.kill(_signal.SIGKILL)
+
+    # -- restart: a helper runs setup's create sequence again
+
+    def begin_restart(self) -> None:
+        extra = ["--health-restart"] if self.health_restart else []
+        self.health_restart = False
+        # None: no restart, the exit is final
+        self.restarting = self.spawn_helper("restart", "--exit-code", str(self.exit_code), *extra)
 
     def restarted_or_not(self, words: list, fds: list) -> None:
         """ok PID STDIN OUT ERR (1 or 0 each: which fds came, in that order) | no | error..."""
@@ -511,6 +561,7 @@ class _Supervisor:
         self.stdin_buffer.clear()
         self.stdin_eof = self.paused = False
         self.exit_code = None
+        self.next_check = time.monotonic() + self.health_every
         self.watch_outputs()
         if self.pid in self.orphans:  # it ended before we heard of it
             self.container_exited(self.orphans.pop(self.pid))
@@ -530,17 +581,51 @@ class _Supervisor:
         if failure:
             code, error = 125, failure
         root, runroot, container_id = self.ids
-        problem = steps.finish_step(root, runroot, container_id, code, error, self.abandoned)
+        problem = ""
+        if self.abandoned or not self.finished_by_client(code, error):
+            from pod.shim import steps
+
+            problem = steps.finish_step(root, runroot, container_id, code, error, self.abandoned)
         for fd in self.held_ports:  # free before the exit is told: a next run may take them
             posix.close(fd)
         self.listener.close()
         self.release_clients(code, error or problem)
         if self.netns_use >= 0:
             posix.close(self.netns_use)  # before the tidy, which stops an unused namespace
-        # Host network parts, after the exit is reported and at a low priority: the next
-        # `pod run` (often started at once) must not wait for the CPU this takes.
-        posix.nice(10)  # raising one's niceness needs no privilege
-        steps.tidy_step(root, runroot, container_id)
+        if self.network_parts:
+            # Host network parts, after the exit is reported and at a low priority: the next
+            # `pod run` (often started at once) must not wait for the CPU this takes.
+            from pod.shim import steps
+
+            posix.nice(10)  # raising one's niceness needs no privilege
+            steps.tidy_step(root, runroot, container_id)
+
+    def finished_by_client(self, code: int, error: str) -> bool:
+        """Hand the end of the run to the client that asked for it (FINISHER); True when it
+        says FINISHED with no problem. Any other outcome: we do it ourselves."""
+        client = self.finisher
+        if client is None or client.fd not in self.clients:
+            return False
+        deadline = time.monotonic() + _FINISH_SECONDS
+        client.outbox += frame(FINISH, code.to_bytes(4, "big", signed=True) + error.encode())
+        try:
+            client.sock.settimeout(_CLOSE_SECONDS)
+            while client.outbox:
+                del client.outbox[: client.sock.send(client.outbox)]
+            while True:
+                for kind, payload in parse_frames(client.inbox, MAX_CLIENT_FRAME):
+                    if kind == FINISHED:
+                        return not payload
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                client.sock.settimeout(left)
+                data = client.sock.recv(_CHUNK)
+                if not data:
+                    return False
+                client.inbox += data
+        except (OSError, ValueError):
+            return False
 
     def release_clients(self, code: int, error: str = "") -> None:
         """Send every client the exit (and an engine error before it), then close them."""

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pod import __version__
+from pod import __version__, events
 from pod.config import Settings
 from pod.system.checks import cgroup_version, run_checks
 
@@ -121,6 +121,24 @@ def _id_mappings(rootless: bool) -> dict[str, Any]:
     }
 
 
+def _security(settings: Settings) -> dict[str, Any]:
+    """podman's host.security keys, with pod's own answers: seccomp is enabled when the kernel
+    filters system calls and libseccomp is there for pod's runtime to load them; the profile is
+    the one containers get by default; AppArmor and SELinux are never applied by pod."""
+    from pod.container.seccomp_profile import default_profile_path
+    from pod.container.spec import DEFAULT_CAPABILITIES
+    from pod.runtime import seccomp
+
+    return {
+        "apparmorEnabled": False,
+        "capabilities": ",".join(sorted(DEFAULT_CAPABILITIES)),
+        "rootless": settings.rootless,
+        "seccompEnabled": seccomp.kernel_filters() and seccomp.available(),
+        "seccompProfilePath": str(default_profile_path()),
+        "selinuxEnabled": False,
+    }
+
+
 def _host(settings: Settings) -> dict[str, Any]:
     memory = _meminfo()
     checks = run_checks(settings)
@@ -132,7 +150,7 @@ def _host(settings: Settings) -> dict[str, Any]:
         "checks": [check.as_dict() for check in checks],
         "cpus": os.cpu_count() or 0,
         "distribution": _distribution(),
-        "eventLogger": "none",
+        "eventLogger": events.backend(),
         "hostname": socket.gethostname(),
         "idMappings": _id_mappings(settings.rootless),
         "kernel": platform.release(),
@@ -143,7 +161,7 @@ def _host(settings: Settings) -> dict[str, Any]:
         "ociRuntime": _oci_runtime(),
         "os": "linux",
         "remoteSocket": {"exists": False, "path": ""},
-        "security": {"rootless": settings.rootless},
+        "security": _security(settings),
         "serviceIsRemote": False,
         "swapFree": memory.get("SwapFree", 0),
         "swapTotal": memory.get("SwapTotal", 0),
@@ -214,6 +232,11 @@ GO_NAMES = {  # podman's Go field names where they are not just the JSON key cap
     "container_id": "ContainerID",
     "host_id": "HostID",
     "memFree": "MemFree",
+    "apparmorEnabled": "AppArmorEnabled",
+    "capabilities": "DefaultCapabilities",
+    "seccompEnabled": "SECCOMPEnabled",
+    "seccompProfilePath": "SECCOMPProfilePath",
+    "selinuxEnabled": "SELinuxEnabled",
 }
 
 

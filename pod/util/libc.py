@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -15,6 +16,8 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+
+PR_SET_PDEATHSIG = 1
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
@@ -36,3 +39,13 @@ def unshare(flags: int) -> None:
 def setns(fd: int, nstype: int) -> None:
     """Join the namespace `fd` refers to (an open /proc/<pid>/ns/* or bind-mounted ns file)."""
     check(libc.setns(fd, nstype), "setns")
+
+
+def die_with_parent(parent_pid: int) -> bool:
+    """Be killed (SIGKILL) when the thread that started this process ends, as a helper must not
+    outlive a `kill -9` of its command; False when the parent `parent_pid` is already gone.
+
+    Set after any change of credentials (entering a user namespace, setuid): those clear it.
+    """
+    check(libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+    return os.getppid() == parent_pid

@@ -9,11 +9,13 @@ mapping, set up by the setuid newuidmap/newgidmap). With no range, or no newuidm
 maps the user alone: owners collapse to the user, and the caller is told once.
 
 Worker protocol (both halves live here so they cannot drift apart):
-  1. The parent spawns `python -m <module> --userns-sync <fd>` (never fork: the parent may hold
-     threads), with one end of a socketpair as <fd>.
+  1. The parent spawns `python -m <module> --parent <pid> --userns-sync <fd>` (never fork: the
+     parent may hold threads), with one end of a socketpair as <fd>.
   2. The child unshares CLONE_NEWUSER and sends b"U"; the parent writes the uid/gid maps and sends
      b"G"; the child becomes uid/gid 0 in the namespace.
-  3. The parent writes a JSON request on the child's stdin; the child answers on stdout with
+  3. The child asks to be killed when the thread that spawned it ends (PR_SET_PDEATHSIG), and
+     stops if <pid> is gone already: a `kill -9` of the command leaves no worker writing on.
+  4. The parent writes a JSON request on the child's stdin; the child answers on stdout with
      {"result": ...} or {"error": {"type": <PodError subclass name>, "message": ...}}, which the
      parent raises as that PodError.
 """
@@ -34,11 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from pod import errors
-from pod.util.libc import CLONE_NEWUSER, unshare
+from pod.util.libc import CLONE_NEWUSER, die_with_parent, unshare
 
 SUBUID_FILE = Path("/etc/subuid")
 SUBGID_FILE = Path("/etc/subgid")
 SYNC_FLAG = "--userns-sync"
+PARENT_FLAG = "--parent"
 _READY = b"U"
 _GO = b"G"
 
@@ -191,7 +194,7 @@ def _decode_reply(module: str, out: bytes, err: bytes, returncode: int) -> Any:
 def _spawn(module: str, sync_fd: int | None) -> subprocess.Popen[bytes]:
     sync = [] if sync_fd is None else [SYNC_FLAG, str(sync_fd)]
     return subprocess.Popen(
-        [sys.executable, "-m", module, *sync],
+        [sys.executable, "-m", module, PARENT_FLAG, str(os.getpid()), *sync],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -273,9 +276,12 @@ def _describe(err: OSError) -> str:
 
 def worker_main(handler: Callable[[Any], Any], argv: list[str]) -> None:
     """The worker's entry point: join the namespace if asked, answer one request, report errors."""
+    flags = dict(zip(argv[::2], argv[1::2], strict=False))
     try:
-        if argv[:1] == [SYNC_FLAG]:
-            enter_userns(int(argv[1]))
+        if SYNC_FLAG in flags:
+            enter_userns(int(flags[SYNC_FLAG]))
+        if PARENT_FLAG in flags and not die_with_parent(int(flags[PARENT_FLAG])):
+            sys.exit(1)  # the command that asked is gone: nobody wants the answer
         reply: dict[str, Any] = {"result": handler(json.load(sys.stdin))}
     except errors.PodError as err:
         reply = {"error": {"type": type(err).__name__, "message": str(err)}}

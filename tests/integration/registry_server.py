@@ -3,6 +3,8 @@
 Three flavours, one class: plain HTTP, TLS + htpasswd (bcrypt), and token auth with a small token
 server (`TokenServer`) that signs RS256 JWTs with `openssl dgst` and really checks scopes.
 The registry config is written as JSON, which distribution's YAML parser reads as it is.
+`FakeServer` (with `fake_registry`) is a tiny HTTP server for what a real registry will not do:
+lie about digests, stall mid-blob, misbehave.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import subprocess
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -306,6 +309,107 @@ def start_tls_registry(
         shutil.copyfile(tls.ca_cert, certs_d / host / "ca.crt")
     server.certs_d = certs_d
     return server
+
+
+# --------------------------------------------------------------------------------------------
+# fake registries: for what a real registry will not do (lie about digests, stall, misbehave)
+
+
+def reply(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> None:
+    handler.send_response(status)
+    headers = dict(headers or {})
+    headers.setdefault("Content-Length", str(len(body)))
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    if handler.command != "HEAD" and body:
+        with contextlib.suppress(OSError):
+            handler.wfile.write(body)
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class FakeServer:
+    """A threaded HTTP server calling `app(handler)` for every request, recording each one."""
+
+    def __init__(self, app: Callable[[BaseHTTPRequestHandler], None], host="127.0.0.1"):
+        self.app = app
+        self.seen: list[Seen] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                fake.seen.append(Seen(self.command, self.path, dict(self.headers), body))
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    fake.app(self)
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _any
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            block_on_close = False
+
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass
+
+        self.server = Server((host, 0), Handler)
+        self.host = f"{host}:{self.server.server_address[1]}"
+        self.url = f"http://{self.host}"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def requests_to(self, fragment: str) -> list[Seen]:
+        return [s for s in self.seen if fragment in s.path]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@contextlib.contextmanager
+def fake_server(app: Callable, host: str = "127.0.0.1") -> Iterator[FakeServer]:
+    server = FakeServer(app, host)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def fake_registry(routes: dict[str, Callable], require_basic: bool = False) -> Callable:
+    """An app mimicking /v2/: `routes` maps a path prefix to a handler function."""
+
+    def app(handler: BaseHTTPRequestHandler) -> None:
+        authorized = handler.headers.get("Authorization", "").startswith("Basic ")
+        if require_basic and not authorized:
+            reply(handler, 401, b"{}", {"WWW-Authenticate": 'Basic realm="fake"'})
+            return
+        path = urllib.parse.urlsplit(handler.path).path
+        if path == "/v2/":
+            reply(handler, 200, b"{}")
+            return
+        for prefix, route in routes.items():
+            if path.startswith(prefix):
+                route(handler)
+                return
+        reply(handler, 404, b'{"errors":[{"code":"NOT_FOUND","message":"no route"}]}')
+
+    return app
 
 
 # --------------------------------------------------------------------------------------------

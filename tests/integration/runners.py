@@ -209,6 +209,19 @@ class RootlessUser:
         )
         return completed_or_raise(full, proc, check)
 
+    def popen(self, *cmd, **kwargs) -> subprocess.Popen:
+        """Any command left running as the user, its pid the command's own (no runuser in
+        between, so a signal reaches it): Popen's keyword arguments (stdout=PIPE, ...)."""
+        return subprocess.Popen(
+            [str(c) for c in cmd],
+            user=self.uid,
+            group=self.gid,
+            extra_groups=[],
+            env=self.env(),
+            cwd=self.workdir,
+            **kwargs,
+        )
+
     def run_pod(
         self, *args, root=None, runroot=None, env=None, input=None, timeout=120, check=False
     ) -> subprocess.CompletedProcess:
@@ -238,6 +251,11 @@ class RootlessPod:
     def __post_init__(self):
         self.root = self.tmp / "root"
         self.runroot = self.tmp / "runroot"
+
+    def popen(self, *args, **kwargs) -> subprocess.Popen:
+        """`pod ARGS` left running as the user, with this test's store."""
+        store = ["--root", self.root, "--runroot", self.runroot]
+        return self.user.popen(self.user.pod_bin, *store, *args, **kwargs)
 
     def __call__(self, *args, env=None, input=None, timeout=120, check=False):
         return self.user.run_pod(

@@ -87,8 +87,8 @@ def assert_nothing_stored(runner) -> None:
     for directory in (root / "layers", root / "blobs" / "blobs" / "sha256"):
         assert not directory.exists() or sorted(directory.iterdir()) == [], directory
     tmp = root / "tmp"
-    leftovers = [p for p in tmp.iterdir() if p.name != "incoming"] if tmp.exists() else []
-    assert leftovers == []
+    scratch = [p for p in tmp.rglob("*") if not p.is_dir()] if tmp.exists() else []
+    assert scratch == []  # no download, layer or scratch file left
 
 
 @pytest.fixture(params=["rootful", "rootless"])

@@ -64,6 +64,43 @@ def test_a_profile_file_is_applied(pod, busybox, runtime, nnp, tmp_path):
     assert json.loads(options.stdout) == [f"seccomp={path}"]
 
 
+def test_info_and_inspect_say_how_seccomp_is_set(pod, busybox, tmp_path):
+    """podman's keys: host.security.seccompEnabled / seccompProfilePath in info (the profile
+    containers get: containers.conf's seccomp_profile when set), and inspect's
+    HostConfig.SecurityOpt with the io.podman.annotations.seccomp annotation."""
+    from pod.container.seccomp_profile import BUILTIN_PROFILE, SYSTEM_PROFILES
+
+    system = next((p for p in SYSTEM_PROFILES if p.is_file()), BUILTIN_PROFILE)
+    security = json.loads(pod("info", "--format", "json", check=True).stdout)["host"]["security"]
+    assert (security["seccompEnabled"], security["seccompProfilePath"]) == (True, str(system))
+    assert "    seccompEnabled: true" in pod("info", check=True).stdout.splitlines()
+    profile = tmp_path / "profile.json"
+    profile.write_text(
+        json.dumps(
+            {
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [
+                    {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 30}
+                ],
+            }
+        )
+    )
+    conf = tmp_path / "containers.conf"
+    conf.write_text(f'[containers]\nseccomp_profile = "{profile}"\n')
+    env = {"CONTAINERS_CONF": str(conf)}
+    fields = "{{.Host.Security.SECCOMPEnabled}} {{.Host.Security.SECCOMPProfilePath}}"
+    assert pod("info", "--format", fields, env=env).stdout == f"true {profile}\n"
+    result = pod("run", "--rm", busybox, "mkdir", "/tmp/x", env=env)
+    assert "Read-only file system" in result.stderr  # the configured profile is the default
+    template = '{{json .HostConfig.SecurityOpt}} {{index .Config.Annotations "%s"}}'
+    for options, shown in [([], "[] "),
+                           (["--security-opt", "seccomp=unconfined"],
+                            '["seccomp=unconfined"] unconfined')]:  # fmt: skip
+        name = pod("create", *options, busybox, check=True).stdout.strip()
+        out = pod("inspect", "--format", template % "io.podman.annotations.seccomp", name)
+        assert out.stdout == shown + "\n", out.stderr
+
+
 @pytest.mark.parametrize("content", [None, "{not json"])
 def test_missing_or_malformed_profile_exits_125(pod, busybox, tmp_path, content):
     path = tmp_path / "profile.json"
@@ -172,7 +209,8 @@ def test_oci_hooks_in_pod_runtime(tmp_path):
     lines = log.read_text().splitlines()
     assert [line.split()[0] for line in lines] == [k for k in HOOK_KINDS if k != "startContainer"]
     states = [json.loads(line.split(" ", 2)[2]) for line in lines]
-    assert [s["status"] for s in states] == ["creating", "creating", "creating", "running",
+    # runtime.md: the creation hooks run after lifecycle step 2, and "created" is that state
+    assert [s["status"] for s in states] == ["created", "created", "created", "running",
                                              "stopped"]  # fmt: skip
     assert all(s["bundle"] == str(bundle.bundle) and s["pid"] > 0 for s in states)
     failing = {"createRuntime": [{"path": "/bin/false"}]}

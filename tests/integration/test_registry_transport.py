@@ -5,29 +5,40 @@ tokens per scope, no credentials on cross-host redirects, bounded retries with t
 size checks while streaming (with Range resume), exact manifest bytes, streamed uploads.
 
 The real registries are the session's (conftest.py: `registry`, `tls_registry`, `token_registry`
-with its token server); the fake servers, for what a real registry will not do, are below.
+with its token server); the fake servers, for what a real registry will not do, are
+registry_server's FakeServer.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.server
 import json
 import os
 import socket
-import threading
 import time
 import tracemalloc
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from image_builder import MT_OCI_CONFIG, MT_OCI_INDEX, MT_OCI_LAYER, MT_OCI_MANIFEST, sha256_digest
-from registry_server import TOKEN_FIELDS, free_port
+from image_builder import (
+    MT_OCI_CONFIG,
+    MT_OCI_INDEX,
+    MT_OCI_LAYER,
+    MT_OCI_MANIFEST,
+    served_manifest,
+    sha256_digest,
+)
+from registry_server import (
+    TOKEN_FIELDS,
+    FakeServer,
+    fake_registry,
+    fake_server,
+    free_port,
+    reply,
+)
 
 from pod.errors import (
     AuthenticationError,
@@ -46,106 +57,6 @@ def blob_file(directory: Path, data: bytes) -> tuple[Path, str]:
     path = directory / f"blob-{uuid.uuid4().hex}"
     path.write_bytes(data)
     return path, sha256_digest(data)
-
-
-# --- helpers: fake HTTP servers --------------------------------------------------------------
-
-
-def reply(
-    handler: http.server.BaseHTTPRequestHandler,
-    status: int,
-    body: bytes = b"",
-    headers: dict[str, str] | None = None,
-) -> None:
-    handler.send_response(status)
-    headers = dict(headers or {})
-    headers.setdefault("Content-Length", str(len(body)))
-    for name, value in headers.items():
-        handler.send_header(name, value)
-    handler.end_headers()
-    if handler.command != "HEAD" and body:
-        with contextlib.suppress(OSError):
-            handler.wfile.write(body)
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class FakeServer:
-    """A threaded HTTP server calling `app(handler)` for every request, recording each one."""
-
-    def __init__(self, app: Callable[[http.server.BaseHTTPRequestHandler], None], host="127.0.0.1"):
-        self.app = app
-        self.seen: list[Seen] = []
-        fake = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                fake.seen.append(Seen(self.command, self.path, dict(self.headers), body))
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    fake.app(self)
-
-            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _any
-
-        class Server(http.server.ThreadingHTTPServer):
-            daemon_threads = True
-            block_on_close = False
-
-            def handle_error(self, request: object, client_address: object) -> None:
-                pass
-
-        self.server = Server((host, 0), Handler)
-        self.host = f"{host}:{self.server.server_address[1]}"
-        self.url = f"http://{self.host}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def requests_to(self, fragment: str) -> list[Seen]:
-        return [s for s in self.seen if fragment in s.path]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@contextlib.contextmanager
-def fake_server(app: Callable, host: str = "127.0.0.1") -> Iterator[FakeServer]:
-    server = FakeServer(app, host)
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-def fake_registry(routes: dict[str, Callable], require_basic: bool = False) -> Callable:
-    """An app mimicking /v2/: `routes` maps a path prefix to a handler function."""
-
-    def app(handler: http.server.BaseHTTPRequestHandler) -> None:
-        authorized = handler.headers.get("Authorization", "").startswith("Basic ")
-        if require_basic and not authorized:
-            reply(handler, 401, b"{}", {"WWW-Authenticate": 'Basic realm="fake"'})
-            return
-        path = urlsplit(handler.path).path
-        if path == "/v2/":
-            reply(handler, 200, b"{}")
-            return
-        for prefix, route in routes.items():
-            if path.startswith(prefix):
-                route(handler)
-                return
-        reply(handler, 404, b'{"errors":[{"code":"NOT_FOUND","message":"no route"}]}')
-
-    return app
 
 
 def fake_client(server: FakeServer, **kwargs: object) -> RegistryClient:
@@ -601,6 +512,54 @@ def test_manifest_by_digest_is_verified() -> None:
     app = fake_registry({"/v2/repo/manifests/": lambda h: reply(h, 200, served)})
     with fake_server(app) as server, pytest.raises(DigestMismatchError):
         fake_client(server).get_manifest("repo", sha256_digest(asked), [MT_OCI_MANIFEST])
+
+
+@pytest.mark.parametrize(
+    ("header", "error"),
+    [
+        (None, None),
+        ("{digest}", None),
+        ("sha512:{sha512}", None),
+        (sha256_digest(b"something else"), DigestMismatchError),
+        ("md5:abc", UnsafeContentError),
+    ],
+    ids=["absent", "sha256", "sha512", "mismatch", "unknown-algorithm"],
+)
+def test_manifest_by_tag_is_checked_against_docker_content_digest(header, error) -> None:
+    body = image_manifest((sha256_digest(b"a"), 1), [])
+    headers = {"Content-Type": MT_OCI_MANIFEST}
+    if header:
+        sha512 = hashlib.sha512(body).hexdigest()
+        headers["Docker-Content-Digest"] = header.format(digest=sha256_digest(body), sha512=sha512)
+    app = fake_registry({"/v2/repo/manifests/": lambda h: reply(h, 200, body, headers)})
+    with fake_server(app) as server:
+        client = fake_client(server)
+        if error is None:
+            data, _, digest = client.get_manifest("repo", "v1", [MT_OCI_MANIFEST])
+            assert (data, digest) == (body, sha256_digest(body))
+            return
+        with pytest.raises(error, match="Docker-Content-Digest"):
+            client.get_manifest("repo", "v1", [MT_OCI_MANIFEST])
+
+
+def test_real_registry_sends_the_digest_pod_checks(plain: RegistryClient, tmp_path: Path) -> None:
+    """docker-registry names the manifest's digest when asked by tag: every real pull by tag
+    goes through the Docker-Content-Digest check."""
+    pushed = push_image(plain, "check/digest", tmp_path)
+    served = served_manifest(plain.host, "check/digest", "v1")
+    assert served.headers["Docker-Content-Digest"] == sha256_digest(pushed["manifest"])
+    assert plain.get_manifest("check/digest", "v1", [MT_OCI_MANIFEST])[0] == pushed["manifest"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:99999", "127.0.0.1:0", "[::1]:65536"])
+def test_a_port_no_connection_can_use_is_one_clear_line(host: str) -> None:
+    with pytest.raises(RegistryError) as caught:
+        RegistryClient(host, cert_dirs=[]).ping()
+    port = host.rpartition(":")[2]
+    assert str(caught.value) == (
+        f'pinging container registry {host}: Get "https://{host}/v2/": dial tcp: address '
+        f"{port}: invalid port"
+    )
 
 
 def test_manifest_media_type_from_body_when_header_is_generic() -> None:

@@ -347,9 +347,8 @@ def test_terminal_through_console_socket(bundle):
     assert result["tty"].replace("\r", "").split() == ["/dev/pts/0", "hello"]
 
 
-def test_cli_lifecycle(tmp_path):
-    bundle = Bundle(tmp_path, "pod")
-    (bundle.bundle / "config.json").write_text(json.dumps(make_config(["sleep", "100"])))
+def pod_runtime_cli(tmp_path: Path):
+    """`pod-runtime --root <tmp>/state ARGS...` as a function returning the finished process."""
     cli = [str(Path(PYTHON).parent / "pod-runtime"), "--root", str(tmp_path / "state")]
 
     def run(*args: str) -> subprocess.CompletedProcess:
@@ -361,6 +360,13 @@ def test_cli_lifecycle(tmp_path):
             err.seek(0)
             return subprocess.CompletedProcess(done.args, done.returncode, out.read(), err.read())
 
+    return run
+
+
+def test_cli_lifecycle(tmp_path):
+    bundle = Bundle(tmp_path, "pod")
+    (bundle.bundle / "config.json").write_text(json.dumps(make_config(["sleep", "100"])))
+    run = pod_runtime_cli(tmp_path)
     created = run("create", "--bundle", str(bundle.bundle), "--pid-file",
                   str(tmp_path / "pid"), "c1")  # fmt: skip
     assert created.returncode == 0, created.stderr
@@ -379,6 +385,70 @@ def test_cli_lifecycle(tmp_path):
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1
     assert "does not exist" in missing.stderr
     assert run("features").returncode == 0
+
+
+def test_cli_spec_rules(tmp_path):
+    """runtime.md's rules: deleting a container that is not stopped is an error (created
+    included: --force kills it) and so is deleting one that does not exist (--force excepted,
+    as runc), a config without a process can be created but not started (start stops it), and
+    ociVersion must be SemVer."""
+    bundle = Bundle(tmp_path, "pod")
+    config = bundle.bundle / "config.json"
+    run = pod_runtime_cli(tmp_path)
+    config.write_text(json.dumps(make_config(["true"])))
+    assert run("create", "--bundle", str(bundle.bundle), "c1").returncode == 0
+    refused = run("delete", "c1")
+    assert refused.returncode == 1 and "cannot delete created container c1" in refused.stderr
+    assert json.loads(run("state", "c1").stdout)["status"] == "created"
+    assert run("delete", "--force", "c1").returncode == 0
+    gone = run("delete", "c1")  # gone: an error, but not with --force (runc's rule, podman's use)
+    assert gone.returncode == 1 and "does not exist" in gone.stderr
+    assert (run("delete", "--force", "c1").returncode, run("delete", "-f", "c1").stderr) == (0, "")
+    no_process = make_config([])
+    del no_process["process"]
+    config.write_text(json.dumps(no_process))
+    assert run("create", "--bundle", str(bundle.bundle), "c2").returncode == 0
+    start = run("start", "c2")
+    assert start.returncode == 1 and "its config has no process" in start.stderr
+    assert json.loads(run("state", "c2").stdout)["status"] == "stopped"
+    assert run("delete", "c2").returncode == 0
+    config.write_text(json.dumps(make_config(["true"], ociVersion="invalid")))
+    bad = run("create", "--bundle", str(bundle.bundle), "c3")
+    assert bad.returncode == 1 and "ociVersion 'invalid' is not a SemVer version" in bad.stderr
+
+
+def test_without_a_mount_namespace(tmp_path):
+    """A config without a mount namespace shares ours (the spec's "inherit"): the container's
+    root is a chroot into the rootfs (read-only when asked), and delete detaches every mount
+    it left on the rootfs here."""
+    bundle = Bundle(tmp_path, "pod")
+    namespaces = [{"type": t} for t in ("pid", "ipc", "uts")]
+    script = "readlink /proc/self/ns/mnt; ls /; touch /x 2>/dev/null || echo ro"
+    out = bundle.ok(["sh", "-c", script], linux={"namespaces": namespaces},
+                    root={"path": "rootfs", "readonly": True})  # fmt: skip
+    lines = out.split()
+    assert lines[0] == os.readlink("/proc/self/ns/mnt")
+    assert "bin" in lines and "garbage" in lines and lines[-1] == "ro"
+    assert str(bundle.rootfs) not in Path("/proc/self/mountinfo").read_text()
+    (bundle.rootfs / "x").touch()  # the bind was read-only, the directory is not
+
+
+@pytest.mark.parametrize(
+    ("propagation", "tag"),
+    [("shared", "shared:"), ("private", None), ("unbindable", "unbindable"), ("slave", None)],
+)
+def test_rootfs_propagation(tmp_path, propagation, tag):
+    """linux.rootfsPropagation is the container root's own: a shared root gets a peer group of
+    its own, an unbindable one cannot be bound (a slave root is a slave of the host's root, or
+    private when that one is private, as here)."""
+    out = Bundle(tmp_path, "pod").ok(["cat", "/proc/self/mountinfo"],
+                                     linux={"rootfsPropagation": propagation})  # fmt: skip
+    root = next(line.split(" - ")[0].split()[6:] for line in out.splitlines()
+                if line.split()[4] == "/")  # fmt: skip
+    own = [f for f in root if not f.startswith("master:")]
+    assert [f.rstrip("0123456789") for f in own] == ([tag] if tag else [])
+    if tag == "shared:":  # a peer group no mount of ours belongs to
+        assert own[0] not in Path("/proc/self/mountinfo").read_text().split()
 
 
 def test_unknown_runtime_binary():

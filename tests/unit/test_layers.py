@@ -35,6 +35,15 @@ from pod.store.lock import locked
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown, mknod, mount)")
 
 
+def names(directory: Path) -> list[str]:
+    """What a store directory holds (nothing when it was never made)."""
+    return sorted(os.listdir(directory)) if directory.exists() else []
+
+
+def assert_nothing_stored(store: Layout) -> None:
+    assert names(store.layers_root) == [] and names(store.layer_scratch_root) == []
+
+
 def assert_untouched(tmp_path: Path, outside: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blob", "layer", "outside"]
     assert sorted(p.name for p in outside.iterdir()) == ["secret"]
@@ -500,7 +509,8 @@ def test_ensure_layer_unpacks_once(tmp_path: Path, store: Layout) -> None:
     assert layers.read_layer_info(store, diff) == info
     blob.unlink()  # a second call must not even look at the blob
     assert layers.ensure_layer(store, diff, None, blob, diff, rootless=False) == info
-    assert sorted(p.name for p in store.layers_root.iterdir()) == [diff.removeprefix("sha256:")]
+    assert names(store.layers_root) == [diff.removeprefix("sha256:")]
+    assert names(store.layer_scratch_root) == []
 
 
 def test_ensure_layer_records_the_parent(tmp_path: Path, store: Layout) -> None:
@@ -517,7 +527,7 @@ def test_diff_id_mismatch_keeps_nothing(tmp_path: Path, store: Layout) -> None:
     wrong = "sha256:" + "0" * 64
     with pytest.raises(DigestMismatchError, match=wrong):
         layers.ensure_layer(store, wrong, None, blob, wrong, rootless=False)
-    assert list(store.layers_root.iterdir()) == []
+    assert_nothing_stored(store)
 
 
 def test_failed_hostile_layer_leaves_no_partial_dir(
@@ -526,7 +536,7 @@ def test_failed_hostile_layer_leaves_no_partial_dir(
     blob, diff = write_blob(tmp_path, [member("ok", data=b"1"), member("../escape", data=b"x")])
     with pytest.raises(UnsafeContentError):
         layers.ensure_layer(store, diff, None, blob, diff, rootless=False)
-    assert list(store.layers_root.iterdir()) == []
+    assert_nothing_stored(store)
     assert not layers.layer_exists(store, diff)
 
 
@@ -544,7 +554,7 @@ def test_remove_layer(tmp_path: Path, store: Layout) -> None:
     layers.ensure_layer(store, diff, None, blob, diff, rootless=False)
     assert layers.remove_layer(store, diff, rootless=False)
     assert not layers.layer_exists(store, diff)
-    assert list(store.layers_root.iterdir()) == []
+    assert_nothing_stored(store)
     assert not layers.remove_layer(store, diff, rootless=False)
 
 
@@ -552,20 +562,18 @@ def test_cleanup_removes_leftovers_of_dead_writers_only(tmp_path: Path, store: L
     dead = subprocess.Popen(["true"])
     dead.wait()
     busy_chain, dead_chain = "b" * 64, "d" * 64
-    leftover = store.layers_root / f"{dead_chain}.partial-{dead.pid}"
+    leftover = store.layer_scratch_dir(dead_chain, "partial", dead.pid)
     (leftover / "diff" / "sub").mkdir(parents=True)
-    removing = store.layers_root / f"{dead_chain}.removing-{dead.pid}"
+    removing = store.layer_scratch_dir(dead_chain, "removing", dead.pid)
     removing.mkdir()
-    in_progress = store.layers_root / f"{busy_chain}.partial-{os.getpid()}"
+    in_progress = store.layer_scratch_dir(busy_chain, "partial", os.getpid())
     in_progress.mkdir()
-    unrelated = store.layers_root / ("c" * 64)
+    unrelated = store.layer_scratch_root / ("c" * 64)
     unrelated.mkdir()
     with locked(store.layer_lock(busy_chain)):
         removed = layers.cleanup_partial_layers(store)
     assert removed == sorted([leftover.name, removing.name])
-    assert sorted(p.name for p in store.layers_root.iterdir()) == sorted(
-        [in_progress.name, unrelated.name]
-    )
+    assert names(store.layer_scratch_root) == sorted([in_progress.name, unrelated.name])
 
 
 KILLED_WRITER = """
@@ -583,7 +591,7 @@ def test_kill_9_mid_unpack_is_cleaned_up(tmp_path: Path, store: Layout) -> None:
     blob, diff = write_blob(tmp_path, files)
     args = [str(store.root), str(blob), diff]
     writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, *args], cwd="/")
-    partial = store.layers_root / f"{diff.removeprefix('sha256:')}.partial-{writer.pid}"
+    partial = store.layer_scratch_dir(diff, "partial", writer.pid)
     deadline = time.monotonic() + 60
     while not (partial / "diff" / "d1").exists() and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -592,7 +600,7 @@ def test_kill_9_mid_unpack_is_cleaned_up(tmp_path: Path, store: Layout) -> None:
     assert partial.is_dir(), "the writer finished before it could be killed"
     assert not layers.layer_exists(store, diff)
     assert layers.cleanup_partial_layers(store) == [partial.name]
-    assert list(store.layers_root.iterdir()) == []
+    assert_nothing_stored(store)
     info = layers.ensure_layer(store, diff, None, blob, diff, rootless=False)
     assert info.diff_id == diff
 

@@ -76,3 +76,18 @@ def test_diff_ids_validated() -> None:
     assert mf.diff_ids({"rootfs": {"diff_ids": [D1]}}) == [D1]
     with pytest.raises(UnsafeContentError):
         mf.diff_ids({"rootfs": {"diff_ids": ["../x"]}})
+
+
+@pytest.mark.parametrize("size", [mf.CONFIG_LIMIT, mf.CONFIG_LIMIT + 1])
+def test_the_config_size_is_capped_like_the_manifest(size: int) -> None:
+    doc = {
+        "schemaVersion": 2,
+        "config": {"mediaType": mf.OCI_CONFIG, "digest": "sha256:" + "c" * 64, "size": size},
+        "layers": [],
+    }
+    data = json.dumps(doc).encode()
+    if size <= mf.CONFIG_LIMIT:
+        assert mf.parse_manifest(data, mf.OCI_MANIFEST).config.size == size
+        return
+    with pytest.raises(UnsafeContentError, match=f"is {size} bytes, more than the"):
+        mf.parse_manifest(data, mf.OCI_MANIFEST)

@@ -3,6 +3,7 @@
 import pytest
 
 from pod.container.flags import (
+    check_workdir,
     expand_env,
     parse_add_host,
     parse_entrypoint,
@@ -13,6 +14,8 @@ from pod.container.flags import (
     parse_volume,
 )
 from pod.errors import UsageError
+from pod.store.containers import check_name
+from pod.store.names import MAX_NAME_LENGTH, name_problem
 
 
 def test_env_order_host_lookup_and_files(tmp_path):
@@ -95,3 +98,44 @@ def test_tmpfs_labels_hosts_entrypoint():
     assert parse_entrypoint("") == []
     assert parse_entrypoint("/bin/sh") == ["/bin/sh"]
     assert parse_entrypoint('["/bin/sh", "-c"]') == ["/bin/sh", "-c"]
+
+
+def test_a_nul_byte_in_the_environment_is_refused(tmp_path):
+    env_file = tmp_path / "env"
+    env_file.write_bytes(b"A=1\nSECRET=x\x00y\n")
+    with pytest.raises(UsageError, match=f'env file {env_file}: .*"SECRET" contains a NUL') as err:
+        parse_env([], [str(env_file)], {})
+    assert "x" not in str(err.value).split('"SECRET"')[1]  # the value is not shown
+    with pytest.raises(UsageError, match='--env: environment variable "B" contains a NUL'):
+        parse_env(["B=\x00"], [], {})
+    env_file.write_bytes(b"A=\xff\n")
+    with pytest.raises(UsageError, match="not UTF-8"):
+        parse_env([], [str(env_file)], {})
+
+
+def test_env_file_lines_end_at_newlines_only(tmp_path):
+    env_file = tmp_path / "env"
+    env_file.write_text("A=x\x1ey\r\nB=2\n")
+    assert parse_env([], [str(env_file)], {}) == ["A=x\x1ey", "B=2"]
+
+
+def test_workdir_must_be_absolute():
+    assert check_workdir("/srv") == "/srv"
+    assert check_workdir(None) is None
+    for relative in ("rel", "./x", "~/x"):
+        with pytest.raises(UsageError, match=f'invalid workdir "{relative}", must be an absolute'):
+            check_workdir(relative)
+
+
+@pytest.mark.parametrize(
+    "name", ["-x", "_x", ".x", "a/b", "a b", "a:b", "", "é", "a\nb", "x" * (MAX_NAME_LENGTH + 1)]
+)
+def test_bad_names_are_refused_as_podman(name):
+    with pytest.raises(UsageError, match="^running container create option: names must"):
+        check_name(name)
+
+
+@pytest.mark.parametrize("name", ["a", "A.b-c_d", "0x", "x" * MAX_NAME_LENGTH])
+def test_good_names(name):
+    assert name_problem(name) is None
+    check_name(name)

@@ -150,6 +150,20 @@ def test_missing_controller_or_file_is_refused(tmp_path):
                         resources.settings_v1({"memory": {"kernel": 1}}))  # fmt: skip
 
 
+def test_a_limit_the_kernel_drops_is_refused(tmp_path):
+    """Recent kernels accept memory.kmem.limit_in_bytes and keep no limit: read back, refused."""
+    kmem = tmp_path / "memory.kmem.limit_in_bytes"
+    kmem.write_text("")
+    resources.apply({"memory": str(tmp_path)}, resources.settings_v1({"memory": {"kernel": 4096}}))
+    assert kmem.read_text() == "4096"  # a file that keeps what it is given passes
+    kmem.write_text("9223372036854771712")
+    with pytest.raises(OCIRuntimeError, match="memory.kernel is not supported by this kernel"):
+        resources._check_kept(str(kmem), "4096", "memory.kernel")
+    resources._check_kept(str(kmem), "-1", "memory.kernel")  # no limit asked: nothing to check
+    setting = resources.settings_v1({"memory": {"kernel": 1, "limit": 2}})
+    assert [s.read_back for s in setting] == [False, True]
+
+
 # -- hooks ------------------------------------------------------------------------------------
 
 
@@ -164,17 +178,17 @@ def test_hook_gets_state_args_and_env(tmp_path):
     out = tmp_path / "out"
     hook = _hook(tmp_path, f'cat > {out}; echo >> {out}; echo "$0 $1 $FOO" >> {out}',
                  args=["first", "second"], env=["FOO=bar"])  # fmt: skip
-    hooks.run_fatal({"hooks": {"prestart": [hook]}}, {"id": "c1", "pid": 5}, "creating",
+    hooks.run_fatal({"hooks": {"prestart": [hook]}}, {"id": "c1", "pid": 5}, "created",
                     "prestart")  # fmt: skip
     state_line, arg_line = out.read_text().splitlines()
-    assert json.loads(state_line) == {"id": "c1", "pid": 5, "status": "creating"}
+    assert json.loads(state_line) == {"id": "c1", "pid": 5, "status": "created"}
     assert arg_line.endswith("hook.sh second bar")  # $0 is the script, as the kernel runs it
 
 
 def test_hook_failure_and_timeout(tmp_path):
     failing = {"hooks": {"createRuntime": [_hook(tmp_path, "echo broken >&2; exit 3")]}}
     with pytest.raises(OCIRuntimeError, match=r"createRuntime hook .* \(exit status 3\): broken"):
-        hooks.run_fatal(failing, {}, "creating", "createRuntime")
+        hooks.run_fatal(failing, {}, "created", "createRuntime")
     slow = {"hooks": {"poststop": [_hook(tmp_path, "sleep 5", timeout=1)]}}
     warnings = hooks.run_warning(slow, {}, "stopped", "poststop")
     assert len(warnings) == 1 and "timed out after 1s" in warnings[0]
@@ -207,3 +221,35 @@ def test_devices_and_cgroup_rules():
         flags.parse_device_cgroup_rule("x 1:3 rwm")
     with pytest.raises(UsageError, match="invalid device access in device-access-add: q"):
         flags.parse_device_cgroup_rule("c 1:3 rwq")
+
+
+# -- capabilities -----------------------------------------------------------------------------
+
+
+def test_ambient_capabilities_must_be_permitted_and_inheritable():
+    from pod.runtime import init
+    from pod.runtime.syscalls import Recorder
+
+    caps = {"bounding": ["CAP_KILL"], "permitted": ["CAP_KILL"], "ambient": ["CAP_KILL"]}
+    recorder = Recorder()
+    with pytest.raises(OCIRuntimeError, match="ambient: CAP_KILL must also be permitted and "
+                                              "inheritable"):  # fmt: skip
+        init.drop_privileges(recorder, {"capabilities": caps})
+    assert recorder.calls == []  # refused before anything changed
+    init.drop_privileges(recorder, {"capabilities": {**caps, "inheritable": ["CAP_KILL"]}})
+    assert ("prctl", 47, 2, 5) in recorder.calls  # PR_CAP_AMBIENT_RAISE CAP_KILL
+
+
+def test_a_capability_the_runtime_lacks_is_named(monkeypatch):
+    from pod.runtime import init
+    from pod.runtime import syscalls as sc
+    from pod.runtime.syscalls import Recorder
+
+    class Denied(Recorder):
+        def capset(self, effective: int, permitted: int, inheritable: int) -> None:
+            raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(sc, "capget", lambda: (0, ~(1 << 24) & ((1 << 41) - 1), 0))
+    caps = {k: ["CAP_SYS_RESOURCE", "CAP_KILL"] for k in ("bounding", "permitted", "effective")}
+    with pytest.raises(OCIRuntimeError, match="asks for CAP_SYS_RESOURCE, which the runtime's"):
+        init.drop_privileges(Denied(), {"capabilities": caps})

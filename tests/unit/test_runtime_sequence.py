@@ -25,7 +25,9 @@ def _spec(source: Path, namespaces: list[dict]) -> dict:
             "env": ["PATH=/bin", "HOME=/root"],
             "cwd": "/",
             "user": {"uid": 1000, "gid": 1000, "additionalGids": [10], "umask": 0o027},
-            "capabilities": {k: CAPS for k in ("bounding", "effective", "permitted", "ambient")},
+            "capabilities": {
+                k: CAPS for k in ("bounding", "effective", "permitted", "inheritable", "ambient")
+            },  # fmt: skip
             "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 512}],
             "noNewPrivileges": True,
         },
@@ -97,7 +99,7 @@ def _common_tail(last: int) -> list[tuple]:
         ("setresgid", 1000),
         ("setresuid", 1000),
         ("prctl", sc.PR_SET_KEEPCAPS, 0, 0),
-        ("capset", MASK, MASK, 0),
+        ("capset", MASK, MASK, MASK),
         *ambient,
         ("prctl", sc.PR_SET_NO_NEW_PRIVS, 1, 0),
         ("umask", 0o027),
@@ -206,3 +208,73 @@ def test_symlinked_destination_resolves_inside_rootfs(rootfs, tmp_path):
         recorder.calls
     )
     assert (rootfs / "etc" / "x").is_dir()
+
+
+def test_without_a_mount_namespace_the_host_is_left_alone(rootfs, monkeypatch):
+    """The spec's "inherit": no propagation change on the host, the rootfs bind made private
+    (the container's mounts stay below it), chroot instead of pivot_root."""
+    monkeypatch.setattr(cgroups, "in_user_namespace", lambda: False)
+    spec = _spec(rootfs.parent / "source", [{"type": t} for t in ("pid", "uts")])
+    recorder = Recorder(root=str(rootfs))
+    _run(rootfs, spec, recorder)
+    calls = recorder.calls
+    mounts = [call for call in calls if call[0] == "mount"]
+    assert mounts[:3] == [
+        ("mount", "<rootfs>", "<rootfs>", None, sc.MS_BIND | sc.MS_REC, None),
+        ("mount", None, "<rootfs>", None, sc.MS_PRIVATE, None),
+        ("mount", "proc", "<rootfs>/proc", "proc", 0, None),
+    ]
+    assert not any(call[0] in ("pivot_root", "umount2") for call in calls)
+    at = calls.index(("chroot", "."))
+    assert calls[at - 1 : at + 3] == [
+        ("chdir", "<rootfs>"),
+        ("chroot", "."),
+        ("chdir", "/"),
+        ("mount", None, "/", None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY, None),
+    ]
+
+
+def test_without_a_mount_namespace_the_host_root_is_refused(tmp_path):
+    from pod.errors import OCIRuntimeError
+
+    spec = _spec(tmp_path, [{"type": "uts"}])
+    request = process.CreateRequest("c1", spec, "/", tmp_path / "fifo")
+    with pytest.raises(OCIRuntimeError, match="will not mount over the host"):
+        process.prepare_init(request, process.namespaces(spec), Recorder(), None)
+
+
+@pytest.mark.parametrize(
+    ("name", "first", "last"),
+    [
+        ("shared", sc.MS_PRIVATE, sc.MS_SHARED),
+        ("slave", sc.MS_SLAVE, sc.MS_SLAVE),
+        ("rslave", sc.MS_SLAVE, sc.MS_SLAVE | sc.MS_REC),
+        ("private", sc.MS_PRIVATE, sc.MS_PRIVATE),
+        ("unbindable", sc.MS_PRIVATE, sc.MS_UNBINDABLE),
+    ],
+)
+def test_rootfs_propagation(rootfs, monkeypatch, name, first, last):
+    """Every mount private (slave for a slave root) before the rootfs is bound — an unbindable
+    tree could not be bound at all — and the root's own propagation once it is "/"."""
+    monkeypatch.setattr(cgroups, "in_user_namespace", lambda: False)
+    spec = _spec(rootfs.parent / "source", [{"type": "mount"}, {"type": "uts"}])
+    spec["linux"]["rootfsPropagation"] = name
+    spec["root"]["readonly"] = False
+    recorder = Recorder(root=str(rootfs))
+    _run(rootfs, spec, recorder)
+    calls = recorder.calls
+    assert ("mount", None, "/", None, sc.MS_REC | first, None) in calls
+    detached = calls.index(("umount2", ".", sc.MNT_DETACH))
+    assert calls[detached + 1 : detached + 3] == [
+        ("chdir", "/"),
+        ("mount", None, "/", None, last, None),
+    ]
+
+
+def test_unknown_rootfs_propagation_is_refused(rootfs):
+    from pod.errors import OCIRuntimeError
+
+    spec = _spec(rootfs.parent / "source", [{"type": "mount"}, {"type": "uts"}])
+    spec["linux"]["rootfsPropagation"] = "sideways"
+    with pytest.raises(OCIRuntimeError, match="'sideways' is not a propagation type"):
+        _run(rootfs, spec, Recorder(root=str(rootfs)))

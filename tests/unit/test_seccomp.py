@@ -236,3 +236,14 @@ def test_flags_and_multiple_arches_compile():
     assert len(compiled.export_bpf()) % 8 == 0
     compiled.release()
     assert seccomp.compile_filter(None) is None
+
+
+def test_default_profile_follows_containers_conf(tmp_path, monkeypatch):
+    """containers.conf's [containers] seccomp_profile wins, as in podman; else the system's."""
+    conf = tmp_path / "containers.conf"
+    conf.write_text('[containers]\nseccomp_profile = "/srv/profile.json"\n')
+    monkeypatch.setenv("CONTAINERS_CONF", str(conf))
+    assert sp.default_profile_path() == Path("/srv/profile.json")
+    conf.write_text("[containers]\n")
+    expected = next((p for p in sp.SYSTEM_PROFILES if p.is_file()), sp.BUILTIN_PROFILE)
+    assert sp.default_profile_path() == expected

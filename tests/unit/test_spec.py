@@ -693,3 +693,19 @@ def test_host_swap_limit(tmp_path):
     assert spec.host_swap_limit(tmp_path)
     (tmp_path / "cgroup.controllers").write_text("memory\n")
     assert spec.host_swap_limit(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({}, None),
+        ({"seccomp_profile": "/etc/profile.json"}, "/etc/profile.json"),
+        ({"seccomp_profile": "unconfined"}, "unconfined"),
+        ({"seccomp_profile": "unconfined", "privileged": True}, "unconfined"),
+        ({"privileged": True}, None),
+    ],
+)
+def test_seccomp_annotation_records_the_option_as_podman(fields, expected):
+    """podman's io.podman.annotations.seccomp: whatever --security-opt seccomp= said."""
+    annotations = build(opts(**fields))["annotations"]
+    assert annotations.get(spec.SECCOMP_ANNOTATION) == expected

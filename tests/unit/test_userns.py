@@ -324,11 +324,12 @@ def test_rootless_layer_keeps_owners_in_the_subid_range(package_copy: Path, work
 
         # A worker killed mid-unpack leaves such files behind: cleanup removes them too.
         run_as(user, package_copy, workdir, str(root), "ensure", str(blob), diff)
-        leftover = layer.parent.with_name(f"{layer.parent.name}.partial-4194305")
+        leftover = root / "tmp" / "layers" / f"{layer.parent.name}.partial-4194305"
         layer.parent.rename(leftover)
         cleaned = run_as(user, package_copy, workdir, str(root), "cleanup", str(blob), diff)
         assert cleaned == {"cleaned": [leftover.name]}
         assert list((root / "layers").iterdir()) == []
+        assert list((root / "tmp" / "layers").iterdir()) == []
 
 
 @pytest.mark.rootless
@@ -369,3 +370,4 @@ def test_rootless_hostile_layer_fails_cleanly(package_copy: Path, workdir: Path)
         assert answer["error"] == "UnsafeContentError"
         assert "not in this layer" in answer["message"]
         assert list((root / "layers").iterdir()) == []
+        assert list((root / "tmp" / "layers").iterdir()) == []

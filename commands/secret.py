@@ -1,0 +1,231 @@
+"""`pod secret`: create, ls, inspect, rm (the store: pod.store.secrets)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from pod.commands import common
+
+secret_app = common.new_typer(help="Manage secrets.", no_args_is_help=True)
+
+
+def _layout():
+    from pod.store.layout import Layout
+
+    settings = common.settings()
+    return Layout(settings.root, settings.runroot)
+
+
+def _store():
+    from pod.store.secrets import SecretStore
+
+    return SecretStore(_layout())
+
+
+def _document(store, record) -> dict:
+    """podman's secret inspect document (the data is never part of it)."""
+    from pod.util.humanize import rfc3339
+
+    return {
+        "ID": record.id,
+        "CreatedAt": rfc3339(record.created),
+        "UpdatedAt": rfc3339(record.updated),
+        "Spec": {
+            "Name": record.name,
+            "Driver": {"Name": record.driver, "Options": {"path": str(store.data_dir)}},
+            "Labels": record.labels,
+        },
+    }
+
+
+def _read_data(source: str, from_env: bool) -> bytes:
+    from pod.errors import PodError
+
+    if from_env:
+        if source not in os.environ:
+            raise PodError(
+                f"cannot create store secret data: environment variable {source} is not set"
+            )
+        return os.environ[source].encode()
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(source, "rb") as handle:
+            return handle.read()
+    except OSError as err:
+        raise PodError(f"open {source}: {(err.strerror or str(err)).lower()}") from None
+
+
+@secret_app.command("create")
+def create_command(
+    name: str = typer.Argument(..., help="The secret's name."),
+    source: str = typer.Argument(..., metavar="FILE|-", help="File with the data, or - (stdin)."),
+    driver: str = typer.Option("file", "--driver", "-d", help="Secret driver (file)."),
+    labels: list[str] = typer.Option([], "--label", "-l", help="Set a label (KEY=VALUE)."),
+    from_env: bool = typer.Option(
+        False, "--env", help="Read the data from the environment variable named by FILE."
+    ),
+) -> None:
+    """Create a secret from a file, stdin or an environment variable; prints its ID."""
+    from pod.container.flags import parse_labels
+    from pod.errors import PodError
+    from pod.store.secrets import DRIVER, check_name
+
+    check_name(name)
+    if driver != DRIVER:
+        raise PodError(f'unsupported secret driver "{driver}": pod stores secrets with "file"')
+    record = _store().create(name, _read_data(source, from_env), parse_labels(labels))
+    print(record.id)
+
+
+def _matches(record, filters: list[tuple[str, str]]) -> bool:
+    """podman 4.3's rule: a secret is listed when any filter matches (values are regexps)."""
+    import re
+
+    if not filters:
+        return True
+    fields = {"name": record.name, "id": record.id}
+    return any(re.search(value, fields[key]) for key, value in filters)
+
+
+def _parse_filters(values: list[str]) -> list[tuple[str, str]]:
+    import re
+
+    from pod.errors import UsageError
+
+    parsed = []
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or key not in ("name", "id"):
+            raise UsageError(f'invalid filter "{key}"')
+        try:
+            re.compile(value)
+        except re.error as err:
+            raise UsageError(f'invalid filter "{item}": {err}') from None
+        parsed.append((key, value))
+    return parsed
+
+
+@secret_app.command("ls")
+def ls_command(
+    quiet: bool = common.quiet_option("Print secret IDs only."),
+    fmt: str = common.format_option(),
+    filters: list[str] = typer.Option([], "--filter", "-f", help="Filter: name=REGEX, id=ID."),
+    noheading: bool = typer.Option(False, "--noheading", help="Do not print headings."),
+) -> None:
+    """List secrets."""
+    from pod.commands.render import render_rows
+    from pod.util.humanize import since
+
+    store = _store()
+    wanted = _parse_filters(filters)
+    records = [r for r in store.list() if _matches(r, wanted)]
+    if quiet and fmt is None:
+        for record in records:
+            print(record.id)
+        return
+    rows = [
+        {
+            "ID": r.id,
+            "Name": r.name,
+            "Driver": r.driver,
+            "CreatedAt": since(r.created),
+            "UpdatedAt": since(r.updated),
+        }
+        for r in records
+    ]
+    columns = [("ID", "ID"), ("NAME", "Name"), ("DRIVER", "Driver"), ("CREATED", "CreatedAt"),
+               ("UPDATED", "UpdatedAt")]  # fmt: skip
+    render_rows(rows, columns, fmt, noheading, json_rows=[_document(store, r) for r in records])
+
+
+secret_app.command("list", hidden=True)(ls_command)
+
+
+def _pretty(document: dict) -> str:
+    from pod.util.humanize import iso_time, parse_timestamp
+
+    spec = document["Spec"]
+    lines = [f"ID:              {document['ID']}", f"Name:              {spec['Name']}"]
+    if spec["Labels"]:
+        lines.append("Labels:")
+        lines += [f" - {key}={value}" for key, value in spec["Labels"].items()]
+    lines += [
+        f"Driver:            {spec['Driver']['Name']}",
+        f"Created at:        {iso_time(parse_timestamp(document['CreatedAt']))}",
+        f"Updated at:        {iso_time(parse_timestamp(document['UpdatedAt']))}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@secret_app.command("inspect")
+def inspect_command(
+    names: list[str] = typer.Argument(..., metavar="SECRET...", help="Secrets to inspect."),
+    fmt: str = typer.Option(None, "--format", "-f", help="Go template or json."),
+    pretty: bool = typer.Option(False, "--pretty", help="Human-readable output."),
+) -> None:
+    """Show details of secrets (never their data)."""
+    from pod import format as gotemplate
+    from pod.errors import NoSuchSecretError, PodError
+
+    store = _store()
+    documents, missing = [], None
+    for name in names:
+        try:
+            documents.append(_document(store, store.lookup(name)))
+        except NoSuchSecretError as err:
+            missing = missing or err
+    if pretty:
+        print("\n".join(_pretty(d) for d in documents), end="")
+    elif fmt and not gotemplate.is_json(fmt):
+        print(gotemplate.render_rows(documents, fmt), end="")
+    else:
+        print(gotemplate.format_json(documents, indent=4), end="")
+    if missing is not None:
+        raise PodError(f"inspecting secret: {missing}")
+
+
+def _users(record) -> list[str]:
+    """The containers that name the secret."""
+    from pod.store.containers import ContainerStore
+
+    containers = ContainerStore(_layout()).list()
+    return [c.id for c in containers if any(e["id"] == record.id for e in c.secrets)]
+
+
+@secret_app.command("rm")
+def rm_command(
+    names: list[str] = typer.Argument(None, metavar="SECRET...", help="Secrets to remove."),
+    all_secrets: bool = typer.Option(False, "--all", "-a", help="Remove all secrets."),
+) -> None:
+    """Remove secrets; one a container uses is kept (exit 125)."""
+    from pod.errors import PodError, SecretInUseError, UsageError
+
+    if bool(names) == all_secrets:
+        raise UsageError("`pod secret rm` requires one argument, or the --all flag")
+    store = _store()
+    targets = [r.id for r in store.list()] if all_secrets else names
+    errors: list[PodError] = []
+    for text in targets:
+        try:
+            record = store.lookup(text)
+            users = _users(record)
+            if users:
+                raise SecretInUseError(
+                    f"secret {record.name} is in use by container(s) {', '.join(users)}: "
+                    "remove them first"
+                )
+            print(store.remove(record.id).id)
+        except PodError as err:
+            errors.append(err)
+    for err in errors[:-1]:
+        print(f"Error: {err}", file=sys.stderr)
+    if errors:
+        raise errors[-1]
+
+
+def register(app: typer.Typer, image_app: typer.Typer) -> None:
+    app.add_typer(secret_app, name="secret", rich_help_panel="Secrets")

@@ -1,0 +1,305 @@
+"""The event log: what every pod process and every shim did, one JSON line per event.
+
+The file backend keeps one log per store (`<runroot>/events/events.log` unless containers.conf
+names another file), with podman's fields: ID, Image, Name, Status, Time, Type, Attributes (and
+ContainerExitCode on `died`). Appends from any number of processes never interleave: each event is
+one write() on an O_APPEND descriptor, under a shared lock; rotation (at the size limit, podman's
+events_logfile_max_size) renames the log to `events.log.1` under the exclusive lock, so a
+follower that still holds the old file reads it to its end and then moves to the new one: no
+event is lost. `--events-backend none` (or events_logger = "none") writes nothing; journald is
+refused where there is no journal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pod.errors import PodError
+
+BACKENDS = ("file", "journald", "none")
+DEFAULT_MAX_SIZE = 1 << 20  # bytes before the log is rotated (podman: 1 MB)
+_JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
+_config: dict[str, Any] = {}  # this process's choice: set by the CLI, or read once
+
+
+@dataclass
+class Event:
+    """One event as podman writes it."""
+
+    type: str  # container, image, volume, network, pod, system
+    status: str  # create, start, died, pull, remove, ...
+    name: str = ""
+    id: str = ""
+    image: str = ""
+    time_ns: int = field(default_factory=time.time_ns)
+    attributes: dict[str, str] | None = None
+    exit_code: int | None = None  # ContainerExitCode, on died
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.exit_code is not None:
+            data["ContainerExitCode"] = self.exit_code
+        if self.id:
+            data["ID"] = self.id
+        if self.image:
+            data["Image"] = self.image
+        data["Name"] = self.name
+        data["Status"] = self.status
+        data["Time"] = go_time(self.time_ns)
+        data["Type"] = self.type
+        data["Attributes"] = self.attributes
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        return cls(
+            type=str(data.get("Type", "")),
+            status=str(data.get("Status", "")),
+            name=str(data.get("Name", "")),
+            id=str(data.get("ID", "")),
+            image=str(data.get("Image", "")),
+            time_ns=parse_go_time(str(data.get("Time", ""))),
+            attributes=data.get("Attributes"),
+            exit_code=data.get("ContainerExitCode"),
+        )
+
+
+def go_time(ns: int) -> str:
+    """Go's RFC 3339 with nanoseconds, UTC (`2026-12-06T17:00:45.947746546Z`)."""
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    fraction = f"{nanos:09d}".rstrip("0")
+    return stamp + (f".{fraction}" if fraction else "") + "Z"
+
+
+def parse_go_time(text: str) -> int:
+    """Nanoseconds since the epoch of a time go_time wrote (or any RFC 3339 with a zone)."""
+    from datetime import datetime
+
+    base, dot, rest = text.partition(".")
+    digits = "".join(c for c in rest if c.isdigit()) if dot else ""
+    zone = rest[len(digits) :] if dot else base[19:]
+    base = base[:19]
+    moment = datetime.fromisoformat(base + ("+00:00" if zone in ("", "Z") else zone))
+    return int(moment.timestamp()) * 1_000_000_000 + int((digits + "000000000")[:9])
+
+
+# --- where events go ----------------------------------------------------------------------------
+
+
+def configure(backend: str | None = None, logfile: str | None = None) -> None:
+    """The CLI's --events-backend (containers.conf's events_logger otherwise)."""
+    if backend is not None and backend not in BACKENDS:
+        raise PodError(f'unknown events backend "{backend}": use one of file, journald, none')
+    _config.clear()
+    if backend:
+        _config["backend"] = backend
+    if logfile:
+        _config["logfile"] = logfile
+
+
+def override() -> str:
+    """The backend the command line chose ("" when containers.conf decides)."""
+    return str(_config.get("backend", ""))
+
+
+def _engine_conf() -> dict[str, Any]:
+    if "engine" not in _config:
+        from pod.config import containers_conf
+
+        _config["engine"] = containers_conf().get("engine", {})
+    return _config["engine"]
+
+
+def backend() -> str:
+    """file, journald or none: the flag, containers.conf, or file (no systemd here)."""
+    chosen = _config.get("backend") or _engine_conf().get("events_logger") or "file"
+    if chosen not in BACKENDS:
+        raise PodError(f'unknown events backend "{chosen}": use one of file, journald, none')
+    if chosen == "journald" and not _JOURNAL_SOCKET.exists():
+        raise PodError(
+            "events backend journald: there is no journal on this host "
+            f"({_JOURNAL_SOCKET} is missing): use --events-backend file"
+        )
+    return chosen
+
+
+def log_path(runroot: Path) -> Path:
+    """The log file: --events-logfile-path / containers.conf's events_logfile_path, or the
+    store's own."""
+    configured = _config.get("logfile") or _engine_conf().get("events_logfile_path")
+    return Path(configured) if configured else runroot / "events" / "events.log"
+
+
+def max_size() -> int:
+    value = _engine_conf().get("events_logfile_max_size")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip():
+        from pod.container.resource_flags import parse_size
+
+        return parse_size(value, "events_logfile_max_size")
+    return DEFAULT_MAX_SIZE
+
+
+def where(runroot: Path) -> str:
+    """What a container records so its shim's events go where the command's went: the log's
+    path, or "" when events are off."""
+    return "" if backend() == "none" else str(log_path(runroot))
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def _lock_file(log: Path) -> Path:
+    return log.with_name(log.name + ".lock")
+
+
+def append(log: Path | str, event: Event) -> None:
+    """Append one event; never raises (an event is never worth failing the work for)."""
+    if not log:
+        return
+    log = Path(log)
+    line = json.dumps(event.to_json(), separators=(",", ":")).encode() + b"\n"
+    with contextlib.suppress(OSError):
+        log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = os.open(_lock_file(log), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, line)  # one write on O_APPEND: never interleaved with another
+                size = os.fstat(fd).st_size
+            finally:
+                os.close(fd)
+            if size > max_size():
+                _rotate(lock, log, size)
+        finally:
+            os.close(lock)
+
+
+def _rotate(lock: int, log: Path, size: int) -> None:
+    """Rename the full log away (one old generation kept) under the exclusive lock."""
+    fcntl.flock(lock, fcntl.LOCK_UN)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # another process is rotating
+    with contextlib.suppress(FileNotFoundError):
+        if os.stat(log).st_size >= size:  # nobody rotated it meanwhile
+            os.replace(log, log.with_name(log.name + ".1"))
+
+
+def emit(runroot: Path, event: Event) -> None:
+    """Append `event` where this process's events go (nothing with the none backend)."""
+    if backend() != "none":
+        append(log_path(runroot), event)
+
+
+def container_event(runroot: Path, record: Any, status: str, **extra: Any) -> None:
+    """An event about `record` (a ContainerRecord): its name, ID, image and labels."""
+    emit(runroot, for_container(record, status, **extra))
+
+
+def for_container(record: Any, status: str, **extra: Any) -> Event:
+    return Event("container", status, name=record.name, id=record.id, image=record.image_name,
+                 attributes=dict(record.labels), **extra)  # fmt: skip
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def read(log: Path, follow: bool, history: bool, stop_ns: int | None = None) -> Iterator[Event]:
+    """The log's events: with `history` those written so far (the rotated generation first);
+    with `follow` then every new one as it is written (inotify, no polling) until `stop_ns`."""
+    if history:
+        yield from _events_of(log.with_name(log.name + ".1"))
+        if not follow:
+            yield from _events_of(log)
+            return
+    if follow:
+        yield from _follow(log, from_start=history, stop_ns=stop_ns)
+
+
+def _events_of(path: Path) -> Iterator[Event]:
+    try:
+        with open(path, "rb") as handle:
+            for raw in handle:
+                event = _parse(raw)
+                if event is not None:
+                    yield event
+    except FileNotFoundError:
+        return
+
+
+def _parse(raw: bytes) -> Event | None:
+    try:
+        return Event.from_json(json.loads(raw))
+    except (ValueError, TypeError):
+        return None  # a torn or foreign line
+
+
+def _follow(log: Path, from_start: bool, stop_ns: int | None) -> Iterator[Event]:
+    """Read `log` (from its start, or only what comes), then wait for writes and renames with
+    inotify; after a rotation the old file (still open here) is read to its end before the new
+    one is opened."""
+    from pod.util.inotify import Watcher
+
+    log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with Watcher(log.parent) as watcher:
+        handle = _open_log(log)
+        if handle is not None and not from_start:
+            handle.seek(0, os.SEEK_END)
+        pending = b""
+        try:
+            while True:
+                chunk = handle.read() if handle else b""
+                if chunk:
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    for raw in lines:
+                        event = _parse(raw)
+                        if event is not None:
+                            if stop_ns is not None and event.time_ns > stop_ns:
+                                return
+                            yield event
+                    continue
+                if handle is not None and _replaced(handle, log):
+                    handle.close()  # read to its end above: move to the new log
+                    handle, pending = _open_log(log), b""
+                    continue
+                if handle is None:
+                    handle = _open_log(log)
+                    if handle is not None:
+                        continue
+                timeout = None if stop_ns is None else max(0.0, (stop_ns - time.time_ns()) / 1e9)
+                if not watcher.wait(timeout) and stop_ns is not None and time.time_ns() > stop_ns:
+                    return
+        finally:
+            if handle is not None:
+                handle.close()
+
+
+def _open_log(log: Path):
+    try:
+        return open(log, "rb", buffering=0)  # noqa: SIM115 - kept open across rotations
+    except FileNotFoundError:
+        return None
+
+
+def _replaced(handle: Any, log: Path) -> bool:
+    """The log's name now points at another file (rotated), or at none yet."""
+    try:
+        current = os.stat(log)
+    except FileNotFoundError:
+        return True
+    mine = os.fstat(handle.fileno())
+    return (current.st_dev, current.st_ino) != (mine.st_dev, mine.st_ino)

@@ -1,0 +1,24 @@
+"""The names users give containers, volumes and networks: podman's rule, kept in one place.
+
+podman checks names against `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. It sets no length limit, but pod
+caps names at 253 characters, a DNS name's limit: a container's name is published in its
+/etc/hosts and to the peers on its networks, and a volume's name is a directory name (255
+bytes at most), so longer names would fail later and less clearly.
+"""
+
+from __future__ import annotations
+
+import re
+
+NAME_PATTERN = "[a-zA-Z0-9][a-zA-Z0-9_.-]*"
+MAX_NAME_LENGTH = 253
+_NAME = re.compile(NAME_PATTERN)
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be used (podman's wording, ending in `: invalid argument`), or None."""
+    if not _NAME.fullmatch(name):
+        return f"names must match {NAME_PATTERN}: invalid argument"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"names must be at most {MAX_NAME_LENGTH} characters long: invalid argument"
+    return None

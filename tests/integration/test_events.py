@@ -1,0 +1,141 @@
+"""The event log: what pod processes and shims append, and `pod events` reading, filtering,
+following it (through a rotation too), rootful and rootless."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from polling import wait_for
+
+RUN_RM = ["create", "init", "start", "attach", "died", "cleanup", "remove"]
+
+
+def _events(pod, *args) -> list[dict]:
+    out = pod("events", "--stream=false", "--format", "json", *args, check=True, timeout=30)
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def _statuses(pod, name: str) -> list[str]:
+    return [e["Status"] for e in _events(pod) if e.get("Name") == name]
+
+
+def test_a_run_rm_leaves_its_whole_story_in_order(pod, busybox):
+    pod("run", "--rm", "--name", "once", busybox, "sh", "-c", "exit 3")
+    assert _statuses(pod, "once") == RUN_RM
+    died = next(e for e in _events(pod) if e["Status"] == "died")
+    assert died["ContainerExitCode"] == 3
+    assert set(died) == {"ContainerExitCode", "ID", "Image", "Name", "Status", "Time", "Type",
+                         "Attributes"}  # fmt: skip
+    assert died["Type"] == "container" and died["Image"] == busybox
+    assert died["Time"].endswith("Z") and "T" in died["Time"]
+
+
+def test_twenty_concurrent_runs_give_twenty_complete_stories(pod, busybox):
+    def run(n: int) -> int:
+        return pod("run", "--rm", "--name", f"c{n}", "--network", "none", busybox, "true",
+                   timeout=120).returncode  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        assert list(pool.map(run, range(20))) == [0] * 20
+    lines = (pod.runroot / "events" / "events.log").read_text().splitlines()
+    parsed = [json.loads(line) for line in lines]  # no torn or interleaved line
+    for n in range(20):
+        assert [e["Status"] for e in parsed if e.get("Name") == f"c{n}"] == RUN_RM
+
+
+def test_lifecycle_events(pod, busybox):
+    pod("run", "-d", "--name", "life", busybox, "sleep", "60", check=True)
+    pod("exec", "life", "sh", "-c", "exit 4")
+    pod("kill", "-s", "USR1", "life", check=True)
+    pod("restart", "-t", "0", "life", check=True)
+    pod("stop", "-t", "0", "life", check=True)
+    pod("rm", "life", check=True)
+    statuses = _statuses(pod, "life")
+    for expected in ("exec", "exec_died", "kill", "stop", "restart", "remove"):
+        assert expected in statuses, statuses
+    exec_died = next(e for e in _events(pod) if e["Status"] == "exec_died")
+    assert exec_died["ContainerExitCode"] == 4
+
+
+def test_filters_formats_and_times(pod, busybox):
+    pod("run", "--rm", "--name", "a", "--label", "team=red", busybox, "true", check=True)
+    pod("run", "--rm", "--name", "b", busybox, "true", check=True)
+    only_a = _events(pod, "--filter", "container=a")
+    assert {e["Name"] for e in only_a} == {"a"}
+    died = _events(pod, "--filter", "event=died", "--filter", "event=create")
+    assert sorted(e["Status"] for e in died) == ["create", "create", "died", "died"]
+    labelled = _events(pod, "--filter", "label=team=red", "--filter", "event=start")
+    assert [e["Name"] for e in labelled] == ["a"]
+    assert _events(pod, "--filter", "type=volume") == []
+    text = pod("events", "--stream=false", "--filter", "container=b", "--filter", "event=died",
+               "--format", "{{.Status}} {{.Name}} {{.Type}} {{.Image}}", check=True)  # fmt: skip
+    assert text.stdout == f"died b container {busybox}\n"
+    plain = pod("events", "--stream=false", "--filter", "container=b", "--filter", "event=died",
+                check=True).stdout  # fmt: skip
+    assert plain.split()[4:6] == ["container", "died"] and plain.rstrip().endswith("name=b)")
+    assert _events(pod, "--since", "1h") != []
+    assert _events(pod, "--until", "1h") == []  # all of them came less than an hour ago
+    future = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    assert _events(pod, "--since", future) == []
+    bad = pod("events", "--stream=false", "--filter", "nonsense=1")
+    assert bad.returncode == 125 and bad.stderr.startswith("Error: ")
+
+
+def test_following_sees_new_events_and_stops_at_until(pod, busybox):
+    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 8))
+    follower = subprocess.Popen(
+        pod.command("events", "--filter", "event=died", "--format", "{{.Name}}",
+                    "--until", until),  # fmt: skip
+        stdout=subprocess.PIPE, text=True, env=pod.env(), cwd=pod.tmp,
+    )  # fmt: skip
+    try:
+        time.sleep(1)
+        pod("run", "--rm", "--name", "seen", busybox, "true", check=True)
+        out, _ = follower.communicate(timeout=20)
+    finally:
+        follower.kill()
+    assert out == "seen\n"
+
+
+def test_no_event_is_lost_across_a_rotation(pod, busybox, tmp_path):
+    conf = tmp_path / "containers.conf"
+    conf.write_text('[engine]\nevents_logfile_max_size = "2k"\n')
+    env = {"CONTAINERS_CONF": str(conf)}
+    follower = subprocess.Popen(
+        pod.command("events", "--filter", "event=create", "--format", "{{.Name}}"),
+        stdout=subprocess.PIPE, text=True, env=pod.env(env), cwd=pod.tmp,
+    )  # fmt: skip
+    try:
+        time.sleep(1)
+        for n in range(8):  # each run writes ~1.8 kB of events: several rotations
+            pod("run", "--rm", "--name", f"r{n}", "--network", "none", busybox, "true", env=env,
+                check=True)  # fmt: skip
+        names = []
+        assert follower.stdout is not None
+        while len(names) < 8:
+            names.append(follower.stdout.readline().strip())
+    finally:
+        follower.kill()
+    assert names == [f"r{n}" for n in range(8)]
+    assert (pod.runroot / "events" / "events.log.1").exists()
+
+
+def test_backends(pod, busybox):
+    pod("--events-backend", "none", "run", "--rm", "--name", "quiet", busybox, "true", check=True)
+    assert _statuses(pod, "quiet") == []  # neither the command nor its shim wrote one
+    journald = pod("--events-backend", "journald", "ps")
+    assert journald.returncode == 125 and "no journal" in journald.stderr
+    unknown = pod("--events-backend", "syslog", "ps")
+    assert unknown.returncode == 125
+    info = json.loads(pod("info", "--format", "json", check=True).stdout)
+    assert info["host"]["eventLogger"] == "file"
+
+
+@pytest.mark.rootless
+def test_rootless_run_rm_story(rootless_pod, rootless_busybox):
+    rootless_pod("run", "--rm", "--name", "once", rootless_busybox, "true", check=True)
+    wait_for(lambda: _statuses(rootless_pod, "once") == RUN_RM)
