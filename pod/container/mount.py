@@ -3,7 +3,8 @@
 The rootfs is mounted at <dir>/merged, where a container's shim mounts it, and each `pod mount`
 is counted (store.mount_counts) so that the last `umount` unmounts, and the container's own exit
 leaves a user's mount alone. Mounting needs privileges: rootless, as podman, only inside
-`pod unshare`, where the mount lives in that session's mount namespace.
+`pod unshare`, where the mount lives in that session's mount namespace (a running rootless
+container's stays in its own namespaces: refused).
 """
 
 from __future__ import annotations
@@ -48,14 +49,14 @@ def _find(store: ContainerStore, text: str) -> ContainerRecord:
         raise engine_error(err) from None
 
 
-def _shim_view(store: ContainerStore, record: ContainerRecord) -> Path | None:
-    """A running rootless container's rootfs lives in its shim's mount namespace: the path
-    that reaches it from here (None when not running)."""
-    state = current_state(store, record)
-    if not record.rootless or state.status not in RUNNING or not state.shim_pid:
-        return None
-    merged = rootfs.merged_dir(store.layout.container_dir(record.id))
-    return Path(f"/proc/{state.shim_pid}/root{merged}")
+def _refuse_running_rootless(store: ContainerStore, record: ContainerRecord, text: str) -> None:
+    """A running rootless container's rootfs lives in its shim's user and mount namespaces,
+    which this session cannot enter (podman keeps one pause process for both instead)."""
+    if record.rootless and current_state(store, record).status in RUNNING:
+        raise PodError(
+            f"container {text} is running: its root file system is mounted in its own "
+            "namespaces; use `pod cp` or `pod exec`, or stop it first"
+        )
 
 
 def mount_container(settings: Settings, text: str) -> Path:
@@ -65,11 +66,8 @@ def mount_container(settings: Settings, text: str) -> Path:
     store = ContainerStore(layout)
     record = _find(store, text)
     paths = layout.container(record.id)
-    lock = store.container_lock(record.id)
-    view = _shim_view(store, record)
-    if view is not None:
-        return view
-    with locked(lock):
+    _refuse_running_rootless(store, record, text)
+    with locked(store.container_lock(record.id)):
         if not os.path.ismount(paths.merged):
             mount_counts.reset(paths.mount_counts)
             rootfs.mount(layout, record, paths.directory)

@@ -89,3 +89,18 @@ def test_rootless_mount_inside_unshare(rootless_user, rootless_pod, rootless_bus
     assert lines[:5] == ["root:x:0:", "1000", "1", "c1", "0"]
     assert lines[5].endswith("/bin/busybox") and lines[6:] == ["done"]
     assert mounts_under(rootless_pod.root) == []  # the session's mounts stayed in the session
+
+
+@pytest.mark.rootless
+def test_rootless_mount_of_a_running_container_is_refused(
+    rootless_user, rootless_pod, rootless_busybox
+):
+    rootless_pod("run", "-d", "--name", "up", rootless_busybox, "sleep", "60", check=True)
+    try:
+        done = rootless_pod("unshare", rootless_user.pod_bin, "mount", "up")
+        assert done.returncode == 125
+        assert "container up is running: its root file system is mounted in its own" in (
+            done.stderr
+        )
+    finally:
+        rootless_pod("rm", "-f", "-t", "0", "up")
