@@ -111,12 +111,13 @@ def export_command(
     ),
 ) -> None:
     """Export a container's file system as a tar archive."""
-    from pod.container.cp import export
+    from pod.commands.progress import QuietReporter
+    from pod.container.export import export
     from pod.errors import PodError
 
     if output is None and sys.stdout.isatty():
         raise PodError("refusing to export to terminal. Use -o flag or redirect")
-    export(common.settings(), container, output)
+    export(common.settings(), container, output, QuietReporter())
 
 
 def register(app: typer.Typer, image_app: typer.Typer) -> None:

@@ -13,19 +13,33 @@ UNSHARE_CONTEXT = {
 
 
 def cp_command(
-    source: str = typer.Argument(..., metavar="SRC", help="CONTAINER:PATH, a host path or -."),
-    dest: str = typer.Argument(..., metavar="DEST", help="CONTAINER:PATH, a host path or -."),
+    source: str = typer.Argument(
+        ..., metavar="[CONTAINER:]SRC_PATH", help="A container path, a host path or -."
+    ),
+    dest: str = typer.Argument(
+        ..., metavar="[CONTAINER:]DEST_PATH", help="A container path, a host path or -."
+    ),
     archive: bool = typer.Option(
         True,
         "--archive/--no-archive",
         "-a",
-        help="Chown files copied into a container to its primary uid/gid.",
+        help="Chown copied files to the primary uid/gid of the destination container.",
+    ),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Allow to overwrite directories with non-directories and vice versa.",
+    ),
+    pause: bool = typer.Option(
+        False, "--pause", help="Pause a running container while copying (not rootless on v1)."
     ),
 ) -> None:
     """Copy files/folders between a container and the local filesystem."""
-    from pod.container.cp import copy
+    from pod.commands.progress import QuietReporter
+    from pod.container.cp import CopyOptions, copy
 
-    copy(common.settings(), source, dest, archive=archive)
+    options = CopyOptions(archive=archive, overwrite=overwrite, pause=pause)
+    copy(common.settings(), source, dest, options, QuietReporter())
 
 
 def unshare_command(

@@ -60,6 +60,10 @@ class UnsafeContentError(PodError):
     """Untrusted input (a layer, a manifest) tried to escape its root or is malformed."""
 
 
+class OverwriteError(PodError):
+    """`pod cp` without --overwrite: a directory would replace a non-directory or the reverse."""
+
+
 class StoreError(PodError):
     """The on-disk store is inconsistent or cannot be written."""
 

@@ -19,20 +19,24 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import gzip
 import hashlib
 import os
 import re
 import shutil
 import stat
 import tarfile
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any
 
-from pod.errors import DigestMismatchError, PodError, StoreError, UnsafeContentError
+from pod.errors import (
+    DigestMismatchError,
+    OverwriteError,
+    PodError,
+    StoreError,
+    UnsafeContentError,
+)
 from pod.store import safepath
 from pod.store.layout import LAYER_DIFF, LAYER_META, Layout
 from pod.store.lock import atomic_write_json, fsync_dir, lock_if_free, locked, read_json
@@ -62,8 +66,6 @@ _EXTENDED_HEADER_TYPES = (
     tarfile.GNUTYPE_LONGLINK,
 )
 _CHUNK = 1 << 20
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _SCRATCH_NAME = re.compile(r"^([0-9a-f]{64})\.(?:partial|removing)-\d+$")
 
@@ -118,28 +120,12 @@ class _DigestReader:
         return f"sha256:{self._sha.hexdigest()}"
 
 
-def uncompressed(raw: IO[bytes]) -> IO[bytes]:
-    """`raw` (seekable) decompressed as its magic bytes say, whatever a manifest claims: gzip,
-    zstd, or plain tar as it is."""
-    head = raw.read(4)
-    raw.seek(0)
-    if head.startswith(_GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if head == _ZSTD_MAGIC:
-        import zstandard  # only zstd layers pay for the import
-
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-    return raw
-
-
 def _decompressed(raw: IO[bytes], limit: int) -> _DigestReader:
-    stream = uncompressed(raw)
-    decode_errors: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile)
-    if stream is not raw and not isinstance(stream, gzip.GzipFile):
-        import zstandard
+    """`raw` decompressed as its magic bytes say, whatever a manifest claims (as
+    containers/storage does: gzip, bzip2, xz, zstd or plain tar)."""
+    from pod.util.archive import decode_errors, decompressed
 
-        decode_errors = (zstandard.ZstdError,)
-    return _DigestReader(stream, limit, decode_errors)
+    return _DigestReader(decompressed(raw), limit, decode_errors())
 
 
 # --- extraction -------------------------------------------------------------------------------
@@ -179,15 +165,32 @@ def _store_errors(what: str) -> Iterator[None]:
         raise StoreError(f"{what}: {err.strerror or err}{where}") from None
 
 
+@dataclass(frozen=True)
+class PlainRules:
+    """How a plain (`pod cp`) tar lands: `.wh.` names are ordinary entries and the archive's
+    root entry leaves the destination alone.
+
+    `overwrite` False refuses to replace a directory with a non-directory or the reverse
+    (podman's default); `mounts` are bind mounts below the destination (a stopped container's
+    volumes); `where` is the destination as the user named it, for messages.
+    """
+
+    overwrite: bool = True
+    mounts: safepath.Mounts | None = None
+    where: str = ""
+
+
 class _Extractor:
     """Creates the entries of one layer tar inside the directory `root_fd`."""
 
-    def __init__(self, root_fd: int, rootless: bool, max_size: int, plain: bool = False) -> None:
+    def __init__(
+        self, root_fd: int, rootless: bool, max_size: int, plain: PlainRules | None = None
+    ) -> None:
         self.root_fd = root_fd
         self.rootless = rootless
         self.max_size = max_size
-        # plain (`cp`): `.wh.` names are ordinary entries and the root entry is left alone.
         self.plain = plain
+        self.mounts = plain.mounts if plain else None
         self.owners_collapsed = False
         self.dirs: dict[str, safepath.DirMeta] = {}
         # Entries come grouped by directory: keep the last parent open. Any removal may change
@@ -207,7 +210,8 @@ class _Extractor:
         try:
             self._add(tar, member, rel)
         except OSError as err:
-            raise StoreError(f"unpacking layer entry {rel!r}: {err.strerror or err}") from None
+            what = "creating" if self.plain else "unpacking layer entry"
+            raise StoreError(f"{what} {rel!r}: {err.strerror or err}") from None
         except tarfile.TarError as err:  # its data ends early
             raise UnsafeContentError(f"layer entry {rel!r}: {err}") from None
 
@@ -217,6 +221,12 @@ class _Extractor:
         elif not rel:
             if not self.plain:
                 self._layer_root(member)
+        elif (source := safepath.mount_source(self.mounts or {}, rel.split("/"))) is not None:
+            pfd, name = safepath.open_mount_parent(source)  # the entry is a mount: its source
+            try:
+                self._entry(tar, member, rel, pfd, name)
+            finally:
+                os.close(pfd)
         else:
             parent, _, name = rel.rpartition("/")
             self._entry(tar, member, rel, self._parent_fd(parent), name)
@@ -225,7 +235,8 @@ class _Extractor:
         if self._parent is None or self._parent[0] != parent or self._parent_stale:
             self.close()
             self._parent_stale = False
-            self._parent = (parent, safepath.open_dir(self.root_fd, parent, create=0o755))
+            fd = safepath.open_dir(self.root_fd, parent, create=0o755, mounts=self.mounts)
+            self._parent = (parent, fd)
         return self._parent[1]
 
     def _entry(
@@ -234,13 +245,13 @@ class _Extractor:
         if member.isdir():
             self._directory(member, rel, pfd, name)
         elif member.isfile():
-            self._file(tar, member, pfd, name)
+            self._file(tar, member, rel, pfd, name)
         elif member.issym():
-            self._symlink(member, pfd, name)
+            self._symlink(member, rel, pfd, name)
         elif member.islnk():
             self._hardlink(member, rel, pfd, name)
         elif member.ischr() or member.isblk() or member.isfifo():
-            self._node(member, pfd, name)
+            self._node(member, rel, pfd, name)
         else:
             raise UnsafeContentError(f"layer entry {rel!r} has unsupported type {member.type!r}")
 
@@ -290,12 +301,19 @@ class _Extractor:
 
     # -- entry kinds
 
-    def _clear(self, pfd: int, name: str, keep_dir: bool) -> os.stat_result | None:
-        """Make room for a new entry: a later entry replaces an earlier one (dirs merge)."""
+    def _clear(self, pfd: int, name: str, keep_dir: bool, rel: str) -> os.stat_result | None:
+        """Make room for a new entry: a later entry replaces an earlier one (dirs merge).
+
+        `keep_dir` says the new entry is a directory; `rel` names it in messages."""
         try:
             st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
         except FileNotFoundError:
             return None
+        if self.plain and not self.plain.overwrite and stat.S_ISDIR(st.st_mode) != keep_dir:
+            shown = f"{self.plain.where.rstrip('/')}/{rel}"
+            if keep_dir:
+                raise OverwriteError(f'cannot overwrite non-directory "{shown}" with directory')
+            raise OverwriteError(f'cannot overwrite directory "{shown}" with non-directory')
         if not (keep_dir and stat.S_ISDIR(st.st_mode)):
             safepath.remove_entry(pfd, name)
             self._parent_stale = True
@@ -314,7 +332,7 @@ class _Extractor:
         )
 
     def _directory(self, member: tarfile.TarInfo, rel: str, pfd: int, name: str) -> None:
-        old = self._clear(pfd, name, keep_dir=True)
+        old = self._clear(pfd, name, keep_dir=True, rel=rel)
         if old is None or not stat.S_ISDIR(old.st_mode):
             os.mkdir(name, 0o700, dir_fd=pfd)
         fd = os.open(name, _DIR_FLAGS, dir_fd=pfd)
@@ -328,10 +346,22 @@ class _Extractor:
         finally:
             os.close(fd)
 
-    def _file(self, tar: tarfile.TarFile, member: tarfile.TarInfo, pfd: int, name: str) -> None:
-        self._clear(pfd, name, keep_dir=False)
+    def _file(
+        self, tar: tarfile.TarFile, member: tarfile.TarInfo, rel: str, pfd: int, name: str
+    ) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            self._clear(pfd, name, keep_dir=False, rel=rel)
+        except OSError as err:
+            if err.errno != errno.EBUSY or self.plain is None:
+                raise
+            # A mount point (a running container's bind-mounted /etc/hosts): written in place.
+            flags = os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         fd = os.open(name, flags, 0o600, dir_fd=pfd)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise StoreError(f"{rel!r} is a mount point but not a regular file")
+        os.set_blocking(fd, True)
         with open(fd, "wb") as out:
             source = tar.extractfile(member)
             assert source is not None
@@ -339,10 +369,10 @@ class _Extractor:
             out.flush()
             self._finish_fd(member, fd)
 
-    def _symlink(self, member: tarfile.TarInfo, pfd: int, name: str) -> None:
+    def _symlink(self, member: tarfile.TarInfo, rel: str, pfd: int, name: str) -> None:
         if len(os.fsencode(member.linkname)) > safepath.MAX_PATH_BYTES:
             raise UnsafeContentError(f"symlink {member.name!r} has a target that is too long")
-        self._clear(pfd, name, keep_dir=False)
+        self._clear(pfd, name, keep_dir=False, rel=rel)
         os.symlink(member.linkname, name, dir_fd=pfd)
         self._finish_at(member, pfd, name)
 
@@ -353,7 +383,7 @@ class _Extractor:
             f"hardlink {rel!r} points to {member.linkname!r}, which is not in this layer"
         )
         try:
-            tfd, tname = safepath.open_parent(self.root_fd, target)
+            tfd, tname = safepath.open_parent(self.root_fd, target, mounts=self.mounts)
         except (FileNotFoundError, NotADirectoryError, UnsafeContentError):
             raise outside from None
         try:
@@ -364,14 +394,14 @@ class _Extractor:
                 dst = os.stat(name, dir_fd=pfd, follow_symlinks=False)
                 if (dst.st_dev, dst.st_ino) == (tst.st_dev, tst.st_ino):
                     return
-            self._clear(pfd, name, keep_dir=False)
+            self._clear(pfd, name, keep_dir=False, rel=rel)
             os.link(tname, name, src_dir_fd=tfd, dst_dir_fd=pfd, follow_symlinks=False)
         except FileNotFoundError:
             raise outside from None
         finally:
             os.close(tfd)
 
-    def _node(self, member: tarfile.TarInfo, pfd: int, name: str) -> None:
+    def _node(self, member: tarfile.TarInfo, rel: str, pfd: int, name: str) -> None:
         """Fifos always; device nodes only when privileged (skipped silently otherwise)."""
         if member.isfifo():
             kind, device = stat.S_IFIFO, 0
@@ -380,7 +410,7 @@ class _Extractor:
         else:
             kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK
             device = os.makedev(member.devmajor, member.devminor)
-        self._clear(pfd, name, keep_dir=False)
+        self._clear(pfd, name, keep_dir=False, rel=rel)
         try:
             os.mknod(name, kind | 0o600, device, dir_fd=pfd)
         except PermissionError:
@@ -439,7 +469,7 @@ class _Extractor:
 
     def apply_dir_metadata(self) -> None:
         """Modes and mtimes of directories, now that their children exist."""
-        safepath.restore_dir_metadata(self.root_fd, self.dirs.items())
+        safepath.restore_dir_metadata(self.root_fd, self.dirs.items(), mounts=self.mounts)
 
 
 def extract_layer(
@@ -525,16 +555,24 @@ def extract_tar_stream(
     rootless: bool,
     owner: tuple[int, int] | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
+    rules: PlainRules | None = None,
 ) -> bool:
-    """Extract an untrusted plain tar stream (`pod cp`) into the directory `dest_fd`.
+    """Extract an untrusted plain tar stream (`pod cp`, build ADD) into the directory `dest_fd`.
 
     The same checks as layers (nothing leaves `dest_fd`, symlinks resolved inside it), but no
     whiteout handling and the archive's root entry does not touch `dest_fd` itself. `owner`
-    replaces every entry's uid/gid. Returns whether owners had to collapse.
+    replaces every entry's uid/gid; `rules` as PlainRules says. Returns whether owners had to
+    collapse.
     """
-    extractor = _Extractor(dest_fd, rootless, max_size, plain=True)
+    extractor = _Extractor(dest_fd, rootless, max_size, plain=rules or PlainRules())
     try:
         _extract_members(_DigestReader(stream, max_size, ()), extractor, owner)
+    except BaseException:
+        # What was made stays (as podman leaves it): with its modes, not the 0700 of making.
+        with contextlib.suppress(OSError, PodError):
+            extractor.apply_dir_metadata()
+        raise
+    else:
         extractor.apply_dir_metadata()
     finally:
         extractor.close()

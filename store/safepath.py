@@ -5,6 +5,12 @@ content controls. Every walk here goes one component at a time with O_NOFOLLOW o
 read and resolved *relative to the root* (an absolute target restarts at the root, `..` stops at
 the root), like the kernel's RESOLVE_IN_ROOT. A symlink swapped in during a walk makes the open
 fail instead of leading out.
+
+A walk may be given bind mounts (`Mounts`: a path below the root → the host path mounted there),
+for a stopped container's tree whose volumes and bind mounts exist only as a table: reaching a
+mount's path switches to its source, as the kernel would in the running container. Symlinks
+met anywhere are still resolved against the root, and `..` climbs back through the tree, never
+into the source's host parent.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +27,10 @@ from pod.errors import UnsafeContentError
 MAX_SYMLINKS = 40
 MAX_PATH_BYTES = 4096
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+Mounts = Mapping[str, str]
+"""Bind mounts of a tree: a cleaned path below its root ("etc/hosts") → the host path mounted
+there. The sources are the engine's own records (volumes, `-v` binds, the files pod writes)."""
 
 
 def split_path(path: str) -> list[str]:
@@ -54,10 +64,12 @@ class _Walk:
     the parent from the root by name (names on the walk are real directories, never links).
     """
 
-    def __init__(self, root_fd: int) -> None:
+    def __init__(self, root_fd: int, mounts: Mounts | None = None) -> None:
         self.root_fd = root_fd
+        self.mounts = mounts or {}
         self.names: list[str] = []
         self.fd: int | None = os.dup(root_fd)
+        self.final_source: str | None = None  # set by _walk: the path ends on a mount
 
     def _set(self, fd: int | None) -> None:
         if self.fd is not None:
@@ -73,7 +85,11 @@ class _Walk:
         """`..`: one level up, but never above the root."""
         if self.names:
             self.names.pop()
-            self._set(_open_names(self.root_fd, self.names))
+            self._set(_open_names(self.root_fd, self.names, self.mounts))
+
+    def mount_source(self, name: str) -> str | None:
+        """The host path bind-mounted at `name` in the current directory, if any."""
+        return mount_source(self.mounts, [*self.names, name])
 
     def reset(self) -> None:
         self.names = []
@@ -98,13 +114,37 @@ def _open_child_dir(name: str, dir_fd: int, st: os.stat_result) -> int:
     return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
 
 
-def _open_names(root_fd: int, names: list[str]) -> int | None:
+def mount_source(mounts: Mounts, names: list[str]) -> str | None:
+    """The host path bind-mounted at the path `names` below the root, if any."""
+    return mounts.get("/".join(names)) if mounts else None
+
+
+def _open_mount_dir(source: str) -> int | None:
+    """The source directory of a bind mount met on a walk (None: it is gone)."""
+    try:
+        return os.open(source, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+
+
+def open_mount_parent(source: str) -> tuple[int, str]:
+    """(parent directory fd, name) of a bind mount's source: the entry a mount's path stands for
+    (a file bind such as /etc/hosts as much as a directory)."""
+    parent, name = os.path.split(os.path.normpath(source))
+    return os.open(parent or "/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), name
+
+
+def _open_names(root_fd: int, names: list[str], mounts: Mounts | None = None) -> int | None:
     """Open the directory at `names` below the root, or None if part of it does not exist."""
     fd = os.dup(root_fd)
-    for name in names:
+    for depth, name in enumerate(names, 1):
         try:
-            st = _lstat(name, fd)
-            child = None if st is None else _open_child_dir(name, fd, st)
+            source = mount_source(mounts or {}, names[:depth])
+            if source is not None:
+                child = _open_mount_dir(source)
+            else:
+                st = _lstat(name, fd)
+                child = None if st is None else _open_child_dir(name, fd, st)
         finally:
             os.close(fd)
         if child is None:
@@ -125,15 +165,22 @@ def _follow(walk: _Walk, part: str, relpath: str, symlinks: bool) -> list[str]:
 
 
 def _walk(
-    root_fd: int, relpath: str, *, follow_final: bool, create: int | None, symlinks: bool = True
+    root_fd: int,
+    relpath: str,
+    *,
+    follow_final: bool,
+    create: int | None,
+    symlinks: bool = True,
+    mounts: Mounts | None = None,
 ) -> tuple[_Walk, str]:
     """Walk `relpath` below `root_fd`; return the walk and the final component (not opened).
 
     The final component is "" when the path ends on a directory already walked (the root, or
     after `..`). With `create` set (a mode) missing intermediate directories are made. With
-    `symlinks` False any symlink on the way is an error.
+    `symlinks` False any symlink on the way is an error. A final component that is a mount's
+    path is reported in `walk.final_source` (the entry is that source, not what lies below).
     """
-    walk = _Walk(root_fd)
+    walk = _Walk(root_fd, mounts)
     pending = split_path(relpath)
     links = 0
     try:
@@ -143,6 +190,13 @@ def _walk(
                 walk.up()
                 continue
             last = not pending
+            source = walk.mount_source(part)
+            if source is not None:
+                if last:
+                    walk.final_source = source
+                    return walk, part
+                walk.enter(part, _open_mount_dir(source))
+                continue
             st = _lstat(part, walk.fd)
             if st is not None and stat.S_ISLNK(st.st_mode) and (follow_final or not last):
                 links += 1
@@ -177,8 +231,48 @@ def resolve_inside(root: Path, relpath: str, follow_final: bool = True) -> Path:
     return root.joinpath(*walk.names, *([final] if final else []))
 
 
+@dataclass(frozen=True)
+class Found:
+    """Where a path leads inside a root: its components below the root with every symlink
+    resolved ("" for the root), and what is there (None: nothing; a new entry would go there)."""
+
+    path: str
+    stat: os.stat_result | None
+
+
+def lookup(
+    root_fd: int, relpath: str, *, follow_final: bool = True, mounts: Mounts | None = None
+) -> Found:
+    """Resolve `relpath` inside the root, through `mounts`, and stat what it names (a final
+    symlink is followed unless `follow_final` is False). A path through a non-directory names
+    nothing."""
+    try:
+        walk, final = _walk(root_fd, relpath, follow_final=follow_final, create=None, mounts=mounts)
+    except NotADirectoryError:
+        return Found(clean_relpath(relpath), None)
+    try:
+        path = "/".join([*walk.names, *([final] if final else [])])
+        if walk.final_source is not None:
+            try:
+                st: os.stat_result | None = os.stat(walk.final_source)
+            except FileNotFoundError:
+                st = None
+        elif final:
+            st = _lstat(final, walk.fd)
+        else:
+            st = None if walk.fd is None else os.fstat(walk.fd)
+    finally:
+        walk.close()
+    return Found(path, st)
+
+
 def open_dir(
-    root_fd: int, relpath: str, *, create: int | None = None, symlinks: bool = True
+    root_fd: int,
+    relpath: str,
+    *,
+    create: int | None = None,
+    symlinks: bool = True,
+    mounts: Mounts | None = None,
 ) -> int:
     """An O_DIRECTORY fd for `relpath` inside the root (symlinks resolved within it).
 
@@ -186,8 +280,15 @@ def open_dir(
     `symlinks` False a symlink anywhere on the way is an UnsafeContentError. The caller closes
     the fd.
     """
-    walk, final = _walk(root_fd, relpath, follow_final=True, create=create, symlinks=symlinks)
+    walk, final = _walk(
+        root_fd, relpath, follow_final=True, create=create, symlinks=symlinks, mounts=mounts
+    )
     try:
+        if walk.final_source is not None:
+            fd = _open_mount_dir(walk.final_source)
+            if fd is None:
+                raise FileNotFoundError(f"{relpath}: no such directory")
+            return fd
         st = _lstat(final, walk.fd) if final else None
         if final and st is None and walk.fd is not None and create is not None:
             os.mkdir(final, create, dir_fd=walk.fd)
@@ -203,15 +304,33 @@ def open_dir(
 
 
 def open_parent(
-    root_fd: int, relpath: str, *, create: int | None = None, symlinks: bool = True
+    root_fd: int,
+    relpath: str,
+    *,
+    create: int | None = None,
+    symlinks: bool = True,
+    mounts: Mounts | None = None,
 ) -> tuple[int, str]:
     """The parent directory fd of `relpath` and its last component, which is never followed.
 
     The caller acts on the last component with *at() calls and no-follow flags, then closes the fd.
+    When the path is a mount's, the pair names the mount's source.
     """
     parts = split_path(relpath)
     if not parts or parts[-1] == "..":
         raise UnsafeContentError(f"path {relpath!r} does not name an entry")
+    if mounts:
+        walk, final = _walk(
+            root_fd, relpath, follow_final=False, create=create, symlinks=symlinks, mounts=mounts
+        )
+        try:
+            if walk.final_source is not None:
+                return open_mount_parent(walk.final_source)
+            if walk.fd is None:
+                raise FileNotFoundError(f"{relpath}: no such directory")
+            return os.dup(walk.fd), final
+        finally:
+            walk.close()
     fd = open_dir(root_fd, "/".join(parts[:-1]), create=create, symlinks=symlinks)
     return fd, parts[-1]
 
@@ -240,12 +359,14 @@ class DirMeta:
     mtime_ns: int
 
 
-def restore_dir_metadata(root_fd: int, dirs: Iterable[tuple[str, DirMeta]]) -> None:
+def restore_dir_metadata(
+    root_fd: int, dirs: Iterable[tuple[str, DirMeta]], mounts: Mounts | None = None
+) -> None:
     """Set each directory's mode and mtime, skipping one replaced since (by a later entry,
     which carries its own metadata)."""
     for rel, meta in dirs:
         try:
-            fd = open_dir(root_fd, rel)
+            fd = open_dir(root_fd, rel, mounts=mounts)
         except (OSError, UnsafeContentError):
             continue
         try:

@@ -27,6 +27,7 @@ from typing import IO
 from pod.builder.context import IgnoreMatcher, Source, join_rel, walk_tree
 from pod.errors import PodError, UnsafeContentError
 from pod.store import safepath
+from pod.util.archive import decode_errors, decompressed, is_tar_archive
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
@@ -318,68 +319,6 @@ def make_dirs(root: Path, path: str, *, owner: tuple[int, int] | None, workdir: 
 # --- ADD: local archives ----------------------------------------------------------------------
 
 
-def _decompressor(raw: IO[bytes]) -> IO[bytes]:
-    """The decompressed stream, the format sniffed from magic bytes (never the file name)."""
-    head = raw.read(6)
-    raw.seek(0)
-    if head.startswith(b"\x1f\x8b"):
-        import gzip
-
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if head.startswith(b"BZh"):
-        import bz2
-
-        return bz2.BZ2File(raw, "rb")
-    if head.startswith(b"\xfd7zXZ\x00"):
-        import lzma
-
-        return lzma.LZMAFile(raw, "rb")
-    if head.startswith(b"\x28\xb5\x2f\xfd"):
-        import zstandard
-
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-    return raw
-
-
-def _decode_errors() -> tuple[type[BaseException], ...]:
-    """What the decompressors raise on corrupt input (zstandard's only when it was loaded)."""
-    import lzma
-    import sys
-    import zlib
-
-    errors: list[type[BaseException]] = [EOFError, OSError, zlib.error, lzma.LZMAError]
-    zstd = sys.modules.get("zstandard")
-    if zstd is not None:
-        errors.append(zstd.ZstdError)
-    return tuple(errors)
-
-
-def _read_exactly(stream: IO[bytes], size: int) -> bytes:
-    data = b""
-    while len(data) < size and (chunk := stream.read(size - len(data))):
-        data += chunk
-    return data
-
-
-def is_tar_archive(archive: Path) -> bool:
-    """Whether `archive` is a tar, plain or compressed: its first header block must parse
-    (checksum included), as docker decides with Go's tar reader."""
-    import tarfile
-
-    with open(archive, "rb") as raw:
-        try:
-            block = _read_exactly(_decompressor(raw), tarfile.BLOCKSIZE)
-        except _decode_errors():
-            return False
-    if len(block) < tarfile.BLOCKSIZE:
-        return False
-    try:
-        tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
-    except (tarfile.HeaderError, ValueError):
-        return False
-    return True
-
-
 def extract_archive(
     root: Path, archive: Path, dest: str, *, workdir: str, owner: tuple[int, int] | None
 ) -> bool:
@@ -402,12 +341,12 @@ def extract_archive(
         try:
             with open(archive, "rb") as raw:
                 # rootless=True is the layer extractor's "no device nodes" mode.
-                extract_tar_stream(_decompressor(raw), dest_fd, rootless=True, owner=owner)
+                extract_tar_stream(decompressed(raw), dest_fd, rootless=True, owner=owner)
         finally:
             os.close(dest_fd)
     except PodError:
         raise
-    except _decode_errors() as err:
+    except decode_errors() as err:
         raise PodError(f"ADD {archive.name}: cannot extract the archive: {err}") from None
     finally:
         copier.close()

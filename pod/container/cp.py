@@ -1,471 +1,334 @@
-"""`pod cp`: copy files between a container and the host, either way, or as a tar stream.
+"""`pod cp`: copy between a container and the host, between two containers, or as a tar stream
+on stdin/stdout, by podman 4.3.1's rules (cmd/podman/containers/cp.go).
 
-Everything moves as a tar stream: the source side writes one (store.safepath walks, no link
-followed out of the source root), the destination side extracts it with the layer extractor
-(pod.store.layers.extract_tar_stream), so a hostile tar on stdin, a symlink planted in the
-container (`/x -> /`, `../../..`) or a symlink at the host destination can never lead outside the
-destination root: the container's root for the container side, the destination directory on the
-host side.
+The rules, in the order podman checks them: the containers must exist; the source must (a
+container path is relative to the WORKDIR; `SRC/.` means the directory's entries); a
+destination that exists is a directory the copy goes into or a regular file it replaces (a
+host device, FIFO or a symlink to one is refused: "invalid destination"); a missing one needs
+its parent directory and takes the source's place under its own name; a directory never
+replaces a file, and with stdin the destination must be a directory and the input a tar
+(plain or compressed). Entries copied into a container belong to its user unless
+`--archive=false`; entries copied to the host belong to the caller; a directory never replaces
+a non-directory nor the reverse unless `--overwrite`.
 
-Where the container's files are: a running rootful container's rootfs is mounted at
-<dir>/merged (else /proc/<pid>/root); a stopped one is mounted for the copy and unmounted after.
-Rootless, the copy runs in a worker (`python -m pod.container.cp`): for a stopped container in
-a fresh user namespace with the user's mapping (pod.util.userns) that unshares a mount
-namespace and mounts the rootfs there; for a running one it joins the shim's user and mount
-namespaces, where the shim mounted the rootfs.
+The sides (pod.container.cp_sides) do the file work: symlinks resolve inside the container,
+host destinations are extracted confined to their directory, and nothing else on the host is
+touched.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
+import posixpath
 import shutil
-import stat
 import sys
-import tarfile
 import tempfile
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from pod.container.cp_sides import (
+    ContainerEnd,
+    ContainerFacts,
+    Get,
+    HostSide,
+    Put,
+    Side,
+    Stat,
+    open_container,
+    read_facts,
+    transfer,
+)
 from pod.errors import NoSuchContainerError, PodError, UsageError
-from pod.store import safepath
+from pod.reporter import Reporter
 
-WORKER_MODULE = "pod.container.cp"
-RUNNING = ("running", "paused", "stopping")
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
 class Location:
-    """One side of `pod cp`: a container (None: the host) and a path ("-": a tar stream)."""
+    """One argument of `pod cp`: a container (None: the host) and a path ("-": a stream)."""
 
     container: str | None
     path: str
 
 
 def parse_location(text: str) -> Location:
-    """`CONTAINER:PATH` names a container path; anything else (`-`, /a, ./b:c) the host."""
+    """podman's `[CONTAINER:]PATH`: text starting with "." or "/" is a host path (colons and
+    all); otherwise what precedes the first colon names a container."""
+    if not text or text[0] in "./":
+        return Location(None, text)
     name, sep, path = text.partition(":")
-    if sep and name and "/" not in name and not name.startswith("."):
-        return Location(name, path)
-    return Location(None, text)
+    return Location(name, path) if sep else Location(None, text)
 
 
-def _not_found(path: str, where: str) -> PodError:
-    return PodError(f'"{path}" could not be found on {where}: no such file or directory')
+@dataclass(frozen=True)
+class CopyOptions:
+    """`-a/--archive` (chown to the container's user), `--overwrite`, `--pause`."""
+
+    archive: bool = True
+    overwrite: bool = False
+    pause: bool = False
 
 
-# --- the source side: a tar stream of one path ----------------------------------------------
+def quoted(text: str) -> str:
+    """A string as Go's %q shows it, for podman's messages."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _source(root: Path, path: str, where: str) -> tuple[int, str, str]:
-    """(parent fd, name, archive name) of `path` inside `root`; the final link is followed
-    inside the root. The archive name is "" when the contents are asked for (`dir/.`)."""
-    contents = path in (".", "") or path.endswith(("/.", "/./"))
-    real = safepath.resolve_inside(root, path)
-    rel = os.path.relpath(real, root)
-    rel = "" if rel == "." else rel
-    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        if not rel:
-            return os.dup(root_fd), ".", ""
-        try:
-            pfd, name = safepath.open_parent(root_fd, rel, symlinks=False)
-        except (FileNotFoundError, NotADirectoryError):
-            raise _not_found(path, where) from None
-    finally:
-        os.close(root_fd)
-    try:
-        os.stat(name, dir_fd=pfd, follow_symlinks=False)
-    except FileNotFoundError:
-        os.close(pfd)
-        raise _not_found(path, where) from None
-    return pfd, name, "" if contents else name
+def _not_found(path: str, side: Side, reason: str = "no such file or directory") -> PodError:
+    return PodError(f"{quoted(path)} could not be found on {side.where}: {reason}")
 
 
-def _is_dir(pfd: int, name: str) -> bool:
-    return stat.S_ISDIR(os.stat(name, dir_fd=pfd, follow_symlinks=False).st_mode)
+def _invalid_destination(path: str) -> PodError:
+    return PodError(f"invalid destination: {quoted(path)} must be a directory or a regular file")
 
 
-def _add(
-    tar: tarfile.TarFile, pfd: int, name: str, arcname: str, links: dict[tuple[int, int], str]
-) -> None:
-    """Add `name` in `pfd` as `arcname` ("" : a directory's contents only), never following."""
-    st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
-    info = tarfile.TarInfo(arcname)
-    info.uid, info.gid = st.st_uid, st.st_gid
-    info.mode, info.mtime = stat.S_IMODE(st.st_mode), int(st.st_mtime)
-    mode = st.st_mode
-    if stat.S_ISDIR(mode):
-        fd = os.open(name, _DIR_FLAGS, dir_fd=pfd)
-        try:
-            if arcname:
-                info.type = tarfile.DIRTYPE
-                tar.addfile(info)
-            for child in sorted(os.listdir(fd)):
-                _add(tar, fd, child, f"{arcname}/{child}" if arcname else child, links)
-        finally:
-            os.close(fd)
-    elif stat.S_ISREG(mode):
-        key = (st.st_dev, st.st_ino)
-        if st.st_nlink > 1 and key in links:
-            info.type, info.linkname = tarfile.LNKTYPE, links[key]
-            tar.addfile(info)
-            return
-        links[key] = arcname
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
-        with open(fd, "rb") as data:
-            info.size = os.fstat(fd).st_size
-            tar.addfile(info, data)
-    elif stat.S_ISLNK(mode):
-        info.type, info.linkname = tarfile.SYMTYPE, os.readlink(name, dir_fd=pfd)
-        tar.addfile(info)
-    elif stat.S_ISFIFO(mode):
-        info.type = tarfile.FIFOTYPE
-        tar.addfile(info)
-    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        info.type = tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE
-        info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
-        tar.addfile(info)
-    # sockets are skipped, as tar does
+@dataclass(frozen=True)
+class Destination:
+    """Where the archive goes: the directory `into`, and the name the source's top entry takes
+    there (None: its own, the destination being an existing directory)."""
+
+    into: str
+    name: str | None
+    exists: Stat | None
 
 
-def _write_tar(out: IO[bytes], pfd: int, name: str, arcname: str) -> None:
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-        _add(tar, pfd, name, arcname, {})
-
-
-# --- the destination side -------------------------------------------------------------------
-
-
-def _container_target(
-    root: Path, path: str, src_is_dir: bool, arcname: str, where: str
-) -> tuple[int, str]:
-    """(directory fd to extract into, top-level archive name) for a container destination."""
-    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        try:
-            return safepath.open_dir(root_fd, path), arcname or ""
-        except (FileNotFoundError, NotADirectoryError):
-            pass
-        if path.endswith("/"):
-            raise _not_found(path, where)
-        try:
-            pfd, name = safepath.open_parent(root_fd, path)
-        except (FileNotFoundError, NotADirectoryError, PodError):
-            raise _not_found(path, where) from None
-    finally:
-        os.close(root_fd)
-    return _checked_target(pfd, name, src_is_dir, arcname)
-
-
-def _host_target(path: str, src_is_dir: bool, arcname: str) -> tuple[int, str]:
-    """The same on the host: the destination directory itself is the root of the extraction."""
-    dest = os.path.abspath(path)
-    if os.path.isdir(dest):
-        return os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), arcname
-    if path.endswith("/"):
-        raise _not_found(path, "the host")
-    parent = os.path.dirname(dest)
-    try:
-        pfd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except (FileNotFoundError, NotADirectoryError):
-        raise _not_found(parent, "the host") from None
-    return _checked_target(pfd, os.path.basename(dest), src_is_dir, arcname)
-
-
-def _checked_target(pfd: int, name: str, src_is_dir: bool, arcname: str) -> tuple[int, str]:
-    """The destination `name` in `pfd` is not a directory: the copy takes that name. Copying a
-    directory's contents (`dir/.`) to a missing name creates it and extracts into it."""
-    try:
-        st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
-    except FileNotFoundError:
-        st = None
-    if st is not None and src_is_dir and not stat.S_ISDIR(st.st_mode):
-        os.close(pfd)
-        raise PodError("destination must be a directory when copying a directory")
-    if arcname or not src_is_dir:
-        return pfd, name
-    try:
-        os.mkdir(name, 0o755, dir_fd=pfd)
-        return os.open(name, _DIR_FLAGS, dir_fd=pfd), ""
-    finally:
-        os.close(pfd)
-
-
-def _pipe_copy(pfd: int, name: str, arcname: str, dest_fd: int, *, rootless: bool, owner) -> None:
-    """Stream the tar from a writer thread into the extractor: no temporary copy."""
-    from pod.store.layers import extract_tar_stream
-
-    read_fd, write_fd = os.pipe()
-    failure: list[BaseException] = []
-
-    def produce() -> None:
-        try:
-            with open(write_fd, "wb") as out:
-                _write_tar(out, pfd, name, arcname)
-        except BaseException as err:  # noqa: BLE001 - re-raised in the caller
-            failure.append(err)
-
-    writer = threading.Thread(target=produce, daemon=True)
-    writer.start()
-    try:
-        with open(read_fd, "rb") as stream:
-            extract_tar_stream(stream, dest_fd, rootless=rootless, owner=owner)
-            while stream.read(_CHUNK):  # let the writer finish its padding
-                pass
-    finally:
-        writer.join()
-    if failure and not isinstance(failure[0], BrokenPipeError):
-        raise failure[0]
-
-
-# --- one copy, given the container's root ---------------------------------------------------
-
-
-def _container_owner(directory: Path) -> tuple[int, int]:
-    """The container's primary uid/gid (its config.json), for `--archive` copies in."""
-    from pod.store.layout import ContainerPaths
-
-    config = json.loads(ContainerPaths(directory).config.read_bytes())
-    user = config.get("process", {}).get("user", {})
-    return int(user.get("uid", 0)), int(user.get("gid", 0))
-
-
-def copy_with_root(root: Path, op: dict[str, Any]) -> None:
-    """Do one copy (`op` as built by copy()) with the container's rootfs at `root`."""
-    rootless = os.geteuid() != 0 or op["rootless"]
-    where = f"container {op['name']}"
-    if op["direction"] == "out":
-        pfd, name, arcname = _source(root, op["container_path"], where)
-        try:
-            if op["stream"] is not None:
-                with open(op["stream"], "wb") if op["stream"] != "-" else _stdout() as out:
-                    _write_tar(out, pfd, name, arcname or "")
-                return
-            top = arcname or ""
-            dest_fd, top = _host_target(op["host_path"], _is_dir(pfd, name), top)
-            try:
-                owner = (os.getuid(), os.getgid())
-                _pipe_copy(pfd, name, top, dest_fd, rootless=rootless, owner=owner)
-            finally:
-                os.close(dest_fd)
-        finally:
-            os.close(pfd)
-        return
-    owner = _container_owner(Path(op["directory"])) if op["archive"] else None
-    if op["stream"] is not None:
-        from pod.store.layers import extract_tar_stream
-
-        root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            dest_fd = safepath.open_dir(root_fd, op["container_path"])
-        except (FileNotFoundError, NotADirectoryError):
-            raise _not_found(op["container_path"], where) from None
-        finally:
-            os.close(root_fd)
-        try:
-            with open(op["stream"], "rb") if op["stream"] != "-" else _stdin() as stream:
-                extract_tar_stream(stream, dest_fd, rootless=rootless, owner=owner)
-        finally:
-            os.close(dest_fd)
-        return
-    pfd, name, arcname = _source(Path("/"), os.path.abspath(op["host_path"]), "the host")
-    try:
-        dest_fd, top = _container_target(
-            root, op["container_path"], _is_dir(pfd, name), arcname, where
-        )
-        try:
-            _pipe_copy(pfd, name, top, dest_fd, rootless=rootless, owner=owner)
-        finally:
-            os.close(dest_fd)
-    finally:
-        os.close(pfd)
-
-
-@contextlib.contextmanager
-def _stdout() -> Iterator[IO[bytes]]:
-    sys.stdout.flush()
-    yield sys.stdout.buffer
-    sys.stdout.buffer.flush()
-
-
-@contextlib.contextmanager
-def _stdin() -> Iterator[IO[bytes]]:
-    yield sys.stdin.buffer
-
-
-# --- the engine entry point -----------------------------------------------------------------
-
-
-def _check_host_source(location: Location) -> None:
-    if location.path != "-" and not os.path.lexists(os.path.abspath(location.path)):
-        raise _not_found(location.path, "the host")
-
-
-def copy(settings: Any, source: str, dest: str, *, archive: bool = True) -> None:
-    """`pod cp SOURCE DEST`: exactly one side names a container."""
-
-    src, dst = parse_location(source), parse_location(dest)
-    if (src.container is None) == (dst.container is None):
-        if src.container is None:
-            raise UsageError("invalid arguments: one of source and destination must be a container")
-        raise UsageError("copying between containers is not supported")
-    ctr, host = (src, dst) if src.container else (dst, src)
-    if src.container is None:
-        _check_host_source(src)
-    if ctr.path in ("", "-"):
-        raise UsageError(f"invalid container path {ctr.path!r}")
-    op: dict[str, Any] = {
-        "direction": "out" if src.container else "in",
-        "name": ctr.container,
-        "container_path": ctr.path,
-        "host_path": os.path.abspath(host.path) if host.path != "-" else "-",
-        "stream": "-" if host.path == "-" else None,
-        "archive": archive,
-    }
-    _run(settings, op)
-
-
-def export(settings: Any, name: str, output: str | None) -> None:
-    """`pod export`: the container's whole file system as a tar, to `output` or stdout."""
-    op: dict[str, Any] = {
-        "direction": "out",
-        "name": name,
-        "container_path": "/.",
-        "host_path": "-",
-        "stream": os.path.abspath(output) if output else "-",
-        "archive": False,
-    }
-    _run(settings, op)
-
-
-def _run(settings: Any, op: dict[str, Any]) -> None:
-    """One copy `op` of the container `op["name"]`: found, then done with its root."""
-    from pod.container.lifecycle import engine_error
-    from pod.container.state import current_state
-    from pod.store.containers import ContainerStore
-    from pod.store.layout import Layout
-
-    layout = Layout(settings.root, settings.runroot)
-    store = ContainerStore(layout)
-    try:
-        record = store.lookup(op["name"] or "")
-    except NoSuchContainerError as err:
-        raise engine_error(err) from None
-    status = current_state(store, record).status
-    op["id"], op["rootless"] = record.id, record.rootless
-    op["directory"] = str(layout.container_dir(record.id))
-    if not record.rootless:
-        with _rootful_root(layout, store, record, status) as root:
-            copy_with_root(root, op)
-        return
-    shim_pid = current_state(store, record).shim_pid if status in RUNNING else 0
-    _rootless_copy(layout, store, record, op, shim_pid)
-
-
-@contextlib.contextmanager
-def _rootful_root(layout: Any, store: Any, record: Any, status: str) -> Iterator[Path]:
-    from pod.container import rootfs as rootfs_mount
-    from pod.container.state import current_state
-    from pod.store.lock import locked
-
-    directory = layout.container_dir(record.id)
-    merged = rootfs_mount.merged_dir(directory)
-    if status in RUNNING:
-        if os.path.ismount(merged):
-            yield merged
-            return
-        pid = current_state(store, record).pid
-        if pid:
-            yield Path(f"/proc/{pid}/root")
-            return
-    with locked(store.container_lock(record.id)):
-        if os.path.ismount(merged):
-            yield merged
-            return
-        rootfs_mount.mount(layout, record, directory)
-        try:
-            yield merged
-        finally:
-            rootfs_mount.unmount(directory)
-
-
-def _rootless_copy(layout: Any, store: Any, record: Any, op: dict[str, Any], shim_pid: int) -> None:
-    """Run the copy in a worker inside the user namespace; tar streams go through a file.
-
-    A stopped container: a fresh namespace (the user's mapping) mounting the rootfs privately,
-    under the container lock. A running one: the worker joins its shim's user and mount
-    namespaces, where the rootfs is mounted.
-    """
-    from pod.store.lock import locked
-    from pod.util.userns import run_in_userns, run_worker
-
-    request = {"root": str(layout.root), "runroot": str(layout.runroot), "op": op}
-    request["join"] = shim_pid
-    final = op["stream"]
-    with tempfile.TemporaryDirectory(prefix="pod-cp-") as spool:
-        stream = os.path.join(spool, "stream.tar")
-        if op["stream"] is not None:
-            op["stream"] = stream
-            if op["direction"] == "in":
-                with open(stream, "wb") as out:
-                    shutil.copyfileobj(sys.stdin.buffer, out, _CHUNK)
-        if shim_pid:
-            run_worker(WORKER_MODULE, request)
-        else:
-            with locked(store.container_lock(record.id)):
-                run_in_userns(WORKER_MODULE, request)
-        if op["stream"] is not None and op["direction"] == "out":
-            target = _stdout() if final == "-" else open(final, "wb")  # noqa: SIM115
-            with open(stream, "rb") as data, target as out:
-                shutil.copyfileobj(data, out, _CHUNK)
-
-
-def _worker(request: dict[str, Any]) -> None:
-    """In the user namespace: a private mount namespace, the rootfs mounted there, the copy."""
-    from pod.container import rootfs as rootfs_mount
-    from pod.store.containers import ContainerStore
-    from pod.store.layout import Layout
-
-    layout = Layout(Path(request["root"]), Path(request["runroot"]))
-    op = request["op"]
-    record = ContainerStore(layout).lookup(op["id"])
-    directory = layout.container_dir(record.id)
-    if request["join"]:
-        _join_shim(request["join"], op["name"])
+def _source_name(side: Side, found: Stat, given: str) -> tuple[str, bool]:
+    """(top-level name, entries only?) of a source: a container names it by where its symlinks
+    lead, the host by the name given; `dir/.` (and a container's `.`) means the entries."""
+    if side.kind == "host":
+        name = posixpath.basename(os.path.abspath(given))
+        contents = given.endswith("/.")
     else:
-        rootfs_mount.private_mount_namespace()
-        rootfs_mount.mount(layout, record, directory)
-    copy_with_root(rootfs_mount.merged_dir(directory), op)
+        name = posixpath.basename(found.path)
+        contents = posixpath.basename(given) == "."
+    return name, contents or not name
 
 
-def _join_shim(shim_pid: int, name: str) -> None:
-    """Become root of the running container's shim's user namespace, in its mount namespace."""
-    from pod.runtime import syscalls
-    from pod.runtime.exec import join_user_namespace
+def _destination(side: Side, path: str, *, stdin: bool) -> Destination:
+    """Resolve the destination as podman does (see the module docstring); raise its errors."""
+    found = side.stat(path)
+    if found.kind != "missing":
+        if found.kind == "other":
+            shown = os.path.abspath(path) if side.kind == "host" else path
+            raise _invalid_destination(shown)
+        if stdin and found.kind != "dir":
+            raise PodError("destination must be a directory when copying from stdin")
+        if found.kind == "dir":
+            return Destination(found.path, None, found)
+        parent, name = posixpath.split(found.path)
+        return Destination(parent, name, found)
+    if path.endswith("/"):
+        raise _not_found(path, side, found.reason)
+    if stdin:
+        raise PodError("destination must be a directory when copying from stdin")
+    parent_path, name = posixpath.split(found.path)
+    parent = side.stat(parent_path if side.kind == "host" else "/" + parent_path)
+    if parent.kind == "other" and side.kind == "host":
+        raise _invalid_destination(parent_path)
+    if parent.kind == "file":
+        raise _not_found(path, side, "not a directory")
+    if parent.kind != "dir":
+        raise _not_found(path, side)
+    return Destination(parent.path, name, None)
 
-    try:
-        user_fd = os.open(f"/proc/{shim_pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
-        mnt_fd = os.open(f"/proc/{shim_pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise PodError(f"container {name} stopped while copying: try again") from None
-    try:
-        join_user_namespace(syscalls.Syscalls(), user_fd)
-        with contextlib.suppress(OSError):
-            os.setgroups([])
-        syscalls.setns(mnt_fd, syscalls.CLONE_NEWNS)
-    finally:
-        os.close(user_fd)
-        os.close(mnt_fd)
+
+def _plan(src: Side, found: Stat, given: str, dest: Destination) -> Get:
+    """What the source sends: under the destination's name, or its own in an existing
+    directory (its entries only for `dir/.`)."""
+    if found.kind == "dir" and dest.exists is not None and dest.exists.kind != "dir":
+        raise PodError("destination must be a directory when copying a directory")
+    name, contents = _source_name(src, found, given)
+    if dest.name is not None:
+        return Get(found.path, dest.name)
+    return Get(found.path, "" if contents else name)
 
 
-if __name__ == "__main__":
-    from pod.util.userns import worker_main
+def _labelled(label: str, step: Callable[[int], None]) -> Callable[[int], None]:
+    """`step`, its PodErrors prefixed as podman words them ("copying to host: ...")."""
 
-    worker_main(_worker, sys.argv[1:])
+    def run(fd: int) -> None:
+        try:
+            step(fd)
+        except PodError as err:
+            raise type(err)(f"{label}: {err}") from None
+
+    return run
+
+
+def _copy(src: Side, get: Get, dst: Side, put: Put) -> None:
+    transfer(
+        _labelled(f"copying from {src.kind}", lambda fd: src.get(get, fd)),
+        _labelled(f"copying to {dst.kind}", lambda fd: dst.put(put, fd)),
+    )
+
+
+# --- the containers -----------------------------------------------------------------------
+
+
+class _Opened:
+    """The containers of one copy: looked up first (podman's "does not exist"), then opened
+    (a stopped one's rootfs mounted) once each, paused with --pause, all closed at the end."""
+
+    def __init__(self, settings: Any, options: CopyOptions, reporter: Reporter) -> None:
+        from pod.store.containers import ContainerStore
+        from pod.store.layout import Layout
+
+        self.settings = settings
+        self.options = options
+        self.reporter = reporter
+        self.layout = Layout(settings.root, settings.runroot)
+        self.store = ContainerStore(self.layout)
+        self.stack = contextlib.ExitStack()
+        self.records: dict[str, Any] = {}
+        self.sides: dict[str, ContainerEnd] = {}
+
+    def __enter__(self) -> _Opened:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stack.close()
+
+    def must_exist(self, name: str) -> None:
+        if not name:
+            raise PodError("name or ID cannot be empty")
+        try:
+            self.records[name] = self.store.lookup(name)
+        except NoSuchContainerError:
+            raise PodError(f"container {quoted(name)} does not exist") from None
+
+    def side(self, name: str) -> ContainerEnd:
+        record = self.records[name]
+        if record.id in self.sides:
+            return self.sides[record.id]
+        if self.options.pause:
+            from pod.container.pause import paused_while
+
+            froze = self.stack.enter_context(paused_while(self.settings, self.store, record))
+            if not froze and self.settings.rootless:
+                self.reporter.warning(
+                    f"cannot pause rootless container {name} without cgroup v2: copying anyway"
+                )
+        facts: ContainerFacts = read_facts(self.layout, self.store, record, name)
+        opening = open_container(self.layout, self.store, record, facts, self.reporter.warning)
+        side = self.stack.enter_context(opening)
+        self.sides[record.id] = side
+        return side
+
+
+# --- stdin and stdout ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _spooled_stdin() -> Iterator[str]:
+    """Standard input in a temporary file, checked to be a (compressed) tar before any of it
+    reaches the container, as podman does."""
+    from pod.util.archive import is_tar_archive
+
+    with tempfile.TemporaryDirectory(prefix="pod-cp-") as spool:
+        path = os.path.join(spool, "stdin")
+        with open(path, "wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out, _CHUNK)
+        if not is_tar_archive(Path(path)):
+            raise PodError("source must be a (compressed) tar archive when copying from stdin")
+        yield path
+
+
+def _send_file(path: str, fd: int) -> None:
+    """Write the decompressed archive at `path` to `fd` (the put side's pipe)."""
+    from pod.util.archive import decode_errors, decompressed
+
+    with open(fd, "wb") as out, open(path, "rb") as raw:
+        try:
+            shutil.copyfileobj(decompressed(raw), out, _CHUNK)
+        except BrokenPipeError:
+            return
+        except decode_errors() as err:
+            raise PodError(f"cannot decompress the archive on stdin: {err}") from None
+
+
+def _to_stdout(src: Side, get: Get) -> None:
+    sys.stdout.flush()
+    _labelled(f"copying from {src.kind}", lambda fd: src.get(get, fd))(os.dup(1))
+
+
+# --- the three directions -----------------------------------------------------------------
+
+
+def copy(
+    settings: Any, source: str, dest: str, options: CopyOptions, reporter: Reporter | None = None
+) -> None:
+    """`pod cp SOURCE DEST`."""
+    src, dst = parse_location(source), parse_location(dest)
+    if not src.path or not dst.path:
+        raise UsageError(
+            f"invalid arguments {quoted(source)}, {quoted(dest)}: you must specify paths"
+        )
+    with _Opened(settings, options, reporter or Reporter()) as opened:
+        if src.container is not None and dst.container is not None:
+            _between_containers(opened, src, dst)
+        elif src.container is not None:
+            _from_container(opened, src, dst.path)
+        else:
+            _to_container(opened, src.path, dst)
+
+
+def _between_containers(opened: _Opened, src: Location, dst: Location) -> None:
+    assert src.container is not None and dst.container is not None
+    opened.must_exist(src.container)
+    opened.must_exist(dst.container)
+    # Opened in a fixed order: two copies between the same containers never wait on each other.
+    for name in sorted((src.container, dst.container), key=lambda n: opened.records[n].id):
+        opened.side(name)
+    source, target = opened.side(src.container), opened.side(dst.container)
+    found = source.stat(src.path)
+    if found.kind == "missing":
+        raise _not_found(src.path, source)
+    dest = _destination(target, dst.path, stdin=False)
+    get = _plan(source, found, src.path, dest)
+    put = Put(dest.into, opened.options.overwrite, opened.options.archive)
+    if source is target:
+        source.copy_within(get, put)
+    else:
+        _copy(source, get, target, put)
+
+
+def _from_container(opened: _Opened, src: Location, host_path: str) -> None:
+    assert src.container is not None
+    opened.must_exist(src.container)
+    source = opened.side(src.container)
+    found = source.stat(src.path)
+    if found.kind == "missing":
+        raise _not_found(src.path, source)
+    if host_path == "-":
+        name, contents = _source_name(source, found, src.path)
+        _to_stdout(source, Get(found.path, "" if contents else name))
+        return
+    host = HostSide(rootless=opened.settings.rootless)
+    dest = _destination(host, host_path, stdin=False)
+    get = _plan(source, found, src.path, dest)
+    _copy(source, get, host, Put(dest.into, opened.options.overwrite, archive=True))
+
+
+def _to_container(opened: _Opened, host_path: str, dst: Location) -> None:
+    opened.must_exist(dst.container or "")
+    assert dst.container is not None
+    host = HostSide(rootless=opened.settings.rootless)
+    stdin = host_path == "-"
+    found = Stat("-", "file") if stdin else host.stat(host_path)
+    if found.kind == "missing":
+        raise _not_found(host_path, host)
+    target = opened.side(dst.container)
+    dest = _destination(target, dst.path, stdin=stdin)
+    put = Put(dest.into, opened.options.overwrite, opened.options.archive)
+    if not stdin:
+        _copy(host, _plan(host, found, host_path, dest), target, put)
+        return
+    with _spooled_stdin() as spool:
+        transfer(
+            lambda fd: _send_file(spool, fd),
+            _labelled("copying to container", lambda fd: target.put(put, fd)),
+        )

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 
 from pod import events
 from pod.config import Settings
 from pod.container.cgroup import controller_dir, is_pure_v2
 from pod.container.state import current_state
 from pod.errors import PodError
-from pod.store.containers import ContainerRecord, ContainerStore
+from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import locked
 
@@ -78,6 +79,19 @@ def _set(settings: Settings, text: str, pause: bool) -> ContainerRecord:
         raise PodError(f'"{state.status}" is not running, can\'t pause: container state improper')
     if not pause and state.status != "paused":
         raise PodError(f'"{record.id}" is not paused, can\'t unpause: container state improper')
+    _apply(settings, store, record, state, pause)
+    return record
+
+
+def _apply(
+    settings: Settings,
+    store: ContainerStore,
+    record: ContainerRecord,
+    state: ContainerState,
+    pause: bool,
+) -> None:
+    """Freeze or thaw the container whose init is `state.pid`, and record it in state.json."""
+    verb = "pause" if pause else "unpause"
     found = _freezer_file(state.pid)
     if found is None:
         if settings.rootless:
@@ -93,7 +107,23 @@ def _set(settings: Settings, text: str, pause: bool) -> ContainerRecord:
             latest.status = "paused" if pause else "running"
             store.write_state(record.id, latest)
     events.container_event(settings.runroot, record, verb)
-    return record
+
+
+@contextlib.contextmanager
+def paused_while(
+    settings: Settings, store: ContainerStore, record: ContainerRecord
+) -> Iterator[bool]:
+    """`cp --pause`: keep a running container frozen for the block; yields whether it froze it
+    (False: not running, already paused, or rootless without a cgroup v2 tree of its own)."""
+    state = current_state(store, record)
+    if state.status != "running" or (settings.rootless and not is_pure_v2()):
+        yield False
+        return
+    _apply(settings, store, record, state, pause=True)
+    try:
+        yield True
+    finally:
+        _apply(settings, store, record, state, pause=False)
 
 
 def pause(settings: Settings, text: str) -> ContainerRecord:

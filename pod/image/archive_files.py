@@ -12,16 +12,12 @@ compressed archive or one on stdin is first spooled (decompressed) into a scratc
 
 from __future__ import annotations
 
-import bz2
 import contextlib
-import gzip
-import lzma
 import os
 import posixpath
 import stat
 import sys
 import tarfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +26,13 @@ from typing import IO, Protocol
 from pod.errors import PodError, UnsafeContentError
 from pod.store import safepath
 from pod.store.layers import DEFAULT_MAX_SIZE, TAR_ERRORS, BoundedTarInfo
+from pod.util.archive import compression_of, decode_errors, decompressor
 
 METADATA_LIMIT = 4 << 20  # manifests, configs, index.json: podman's 4 MiB manifest bound
 MAX_MEMBERS = 1 << 20
 MAX_ARCHIVE_SIZE = 1 << 40
 CHUNK = 1 << 20
 _MAX_LINKS = 40
-_GZIP, _ZSTD, _BZIP2, _XZ = b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"BZh", b"\xfd7zXZ\x00"
 _REGULAR = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
 
 
@@ -256,26 +252,6 @@ class DirFiles:
         os.close(self.root_fd)
 
 
-def compression_of(head: bytes) -> str | None:
-    """The compression a stream's first bytes announce (gzip, zstd, bzip2, xz), else None."""
-    for name, magic in (("gzip", _GZIP), ("zstd", _ZSTD), ("bzip2", _BZIP2), ("xz", _XZ)):
-        if head.startswith(magic):
-            return name
-    return None
-
-
-def decompressed(raw: IO[bytes], compression: str) -> IO[bytes]:
-    if compression == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if compression == "bzip2":
-        return bz2.BZ2File(raw)
-    if compression == "xz":
-        return lzma.LZMAFile(raw)
-    import zstandard  # only zstd archives pay for the import
-
-    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-
-
 def _spool(stream: IO[bytes], head: bytes, dest: Path, description: str) -> None:
     """Copy `head` + the rest of `stream` into `dest`, decompressed, bounded."""
     written = 0
@@ -285,9 +261,7 @@ def _spool(stream: IO[bytes], head: bytes, dest: Path, description: str) -> None
         while True:
             try:
                 data = stream.read(CHUNK)
-            except (EOFError, OSError, zlib.error, lzma.LZMAError) as err:
-                raise UnsafeContentError(f"{description} cannot be decompressed: {err}") from None
-            except Exception as err:  # zstandard.ZstdError: zstandard is imported only for zstd
+            except decode_errors() as err:
                 raise UnsafeContentError(f"{description} cannot be decompressed: {err}") from None
             if not data:
                 return
@@ -322,7 +296,7 @@ def plain_archive(source: str, scratch: Path) -> Iterator[Path]:
             _spool(raw, head, scratch, description)
         else:
             raw_head = _Prepended(head, raw)
-            _spool(decompressed(raw_head, compression), b"", scratch, description)  # type: ignore[arg-type]
+            _spool(decompressor(raw_head, compression), b"", scratch, description)  # type: ignore[arg-type]
         yield scratch
     finally:
         if raw is not sys.stdin.buffer:

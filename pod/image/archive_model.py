@@ -89,10 +89,10 @@ class OutLayer:
 
 def _decompressed_chunks(path: Path, size: int) -> Iterator[bytes]:
     """A stored layer blob decompressed; its length must be the size the store recorded."""
-    from pod.store.layers import uncompressed
+    from pod.util.archive import decompressed
 
     total = 0
-    with open(path, "rb") as raw, uncompressed(raw) as stream:
+    with open(path, "rb") as raw, decompressed(raw) as stream:
         while data := stream.read(CHUNK):
             total += len(data)
             if total > size:

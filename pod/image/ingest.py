@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import os
 import time
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 from pod.config import Settings
 from pod.errors import DigestMismatchError, PodError, UnsafeContentError
 from pod.image import manifest as mf
-from pod.image.archive_files import CHUNK, Member, compression_of
+from pod.image.archive_files import CHUNK, Member
 from pod.image.archive_model import SourceImage, SourceLayer
 from pod.image.writer import ImageLayer, canonical_json, manifest_document
 from pod.reporter import Reporter
@@ -29,6 +28,7 @@ from pod.store.blobs import BlobStore
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
 from pod.store.lock import locked
+from pod.util.archive import compression_of, decode_errors, decompressed
 
 PARALLEL = 4
 _MEDIA_TYPES = {None: mf.OCI_LAYER_TAR, "gzip": mf.OCI_LAYER_GZIP, "zstd": mf.OCI_LAYER_ZSTD}
@@ -232,12 +232,10 @@ def _check_diff_id(blob: Path, diff_id: str) -> None:
     """A blob stored for a layer the store has unpacked already must still be that layer."""
     hasher = hashlib.sha256()
     try:
-        with open(blob, "rb") as raw, layers.uncompressed(raw) as stream:
+        with open(blob, "rb") as raw, decompressed(raw) as stream:
             while data := stream.read(CHUNK):
                 hasher.update(data)
-    except (OSError, EOFError, zlib.error) as err:
-        raise UnsafeContentError(f"layer {blob.name} cannot be decompressed: {err}") from None
-    except Exception as err:  # zstandard.ZstdError: zstandard is imported only for zstd
+    except decode_errors() as err:
         raise UnsafeContentError(f"layer {blob.name} cannot be decompressed: {err}") from None
     found = "sha256:" + hasher.hexdigest()
     if found != diff_id:

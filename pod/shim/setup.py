@@ -176,15 +176,11 @@ def _set_child_subreaper() -> None:
 
 
 def _daemonize() -> bool:
-    """Double fork + setsid: True in the grandchild (the shim), False in the original process."""
-    child = os.fork()
-    if child:
-        os.waitpid(child, 0)
-        return False
+    """setsid + fork: True in the child (the shim: in a session of its own, not its leader,
+    so it never gets a controlling terminal), False in the original process, which ends and
+    leaves the shim to the init (or the nearest subreaper)."""
     os.setsid()
-    if os.fork():
-        os._exit(0)
-    return True
+    return os.fork() == 0
 
 
 def _close_all_but(keep: list[int]) -> None:
@@ -305,10 +301,11 @@ def create_and_start(
         )
         stdio.after_create()
         _network_up(record, pid, network)
-        steps.update_state(store, record.id, status="created", pid=pid)
         events.container_event(layout.runroot, record, "init")
-        if start:
-            steps.start_in_runtime(layout, store, record)
+        if start:  # one state write for both steps
+            steps.start_in_runtime(layout, store, record, pid=pid)
+        else:
+            steps.update_state(store, record.id, status="created", pid=pid)
     except BaseException:
         stdio.close()
         raise
@@ -335,17 +332,17 @@ def _first_run(
     from pod.network.setup import disconnect
 
     me = os.getpid()
-    steps.update_state(
-        store, record.id, shim_pid=me, shim_start_time=process_start_time(me), pid=0,
-        exit_code=None, error="", finished_at=0.0, oom_killed=False,
-    )  # fmt: skip
     runtime_state_root(layout, record.runtime).mkdir(parents=True, exist_ok=True)
     disconnect(layout, record)  # what a shim killed with -9 left of an earlier run
     network = _network_preparation(layout, record, worker=args.network_worker)
     directory = layout.container_dir(record.id)
     listener = None
     try:
-        steps.update_state(store, record.id, rootfs_driver=rootfs.mount(layout, record, directory))
+        driver = rootfs.mount(layout, record, directory)
+        steps.update_state(
+            store, record.id, shim_pid=me, shim_start_time=process_start_time(me), pid=0,
+            exit_code=None, error="", finished_at=0.0, oom_killed=False, rootfs_driver=driver,
+        )  # fmt: skip
         _prepare_rootfs(layout, record)
         listener = _listen(directory)
         log = -1

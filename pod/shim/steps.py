@@ -68,12 +68,15 @@ def error_answer(err: BaseException) -> dict:
     return {"error": {"type": name, "message": message, "exit_code": code}}
 
 
-def start_in_runtime(layout: Layout, store: ContainerStore, record: ContainerRecord) -> None:
+def start_in_runtime(
+    layout: Layout, store: ContainerStore, record: ContainerRecord, **state: Any
+) -> None:
+    """The runtime's start; the state says running (with `state` changes in the same write)."""
     from pod.container.state import runtime_state_root
 
     runtime = load_runtime(record.runtime)
     runtime.start(runtime_state_root(layout, record.runtime), record.id)
-    update_state(store, record.id, status="running", started_at=time.time())
+    update_state(store, record.id, status="running", started_at=time.time(), **state)
     events.container_event(layout.runroot, record, "start")
 
 

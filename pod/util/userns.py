@@ -18,6 +18,9 @@ Worker protocol (both halves live here so they cannot drift apart):
   4. The parent writes a JSON request on the child's stdin; the child answers on stdout with
      {"result": ...} or {"error": {"type": <PodError subclass name>, "message": ...}}, which the
      parent raises as that PodError.
+A session worker (`start_session`, `serve_session`) answers many requests instead: each is one
+message on a SOCK_SEQPACKET socket (`--session <fd>`), file descriptors passed along with it
+(the data pipes of `pod cp`), until the parent closes its end.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ SUBUID_FILE = Path("/etc/subuid")
 SUBGID_FILE = Path("/etc/subgid")
 SYNC_FLAG = "--userns-sync"
 PARENT_FLAG = "--parent"
+SESSION_FLAG = "--session"
+_MAX_MESSAGE = 1 << 16
+_MAX_FDS = 8
 _READY = b"U"
 _GO = b"G"
 
@@ -191,14 +197,19 @@ def _decode_reply(module: str, out: bytes, err: bytes, returncode: int) -> Any:
     return reply["result"]
 
 
-def _spawn(module: str, sync_fd: int | None) -> subprocess.Popen[bytes]:
-    sync = [] if sync_fd is None else [SYNC_FLAG, str(sync_fd)]
+def _spawn(
+    module: str, sync_fd: int | None, session_fd: int | None = None
+) -> subprocess.Popen[bytes]:
+    args = [] if sync_fd is None else [SYNC_FLAG, str(sync_fd)]
+    if session_fd is not None:
+        args += [SESSION_FLAG, str(session_fd)]
+    pipe = subprocess.PIPE if session_fd is None else subprocess.DEVNULL
     return subprocess.Popen(
-        [sys.executable, "-m", module, PARENT_FLAG, str(os.getpid()), *sync],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
+        [sys.executable, "-m", module, PARENT_FLAG, str(os.getpid()), *args],
+        stdin=pipe,
+        stdout=pipe,
         stderr=subprocess.PIPE,
-        pass_fds=() if sync_fd is None else (sync_fd,),
+        pass_fds=tuple(fd for fd in (sync_fd, session_fd) if fd is not None),
         cwd="/",  # `-m` puts the cwd first on sys.path: keep a checkout from shadowing pod
     )
 
@@ -243,6 +254,115 @@ def run_worker(module: str, request: Any) -> Any:
         _stop(proc)
         raise
     return _decode_reply(module, out, err, proc.returncode)
+
+
+class Session:
+    """A session worker: `call` sends one request and returns the answer, raising the worker's
+    PodError; `close` ends it. The fds sent along are handed over: closed here once sent, so a
+    pipe's other end sees EOF when the worker is done with it."""
+
+    def __init__(self, module: str, proc: subprocess.Popen[bytes], sock: socket.socket) -> None:
+        self.module = module
+        self.proc = proc
+        self.sock = sock
+        self.warning = ""
+
+    def call(self, request: Any, fds: tuple[int, ...] = ()) -> Any:
+        try:
+            try:
+                socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
+            finally:
+                for fd in fds:
+                    os.close(fd)
+            data, _, _, _ = socket.recv_fds(self.sock, _MAX_MESSAGE, _MAX_FDS)
+        except OSError:
+            data = b""
+        if not data:
+            self.close()
+            detail = self.proc.stderr.read() if self.proc.stderr else b""
+            raise errors.StoreError(
+                f"{self.module} worker failed: {_last_line(detail, self.proc.returncode)}"
+            )
+        return _decode_reply(self.module, data, b"", 0)
+
+    def close(self) -> None:
+        """End the session: the worker sees EOF and exits."""
+        if self.sock.fileno() >= 0:
+            self.sock.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _stop(self.proc)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _last_line(err: bytes, returncode: int | None) -> str:
+    lines = err.decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else f"exit status {returncode}"
+
+
+def start_session(module: str, *, userns: bool, mapping: UserMapping | None = None) -> Session:
+    """Start `python -m module` as a session worker: as root of a fresh user namespace with
+    `userns`, else as it is (to join an existing namespace itself, like run_worker)."""
+    parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sync_parent, sync_child = socket.socketpair() if userns else (None, None)
+    try:
+        try:
+            proc = _spawn(module, sync_child.fileno() if sync_child else None, child_end.fileno())
+        except OSError as err:
+            parent_end.close()
+            raise errors.StoreError(f"cannot start the {module} worker: {_describe(err)}") from None
+        finally:
+            child_end.close()
+            if sync_child is not None:
+                sync_child.close()
+        session = Session(module, proc, parent_end)
+        if sync_parent is not None:
+            try:
+                session.warning = set_up_child(sync_parent, proc.pid, mapping or current_mapping())
+            except OSError as exc:
+                session.close()
+                raise errors.StoreError(f"setting up a user namespace: {_describe(exc)}") from None
+    finally:
+        if sync_parent is not None:
+            sync_parent.close()
+    return session
+
+
+def parent_pid(argv: list[str]) -> int:
+    """The pid of the command that started this worker (its --parent flag)."""
+    return int(dict(zip(argv[::2], argv[1::2], strict=False))[PARENT_FLAG])
+
+
+def serve_session(handler: Callable[[Any, list[int]], Any], argv: list[str]) -> None:
+    """A session worker's entry point: join the namespace if asked, then answer each request
+    with handler(request, fds) until the parent hangs up. The handler closes the fds; one that
+    changes credentials (joins a namespace) calls die_with_parent(parent_pid(argv)) again."""
+    flags = dict(zip(argv[::2], argv[1::2], strict=False))
+    try:
+        if SYNC_FLAG in flags:
+            enter_userns(int(flags[SYNC_FLAG]))
+    except errors.PodError as err:
+        sys.exit(str(err))
+    if not die_with_parent(parent_pid(argv)):
+        sys.exit(1)  # the command that asked is gone
+    sock = socket.socket(fileno=int(flags[SESSION_FLAG]))
+    while True:
+        data, fds, _, _ = socket.recv_fds(sock, _MAX_MESSAGE, _MAX_FDS)
+        if not data:
+            return
+        try:
+            reply: dict[str, Any] = {"result": handler(json.loads(data), fds)}
+        except errors.PodError as err:
+            reply = {"error": {"type": type(err).__name__, "message": str(err)}}
+        except OSError as err:
+            reply = {"error": {"type": "StoreError", "message": _describe(err)}}
+        sock.sendall(json.dumps(reply).encode())
 
 
 def enter_userns(sync_fd: int) -> None:

@@ -4,9 +4,11 @@ Session-scoped: `registry` (plain HTTP), `tls_registry` (TLS + htpasswd), `token
 (token auth + token server), `test_images` (pushed to `registry`), `rootless_user`.
 Function-scoped: `pod` (root, isolated store), `rootless_pod` (the rootless user, fresh store),
 `runtime` (each test once with pod's own OCI runtime and once with runc), `busybox` and
-`rootless_busybox` (the busybox test image pulled into `pod` / `rootless_pod`: its reference).
+`rootless_busybox` (the busybox test image pulled into `pod` / `rootless_pod`: its reference),
+`twins` (pod and podman side by side, as root and rootless: differential.py).
+Session-scoped podman stores for those: `podman_ref`, `rootless_podman_ref` (podman_ref.py).
 Helpers the tests import live in modules of their own: runners.py, polling.py, mounts.py,
-terminal.py, registry_server.py, image_builder.py.
+terminal.py, registry_server.py, image_builder.py, differential.py, podman_ref.py.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import image_builder  # noqa: E402
 import registry_server  # noqa: E402
+from differential import Engine, Twins  # noqa: E402
 from mounts import unmount_under  # noqa: E402
+from podman_ref import PodmanRunner  # noqa: E402
 from runners import (  # noqa: E402
     REPO_ROOT,
     SAFE_PATH,
@@ -344,3 +348,70 @@ def rootless_busybox(rootless_pod, test_images) -> str:
     """The busybox test image, pulled into `rootless_pod`'s store: its reference."""
     rootless_pod("pull", "-q", test_images.busybox.ref, check=True)
     return test_images.busybox.ref
+
+
+# --------------------------------------------------------------------------------------------
+# podman, the reference of the differential tests
+
+
+def _podman_with_busybox(runner: PodmanRunner, test_images) -> PodmanRunner:
+    runner("pull", "-q", test_images.busybox.ref, check=True, timeout=300)
+    return runner
+
+
+@pytest.fixture(scope="session")
+def podman_ref(registry, test_images, tmp_path_factory):
+    """podman as root with a store of its own holding the busybox test image."""
+    if shutil.which("podman") is None:
+        pytest.skip("differential tests need podman")
+    runner = PodmanRunner(tmp_path_factory.mktemp("podman-ref"), insecure=[registry.host])
+    try:
+        yield _podman_with_busybox(runner, test_images)
+    finally:
+        runner.close()
+        unmount_under(runner.directory)
+
+
+@pytest.fixture(scope="session")
+def rootless_podman_ref(rootless_user, test_images):
+    """podman as the rootless user, with a store of its own holding the busybox test image."""
+    if shutil.which("podman") is None:
+        pytest.skip("differential tests need podman")
+    runner = PodmanRunner(
+        rootless_user.make_tmpdir("podman-ref"), insecure=rootless_user.insecure, user=rootless_user
+    )
+    try:
+        yield _podman_with_busybox(runner, test_images)
+    finally:
+        runner.close()  # its runroot is outside the user's session directory
+
+
+@pytest.fixture(params=["root", "rootless"])
+def twins(request, tmp_path, test_images):
+    """pod and podman side by side (differential.Twins), as root and as the rootless user;
+    each with a host directory of its own, podman's containers removed after the test."""
+    if request.param == "root":
+        pod_runner, podman = request.getfixturevalue("pod"), request.getfixturevalue("podman_ref")
+        request.getfixturevalue("busybox")
+        hosts = [tmp_path / "pod-host", tmp_path / "podman-host"]
+        for path in hosts:
+            path.mkdir()
+        owner = (0, 0)
+    else:
+        user = request.getfixturevalue("rootless_user")
+        pod_runner = request.getfixturevalue("rootless_pod")
+        podman = request.getfixturevalue("rootless_podman_ref")
+        request.getfixturevalue("rootless_busybox")
+        hosts = [user.make_tmpdir("pod-host"), user.make_tmpdir("podman-host")]
+        owner = (user.uid, user.gid)
+    pair = Twins(
+        mode=request.param,
+        pod=Engine("pod", pod_runner, hosts[0]),
+        podman=Engine("podman", podman, hosts[1]),
+        owner=owner,
+        image=test_images.busybox.ref,
+    )
+    try:
+        yield pair
+    finally:
+        podman.reset()

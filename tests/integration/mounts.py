@@ -34,3 +34,36 @@ def unmount_under(top: Path) -> None:
                 points.append(point)
     for point in sorted(points, key=len, reverse=True):
         subprocess.run(["umount", "-l", point], capture_output=True)
+
+
+# A command line that runs the command after it with a private /dev: a tmpfs holding binds of
+# the usual device nodes and fresh /dev/std* links. A test of what a command does to /dev/stdout
+# asserts on that copy (its file type is written to a report file after the command); should
+# the command misbehave, the host's /dev is never touched. Root only: it unshares a mount
+# namespace.
+_PRIVATE_DEV_SCRIPT = r"""
+report=$1; shift
+saved=$(mktemp -d)
+mount --rbind /dev "$saved"
+mount -t tmpfs -o mode=755 pod-test-dev /dev
+for node in null zero full random urandom tty; do
+    touch "/dev/$node"; mount --bind "$saved/$node" "/dev/$node"
+done
+mkdir /dev/pts /dev/shm
+mount --rbind "$saved/pts" /dev/pts; mount --rbind "$saved/shm" /dev/shm
+ln -s /proc/self/fd /dev/fd
+for n in 0:stdin 1:stdout 2:stderr; do ln -s "/proc/self/fd/${n%%:*}" "/dev/${n#*:}"; done
+umount -l "$saved"; rmdir "$saved"
+"$@"
+code=$?
+stat -c %F /dev/stdout > "$report"
+exit $code
+"""
+
+
+def private_dev(report: Path) -> list[str]:
+    """The command line prefix; after the command, `report` holds /dev/stdout's file type."""
+    return [
+        "unshare", "--mount", "--propagation", "private",
+        "sh", "-c", _PRIVATE_DEV_SCRIPT, "sh", str(report),
+    ]  # fmt: skip

@@ -78,9 +78,10 @@ class PodRunner:
         ]  # fmt: skip
 
     def __call__(
-        self, *args, input=None, check=False, env=None, timeout=120, cwd=None, text=True
+        self, *args, input=None, check=False, env=None, timeout=120, cwd=None, text=True, wrap=()
     ) -> subprocess.CompletedProcess:
-        cmd = self.command(*args)
+        """`wrap`: a command line the pod command is run under (e.g. mounts.PRIVATE_DEV)."""
+        cmd = [*wrap, *self.command(*args)]
         proc = subprocess.run(
             cmd,
             input=input,
@@ -187,9 +188,13 @@ class RootlessUser:
         env.update(overrides)
         return _overlay_env(env, extra)
 
-    def run(self, *cmd, env=None, input=None, timeout=120, check=False, cwd=None):
-        """Run any command as the user with a clean environment (`env -i`)."""
+    def run(
+        self, *cmd, env=None, input=None, timeout=120, check=False, cwd=None, text=True, wrap=()
+    ):
+        """Run any command as the user with a clean environment (`env -i`), under the command
+        line `wrap` (run as root, e.g. mounts.PRIVATE_DEV) when given."""
         full = [
+            *wrap,
             "runuser",
             "-u",
             self.name,
@@ -203,7 +208,7 @@ class RootlessUser:
             full,
             input=input,
             capture_output=True,
-            text=True,
+            text=text,
             timeout=timeout,
             cwd=cwd or self.workdir,
         )
@@ -223,10 +228,19 @@ class RootlessUser:
         )
 
     def run_pod(
-        self, *args, root=None, runroot=None, env=None, input=None, timeout=120, check=False
+        self,
+        *args,
+        root=None,
+        runroot=None,
+        env=None,
+        input=None,
+        timeout=120,
+        check=False,
+        **options,
     ) -> subprocess.CompletedProcess:
         """`<venv>/bin/pod --root ROOT --runroot RUNROOT ARGS` as the user (defaults: the
-        session's `.root` / `.runroot`; use `rootless_pod` for a fresh store per test)."""
+        session's `.root` / `.runroot`; use `rootless_pod` for a fresh store per test).
+        `options`: run()'s cwd, text and wrap."""
         return self.run(
             self.pod_bin,
             "--root",
@@ -238,6 +252,7 @@ class RootlessUser:
             input=input,
             timeout=timeout,
             check=check,
+            **options,
         )
 
 
@@ -257,7 +272,8 @@ class RootlessPod:
         store = ["--root", self.root, "--runroot", self.runroot]
         return self.user.popen(self.user.pod_bin, *store, *args, **kwargs)
 
-    def __call__(self, *args, env=None, input=None, timeout=120, check=False):
+    def __call__(self, *args, env=None, input=None, timeout=120, check=False, **options):
+        """`options`: RootlessUser.run's cwd, text and wrap."""
         return self.user.run_pod(
             *args,
             root=self.root,
@@ -266,4 +282,5 @@ class RootlessPod:
             input=input,
             timeout=timeout,
             check=check,
+            **options,
         )

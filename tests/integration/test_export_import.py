@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import io
 import json
 import subprocess
 import tarfile
@@ -154,6 +155,33 @@ def test_export_of_a_running_container(pod, busybox):
                 listing = t.communicate(streamed.stdout)[0].decode()
             if "live" in listing.split():
                 break
-        assert "live" in listing.split()
+        names = listing.split()
+        assert "live" in names
+        assert "proc/" in names and not any(n.startswith("proc/self") for n in names)
     finally:
         pod("rm", "-f", "-t", "0", "up")
+
+
+@pytest.mark.rootless
+def test_rootless_export_of_a_running_container_with_a_volume(
+    rootless_user, rootless_pod, rootless_busybox
+):
+    script = "echo live > /live; echo vol > /vol/in-volume; sleep 60"
+    rootless_pod(
+        "run", "-d", "--name", "up", "-v", "data:/vol", rootless_busybox, "sh", "-c", script,
+        check=True,
+    )  # fmt: skip
+    try:
+        for _ in range(50):
+            done = rootless_pod("export", "up", text=False)
+            assert done.returncode == 0, done.stderr
+            with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
+                names = tar.getnames()
+                if "live" in names:
+                    owned = tar.getmember("home/tester/owned.txt")
+                    break
+        assert "live" in names and "vol/in-volume" not in names  # the rootfs only, as podman
+        assert not any(n.startswith("proc/self") for n in names)
+        assert (owned.uid, owned.gid) == (1000, 1000)
+    finally:
+        rootless_pod("rm", "-f", "-t", "0", "up")

@@ -20,9 +20,10 @@ from layer_tars import directory, make_tar, member, sha256_digest, symlink
 from pod.errors import PodError, UnsafeContentError
 from pod.image import docker_archive, oci_layout
 from pod.image import manifest as mf
-from pod.image.archive_files import DirFiles, TarFiles, compression_of
+from pod.image.archive_files import DirFiles, TarFiles
 from pod.image.archive_model import OutImage, OutLayer
 from pod.image.output import TarWriter
+from pod.util.archive import compression_of
 
 PLATFORM = mf.Platform("linux", "amd64")
 

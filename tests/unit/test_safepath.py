@@ -172,3 +172,87 @@ def test_remove_entry_handles_very_deep_trees(root: Path, root_fd: int) -> None:
 def test_remove_tree_of_missing_path_is_quiet(root: Path) -> None:
     safepath.remove_tree(root / "missing" / "deeper")
     safepath.remove_tree(root / "missing")
+
+
+# --- bind mounts given as a table (a stopped container's volumes and binds) ------------------
+
+
+@pytest.fixture
+def mounted(root: Path, tmp_path: Path) -> dict[str, str]:
+    """A tree with /data bound to a volume directory and /etc/hosts to a file next to it."""
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    (volume / "v").write_text("in the volume")
+    (tmp_path / "hosts").write_text("127.0.0.1 localhost\n")
+    (root / "data").mkdir()
+    (root / "data" / "v").write_text("under the mount")
+    (root / "etc").mkdir()
+    (root / "etc" / "hosts").write_text("")
+    return {"data": str(volume), "etc/hosts": str(tmp_path / "hosts")}
+
+
+def _read(fd: int, name: str) -> str:
+    handle = os.open(name, os.O_RDONLY, dir_fd=fd)
+    with open(handle) as data:
+        return data.read()
+
+
+def test_a_walk_switches_to_the_mount_source(root_fd: int, mounted: dict[str, str]) -> None:
+    fd = safepath.open_dir(root_fd, "data", mounts=mounted)
+    try:
+        assert _read(fd, "v") == "in the volume"
+    finally:
+        os.close(fd)
+    fd, name = safepath.open_parent(root_fd, "data/v", mounts=mounted)
+    try:
+        assert _read(fd, name) == "in the volume"
+    finally:
+        os.close(fd)
+
+
+def test_a_file_mount_is_its_source(root_fd: int, mounted: dict[str, str]) -> None:
+    fd, name = safepath.open_parent(root_fd, "/etc/hosts", mounts=mounted)
+    try:
+        assert _read(fd, name) == "127.0.0.1 localhost\n"
+    finally:
+        os.close(fd)
+    found = safepath.lookup(root_fd, "etc/hosts", mounts=mounted)
+    assert found.path == "etc/hosts" and found.stat is not None
+    assert found.stat.st_size == len("127.0.0.1 localhost\n")
+
+
+def test_symlinks_in_a_mount_resolve_against_the_root(
+    root: Path, root_fd: int, mounted: dict[str, str], outside: Path
+) -> None:
+    Path(mounted["data"], "up").symlink_to("../../..")
+    Path(mounted["data"], "abs").symlink_to("/etc")
+    assert safepath.lookup(root_fd, "data/up", mounts=mounted).path == ""
+    assert safepath.lookup(root_fd, "data/abs/hosts", mounts=mounted).path == "etc/hosts"
+    found = safepath.lookup(root_fd, f"data/up{outside}/secret", mounts=mounted)
+    assert found.stat is None  # the host's sentinel is not reachable through the volume
+
+
+def test_dotdot_leaves_a_mount_through_the_tree(root_fd: int, mounted: dict[str, str]) -> None:
+    found = safepath.lookup(root_fd, "data/../etc/hosts", mounts=mounted)
+    assert found.path == "etc/hosts"
+    fd = safepath.open_dir(root_fd, "data/..", mounts=mounted)
+    try:
+        assert sorted(os.listdir(fd)) == ["data", "etc"]
+    finally:
+        os.close(fd)
+
+
+def test_lookup_reports_missing_entries_where_they_would_go(root: Path, root_fd: int) -> None:
+    (root / "link").symlink_to("/no/such")
+    (root / "file").write_text("x")
+    assert safepath.lookup(root_fd, "link") == safepath.Found("no/such", None)
+    assert safepath.lookup(root_fd, "link", follow_final=False).stat is not None
+    assert safepath.lookup(root_fd, "file/below").stat is None
+    assert safepath.lookup(root_fd, "/").path == ""
+
+
+def test_a_mount_whose_source_is_gone_is_missing(root_fd: int, tmp_path: Path) -> None:
+    mounts = {"gone": str(tmp_path / "gone")}
+    assert safepath.lookup(root_fd, "gone", mounts=mounts).stat is None
+    with pytest.raises(FileNotFoundError):
+        safepath.open_dir(root_fd, "gone/x", mounts=mounts)

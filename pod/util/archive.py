@@ -1,0 +1,89 @@
+"""Tar archives that may be compressed: gzip, bzip2, xz or zstd, told apart by their magic
+bytes (never by a file name or a media type), as docker and podman accept them for `ADD` and
+`cp -`. Standard library only, but zstandard, imported when a zstd stream is met."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+from typing import IO
+
+MAGIC_BYTES = 6
+_MAGIC = (
+    ("gzip", b"\x1f\x8b"),
+    ("zstd", b"\x28\xb5\x2f\xfd"),
+    ("bzip2", b"BZh"),
+    ("xz", b"\xfd7zXZ\x00"),
+)
+
+
+def compression_of(head: bytes) -> str | None:
+    """The compression a stream's first MAGIC_BYTES announce (gzip, zstd, bzip2, xz), else None."""
+    for name, magic in _MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def decompressor(raw: IO[bytes], compression: str) -> IO[bytes]:
+    """A reader decompressing `raw` (need not be seekable) as `compression` (compression_of)."""
+    if compression == "gzip":
+        import gzip
+
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if compression == "bzip2":
+        import bz2
+
+        return bz2.BZ2File(raw, "rb")
+    if compression == "xz":
+        import lzma
+
+        return lzma.LZMAFile(raw, "rb")
+    import zstandard  # only zstd streams pay for the import
+
+    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+
+
+def decompressed(raw: IO[bytes]) -> IO[bytes]:
+    """The decompressed stream of `raw` (a seekable file), or `raw` itself when it is plain."""
+    head = raw.read(MAGIC_BYTES)
+    raw.seek(0)
+    compression = compression_of(head)
+    return raw if compression is None else decompressor(raw, compression)
+
+
+def decode_errors() -> tuple[type[BaseException], ...]:
+    """What the decompressors raise on corrupt input (zstandard's only when it was loaded)."""
+    import lzma
+    import sys
+    import zlib
+
+    errors: list[type[BaseException]] = [EOFError, OSError, zlib.error, lzma.LZMAError]
+    zstd = sys.modules.get("zstandard")
+    if zstd is not None:
+        errors.append(zstd.ZstdError)
+    return tuple(errors)
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    data = b""
+    while len(data) < size and (chunk := stream.read(size - len(data))):
+        data += chunk
+    return data
+
+
+def is_tar_archive(archive: Path) -> bool:
+    """Whether `archive` is a tar, plain or compressed: its first header block must parse
+    (checksum included), as docker decides with Go's tar reader."""
+    with open(archive, "rb") as raw:
+        try:
+            block = _read_exactly(decompressed(raw), tarfile.BLOCKSIZE)
+        except decode_errors():
+            return False
+    if len(block) < tarfile.BLOCKSIZE:
+        return False
+    try:
+        tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+    except (tarfile.HeaderError, ValueError):
+        return False
+    return True
