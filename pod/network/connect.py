@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 
+from pod import events
 from pod.config import Settings
 from pod.container.state import current_state
 from pod.errors import PodError
@@ -62,6 +63,7 @@ def connect(
             raise
         record.networks = [*record.networks, attachment.to_json()]
         atomic_write_json(store.record_file(record.id), asdict(record))
+    events.network_event(settings.runroot, "connect", net.name, record.id, record.name)
 
 
 def _attach_running(layout: Layout, record: ContainerRecord, net, attachment, pid: int) -> None:
@@ -114,4 +116,5 @@ def disconnect(settings: Settings, network: str, container: str) -> None:
         record.networks = [entry for entry in record.networks if entry["name"] != net.name]
         atomic_write_json(store.record_file(record.id), asdict(record))
         networks.release(net.name, record.id)
+    events.network_event(settings.runroot, "disconnect", net.name, record.id, record.name)
     setup.tidy(layout)
