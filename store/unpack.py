@@ -7,6 +7,8 @@ subordinate ids it can. The request (JSON on stdin) is a list of operations:
   {"op": "chown", "path", "uid", "gid"}                     → {}
   {"op": "diff", "upper", "blob_out", "timestamp", "exclude", "opaque_xattr", "prune"}
                                                             → LayerDiff fields
+  {"op": "volume-export", "data", "out"}                    → {}
+  {"op": "volume-import", "archive", "data"}                → {}
 Start-up stays small: the standard library, zstandard (zstd layers only) and pod's store modules.
 """
 
@@ -20,8 +22,9 @@ from typing import Any
 
 from pod.errors import PodError
 from pod.store.layer_diff import write_layer
-from pod.store.layers import unpack_layer
+from pod.store.layers import extract_layer, unpack_layer
 from pod.store.safepath import remove_tree
+from pod.store.volume_archive import write_tar
 from pod.util.userns import worker_main
 
 
@@ -45,6 +48,12 @@ def _run(op: dict[str, Any]) -> dict[str, Any]:
         return {}
     if op["op"] == "remove":
         remove_tree(Path(op["path"]))
+        return {}
+    if op["op"] == "volume-export":
+        write_tar(Path(op["data"]), Path(op["out"]))
+        return {}
+    if op["op"] == "volume-import":
+        extract_layer(Path(op["archive"]), Path(op["data"]), rootless=True)
         return {}
     raise PodError(f"unpack worker: unknown operation {op['op']!r}")
 

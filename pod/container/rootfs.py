@@ -19,6 +19,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from pod.runtime import syscalls
@@ -81,8 +82,10 @@ def merged_dir(directory: Path) -> Path:
 
 
 def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
-    """Mount the rootfs of the container in `directory` at <directory>/merged, and the tmpfs
-    with its secrets (pod.container.secret_files); return the rootfs driver.
+    """Mount the rootfs of the container in `directory` at <directory>/merged, each
+    `--mount type=image` at its own directory's merged/ (its changes kept there), the volumes
+    that are filesystems, and the tmpfs with its secrets (pod.container.secret_files); return
+    the rootfs's driver.
 
     A rootfs `pod mount` holds mounted here already is used as it is (one overlay per upper
     dir), as podman's container and its `podman mount` share one mount."""
@@ -91,9 +94,25 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
     merged = merged_dir(directory)
     if mount_counts.held(ContainerPaths(directory).mount_counts) and os.path.ismount(merged):
         return mounted_driver(merged)
+    overlay = OverlaySettings(record.mount_program, record.overlay_mountopt)
     lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]  # top first
-    driver = mount_layers(lowers, directory, driver=record.storage_driver, rootless=record.rootless)
+    driver = mount_layers(
+        lowers, directory, driver=record.storage_driver, rootless=record.rootless, overlay=overlay
+    )
     try:
+        for entry in record.mounts:
+            if entry.get("type") == "image":
+                image_dir = Path(entry["source"]).parent
+                image_dir.mkdir(parents=True, exist_ok=True)
+                image_lowers = [layout.layer_diff(chain) for chain in reversed(entry["layers"])]
+                mount_layers(
+                    image_lowers,
+                    image_dir,
+                    driver=record.storage_driver,
+                    rootless=record.rootless,
+                    overlay=overlay,
+                )
+        _mount_volumes(layout, record, directory)
         secret_files.mount(layout, record, directory)
     except BaseException:
         unmount(directory, force=True)
@@ -125,7 +144,41 @@ def mount_read_only(lowers: list[Path], directory: Path, *, rootless: bool) -> N
     _mount_overlay(lowers, directory, userxattr=rootless, read_only=True)
 
 
-def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: bool) -> str:
+def _mount_volumes(layout: Layout, record: ContainerRecord, directory: Path) -> None:
+    """The volumes that are filesystems (pod.container.volume_mounts), each once; rootful, the
+    names go to mounted-volumes so unmount lets go of exactly those."""
+    from pod.container import volume_mounts
+
+    marker = ContainerPaths(directory).mounted_volumes
+    if marker.exists():  # mounted for an earlier run that never unmounted: counted already
+        return
+    names = []
+    for entry in record.mounts:
+        options = entry.get("volume_options") or {}
+        if entry.get("type") == "volume" and volume_mounts.mounts_filesystem(options):
+            volume_mounts.acquire(layout, entry["volume"], options, rootless=record.rootless)
+            names.append(entry["volume"])
+    if names and not record.rootless:
+        marker.write_text("\n".join(names) + "\n")
+
+
+@dataclass(frozen=True)
+class OverlaySettings:
+    """--storage-opt overlay.mount_program (a FUSE overlay binary to use instead of the
+    kernel's) and overlay.mountopt (more options for the kernel's overlay mount)."""
+
+    mount_program: str = ""
+    mountopt: str = ""
+
+
+def mount_layers(
+    lowers: list[Path],
+    directory: Path,
+    *,
+    driver: str,
+    rootless: bool,
+    overlay: OverlaySettings = OverlaySettings(),
+) -> str:
     """Layers (top first) + <directory>/upper at <directory>/merged; return the driver used."""
     paths = ContainerPaths(directory)
     paths.merged.mkdir(exist_ok=True)
@@ -137,8 +190,11 @@ def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: 
         lowers = [paths.empty_lower]
     for path in (paths.upper, paths.work):
         path.mkdir(exist_ok=True)
+    if overlay.mount_program:
+        _mount_fuse(overlay.mount_program, lowers, directory)
+        return FUSE_OVERLAYFS
     try:
-        _mount_overlay(lowers, directory, userxattr=rootless)
+        _mount_overlay(lowers, directory, userxattr=rootless, extra=overlay.mountopt)
         return OVERLAY
     except OSError:
         pass
@@ -152,15 +208,28 @@ def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: 
 
 
 def unmount(directory: Path, *, force: bool = False) -> None:
-    """Unmount <directory>/merged and the secrets tmpfs (lazily when busy); nothing mounted is
-    fine. A mount that `pod mount` holds in this namespace stays, unless `force` (`rm`, the
-    last `umount`)."""
+    """Unmount <directory>/merged, the image mounts beside it and the secrets tmpfs (lazily
+    when busy), and let go of the volumes mounted for it; nothing mounted is fine. A mount
+    that `pod mount` holds in this namespace stays, unless `force` (`rm`, the last `umount`)."""
     if not force and mount_counts.held(ContainerPaths(directory).mount_counts):
         return
     from pod.container import secret_files
 
     secret_files.unmount(directory)
-    merged = merged_dir(directory)
+    paths = ContainerPaths(directory)
+    for image_dir in sorted(paths.image_mounts.iterdir()) if paths.image_mounts.is_dir() else ():
+        _unmount(merged_dir(image_dir))
+    _unmount(merged_dir(directory))
+    if paths.mounted_volumes.exists():
+        from pod.container import volume_mounts
+
+        volumes_layout = Layout(paths.graph_root, paths.graph_root)  # volumes need no run root
+        for name in paths.mounted_volumes.read_text().split():
+            volume_mounts.release(volumes_layout, name)
+        paths.mounted_volumes.unlink()
+
+
+def _unmount(merged: Path) -> None:
     for _ in range(_MAX_UNMOUNTS):  # a bind over an earlier mount needs more than one
         try:
             _call("umount2", _bytes(merged), ctypes.c_int(0))
@@ -175,23 +244,37 @@ def unmount(directory: Path, *, force: bool = False) -> None:
 # --- overlayfs --------------------------------------------------------------------------------
 
 
-def _overlay_options(lowers: list[str], upper: str | None, work: str, userxattr: bool) -> str:
+def _overlay_options(
+    lowers: list[str], upper: str | None, work: str, userxattr: bool, extra: str | None = None
+) -> str:
     """The overlay's options; no `upper` makes a read-only overlay of the lower dirs."""
     options = f"lowerdir={':'.join(lowers)}"
     if upper is not None:
         options += f",upperdir={upper},workdir={work}"
-    return options + (",userxattr" if userxattr else "")
+    return options + (",userxattr" if userxattr else "") + (f",{extra}" if extra else "")
 
 
 def _mount_overlay(
-    lowers: list[Path], directory: Path, *, userxattr: bool, read_only: bool = False
+    lowers: list[Path],
+    directory: Path,
+    *,
+    userxattr: bool,
+    extra: str = "",
+    read_only: bool = False,
 ) -> None:
-    """mount(2)'s data is one page: with many layers, name them by short links from <dir>/l."""
+    """mount(2)'s data is one page: with many layers, name them by short links from <dir>/l.
+    `extra` (overlay.mountopt) may hold mount flags (nodev, ...) as well as overlay options."""
+    from pod.runtime.rootfs import parse_options
+
+    wanted = parse_options([option for option in extra.split(",") if option])
+    flags = wanted.flags | (MS_RDONLY if read_only else 0)
+    extra_data = wanted.data_text
     paths = ContainerPaths(directory)
     merged = paths.merged
-    flags = MS_RDONLY if read_only else 0
     upper = None if read_only else str(paths.upper)
-    options = _overlay_options([str(p) for p in lowers], upper, str(paths.work), userxattr)
+    options = _overlay_options(
+        [str(p) for p in lowers], upper, str(paths.work), userxattr, extra_data
+    )
     if len(options) < os.sysconf("SC_PAGESIZE"):
         sys_mount(OVERLAY, merged, OVERLAY, flags, options)
         return
@@ -205,7 +288,7 @@ def _mount_overlay(
     try:
         os.chdir(directory)  # the relative names resolve against the mounting process's cwd
         short_upper = None if read_only else paths.upper.name
-        relative = _overlay_options(short, short_upper, paths.work.name, userxattr)
+        relative = _overlay_options(short, short_upper, paths.work.name, userxattr, extra_data)
         sys_mount(OVERLAY, merged, OVERLAY, flags, relative)
     finally:
         os.fchdir(saved)
