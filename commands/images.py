@@ -113,9 +113,14 @@ def tag_command(
     names: list[str] = typer.Argument(..., metavar="TARGET_NAME...", help="New names."),
 ) -> None:
     """Add names to a local image."""
-    from pod.image import reference
+    from pod.image import reference, transports
 
     store = _store()
+    if transports.has_transport(image):  # oci:DIR, docker-archive:FILE, ...: copied in first
+        from pod.commands.progress import reporter_for
+        from pod.image.resolve import local_image
+
+        image = local_image(common.settings(), image, reporter_for(True)).id
     for name in names:
         store.tag(image, reference.qualify_local(name))
 

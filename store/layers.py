@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import gzip
 import hashlib
 import os
 import re
 import shutil
 import stat
 import tarfile
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -60,7 +58,7 @@ _IGNORED_XATTR_ERRNOS = (errno.EPERM, errno.ENOTSUP, errno.EACCES, errno.EINVAL)
 _MAX_ID = 2**32 - 2
 _MAX_HEADER_BYTES = 1 << 20
 # What tarfile raises on malformed headers besides TarError (it parses numbers and maps loosely).
-_TAR_ERRORS = (tarfile.TarError, ValueError, IndexError, KeyError)
+TAR_ERRORS = (tarfile.TarError, ValueError, IndexError, KeyError)
 _EXTENDED_HEADER_TYPES = (
     tarfile.XHDTYPE,
     tarfile.XGLTYPE,
@@ -69,8 +67,6 @@ _EXTENDED_HEADER_TYPES = (
     tarfile.GNUTYPE_LONGLINK,
 )
 _CHUNK = 1 << 20
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _SCRATCH_NAME = re.compile(r"^([0-9a-f]{64})\.(?:partial|removing)-\d+$")
 
@@ -126,19 +122,11 @@ class _DigestReader:
 
 
 def _decompressed(raw: IO[bytes], limit: int) -> _DigestReader:
-    """Sniff the compression from the magic bytes rather than trust the manifest's media type."""
-    head = raw.read(4)
-    raw.seek(0)
-    decode_errors: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile)
-    stream: IO[bytes] = raw
-    if head.startswith(_GZIP_MAGIC):
-        stream = gzip.GzipFile(fileobj=raw, mode="rb")
-    elif head == _ZSTD_MAGIC:
-        import zstandard  # only zstd layers pay for the import
+    """`raw` decompressed as its magic bytes say, whatever a manifest claims (as
+    containers/storage does: gzip, bzip2, xz, zstd or plain tar)."""
+    from pod.util.archive import decode_errors, decompressed
 
-        stream = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        decode_errors = (zstandard.ZstdError,)
-    return _DigestReader(stream, limit, decode_errors)
+    return _DigestReader(decompressed(raw), limit, decode_errors())
 
 
 # --- extraction -------------------------------------------------------------------------------
@@ -508,7 +496,7 @@ def extract_layer(
     return ExtractResult(reader.digest, reader.size, extractor.owners_collapsed)
 
 
-class _LayerTarInfo(tarfile.TarInfo):
+class BoundedTarInfo(tarfile.TarInfo):
     """tarfile's header parsing with the memory it spends bounded.
 
     tarfile reads a whole PAX or GNU long-name header into memory, and a sparse map entry by
@@ -518,13 +506,13 @@ class _LayerTarInfo(tarfile.TarInfo):
 
     def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
         if self.type in _EXTENDED_HEADER_TYPES and self.size > _MAX_HEADER_BYTES:
-            raise UnsafeContentError(f"layer has a {self.size}-byte extended tar header")
+            raise UnsafeContentError(f"tar archive has a {self.size}-byte extended header")
         if self.type == tarfile.GNUTYPE_SPARSE:
-            raise UnsafeContentError("layer has a sparse file, which pod does not unpack")
+            raise UnsafeContentError("tar archive has a sparse file, which pod does not unpack")
         return super()._proc_member(tar)
 
     def _proc_gnusparse_10(self, *args: Any) -> None:
-        raise UnsafeContentError("layer has a sparse file, which pod does not unpack")
+        raise UnsafeContentError("tar archive has a sparse file, which pod does not unpack")
 
 
 def _open_tar(reader: _DigestReader) -> tarfile.TarFile:
@@ -533,18 +521,18 @@ def _open_tar(reader: _DigestReader) -> tarfile.TarFile:
         return tarfile.open(
             fileobj=reader,
             mode="r|",
-            tarinfo=_LayerTarInfo,
+            tarinfo=BoundedTarInfo,
             encoding="utf-8",
             errors="surrogateescape",
         )
-    except _TAR_ERRORS as err:
+    except TAR_ERRORS as err:
         raise UnsafeContentError(f"layer is not a valid tar archive: {err}") from None
 
 
 def _next_member(tar: tarfile.TarFile) -> tarfile.TarInfo | None:
     try:
         return tar.next()
-    except _TAR_ERRORS as err:
+    except TAR_ERRORS as err:
         raise UnsafeContentError(f"layer is not a valid tar archive: {err}") from None
 
 

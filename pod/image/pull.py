@@ -17,7 +17,7 @@ from pod import events
 from pod.config import Settings
 from pod.errors import ManifestUnknownError, NoSuchImageError, PodError, RegistryError
 from pod.image import manifest as mf
-from pod.image import reference
+from pod.image import reference, transports
 from pod.image.access import RegistryAccess
 from pod.image.registries_conf import RegistryConfig
 from pod.image.registries_conf import load as load_registries_conf
@@ -54,11 +54,20 @@ class _Source:
 
 
 def pull_image(settings: Settings, text: str, options: PullOptions) -> ImageRecord:
-    """Pull `text` per the policy and return the stored image record."""
+    """Pull `text` per the policy and return the stored image record. A transport reference
+    (`oci:DIR`, `docker-archive:FILE`, ...) is read from its files; `docker://` is the
+    registry, its name never resolved as a short name."""
     if options.policy not in PULL_POLICIES:
         raise PodError(
             f'invalid pull policy "{options.policy}": use one of {", ".join(PULL_POLICIES)}'
         )
+    target = transports.parse(text)
+    if target is not None and target.transport != transports.DOCKER:
+        from pod.image.file_transports import pull_from
+
+        return pull_from(settings, target, options.platform, options.reporter)
+    if target is not None:
+        text = str(target.name)
     ref = reference.parse(text)
     layout = Layout(settings.root, settings.runroot)
     images = ImageStore(layout)

@@ -96,6 +96,10 @@ def _remove_one(
     report.untagged += untagged
     for name in untagged:
         events.image_event(settings.runroot, "untag", record.id, name)
+    if deleted and layout.image_mount(record.id).directory.exists():
+        from pod.image.mount import unmount_image
+
+        unmount_image(settings, record, force=True)
     if deleted:
         report.deleted.append(record.id)
         events.image_event(settings.runroot, "remove", record.id, next(iter(record.names), ""))

@@ -8,30 +8,48 @@ import tarfile
 from pathlib import Path
 from typing import IO
 
-_MAGIC_BYTES = 6
+MAGIC_BYTES = 6
+_MAGIC = (
+    ("gzip", b"\x1f\x8b"),
+    ("zstd", b"\x28\xb5\x2f\xfd"),
+    ("bzip2", b"BZh"),
+    ("xz", b"\xfd7zXZ\x00"),
+)
+
+
+def compression_of(head: bytes) -> str | None:
+    """The compression a stream's first MAGIC_BYTES announce (gzip, zstd, bzip2, xz), else None."""
+    for name, magic in _MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def decompressor(raw: IO[bytes], compression: str) -> IO[bytes]:
+    """A reader decompressing `raw` (need not be seekable) as `compression` (compression_of)."""
+    if compression == "gzip":
+        import gzip
+
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if compression == "bzip2":
+        import bz2
+
+        return bz2.BZ2File(raw, "rb")
+    if compression == "xz":
+        import lzma
+
+        return lzma.LZMAFile(raw, "rb")
+    import zstandard  # only zstd streams pay for the import
+
+    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
 
 
 def decompressed(raw: IO[bytes]) -> IO[bytes]:
     """The decompressed stream of `raw` (a seekable file), or `raw` itself when it is plain."""
-    head = raw.read(_MAGIC_BYTES)
+    head = raw.read(MAGIC_BYTES)
     raw.seek(0)
-    if head.startswith(b"\x1f\x8b"):
-        import gzip
-
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if head.startswith(b"BZh"):
-        import bz2
-
-        return bz2.BZ2File(raw, "rb")
-    if head.startswith(b"\xfd7zXZ\x00"):
-        import lzma
-
-        return lzma.LZMAFile(raw, "rb")
-    if head.startswith(b"\x28\xb5\x2f\xfd"):
-        import zstandard
-
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-    return raw
+    compression = compression_of(head)
+    return raw if compression is None else decompressor(raw, compression)
 
 
 def decode_errors() -> tuple[type[BaseException], ...]:
