@@ -28,6 +28,7 @@ import fcntl
 import hashlib
 import io
 import os
+import queue
 import re
 import stat
 import tarfile
@@ -136,6 +137,78 @@ class _DigestReader:
         return f"sha256:{self._sha.hexdigest()}"
 
 
+class _ReadAhead:
+    """A _DigestReader read in a thread of its own, a few blocks ahead: inflating and hashing
+    (C code that leaves the GIL) run beside the tar parsing and file writing of the reader.
+
+    `close` stops the thread (it ends once its read in progress returns); `size` and `digest`
+    are final after `drain`."""
+
+    _BLOCKS = 8
+
+    def __init__(self, inner: _DigestReader) -> None:
+        self._inner = inner
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(self._BLOCKS)
+        self._stop = threading.Event()
+        self._block = b""
+        self._offset = 0
+        self._ended = False
+        self._thread = threading.Thread(target=self._run, name="pod-inflate", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                data = self._inner.read(_CHUNK)
+                self._put(data)
+                if not data:
+                    return
+        except BaseException as err:  # handed to the reader
+            self._put(err)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def read(self, size: int) -> bytes:
+        while self._offset >= len(self._block):
+            if self._ended:
+                return b""
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                self._ended = True
+                raise item
+            if not item:
+                self._ended = True
+                return b""
+            self._block, self._offset = item, 0
+        data = self._block[self._offset : self._offset + size]
+        self._offset += len(data)
+        return data
+
+    def drain(self) -> None:
+        """Read to the end: tar padding after the end marker belongs to the diff id too."""
+        while self.read(_CHUNK):
+            pass
+        self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def size(self) -> int:
+        return self._inner.size
+
+    @property
+    def digest(self) -> str:
+        return self._inner.digest
+
+
 class _Sniffed(io.RawIOBase):
     """`raw` with the bytes read to sniff its compression put back in front: a pipe cannot
     seek back to them."""
@@ -165,7 +238,7 @@ def _read_head(raw: IO[bytes], size: int) -> bytes:
     return head
 
 
-def _decompressed(raw: IO[bytes], limit: int) -> _DigestReader:
+def _decompressed(raw: IO[bytes], limit: int) -> _ReadAhead:
     """Sniff the compression from the magic bytes rather than trust the manifest's media type.
     `raw` need not be seekable (the pipe a download feeds)."""
     head = _read_head(raw, len(_ZSTD_MAGIC))
@@ -177,7 +250,7 @@ def _decompressed(raw: IO[bytes], limit: int) -> _DigestReader:
         import zstandard  # only zstd layers pay for the import
 
         stream = zstandard.ZstdDecompressor().stream_reader(sniffed, read_across_frames=True)
-    return _DigestReader(stream, limit, decode_errors())
+    return _ReadAhead(_DigestReader(stream, limit, decode_errors()))
 
 
 # --- extraction -------------------------------------------------------------------------------
@@ -610,8 +683,11 @@ def extract_layer(
         try:
             with open(blob, "rb") if stream is None else contextlib.nullcontext(stream) as raw:
                 reader = _decompressed(raw, max_size)
-                _extract_members(reader, extractor)
-                reader.drain()
+                try:
+                    _extract_members(reader, extractor)
+                    reader.drain()
+                finally:
+                    reader.close()
             extractor.apply_dir_metadata()
         finally:
             extractor.close()
@@ -638,7 +714,7 @@ class _LayerTarInfo(tarfile.TarInfo):
         raise UnsafeContentError("layer has a sparse file, which pod does not unpack")
 
 
-def _open_tar(reader: _DigestReader) -> tarfile.TarFile:
+def _open_tar(reader: _DigestReader | _ReadAhead) -> tarfile.TarFile:
     """A streaming reader ("r|": tarfile reads the first header here already)."""
     try:
         return tarfile.open(
@@ -660,7 +736,7 @@ def _next_member(tar: tarfile.TarFile) -> tarfile.TarInfo | None:
 
 
 def _extract_members(
-    reader: _DigestReader,
+    reader: _DigestReader | _ReadAhead,
     extractor: _Extractor,
     owner: tuple[int, int] | None = None,
 ) -> None:

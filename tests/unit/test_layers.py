@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from pathlib import Path
 
@@ -97,6 +98,17 @@ def test_trailing_padding_counts_in_the_diff_id(tmp_path: Path) -> None:
     (tmp_path / "layer").mkdir()
     result = layers.extract_layer(tmp_path / "blob", tmp_path / "layer", rootless=False)
     assert result.diff_id == sha256_digest(raw)
+
+
+def test_the_inflating_thread_ends_with_the_extraction(tmp_path: Path) -> None:
+    """Inflating runs a few blocks ahead in a thread; a layer refused early stops it too."""
+    hostile = [member("../escape", data=b"x"), member("pad", data=os.urandom(1 << 20) * 16)]
+    with pytest.raises(UnsafeContentError):
+        extract(tmp_path, hostile, compression="gzip")
+    (tmp_path / "ok").mkdir()
+    ok, _ = extract(tmp_path / "ok", [member("f", data=b"1")], compression="gzip")
+    assert ok.diff_id
+    assert [t for t in threading.enumerate() if t.name == "pod-inflate"] == []
 
 
 def test_gzip_without_isal_unpacks_the_same(tmp_path: Path, monkeypatch) -> None:
