@@ -242,7 +242,7 @@ def _decompressed(raw: IO[bytes], limit: int) -> _ReadAhead:
     """Sniff the compression from the magic bytes rather than trust the manifest's media type.
     `raw` need not be seekable (the pipe a download feeds)."""
     head = _read_head(raw, len(_ZSTD_MAGIC))
-    sniffed = _Sniffed(head, raw)
+    sniffed = io.BufferedReader(_Sniffed(head, raw), _CHUNK)
     stream: IO[bytes] = sniffed
     if head.startswith(_GZIP_MAGIC):
         stream = gzip_reader(sniffed)
