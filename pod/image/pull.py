@@ -221,9 +221,8 @@ def _fetch_and_unpack(
         if layers.layer_exists(layout, chains[i]):
             _fetch(blobs, source, layer, options.reporter)  # the record lists the blob too
             return layers.read_layer_info(layout, chains[i]).size
-        feed = None
-        if not blobs.has(layer.digest):
-            feed = lambda write: _fetch(blobs, source, layer, options.reporter, sink=write)  # noqa: E731
+        # The unpack worker reads the blob as it downloads (or from the store, when it is there).
+        feed = lambda write: _fetch(blobs, source, layer, options.reporter, sink=write)  # noqa: E731
         info = layers.ensure_layer(
             layout,
             chains[i],
