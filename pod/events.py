@@ -218,6 +218,12 @@ def for_container(record: Any, status: str, **extra: Any) -> Event:
                  attributes=dict(record.labels), **extra)  # fmt: skip
 
 
+def pod_event(runroot: Path, record: Any, status: str) -> None:
+    """An event about `record` (a store.pods.PodRecord): create, start, stop, kill, pause,
+    unpause, remove."""
+    emit(runroot, Event("pod", status, name=record.name, id=record.id))
+
+
 def image_event(runroot: Path, status: str, image_id: str = "", name: str = "") -> None:
     """An image event as libimage writes it: pull and push name what the user typed and carry
     no ID; tag, untag, remove, save and build carry the image's ID."""

@@ -38,6 +38,9 @@ class SecretRequest:
     uid: int = 0
     gid: int = 0
     mode: int = 0o444
+    # kube play: one key of a Kubernetes Secret the store holds (store.secrets.kube_secret);
+    # "": the secret's whole data
+    key: str = ""
 
     @property
     def destination(self) -> str:
@@ -184,3 +187,7 @@ class RunOptions:
     # A build step's container (RUN): hidden from `ps` unless --external, and the image's
     # VOLUMEs are not mounted (what RUN writes there stays in the layer, as buildah does).
     builder: bool = False
+    # The pod the container joins (its ID; pod.pods.members set the options that follow from
+    # it), and whether this is the pod's infra container.
+    pod: str = ""
+    infra: bool = False

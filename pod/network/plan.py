@@ -76,10 +76,11 @@ def plan_network(
         store = ContainerStore(layout)
         target = store.lookup(mode.target)
         state = current_state(store, target)
-        if state.status != "running" or not state.pid:
-            raise PodError(f"container {target.id} is not running: cannot join its network")
         plan.mode = NetworkMode("container", target=target.id)
-        plan.netns_path = f"/proc/{state.pid}/ns/net"
+        if state.status == "running" and state.pid:
+            plan.netns_path = f"/proc/{state.pid}/ns/net"
+        elif not options.pod:  # a pod's infra starts before its containers do: joined then
+            raise PodError(f"container {target.id} is not running: cannot join its network")
     elif mode.kind == "ns":
         plan.netns_path = mode.target
     return plan
