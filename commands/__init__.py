@@ -26,7 +26,7 @@ COMMAND_MODULES = (
 # Which modules register each top-level name, so a command imports only its own module(s);
 # help and unknown names import them all. A unit test keeps this table complete.
 MODULES_FOR = {
-    **dict.fromkeys(("run", "create", "start", "ps", "rm"), ("containers",)),
+    **dict.fromkeys(("run", "create", "start", "attach", "ps", "rm"), ("containers",)),
     **dict.fromkeys(("images", "rmi", "tag", "untag", "history"), ("images",)),
     **dict.fromkeys(
         ("logs", "stop", "kill", "restart", "wait", "pause", "unpause", "top"), ("lifecycle",)
@@ -35,6 +35,7 @@ MODULES_FOR = {
     "exec": ("exec",),
     "image": ("images", "pull", "push", "build"),
     "build": ("build",),
+    "buildx": ("build",),
     "commit": ("build",),
     "pull": ("pull",),
     "push": ("push",),
@@ -58,7 +59,7 @@ MODULES_FOR = {
     "generate": ("generate",),
 }
 
-LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "fatal", "panic")
+LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
 
 
 def _print_version(value: bool) -> None:
@@ -73,11 +74,29 @@ def root_options(
         None, "--runroot", help="Path to the run root (state that dies with boot)."
     ),
     log_level: str = typer.Option(
-        "warn", "--log-level", help="Log messages at and above: debug, info, warn, error."
+        "warn",
+        "--log-level",
+        help="Log messages at and above: trace, debug, info, warn, error, fatal, panic.",
     ),
     storage_driver: str = typer.Option(
         None, "--storage-driver", help="Storage driver: overlay or vfs."
     ),
+    storage_opt: list[str] = typer.Option(
+        [], "--storage-opt", help="Storage driver option (overlay.mount_program=, ...)."
+    ),
+    volumepath: str = typer.Option(
+        None, "--volumepath", help="Path of the volume directory (the store's own)."
+    ),
+    runtime_flag: list[str] = typer.Option(
+        [], "--runtime-flag", help="A global flag for the OCI runtime (runc, crun)."
+    ),
+    cgroup_manager: str = typer.Option(
+        None, "--cgroup-manager", help="Cgroup manager: cgroupfs or systemd."
+    ),
+    default_mounts_file: str = typer.Option(
+        None, "--default-mounts-file", help="File of HOST:CONTAINER copies for every container."
+    ),
+    noout: bool = typer.Option(False, "--noout", help="Do not output to stdout."),
     events_backend: str = typer.Option(
         None, "--events-backend", help="Events backend: file or none (journald needs a journal)."
     ),
@@ -86,20 +105,41 @@ def root_options(
     ),
 ) -> None:
     """Global options, as podman's."""
-    if log_level not in LOG_LEVELS:
-        raise PodError(
-            f'invalid log level "{log_level}": use one of debug, info, warn, error, fatal, panic'
+    if log_level not in LOG_LEVELS:  # logrus's words and exit code, as podman prints them
+        print(
+            f'Log Level "{log_level}" is not supported, choose from: {", ".join(LOG_LEVELS)}',
+            file=sys.stderr,
         )
-    common.configure(root, runroot, storage_driver, log_level)
+        raise typer.Exit(1)
+    common.configure(
+        common.GlobalOptions(
+            root=root,
+            runroot=runroot,
+            storage_driver=storage_driver,
+            log_level=log_level,
+            storage_opts=list(storage_opt),
+            volume_path=volumepath,
+            cgroup_manager=cgroup_manager,
+            default_mounts_file=default_mounts_file,
+        )
+    )
+    if runtime_flag:  # the shims and their helpers inherit it
+        from pod.runtime.external import RUNTIME_FLAGS_VARIABLE
+
+        os.environ[RUNTIME_FLAGS_VARIABLE] = "\n".join(runtime_flag)
     if events_backend is not None:
         from pod import events
 
         events.configure(events_backend)
         events.backend()  # journald without a journal: refused before any work
-    if log_level in ("debug", "info"):  # logging costs start-up time: only when asked for
+    if noout:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+    if log_level in ("trace", "debug", "info"):  # logging costs start-up time: only when asked
         import logging
 
-        level = logging.DEBUG if log_level == "debug" else logging.INFO
+        level = logging.INFO if log_level == "info" else logging.DEBUG
         logging.basicConfig(level=level, format="%(levelname)s[%(name)s] %(message)s")
 
 

@@ -1,4 +1,5 @@
-"""podman (Go pflag) accepts `--flag=true|false` for boolean flags; click does not.
+"""podman (Go pflag) accepts `--flag=true|false` for boolean flags, and flags whose value may be
+left out; click does neither.
 
 Scripts written for podman say `--tls-verify=false` or `--rm=true`, so before click parses the
 command line the values of known boolean flags are turned into the plain flag (true), its
@@ -16,6 +17,9 @@ from typing import Any
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
+# Options whose value may be left out, as pflag's NoOptDefVal: the bare flag means this value
+# and never takes the next word (`pod build --pull .` pulls, and "." is the context).
+OPTIONAL_VALUES = {("build", "--pull"): "true"}
 
 
 class _Flags:
@@ -69,6 +73,10 @@ def normalize(command: Any, argv: list[str]) -> list[str]:
             elif flags.stops_at_positional:
                 return result + argv[index:]
             result.append(token)
+            continue
+        bare = OPTIONAL_VALUES.get((getattr(current, "name", ""), token))
+        if bare is not None:
+            result.append(f"{token}={bare}")
             continue
         name, sep, value = token.partition("=")
         if sep and name in flags.bools and value.lower() in _TRUE | _FALSE:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -139,10 +141,27 @@ def build_command(
     build_args: list[str] = typer.Option([], "--build-arg", help="ARG value: KEY=VALUE."),
     target: str = typer.Option(None, "--target", help="Build up to this stage."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use cached steps."),
-    layers: bool = typer.Option(True, "--layers/--no-layers", help="Cache each step."),
-    pull: str = typer.Option(
-        "missing", "--pull", help="Pull base images: missing, always, never, newer."
+    layers: bool = typer.Option(
+        True, "--layers/--no-layers", envvar="BUILDAH_LAYERS", help="Cache each step."
     ),
+    pull: str = typer.Option(
+        "missing", "--pull", help="Pull base images: missing, always (bare --pull), never, newer."
+    ),
+    pull_always: bool = typer.Option(False, "--pull-always", help="Always pull base images."),
+    pull_never: bool = typer.Option(False, "--pull-never", help="Never pull base images."),
+    tls_verify: bool = common.tls_verify_option(),
+    authfile: str = common.authfile_option(),
+    creds: str = common.creds_option(),
+    cert_dir: str = common.cert_dir_option(),
+    ignorefile: str = typer.Option(
+        None, "--ignorefile", help="An ignore file instead of the context's .containerignore."
+    ),
+    logfile: str = typer.Option(None, "--logfile", help="Write the output to this file."),
+    ulimit: list[str] = typer.Option([], "--ulimit", help="RUN steps' ulimits: name=soft[:hard]."),
+    cache_ttl: str = typer.Option(
+        None, "--cache-ttl", help="Use cached steps younger than this duration only (1h30m)."
+    ),
+    jobs: int = typer.Option(1, "--jobs", help="Stages run in parallel (pod runs them in turn)."),
     quiet: bool = common.quiet_option("Print only the image ID."),
     iidfile: str = typer.Option(None, "--iidfile", help="Write the image ID to this file."),
     labels: list[str] = typer.Option([], "--label", help="Image label KEY=VALUE."),
@@ -165,14 +184,25 @@ def build_command(
 ) -> None:
     """Build an image from a Containerfile."""
     from pod.builder.executor import Builder, remove_build_leftovers
-    from pod.builder.options import PULL_POLICIES, BuildOptions
+    from pod.builder.options import BuildOptions, pull_policy
     from pod.container.flags import parse_labels, parse_volume
+    from pod.container.resource_flags import parse_ulimit
     from pod.errors import UsageError
+    from pod.image.access import RegistryAccess, parse_creds
     from pod.image.writer import FORMATS
+    from pod.util.timefmt import parse_duration
 
-    if pull not in PULL_POLICIES and pull.lower() not in ("true", "false"):
-        raise UsageError(f'invalid --pull "{pull}": use {", ".join(PULL_POLICIES)}')
-    policy = {"true": "always", "false": "missing"}.get(pull.lower(), pull)
+    policy = pull_policy(pull, pull_always, pull_never)
+    ttl = parse_duration(cache_ttl) if cache_ttl is not None else None
+    if cache_ttl is not None and ttl is None:
+        raise UsageError(
+            f'unable to parse value provided "{cache_ttl}" as --cache-ttl: time: invalid '
+            f'duration "{cache_ttl}"'
+        )
+    if jobs < 0:
+        raise UsageError("building: invalid value for jobs.  It must be a positive integer")
+    if ignorefile is not None and not Path(ignorefile).is_file():
+        raise UsageError(f"open {ignorefile}: no such file or directory")
     if image_format not in FORMATS:
         raise UsageError(f'unrecognized image type "{image_format}": use oci or docker')
     settings = common.settings()
@@ -203,22 +233,55 @@ def build_command(
             runtime=runtime,
             squash=squash,
             squash_all=squash_all,
+            access=RegistryAccess(tls_verify, authfile, parse_creds(creds), cert_dir),
+            ignore_file=Path(ignorefile).absolute() if ignorefile else None,
+            ulimits=[parse_ulimit(value) for value in ulimit],
+            cache_ttl=ttl,
         )
         from pod.commands.progress import reporter_for
 
-        reporter = reporter_for(quiet)
-        try:
-            builder = Builder(settings, options, reporter)
-            if platform:
-                builder.check_platform(platform)
-            record = builder.build()
-        finally:
-            reporter.close()
-    if iidfile:
-        from pod.store.lock import atomic_write
+        with _output_to(logfile):
+            reporter = reporter_for(quiet)
+            try:
+                builder = Builder(settings, options, reporter)
+                if platform:
+                    builder.check_platform(platform)
+                record = builder.build()
+            finally:
+                reporter.close()
+            if iidfile:
+                from pod.store.lock import atomic_write
 
-        atomic_write(Path(iidfile), f"sha256:{record.id}".encode())
-    print(record.id)
+                atomic_write(Path(iidfile), f"sha256:{record.id}".encode())
+            print(record.id)
+
+
+@contextlib.contextmanager
+def _output_to(logfile: str | None) -> Iterator[None]:
+    """--logfile: stdout and stderr go to the file (appended) while the build runs."""
+    if logfile is None:
+        yield
+        return
+    from pod.errors import PodError
+
+    try:
+        target = os.open(logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError as err:
+        raise PodError(f"opening the log file {logfile}: {err.strerror}") from None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    os.dup2(target, 1)
+    os.dup2(target, 2)
+    os.close(target)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
 
 
 def commit_command(
@@ -259,5 +322,9 @@ def register(app: typer.Typer, image_app: typer.Typer) -> None:
     panel = {"rich_help_panel": "Images"}
     app.command("build", **panel)(build_command)
     image_app.command("build")(build_command)
+    buildx = common.new_typer(help="Build images (Docker's buildx, as podman offers it).",
+                              no_args_is_help=True)  # fmt: skip
+    buildx.command("build")(build_command)
+    app.add_typer(buildx, name="buildx", **panel)
     app.command("commit", **panel)(commit_command)
     common.container_group(app).command("commit")(commit_command)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass, field
 from typing import Any
 
 import typer
@@ -13,8 +14,22 @@ from pod.config import Settings, load_settings
 _state: dict[str, Any] = {}
 
 
-def configure(root: str | None, runroot: str | None, driver: str | None, log_level: str) -> None:
-    _state["args"] = (root, runroot, driver, log_level)
+@dataclass
+class GlobalOptions:
+    """The global flags as given (pod.config.load_settings checks them)."""
+
+    root: str | None = None
+    runroot: str | None = None
+    storage_driver: str | None = None
+    log_level: str = "warn"
+    storage_opts: list[str] = field(default_factory=list)
+    volume_path: str | None = None
+    cgroup_manager: str | None = None
+    default_mounts_file: str | None = None
+
+
+def configure(options: GlobalOptions) -> None:
+    _state["args"] = options
     _state.pop("settings", None)
 
 
@@ -25,8 +40,17 @@ def settings() -> Settings:
         from pod.store.layout import Layout
         from pod.store.prepare import prepare_store
 
-        root, runroot, driver, log_level = _state.get("args", (None, None, None, "warn"))
-        loaded = load_settings(root, runroot, driver, log_level)
+        given = _state.get("args") or GlobalOptions()
+        loaded = load_settings(
+            given.root,
+            given.runroot,
+            given.storage_driver,
+            given.log_level,
+            storage_opts=given.storage_opts,
+            volume_path=given.volume_path,
+            cgroup_manager=given.cgroup_manager,
+            default_mounts_file=given.default_mounts_file,
+        )
         prepare_store(Layout(loaded.root, loaded.runroot), rootless=loaded.rootless)
         _state["settings"] = loaded
     return _state["settings"]
@@ -82,7 +106,7 @@ def take_early_worker() -> Any:
 
 
 def debug_enabled() -> bool:
-    return _state.get("args", (None, None, None, "warn"))[3] == "debug"
+    return (_state.get("args") or GlobalOptions()).log_level in ("debug", "trace")
 
 
 def warn(message: str) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import typer
@@ -54,10 +57,23 @@ def run_command(
     init: bool = typer.Option(False, "--init", help="Run an init (catatonit/tini) as PID 1."),
     init_path: str = typer.Option(None, "--init-path", help="Path of the init binary."),
     label: list[str] = typer.Option([], "--label", "-l", help="Set metadata labels."),
+    label_file: list[str] = typer.Option(
+        [], "--label-file", help="Read labels from a file (KEY=VALUE lines)."
+    ),
+    annotation: list[str] = typer.Option([], "--annotation", help="Add an annotation (KEY=VALUE)."),
     runtime: str = typer.Option(None, "--runtime", help="OCI runtime: pod, runc, crun or a path."),
     log_driver: str = typer.Option("k8s-file", "--log-driver", help="k8s-file or none."),
+    log_opt: list[str] = typer.Option(
+        [], "--log-opt", help="Log options: max-size=SIZE, path=FILE, tag=TAG."
+    ),
     cidfile: str = typer.Option(None, "--cidfile", help="Write the container ID to this file."),
+    conmon_pidfile: str = typer.Option(
+        None, "--conmon-pidfile", help="Write the container supervisor's PID to this file."
+    ),
     replace: bool = typer.Option(False, "--replace", help="Replace a container with this name."),
+    requires: list[str] = typer.Option(
+        [], "--requires", help="Containers to start before this one."
+    ),
     network: list[str] = typer.Option(
         [],
         "--network",
@@ -77,10 +93,59 @@ def run_command(
     dns: list[str] = typer.Option([], "--dns", help="DNS servers for /etc/resolv.conf."),
     dns_search: list[str] = typer.Option([], "--dns-search", help="DNS search domains."),
     dns_option: list[str] = typer.Option([], "--dns-option", help="resolv.conf options."),
+    no_hosts: bool = typer.Option(
+        False, "--no-hosts", help="Keep the image's /etc/hosts (do not create one)."
+    ),
+    ipc: str = typer.Option(None, "--ipc", help="IPC namespace: private, host, none, ..."),
+    pid: str = typer.Option(None, "--pid", help="PID namespace: private, host, container:X."),
+    uts: str = typer.Option(None, "--uts", help="UTS namespace: private, host, container:X."),
+    sysctl: list[str] = typer.Option([], "--sysctl", help="Namespaced kernel parameter KEY=VALUE."),
+    group_add: list[str] = typer.Option(
+        [], "--group-add", help="Additional groups (names, GIDs or keep-groups)."
+    ),
+    hostuser: list[str] = typer.Option(
+        [], "--hostuser", help="Host user to add to the container's /etc/passwd."
+    ),
+    env_host: bool = typer.Option(
+        False, "--env-host", help="Pass the host's whole environment to the container."
+    ),
+    http_proxy: bool = typer.Option(
+        True, "--http-proxy/--no-http-proxy", help="Pass the host's proxy variables on."
+    ),
+    unsetenv: list[str] = typer.Option(
+        [], "--unsetenv", help="Unset a default environment variable."
+    ),
+    unsetenv_all: bool = typer.Option(
+        False, "--unsetenv-all", help="Unset every default environment variable."
+    ),
+    tz: str = typer.Option(None, "--tz", help="Time zone in the container (or local)."),
+    systemd: str = typer.Option("true", "--systemd", help="Systemd mode: true, false, always."),
+    volumes_from: list[str] = typer.Option(
+        [], "--volumes-from", help="Mount the volumes of another container."
+    ),
+    platform: str = typer.Option(None, "--platform", help="OS/ARCH[/VARIANT] of the image."),
+    os_name: str = typer.Option(None, "--os", help="Operating system of the image."),
+    arch: str = typer.Option(None, "--arch", help="Architecture of the image."),
+    variant: str = typer.Option(None, "--variant", help="Architecture variant of the image."),
     pull: str = typer.Option("missing", "--pull", help="always, missing, never or newer."),
+    attach: list[str] = typer.Option(
+        [], "--attach", "-a", help="Attach to STDIN, STDOUT or STDERR."
+    ),
+    detach_keys: str = typer.Option(
+        None, "--detach-keys", help="Keys that detach from the container (ctrl-p,ctrl-q)."
+    ),
     sig_proxy: bool = typer.Option(True, "--sig-proxy/--no-sig-proxy", help="Proxy signals."),
+    preserve_fds: str = typer.Option(
+        None, "--preserve-fds", help="Pass N more file descriptors (3...) to the container."
+    ),
+    rmi: bool = typer.Option(
+        False, "--rmi", help="Remove the image too when the container is removed."
+    ),
     stop_signal: str = typer.Option(None, "--stop-signal", help="Signal to stop the container."),
-    stop_timeout: int = typer.Option(10, "--stop-timeout", help="Seconds before SIGKILL."),
+    stop_timeout: str = typer.Option("10", "--stop-timeout", help="Seconds before SIGKILL."),
+    timeout: str = typer.Option(
+        None, "--timeout", help="Seconds the container may run before it is killed."
+    ),
     restart: str = typer.Option(
         None, "--restart", help="Restart policy: no, on-failure[:N], always, unless-stopped."
     ),
@@ -128,115 +193,20 @@ def run_command(
     quiet: bool = common.quiet_option("Suppress pull output."),
 ) -> None:
     """Run a command in a new container."""
-    from pod.container import flags as run_flags
-    from pod.container import resource_flags
-    from pod.container.health import check_flags
-    from pod.container.options import HealthFlags, RunOptions
-    from pod.errors import UsageError
+    from pod.commands.progress import reporter_for
+    from pod.container.request import run_options
 
     creating = ctx.info_name == "create"
-    if creating and detach:
-        raise UsageError("unknown shorthand flag: 'd' in -d (use pod run -d or pod start)")
-    if name:  # before the image is looked up or pulled: a bad name creates nothing
-        from pod.store.containers import check_name
-
-        check_name(name)
-    security = run_flags.parse_security_opts(list(security_opt))
-    if userns not in (None, "keep-id", "host"):
-        raise UsageError(f'unsupported --userns "{userns}": use keep-id or host')
-    if sdnotify not in ("conmon", "ignore"):
-        raise UsageError(
-            f'unsupported --sdnotify "{sdnotify}": use conmon or ignore (pod does not hand '
-            "systemd's socket to the container)"
-        )
-    if log_driver not in ("k8s-file", "none"):
-        raise UsageError(f'unsupported --log-driver "{log_driver}": use k8s-file or none')
-    from pod.network import modes, ports
-
-    network_mode = modes.parse_network(
-        modes.NetworkFlags(list(network), list(network_alias), ip), common.settings().rootless
-    )
-    resources = resource_flags.parse_resources(
-        resource_flags.ResourceFlags(
-            memory=memory,
-            memory_swap=memory_swap,
-            cpus=cpus,
-            cpu_shares=cpu_shares,
-            cpuset_cpus=cpuset_cpus,
-            pids_limit=pids_limit,
-            ulimit=list(ulimit),
-            shm_size=shm_size,
-            oom_score_adj=oom_score_adj,
-        ),
-        resource_flags.online_cpus(),
-    )
-    mounts = [run_flags.parse_volume(v) for v in volume]
-    mounts += [run_flags.parse_mount(m) for m in mount]
-    mounts += [run_flags.parse_tmpfs(t) for t in tmpfs]
-    options = RunOptions(
-        image=image,
-        command=list(command or []),
-        name=name,
-        detach=detach,
-        interactive=interactive,
-        tty=tty,
-        remove=remove,
-        env=run_flags.expand_env(run_flags.parse_env(env, env_file)),
-        workdir=run_flags.check_workdir(workdir),
-        user=user,
-        entrypoint=run_flags.parse_entrypoint(entrypoint),
-        hostname=hostname,
-        add_hosts=[run_flags.parse_add_host(h) for h in add_host],
-        mounts=mounts,
-        read_only=read_only,
-        cap_add=cap_add,
-        cap_drop=cap_drop,
-        privileged=privileged,
-        no_new_privileges=security.no_new_privileges,
-        seccomp_profile=security.seccomp_profile,
-        security_opt=security.given,
-        devices=[run_flags.parse_device(d) for d in device],
-        device_cgroup_rules=[run_flags.parse_device_cgroup_rule(r) for r in device_cgroup_rule],
-        userns=userns,
-        init=init,
-        init_path=init_path,
-        labels=run_flags.parse_labels(label),
-        runtime=runtime,
-        log_driver=log_driver,
-        cidfile=cidfile,
-        replace=replace,
-        network=network_mode.kind,
-        network_mode=network_mode,
-        publish=ports.parse_publish(publish),
-        publish_all=publish_all,
-        expose=ports.parse_expose(expose),
-        dns=run_flags.parse_dns(dns),
-        dns_search=list(dns_search),
-        dns_options=list(dns_option),
-        pull=pull,
-        sig_proxy=sig_proxy,
-        stop_signal=stop_signal,
-        stop_timeout=stop_timeout,
-        restart=_restart_policy(restart, remove),
-        health=check_flags(
-            HealthFlags(
-                cmd=health_cmd,
-                interval=health_interval,
-                retries=health_retries,
-                timeout=health_timeout,
-                start_period=health_start_period,
-                on_failure=health_on_failure,
-                disabled=no_healthcheck,
-            )
-        ),
-        resources=_supported_limits(resources),
-        secrets=[run_flags.parse_secret(s) for s in secret],
-        sd_notify=sdnotify,
-        create_command=common.command_line(),
-    )
-    if pod:
-        network_given = bool(network or network_alias or ip)
-        options = _join_pod(options, pod, network_given, creating, quiet)
+    options = run_options(
+        ctx.params, creating=creating, rootless=common.settings().rootless,
+        reporter=reporter_for(quiet),
+    )  # fmt: skip
+    options.resources = _supported_limits(options.resources)
+    options.create_command = common.command_line()
+    if ctx.params["pod"]:
+        params = ctx.params
+        network_given = bool(params["network"] or params["network_alias"] or params["ip"])
+        options = _join_pod(options, params["pod"], network_given, creating, quiet)
     code = _run(options, creating, quiet)
     if code:
         raise typer.Exit(code)
@@ -280,19 +250,6 @@ def _join_pod(options, text: str, network_given: bool, creating: bool, quiet: bo
     return joined
 
 
-def _restart_policy(restart: str | None, remove: bool) -> str:
-    """--restart as given, checked (and refused with --rm, as podman does)."""
-    from pod.container import restart_policy
-    from pod.errors import UsageError
-
-    if remove and restart not in (None, "", "no"):
-        raise UsageError(
-            'the --rm option conflicts with --restart, when the restartPolicy is not "" and "no"'
-        )
-    restart_policy.parse(restart)
-    return restart or ""
-
-
 def _supported_limits(resources: ResourceLimits) -> ResourceLimits:
     """Rootless, limits need a delegated cgroup v2 tree; without one they are dropped with one
     warning line, as podman does (never silently)."""
@@ -307,13 +264,19 @@ def _supported_limits(resources: ResourceLimits) -> ResourceLimits:
             "Resource limits are not supported and ignored: the user's cgroup v2 tree is not "
             "delegated (see systemd's Delegate=)"
         )
-    else:
-        common.warn("Resource limits are not supported and ignored on cgroups V1 rootless systems")
+    else:  # podman prints this one as a plain line, not a WARN[...] one
+        print(
+            "Resource limits are not supported and ignored on cgroups V1 rootless systems",
+            file=sys.stderr,
+        )
     return resources.without_cgroup_limits()
 
 
 def _run(options, creating: bool, quiet: bool) -> int:
-    """create, or run (pod.container.run): detached, the ID; attached, the exit code."""
+    """create, or run (pod.container.run): detached, the ID; attached, the exit code.
+
+    `run` starts the containers the new one depends on first; attached with -a, the streams
+    not named are not shown; with --rmi, the image is removed afterwards unless in use."""
     from pod.commands.progress import reporter_for
     from pod.container import run
 
@@ -322,38 +285,127 @@ def _run(options, creating: bool, quiet: bool) -> int:
     if creating:
         print(run.create(settings, options, reporter).id)
         return 0
+    from pod.container.create import dependency_ids
+    from pod.container.start import start_dependencies
+    from pod.store.containers import ContainerStore
+    from pod.store.layout import Layout
     from pod.systemd import notify
 
+    store = ContainerStore(Layout(settings.root, settings.runroot))
+    start_dependencies(settings, dependency_ids(store, options), reporter)
     notify_socket = notify.take_socket()
-    record, code = run.run(settings, options, reporter, common.take_early_worker())
+    with _only_streams(options.attach if not options.tty else []):
+        record, code = run.run(settings, options, reporter, common.take_early_worker())
     if options.detach:
         from pod.container.start import announce
-        from pod.store.layout import Layout
 
-        announce(Layout(settings.root, settings.runroot), record, notify_socket)
+        announce(store.layout, record, notify_socket)
         print(record.id)
+    elif options.remove_image:
+        from pod.image.remove import remove_images
+
+        remove_images(settings, [options.image])  # in use, or named otherwise: kept, quietly
     return code or 0
 
 
+@contextlib.contextmanager
+def _only_streams(streams: list[str]) -> Iterator[None]:
+    """-a stdout / -a stderr: the other output stream goes nowhere while the container runs."""
+    hidden = [fd for fd, name in ((1, "stdout"), (2, "stderr")) if streams and name not in streams]
+    saved = []
+    for fd in hidden:
+        (sys.stdout if fd == 1 else sys.stderr).flush()
+        saved.append((fd, os.dup(fd)))
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    try:
+        yield
+    finally:
+        for fd, copy in saved:
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
 def start_command(
-    containers: list[str] = typer.Argument(..., metavar="CONTAINER...", help="Containers."),
+    containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
     attach_output: bool = typer.Option(False, "--attach", "-a", help="Attach to the output."),
     interactive: bool = typer.Option(False, "--interactive", "-i", help="Attach stdin."),
     sig_proxy: bool = typer.Option(True, "--sig-proxy/--no-sig-proxy", help="Proxy signals."),
+    detach_keys: str = typer.Option(
+        None, "--detach-keys", help="Keys that detach from the container (ctrl-p,ctrl-q)."
+    ),
+    all_containers: bool = typer.Option(False, "--all", help="Start every container."),
+    filters: list[str] = typer.Option(
+        [], "--filter", "-f", help="Start the containers matching: name, id, label, status, ..."
+    ),
+    latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
 ) -> None:
     """Start created or stopped containers."""
     from pod.commands.progress import QuietReporter
+    from pod.container.lifecycle import all_ids
     from pod.container.start import start_container
+    from pod.errors import UsageError
 
+    settings = common.settings()
+    chosen = all_containers or filters or latest
+    if containers and chosen:
+        raise UsageError(
+            "either start all containers or the container(s) provided in the arguments"
+        )
+    if latest:
+        containers = all_ids(settings, False)[-1:]
+    elif chosen:
+        containers = _matching(settings, filters, stopped=True)
+    elif not containers:
+        raise UsageError("start requires at least one argument")
+    if attach_output and len(containers) > 1:
+        raise UsageError("you cannot start and attach multiple containers at once")
     code = 0
     for text in containers:
         code = start_container(
-            common.settings(), text, attach_output, interactive, sig_proxy, QuietReporter()
+            settings, text, attach_output, interactive, sig_proxy, QuietReporter(), detach_keys
         )
         if not attach_output:
             print(text)
     if code:
         raise typer.Exit(code)
+
+
+def _matching(settings, filters: list[str], stopped: bool = False) -> list[str]:
+    """The full IDs of the containers `--filter` matches (all with none), oldest first; with
+    `stopped`, only those not running."""
+    from pod.container.list import list_containers
+
+    rows = reversed(list_containers(settings, True, list(filters)))  # newest first
+    return [row["Id"] for row in rows if not stopped or row["State"] not in ("running", "paused")]
+
+
+def attach_command(
+    container: str = typer.Argument(None, metavar="CONTAINER", help="The container."),
+    no_stdin: bool = typer.Option(False, "--no-stdin", help="Do not attach stdin."),
+    detach_keys: str = typer.Option(
+        None, "--detach-keys", help="Keys that detach from the container (ctrl-p,ctrl-q)."
+    ),
+    sig_proxy: bool = typer.Option(
+        True, "--sig-proxy/--no-sig-proxy", help="Proxy received signals to the container."
+    ),
+    latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
+) -> None:
+    """Attach to a running container's output (and stdin)."""
+    from pod.container.lifecycle import all_ids, engine_error
+    from pod.container.start import attach_container
+    from pod.errors import PodError, UsageError
+
+    settings = common.settings()
+    if latest:
+        container = next(iter(all_ids(settings, False)[-1:]), None)
+    if not container:
+        raise UsageError("attach requires the name or ID of one running container or --latest")
+    try:
+        attach_container(settings, container, not no_stdin, sig_proxy, detach_keys)
+    except PodError as err:
+        raise engine_error(err) from None
 
 
 def rm_command(
@@ -367,7 +419,7 @@ def rm_command(
 ) -> None:
     """Remove containers (exit 1: no such container; 2: running without -f)."""
     from pod.commands.progress import QuietReporter
-    from pod.container.remove import remove_container, remove_orphans
+    from pod.container.remove import removal_order, remove_container, remove_orphans
     from pod.errors import NoSuchContainerError, PodError, UsageError
     from pod.store.containers import ContainerStore
     from pod.store.layout import Layout
@@ -379,7 +431,7 @@ def rm_command(
         containers = common.container_ids_from(cidfile, containers, ignore)
     elif all_containers:
         records = ContainerStore(Layout(settings.root, settings.runroot)).list()
-        containers = [r.id for r in records if not r.infra]
+        containers = [r.id for r in removal_order(records) if not r.infra]
         infra = [(r.id, r.pod) for r in records if r.infra]
     elif not containers:
         raise UsageError("must specify at least one container or --all")
@@ -476,5 +528,6 @@ def register(app: typer.Typer, image_app: typer.Typer) -> None:
         help="Create a container without starting it; prints its ID.",
     )(run_command)
     app.command("start", rich_help_panel=panel)(start_command)
+    app.command("attach", rich_help_panel=panel)(attach_command)
     app.command("ps", rich_help_panel=panel)(ps_command)
     app.command("rm", rich_help_panel=panel)(rm_command)

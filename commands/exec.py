@@ -27,6 +27,12 @@ def exec_command(
     detach: bool = typer.Option(False, "--detach", "-d", help="Run in the background."),
     privileged: bool = typer.Option(False, "--privileged", help="All capabilities."),
     latest: bool = typer.Option(False, "--latest", "-l", help="The latest created container."),
+    detach_keys: str = typer.Option(
+        None, "--detach-keys", help="Keys that detach from the process (ctrl-p,ctrl-q)."
+    ),
+    preserve_fds: str = typer.Option(
+        None, "--preserve-fds", help="Pass N more file descriptors (3...) to the process."
+    ),
 ) -> None:
     """Run a process in a running container."""
     from pod.container.exec import ExecOptions, exec_in_container
@@ -42,6 +48,17 @@ def exec_command(
 
         run_flags.check_workdir(workdir)
         environment = run_flags.expand_env(run_flags.parse_env(env, env_file))
+    keys = b""
+    if tty and interactive:  # the client's parser, only where keys can be typed (exec is hot)
+        from pod.util.terminal import DEFAULT_DETACH_KEYS, parse_detach_keys
+
+        keys = parse_detach_keys(DEFAULT_DETACH_KEYS if detach_keys is None else detach_keys)
+    fds = 0
+    if preserve_fds is not None:
+        from pod.container import flags as run_flags
+        from pod.container.resource_flags import parse_int
+
+        fds = run_flags.parse_preserve_fds(parse_int(preserve_fds, "--preserve-fds", unsigned=True))
     options = ExecOptions(
         command=args,
         env=environment,
@@ -51,6 +68,8 @@ def exec_command(
         tty=tty,
         detach=detach,
         privileged=privileged,
+        detach_keys=keys,
+        preserve_fds=fds,
     )
     code = exec_in_container(common.settings(), container, options, latest=latest)
     if code:

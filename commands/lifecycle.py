@@ -55,6 +55,9 @@ def logs_command(
     until: str = typer.Option(None, "--until", help="Only logs until a time or duration."),
     names: bool = typer.Option(False, "--names", "-n", help="Prefix lines with the name."),
     latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
+    color: bool = typer.Option(
+        False, "--color", help="Show each container's lines in a colour of its own."
+    ),
 ) -> None:
     """Fetch the logs of one or more containers."""
     from pod.container.lifecycle import all_ids, engine_error
@@ -81,24 +84,29 @@ def logs_command(
         since_ns=parse_moment(since) if since else None,
         until_ns=parse_moment(until) if until else None,
     )
-    show_logs(settings, records, options, names)
+    show_logs(settings, records, options, names, color)
 
 
 def stop_command(
     containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
-    timeout: int = typer.Option(None, "--time", "-t", help="Seconds to wait before SIGKILL."),
+    timeout: int = typer.Option(
+        None, "--time", "-t", "--timeout", help="Seconds to wait before SIGKILL."
+    ),
     all_containers: bool = typer.Option(False, "--all", "-a", help="Stop all running."),
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing containers."),
+    latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
     cidfile: list[str] = common.cidfile_option(),
 ) -> None:
     """Stop one or more containers."""
     from pod.commands.progress import QuietReporter
-    from pod.container.lifecycle import stop_container
+    from pod.container.lifecycle import all_ids, stop_container
 
     def action(text: str) -> None:
         stop_container(common.settings(), text, timeout, QuietReporter())
         print(text)
 
+    if latest:
+        containers = all_ids(common.settings(), False)[-1:]
     if cidfile:
         targets = common.container_ids_from(cidfile, containers, ignore)
     else:
@@ -160,14 +168,14 @@ def wait_command(
 
 def _interval_seconds(text: str) -> float:
     from pod.errors import UsageError
-    from pod.util.timefmt import DURATION, UNIT_SECONDS
+    from pod.util.timefmt import parse_duration
 
     if text.isdigit():
         return int(text) / 1000
-    found = DURATION.findall(text)
-    if not found:
+    seconds = parse_duration(text)
+    if seconds is None:
         raise UsageError(f'invalid interval "{text}": use a duration like 250ms')
-    return min(max(sum(float(n) * UNIT_SECONDS[u] for n, u in found), 0.01), 1.0)
+    return min(max(seconds, 0.01), 1.0)
 
 
 def pause_command(
@@ -336,15 +344,20 @@ def prune_command(
 
 
 def diff_command(
-    container: str = typer.Argument(..., metavar="CONTAINER", help="The container."),
+    container: str = typer.Argument(None, metavar="CONTAINER", help="The container."),
     fmt: str = common.format_option("json or a Go template."),
+    latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
 ) -> None:
     """Inspect changes to a container's file systems (A added, C changed, D deleted)."""
     from pod.commands.progress import QuietReporter
     from pod.container.diff import diff
-    from pod.container.lifecycle import engine_error
-    from pod.errors import PodError
+    from pod.container.lifecycle import all_ids, engine_error
+    from pod.errors import PodError, UsageError
 
+    if latest:
+        container = next(iter(all_ids(common.settings(), False)[-1:]), None)
+    if not container:
+        raise UsageError("diff requires a container name or ID, or --latest")
     try:
         changes = diff(common.settings(), container, QuietReporter())
     except PodError as err:
@@ -393,6 +406,7 @@ def register(app: typer.Typer, image_app: typer.Typer) -> None:
         "create", context_settings=_RUN_CONTEXT, help="Create a container without starting it."
     )(containers.run_command)
     group.command("start")(containers.start_command)
+    group.command("attach")(containers.attach_command)
     group.command("rm")(containers.rm_command)
     for name in ("ls", "ps", "list"):
         group.command(name)(containers.ps_command)

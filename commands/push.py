@@ -12,7 +12,9 @@ from pod.commands import common
 def push_command(
     image: str = typer.Argument(..., help="The local image to push."),
     destination: str = typer.Argument(None, help="Where to push it (default: the image's name)."),
-    manifest_format: str = typer.Option(None, "--format", "-f", help="Manifest type: oci or v2s2."),
+    manifest_format: str = typer.Option(
+        None, "--format", "-f", help="Manifest type: oci, v2s2 (docker)."
+    ),
     digestfile: Path = typer.Option(
         None, "--digestfile", help="Write the pushed manifest's digest here."
     ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from pod.commands import common
@@ -34,15 +36,141 @@ def create_command(
     name: str = typer.Argument(None, help="Volume name (random when omitted)."),
     labels: list[str] = typer.Option([], "--label", "-l", help="Set a label (KEY=VALUE)."),
     ignore: bool = typer.Option(False, "--ignore", help="Do nothing if the volume exists."),
+    driver: str = typer.Option("local", "--driver", "-d", help="Volume driver (local)."),
+    opts: list[str] = typer.Option(
+        [], "--opt", "-o", help="Driver options: type=FSTYPE, device=DEVICE, o=MOUNT,OPTIONS."
+    ),
 ) -> None:
     """Create a volume."""
+    from pod.container import volume_mounts
     from pod.container.flags import parse_labels
+    from pod.errors import PodError
+
+    if driver != "local":
+        raise PodError(
+            f"volume {name} uses volume plugin {driver} but it could not be retrieved: no volume "
+            f"plugin with name {driver} available: required plugin missing"
+        )
+    options = volume_mounts.parse_options(list(opts))
+    volumes, _ = _stores()
+    record = volumes.create(
+        name,
+        parse_labels(labels),
+        ignore_existing=ignore,
+        owner=volume_mounts.owner(options),
+        options=options,
+        rootless=common.settings().rootless,
+    )
+    print(record.name)
+
+
+@volume_app.command("export")
+def export_command(
+    name: str = typer.Argument(..., metavar="VOLUME", help="The volume."),
+    output: str = typer.Option(
+        None, "--output", "-o", help="Write to this file (default: stdout)."
+    ),
+) -> None:
+    """Export a volume's files as a tar archive."""
+    import shutil
+    import sys
+    import tempfile
+
+    from pod.store.volume_archive import export_volume
 
     volumes, _ = _stores()
-    print(volumes.create(name, parse_labels(labels), ignore_existing=ignore).name)
+    _existing(volumes, name)
+    rootless = common.settings().rootless
+    if output is not None:
+        export_volume(volumes.data_dir(name), Path(output), rootless=rootless)
+        return
+    with tempfile.NamedTemporaryFile(prefix="pod-volume-export-") as spool:
+        export_volume(volumes.data_dir(name), Path(spool.name), rootless=rootless)
+        shutil.copyfileobj(spool, sys.stdout.buffer)
+        sys.stdout.flush()
+
+
+@volume_app.command("import")
+def import_command(
+    name: str = typer.Argument(..., metavar="VOLUME", help="The volume."),
+    source: str = typer.Argument(..., metavar="TARBALL", help="A tar archive, or - for stdin."),
+) -> None:
+    """Import a tar archive's files into a volume."""
+    import shutil
+    import sys
+    import tempfile
+
+    from pod.errors import PodError
+    from pod.store.volume_archive import import_volume
+
+    volumes, _ = _stores()
+    _existing(volumes, name)
+    rootless = common.settings().rootless
+    with tempfile.NamedTemporaryFile(prefix="pod-volume-import-") as spool:
+        if source == "-":
+            shutil.copyfileobj(sys.stdin.buffer, spool)
+        else:
+            try:
+                with open(source, "rb") as given:
+                    shutil.copyfileobj(given, spool)
+            except OSError as err:
+                raise PodError(f"open {source}: {(err.strerror or str(err)).lower()}") from None
+        spool.flush()
+        import_volume(Path(spool.name), volumes.data_dir(name), rootless=rootless)
+
+
+@volume_app.command("mount")
+def mount_command(
+    names: list[str] = typer.Argument(..., metavar="VOLUME...", help="Volumes to mount."),
+) -> None:
+    """Mount volumes on the host; print where."""
+    from pod.container import volume_mounts
+
+    volumes, _ = _stores()
+    _refuse_rootless("volume mount")
+    for name in names:
+        record = volumes.get(name)
+        if volume_mounts.mounts_filesystem(record.options):
+            volume_mounts.acquire(volumes.layout, name, record.options, rootless=False)
+        print(volumes.data_dir(name))
+
+
+@volume_app.command("unmount")
+def unmount_command(
+    names: list[str] = typer.Argument(..., metavar="VOLUME...", help="Volumes to unmount."),
+) -> None:
+    """Unmount volumes mounted with `volume mount` (once nothing else uses them)."""
+    from pod.container import volume_mounts
+
+    volumes, _ = _stores()
+    _refuse_rootless("volume unmount")
+    for name in names:
+        record = volumes.get(name)
+        if volume_mounts.mounts_filesystem(record.options):
+            volume_mounts.release(volumes.layout, name)
+        print(name)
+
+
+def _existing(volumes, name: str):
+    """export/import: a missing volume is podman's plain `no such volume NAME` (exit 125)."""
+    from pod.errors import PodError
+
+    if not volumes.exists(name):
+        raise PodError(f"no such volume {name}")
+    return volumes.get(name)
+
+
+def _refuse_rootless(command: str) -> None:
+    from pod.errors import PodError
+
+    if common.settings().rootless:
+        raise PodError(
+            f'cannot run command "pod {command}" in rootless mode, must execute `pod unshare` first'
+        )
 
 
 @volume_app.command("ls")
+@volume_app.command("list")
 def ls_command(
     quiet: bool = common.quiet_option("Print only volume names."),
     fmt: str = common.format_option(),
@@ -124,6 +252,10 @@ def rm_command(
             for container_id in users:
                 remove_container(common.settings(), container_id, force=True)
             users = []
+        if not users and not common.settings().rootless:
+            from pod.container import volume_mounts
+
+            volume_mounts.forget(volumes.layout, name)
         volumes.remove(name, users, rootless=common.settings().rootless)
         print(name)
 

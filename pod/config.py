@@ -111,6 +111,12 @@ def firewall_driver() -> str | None:
     return containers_conf().get("network", {}).get("firewall_driver") or None
 
 
+CGROUP_MANAGERS = ("cgroupfs", "systemd")
+# --storage-opt keys pod acts on (overlay.mount_program, overlay.mountopt) or whose effect it
+# has anyway (ignore_chown_errors: rootless owners are collapsed when they cannot be mapped).
+STORAGE_OPTS = ("mount_program", "mountopt", "ignore_chown_errors")
+
+
 @dataclass
 class Settings:
     """Everything a command needs to find the store and talk to registries."""
@@ -120,6 +126,9 @@ class Settings:
     storage_driver: str = "overlay"
     log_level: str = "warn"
     conf: dict[str, Any] = field(default_factory=dict)
+    storage_opts: dict[str, str] = field(default_factory=dict)  # --storage-opt, driver prefix off
+    cgroup_manager: str = "cgroupfs"
+    default_mounts_file: Path | None = None  # --default-mounts-file
 
     @property
     def rootless(self) -> bool:
@@ -131,16 +140,53 @@ def load_settings(
     runroot: str | None = None,
     storage_driver: str | None = None,
     log_level: str = "warn",
+    *,
+    storage_opts: list[str] | None = None,
+    volume_path: str | None = None,
+    cgroup_manager: str | None = None,
+    default_mounts_file: str | None = None,
 ) -> Settings:
-    """Flags win over POD_ROOT/POD_RUNROOT/POD_STORAGE_DRIVER, which win over the defaults."""
+    """Flags win over POD_ROOT/POD_RUNROOT/POD_STORAGE_DRIVER, which win over the defaults.
+
+    `volume_path` must be the store's own volume directory (as podman's database insists)."""
     driver = storage_driver or os.environ.get("POD_STORAGE_DRIVER") or "overlay"
     if driver not in STORAGE_DRIVERS:
         raise PodError(
             f'unknown storage driver "{driver}": use one of {", ".join(STORAGE_DRIVERS)}'
         )
-    return Settings(
+    manager = cgroup_manager or "cgroupfs"
+    if manager not in CGROUP_MANAGERS:
+        raise PodError(
+            "configuring runtime: cgroup manager must be one of cgroupfs and systemd: "
+            "invalid argument"
+        )
+    settings = Settings(
         root=Path(root or os.environ.get("POD_ROOT") or default_root()).absolute(),
         runroot=Path(runroot or os.environ.get("POD_RUNROOT") or default_runroot()).absolute(),
         storage_driver=driver,
         log_level=log_level,
+        storage_opts=_storage_opts(driver, storage_opts or []),
+        cgroup_manager=manager,
+        default_mounts_file=Path(default_mounts_file) if default_mounts_file else None,
     )
+    volumes = settings.root / "volumes"
+    if volume_path and Path(volume_path).absolute() != volumes:
+        raise PodError(
+            f'database volume path "{volumes}" does not match our volume path '
+            f'"{Path(volume_path).absolute()}": database configuration mismatch'
+        )
+    return settings
+
+
+def _storage_opts(driver: str, values: list[str]) -> dict[str, str]:
+    """--storage-opt KEY=VALUE (KEY may carry the driver's prefix, as overlay.mount_program)."""
+    options = {}
+    for value in values:
+        key, sep, content = value.partition("=")
+        if not sep:
+            raise PodError(f"unable to parse key/value option: {value}")
+        prefix, dot, name = key.rpartition(".")
+        if (dot and prefix != driver) or name not in STORAGE_OPTS:
+            raise PodError(f"{driver}: Unknown option {key}")
+        options[name] = content
+    return options

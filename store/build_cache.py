@@ -32,11 +32,14 @@ class StepLayer:
 class CacheEntry:
     created: str  # RFC 3339, the step's history time
     layer: StepLayer | None
+    saved: float = 0.0  # when the step ran (seconds since the epoch), for --cache-ttl
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CacheEntry:
         layer = data.get("layer")
-        return cls(str(data["created"]), StepLayer(**layer) if layer else None)
+        return cls(
+            str(data["created"]), StepLayer(**layer) if layer else None, data.get("saved", 0.0)
+        )
 
 
 def load(layout: Layout) -> dict[str, CacheEntry]:

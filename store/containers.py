@@ -114,6 +114,9 @@ class ContainerRecord:
     dns_search: list[str] = field(default_factory=list)
     dns_options: list[str] = field(default_factory=list)
     storage_driver: str = "overlay"
+    # --storage-opt overlay.mount_program= (a FUSE overlay to use) and overlay.mountopt=
+    mount_program: str = ""
+    overlay_mountopt: str = ""
     layers: list[str] = field(default_factory=list)  # the image's chain ids, base layer first
     # Rootless id maps for the shim's user namespace: {"uid_map": [[inside, outside, count], ...],
     # "gid_map": [...]}; empty: 0 → the user, 1.. → the user's /etc/subuid and /etc/subgid ranges.
@@ -130,6 +133,18 @@ class ContainerRecord:
     privileged: bool = False
     security_opt: list[str] = field(default_factory=list)
     devices: list[list[str]] = field(default_factory=list)
+    # --ipc/--pid/--uts other than private: {"ipc": "host", "pid": "container:ID", ...}
+    namespaces: dict[str, str] = field(default_factory=dict)
+    requires: list[str] = field(default_factory=list)  # IDs started before this one (--requires)
+    group_add: list[str] = field(default_factory=list)  # as given, for inspect
+    volumes_from: list[str] = field(default_factory=list)  # as given, for inspect
+    timeout: int = 0  # --timeout: seconds the container may run before it is killed (0: none)
+    conmon_pidfile: str = ""  # --conmon-pidfile: where the shim writes its pid
+    log_path: str = ""  # --log-opt path= ("": the container directory's log)
+    log_max_size: int = 0  # --log-opt max-size= in bytes (0: no limit)
+    log_tag: str = ""  # --log-opt tag=
+    systemd: str = "true"  # --systemd as given
+    timezone: str = ""  # --tz as given
     # The health check in the image config's shape (Test, Interval, Timeout, StartPeriod,
     # Retries; nanoseconds), {} for none; what to do when it turns unhealthy.
     healthcheck: dict = field(default_factory=dict)
@@ -204,6 +219,10 @@ class ContainerStore:
             if data:
                 records.append(ContainerRecord.from_dict(data))
         return records
+
+    def dependents(self, container_id: str) -> list[str]:
+        """The IDs of the containers that depend on this one (`requires`): it must outlive them."""
+        return [record.id for record in self.list() if container_id in record.requires]
 
     def lookup(self, text: str) -> ContainerRecord:
         """By full ID, unique ID prefix or name, as podman resolves them."""

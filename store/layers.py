@@ -848,6 +848,15 @@ def _scratch_dir(layout: Layout, chain_id: str, kind: str) -> Path:
     return layout.layer_scratch_dir(chain_id, kind, os.getpid())
 
 
+def chown_path(path: Path, uid: int, gid: int, *, rootless: bool) -> None:
+    """chown one path; rootless, to the ids the container sees (from the user's namespace)."""
+    if not rootless:
+        os.chown(path, uid, gid)
+        return
+    run_in_userns(WORKER_MODULE, {"ops": [{"op": "chown", "path": str(path), "uid": uid,
+                                           "gid": gid}]})  # fmt: skip
+
+
 def remove_trees(paths: Sequence[Path], *, rootless: bool) -> None:
     """Remove trees; rootless files owned by subordinate ids are removed from the namespace."""
     paths = [path for path in paths if os.path.lexists(path)]

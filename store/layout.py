@@ -109,6 +109,39 @@ class ContainerPaths:
     def containerenv(self) -> Path:
         return self.directory / ".containerenv"
 
+    @property
+    def localtime(self) -> Path:
+        """--tz: a copy of the zone's file."""
+        return self.directory / "localtime"
+
+    @property
+    def passwd(self) -> Path:
+        """--hostuser: the image's /etc/passwd with the host's users added."""
+        return self.directory / "passwd"
+
+    # --- --mount type=image: each image's layers mounted beside the rootfs ---
+    @property
+    def image_mounts(self) -> Path:
+        return self.directory / "image-mounts"
+
+    def image_mount(self, index: int) -> Path:
+        """The directory of the `index`th image mount: merged/, upper/, work/ as the rootfs's."""
+        return self.image_mounts / str(index)
+
+    def default_mount(self, index: int) -> Path:
+        """A copy of the `index`th --default-mounts-file entry, bound into the container."""
+        return self.directory / "default-mounts" / str(index)
+
+    @property
+    def mounted_volumes(self) -> Path:
+        """The volumes whose filesystems the shim mounted for this container (rootful)."""
+        return self.directory / "mounted-volumes"
+
+    @property
+    def graph_root(self) -> Path:
+        """The store this container directory (Layout.container_dir) belongs to."""
+        return self.directory.parent.parent
+
     # --- the shim's ---
     @property
     def log(self) -> Path:

@@ -7,6 +7,8 @@ subordinate ids it can. The request (JSON on stdin) is a list of operations:
   {"op": "chown", "path", "uid", "gid"}                     → {}
   {"op": "diff", "upper", "blob_out", "timestamp", "exclude", "opaque_xattr", "prune"}
                                                             → LayerDiff fields
+  {"op": "volume-export", "data", "out"}                    → {}
+  {"op": "volume-import", "archive", "data"}                → {}
 As a session worker (`--session`) it answers one "unpack" (with "rootless": rootful pulls use it
 too, without a namespace, to unpack on another core) reading the blob from the fd sent with the
 request: a pull unpacks a layer while it downloads (store.layers.ensure_layer's feed).
@@ -24,8 +26,9 @@ from typing import IO, Any
 
 from pod.errors import PodError
 from pod.store.layer_diff import write_layer
-from pod.store.layers import unpack_layer
+from pod.store.layers import extract_layer, unpack_layer
 from pod.store.safepath import remove_tree
+from pod.store.volume_archive import write_tar
 from pod.util.userns import SESSION_FLAG, serve_session, worker_main
 
 
@@ -52,6 +55,12 @@ def _run(op: dict[str, Any], stream: IO[bytes] | None = None) -> dict[str, Any]:
         return {}
     if op["op"] == "remove":
         remove_tree(Path(op["path"]))
+        return {}
+    if op["op"] == "volume-export":
+        write_tar(Path(op["data"]), Path(op["out"]))
+        return {}
+    if op["op"] == "volume-import":
+        extract_layer(Path(op["archive"]), Path(op["data"]), rootless=True)
         return {}
     raise PodError(f"unpack worker: unknown operation {op['op']!r}")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pod import events
 from pod.errors import NoSuchVolumeError, PodError, UsageError, VolumeInUseError
-from pod.store.layers import remove_trees
+from pod.store.layers import chown_path, remove_trees
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
 from pod.store.names import name_problem
@@ -55,8 +55,12 @@ class VolumeStore:
         labels: dict[str, str] | None = None,
         ignore_existing: bool = False,
         owner: tuple[int, int] | None = None,
+        options: dict[str, str] | None = None,
+        rootless: bool = False,
     ) -> VolumeRecord:
-        """A new volume (anonymous with a random 64-hex name when `name` is None)."""
+        """A new volume (anonymous with a random 64-hex name when `name` is None); `options`
+        are the driver's (pod.container.volume_mounts), `owner` its directory's (as the
+        container sees ids: rootless, set from the user's namespace)."""
         anonymous = name is None
         name = name or os.urandom(32).hex()
         problem = name_problem(name)
@@ -68,10 +72,12 @@ class VolumeStore:
                 if ignore_existing:
                     return VolumeRecord.from_dict(existing)
                 raise PodError(f"volume with name {name} already exists: volume already exists")
-            record = VolumeRecord(name, time.time(), labels=labels or {}, anonymous=anonymous)
+            record = VolumeRecord(
+                name, time.time(), labels=labels or {}, options=options or {}, anonymous=anonymous
+            )
             self.data_dir(name).mkdir(parents=True, exist_ok=True)
             if owner is not None:
-                os.chown(self.data_dir(name), *owner)
+                chown_path(self.data_dir(name), *owner, rootless=rootless)
             atomic_write_json(self._record_file(name), asdict(record))
         events.volume_event(self.layout.runroot, "create", name)
         return record

@@ -75,9 +75,12 @@ def parse_ignore(text: str, origin: str = "ignore file") -> list[str]:
     return patterns
 
 
-def load_ignore_patterns(context_dir: Path, containerfile: Path | None) -> list[str]:
-    """The patterns of the context's ignore file ([] without one); see _ignore_file for which."""
-    path = _ignore_file(context_dir, containerfile)
+def load_ignore_patterns(
+    context_dir: Path, containerfile: Path | None, ignore_file: Path | None = None
+) -> list[str]:
+    """The patterns of `ignore_file` (--ignorefile, which must exist), else of the context's
+    ignore file ([] without one); see _ignore_file for which."""
+    path = ignore_file or _ignore_file(context_dir, containerfile)
     if path is None:
         return []
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
 
 from pod import events
@@ -62,7 +63,9 @@ class Builder:
         self.cache = build_cache.load(self.layout) if options.cache_enabled else {}
         self.used_args: set[str] = set()
         self.results: list[StageResult | None] = [None] * len(self.file.stages)
-        self.ignore_patterns = load_ignore_patterns(options.context, options.containerfile_path)
+        self.ignore_patterns = load_ignore_patterns(
+            options.context, options.containerfile_path, options.ignore_file
+        )
         self.context = BuildContext(options.context, IgnoreMatcher(self.ignore_patterns))
         self.global_args = {**_platform_args()}
         self.last_created = ""
@@ -179,7 +182,14 @@ class Builder:
         from pod.container.create import find_or_pull
 
         try:
-            return find_or_pull(self.settings, self.layout, text, self.options.pull, self.reporter)
+            return find_or_pull(
+                self.settings,
+                self.layout,
+                text,
+                self.options.pull,
+                self.reporter,
+                access=self.options.access,
+            )
         finally:
             self.reporter.close()
 
@@ -232,6 +242,9 @@ class Builder:
         entry = self.cache.get(key)
         if entry is None or not self.options.cache_enabled:
             return None
+        ttl = self.options.cache_ttl
+        if ttl is not None and time.time() - entry.saved > ttl:  # --cache-ttl
+            return None
         if entry.layer and not (
             layers.layer_exists(self.layout, entry.layer.chain_id)
             and BlobStore(self.layout).has(entry.layer.digest)
@@ -246,7 +259,7 @@ class Builder:
             if layer
             else None
         )
-        entry = CacheEntry(created_time(self.options.timestamp), step_layer)
+        entry = CacheEntry(created_time(self.options.timestamp), step_layer, time.time())
         with locked(self.layout.store_lock):
             if layer and not (
                 layers.layer_exists(self.layout, layer.chain_id)

@@ -5,9 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pod.container.options import MountSpec
+from pod.container.options import MountSpec, Ulimit
+from pod.image.access import RegistryAccess
 
 PULL_POLICIES = ("missing", "always", "never", "newer")
+
+
+def pull_policy(value: str, always: bool = False, never: bool = False) -> str:
+    """build's --pull as podman reads it: true/always, false/missing, never, newer (anything
+    else is missing, as podman takes it); --pull-always and --pull-never win."""
+    if always:
+        return "always"
+    if never:
+        return "never"
+    lowered = value.lower()
+    if lowered in PULL_POLICIES:
+        return lowered
+    return "always" if lowered == "true" else "missing"
 
 
 @dataclass
@@ -35,6 +49,10 @@ class BuildOptions:
     runtime: str | None = None  # RUN steps' OCI runtime (pod's own by default)
     squash: bool = False  # the final stage's new layers as one
     squash_all: bool = False  # the whole image as one layer
+    access: RegistryAccess = field(default_factory=RegistryAccess)  # pulling base images
+    ignore_file: Path | None = None  # --ignorefile: instead of the context's own
+    ulimits: list[Ulimit] = field(default_factory=list)  # RUN steps' --ulimit
+    cache_ttl: float | None = None  # --cache-ttl: seconds a cached step stays usable
 
     @property
     def cache_enabled(self) -> bool:

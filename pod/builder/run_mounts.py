@@ -82,14 +82,9 @@ def _new_cache_dir(builder: BuildSession, path: Path, claim: CacheClaim) -> None
     path.mkdir(parents=True, mode=0o755)
     os.chmod(path, claim.mode)  # first: after a rootless chown it is no longer ours
     if claim.uid or claim.gid:
-        if builder.settings.rootless:
-            from pod.store.layers import WORKER_MODULE
-            from pod.util.userns import run_in_userns
+        from pod.store.layers import chown_path
 
-            op = {"op": "chown", "path": str(path), "uid": claim.uid, "gid": claim.gid}
-            run_in_userns(WORKER_MODULE, {"ops": [op]})
-        else:
-            os.chown(path, claim.uid, claim.gid)
+        chown_path(path, claim.uid, claim.gid, rootless=builder.settings.rootless)
 
 
 def _cache(builder: BuildSession, fields: dict[str, str]) -> CacheClaim:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pod.builder.options import BuildOptions
 from pod.builder.working import WorkingImage
 from pod.config import Settings
-from pod.container.options import MountSpec, RunOptions
+from pod.container.options import MountSpec, ResourceLimits, RunOptions
 from pod.errors import BuildStepError, PodError
 from pod.image.writer import ImageLayer
 from pod.reporter import Reporter
@@ -70,6 +70,7 @@ def _run_options(work: WorkingImage, request: RunRequest, options: BuildOptions,
         network=mode.kind,
         network_mode=mode,
         pull="never",
+        resources=ResourceLimits(ulimits=list(options.ulimits)),
         builder=True,
         labels={BUILD_PID_LABEL: str(os.getpid())},  # a killed build's leftovers are found
     )

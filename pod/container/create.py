@@ -9,26 +9,41 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pod import events
 from pod.config import Settings
-from pod.container import etc_files, restart_policy, seccomp_profile, secret_files, spec
+from pod.container import (
+    etc_files,
+    namespaces,
+    restart_policy,
+    seccomp_profile,
+    secret_files,
+    spec,
+    volume_mounts,
+)
 from pod.container import user as passwd
 from pod.container.health import healthcheck_config, parse_on_failure
 from pod.container.options import MountSpec, RunOptions
-from pod.errors import NoSuchImageError, PodError
+from pod.container.state import current_state
+from pod.errors import NoSuchContainerError, NoSuchImageError, PodError
 from pod.image.defaults import ImageDefaults, defaults_from_config, image_config
 from pod.reporter import Reporter
 from pod.store.blobs import BlobStore
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, new_id
 from pod.store.images import ImageRecord, ImageStore
-from pod.store.layout import Layout
+from pod.store.layout import ContainerPaths, Layout
 from pod.store.lock import atomic_write, atomic_write_json, locked
 from pod.store.volumes import VolumeStore
 from pod.util.capabilities import host_bounding_set
 from pod.util.userns import current_mapping
+
+if TYPE_CHECKING:
+    from pod.image.access import RegistryAccess
 
 
 @dataclass(frozen=True)
@@ -46,13 +61,18 @@ def create_container(
     base: BaseImage | None = None,
 ) -> ContainerRecord:
     layout = Layout(settings.root, settings.runroot)
+    _check_cgroup_manager(settings, reporter)
     if base is None:
-        image = find_or_pull(settings, layout, options.image, options.pull, reporter)
+        image = find_or_pull(
+            settings, layout, options.image, options.pull, reporter, options.platform
+        )
         defaults = defaults_from_config(image_config(BlobStore(layout), image))
     else:
         image, defaults = base.record, defaults_from_config(base.config)
     store = ContainerStore(layout)
     record = _record(settings, options, image, defaults)
+    record.requires = dependency_ids(store, options)
+    record.namespaces = options.namespaces.to_json()
     record.secrets = _secrets(layout, options)
 
     def replace(old: ContainerRecord) -> None:
@@ -86,22 +106,60 @@ def _joining_pod(layout: Layout, options: RunOptions) -> contextlib.AbstractCont
     return PodStore(layout).joining(options.pod)
 
 
+def _check_cgroup_manager(settings: Settings, reporter: Reporter) -> None:
+    """--cgroup-manager systemd: refused without systemd (as podman's runtime refuses it);
+    with it, pod still places the container's cgroup itself and says so."""
+    if settings.cgroup_manager != "systemd" or settings.rootless:
+        return
+    if not os.path.isdir("/run/systemd/system"):
+        raise PodError("systemd not running on this host, cannot use systemd cgroups manager")
+    reporter.warning("pod manages container cgroups itself: using cgroupfs, not systemd")
+
+
 def find_or_pull(
-    settings: Settings, layout: Layout, text: str, policy: str, reporter: Reporter
+    settings: Settings,
+    layout: Layout,
+    text: str,
+    policy: str,
+    reporter: Reporter,
+    platform: str = "",
+    access: RegistryAccess | None = None,
 ) -> ImageRecord:
-    """The local image when the policy allows (run, create, build's FROM); the registry code
-    is imported only on a miss."""
+    """The local image when the policy allows (run, create, build's FROM) and it is for the
+    `platform` asked for ("": any); the registry code is imported only on a miss. `access`:
+    the command's --tls-verify, --authfile, --creds, --cert-dir."""
     if policy in ("missing", "never"):
         images = ImageStore(layout)
         local = images.find(text, images.list())
-        if local is not None:
+        if local is not None and _for_platform(layout, local, platform):
             return local
+        if local is not None and policy == "never":
+            raise PodError(f"{text}: image not known")
+    from pod.image import manifest
     from pod.image.pull import PullOptions, pull_image
 
+    # a local image for another platform must not satisfy "missing": fetch the wanted one
+    wanted_policy = "always" if platform and policy == "missing" else policy
+    pull = PullOptions(policy=wanted_policy, reporter=reporter)
+    if access is not None:
+        pull.access = access
+    if platform:
+        parts = platform.split("/")
+        pull.platform = manifest.Platform(parts[0], parts[1], parts[2] if len(parts) > 2 else "")
     try:
-        return pull_image(settings, text, PullOptions(policy=policy, reporter=reporter))
+        return pull_image(settings, text, pull)
     except NoSuchImageError as err:  # rmi's exit 1; for run/create podman exits 125
         raise PodError(str(err)) from None
+
+
+def _for_platform(layout: Layout, image: ImageRecord, platform: str) -> bool:
+    """Whether a stored image is for `platform` (os/arch[/variant]; "" matches any)."""
+    if not platform:
+        return True
+    config = image_config(BlobStore(layout), image)
+    have = [config.get("os", ""), config.get("architecture", ""), config.get("variant", "")]
+    wanted = platform.split("/")
+    return have[: len(wanted)] == wanted
 
 
 def _userns(options: RunOptions, rootless: bool) -> spec.UsernsMapping | None:
@@ -127,6 +185,62 @@ def _shim_maps(userns: spec.UsernsMapping | None) -> dict[str, list]:
     }
 
 
+def dependency_ids(store: ContainerStore, options: RunOptions) -> list[str]:
+    """The IDs of --requires containers and of those whose namespaces this one joins: each
+    is started first and cannot be removed before this one (podman's dependencies)."""
+    found = []
+    for name, why in options.dependencies:
+        if why != "requires":
+            found.append(_joined_container(store, why, name).id)
+            continue
+        try:
+            found.append(store.lookup(name).id)
+        except NoSuchContainerError as err:
+            raise PodError(
+                f'"{name}" is not a valid container, cannot be used as a dependency: {err}'
+            ) from None
+    return list(dict.fromkeys(found))
+
+
+def _joined_container(store: ContainerStore, kind: str, name: str) -> ContainerRecord:
+    try:
+        return store.lookup(name)
+    except NoSuchContainerError as err:
+        raise PodError(f"looking up container to share {kind} namespace with: {err}") from None
+
+
+def _joined_pids(store: ContainerStore, options: RunOptions, rootless: bool) -> dict[str, int]:
+    """namespace → pid of the running container --ipc/--pid/--uts container:X join. Rootless,
+    its namespaces belong to its own user namespace, which this container's shim joins only
+    when it also joins X's network (--network container:X)."""
+    pids = {}
+    for kind in namespaces.KINDS:
+        mode = options.namespaces.mode(kind)
+        if mode.kind != "container":
+            continue
+        target = _joined_container(store, kind, mode.target)
+        network = options.network_mode
+        same_userns = (
+            network is not None
+            and network.kind == "container"
+            and (store.lookup(network.target).id == target.id)
+        )
+        if rootless and not same_userns:
+            raise PodError(
+                f"--{kind} container:{mode.target} needs --network container:{mode.target} "
+                "rootless: each rootless container has a user namespace of its own, and only "
+                "one sharing that container's network joins its user namespace"
+            )
+        state = current_state(store, target)
+        if state.status != "running" or not state.pid:
+            raise PodError(
+                f"cannot get namespace path unless container {target.id} is running: "
+                "container is stopped"
+            )
+        pids[kind] = state.pid
+    return pids
+
+
 def _record(
     settings: Settings, options: RunOptions, image: ImageRecord, defaults: ImageDefaults
 ) -> ContainerRecord:
@@ -146,14 +260,16 @@ def _record(
         interactive=options.interactive,
         remove=options.remove,
         log_driver=options.log_driver,
-        labels=options.labels,
-        hostname=options.hostname or container_id[:12],
-        stop_signal=options.stop_signal or defaults.stop_signal or "SIGTERM",
+        labels={**defaults.labels, **options.labels},  # the image's too, as podman's
+        hostname=_hostname(options, container_id),
+        stop_signal=spec.stop_signal(options, defaults),
         stop_timeout=options.stop_timeout,
         restart_policy=policy.name,
         restart_retries=policy.retries,
         network=options.network,
         storage_driver=settings.storage_driver,
+        mount_program=settings.storage_opts.get("mount_program", ""),
+        overlay_mountopt=settings.storage_opts.get("mountopt", ""),
         entrypoint=entrypoint,
         cmd=cmd,
         user=options.user or defaults.user or "",
@@ -163,6 +279,15 @@ def _record(
         privileged=options.privileged,
         security_opt=list(options.security_opt),
         devices=[[d.host_path, d.container_path, d.permissions] for d in options.devices],
+        group_add=list(options.group_add),
+        volumes_from=list(options.volumes_from),
+        timeout=options.timeout,
+        conmon_pidfile=options.conmon_pidfile or "",
+        log_path=options.log.path or "",
+        log_max_size=options.log.max_size or 0,
+        log_tag=options.log.tag,
+        systemd=options.systemd,
+        timezone=options.timezone or "",
         healthcheck={}
         if options.builder
         else healthcheck_config(options.health, defaults.healthcheck),
@@ -173,6 +298,80 @@ def _record(
         sd_notify=options.sd_notify,
         create_command=list(options.create_command),
     )
+
+
+def _hostname(options: RunOptions, container_id: str) -> str:
+    """--hostname, else the host's in the host's UTS namespace, else the short ID."""
+    namespaces.check_hostname(options.namespaces, options.hostname)
+    if options.namespaces.uts.kind == "host":
+        import socket
+
+        return socket.gethostname()
+    return options.hostname or container_id[:12]
+
+
+def _volumes_from(store: ContainerStore, values: list[str]) -> list[MountSpec]:
+    """--volumes-from CTR[:ro|rw]: the bind mounts and volumes of another container, at the
+    same places, with its options unless ro or rw is given."""
+    found = []
+    for value in values:
+        name, _, wanted = value.partition(":")
+        try:
+            source = store.lookup(name)
+        except NoSuchContainerError as err:
+            raise PodError(f'looking up container "{name}" for volumes-from: {err}') from None
+        mode = [option for option in wanted.split(",") if option in ("ro", "rw")]
+        for mount in source.mounts:
+            if mount.get("type") not in ("bind", "volume"):
+                continue
+            options = [o for o in mount.get("options") or [] if not mode or o not in ("ro", "rw")]
+            where = mount.get("volume", "") if mount["type"] == "volume" else mount["source"]
+            found.append(MountSpec(mount["type"], mount["destination"], where, options + mode))
+    return found
+
+
+def _image_mount(layout: Layout, container_id: str, index: int, item: MountSpec) -> dict:
+    """--mount type=image: the image's layers, mounted by the shim beside the rootfs (see
+    pod.container.rootfs) and bound in read-only unless rw."""
+    images = ImageStore(layout)
+    image = images.find(item.source, images.list())
+    if image is None:
+        raise PodError(
+            f'creating image volume "{item.source}":"{item.destination}": {item.source}: '
+            "image not known"
+        )
+    directory = layout.container(container_id).image_mount(index)
+    return {
+        "type": "image",
+        "destination": item.destination,
+        "options": list(item.options),
+        "source": str(directory / "merged"),
+        "image": image.id,
+        "layers": list(image.chain_ids),
+    }
+
+
+def _default_mounts(mounts_file: Path | None, paths: ContainerPaths) -> list[MountSpec]:
+    """--default-mounts-file: each `HOST:CONTAINER` line's files, copied into the container's
+    directory (what the container changes there stays its own) and bound in; missing host
+    paths and a missing file are skipped, as podman does."""
+    try:
+        lines = mounts_file.read_text().splitlines() if mounts_file else []
+    except OSError:
+        return []
+    found = []
+    for line in (line.strip() for line in lines):
+        source, sep, destination = line.partition(":")
+        if not sep or line.startswith("#") or not os.path.exists(source):
+            continue
+        copy = paths.default_mount(len(found))
+        copy.parent.mkdir(exist_ok=True)
+        if os.path.isdir(source):
+            shutil.copytree(source, copy, symlinks=True)
+        else:
+            shutil.copy2(source, copy)
+        found.append(MountSpec("bind", os.path.normpath(destination), str(copy), []))
+    return found
 
 
 def _secrets(layout: Layout, options: RunOptions) -> list[dict]:
@@ -195,19 +394,31 @@ def _secrets(layout: Layout, options: RunOptions) -> list[dict]:
 
 
 def _volume_mounts(
-    layout: Layout, options: RunOptions, defaults: ImageDefaults, rootless: bool
+    layout: Layout,
+    store: ContainerStore,
+    container_id: str,
+    options: RunOptions,
+    defaults: ImageDefaults,
+    default_mounts_file: Path | None = None,
 ) -> tuple[list[dict], list[str]]:
-    """Resolve -v/--mount/--tmpfs and the image's VOLUMEs into runtime mounts and volume names."""
+    """Resolve -v/--mount/--tmpfs, --volumes-from, --default-mounts-file and the image's VOLUMEs
+    into runtime mounts and volume names; a destination given twice keeps the first."""
     volumes = VolumeStore(layout)
     requested = list(options.mounts)
     taken = {m.destination for m in requested}
+    extra = _volumes_from(store, options.volumes_from)
+    extra += _default_mounts(default_mounts_file, layout.container(container_id))
+    for item in extra:
+        if item.destination not in taken:
+            requested.append(item)
+            taken.add(item.destination)
     if not options.builder:
         requested += [
             MountSpec("volume", v.rstrip("/") or "/") for v in defaults.volumes if v not in taken
         ]
     mounts: list[dict] = []
     names: list[str] = []
-    for item in requested:
+    for index, item in enumerate(requested):
         entry = {"type": item.type, "destination": item.destination, "options": list(item.options)}
         if item.type == "bind":
             if not os.path.exists(item.source):
@@ -218,7 +429,11 @@ def _volume_mounts(
             names.append(record.name)
             entry["source"] = str(volumes.data_dir(record.name))
             entry["volume"] = record.name
+            if volume_mounts.mounts_filesystem(record.options):  # the shim mounts it
+                entry["volume_options"] = dict(record.options)
             entry["copy_up"] = not any(volumes.data_dir(record.name).iterdir())
+        elif item.type == "image":
+            entry = _image_mount(layout, container_id, index, item)
         mounts.append(entry)
     return mounts, names
 
@@ -272,12 +487,21 @@ def _write_bundle(
     paths = layout.container(record.id)
     layer_dirs = [layout.layer_diff(chain) for chain in reversed(image.chain_ids)]
     userns = _userns(options, settings.rootless)
-    user = passwd.resolve_user(
-        layer_dirs,
-        spec.user_spec(options, defaults, userns),
-        available_gids=userns.available_gids if userns else None,
+    try:
+        user = passwd.resolve_user(
+            layer_dirs,
+            spec.user_spec(options, defaults, userns),
+            available_gids=userns.available_gids if userns else None,
+            group_add=options.group_add,
+        )
+    except PodError as err:
+        if not options.group_add:
+            raise
+        raise PodError(f"looking up supplemental groups for container {record.id}: {err}") from None
+    joined_pids = _joined_pids(store, options, settings.rootless)
+    mounts, volume_names = _volume_mounts(
+        layout, store, record.id, options, defaults, settings.default_mounts_file
     )
-    mounts, volume_names = _volume_mounts(layout, options, defaults, settings.rootless)
     network = _network(settings, layout, store, record, options, defaults, reporter)
     files = etc_files.write_all(
         paths.directory,
@@ -291,6 +515,7 @@ def _write_bundle(
         rootless=settings.rootless,
         container_ips=network.container_ips,
         host_internal_ip=network.host_internal_ip,
+        passwd=_passwd_with_host_users(layer_dirs, options, defaults),
     )
     config = spec.build_spec(
         options,
@@ -304,7 +529,7 @@ def _write_bundle(
         rootless=settings.rootless,
         in_user_namespace=settings.rootless,
         cgroups_path=None if settings.rootless else f"/pod/{record.id}",
-        annotations=dict(options.labels),
+        annotations={**options.labels, **options.annotations},
         userns=userns,
         cgroup_v2=os.path.exists("/sys/fs/cgroup/cgroup.controllers"),
         bounding_set=host_bounding_set(),
@@ -314,6 +539,8 @@ def _write_bundle(
         netns_path=network.netns_path,
         user_devices=spec.user_devices(options.devices),
         seccomp=_seccomp_profile(options),
+        joined_pids=joined_pids,
+        host_mqueue=os.path.isdir("/dev/mqueue"),
     )
     record.userns = _shim_maps(userns)
     for path in (paths.upper, paths.work, paths.merged):
@@ -324,3 +551,17 @@ def _write_bundle(
     record.layers = list(image.chain_ids)
     atomic_write_json(store.record_file(record.id), asdict(record))
     store.write_state(record.id, ContainerState(status="created"))
+
+
+def _passwd_with_host_users(
+    layer_dirs: list, options: RunOptions, defaults: ImageDefaults
+) -> str | None:
+    """--hostuser: the image's /etc/passwd with the host users added (None: no --hostuser)."""
+    if not options.host_users:
+        return None
+    from pod.container.user import LayerView, resolve_workdir
+
+    image_passwd = (LayerView(layer_dirs).read_file("/etc/passwd") or b"").decode(errors="replace")
+    users = [etc_files.host_user(name) for name in options.host_users]
+    home = resolve_workdir(options.workdir, defaults.working_dir)
+    return etc_files.passwd_with_host_users(image_passwd, users, home)

@@ -252,6 +252,37 @@ def containerenv_content(
     return text
 
 
+# --- /etc/passwd with --hostuser -----------------------------------------------------------------
+
+
+def passwd_with_host_users(image_passwd: str, users: Sequence[tuple[str, int, int, str]],
+                           home: str) -> str:  # fmt: skip
+    """The image's passwd plus a line for each host user (name, uid, gid, gecos) it lacks by
+    name and by uid, as podman's --hostuser writes them (shell /bin/sh, `home` the workdir)."""
+    lines = [line for line in image_passwd.splitlines() if line]
+    taken_names = {line.split(":")[0] for line in lines}
+    taken_ids = {line.split(":")[2] for line in lines if line.count(":") >= 2}
+    for name, uid, gid, gecos in users:
+        if name not in taken_names and str(uid) not in taken_ids:
+            lines.append(f"{name}:*:{uid}:{gid}:{gecos}:{home}:/bin/sh")
+            taken_names.add(name)
+            taken_ids.add(str(uid))
+    return "\n".join(lines) + "\n"
+
+
+def host_user(text: str) -> tuple[str, int, int, str]:
+    """A --hostuser NAME or UID from the host's passwd: (name, uid, gid, gecos)."""
+    import pwd
+
+    try:
+        entry = pwd.getpwuid(int(text)) if text.isdigit() else pwd.getpwnam(text)
+    except (KeyError, OverflowError):
+        raise PodError(
+            f"creating temporary passwd file for container: user: unknown user {text}"
+        ) from None
+    return entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_gecos
+
+
 # --- writing them --------------------------------------------------------------------------------
 
 
@@ -292,8 +323,10 @@ def write_all(
     host_resolv_conf: Path = HOST_RESOLV_CONF,
     upstream_resolv_confs: Sequence[Path] = UPSTREAM_RESOLV_CONFS,
     host_hosts: Path | None = HOST_HOSTS,
+    passwd: str | None = None,
 ) -> dict[str, str]:
-    """Write hosts, hostname, resolv.conf and .containerenv into `directory`; return the
+    """Write hosts (not with --no-hosts), hostname, resolv.conf and .containerenv, and
+    localtime for --tz and `passwd` (--hostuser's) when given, into `directory`; return the
     container path → host path map for build_spec's `etc_files`.
 
     The files stay owned by the caller, which is root inside a rootless container (podman
@@ -347,8 +380,26 @@ def write_all(
             ),
         ),
     }
+    if options.no_hosts:
+        del contents["/etc/hosts"]
+    if passwd is not None:
+        contents["/etc/passwd"] = (paths.passwd, passwd)
     files = {}
     for destination, (path, text) in contents.items():
         atomic_write(path, text.encode(), 0o644)
         files[destination] = str(path)
+    if options.timezone:
+        atomic_write(paths.localtime, zone_file(options.timezone), 0o644)
+        files["/etc/localtime"] = str(paths.localtime)
     return files
+
+
+def zone_file(timezone: str) -> bytes:
+    """The bytes of the --tz zone (checked by the flag parser): `local` is the host's."""
+    from pod.container.flags import ZONEINFO
+
+    path = Path("/etc/localtime") if timezone == "local" else ZONEINFO / timezone
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise PodError(f"reading the time zone {timezone}: {err.strerror}") from None

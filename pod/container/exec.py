@@ -54,6 +54,8 @@ class ExecOptions:
     tty: bool = False
     detach: bool = False
     privileged: bool = False
+    detach_keys: bytes = b""  # typed into a -it session: leave the process running, return
+    preserve_fds: int = 0  # this process's fds 3..3+N-1 are passed on to the process
 
 
 def find_container(store: ContainerStore, text: str | None, latest: bool) -> ContainerRecord:
@@ -195,10 +197,11 @@ def exec_in_container(
     if options.detach:
         options.tty = False  # nobody would read the terminal
     runtime, state_root, process = _prepare(layout, store, record, options)
+    fds = {"preserve_fds": options.preserve_fds} if options.preserve_fds else {}
     if options.detach:
         with open(os.devnull, "r+b") as null:
             stdio = (null.fileno(),) * 3
-            runtime.exec_process(state_root, record.id, process, stdio=stdio, detach=True)
+            runtime.exec_process(state_root, record.id, process, stdio=stdio, detach=True, **fds)
         events.container_event(settings.runroot, record, "exec")
         return 0
     from pod.runtime.exec import forwarding_signals, wait_for
@@ -208,17 +211,18 @@ def exec_in_container(
     if not options.tty:
         with open(os.devnull, "rb") as null:
             stdio = (0 if options.interactive else null.fileno(), 1, 2)
-            pid = runtime.exec_process(state_root, record.id, process, stdio=stdio)
+            pid = runtime.exec_process(state_root, record.id, process, stdio=stdio, **fds)
         events.container_event(settings.runroot, record, "exec")
         code = wait_for(pid)
     else:
         with _console_socket() as (listener, path):
-            pid = runtime.exec_process(state_root, record.id, process, console_socket=path)
+            pid = runtime.exec_process(state_root, record.id, process, console_socket=path, **fds)
             master = _receive_master(listener)
         events.container_event(settings.runroot, record, "exec")
         try:
             with forwarding_signals(pid):
-                code = TerminalRelay(master, pid, options.interactive).run()
+                keys = options.detach_keys if options.interactive else b""
+                code = TerminalRelay(master, pid, options.interactive, keys).run()
         finally:
             os.close(master)
     events.container_event(settings.runroot, record, "exec_died", exit_code=code)
@@ -336,10 +340,15 @@ def _receive_master(listener: socket.socket) -> int:
 
 
 class TerminalRelay:
-    """The pty master ↔ our stdio until the process exits; our terminal raw, sizes followed."""
+    """The pty master ↔ our stdio until the process exits (or the detach keys are typed: the
+    process goes on, exit 0); our terminal raw, sizes followed."""
 
-    def __init__(self, master: int, pid: int, interactive: bool) -> None:
+    def __init__(self, master: int, pid: int, interactive: bool, detach_keys: bytes = b"") -> None:
+        from pod.util.terminal import DetachScanner
+
         self.master, self.pid, self.interactive = master, pid, interactive
+        self.scanner = DetachScanner(detach_keys)
+        self.detached = False
         self.selector = selectors.DefaultSelector()
         self.selector.register(master, selectors.EVENT_READ, "master")
         if interactive:
@@ -364,6 +373,8 @@ class TerminalRelay:
                             self.copy_output()
                         else:
                             self.copy_input()
+                    if self.detached:
+                        return 0
                     done, status = os.waitpid(self.pid, os.WNOHANG)
                     if done:
                         os.set_blocking(self.master, False)
@@ -394,6 +405,7 @@ class TerminalRelay:
         if not data:
             self.selector.unregister(0)
             return
+        data, self.detached = self.scanner.feed(data)
         with contextlib.suppress(OSError):
             _write_all(self.master, data)
 

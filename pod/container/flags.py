@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pod.container.options import DeviceSpec, MountSpec, SecretRequest
+from pod.container.options import DeviceSpec, LogSettings, MountSpec, SecretRequest
+from pod.container.resource_flags import size_in_bytes
 from pod.errors import UsageError
 
 VOLUME_OPTIONS = set(
@@ -133,9 +134,13 @@ def parse_mount(text: str) -> MountSpec:
         elif key:
             flags.append(key)
     kind = fields.pop("type", "")
+    if kind == "devpts":
+        return _devpts_mount(fields, flags, text)
+    if kind == "image":
+        return _image_mount(fields, flags, text)
     if kind not in ("bind", "volume", "tmpfs"):
-        raise UsageError(f'invalid mount type "{kind}" in "{text}": use bind, volume or tmpfs')
-    destination = next((fields.pop(k) for k in ("destination", "dst", "target") if k in fields), "")
+        raise UsageError(f'invalid filesystem type "{kind}"')
+    destination = _target(fields)
     source = next((fields.pop(k) for k in ("source", "src") if k in fields), "")
     if not destination:
         raise UsageError(f'mount "{text}" has no destination')
@@ -161,6 +166,39 @@ def parse_mount(text: str) -> MountSpec:
     if fields:
         raise UsageError(f'unknown mount option "{next(iter(fields))}" in "{text}"')
     return MountSpec(kind, _destination(destination, text), source, options)
+
+
+def _target(fields: dict[str, str]) -> str:
+    return next((fields.pop(k) for k in ("destination", "dst", "target") if k in fields), "")
+
+
+_DEVPTS_OPTIONS = ("uid", "gid", "mode", "max", "ptmxmode")
+
+
+def _devpts_mount(fields: dict[str, str], flags: list[str], text: str) -> MountSpec:
+    """`--mount type=devpts,destination=DIR[,uid=,gid=,mode=,max=]`: a new devpts instance."""
+    destination = _target(fields)
+    unknown = [*flags, *(key for key in fields if key not in _DEVPTS_OPTIONS)]
+    if unknown:
+        raise UsageError(f"{unknown[0]}: invalid mount option")
+    if not destination:
+        raise UsageError("must set volume destination")
+    options = [f"{key}={value}" for key, value in fields.items()]
+    return MountSpec("devpts", _destination(destination, text), "devpts", options)
+
+
+def _image_mount(fields: dict[str, str], flags: list[str], text: str) -> MountSpec:
+    """`--mount type=image,source=IMAGE,destination=DIR[,rw=true]`: an image's files, read-only
+    unless rw (then the changes go to the container's directory)."""
+    destination = _target(fields)
+    source = next((fields.pop(k) for k in ("source", "src") if k in fields), "")
+    writable = any(fields.pop(key, "false").lower() in ("true", "1") for key in ("rw", "readwrite"))
+    unknown = [*flags, *fields]
+    if unknown:
+        raise UsageError(f"{unknown[0]}: invalid mount option")
+    if not source or not destination:
+        raise UsageError("must set source and destination for image volume")
+    return MountSpec("image", _destination(destination, text), source, ["rw" if writable else "ro"])
 
 
 def parse_tmpfs(text: str) -> MountSpec:
@@ -298,6 +336,183 @@ def parse_device_cgroup_rule(value: str) -> str:
         if char not in "rwm":
             raise UsageError(f"invalid device access in device-access-add: {char}")
     return value
+
+
+def parse_annotations(values: list[str]) -> dict[str, str]:
+    """`--annotation KEY=VALUE` (repeatable), as podman checks it."""
+    annotations: dict[str, str] = {}
+    for value in values:
+        key, sep, content = value.partition("=")
+        if not sep or not key:
+            raise UsageError("annotations must be formatted KEY=VALUE")
+        annotations[key] = content
+    return annotations
+
+
+def parse_label_files(paths: list[str]) -> dict[str, str]:
+    """`--label-file FILE`: one KEY=VALUE a line, `#` comments and blank lines skipped; a line
+    without `=` is dropped (podman does the same)."""
+    labels: dict[str, str] = {}
+    for path in paths:
+        try:
+            text = Path(path).read_text()
+        except OSError as err:
+            reason = (err.strerror or str(err)).lower()
+            raise UsageError(f"unable to process labels: open {path}: {reason}") from None
+        for raw in text.splitlines():
+            line = raw.strip()
+            key, sep, content = line.partition("=")
+            if line and not line.startswith("#") and sep and key:
+                labels[key] = content
+    return labels
+
+
+# kernel parameters a container may set in its own namespaces (podman's list)
+_IPC_SYSCTLS = (
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+)
+
+
+def parse_sysctls(values: list[str], *, network_host: bool, ipc_host: bool) -> dict[str, str]:
+    """`--sysctl KEY=VALUE`: the IPC ones podman allows, fs.mqueue.*, and net.* (neither in
+    the host's namespace)."""
+    sysctls: dict[str, str] = {}
+    for value in values:
+        key, sep, content = value.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{value} is invalid, sysctl values must be in the form of KEY=VALUE")
+        if key.startswith("net."):
+            if network_host:
+                raise UsageError(
+                    f"sysctl {value} can't be set since Network Namespace set to host: "
+                    "invalid argument"
+                )
+        elif key in _IPC_SYSCTLS or key.startswith("fs.mqueue."):
+            if ipc_host:
+                raise UsageError(
+                    f"sysctl {value} can't be set since IPC Namespace set to host: invalid argument"
+                )
+        else:
+            raise UsageError(f"sysctl '{key}' is not allowed")
+        sysctls[key] = content
+    return sysctls
+
+
+def parse_group_add(values: list[str]) -> list[str]:
+    """`--group-add GROUP|GID|keep-groups`; keep-groups stands alone, as podman requires."""
+    if "keep-groups" in values and len(values) > 1:
+        raise UsageError(
+            "the '--group-add keep-groups' option is not allowed with any other --group-add options"
+        )
+    for value in values:
+        if not value:
+            raise UsageError("invalid --group-add: a group name or GID is needed")
+    return list(values)
+
+
+STREAMS = ("stdin", "stdout", "stderr")
+
+
+def parse_attach(values: list[str]) -> list[str]:
+    """`-a stdin|stdout|stderr` (any case, repeatable)."""
+    streams = []
+    for value in values:
+        stream = value.lower()
+        if stream not in STREAMS:
+            raise UsageError(
+                f'invalid stream "{value}" for --attach - must be one of stdin, stdout, or '
+                "stderr: invalid argument"
+            )
+        streams.append(stream)
+    return list(dict.fromkeys(streams))
+
+
+def parse_volumes_from(values: list[str]) -> list[str]:
+    """`--volumes-from CONTAINER[:OPTIONS]`: options from z, ro, rw (checked here; the
+    container is found at create)."""
+    for value in values:
+        name, _, options = value.partition(":")
+        if not name:
+            raise UsageError(f'invalid --volumes-from "{value}": a container is needed')
+        for option in filter(None, options.split(",")):
+            if option not in ("z", "ro", "rw"):
+                raise UsageError(
+                    f'invalid option "{option}" specified - volumes from another container can '
+                    "only use z,ro,rw options"
+                )
+    return list(values)
+
+
+def parse_preserve_fds(value: int) -> int:
+    """--preserve-fds N: fds 3..N+2 must be open here to be passed on."""
+    for fd in range(3, 3 + value):
+        try:
+            os.fstat(fd)
+        except OSError:
+            raise UsageError(
+                f"file descriptor {fd} is not available - the preserve-fds option requires that "
+                "file descriptors must be passed"
+            ) from None
+    return value
+
+
+def parse_log_opts(values: list[str]) -> LogSettings:
+    """`--log-opt max-size=SIZE|path=PATH|tag=TAG`; other keys are accepted and ignored, a
+    value without `=` refused, as podman does. Sizes are decimal (go-units FromHumanSize)."""
+    path, max_size, tag = None, None, ""
+    for value in values:
+        key, sep, content = value.partition("=")
+        if not sep:
+            raise UsageError(f'invalid log option "{value}"')
+        if key == "max-size":
+            size = size_in_bytes(content, 1000)
+            if size is None:
+                raise UsageError(f"invalid size: '{content}'")
+            max_size = int(size)
+        elif key == "path":
+            path = str(Path(content).absolute())
+        elif key == "tag":
+            tag = content
+    return LogSettings(path, max_size, tag)
+
+
+ZONEINFO = Path("/usr/share/zoneinfo")
+
+
+def parse_timezone(value: str | None) -> str | None:
+    """`--tz ZONE` (a name under /usr/share/zoneinfo) or `local` (the host's /etc/localtime)."""
+    if not value:
+        return None
+    if value != "local":
+        zone = ZONEINFO / value.lstrip("/")
+        if ".." in Path(value).parts or not zone.is_file():
+            raise UsageError(
+                f"running container create option: stat {zone}: no such file or directory"
+            )
+    return value
+
+
+def parse_platform(platform: str | None, os_name: str | None, arch: str | None,
+                   variant: str | None) -> str:  # fmt: skip
+    """--platform, or --os/--arch/--variant over the host's: "os/arch[/variant]"; "" when
+    none is given (the host's, and any local image will do)."""
+    if platform and (os_name or arch):
+        raise UsageError("--platform option can not be specified with --arch or --os")
+    if not (platform or os_name or arch or variant):
+        return ""
+    from pod.image import manifest
+
+    wanted = manifest.parse_platform(platform, arch, variant)
+    if os_name:
+        wanted = manifest.Platform(os_name, wanted.architecture, wanted.variant)
+    return str(wanted)
 
 
 def parse_secret(value: str) -> SecretRequest:

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from pod.config import Settings
+from pod.container.namespaces import Namespaces
 from pod.container.state import current_state
 from pod.format import GoMap
 from pod.network import report
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import read_json
-from pod.util.humanize import ZERO_TIME, rfc3339
+from pod.util.humanize import ZERO_TIME, human_size, rfc3339
 
 PROPAGATIONS = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
 
@@ -117,6 +118,7 @@ def _restart_policy(record: ContainerRecord) -> dict[str, Any]:
 
 def _host_config(record: ContainerRecord, spec: dict, log_path: str) -> dict[str, Any]:
     linux = spec.get("linux") or {}
+    modes = Namespaces.from_json(record.namespaces)
     binds = [
         f"{m.get('volume') or m.get('source', '')}:{m.get('destination', '')}"
         for m in record.mounts
@@ -127,7 +129,13 @@ def _host_config(record: ContainerRecord, spec: dict, log_path: str) -> dict[str
         "CgroupManager": "cgroupfs",
         "CgroupMode": "host",
         "ContainerIDFile": "",
-        "LogConfig": {"Type": record.log_driver, "Config": None, "Path": log_path},
+        "LogConfig": {
+            "Type": record.log_driver,
+            "Config": None,
+            "Path": log_path,
+            "Tag": record.log_tag,
+            "Size": human_size(record.log_max_size, sep=""),
+        },
         **report.host_config(record),
         "RestartPolicy": _restart_policy(record),
         "AutoRemove": record.remove,
@@ -137,14 +145,16 @@ def _host_config(record: ContainerRecord, spec: dict, log_path: str) -> dict[str
         "DnsOptions": list(record.dns_options),
         "DnsSearch": list(record.dns_search),
         "ExtraHosts": [],
-        "IpcMode": "shareable",
-        "PidMode": "private",
+        "IpcMode": modes.ipc.describe("ipc"),
+        "PidMode": modes.pid.describe("pid"),
         # pod.container.spec masks paths unless privileged (records older than the field)
         "Privileged": record.privileged or "maskedPaths" not in linux,
         "ReadonlyRootfs": bool((spec.get("root") or {}).get("readonly", False)),
         "SecurityOpt": list(record.security_opt),
         "Tmpfs": _tmpfs(record),
-        "UTSMode": "private",
+        "UTSMode": modes.uts.describe("uts"),
+        "GroupAdd": list(record.group_add),
+        "VolumesFrom": list(record.volumes_from) or None,
         "UsernsMode": "",
         "ShmSize": 65536000,
         "Runtime": "oci",
@@ -195,8 +205,9 @@ def _config(record: ContainerRecord, spec: dict) -> dict[str, Any]:
         "CreateCommand": list(record.create_command) or None,
         "Umask": "0022",
         **({"Secrets": secrets} if (secrets := _mounted_secrets(record)) else {}),
-        "Timeout": 0,
+        "Timeout": record.timeout,
         "StopTimeout": record.stop_timeout,
+        **({"Timezone": record.timezone} if record.timezone else {}),
         **({"Healthcheck": record.healthcheck} if record.healthcheck else {}),
         "sdNotifyMode": record.sd_notify,
     }
@@ -220,7 +231,7 @@ def inspect_container(
     paths = layout.container(record.id)
     spec = read_json(paths.config, {}) or {}
     state = current_state(store, record)
-    log_path = str(paths.log)
+    log_path = record.log_path or str(paths.log)
     command = list(record.command)
     driver = state.rootfs_driver or record.storage_driver
     return {
@@ -239,7 +250,7 @@ def inspect_container(
         "HostsPath": _etc_path(paths.hosts),
         "StaticDir": str(paths.directory),
         "OCIRuntime": record.runtime,
-        "ConmonPidFile": "",
+        "ConmonPidFile": record.conmon_pidfile,
         "PidFile": str(paths.pid_file),
         "LogPath": log_path,
         "Name": record.name,
@@ -262,7 +273,7 @@ def inspect_container(
             },
         },
         "Mounts": [m for m in map(_mount_entry, record.mounts) if m is not None],
-        "Dependencies": [],
+        "Dependencies": list(record.requires),
         "NetworkSettings": report.network_settings(
             layout, record, state.status in ("running", "paused")
         ),

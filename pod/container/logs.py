@@ -6,6 +6,7 @@ and stops once the container has exited and its shim is gone (nothing more can b
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ class LogOptions:
     since_ns: int | None = None
     until_ns: int | None = None
     prefix: str = ""  # "NAME " or "<short id> " when several containers are shown
+    color: str = ""  # --color: the container's ANSI colour sequence, "" for none
 
 
 @dataclass
@@ -87,6 +89,8 @@ def log_path(settings: Settings, record: ContainerRecord) -> Path:
             "this container is using the 'none' log driver, cannot read logs: this container "
             "is not logging output"
         )
+    if record.log_path:  # --log-opt path=
+        return Path(record.log_path)
     return Layout(settings.root, settings.runroot).container(record.id).log
 
 
@@ -96,9 +100,15 @@ def _selected(line: LogLine, options: LogOptions) -> bool:
     return options.until_ns is None or line.time_ns <= options.until_ns
 
 
+# podman's --color sequence: one colour per container, in the order they were named
+COLORS = ("\033[37m", "\033[31m", "\033[33m", "\033[34m", "\033[35m", "\033[36m", "\033[32m")
+RESET = "\033[0m"
+
+
 def render(line: LogLine, options: LogOptions) -> bytes:
     stamp = f"{go_time(line.stamp)} " if options.timestamps else ""
-    return f"{options.prefix}{stamp}".encode() + line.text + b"\n"
+    text = f"{options.color}{options.prefix}{stamp}".encode() + line.text
+    return text + (RESET.encode() if options.color else b"") + b"\n"
 
 
 def _write(line: LogLine, options: LogOptions) -> None:
@@ -132,6 +142,8 @@ class Follower:
         path = log_path(self.settings, self.record)
         try:
             with open(path, "rb") as handle:
+                if os.fstat(handle.fileno()).st_size < self.offset:  # max-size started it afresh
+                    self.offset, self.reader = 0, _Reader()
                 handle.seek(self.offset)
                 data = handle.read()
         except FileNotFoundError:
@@ -162,15 +174,17 @@ class Follower:
 
 
 def show_logs(settings: Settings, records: list[ContainerRecord], options: LogOptions,
-              use_names: bool) -> None:  # fmt: skip
-    """Print (and with follow, keep printing) the logs of `records`."""
+              use_names: bool, color: bool = False) -> None:  # fmt: skip
+    """Print (and with follow, keep printing) the logs of `records` (with `color`, each
+    container's lines in a colour of its own, as podman's --color)."""
     followers = []
-    for record in records:
+    for index, record in enumerate(records):
         log_path(settings, record)
         prefix = ""
         if len(records) > 1:
             prefix = (record.name if use_names else record.short_id) + " "
-        mine = LogOptions(**{**vars(options), "prefix": prefix})
+        shade = COLORS[index % len(COLORS)] if color else ""
+        mine = LogOptions(**{**vars(options), "prefix": prefix, "color": shade})
         followers.append(Follower(settings, record, mine))
     for follower in followers:
         for line in follower.initial():

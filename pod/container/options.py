@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from pod.container.namespaces import Namespaces
+
 if TYPE_CHECKING:
     from pod.network.modes import NetworkMode
     from pod.network.ports import PortMapping
@@ -18,9 +20,9 @@ if TYPE_CHECKING:
 class MountSpec:
     """One `-v`, `--mount` or `--tmpfs` request, already parsed."""
 
-    type: str  # "bind", "volume" or "tmpfs"
+    type: str  # "bind", "volume", "tmpfs", "devpts" or "image"
     destination: str
-    source: str = ""  # host path (bind) or volume name (volume; "" = anonymous)
+    source: str = ""  # host path (bind), volume name (volume; "" = anonymous), image (image)
     options: list[str] = field(default_factory=list)  # ro, rw, z, Z, U, nosuid, size=..., ...
 
     @property
@@ -85,7 +87,7 @@ class ResourceLimits:
     pids_limit: int | None = None  # None: the default (2048); -1: unlimited
     ulimits: list[Ulimit] = field(default_factory=list)
     ulimit_host: bool = False  # `--ulimit host`: no process.rlimits, the host's limits apply
-    shm_size: int | None = None  # bytes; None: the default 64 MiB
+    shm_size: int | None = None  # bytes; None: the default (65536000), 0: no limit
     oom_score_adj: int | None = None
 
     @property
@@ -113,6 +115,16 @@ class ResourceLimits:
             cpuset_cpus=None,
             pids_limit=None,
         )
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """--log-opt: the log file's path (None: in the container's directory), the size at which
+    the shim starts it afresh (None: no limit), and the tag inspect shows."""
+
+    path: str | None = None
+    max_size: int | None = None
+    tag: str = ""
 
 
 @dataclass
@@ -155,7 +167,7 @@ class RunOptions:
     security_opt: list[str] = field(default_factory=list)  # as given, for inspect
     devices: list[DeviceSpec] = field(default_factory=list)  # --device
     device_cgroup_rules: list[str] = field(default_factory=list)  # --device-cgroup-rule
-    userns: str | None = None  # None, "keep-id", "host"
+    userns: str | None = None  # None, "keep-id", "host", "nomap", "auto[:OPTIONS]"
     init: bool = False
     init_path: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
@@ -191,3 +203,36 @@ class RunOptions:
     # it), and whether this is the pod's infra container.
     pod: str = ""
     infra: bool = False
+    annotations: dict[str, str] = field(default_factory=dict)  # --annotation
+    namespaces: Namespaces = field(default_factory=Namespaces)  # --ipc, --pid, --uts
+    group_add: list[str] = field(default_factory=list)  # --group-add: names, gids, keep-groups
+    sysctls: dict[str, str] = field(default_factory=dict)  # --sysctl, checked
+    platform: str = ""  # --platform or --os/--arch/--variant: "os/arch[/variant]"; "" the host's
+    attach: list[str] = field(default_factory=list)  # -a: stdin, stdout, stderr ([]: all)
+    detach_keys: str | None = None  # None: containers.conf's, else podman's default
+    preserve_fds: int = 0  # --preserve-fds: fds 3.. passed on to the container
+    remove_image: bool = False  # --rmi: `rmi IMAGE` once an attached run ends (unless in use)
+    conmon_pidfile: str | None = None  # where the shim writes its pid
+    timezone: str | None = None  # --tz: a zone name, or "local" for the host's
+    timeout: int = 0  # --timeout: seconds before the container is killed (0: none)
+    log: LogSettings = field(default_factory=LogSettings)
+    host_users: list[str] = field(default_factory=list)  # --hostuser: host users to add
+    volumes_from: list[str] = field(default_factory=list)  # --volumes-from CTR[:ro|rw|z]
+    unsetenv: list[str] = field(default_factory=list)
+    unsetenv_all: bool = False
+    systemd: str = "true"  # --systemd: true, false or always
+    requires: list[str] = field(default_factory=list)  # containers started before this one
+    no_hosts: bool = False  # --no-hosts: the image's /etc/hosts stays
+
+    @property
+    def dependencies(self) -> list[tuple[str, str]]:
+        """(container, why) for each container that must run first: --requires ("requires"),
+        and those whose namespaces this one joins ("ipc", "pid", "uts", "net")."""
+        found = [(name, "requires") for name in self.requires]
+        for kind in ("ipc", "pid", "uts"):
+            mode = self.namespaces.mode(kind)
+            if mode.kind == "container":
+                found.append((mode.target, kind))
+        if self.network_mode is not None and self.network_mode.kind == "container":
+            found.append((self.network_mode.target, "net"))
+        return found

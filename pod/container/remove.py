@@ -8,7 +8,7 @@ from pod.container.state import current_state
 from pod.container.stop import stop, stop_signal_failed
 from pod.errors import ContainerStateError, PodError
 from pod.reporter import Reporter
-from pod.store.containers import ContainerStore, pid_alive
+from pod.store.containers import ContainerRecord, ContainerStore, pid_alive
 from pod.store.layers import remove_trees
 from pod.store.layout import Layout
 from pod.store.lock import locked
@@ -30,7 +30,7 @@ def remove_orphans(settings: Settings) -> None:
         paths = layout.container(container_id)
         if not settings.rootless:
             unmount(paths.directory)
-        remove_trees([paths.upper, paths.work], rootless=settings.rootless)
+        remove_trees([paths.upper, paths.work, paths.image_mounts], rootless=settings.rootless)
         store.remove_files(container_id)
 
 
@@ -53,6 +53,12 @@ def remove_container(
             f"container {record.id} is the infra container of pod {record.pod} and cannot be "
             "removed without removing the pod"
         )
+    needed_by = store.dependents(record.id)
+    if needed_by:
+        raise PodError(
+            f"container {record.id} has dependent containers which must be removed before it: "
+            f"{', '.join(needed_by)}: container already exists"
+        )
     state = current_state(store, record)
     restarting = pid_alive(state.shim_pid, state.shim_start_time)  # between two runs
     if state.status in RUNNING or state.status == "created" or restarting:
@@ -70,7 +76,7 @@ def remove_container(
         if not record.rootless:  # a rootless rootfs lives only in its shim's mount namespace
             unmount(paths.directory)
         if paths.directory.exists():
-            remove_trees([paths.upper, paths.work], rootless=settings.rootless)
+            remove_trees([paths.upper, paths.work, paths.image_mounts], rootless=settings.rootless)
         _network_leftovers(layout, record)
         store.remove_files(record.id)
     if not record.builder:
@@ -93,11 +99,23 @@ def _network_leftovers(layout: Layout, record) -> None:
     release(layout, record.id, record.networks)
 
 
+def removal_order(records: list[ContainerRecord]) -> list[ContainerRecord]:
+    """Dependents before what they depend on (`rm -a`, prune); a cycle keeps its order."""
+    left = list(records)
+    ordered: list[ContainerRecord] = []
+    while left:
+        needed = {dependency for record in left for dependency in record.requires}
+        free = [record for record in left if record.id not in needed] or left
+        ordered += free
+        left = [record for record in left if record not in free]
+    return ordered
+
+
 def prune_containers(settings: Settings) -> list[str]:
     """`pod container prune`: remove every container that is not running; their IDs."""
     store = ContainerStore(Layout(settings.root, settings.runroot))
     removed = []
-    for record in sorted(store.list(), key=lambda r: r.created):
+    for record in removal_order(sorted(store.list(), key=lambda r: r.created)):
         if record.infra or current_state(store, record).status in RUNNING:
             continue  # an infra container goes with its pod (pod pod prune)
         removed.append(remove_container(settings, record.id))

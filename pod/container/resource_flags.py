@@ -42,7 +42,6 @@ ULIMIT_NAMES = (
     "stack",
 )
 _SIZE = re.compile(r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 
 
 @dataclass
@@ -64,18 +63,28 @@ def _bad(value: str, flag: str, reason: str) -> UsageError:
     return UsageError(f'invalid argument "{value}" for "{flag}" flag: {reason}')
 
 
-def parse_size(value: str, flag: str) -> int:
-    """go-units RAMInBytes: 512, 10m, 1.5g, 2GiB (powers of 1024); no sign, no overflow."""
+def size_in_bytes(value: str, base: int = 1024) -> float | None:
+    """go-units' size parsing: 512, 10m, 1.5g, 2GiB in powers of `base` (1024: RAMInBytes,
+    1000: FromHumanSize, which ignores the `i`); None when it is no size at all."""
     match = _SIZE.match(value)
     if not match or match.group(1).count(".") > 1:
+        return None
+    unit = (match.group(2) or "").lower()
+    power = "kmgtp".index(unit) + 1 if unit else 0
+    return float(match.group(1)) * base**power
+
+
+def parse_size(value: str, flag: str) -> int:
+    """go-units RAMInBytes: 512, 10m, 1.5g, 2GiB (powers of 1024); no sign, no overflow."""
+    size = size_in_bytes(value)
+    if size is None:
         raise _bad(value, flag, f"invalid size: '{value}'")
-    size = float(match.group(1)) * _UNITS[(match.group(2) or "").lower()]
     if size > INT64_MAX:
         raise _bad(value, flag, "value out of range")
     return int(size)
 
 
-def _parse_int(value: str, flag: str, bits: int = 64, unsigned: bool = False) -> int:
+def parse_int(value: str, flag: str, bits: int = 64, unsigned: bool = False) -> int:
     """strconv.ParseInt / ParseUint with Go's messages."""
     func = "ParseUint" if unsigned else "ParseInt"
     pattern = r"\d+" if unsigned else r"[+-]?\d+"
@@ -143,7 +152,7 @@ def cpu_quota(cpus: float) -> int:
 
 def parse_cpu_shares(value: str) -> int | None:
     """--cpu-shares: a relative weight, 2..262144 (the kernel's range); 0 means unset."""
-    shares = _parse_int(value, "-c, --cpu-shares", unsigned=True)
+    shares = parse_int(value, "-c, --cpu-shares", unsigned=True)
     if shares == 0:
         return None
     if shares < MIN_CPU_SHARES:
@@ -184,7 +193,7 @@ def parse_cpuset(value: str, online: str) -> str | None:
 
 def parse_pids_limit(value: str) -> int:
     """--pids-limit: -1 and 0 are unlimited (-1 in the spec), as podman; else at least 1."""
-    limit = _parse_int(value, "--pids-limit", bits=32)
+    limit = parse_int(value, "--pids-limit", bits=32)
     if limit < -1:
         raise _bad(value, "--pids-limit", "must be -1 (unlimited), 0 (unlimited) or positive")
     return -1 if limit <= 0 else limit
@@ -225,14 +234,18 @@ def parse_ulimit(value: str) -> Ulimit:
     return Ulimit(name, soft, hard)
 
 
-def parse_shm_size(value: str) -> int | None:
-    """--shm-size: the size of /dev/shm in bytes (0: the default)."""
-    size = parse_size(value, "--shm-size")
-    return size or None
+def parse_shm_size(value: str) -> int:
+    """--shm-size: the size of /dev/shm in bytes (0: a tmpfs without a limit, as podman's)."""
+    size = size_in_bytes(value)
+    if size is None:
+        raise UsageError(f"unable to translate --shm-size: invalid size: '{value}'")
+    if size > INT64_MAX:
+        raise _bad(value, "--shm-size", "value out of range")
+    return int(size)
 
 
 def parse_oom_score_adj(value: str) -> int:
-    adj = _parse_int(value, "--oom-score-adj", bits=64)
+    adj = parse_int(value, "--oom-score-adj", bits=64)
     if not -1000 <= adj <= 1000:
         raise UsageError(f"oom_score_adj must be between -1000 and 1000: {adj}")
     return adj

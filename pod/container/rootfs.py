@@ -19,6 +19,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from pod.runtime import syscalls
@@ -79,13 +80,31 @@ def merged_dir(directory: Path) -> Path:
 
 
 def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
-    """Mount the rootfs of the container in `directory` at <directory>/merged, and the tmpfs
-    with its secrets (pod.container.secret_files); return the rootfs driver."""
+    """Mount the rootfs of the container in `directory` at <directory>/merged, each
+    `--mount type=image` at its own directory's merged/ (its changes kept there), the volumes
+    that are filesystems, and the tmpfs with its secrets (pod.container.secret_files); return
+    the rootfs's driver."""
     from pod.container import secret_files
 
+    overlay = OverlaySettings(record.mount_program, record.overlay_mountopt)
     lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]  # top first
-    driver = mount_layers(lowers, directory, driver=record.storage_driver, rootless=record.rootless)
+    driver = mount_layers(
+        lowers, directory, driver=record.storage_driver, rootless=record.rootless, overlay=overlay
+    )
     try:
+        for entry in record.mounts:
+            if entry.get("type") == "image":
+                image_dir = Path(entry["source"]).parent
+                image_dir.mkdir(parents=True, exist_ok=True)
+                image_lowers = [layout.layer_diff(chain) for chain in reversed(entry["layers"])]
+                mount_layers(
+                    image_lowers,
+                    image_dir,
+                    driver=record.storage_driver,
+                    rootless=record.rootless,
+                    overlay=overlay,
+                )
+        _mount_volumes(layout, record, directory)
         secret_files.mount(layout, record, directory)
     except BaseException:
         unmount(directory)
@@ -93,7 +112,41 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
     return driver
 
 
-def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: bool) -> str:
+def _mount_volumes(layout: Layout, record: ContainerRecord, directory: Path) -> None:
+    """The volumes that are filesystems (pod.container.volume_mounts), each once; rootful, the
+    names go to mounted-volumes so unmount lets go of exactly those."""
+    from pod.container import volume_mounts
+
+    marker = ContainerPaths(directory).mounted_volumes
+    if marker.exists():  # mounted for an earlier run that never unmounted: counted already
+        return
+    names = []
+    for entry in record.mounts:
+        options = entry.get("volume_options") or {}
+        if entry.get("type") == "volume" and volume_mounts.mounts_filesystem(options):
+            volume_mounts.acquire(layout, entry["volume"], options, rootless=record.rootless)
+            names.append(entry["volume"])
+    if names and not record.rootless:
+        marker.write_text("\n".join(names) + "\n")
+
+
+@dataclass(frozen=True)
+class OverlaySettings:
+    """--storage-opt overlay.mount_program (a FUSE overlay binary to use instead of the
+    kernel's) and overlay.mountopt (more options for the kernel's overlay mount)."""
+
+    mount_program: str = ""
+    mountopt: str = ""
+
+
+def mount_layers(
+    lowers: list[Path],
+    directory: Path,
+    *,
+    driver: str,
+    rootless: bool,
+    overlay: OverlaySettings = OverlaySettings(),
+) -> str:
     """Layers (top first) + <directory>/upper at <directory>/merged; return the driver used."""
     paths = ContainerPaths(directory)
     paths.merged.mkdir(exist_ok=True)
@@ -105,8 +158,11 @@ def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: 
         lowers = [paths.empty_lower]
     for path in (paths.upper, paths.work):
         path.mkdir(exist_ok=True)
+    if overlay.mount_program:
+        _mount_fuse(overlay.mount_program, lowers, directory)
+        return FUSE_OVERLAYFS
     try:
-        _mount_overlay(lowers, directory, userxattr=rootless)
+        _mount_overlay(lowers, directory, userxattr=rootless, extra=overlay.mountopt)
         return OVERLAY
     except OSError:
         pass
@@ -120,12 +176,25 @@ def mount_layers(lowers: list[Path], directory: Path, *, driver: str, rootless: 
 
 
 def unmount(directory: Path) -> None:
-    """Unmount <directory>/merged and the secrets tmpfs (lazily when busy); nothing mounted is
-    fine."""
+    """Unmount <directory>/merged, the image mounts beside it and the secrets tmpfs (lazily
+    when busy), and let go of the volumes mounted for it; nothing mounted is fine."""
     from pod.container import secret_files
 
     secret_files.unmount(directory)
-    merged = merged_dir(directory)
+    paths = ContainerPaths(directory)
+    for image_dir in sorted(paths.image_mounts.iterdir()) if paths.image_mounts.is_dir() else ():
+        _unmount(merged_dir(image_dir))
+    _unmount(merged_dir(directory))
+    if paths.mounted_volumes.exists():
+        from pod.container import volume_mounts
+
+        volumes_layout = Layout(paths.graph_root, paths.graph_root)  # volumes need no run root
+        for name in paths.mounted_volumes.read_text().split():
+            volume_mounts.release(volumes_layout, name)
+        paths.mounted_volumes.unlink()
+
+
+def _unmount(merged: Path) -> None:
     for _ in range(_MAX_UNMOUNTS):  # a bind over an earlier mount needs more than one
         try:
             _call("umount2", _bytes(merged), ctypes.c_int(0))
@@ -140,20 +209,29 @@ def unmount(directory: Path) -> None:
 # --- overlayfs --------------------------------------------------------------------------------
 
 
-def _overlay_options(lowers: list[str], upper: str, work: str, userxattr: bool) -> str:
+def _overlay_options(
+    lowers: list[str], upper: str, work: str, userxattr: bool, extra: str | None = None
+) -> str:
     options = f"lowerdir={':'.join(lowers)},upperdir={upper},workdir={work}"
-    return options + (",userxattr" if userxattr else "")
+    return options + (",userxattr" if userxattr else "") + (f",{extra}" if extra else "")
 
 
-def _mount_overlay(lowers: list[Path], directory: Path, *, userxattr: bool) -> None:
-    """mount(2)'s data is one page: with many layers, name them by short links from <dir>/l."""
+def _mount_overlay(
+    lowers: list[Path], directory: Path, *, userxattr: bool, extra: str = ""
+) -> None:
+    """mount(2)'s data is one page: with many layers, name them by short links from <dir>/l.
+    `extra` (overlay.mountopt) may hold mount flags (nodev, ...) as well as overlay options."""
+    from pod.runtime.rootfs import parse_options
+
+    wanted = parse_options([option for option in extra.split(",") if option])
+    flags, extra_data = wanted.flags, wanted.data_text
     paths = ContainerPaths(directory)
     merged = paths.merged
     options = _overlay_options(
-        [str(p) for p in lowers], str(paths.upper), str(paths.work), userxattr
+        [str(p) for p in lowers], str(paths.upper), str(paths.work), userxattr, extra_data
     )
     if len(options) < os.sysconf("SC_PAGESIZE"):
-        sys_mount(OVERLAY, merged, OVERLAY, 0, options)
+        sys_mount(OVERLAY, merged, OVERLAY, flags, options)
         return
     links = paths.lower_links
     shutil.rmtree(links, ignore_errors=True)
@@ -164,8 +242,8 @@ def _mount_overlay(lowers: list[Path], directory: Path, *, userxattr: bool) -> N
     saved = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.chdir(directory)  # the relative names resolve against the mounting process's cwd
-        relative = _overlay_options(short, paths.upper.name, paths.work.name, userxattr)
-        sys_mount(OVERLAY, merged, OVERLAY, 0, relative)
+        relative = _overlay_options(short, paths.upper.name, paths.work.name, userxattr, extra_data)
+        sys_mount(OVERLAY, merged, OVERLAY, flags, relative)
     finally:
         os.fchdir(saved)
         os.close(saved)

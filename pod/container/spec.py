@@ -21,11 +21,11 @@ import shutil
 import signal
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pod.container import resource_flags, seccomp_profile
+from pod.container import environment, namespaces, resource_flags, seccomp_profile, systemd_mode
 from pod.container.user import ResolvedUser, resolve_workdir
 from pod.errors import PodError
 from pod.util.capabilities import ALL_CAPABILITIES
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
     from pod.image.defaults import ImageDefaults
 
 OCI_VERSION = "1.0.2-dev"
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-CONTAINER_ENV = "pod"  # podman sets container=podman
 INIT_PATH = "/run/pod-init"
 INIT_CANDIDATES = (
     "/usr/libexec/podman/catatonit",
@@ -51,12 +49,13 @@ DEFAULT_UMASK = 0o022
 RLIMIT_DEFAULT = 1048576
 RLIM_INFINITY = (1 << 64) - 1  # the runtime-spec's uint64 for "unlimited"
 PIDS_LIMIT = 2048
-SHM_SIZE = "65536k"
+SHM_SIZE = 65536000  # bytes: containers.conf's shm_size "65536k", read as podman reads it
 CPU_PERIOD = resource_flags.CPU_PERIOD
 RLIMIT_NUMBERS = {"RLIMIT_LOCKS": 10}  # Linux's, missing from Python's resource module
 MANAGER_ANNOTATION = "io.container.manager"
 STOP_SIGNAL_ANNOTATION = "org.opencontainers.image.stopSignal"
 SECCOMP_ANNOTATION = "io.podman.annotations.seccomp"  # --security-opt seccomp=, as given
+KEEP_GROUPS_ANNOTATION = "run.oci.keep_original_groups"  # crun's, honoured by pod's runtime
 
 # containers.conf default_capabilities as distributions ship it (and podman >= 4.4 compiles in).
 DEFAULT_CAPABILITIES = (
@@ -202,7 +201,15 @@ def userns_mapping(
                 "/etc/subgid to function correctly"
             )
         return UsernsMapping(_keep_id_map(uid, subuid), _keep_id_map(gid, subgid), f"{uid}:{gid}")
-    if options.userns not in (None, "", "host"):
+    mode = (options.userns or "").partition(":")[0]
+    if mode == "nomap" and not rootless:
+        raise PodError("nomap is only supported in rootless mode")
+    if mode in ("nomap", "auto"):
+        raise PodError(
+            f"--userns={mode} is not supported by pod: the image's files would have to belong to "
+            "the ids it maps (podman chowns a copy of the layers); use the default or keep-id"
+        )
+    if mode not in ("", "host"):
         raise PodError(f"unsupported --userns mode {options.userns!r}: use keep-id or host")
     if not rootless:
         return None
@@ -264,25 +271,22 @@ def process_args(options: RunOptions, defaults: ImageDefaults) -> list[str]:
 
 
 def process_env(
-    options: RunOptions, defaults: ImageDefaults, *, hostname: str, home: str
+    options: RunOptions, defaults: ImageDefaults, *, hostname: str, home: str, container_id: str
 ) -> list[str]:
-    """pod's defaults, then the image's Env, then -e; a later value replaces one in its place.
-
-    podman always sets TERM=xterm (pkg/env DefaultEnvVariables), with or without -t; HOSTNAME
-    and HOME only when neither the image nor -e sets them, which the override order gives.
-    """
-    merged = {
-        "PATH": DEFAULT_PATH,
-        "TERM": "xterm",
-        "container": CONTAINER_ENV,
-        "HOSTNAME": hostname,
-        "HOME": home or "/",
-    }
-    for item in (*defaults.env, *options.env):
-        key, _, value = item.partition("=")
-        if key:
-            merged[key] = value
-    return [f"{key}={value}" for key, value in merged.items()]
+    """The process's environment (pod.container.environment), systemd mode's variable
+    included."""
+    extra = {}
+    if systemd_mode.enabled(options.systemd, command_line(options, defaults)):
+        extra["container_uuid"] = systemd_mode.container_uuid(container_id)
+    return environment.compose(
+        defaults.env,
+        options.env,
+        hostname=hostname,
+        home=home,
+        unset=options.unsetenv,
+        unset_all=options.unsetenv_all,
+        extra=extra,
+    )
 
 
 def normalize_capabilities(names: Iterable[str]) -> list[str]:
@@ -478,6 +482,10 @@ def user_mount(entry: Mapping, user: ResolvedUser | None = None) -> dict:
         return _mount(destination, "bind", str(entry["source"]), bind_options(options))
     if kind == "tmpfs":
         return _mount(destination, "tmpfs", "tmpfs", tmpfs_options(options, user))
+    if kind == "devpts":  # a new instance with the options given, as podman passes them
+        return _mount(destination, "devpts", "devpts", options)
+    if kind == "image":  # the engine's mount of the image's layers, bound in
+        return _mount(destination, "bind", str(entry["source"]), bind_options(options))
     raise PodError(f'invalid filesystem type "{kind}" for {destination}')
 
 
@@ -494,6 +502,9 @@ class _Host:
     netns: bool
     cgroup_v2: bool
     gid5: bool
+    systemd: bool = False  # the container runs in systemd mode (--systemd)
+    mqueue: bool = True  # the host has a /dev/mqueue to bind (--ipc host in a user namespace)
+    joined: Mapping[str, int] = field(default_factory=dict)  # container: ipc/pid/uts → pid
 
 
 def _can_mount_sys(options: RunOptions, host: _Host) -> bool:
@@ -501,34 +512,67 @@ def _can_mount_sys(options: RunOptions, host: _Host) -> bool:
     return not (options.network == "host" and host.in_userns)
 
 
+def _shm_mount(options: RunOptions, host: _Host) -> list[dict]:
+    """/dev/shm: a tmpfs of the container's own (also with --ipc container:X: the kernel binds
+    no mount from another container's mount namespace, so X's SysV IPC and message queues are
+    shared but not its /dev/shm files); the host's with --ipc host; none with --ipc none."""
+    ipc = options.namespaces.ipc
+    options_ = ["nosuid", "noexec", "nodev"]
+    if ipc.kind == "none":
+        return []
+    if ipc.kind == "host":
+        return [_mount("/dev/shm", "bind", "/dev/shm", ["rbind", "rprivate", *options_])]
+    shm_size = options.resources.shm_size
+    if shm_size is None:
+        shm_size = SHM_SIZE
+    return [_mount("/dev/shm", "tmpfs", "shm", [*options_, "mode=1777", f"size={shm_size}"])]
+
+
+def _proc_and_mqueue(options: RunOptions, host: _Host) -> list[dict]:
+    """A new proc and mqueue; in a user namespace without a pid (or ipc) namespace of its
+    own, which the kernel refuses to mount them for, the host's are bound in (as podman)."""
+    flags = ["nosuid", "noexec", "nodev"]
+    proc = _mount("/proc", "proc", "proc", flags)
+    if host.in_userns and options.namespaces.pid.kind == "host":
+        proc = _mount("/proc", "bind", "/proc", ["rbind", *flags, "rw", "rprivate"])
+    mqueue = [_mount("/dev/mqueue", "mqueue", "mqueue", flags)]
+    if host.in_userns and options.namespaces.ipc.kind == "host":
+        bound = ["rbind", *flags, "rprivate"]
+        mqueue = [_mount("/dev/mqueue", "bind", "/dev/mqueue", bound)] if host.mqueue else []
+    return [proc, *mqueue]
+
+
 def _default_mounts(options: RunOptions, host: _Host) -> list[dict]:
     pts = ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]
-    shm_size = options.resources.shm_size or SHM_SIZE  # bytes, as podman writes --shm-size
     if not host.gid5:  # the tty group is not mapped: devpts would refuse gid=5
         pts = ["rprivate", *pts[:-1]]
+    proc, *mqueue = _proc_and_mqueue(options, host)
     mounts = [
-        _mount("/proc", "proc", "proc", ["nosuid", "noexec", "nodev"]),
+        proc,
         _mount(
             "/dev", "tmpfs", "tmpfs", ["nosuid", "noexec", "strictatime", "mode=755", "size=65536k"]
         ),
         _mount("/dev/pts", "devpts", "devpts", pts),
-        _mount("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
-        _mount(
-            "/dev/shm",
-            "tmpfs",
-            "shm",
-            ["nosuid", "noexec", "nodev", "mode=1777", f"size={shm_size}"],
-        ),
+        *mqueue,
+        *_shm_mount(options, host),
     ]
     mode = "rw" if options.privileged else "ro"
+    if host.systemd:
+        tmpfs = list(systemd_mode.TMPFS_OPTIONS)
+        mounts += [_mount(d, "tmpfs", "tmpfs", tmpfs) for d in systemd_mode.TMPFS_DIRS]
     if _can_mount_sys(options, host):
         sys_options = ["nosuid", "noexec", "nodev", "ro"]
         if options.privileged:
             sys_options = ["rprivate", "nosuid", "noexec", "nodev", "rw"]
         mounts.append(_mount("/sys", "sysfs", "sysfs", sys_options))
         if host.cgroup_v2 or not host.rootless:
-            cgroup = ["rprivate", "nosuid", "noexec", "nodev", "relatime", mode]
+            writable = host.systemd and host.cgroup_v2
+            cgroup = ["rprivate", "nosuid", "noexec", "nodev", "relatime",
+                      "rw" if writable else mode]  # fmt: skip
             mounts.append(_mount("/sys/fs/cgroup", "cgroup", "cgroup", cgroup))
+            if host.systemd and not host.cgroup_v2:  # systemd's own v1 hierarchy, writable
+                systemd_tree = systemd_mode.CGROUP_V1_SYSTEMD
+                mounts.append(_mount(systemd_tree, "bind", systemd_tree, ["bind", "rprivate"]))
     else:
         sys_options = ["rprivate", "nosuid", "noexec", "nodev", mode, "rbind"]
         mounts.append(_mount("/sys", "bind", "/sys", sys_options))
@@ -669,19 +713,44 @@ def _resources(
 
 
 def _namespaces(options: RunOptions, host: _Host, new_userns: bool, netns_path: str) -> list[dict]:
-    """pid, ipc, uts, mount always; network unless --network=host (the engine brings lo up in a
-    new one; `netns_path` joins another's, for container: and ns:); cgroup on cgroup v2
-    (podman's default cgroupns=private there); user when the runtime must make one (never when
-    the engine already runs it inside pod's namespace)."""
-    kinds = ["pid"] + (["network"] if host.netns else []) + ["ipc", "uts", "mount"]
+    """pid, network, ipc, uts and mount, each private unless --pid/--ipc/--uts (or
+    --network) say host (left out: the runtime stays in the one it is in), container:X (that
+    one's, through its init's pid) or ns:PATH; network is left out for --network=host, and a
+    new one has lo brought up by the engine (`netns_path` joins another's, for container: and
+    ns:); cgroup on cgroup v2 (podman's default cgroupns=private there); user when the runtime
+    must make one (never when the engine already runs it inside pod's namespace)."""
+    entries: list[dict] = []
+    for kind in ("pid", "network", "ipc", "uts", "mount"):
+        entry: dict = {"type": kind}
+        if kind == "network":
+            if not host.netns:
+                continue
+            if netns_path:
+                entry["path"] = netns_path
+        elif kind != "mount":
+            mode = options.namespaces.mode(kind)
+            if mode.kind == "host":
+                continue
+            if mode.kind == "ns":
+                entry["path"] = mode.target
+            elif mode.kind == "container" and kind in host.joined:
+                entry["path"] = namespaces.joined_path(kind, host.joined[kind])
+        entries.append(entry)
     if host.cgroup_v2:
-        kinds.append("cgroup")
+        entries.append({"type": "cgroup"})
     if new_userns:
-        kinds.append("user")
-    return [
-        {"type": kind, "path": netns_path} if kind == "network" and netns_path else {"type": kind}
-        for kind in kinds
-    ]
+        entries.append({"type": "user"})
+    return entries
+
+
+def _sysctls(options: RunOptions, host: _Host, netns_path: str) -> dict[str, str]:
+    """--sysctl values over containers.conf's default_sysctls: unprivileged ICMP sockets, so
+    ping works without CAP_NET_RAW (only in a network namespace of the container's own)."""
+    sysctls = {}
+    if host.netns and not netns_path and options.network not in ("container", "ns"):
+        sysctls["net.ipv4.ping_group_range"] = "0 0"
+    sysctls.update(options.sysctls)
+    return sysctls
 
 
 def build_spec(
@@ -709,6 +778,8 @@ def build_spec(
     user_devices: Sequence[Mapping] = (),
     seccomp: Mapping | None = None,
     seccomp_host: seccomp_profile.Host | None = None,
+    joined_pids: Mapping[str, int] | None = None,
+    host_mqueue: bool = True,
 ) -> dict:
     """The config.json dict for one container.
 
@@ -723,10 +794,13 @@ def build_spec(
     and ns: modes); `user_devices` are --device's (from user_devices()): created in the
     container and allowed in its device cgroup, or bound in from the host in a user namespace;
     `seccomp` is the seccomp profile to resolve for the container's capabilities (None:
-    unconfined; ignored with --privileged) on `seccomp_host` (default: this machine). The
-    resource flags (memory, cpu, pids) are written as given:
+    unconfined; ignored with --privileged) on `seccomp_host` (default: this machine);
+    `joined_pids` are the processes of the containers --ipc/--pid/--uts container:X join
+    (namespace → pid); `host_mqueue` whether the host has a /dev/mqueue to bind for --ipc
+    host in a user namespace. The resource flags (memory, cpu, pids) are written as given:
     the engine drops them first where no cgroup can take them. An empty `hostname` means
-    podman's default, the first 12 characters of `container_id`.
+    podman's default, the first 12 characters of `container_id`; with the host's (or another
+    container's) UTS namespace none is set.
     """
     hostname = hostname or container_id[:12]
     new_userns = userns is not None and not in_user_namespace
@@ -736,6 +810,9 @@ def build_spec(
         netns=options.network != "host",
         cgroup_v2=cgroup_v2,
         gid5=userns.maps_gid(5) if userns is not None else not rootless,
+        systemd=systemd_mode.enabled(options.systemd, command_line(options, defaults)),
+        mqueue=host_mqueue,
+        joined=dict(joined_pids or {}),
     )
     init_binary = (options.init_path or init_lookup()) if options.init else None
     if options.privileged and not host.in_userns:
@@ -754,7 +831,6 @@ def build_spec(
     process_user: dict = {"uid": user.uid, "gid": user.gid, "umask": DEFAULT_UMASK}
     if user.additional_gids:
         process_user["additionalGids"] = list(user.additional_gids)
-    stop = options.stop_signal or defaults.stop_signal or "SIGTERM"
     linux: dict = {}
     resources = _resources(options, host, cgroups_path, swap_limit, user_devices)
     if resources:
@@ -762,10 +838,9 @@ def build_spec(
     if cgroups_path is not None:
         linux["cgroupsPath"] = cgroups_path
     linux["namespaces"] = _namespaces(options, host, new_userns, netns_path)
-    if host.netns and not netns_path:
-        # containers.conf's default_sysctls: unprivileged ICMP sockets, so ping works without
-        # CAP_NET_RAW (only in a network namespace of the container's own).
-        linux["sysctl"] = {"net.ipv4.ping_group_range": "0 0"}
+    sysctls = _sysctls(options, host, netns_path)
+    if sysctls:
+        linux["sysctl"] = sysctls
     if new_userns and userns is not None:
         linux.update(userns.spec_maps())
     if spec_devices:
@@ -782,7 +857,9 @@ def build_spec(
         "terminal": options.tty,
         "user": process_user,
         "args": process_args(options, defaults),
-        "env": process_env(options, defaults, hostname=hostname, home=user.home),
+        "env": process_env(
+            options, defaults, hostname=hostname, home=user.home, container_id=container_id
+        ),
         "cwd": resolve_workdir(options.workdir, defaults.working_dir),
         "capabilities": caps,
     }
@@ -791,7 +868,7 @@ def build_spec(
     process["noNewPrivileges"] = options.no_new_privileges
     if options.resources.oom_score_adj is not None:
         process["oomScoreAdj"] = options.resources.oom_score_adj
-    return {
+    config: dict = {
         "ociVersion": OCI_VERSION,
         "process": process,
         "root": {"path": rootfs, "readonly": options.read_only},
@@ -801,12 +878,26 @@ def build_spec(
         ),
         "annotations": {
             MANAGER_ANNOTATION: "pod",
-            STOP_SIGNAL_ANNOTATION: str(signal_number(stop)),
+            STOP_SIGNAL_ANNOTATION: str(signal_number(stop_signal(options, defaults))),
             **_seccomp_annotation(options),
+            **({KEEP_GROUPS_ANNOTATION: "1"} if "keep-groups" in options.group_add else {}),
             **annotations,
         },
         "linux": linux,
     }
+    if not options.namespaces.uts.private:
+        del config["hostname"]
+    return config
+
+
+def stop_signal(options: RunOptions, defaults: ImageDefaults) -> str:
+    """--stop-signal, else the image's STOPSIGNAL, else SIGRTMIN+3 in systemd mode (podman),
+    else SIGTERM."""
+    if options.stop_signal or defaults.stop_signal:
+        return options.stop_signal or defaults.stop_signal
+    if systemd_mode.enabled(options.systemd, command_line(options, defaults)):
+        return systemd_mode.STOP_SIGNAL
+    return "SIGTERM"
 
 
 def _seccomp_annotation(options: RunOptions) -> dict[str, str]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pod.config import Settings
 from pod.container.state import current_state
 from pod.errors import PodError
 from pod.reporter import Reporter
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
-from pod.store.lock import locked
+from pod.store.lock import atomic_write, locked
 from pod.systemd import notify
 
 
@@ -19,10 +21,15 @@ def start_container(
     interactive: bool,
     sig_proxy: bool,
     reporter: Reporter,
+    detach_keys: str | None = None,
 ) -> int:
-    """Start one container; with `attach_output` wait and return its exit code."""
+    """Start one container; with `attach_output` wait and return its exit code (`detach_keys`:
+    podman's default when None)."""
     from pod.container.run import Attachment, launch
+    from pod.util.terminal import DEFAULT_DETACH_KEYS, parse_detach_keys
 
+    keys = DEFAULT_DETACH_KEYS if detach_keys is None else detach_keys
+    parse_detach_keys(keys)
     layout = Layout(settings.root, settings.runroot)
     store = ContainerStore(layout)
     record = store.lookup(text)
@@ -40,11 +47,12 @@ def start_container(
         infra = infra_id(layout, record)
         if infra:
             start_container(settings, infra, False, False, True, reporter)
+    start_dependencies(settings, record.requires, reporter)
     with locked(store.container_lock(record.id)):
         store.write_state(record.id, ContainerState(status="created"))
     attachment = None
     if attach_output:
-        attachment = Attachment(interactive and record.interactive, record.tty, sig_proxy)
+        attachment = Attachment(interactive and record.interactive, record.tty, sig_proxy, keys)
     notify_socket = notify.take_socket()
     code = launch(layout, record, attachment, reporter)
     if attachment is None:
@@ -52,9 +60,52 @@ def start_container(
     return code or 0
 
 
+def attach_container(
+    settings: Settings, text: str, stdin: bool, sig_proxy: bool, detach_keys: str | None
+) -> None:
+    """`pod attach`: this terminal joins a running container until it exits or the detach
+    keys are typed. podman 4.3 exits 0 either way (the container's code is not passed on)."""
+    from pod.shim.client import attach
+    from pod.util.terminal import DEFAULT_DETACH_KEYS
+
+    layout = Layout(settings.root, settings.runroot)
+    store = ContainerStore(layout)
+    record = store.lookup(text)
+    if current_state(store, record).status != "running":
+        raise PodError("you can only attach to running containers")
+    attach(
+        layout,
+        record.id,
+        stdin=stdin and record.interactive,
+        tty=record.tty,
+        sig_proxy=sig_proxy,
+        detach_keys=DEFAULT_DETACH_KEYS if detach_keys is None else detach_keys,
+        send_start=False,
+    )
+
+
+def start_dependencies(
+    settings: Settings, names: list[str], reporter: Reporter, seen: frozenset[str] = frozenset()
+) -> None:
+    """Start the containers another one depends on (--requires, and those whose namespaces it
+    joins) that are not running, theirs first, as podman does."""
+    store = ContainerStore(Layout(settings.root, settings.runroot))
+    for name in names:
+        record = store.lookup(name)
+        if record.id in seen:
+            raise PodError(f"container {record.id} depends on itself: dependency cycle")
+        if current_state(store, record).status in ("running", "paused"):
+            continue
+        start_dependencies(settings, record.requires, reporter, seen | {record.id})
+        start_container(settings, record.id, False, False, True, reporter)
+
+
 def announce(layout: Layout, record: ContainerRecord, notify_socket: str) -> None:
-    """A detached start is done: the supervisor's pid file, and systemd told when the
+    """A detached start is done: the supervisor's pid files (the container directory's, and
+    --conmon-pidfile's as conmon writes it: the bare number), and systemd told when the
     container asked for it (pod.systemd.notify)."""
     state = ContainerStore(layout).read_state(record.id)
     paths = layout.container(record.id)
+    if record.conmon_pidfile and state.shim_pid > 0:
+        atomic_write(Path(record.conmon_pidfile), str(state.shim_pid).encode())
     notify.announce_started(paths, state.shim_pid, record.sd_notify, notify_socket)

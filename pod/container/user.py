@@ -21,7 +21,7 @@ import posixpath
 import re
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pod.errors import PodError, UnsafeContentError
@@ -349,9 +349,14 @@ def lookup_user(
 
 
 def resolve_user(
-    layers: Sequence[Path | str], user_spec: str, *, available_gids: int | None = None
+    layers: Sequence[Path | str],
+    user_spec: str,
+    *,
+    available_gids: int | None = None,
+    group_add: Sequence[str] = (),
 ) -> ResolvedUser:
-    """Resolve `-u user[:group]` (or the image's USER) from the image layers, top layer first.
+    """Resolve `-u user[:group]` (or the image's USER) from the image layers, top layer first,
+    with the --group-add groups (names from the image's /etc/group, or gids) added.
 
     `available_gids` is how many gids the user namespace maps from 0 (rootless: 1 without a
     subgid range); memberships beyond it are skipped, as podman does.
@@ -359,12 +364,29 @@ def resolve_user(
     view = LayerView(layers)
     passwd_data = view.read_file("/etc/passwd")
     group_data = view.read_file("/etc/group")
-    return lookup_user(
+    groups = None if group_data is None else parse_group(group_data)
+    user = lookup_user(
         user_spec,
         None if passwd_data is None else parse_passwd(passwd_data),
-        None if group_data is None else parse_group(group_data),
+        groups,
         available_gids=available_gids,
     )
+    added = [_group_id(name, groups) for name in group_add if name != "keep-groups"]
+    if not added:
+        return user
+    gids = tuple(dict.fromkeys([*user.additional_gids, *added]))
+    return replace(user, additional_gids=gids)
+
+
+def _group_id(text: str, groups: Sequence[GroupEntry] | None) -> int:
+    """A --group-add value: a gid, or a group of the image's /etc/group."""
+    number = _numeric(text)
+    if number is not None:
+        return number
+    for entry in groups or ():
+        if entry.name == text:
+            return entry.gid
+    raise PodError(f"Unable to find group {text}: no matching entries in group file")
 
 
 def resolve_workdir(option: str | None, image_workdir: str) -> str:

@@ -71,12 +71,19 @@ def pull_image(settings: Settings, text: str, options: PullOptions) -> ImageReco
         if options.policy == "never":
             raise NoSuchImageError(f"{text}: image not known")
     conf = load_registries_conf()
-    source = _find_manifest(conf, ref, options)
-    local = images.find(str(source.ref), images.list()) if options.policy == "newer" else None
-    if local is not None and local.manifest_digest == source.digest:
-        record = local
+    try:
+        source = _find_manifest(conf, ref, options)
+    except RegistryError:
+        local = images.find(text, images.list()) if options.policy == "newer" else None
+        if local is None:
+            raise
+        record = local  # "newer" with no registry to ask: the local image, as podman does
     else:
-        record = _store_image(settings, layout, images, source, options)
+        local = images.find(str(source.ref), images.list()) if options.policy == "newer" else None
+        if local is not None and local.manifest_digest == source.digest:
+            record = local
+        else:
+            record = _store_image(settings, layout, images, source, options)
     events.image_event(settings.runroot, "pull", name=text)
     return record
 

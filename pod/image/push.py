@@ -22,7 +22,8 @@ from pod.store.blobs import BlobStore
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
 
-FORMATS = {"oci": mf.OCI_MANIFEST, "v2s2": mf.DOCKER_MANIFEST}
+# podman's --format names; "docker" is buildah's name for v2s2, which podman takes too
+FORMATS = {"oci": mf.OCI_MANIFEST, "v2s2": mf.DOCKER_MANIFEST, "docker": mf.DOCKER_MANIFEST}
 _TO_DOCKER = {mf.OCI_LAYER_GZIP: mf.DOCKER_LAYER_GZIP, mf.OCI_CONFIG: mf.DOCKER_CONFIG}
 _TO_OCI = {value: key for key, value in _TO_DOCKER.items()}
 
@@ -38,8 +39,13 @@ def push_image(
     settings: Settings, source: str, destination: str | None, options: PushOptions
 ) -> str:
     """Push the local image `source` to `destination` (default: its own name); return the digest."""
+    if options.format == "v2s1":
+        raise PodError("the v2s1 manifest format (docker schema 1) is not supported: use v2s2")
     if options.format is not None and options.format not in FORMATS:
-        raise PodError(f'unknown manifest format "{options.format}": use oci or v2s2')
+        raise PodError(
+            f'unknown format "{options.format}". Choose on of the supported formats: '
+            "'oci', 'v2s1', or 'v2s2'"
+        )
     layout = Layout(settings.root, settings.runroot)
     record = ImageStore(layout).lookup(source)
     target = reference.parse(destination or _default_destination(record, source))

@@ -53,7 +53,7 @@ class NetworkMode:
 
     def describe(self) -> str:
         """podman's HostConfig.NetworkMode words."""
-        if self.kind in ("container", "ns"):
+        if self.kind in ("container", "ns") or (self.kind == "slirp4netns" and self.target):
             return f"{self.kind}:{self.target}"
         return self.kind
 
@@ -106,9 +106,8 @@ def _single(text: str) -> NetworkMode | None:
             "inside a user namespace; use slirp4netns (the rootless default)"
         )
     if head == "slirp4netns":
-        if rest:
-            raise UsageError(f"--network {head} takes no options in pod: {text}")
-        return NetworkMode(head)
+        parse_slirp_options(rest)
+        return NetworkMode(head, target=rest)
     if head == "container":
         if not rest:
             raise UsageError("--network container: needs a container name or ID")
@@ -118,6 +117,56 @@ def _single(text: str) -> NetworkMode | None:
             raise UsageError(f"--network ns: needs an absolute path, got {rest!r}")
         return NetworkMode("ns", target=rest)
     return None
+
+
+_SLIRP_BOOLEANS = ("allow_host_loopback", "enable_ipv6")
+_PORT_HANDLERS = ("rootlesskit", "slirp4netns")
+# the spellings Go's strconv.ParseBool takes, as podman reads these options
+_GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_GO_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def parse_slirp_options(text: str) -> list[str]:
+    """`slirp4netns:cidr=,allow_host_loopback=,enable_ipv6=,mtu=,outbound_addr=,
+    outbound_addr6=,port_handler=` as slirp4netns's command-line flags. pod's own forwarder
+    serves published ports with either port_handler (the source address is the forwarder's)."""
+    args: list[str] = []
+    for option in filter(None, text.split(",")):
+        key, sep, value = option.partition("=")
+        if key in _SLIRP_BOOLEANS and sep:
+            if value not in _GO_TRUE + _GO_FALSE:
+                raise UsageError(f'invalid value of {key} for slirp4netns: "{value}"')
+            if key == "enable_ipv6" and value in _GO_TRUE:
+                args.append("--enable-ipv6")
+            elif key == "allow_host_loopback" and value in _GO_FALSE:
+                args.append("--disable-host-loopback")
+        elif key == "cidr" and sep:
+            try:
+                ipaddress.IPv4Network(value)
+            except ValueError:
+                raise UsageError(f'invalid cidr "{value}"') from None
+            args.append(f"--cidr={value}")
+        elif key == "mtu" and sep:
+            if not value.isdigit():
+                raise UsageError(f'invalid mtu "{value}"')
+            args.append(f"--mtu={value}")
+        elif key in ("outbound_addr", "outbound_addr6") and sep and value:
+            args.append(f"--{key.replace('_', '-')}={value}")
+        elif key == "port_handler" and sep:
+            if value not in _PORT_HANDLERS:
+                raise UsageError(f'unknown port_handler for slirp4netns: "{value}"')
+        else:
+            raise UsageError(f'unknown option for slirp4netns: "{option}"')
+    return args
+
+
+def slirp_host_address(text: str) -> str:
+    """The host's loopback as slirp4netns shows it: .2 of its network (10.0.2.2 by default)."""
+    for option in text.split(","):
+        key, _, value = option.partition("=")
+        if key == "cidr":
+            return str(ipaddress.IPv4Network(value)[2])
+    return "10.0.2.2"
 
 
 def parse_network(flags: NetworkFlags, rootless: bool) -> NetworkMode:

@@ -59,16 +59,12 @@ def plan_network(
             from pod.network import usermode
 
             plan.host_internal_ip = usermode.shared_host_address(layout.runroot, warn)
-    elif mode.kind in ("private", "slirp4netns") and rootless:
+    elif mode.kind in ("private", "slirp4netns"):  # rootful slirp4netns needs no check
         from pod.network import usermode
 
-        kind = usermode.resolve(mode.kind, layout.runroot, warn)
-        plan.mode = NetworkMode(kind)
-        plan.host_internal_ip = usermode.host_address(kind)
-    elif mode.kind == "slirp4netns":
-        raise UsageError(
-            "--network slirp4netns is for rootless containers; rootful ones use bridge"
-        )
+        kind = usermode.resolve(mode.kind, layout.runroot, warn) if rootless else mode.kind
+        plan.mode = NetworkMode(kind, target=mode.target if kind == mode.kind else "")
+        plan.host_internal_ip = usermode.host_address(kind, mode.target)
     elif mode.kind == "container":
         from pod.container.state import current_state
         from pod.store.containers import ContainerStore
@@ -77,10 +73,8 @@ def plan_network(
         target = store.lookup(mode.target)
         state = current_state(store, target)
         plan.mode = NetworkMode("container", target=target.id)
-        if state.status == "running" and state.pid:
+        if state.status == "running" and state.pid:  # else the shim joins it at start
             plan.netns_path = f"/proc/{state.pid}/ns/net"
-        elif not options.pod:  # a pod's infra starts before its containers do: joined then
-            raise PodError(f"container {target.id} is not running: cannot join its network")
     elif mode.kind == "ns":
         plan.netns_path = mode.target
     return plan

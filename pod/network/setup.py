@@ -256,7 +256,7 @@ class Preparation:
             from pod.network import usermode
 
             log = self.layout.container(self.record.id).slirp4netns_log
-            state.helper_pid = usermode.start(netns_path, log)
+            state.helper_pid = usermode.start(netns_path, log, options=self.mode.target)
         if self.ports and (self.shared or self.mode.kind in ("private", "slirp4netns")):
             state.forwarder_pid = self._forward(netns_path, state)
             state.ports = [p.to_json() for p in self.ports]

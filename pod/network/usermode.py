@@ -84,16 +84,24 @@ def _notice_once(runroot: Path, warn, text: str) -> None:
         marker.touch()
 
 
-def host_address(kind: str) -> str:
-    """What host.containers.internal is in the container (the host's loopback services)."""
-    return SLIRP_HOST if kind == SLIRP4NETNS else ""
+def host_address(kind: str, options: str = "") -> str:
+    """What host.containers.internal is in the container (the host's loopback services);
+    `options` are --network slirp4netns:OPTIONS (a cidr moves it)."""
+    from pod.network.modes import slirp_host_address
+
+    return slirp_host_address(options) if kind == SLIRP4NETNS else ""
 
 
-def start(netns: str, log_path: Path, userns: str = "") -> int:
+def start(netns: str, log_path: Path, userns: str = "", options: str = "") -> int:
     """Start slirp4netns for the network namespace at `netns` (joining the user namespace at
-    `userns` first, when it is not the caller's); its pid once it is ready."""
+    `userns` first, when it is not the caller's); its pid once it is ready. `options`:
+    --network slirp4netns:OPTIONS (pod.network.modes.parse_slirp_options)."""
+    from pod.network.modes import parse_slirp_options
+
+    extra = parse_slirp_options(options)
+    mtu = [] if any(arg.startswith("--mtu=") for arg in extra) else ["--mtu=65520"]
     ready_r, ready_w = os.pipe()
-    argv = [SLIRP4NETNS, "--configure", "--mtu=65520", f"--ready-fd={ready_w}",
+    argv = [SLIRP4NETNS, "--configure", *mtu, *extra, f"--ready-fd={ready_w}",
             "--netns-type=path", *([f"--userns-path={userns}"] if userns else []), netns,
             "tap0"]  # fmt: skip
     log = open(log_path, "wb")  # noqa: SIM115 - handed to the child

@@ -99,8 +99,10 @@ def create(
     pid_file: Path | None = None,
     console_socket: Path | None = None,
     stdio: tuple[int, int, int] = (0, 1, 2),
+    preserve_fds: int = 0,
 ) -> int:
-    """Create the container; it waits before exec until `start`. Returns the init's pid."""
+    """Create the container; it waits before exec until `start`. Returns the init's pid.
+    `preserve_fds`: the caller's fds 3..3+N-1 are the container process's too."""
     directory = st.container_dir(Path(state_root), container_id)
     bundle = Path(bundle).resolve()
     spec = load_spec(bundle)
@@ -112,6 +114,7 @@ def create(
         console_socket=Path(console_socket) if console_socket else None,
         stdio=stdio,
         bundle=str(bundle),
+        preserve_fds=preserve_fds,
         seccomp_cache=Path(state_root) / st.SECCOMP_CACHE,
     )
     hooks.hooks_of(spec, *hooks.KINDS)  # a malformed hook fails create, not delete

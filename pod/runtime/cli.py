@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--pid-file", type=Path)
         sub.add_argument("--console-socket", type=Path)
         sub.add_argument("--no-new-keyring", action="store_true", help="keyrings are not used")
+        sub.add_argument("--preserve-fds", type=int, default=0, help="pass fds 3..N+2 on")
         sub.add_argument("id")
     verbs.add_parser("start").add_argument("id")
     state = verbs.add_parser("state")
@@ -121,7 +122,8 @@ def _run(args: argparse.Namespace) -> int:
 
             prctl(PR_SET_CHILD_SUBREAPER, 1)
         pid = api.create(root, args.id, bundle, pid_file=args.pid_file,
-                         console_socket=args.console_socket)  # fmt: skip
+                         console_socket=args.console_socket,
+                         preserve_fds=args.preserve_fds)  # fmt: skip
         if args.verb == "create":
             return 0
         _warn(args, api.start(root, args.id))

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import signal
 import socket
@@ -53,6 +52,7 @@ from pod.runtime.process import (
     check_single_threaded,
     receive,
     send,
+    settle_fds,
 )
 from pod.runtime.syscalls import Syscalls
 
@@ -68,6 +68,16 @@ JOIN_ORDER = {
     "cgroup": sc.CLONE_NEWCGROUP,
 }
 _PR_GET_CHILD_SUBREAPER = 37
+
+
+@dataclass(frozen=True)
+class ProcessSetup:
+    """What the process gets besides its process object: the container's seccomp filter,
+    whether it keeps its supplementary groups (keep-groups), how many fds from 3 it inherits."""
+
+    compiled: seccomp.SeccompFilter | None = None
+    keep_groups: bool = False
+    preserve_fds: int = 0
 
 
 @dataclass
@@ -140,12 +150,14 @@ def exec_process(
     stdio: tuple[int, int, int] = (0, 1, 2),
     detach: bool = False,
     sys: Syscalls | None = None,
+    preserve_fds: int = 0,
 ) -> int:
     """Start `process` (a config.json process object) in the running container; its pid.
 
     Returns once the command runs, or raises (RuntimeExecError: 127 not found, 126 cannot be
     invoked). Not detached, the caller must be a child subreaper (PR_SET_CHILD_SUBREAPER): the
     process is reparented to it and the caller waits for it. Detached, it goes to init.
+    `preserve_fds`: the caller's fds 3..3+N-1 are the process's too (runc's --preserve-fds).
     """
     sys = sys or Syscalls()
     state_root = Path(state_root)
@@ -171,7 +183,8 @@ def exec_process(
             child_sock.close()
             raise
         if stage == 0:
-            _stage_main(target, process, stdio, sys, parent_sock, child_sock, compiled)
+            setup = ProcessSetup(compiled, init.keeps_groups(record.annotations), preserve_fds)
+            _stage_main(target, process, stdio, sys, parent_sock, child_sock, setup)
     finally:
         target.close()
         if compiled is not None:
@@ -260,7 +273,7 @@ def _stage_main(
     sys: Syscalls,
     parent_sock: socket.socket,
     sock: socket.socket,
-    compiled: seccomp.SeccompFilter | None = None,
+    setup: ProcessSetup,
 ) -> None:
     """The stage; never returns into the caller's code."""
     code = 1
@@ -281,7 +294,7 @@ def _stage_main(
         _expect(sock, "placed")
         pid = os.fork()
         if pid == 0:
-            _process_main(process, stdio, sys, sock, cgroup_fd, compiled)
+            _process_main(process, stdio, sys, sock, cgroup_fd, setup)
         send(sock, {"type": "pid", "pid": pid})
         code = 0
     except BaseException as err:  # noqa: BLE001 - everything goes to the caller
@@ -290,14 +303,11 @@ def _stage_main(
         os._exit(code)
 
 
-def _settle_fds(sock: socket.socket, stdio: tuple[int, int, int]) -> socket.socket:
-    """stdio onto 0, 1, 2; the sync socket above them, close-on-exec; every other fd closed."""
-    sync_fd = fcntl.fcntl(sock.fileno(), fcntl.F_DUPFD_CLOEXEC, 3)
-    copies = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) for fd in stdio]
-    for number, copy in enumerate(copies):
-        os.dup2(copy, number, inheritable=True)
-    os.closerange(3, sync_fd)
-    os.closerange(sync_fd + 1, 1 << 20)
+def _settle_fds(
+    sock: socket.socket, stdio: tuple[int, int, int], preserve_fds: int = 0
+) -> socket.socket:
+    """The process's fds (process.settle_fds): stdio, the preserved ones, the sync socket."""
+    (sync_fd,) = settle_fds(stdio, [sock.fileno()], preserve_fds)
     sock.detach()
     return socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=sync_fd)
 
@@ -308,7 +318,7 @@ def _process_main(
     sys: Syscalls,
     sock: socket.socket,
     cgroup_fd: int,
-    compiled: seccomp.SeccompFilter | None = None,
+    setup: ProcessSetup,
 ) -> None:
     """The process; never returns: it execs the command or exits."""
     try:
@@ -316,7 +326,7 @@ def _process_main(
         _expect(sock, "go")
         if cgroup_fd >= 0:
             _step("joining the cgroup namespace", sc.setns, cgroup_fd, sc.CLONE_NEWCGROUP)
-        sock = _settle_fds(sock, stdio)
+        sock = _settle_fds(sock, stdio, setup.preserve_fds)
         _step("setsid", sys.setsid)
         if process.get("terminal"):
             master = _step("creating the terminal", init.setup_terminal, sys, process, False)
@@ -327,8 +337,14 @@ def _process_main(
         init.apply_rlimits(sys, process.get("rlimits") or [])
         cwd = process.get("cwd") or "/"
         entered = init.enter_cwd(sys, cwd, retry_later=True)
-        late_filter = init.seccomp_before_privileges(sys, process, compiled)
-        _step("changing user and capabilities", init.drop_privileges, sys, process)
+        late_filter = init.seccomp_before_privileges(sys, process, setup.compiled)
+        _step(
+            "changing user and capabilities",
+            init.drop_privileges,
+            sys,
+            process,
+            setup.keep_groups,
+        )
         sys.umask(int((process.get("user") or {}).get("umask", 0o022)))
         if not entered:
             init.enter_cwd(sys, cwd)

@@ -56,6 +56,16 @@ def _message_from_log(text: str) -> str:
     return message
 
 
+RUNTIME_FLAGS_VARIABLE = "POD_RUNTIME_FLAGS"  # set by `pod --runtime-flag`, one a line
+
+
+def global_flags() -> list[str]:
+    """podman's --runtime-flag values for the binary: `debug` → `--debug`, `log=F` → `--log=F`
+    (the shim and its helpers inherit them from the command that started them)."""
+    given = os.environ.get(RUNTIME_FLAGS_VARIABLE, "")
+    return [flag if flag.startswith("-") else f"--{flag}" for flag in given.split("\n") if flag]
+
+
 class ExternalRuntime:
     """An OCI runtime binary with api.py's verbs."""
 
@@ -67,7 +77,7 @@ class ExternalRuntime:
         return f"ExternalRuntime({self.binary!r})"
 
     def _base(self, state_root: Path) -> list[str]:
-        return [self.binary, "--root", os.fspath(state_root)]
+        return [self.binary, *global_flags(), "--root", os.fspath(state_root)]
 
     def _error(self, verb: str, message: str, container_id: str) -> OCIRuntimeError:
         text = message or f"{self.name} {verb} failed"
@@ -116,8 +126,10 @@ class ExternalRuntime:
         pid_file: Path | None = None,
         console_socket: Path | None = None,
         stdio: tuple[int, int, int] = (0, 1, 2),
+        preserve_fds: int = 0,
     ) -> int:
-        """`<bin> create`; the container's stdio is the binary's. Returns the init's pid."""
+        """`<bin> create`; the container's stdio is the binary's (and our fds 3..3+N-1 with
+        `preserve_fds`). Returns the init's pid."""
         validate_id(container_id)
         state_root = Path(state_root)
         state_root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -128,9 +140,15 @@ class ExternalRuntime:
                "--bundle", os.fspath(bundle), "--pid-file", os.fspath(pid_path)]  # fmt: skip
         if console_socket:
             cmd += ["--console-socket", os.fspath(console_socket)]
+        if preserve_fds:
+            cmd += ["--preserve-fds", str(preserve_fds)]
         try:
             done = subprocess.run(
-                [*cmd, container_id], stdin=stdio[0], stdout=stdio[1], stderr=stdio[2]
+                [*cmd, container_id],
+                stdin=stdio[0],
+                stdout=stdio[1],
+                stderr=stdio[2],
+                pass_fds=tuple(range(3, 3 + preserve_fds)),
             )
             if done.returncode != 0:
                 text = log.read_text() if log.exists() else ""
@@ -172,6 +190,7 @@ class ExternalRuntime:
         console_socket: Path | None = None,
         stdio: tuple[int, int, int] = (0, 1, 2),
         detach: bool = False,
+        preserve_fds: int = 0,
     ) -> int:
         """`<bin> exec --detach --process F --pid-file P ID`: api.exec_process's contract.
 
@@ -199,11 +218,15 @@ class ExternalRuntime:
                "--process", str(process_file), "--detach", "--pid-file", str(pid_file)]  # fmt: skip
         if console_socket:
             cmd += ["--console-socket", os.fspath(console_socket)]
+        if preserve_fds:
+            cmd += ["--preserve-fds", str(preserve_fds)]
         try:
             fd = os.open(process_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             with open(fd, "w") as handle:
                 json.dump(process, handle)
-            code = _run_in_namespace_of(int(current["pid"]), [*cmd, container_id], stdio)
+            code = _run_in_namespace_of(
+                int(current["pid"]), [*cmd, container_id], stdio, preserve_fds
+            )
             if code != 0:
                 text = log.read_text() if log.exists() else ""
                 raise self._error("exec", _message_from_log(text), container_id)
@@ -223,12 +246,17 @@ class ExternalRuntime:
             raise OCIRuntimeError(f"{self.name} features: not supported by this binary") from None
 
 
-def _run_in_namespace_of(pid: int, cmd: list[str], stdio: tuple[int, int, int]) -> int:
-    """Run `cmd` with `stdio`, as root of `pid`'s user namespace when that is not ours."""
+def _run_in_namespace_of(
+    pid: int, cmd: list[str], stdio: tuple[int, int, int], preserve_fds: int = 0
+) -> int:
+    """Run `cmd` with `stdio` (and the fds 3..3+`preserve_fds`-1 it passes on), as root of
+    `pid`'s user namespace when that is not ours."""
     from pod.runtime.exec import same_namespace
 
     if same_namespace(pid, "user"):
-        return subprocess.run(cmd, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2]).returncode
+        kept = tuple(range(3, 3 + preserve_fds))
+        done = subprocess.run(cmd, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], pass_fds=kept)
+        return done.returncode
     from pod.runtime.exec import join_user_namespace
     from pod.runtime.syscalls import Syscalls
 

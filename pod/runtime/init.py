@@ -74,6 +74,7 @@ RLIMITS = {
     if name.startswith("RLIMIT_") and isinstance(getattr(resource, name), int)
 }
 RLIMITS.setdefault("RLIMIT_LOCKS", 10)  # Linux's; Python's resource module lacks the name
+KEEP_GROUPS_ANNOTATION = "run.oci.keep_original_groups"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -158,8 +159,15 @@ def setup_terminal(sys: Syscalls, process: dict[str, Any], console_point: bool) 
     return master
 
 
-def drop_privileges(sys: Syscalls, process: dict[str, Any]) -> None:
-    """Bounding set, then user and groups, then the final capability sets."""
+def keeps_groups(annotations: dict[str, str]) -> bool:
+    """crun's run.oci.keep_original_groups annotation (podman's --group-add keep-groups): the
+    process keeps the supplementary groups it was started with (a rootless user's own)."""
+    return annotations.get(KEEP_GROUPS_ANNOTATION, "").lower() in ("1", "true")
+
+
+def drop_privileges(sys: Syscalls, process: dict[str, Any], keep_groups: bool = False) -> None:
+    """Bounding set, then user and groups (left alone with `keep_groups`), then the final
+    capability sets."""
     last = sys.last_cap()
     caps = cap_sets(process, last)
     unraisable = caps.ambient & ~(caps.permitted & caps.inheritable)
@@ -176,7 +184,8 @@ def drop_privileges(sys: Syscalls, process: dict[str, Any]) -> None:
     groups = [int(g) for g in user.get("additionalGids") or []]
     sys.prctl(sc.PR_SET_KEEPCAPS, 1)
     try:
-        sys.setgroups(groups)
+        if not keep_groups:
+            sys.setgroups(groups)
     except PermissionError:
         if groups or _setgroups_allowed():
             raise

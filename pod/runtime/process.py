@@ -83,6 +83,7 @@ class CreateRequest:
     console_socket: Path | None = None
     stdio: tuple[int, int, int] = (0, 1, 2)
     bundle: str = ""
+    preserve_fds: int = 0  # the caller's fds 3..3+N-1 go to the container's process too
     seccomp_cache: Path | None = None  # where generated BPF programs are kept
 
     def state(self, pid: int) -> dict[str, Any]:
@@ -432,7 +433,7 @@ def _init_main(
     try:
         sc.prctl(sc.PR_SET_PDEATHSIG, 0)
         sys.prctl(sc.PR_SET_DUMPABLE, 0)
-        sock, fifo_fd = _settle_fds(sock, fifo_fd, request.stdio)
+        sock, fifo_fd = _settle_fds(sock, fifo_fd, request.stdio, request.preserve_fds)
         plan = prepare_init(request, ns, sys, sock)
         _reset_signals()
         send(sock, {"type": "ready"})
@@ -444,19 +445,31 @@ def _init_main(
     os._exit(1)
 
 
-def _settle_fds(
-    sock: socket.socket, fifo_fd: int, stdio: tuple[int, int, int]
-) -> tuple[socket.socket, int]:
-    """stdio onto 0, 1, 2; the sync fds above them, close-on-exec; every other fd closed."""
-    sync_fd = fcntl.fcntl(sock.fileno(), fcntl.F_DUPFD_CLOEXEC, 3)
-    fifo = fcntl.fcntl(fifo_fd, fcntl.F_DUPFD_CLOEXEC, 3)
-    copies = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) for fd in stdio]
+def settle_fds(stdio: tuple[int, int, int], keep: list[int], preserve_fds: int = 0) -> list[int]:
+    """stdio onto 0, 1, 2; fds 3..3+`preserve_fds`-1 (the caller's, passed on as runc's
+    --preserve-fds) left where they are and made inheritable; the `keep` fds moved above
+    them, close-on-exec (their new numbers returned); every other fd closed."""
+    first_free = 3 + preserve_fds
+    moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, first_free) for fd in keep]
+    copies = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, first_free) for fd in stdio]
     for target, copy in enumerate(copies):
         os.dup2(copy, target, inheritable=True)
-    keep = sorted((sync_fd, fifo))
-    os.closerange(3, keep[0])
-    os.closerange(keep[0] + 1, keep[1])
-    os.closerange(keep[1] + 1, 1 << 20)
+    for fd in range(3, first_free):
+        with contextlib.suppress(OSError):  # checked open by whoever asked; gone means gone
+            os.set_inheritable(fd, True)
+    low = first_free
+    for fd in sorted(moved):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 20)
+    return moved
+
+
+def _settle_fds(
+    sock: socket.socket, fifo_fd: int, stdio: tuple[int, int, int], preserve_fds: int = 0
+) -> tuple[socket.socket, int]:
+    """The init's fds (settle_fds): stdio, the preserved ones, the sync socket and fifo."""
+    sync_fd, fifo = settle_fds(stdio, [sock.fileno(), fifo_fd], preserve_fds)
     sock.detach()
     return socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=sync_fd), fifo
 
@@ -535,7 +548,8 @@ def prepare_init(
     cwd = process.get("cwd") or "/"
     entered = init.enter_cwd(sys, cwd, retry_later=True)
     late_filter = init.seccomp_before_privileges(sys, process, compiled)
-    _step("changing user and capabilities", init.drop_privileges, sys, process)
+    keep_groups = init.keeps_groups(spec.get("annotations") or {})
+    _step("changing user and capabilities", init.drop_privileges, sys, process, keep_groups)
     sys.umask(int((process.get("user") or {}).get("umask", 0o022)))
     if not entered:
         init.enter_cwd(sys, cwd)

@@ -26,12 +26,17 @@ from pod.shim import protocol
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
 from pod.store.layout import Layout, attach_socket_name
 from pod.util import userns
-from pod.util.terminal import raw_terminal, window_size
+from pod.util.terminal import (
+    DEFAULT_DETACH_KEYS,
+    DetachScanner,
+    parse_detach_keys,
+    raw_terminal,
+    window_size,
+)
 
 if TYPE_CHECKING:
     from pod.network.setup import BridgeWorker
 
-DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 PROXIED_SIGNALS = (
     signal.SIGINT,
     signal.SIGTERM,
@@ -40,7 +45,6 @@ PROXIED_SIGNALS = (
     signal.SIGUSR1,
     signal.SIGUSR2,
 )
-_CTRL_SPECIAL = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
 _LOST_WAIT_SECONDS = 5.0
 _LIFELINES: list[int] = []  # write ends the shims waiting for our START watch (see start_shim)
 
@@ -270,46 +274,6 @@ def _connect(layout: Layout, container_id: str) -> socket.socket:
     return sock
 
 
-def parse_detach_keys(text: str) -> bytes:
-    """podman's --detach-keys: comma-separated `ctrl-<x>` or single characters; "" disables."""
-    keys = bytearray()
-    for part in filter(None, text.split(",")):
-        name = part.removeprefix("ctrl-")
-        if len(part) == 1:
-            keys.append(ord(part))
-        elif len(name) == 1 and name != part and (name.isalpha() or name in _CTRL_SPECIAL):
-            keys.append(_CTRL_SPECIAL.get(name, ord(name.lower()) - ord("a") + 1))
-        else:
-            raise errors.UsageError(
-                f"invalid detach keys {text!r}: use a comma-separated list like ctrl-p,ctrl-q"
-            )
-    return bytes(keys)
-
-
-class _DetachScanner:
-    """Finds the detach sequence in typed input; bytes that may start it are held back."""
-
-    def __init__(self, keys: bytes) -> None:
-        self.keys = keys
-        self.held = bytearray()
-
-    def feed(self, data: bytes) -> tuple[bytes, bool]:
-        out = bytearray()
-        if not self.keys:
-            return data, False
-        for byte in data:
-            if byte != self.keys[len(self.held)]:
-                out += self.held
-                self.held.clear()
-            if byte == self.keys[len(self.held)]:
-                self.held.append(byte)
-                if len(self.held) == len(self.keys):
-                    return bytes(out), True
-            else:
-                out.append(byte)
-        return bytes(out), False
-
-
 class _Session:
     """One attach: socket frames ↔ this process's stdio, signals and resizes relayed."""
 
@@ -325,7 +289,7 @@ class _Session:
         self.sock = sock
         self.finish = finish
         self.tty = tty
-        self.scanner = _DetachScanner(detach_keys if tty and stdin else b"")
+        self.scanner = DetachScanner(detach_keys if tty and stdin else b"")
         self.selector = selectors.DefaultSelector()
         self.inbox = bytearray()
         self.pending_signals: list[int] = []

@@ -98,6 +98,10 @@ class _Supervisor:
         self.tty = bool(number["tty"])
         self.started = bool(number["started"])
         self.log_fd = number["log"]
+        self.log_max = number.get("log_max", 0)  # --log-opt max-size: start afresh beyond it
+        self.log_size = 0
+        self.timeout = number.get("timeout", 0)  # --timeout: seconds, from the start
+        self.deadline = 0.0
         self.utc_offset = number.get("utc_offset", 0)
         self.stdin_fd = number["stdin"]
         self.pty_fd = number["out"] if self.tty else -1
@@ -163,6 +167,10 @@ class _Supervisor:
         if self.lifeline >= 0:
             self.watch(self.lifeline, _IN, "lifeline")
         self.watch_outputs()
+        if self.log_fd >= 0:
+            self.log_size = posix.fstat(self.log_fd).st_size
+        if self.started:
+            self.start_clock()
         self.reap()  # the container may have died before the handler was in place
 
     def watch_outputs(self) -> None:
@@ -188,13 +196,31 @@ class _Supervisor:
                 timeout = deadline - time.monotonic()
                 if timeout <= 0:
                     return
-            elif self.check_due():
-                timeout = self.next_check - time.monotonic()
-                if timeout <= 0:
-                    self.begin_check()
-                    timeout = -1.0 if self.checking is not None else self.health_every
+            else:
+                if self.deadline and time.monotonic() >= self.deadline:
+                    self.time_out()
+                    continue
+                if self.check_due():
+                    timeout = self.next_check - time.monotonic()
+                    if timeout <= 0:
+                        self.begin_check()
+                        timeout = -1.0 if self.checking is not None else self.health_every
+                if self.deadline:  # --timeout: wake up for it too
+                    left = max(self.deadline - time.monotonic(), 0.0)
+                    timeout = left if timeout < 0 else min(timeout, left)
             for fd, mask in self.poll.poll(timeout):
                 self.dispatch(fd, mask)
+
+    def start_clock(self) -> None:
+        """--timeout counts from the start (again at each restart)."""
+        if self.timeout > 0:
+            self.deadline = time.monotonic() + self.timeout
+
+    def time_out(self) -> None:
+        """--timeout fired: kill the container; its exit code is -1, as podman's."""
+        self.deadline = 0.0
+        self.forced = (-1, "")
+        self.kill(_signal.SIGKILL)
 
     def dispatch(self, fd: int, mask: int) -> None:
         handler = self.handlers.get(fd)
@@ -235,12 +261,29 @@ class _Supervisor:
         stream = self.outputs[fd]
         if self.log_fd >= 0:
             name = b"stdout" if stream == STDOUT else b"stderr"
-            _write_all(self.log_fd, log_lines(name, data, time.time_ns(), self.utc_offset))
+            self.write_log(log_lines(name, data, time.time_ns(), self.utc_offset))
         message = frame(stream, data)
         if self.backlog is not None and len(self.backlog) + len(message) <= _BACKLOG_LIMIT:
             self.backlog += message
         for client in list(self.clients.values()):
             self.send(client, message)
+
+    def write_log(self, entries: bytes) -> None:
+        """Append to the log; with a max size, a log that an entry would grow past it starts
+        afresh (conmon's way: the file is truncated, that entry is its first)."""
+        if self.log_max <= 0:
+            _write_all(self.log_fd, entries)
+            return
+        pending = bytearray()
+        for entry in entries.splitlines(keepends=True):
+            if self.log_size + len(pending) + len(entry) > self.log_max:
+                _write_all(self.log_fd, bytes(pending))
+                pending.clear()
+                posix.ftruncate(self.log_fd, 0)
+                self.log_size = 0
+            pending += entry
+        _write_all(self.log_fd, bytes(pending))
+        self.log_size += len(pending)
 
     def pause_outputs(self, pause: bool) -> None:
         """Backpressure: a client that cannot keep up slows the container, as a terminal does."""
@@ -405,6 +448,7 @@ class _Supervisor:
 
     def container_exited(self, code: int) -> None:
         self.exit_code = code
+        self.deadline = 0.0
         if self.tty and self.stdin_fd >= 0:
             self.unwatch(self.stdin_fd)
             posix.close(self.stdin_fd)
@@ -464,6 +508,7 @@ class _Supervisor:
         if self.started or self.exit_code is not None or self.starter < 0:
             return
         self.started = True
+        self.start_clock()
         sock = _socket.socket(fileno=self.starter)
         self.starter = -1
         try:  # noqa: SIM105 (contextlib is a Python module: not loaded here)
@@ -563,6 +608,7 @@ class _Supervisor:
         self.stdin_buffer.clear()
         self.stdin_eof = self.paused = False
         self.exit_code = None
+        self.start_clock()
         self.next_check = time.monotonic() + self.health_every
         self.watch_outputs()
         if self.pid in self.orphans:  # it ended before we heard of it

@@ -47,13 +47,22 @@ def go_now() -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + zone
 
 
+def parse_duration(text: str) -> float | None:
+    """Go's time.ParseDuration ("1h30m", "250ms", "0"): seconds, or None when it is none."""
+    if text == "0":
+        return 0.0
+    if not re.fullmatch(rf"(?:{DURATION.pattern})+", text):
+        return None
+    return sum(float(n) * UNIT_SECONDS[u] for n, u in DURATION.findall(text))
+
+
 def parse_moment(text: str, now: float | None = None) -> int:
     """--since/--until: RFC 3339 (or a date), unix seconds[.fraction], or a duration ago."""
     now = time.time() if now is None else now
     if re.fullmatch(r"\d+(\.\d+)?", text):
         return int(float(text) * 1_000_000_000)
-    if DURATION.fullmatch(text) or re.fullmatch(rf"(?:{DURATION.pattern})+", text):
-        seconds = sum(float(n) * UNIT_SECONDS[u] for n, u in DURATION.findall(text))
+    seconds = parse_duration(text)
+    if seconds is not None:
         return int((now - seconds) * 1_000_000_000)
     stamp = parse_time(text)
     if stamp:

@@ -382,10 +382,10 @@ def enter_userns(sync_fd: int) -> None:
 
 
 def become_root() -> None:
-    """uid and gid 0 of the user namespace just entered, with no supplementary groups."""
+    """uid and gid 0 of the user namespace just entered. The user's supplementary groups are
+    kept (they grant nothing the user did not have): every container process sets its own
+    (process.user.additionalGids), except with --group-add keep-groups, which asks for them."""
     os.setresgid(0, 0, 0)
-    with contextlib.suppress(PermissionError):  # denied under a single-gid mapping
-        os.setgroups([])
     os.setresuid(0, 0, 0)
 
 

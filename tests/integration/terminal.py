@@ -50,6 +50,16 @@ def wait_for_prompt(master: int) -> None:
         os.write(master, b"\x1b[1;1R")
 
 
+def type_until_answered(master: int) -> bool:
+    """Ask the shell at the other end for 6*7 until it answers: the client's terminal is raw
+    and connected then (what is typed before it goes raw is discarded with the mode change)."""
+    for _ in range(40):
+        os.write(master, b"echo $((6*7))\r")  # the answer, not the echo of the typing
+        if b"42\r\n" in read_until(master, b"42\r\n", timeout=0.5):
+            return True
+    return False
+
+
 def exit_code(pid: int, timeout: float = 10) -> int:
     """The exit code of the child `pid`; it is killed when it takes longer than `timeout`."""
 

@@ -35,7 +35,11 @@ def test_container_inspect_shape(pod, busybox, created):
     assert state["StartedAt"] == "0001-01-01T00:00:00Z"
     config = doc["Config"]
     assert config["Entrypoint"] == "/bin/sh" and config["Cmd"] == ["-c", "exit 3"]
-    assert config["User"] == "1000:1000" and config["Labels"] == {"tier": "web"}
+    # the image's labels are the container's too, as podman's
+    assert config["User"] == "1000:1000" and config["Labels"] == {
+        "org.opencontainers.image.title": "pod-test-busybox",
+        "tier": "web",
+    }
     assert config["StopSignal"] == 15 and config["Tty"] is False
     assert any(e.startswith("PATH=") for e in config["Env"])
     host = doc["HostConfig"]

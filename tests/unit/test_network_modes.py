@@ -59,7 +59,15 @@ def test_alias_and_ip_flags_apply_to_the_only_network():
         (("front:ip=999.1.1.1",), {}, "not an ip address"),
         (("none",), {"aliases": ["x"]}, "need a pod network"),
         (("a", "b"), {"ip": "10.90.0.5"}, "exactly one network"),
-        (("slirp4netns:port_handler=x",), {}, "takes no options"),
+        (("slirp4netns:port_handler=x",), {}, 'unknown port_handler for slirp4netns: "x"'),
+        (("slirp4netns:bogus=1",), {}, 'unknown option for slirp4netns: "bogus=1"'),
+        (("slirp4netns:cidr=10.0.3.0/33",), {}, "invalid cidr"),
+        (
+            ("slirp4netns:allow_host_loopback=maybe",),
+            {},
+            'invalid value of allow_host_loopback for slirp4netns: "maybe"',
+        ),
+        (("slirp4netns:mtu=abc",), {}, 'invalid mtu "abc"'),
         (("pasta",), {}, "not supported"),
     ],
 )
@@ -71,3 +79,21 @@ def test_invalid(values, kwargs, message):
 def test_rootless_containers_may_name_pod_networks():
     mode = parse("front", rootless=True)
     assert (mode.kind, [a.name for a in mode.networks]) == ("bridge", ["front"])
+
+
+def test_slirp4netns_options_become_its_flags():
+    from pod.network.modes import parse_slirp_options, slirp_host_address
+
+    mode = parse("slirp4netns:cidr=10.0.3.0/24,allow_host_loopback=false,port_handler=slirp4netns")
+    assert (mode.kind, mode.describe()) == (
+        "slirp4netns",
+        "slirp4netns:cidr=10.0.3.0/24,allow_host_loopback=false,port_handler=slirp4netns",
+    )
+    assert parse_slirp_options(mode.target) == ["--cidr=10.0.3.0/24", "--disable-host-loopback"]
+    assert parse_slirp_options("enable_ipv6=true,mtu=1500,outbound_addr=10.1.1.1") == [
+        "--enable-ipv6",
+        "--mtu=1500",
+        "--outbound-addr=10.1.1.1",
+    ]
+    assert slirp_host_address(mode.target) == "10.0.3.2"
+    assert slirp_host_address("") == "10.0.2.2"

@@ -167,8 +167,9 @@ def test_shm_size_and_oom_score_adj():
         parse(oom_score_adj="1001")
     with pytest.raises(UsageError, match='"--oom-score-adj" flag: strconv.ParseInt'):
         parse(oom_score_adj="high")
-    with pytest.raises(UsageError, match='"--shm-size" flag: invalid size'):
+    with pytest.raises(UsageError, match="^unable to translate --shm-size: invalid size: 'big'$"):
         parse(shm_size="big")
+    assert parse(shm_size="0").shm_size == 0  # podman: a tmpfs without a limit
 
 
 def test_cgroup_limits_and_dropping_them():
