@@ -283,6 +283,7 @@ def _record(
         volumes_from=list(options.volumes_from),
         timeout=options.timeout,
         conmon_pidfile=options.conmon_pidfile or "",
+        preserve_fds=options.preserve_fds,
         log_path=options.log.path or "",
         log_max_size=options.log.max_size or 0,
         log_tag=options.log.tag,
