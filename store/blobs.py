@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +80,15 @@ class BlobStore:
     def read(self, digest: str) -> bytes:
         try:
             return self.path(digest).read_bytes()
+        except FileNotFoundError:
+            raise StoreError(f"blob {digest} is missing from the store") from None
+
+    def replay(self, digest: str, write: Callable[[bytes], None]) -> None:
+        """Hand a stored blob's bytes to `write` in order, as a download would have."""
+        try:
+            with open(self.path(digest), "rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    write(chunk)
         except FileNotFoundError:
             raise StoreError(f"blob {digest} is missing from the store") from None
 

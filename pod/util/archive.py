@@ -1,6 +1,7 @@
 """Tar archives that may be compressed: gzip, bzip2, xz or zstd, told apart by their magic
 bytes (never by a file name or a media type), as docker and podman accept them for `ADD` and
-`cp -`. Standard library only, but zstandard, imported when a zstd stream is met."""
+`cp -`, and as image layers come. Standard library only, but zstandard, imported when a zstd
+stream is met, and python-isal for gzip when it is installed (stdlib gzip otherwise)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,7 @@ def compression_of(head: bytes) -> str | None:
 def decompressor(raw: IO[bytes], compression: str) -> IO[bytes]:
     """A reader decompressing `raw` (need not be seekable) as `compression` (compression_of)."""
     if compression == "gzip":
-        import gzip
-
-        return gzip.GzipFile(fileobj=raw, mode="rb")
+        return gzip_reader(raw)
     if compression == "bzip2":
         import bz2
 
@@ -44,6 +43,19 @@ def decompressor(raw: IO[bytes], compression: str) -> IO[bytes]:
     return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
 
 
+def gzip_reader(raw: IO[bytes]) -> IO[bytes]:
+    """A reader inflating the gzip stream `raw` (need not be seekable; concatenated members
+    read as one): ISA-L's inflate (python-isal, 2-2.5x stdlib zlib's speed on image layers)
+    when it is installed, else the standard library's."""
+    try:
+        from isal.igzip import IGzipFile
+    except ImportError:
+        import gzip
+
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    return IGzipFile(fileobj=raw, mode="rb")
+
+
 def decompressed(raw: IO[bytes]) -> IO[bytes]:
     """The decompressed stream of `raw` (a seekable file), or `raw` itself when it is plain."""
     head = raw.read(MAGIC_BYTES)
@@ -53,7 +65,8 @@ def decompressed(raw: IO[bytes]) -> IO[bytes]:
 
 
 def decode_errors() -> tuple[type[BaseException], ...]:
-    """What the decompressors raise on corrupt input (zstandard's only when it was loaded)."""
+    """What the decompressors raise on corrupt input (zstandard's and ISA-L's only when they
+    were loaded)."""
     import lzma
     import sys
     import zlib
@@ -62,6 +75,9 @@ def decode_errors() -> tuple[type[BaseException], ...]:
     zstd = sys.modules.get("zstandard")
     if zstd is not None:
         errors.append(zstd.ZstdError)
+    isal_zlib = sys.modules.get("isal.isal_zlib")
+    if isal_zlib is not None:
+        errors.append(isal_zlib.error)
     return tuple(errors)
 
 
