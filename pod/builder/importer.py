@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pod import events
 from pod.builder.config_steps import apply_change
 from pod.builder.working import WorkingImage
 from pod.config import Settings
@@ -93,6 +94,14 @@ def import_tarball(
     settings: Settings, source: str, options: ImportOptions, reporter: Reporter
 ) -> ImageRecord:
     """Store the tarball `source` ("-": stdin, or an http(s) URL) as an image."""
+    record = _import(settings, source, options, reporter)
+    events.image_event(settings.runroot, "import", record.id, source)
+    return record
+
+
+def _import(
+    settings: Settings, source: str, options: ImportOptions, reporter: Reporter
+) -> ImageRecord:
     names = [reference.qualify_local(options.reference)] if options.reference else []
     work = _working(options)
     blobs = BlobStore(Layout(settings.root, settings.runroot))

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pod import events
 from pod.config import Settings
 from pod.container import rootfs
 from pod.container.lifecycle import engine_error
@@ -72,6 +73,7 @@ def mount_container(settings: Settings, text: str) -> Path:
             mount_counts.reset(paths.mount_counts)
             rootfs.mount(layout, record, paths.directory)
         mount_counts.change(paths.mount_counts, +1)
+    events.container_event(settings.runroot, record, "mount")
     return paths.merged
 
 
@@ -91,6 +93,7 @@ def unmount_container(settings: Settings, text: str, force: bool = False) -> str
         in_use = not record.rootless and current_state(store, record).status in RUNNING
         if not mount_counts.held(paths.mount_counts) and not in_use:
             rootfs.unmount(paths.directory, force=True)
+    events.container_event(settings.runroot, record, "unmount")
     return record.id
 
 

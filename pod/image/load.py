@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from pod import events
 from pod.config import Settings
 from pod.errors import PodError
 from pod.image import dir_image, docker_archive, oci_layout
@@ -73,6 +74,7 @@ def load_archive(settings: Settings, source: str, reporter: Reporter) -> list[Lo
     with opened(settings, source, description) as files:
         images = archive_images(files, mf.host_platform())
         records = ingest(settings, images, reporter)
+    events.image_event(settings.runroot, "loadfromarchive", name=source)  # podman's one event
     return [
         Loaded(record, image.names or [f"sha256:{record.id}"])
         for image, record in zip(images, records, strict=True)

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pod import events
 from pod.config import Settings
 from pod.container import rootfs
 from pod.container.mount import require_privileges
@@ -48,6 +49,7 @@ def mount_image(settings: Settings, text: str) -> Path:
             except OSError as err:
                 raise PodError(f"mounting image {record.id}: {err.strerror or err}") from None
         mount_counts.change(paths.mount_counts, +1)
+    events.image_event(settings.runroot, "mount", record.id, next(iter(record.names), ""))
     return paths.merged
 
 
@@ -67,6 +69,7 @@ def unmount_image(settings: Settings, record: ImageRecord, force: bool = False) 
                 for leftover in (paths.merged, paths.empty_lower):
                     leftover.rmdir()
                 paths.directory.rmdir()
+    events.image_event(settings.runroot, "unmount", record.id, next(iter(record.names), ""))
 
 
 def mounted_images(settings: Settings) -> list[MountedImage]:

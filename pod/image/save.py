@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pod import events
 from pod.config import Settings
 from pod.errors import NoSuchImageError, PodError, UsageError
 from pod.image import outgoing, transports
@@ -96,4 +97,6 @@ def save_images(
         manifest_format=manifest_format,
     )
     reporter.writing_manifest()
+    for record, _ in images:
+        events.image_event(settings.runroot, "save", record.id, options.output or "/dev/stdout")
     return [record for record, _ in images]
