@@ -20,8 +20,8 @@ from pod.util.argv import command_name
 
 COMMAND_MODULES = (
     "containers", "exec", "images", "pull", "push", "login", "volume", "system", "info",
-    "inspect", "lifecycle", "cp", "network", "build", "completion", "healthcheck",
-    "events", "secret", "generate", "pods", "kube",
+    "inspect", "lifecycle", "cp", "network", "build", "archives", "mount", "completion",
+    "healthcheck", "events", "secret", "generate", "pods", "kube",
 )  # fmt: skip
 # Which modules register each top-level name, so a command imports only its own module(s);
 # help and unknown names import them all. A unit test keeps this table complete.
@@ -33,7 +33,7 @@ MODULES_FOR = {
     ),  # fmt: skip
     **dict.fromkeys(("stats", "port", "rename", "diff"), ("lifecycle",)),
     "exec": ("exec",),
-    "image": ("images", "pull", "push", "build"),
+    "image": ("images", "pull", "push", "build", "archives", "mount"),
     "build": ("build",),
     "buildx": ("build",),
     "commit": ("build",),
@@ -47,7 +47,9 @@ MODULES_FOR = {
     "info": ("info",),
     "version": ("info",),
     "inspect": ("inspect",),
-    "container": ("containers", "inspect", "lifecycle", "cp", "build"),
+    "container": ("containers", "inspect", "lifecycle", "cp", "build", "archives", "mount"),
+    **dict.fromkeys(("save", "load", "import", "export"), ("archives",)),
+    **dict.fromkeys(("mount", "umount", "unmount"), ("mount",)),
     "cp": ("cp",),
     "unshare": ("cp",),
     "completion": ("completion",),

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from pod.store.lock import (
 OCI_LAYOUT = {"imageLayoutVersion": "1.0.0"}
 REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name"
 CHUNK = 1 << 20
+SCRATCH_PREFIX = "layer-"
 
 
 def sha256_digest(data: bytes) -> str:
@@ -82,6 +83,15 @@ class BlobStore:
         except FileNotFoundError:
             raise StoreError(f"blob {digest} is missing from the store") from None
 
+    def replay(self, digest: str, write: Callable[[bytes], None]) -> None:
+        """Hand a stored blob's bytes to `write` in order, as a download would have."""
+        try:
+            with open(self.path(digest), "rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    write(chunk)
+        except FileNotFoundError:
+            raise StoreError(f"blob {digest} is missing from the store") from None
+
     def put_bytes(self, data: bytes, expected: str | None = None) -> str:
         """Store small content (manifests, configs); verify it against `expected` when given."""
         digest = sha256_digest(data)
@@ -110,6 +120,36 @@ class BlobStore:
         os.replace(source, target)
         fsync_dir(target.parent)
         return target
+
+    @contextlib.contextmanager
+    def scratch(self, suffix: str = "") -> Iterator[Path]:
+        """A temporary file in the store (named for its process, so `remove_stale_scratch` knows
+        a killed writer's), gone when the block ends unless `keep` moved it into the blobs."""
+        self.layout.tmp.mkdir(parents=True, exist_ok=True)
+        scratch = self.layout.tmp / f"{SCRATCH_PREFIX}{os.getpid()}-{os.urandom(4).hex()}{suffix}"
+        try:
+            yield scratch
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                scratch.unlink()
+
+    def keep(self, scratch: Path, digest: str) -> None:
+        """Move a scratch file whose content the caller verified to be `digest` into place."""
+        self.ensure()
+        target = self.path(digest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(scratch, target)
+        fsync_dir(target.parent)
+
+    def remove_stale_scratch(self) -> None:
+        """Scratch files of processes that were killed (`layer-<pid>-...`)."""
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(self.layout.tmp):
+                pid = entry.name.removeprefix(SCRATCH_PREFIX).partition("-")[0]
+                mine = entry.name.startswith(SCRATCH_PREFIX) and pid.isdigit()
+                if mine and not os.path.exists(f"/proc/{pid}"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
 
     def clean_incoming(self) -> None:
         """Delete partial downloads no live pull is writing (their blob lock is free)."""

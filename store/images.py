@@ -251,6 +251,23 @@ class ImageStore:
         return found
 
 
+def name_matching(record: ImageRecord, text: str) -> str | None:
+    """Which of `record`'s names `text` (a name or short name it was found by) stands for;
+    None for an ID, or when none does."""
+    try:
+        ref = reference.parse(text)
+    except PodError:
+        return None
+    if ref.digest:
+        return None
+    if not ref.is_short_name:
+        return ref.name_for_store if ref.name_for_store in record.names else None
+    for candidate in (f"localhost/{ref.path}:{ref.tag_or_default}", ref.name_for_store):
+        if candidate in record.names:
+            return candidate
+    return next((name for name in record.names if _short_name_matches(name, ref)), None)
+
+
 def _repositories(record: ImageRecord) -> set[str]:
     return {name.rpartition(":")[0] for name in record.names} | {
         d.partition("@")[0] for d in record.repo_digests

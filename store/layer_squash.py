@@ -325,11 +325,11 @@ def _open_tar(plain: IO[bytes], blob: Path) -> tarfile.TarFile:
         return tarfile.open(
             fileobj=plain,
             mode="r:",
-            tarinfo=layers._LayerTarInfo,
+            tarinfo=layers.BoundedTarInfo,
             encoding="utf-8",
             errors="surrogateescape",
         )
-    except layers._TAR_ERRORS as err:
+    except layers.TAR_ERRORS as err:
         raise UnsafeContentError(f"layer {blob.name} is not a valid tar archive: {err}") from None
 
 

@@ -13,24 +13,30 @@ On-disk form, for overlayfs with the layers as lowerdirs:
   `user.overlay.opaque=y` (rootless: mount with the `userxattr` option). meta.json says which.
 - rootless layers are unpacked by a worker inside the user's user namespace (pod.store.unpack) so
   file owners are kept as subordinate ids.
+
+A pull unpacks a layer while its blob downloads: the download hands its bytes to a pipe that an
+unpack worker (pod.store.unpack, a process of its own: in the user namespace when rootless)
+reads, and the layer is renamed into place only once the blob's digest checked and the diff id
+matched, so a bad blob leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import gzip
+import fcntl
 import hashlib
+import io
 import os
+import queue
 import re
-import shutil
 import stat
 import tarfile
-import zlib
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from pod.errors import (
     DigestMismatchError,
@@ -42,7 +48,8 @@ from pod.errors import (
 from pod.store import safepath
 from pod.store.layout import LAYER_DIFF, LAYER_META, Layout
 from pod.store.lock import atomic_write_json, fsync_dir, lock_if_free, locked, read_json
-from pod.util.userns import run_in_userns
+from pod.util.archive import MAGIC_BYTES, compression_of, decode_errors, decompressor
+from pod.util.userns import Session, run_in_userns, start_session
 
 DEFAULT_MAX_SIZE = 64 << 30
 WHITEOUT_FORMAT = "overlay-chardev"
@@ -60,7 +67,7 @@ _IGNORED_XATTR_ERRNOS = (errno.EPERM, errno.ENOTSUP, errno.EACCES, errno.EINVAL)
 _MAX_ID = 2**32 - 2
 _MAX_HEADER_BYTES = 1 << 20
 # What tarfile raises on malformed headers besides TarError (it parses numbers and maps loosely).
-_TAR_ERRORS = (tarfile.TarError, ValueError, IndexError, KeyError)
+TAR_ERRORS = (tarfile.TarError, ValueError, IndexError, KeyError)
 _EXTENDED_HEADER_TYPES = (
     tarfile.XHDTYPE,
     tarfile.XGLTYPE,
@@ -69,10 +76,14 @@ _EXTENDED_HEADER_TYPES = (
     tarfile.GNUTYPE_LONGLINK,
 )
 _CHUNK = 1 << 20
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_DEFAULT_ACL_XATTR = "system.posix_acl_default"
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _SCRATCH_NAME = re.compile(r"^([0-9a-f]{64})\.(?:partial|removing)-\d+$")
+
+# A blob downloader: feed(write) hands the blob's bytes to `write` in order as they arrive and
+# returns once the whole blob is stored with its digest checked (raising if it is not).
+Feed = Callable[[Callable[[bytes], None]], None]
 
 
 def opaque_xattr(rootless: bool) -> str:
@@ -125,21 +136,116 @@ class _DigestReader:
         return f"sha256:{self._sha.hexdigest()}"
 
 
-def _decompressed(raw: IO[bytes], limit: int) -> _DigestReader:
-    """Sniff the compression from the magic bytes rather than trust the manifest's media type."""
-    head = raw.read(4)
-    raw.seek(0)
-    decode_errors: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile)
-    stream: IO[bytes] = raw
-    if head.startswith(_GZIP_MAGIC):
-        # A binary file object, which typeshed does not declare GzipFile an IO[bytes] of.
-        stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
-    elif head == _ZSTD_MAGIC:
-        import zstandard  # only zstd layers pay for the import
+class _ReadAhead:
+    """A _DigestReader read in a thread of its own, a few blocks ahead: inflating and hashing
+    (C code that leaves the GIL) run beside the tar parsing and file writing of the reader.
 
-        stream = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        decode_errors = (zstandard.ZstdError,)
-    return _DigestReader(stream, limit, decode_errors)
+    `close` stops the thread (it ends once its read in progress returns); `size` and `digest`
+    are final after `drain`."""
+
+    _BLOCKS = 8
+
+    def __init__(self, inner: _DigestReader) -> None:
+        self._inner = inner
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(self._BLOCKS)
+        self._stop = threading.Event()
+        self._block = b""
+        self._offset = 0
+        self._ended = False
+        self._thread = threading.Thread(target=self._run, name="pod-inflate", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                data = self._inner.read(_CHUNK)
+                self._put(data)
+                if not data:
+                    return
+        except BaseException as err:  # handed to the reader
+            self._put(err)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def read(self, size: int) -> bytes:
+        while self._offset >= len(self._block):
+            if self._ended:
+                return b""
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                self._ended = True
+                raise item
+            if not item:
+                self._ended = True
+                return b""
+            self._block, self._offset = item, 0
+        data = self._block[self._offset : self._offset + size]
+        self._offset += len(data)
+        return data
+
+    def drain(self) -> None:
+        """Read to the end: tar padding after the end marker belongs to the diff id too."""
+        while self.read(_CHUNK):
+            pass
+        self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def size(self) -> int:
+        return self._inner.size
+
+    @property
+    def digest(self) -> str:
+        return self._inner.digest
+
+
+class _Sniffed(io.RawIOBase):
+    """`raw` with the bytes read to sniff its compression put back in front: a pipe cannot
+    seek back to them."""
+
+    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
+        self._head = head
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _read_head(raw: IO[bytes], size: int) -> bytes:
+    head = b""
+    while len(head) < size and (chunk := raw.read(size - len(head))):
+        head += chunk
+    return head
+
+
+def _decompressed(raw: IO[bytes], limit: int) -> _ReadAhead:
+    """`raw` decompressed as its magic bytes say, whatever a manifest claims (as
+    containers/storage does: gzip, bzip2, xz, zstd or plain tar). `raw` need not be seekable
+    (the pipe a download feeds)."""
+    head = _read_head(raw, MAGIC_BYTES)
+    sniffed = io.BufferedReader(_Sniffed(head, raw), _CHUNK)
+    compression = compression_of(head)
+    stream = sniffed if compression is None else decompressor(sniffed, compression)
+    return _ReadAhead(_DigestReader(stream, limit, decode_errors()))
 
 
 # --- extraction -------------------------------------------------------------------------------
@@ -167,6 +273,29 @@ def _xattrs(member: tarfile.TarInfo) -> Iterator[tuple[str, bytes]]:
 
 def _is_whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def _umask() -> int:
+    """The process's umask, read without setting it (os.umask would, for every thread)."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o777  # unknown: every mode is set with fchmod
+
+
+def _has_default_acl(fd: int) -> bool:
+    try:
+        os.getxattr(fd, _DEFAULT_ACL_XATTR)
+    except OSError:  # ENODATA, or no ACL support at all
+        return False
+    return True
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 @contextlib.contextmanager
@@ -207,15 +336,22 @@ class _Extractor:
         self.mounts = plain.mounts if plain else None
         self.owners_collapsed = False
         self.dirs: dict[str, safepath.DirMeta] = {}
-        # Entries come grouped by directory: keep the last parent open. Any removal may change
-        # what a path resolves to, so it marks the cached fd stale (closed on the next lookup).
-        self._parent: tuple[str, int] | None = None
-        self._parent_stale = False
+        # Entries come in tree order: the last parent's directories stay open. Any removal may
+        # change what a path resolves to, so it marks them stale (closed on the next lookup).
+        self._parents = safepath.DirStack(root_fd, create=0o755, mounts=self.mounts)
+        self._parents_stale = False
+        # What is made here is ours (no chown needed for our own ids) unless a setgid directory
+        # hands its group down: a layer's fresh root has none; `pod cp` targets may.
+        self._own_ids: tuple[int, int] | None = None
+        if not plain and not os.fstat(root_fd).st_mode & stat.S_ISGID:
+            self._own_ids = (os.geteuid(), os.getegid())
+        # Files get their mode at creation when nothing but the umask narrows it: no default
+        # ACL above (a layer's own directories may bring one: then fchmod for the rest).
+        self._umask = _umask()
+        self._modes_at_creation = not plain and not _has_default_acl(root_fd)
 
     def close(self) -> None:
-        if self._parent is not None:
-            os.close(self._parent[1])
-            self._parent = None
+        self._parents.clear()
 
     def add(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         rel = safepath.clean_relpath(member.name)
@@ -246,12 +382,10 @@ class _Extractor:
             self._entry(tar, member, rel, self._parent_fd(parent), name)
 
     def _parent_fd(self, parent: str) -> int:
-        if self._parent is None or self._parent[0] != parent or self._parent_stale:
-            self.close()
-            self._parent_stale = False
-            fd = safepath.open_dir(self.root_fd, parent, create=0o755, mounts=self.mounts)
-            self._parent = (parent, fd)
-        return self._parent[1]
+        if self._parents_stale:
+            self._parents.clear()
+            self._parents_stale = False
+        return self._parents.open(parent)
 
     def _entry(
         self, tar: tarfile.TarFile, member: tarfile.TarInfo, rel: str, pfd: int, name: str
@@ -271,8 +405,13 @@ class _Extractor:
 
     # -- owners, xattrs, times
 
-    def _chown(self, member: tarfile.TarInfo, chown: Callable[[int, int], None]) -> None:
-        """Keep the owner; an id the namespace cannot map (EINVAL) stays the namespace's root."""
+    def _chown(
+        self, member: tarfile.TarInfo, chown: Callable[[int, int], None], new: bool = False
+    ) -> None:
+        """Keep the owner; an id the namespace cannot map (EINVAL) stays the namespace's root.
+        A `new` entry (made here) that should be ours is already."""
+        if new and self._own_ids == (member.uid, member.gid):
+            return
         if not (0 <= member.uid <= _MAX_ID and 0 <= member.gid <= _MAX_ID):
             self.owners_collapsed = True
             return
@@ -287,24 +426,29 @@ class _Extractor:
         """Best effort, like podman: security.* and trusted.* need privileges a layer may lack."""
         on_path = isinstance(target, str)  # a path is never followed; an fd cannot be
         for name, value in _xattrs(member):
+            if name == _DEFAULT_ACL_XATTR:
+                self._modes_at_creation = False
             try:
                 os.setxattr(target, name, value, follow_symlinks=not on_path)
             except OSError as err:
                 if err.errno not in _IGNORED_XATTR_ERRNOS:
                     raise
 
-    def _finish_fd(self, member: tarfile.TarInfo, fd: int) -> None:
-        """Owner first (chown clears setuid bits and capabilities), then mode, xattrs, times."""
-        self._chown(member, lambda uid, gid: os.fchown(fd, uid, gid))
-        os.fchmod(fd, member.mode & 0o7777)
+    def _finish_fd(self, member: tarfile.TarInfo, fd: int, *, new: bool, mode_set: bool) -> None:
+        """Owner first (chown clears setuid bits and capabilities), then mode (unless the file
+        was made with it: `mode_set`), xattrs, times."""
+        self._chown(member, lambda uid, gid: os.fchown(fd, uid, gid), new)
+        if not mode_set:
+            os.fchmod(fd, member.mode & 0o7777)
         self._set_xattrs(member, fd)
         os.utime(fd, ns=(_mtime_ns(member), _mtime_ns(member)))
 
     def _finish_at(self, member: tarfile.TarInfo, pfd: int, name: str) -> None:
-        """_finish_fd for entries that cannot be opened (symlinks, devices, fifos)."""
+        """_finish_fd for new entries that cannot be opened (symlinks, devices, fifos)."""
         self._chown(
             member,
             lambda uid, gid: os.chown(name, uid, gid, dir_fd=pfd, follow_symlinks=False),
+            new=True,
         )
         if not member.issym():
             # Follows a link, but `name` is the node just made in a directory only we write to.
@@ -330,8 +474,17 @@ class _Extractor:
             raise OverwriteError(f'cannot overwrite directory "{shown}" with non-directory')
         if not (keep_dir and stat.S_ISDIR(st.st_mode)):
             safepath.remove_entry(pfd, name)
-            self._parent_stale = True
+            self._parents_stale = True
         return st
+
+    def _make(self, make: Callable[[], None], pfd: int, name: str, rel: str) -> None:
+        """Create `name` with `make`; an earlier entry of that name is replaced (found by the
+        creation failing, so a fresh layer pays no stat)."""
+        try:
+            make()
+        except FileExistsError:
+            self._clear(pfd, name, keep_dir=False, rel=rel)
+            make()
 
     def _layer_root(self, member: tarfile.TarInfo) -> None:
         if not member.isdir():
@@ -346,12 +499,17 @@ class _Extractor:
         )
 
     def _directory(self, member: tarfile.TarInfo, rel: str, pfd: int, name: str) -> None:
-        old = self._clear(pfd, name, keep_dir=True, rel=rel)
-        if old is None or not stat.S_ISDIR(old.st_mode):
+        old = None
+        try:
             os.mkdir(name, 0o700, dir_fd=pfd)
+        except FileExistsError:
+            old = self._clear(pfd, name, keep_dir=True, rel=rel)
+            if old is None or not stat.S_ISDIR(old.st_mode):
+                os.mkdir(name, 0o700, dir_fd=pfd)
+        new = old is None or not stat.S_ISDIR(old.st_mode)
         fd = os.open(name, _DIR_FLAGS, dir_fd=pfd)
         try:
-            self._chown(member, lambda uid, gid: os.fchown(fd, uid, gid))
+            self._chown(member, lambda uid, gid: os.fchown(fd, uid, gid), new)
             self._set_xattrs(member, fd)
             if old is not None and _is_whiteout(old):
                 # Deleted below, recreated here: the directory must hide the lower one's content.
@@ -363,31 +521,46 @@ class _Extractor:
     def _file(
         self, tar: tarfile.TarFile, member: tarfile.TarInfo, rel: str, pfd: int, name: str
     ) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        """open, write, (fchown), (fchmod), futimens, close: the mode is given at creation when
+        the umask keeps it whole and no setuid/setgid/sticky bit needs setting after chown."""
+        mode = member.mode & 0o7777
+        made_with_mode = self._modes_at_creation and not mode & (0o7000 | self._umask)
+        fd, new = self._new_file(pfd, name, mode if made_with_mode else 0o600, rel)
+        try:
+            source = tar.extractfile(member)
+            assert source is not None
+            while chunk := source.read(_CHUNK):
+                _write_all(fd, chunk)
+            self._finish_fd(member, fd, new=new, mode_set=new and made_with_mode)
+        finally:
+            os.close(fd)
+
+    def _new_file(self, pfd: int, name: str, mode: int, rel: str) -> tuple[int, bool]:
+        """`name` created for writing (an earlier entry of that name replaced), and True; or,
+        for `pod cp` onto a mount point (a running container's bind-mounted /etc/hosts), that
+        file opened to be written in place, and False."""
+        try:
+            return os.open(name, _NEW_FILE, mode, dir_fd=pfd), True
+        except FileExistsError:
+            pass
         try:
             self._clear(pfd, name, keep_dir=False, rel=rel)
         except OSError as err:
             if err.errno != errno.EBUSY or self.plain is None:
                 raise
-            # A mount point (a running container's bind-mounted /etc/hosts): written in place.
             flags = os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-        fd = os.open(name, flags, 0o600, dir_fd=pfd)
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise StoreError(f"{rel!r} is a mount point but not a regular file")
-        os.set_blocking(fd, True)
-        with open(fd, "wb") as out:
-            source = tar.extractfile(member)
-            assert source is not None
-            shutil.copyfileobj(source, out, _CHUNK)
-            out.flush()
-            self._finish_fd(member, fd)
+            fd = os.open(name, flags, dir_fd=pfd)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise StoreError(f"{rel!r} is a mount point but not a regular file") from None
+            os.set_blocking(fd, True)
+            return fd, False
+        return os.open(name, _NEW_FILE, mode, dir_fd=pfd), True
 
     def _symlink(self, member: tarfile.TarInfo, rel: str, pfd: int, name: str) -> None:
         if len(os.fsencode(member.linkname)) > safepath.MAX_PATH_BYTES:
             raise UnsafeContentError(f"symlink {member.name!r} has a target that is too long")
-        self._clear(pfd, name, keep_dir=False, rel=rel)
-        os.symlink(member.linkname, name, dir_fd=pfd)
+        self._make(lambda: os.symlink(member.linkname, name, dir_fd=pfd), pfd, name, rel)
         self._finish_at(member, pfd, name)
 
     def _hardlink(self, member: tarfile.TarInfo, rel: str, pfd: int, name: str) -> None:
@@ -424,9 +597,8 @@ class _Extractor:
         else:
             kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK
             device = os.makedev(member.devmajor, member.devminor)
-        self._clear(pfd, name, keep_dir=False, rel=rel)
         try:
-            os.mknod(name, kind | 0o600, device, dir_fd=pfd)
+            self._make(lambda: os.mknod(name, kind | 0o600, device, dir_fd=pfd), pfd, name, rel)
         except PermissionError:
             return  # no CAP_MKNOD (e.g. pod itself runs in a container): like podman, skip
         self._finish_at(member, pfd, name)
@@ -487,21 +659,30 @@ class _Extractor:
 
 
 def extract_layer(
-    blob: Path, dest: Path, *, rootless: bool, max_size: int = DEFAULT_MAX_SIZE
+    blob: Path,
+    dest: Path,
+    *,
+    rootless: bool,
+    max_size: int = DEFAULT_MAX_SIZE,
+    stream: IO[bytes] | None = None,
 ) -> ExtractResult:
     """Unpack a layer blob (gzip, zstd or plain tar) into the existing directory `dest`.
 
     `rootless` selects the opaque xattr and skips device nodes. The returned diff id is the sha256
-    of the uncompressed stream; checking it against the image config is the caller's job.
+    of the uncompressed stream; checking it against the image config is the caller's job. With
+    `stream`, the blob's bytes are read from it as they arrive (`blob` names it in messages).
     """
     with _store_errors(f"unpacking layer {blob.name}"):
         root_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         extractor = _Extractor(root_fd, rootless, max_size)
         try:
-            with open(blob, "rb") as raw:
+            with open(blob, "rb") if stream is None else contextlib.nullcontext(stream) as raw:
                 reader = _decompressed(raw, max_size)
-                _extract_members(reader, extractor)
-                reader.drain()
+                try:
+                    _extract_members(reader, extractor)
+                    reader.drain()
+                finally:
+                    reader.close()
             extractor.apply_dir_metadata()
         finally:
             extractor.close()
@@ -509,7 +690,7 @@ def extract_layer(
     return ExtractResult(reader.digest, reader.size, extractor.owners_collapsed)
 
 
-class _LayerTarInfo(tarfile.TarInfo):
+class BoundedTarInfo(tarfile.TarInfo):
     """tarfile's header parsing with the memory it spends bounded.
 
     tarfile reads a whole PAX or GNU long-name header into memory, and a sparse map entry by
@@ -519,28 +700,28 @@ class _LayerTarInfo(tarfile.TarInfo):
 
     def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
         if self.type in _EXTENDED_HEADER_TYPES and self.size > _MAX_HEADER_BYTES:
-            raise UnsafeContentError(f"layer has a {self.size}-byte extended tar header")
+            raise UnsafeContentError(f"tar archive has a {self.size}-byte extended header")
         if self.type == tarfile.GNUTYPE_SPARSE:
-            raise UnsafeContentError("layer has a sparse file, which pod does not unpack")
+            raise UnsafeContentError("tar archive has a sparse file, which pod does not unpack")
         # tarfile's per-header hook, private: typeshed leaves it out.
         return super()._proc_member(tar)  # type: ignore[misc]
 
     def _proc_gnusparse_10(self, *args: Any) -> None:
-        raise UnsafeContentError("layer has a sparse file, which pod does not unpack")
+        raise UnsafeContentError("tar archive has a sparse file, which pod does not unpack")
 
 
-def _open_tar(reader: _DigestReader) -> tarfile.TarFile:
+def _open_tar(reader: _DigestReader | _ReadAhead) -> tarfile.TarFile:
     """A streaming reader ("r|": tarfile reads the first header here already)."""
     try:
         # Stream modes only read; typeshed asks every fileobj for write, seek and tell too.
         return tarfile.open(  # type: ignore[call-overload]
             fileobj=reader,
             mode="r|",
-            tarinfo=_LayerTarInfo,
+            tarinfo=BoundedTarInfo,
             encoding="utf-8",
             errors="surrogateescape",
         )
-    except _TAR_ERRORS as err:
+    except TAR_ERRORS as err:
         raise UnsafeContentError(f"layer is not a valid tar archive: {err}") from None
 
 
@@ -555,12 +736,12 @@ def forget_members(tar: tarfile.TarFile) -> None:
 def _next_member(tar: tarfile.TarFile) -> tarfile.TarInfo | None:
     try:
         return tar.next()
-    except _TAR_ERRORS as err:
+    except TAR_ERRORS as err:
         raise UnsafeContentError(f"layer is not a valid tar archive: {err}") from None
 
 
 def _extract_members(
-    reader: _DigestReader,
+    reader: _DigestReader | _ReadAhead,
     extractor: _Extractor,
     owner: tuple[int, int] | None = None,
 ) -> None:
@@ -604,11 +785,17 @@ def extract_tar_stream(
 
 
 def unpack_layer(
-    blob: Path, dest: Path, expected_diff_id: str, *, rootless: bool, max_size: int
+    blob: Path,
+    dest: Path,
+    expected_diff_id: str,
+    *,
+    rootless: bool,
+    max_size: int,
+    stream: IO[bytes] | None = None,
 ) -> ExtractResult:
     """extract_layer, then check the diff id; on any failure `dest` is removed entirely."""
     try:
-        result = extract_layer(blob, dest, rootless=rootless, max_size=max_size)
+        result = extract_layer(blob, dest, rootless=rootless, max_size=max_size, stream=stream)
         if result.diff_id != expected_diff_id:
             raise DigestMismatchError(
                 f"layer {blob.name}: uncompressed content has digest {result.diff_id}, "
@@ -695,15 +882,123 @@ def remove_trees(paths: Sequence[Path], *, rootless: bool) -> None:
 
 
 def _unpack(
-    blob: Path, dest: Path, diff_id: str, *, rootless: bool, max_size: int
+    blob: Path, dest: Path, diff_id: str, *, rootless: bool, max_size: int, feed: Feed | None
 ) -> tuple[ExtractResult, str]:
-    """Unpack in-process (rootful) or in the user's namespace (rootless); also any warning."""
+    """Unpack in-process (rootful) or in the user's namespace (rootless), or from `feed` as it
+    downloads; also any warning."""
+    if feed is not None:
+        return _unpack_fed(feed, blob, dest, diff_id, rootless=rootless, max_size=max_size)
     if not rootless:
         return unpack_layer(blob, dest, diff_id, rootless=False, max_size=max_size), ""
     op = {"op": "unpack", "blob": str(blob), "dest": str(dest), "diff_id": diff_id}
     answer = run_in_userns(WORKER_MODULE, {"ops": [{**op, "max_size": max_size}]})
     result = ExtractResult(**answer.value[0])
     return result, answer.warning if result.owners_collapsed else ""
+
+
+class _UnpackerGone(Exception):
+    """The unpacker stopped reading the pipe (it failed): its own error says why."""
+
+
+class _Background(threading.Thread):
+    """Runs `work` beside the download, keeping its answer or its error for `outcome`."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        super().__init__(name="pod-unpack", daemon=True)
+        self._work = work
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._value = self._work()
+        except BaseException as err:  # handed to the thread that waits for it
+            self._error = err
+
+    def outcome(self) -> Any:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _PipeFeed:
+    """The write end of the pipe to the unpacker: `write` for the feed, `close` (once)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        # A larger pipe means fewer switches between download and unpack; the size is capped by
+        # fs.pipe-max-size for users, and the default pipe works too.
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _CHUNK)
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except BrokenPipeError:
+            raise _UnpackerGone from None
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _start_unpacker(
+    read_end: int, blob: Path, dest: Path, diff_id: str, *, rootless: bool, max_size: int
+) -> tuple[_Background, Session]:
+    """Start a worker unpacking what arrives on `read_end` (owned from here on): a process of
+    its own (inflating and writing files on another core than the download's), in the user's
+    namespace when rootless."""
+    try:
+        session = start_session(WORKER_MODULE, userns=rootless)
+    except BaseException:
+        os.close(read_end)
+        raise
+    op = {"op": "unpack", "blob": str(blob), "dest": str(dest), "diff_id": diff_id}
+    request = {"ops": [{**op, "max_size": max_size, "rootless": rootless}]}
+    thread = _Background(lambda: session.call(request, fds=(read_end,)))
+    thread.start()
+    return thread, session
+
+
+def _unpack_fed(
+    feed: Feed, blob: Path, dest: Path, diff_id: str, *, rootless: bool, max_size: int
+) -> tuple[ExtractResult, str]:
+    """Unpack from a pipe while `feed` downloads the blob into it. The download's error wins
+    over the unpacker's (a cut stream is its consequence); the feed returning means the blob's
+    digest checked."""
+    read_end, write_end = os.pipe()
+    pipe = _PipeFeed(write_end)
+    try:
+        unpacker, session = _start_unpacker(
+            read_end, blob, dest, diff_id, rootless=rootless, max_size=max_size
+        )
+    except BaseException:
+        pipe.close()
+        raise
+    try:
+        try:
+            feed(pipe.write)
+        except _UnpackerGone:
+            pipe.close()
+            unpacker.outcome()  # raises the unpacker's error
+            raise StoreError(f"unpacking layer {blob.name}: the unpacker stopped early") from None
+        except BaseException:
+            pipe.close()  # the unpacker sees the stream end and stops
+            with contextlib.suppress(BaseException):
+                unpacker.outcome()
+            raise
+        pipe.close()
+        answer = unpacker.outcome()
+    finally:
+        pipe.close()
+        session.close()
+    result = ExtractResult(**answer[0])
+    warning = session.warning if result.owners_collapsed else ""
+    return result, warning
 
 
 def ensure_layer(
@@ -715,12 +1010,15 @@ def ensure_layer(
     *,
     rootless: bool,
     max_size: int = DEFAULT_MAX_SIZE,
+    feed: Feed | None = None,
 ) -> LayerInfo:
     """The unpacked layer `chain_id`, unpacking `blob_path` unless the store already has it.
 
     Under the layer's lock; extraction goes to a scratch dir that gets its meta.json and is then
     renamed into place, so a layer is either complete or absent (a killed writer's scratch dir
-    is removed by cleanup_partial_layers).
+    is removed by cleanup_partial_layers). With `feed` the blob is not there yet: it is unpacked
+    as feed downloads it into `blob_path`, and the layer is renamed into place only after feed
+    returned (the blob's digest checked).
     """
     with locked(layout.layer_lock(chain_id)), _store_errors(f"storing layer {chain_id}"):
         known = read_layer_info(layout, chain_id)
@@ -733,7 +1031,7 @@ def ensure_layer(
             # its root starts as the parent's (containers/storage), unless the tar has ./
             diff.chmod(root_dir_mode(layout, parent_chain_id))
             result, warning = _unpack(
-                blob_path, diff, expected_diff_id, rootless=rootless, max_size=max_size
+                blob_path, diff, expected_diff_id, rootless=rootless, max_size=max_size, feed=feed
             )
             info = LayerInfo(
                 chain_id=chain_id,

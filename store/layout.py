@@ -25,6 +25,7 @@ SHIM_PID_FILE = "shim.pid"
 SECRETS_DIR = "secrets"
 ATTACH_SOCKET = "attach.sock"
 SLIRP4NETNS_LOG = "slirp4netns.log"
+MOUNT_COUNTS_FILE = "mounts.json"
 # A layer's directory, <root>/layers/<chain id>/.
 LAYER_DIFF = "diff"
 LAYER_META = "meta.json"
@@ -83,6 +84,11 @@ class ContainerPaths:
     def lower_links(self) -> Path:
         """Short symlinks to the lower dirs, so long mount options still fit a page."""
         return self.directory / "l"
+
+    @property
+    def mount_counts(self) -> Path:
+        """How many `pod mount`s hold merged/ mounted (store.mount_counts)."""
+        return self.directory / MOUNT_COUNTS_FILE
 
     @property
     def rootfs_copy(self) -> Path:
@@ -254,6 +260,10 @@ class Layout:
         a name `kill -9` leftovers are recognised by; renamed to layer_dir when complete."""
         return self.layer_scratch_root / f"{chain_id.removeprefix('sha256:')}.{kind}-{pid}"
 
+    def image_mount(self, image_id: str) -> ContainerPaths:
+        """Where `pod image mount` mounts an image read-only: merged/ (and its mounts.json)."""
+        return ContainerPaths(self.root / "image-mounts" / image_id)
+
     # --- image records ---
     @property
     def images_file(self) -> Path:
@@ -414,6 +424,9 @@ class Layout:
         """Network records and their address allocations (one lock: create, allocate and
         remove must see each other)."""
         return self.locks_root / "networks.lock"
+
+    def image_mount_lock(self, image_id: str) -> Path:
+        return self.locks_root / f"image-mount-{image_id}.lock"
 
     @property
     def secrets_lock(self) -> Path:

@@ -27,6 +27,7 @@ from pod.errors import UnsafeContentError
 MAX_SYMLINKS = 40
 MAX_PATH_BYTES = 4096
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_ODD = ("", ".", "..")  # components a clean path has not: left to the full walk
 
 Mounts = Mapping[str, str]
 """Bind mounts of a tree: a cleaned path below its root ("etc/hosts") → the host path mounted
@@ -306,6 +307,81 @@ def open_dir(
         walk.close()
 
 
+class DirStack:
+    """open_dir for many paths in tree order (a tar's entries, its directories' metadata):
+    the fds of the last path's directories are kept, so the next path opens only the
+    components it does not share with it, one O_NOFOLLOW step each, making missing ones with
+    `create` (a mode). A step that meets anything but a directory (a symlink to resolve inside
+    the root, a file), a path deeper than MAX_DEPTH, and every path of a tree with mounts go
+    through open_dir instead. `clear` after any removal: a kept fd may name a replaced dir.
+    """
+
+    MAX_DEPTH = 48  # fds held per stack: three layers unpack at once in one process
+
+    def __init__(self, root_fd: int, *, create: int | None, mounts: Mounts | None = None) -> None:
+        self.root_fd = root_fd
+        self.create = create
+        self.mounts = mounts
+        self._names: list[str] = []
+        self._fds: list[int] = []
+        self._other: int | None = None  # open_dir's answer for a path off the stack
+
+    def open(self, relpath: str) -> int:
+        """An fd for the directory `relpath` (a clean_relpath), valid until the next call."""
+        self._close_other()
+        names = relpath.split("/") if relpath else []
+        if self.mounts or len(names) > self.MAX_DEPTH or not all(n not in _ODD for n in names):
+            return self._off_stack(relpath)
+        shared = 0
+        for kept, name in zip(self._names, names, strict=False):
+            if kept != name:
+                break
+            shared += 1
+        self._pop_to(shared)
+        for name in names[shared:]:
+            fd = self._step(name)
+            if fd is None:
+                self.clear()
+                return self._off_stack(relpath)
+            self._names.append(name)
+            self._fds.append(fd)
+        return self._fds[-1] if self._fds else self.root_fd
+
+    def _step(self, name: str) -> int | None:
+        """The child directory `name` of the top, made if missing; None if it is no plain dir."""
+        top = self._fds[-1] if self._fds else self.root_fd
+        try:
+            return os.open(name, _DIR_FLAGS, dir_fd=top)
+        except FileNotFoundError:
+            if self.create is None:
+                return None
+        except OSError:  # ELOOP (a symlink: open_dir resolves it inside the root), ENOTDIR, ...
+            return None
+        os.mkdir(name, self.create, dir_fd=top)
+        try:
+            return os.open(name, _DIR_FLAGS, dir_fd=top)
+        except OSError:
+            return None
+
+    def _off_stack(self, relpath: str) -> int:
+        self._other = open_dir(self.root_fd, relpath, create=self.create, mounts=self.mounts)
+        return self._other
+
+    def _pop_to(self, depth: int) -> None:
+        while len(self._fds) > depth:
+            os.close(self._fds.pop())
+            self._names.pop()
+
+    def _close_other(self) -> None:
+        if self._other is not None:
+            os.close(self._other)
+            self._other = None
+
+    def clear(self) -> None:
+        self._close_other()
+        self._pop_to(0)
+
+
 def open_parent(
     root_fd: int,
     relpath: str,
@@ -367,17 +443,18 @@ def restore_dir_metadata(
 ) -> None:
     """Set each directory's mode and mtime, skipping one replaced since (by a later entry,
     which carries its own metadata)."""
-    for rel, meta in dirs:
-        try:
-            fd = open_dir(root_fd, rel, mounts=mounts)
-        except (OSError, UnsafeContentError):
-            continue
-        try:
+    stack = DirStack(root_fd, create=None, mounts=mounts)
+    try:
+        for rel, meta in dirs:
+            try:
+                fd = stack.open(rel)
+            except (OSError, UnsafeContentError):
+                continue
             if identity(fd) == meta.identity:
                 os.fchmod(fd, meta.mode)
                 os.utime(fd, ns=(meta.mtime_ns, meta.mtime_ns))
-        finally:
-            os.close(fd)
+    finally:
+        stack.clear()
 
 
 def _clear_files(fd: int) -> list[str]:

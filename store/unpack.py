@@ -9,7 +9,11 @@ subordinate ids it can. The request (JSON on stdin) is a list of operations:
                                                             → LayerDiff fields
   {"op": "volume-export", "data", "out"}                    → {}
   {"op": "volume-import", "archive", "data"}                → {}
-Start-up stays small: the standard library, zstandard (zstd layers only) and pod's store modules.
+As a session worker (`--session`) it answers one "unpack" (with "rootless": rootful pulls use it
+too, without a namespace, to unpack on another core) reading the blob from the fd sent with the
+request: a pull unpacks a layer while it downloads (store.layers.ensure_layer's feed).
+Start-up stays small: the standard library, zstandard (zstd layers only), isal (gzip) and pod's
+store modules.
 """
 
 from __future__ import annotations
@@ -18,20 +22,23 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pod.errors import PodError
 from pod.store.layer_diff import write_layer
 from pod.store.layers import extract_layer, unpack_layer
 from pod.store.safepath import chown_tree, remove_tree
 from pod.store.volume_archive import write_tar
-from pod.util.userns import worker_main
+from pod.util.userns import SESSION_FLAG, serve_session, worker_main
 
 
-def _run(op: dict[str, Any]) -> dict[str, Any]:
+def _run(op: dict[str, Any], stream: IO[bytes] | None = None) -> dict[str, Any]:
     if op["op"] == "unpack":
         blob, dest = Path(op["blob"]), Path(op["dest"])
-        result = unpack_layer(blob, dest, op["diff_id"], rootless=True, max_size=op["max_size"])
+        rootless = op.get("rootless", True)
+        result = unpack_layer(
+            blob, dest, op["diff_id"], rootless=rootless, max_size=op["max_size"], stream=stream
+        )
         return asdict(result)
     if op["op"] == "diff":
         diff = write_layer(
@@ -65,5 +72,16 @@ def handle(request: dict[str, Any]) -> list[dict[str, Any]]:
     return [_run(op) for op in request["ops"]]
 
 
+def handle_streamed(request: dict[str, Any], fds: list[int]) -> list[dict[str, Any]]:
+    """A session's request: one unpack reading the blob from the fd sent with it."""
+    (op,) = request["ops"]
+    (fd,) = fds
+    with open(fd, "rb", buffering=1 << 20) as stream:
+        return [_run(op, stream)]
+
+
 if __name__ == "__main__":
-    worker_main(handle, sys.argv[1:])
+    if SESSION_FLAG in sys.argv:
+        serve_session(handle_streamed, sys.argv[1:])
+    else:
+        worker_main(handle, sys.argv[1:])

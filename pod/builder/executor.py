@@ -487,7 +487,6 @@ def remove_build_leftovers(settings: Settings) -> None:
     named for, or labelled with, its build's process, which is gone)."""
     from pod.builder.run_step import BUILD_PID_LABEL
     from pod.container.remove import remove_container
-    from pod.image.layer_commit import remove_stale_scratch
     from pod.store.containers import ContainerStore
 
     layout, rootless = Layout(settings.root, settings.runroot), settings.rootless
@@ -496,7 +495,7 @@ def remove_build_leftovers(settings: Settings) -> None:
         if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
             with contextlib.suppress(PodError, OSError):
                 remove_container(settings, record.id, force=True, timeout=0)
-    remove_stale_scratch(layout)
+    BlobStore(layout).remove_stale_scratch()
     root = layout.builds_root
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(root):

@@ -223,6 +223,9 @@ class ContainerFacts:
     rootless: bool = False
     pid: int = 0  # the running container's init, else 0
     shim_pid: int = 0
+    # `pod export`: the rootfs as stored, running or not (no volumes, no kernel file systems,
+    # /proc, /sys and /dev as the image has them), its owners kept
+    rootfs_only: bool = False
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ContainerFacts:
@@ -289,7 +292,8 @@ class ContainerSide:
         return Stat(found.path, _kind(found.stat.st_mode))
 
     def get(self, request: Get, fd: int) -> None:
-        source = Source(request.path, request.arcname, owner=self.facts.user)
+        owner = None if self.facts.rootfs_only else self.facts.user
+        source = Source(request.path, request.arcname, owner=owner)
         _write_all(fd, lambda out: write_tar(out, self.tree, source))
 
     def put(self, request: Put, fd: int) -> None:
@@ -351,7 +355,7 @@ def open_container(
         with _worker_side(layout, store, record, facts, warn) as side:
             yield side
         return
-    if facts.pid:
+    if facts.pid and not facts.rootfs_only:
         root_fd = _open_root(f"/proc/{facts.pid}/root", f"container {facts.name}")
         try:
             yield ContainerSide(Tree(root_fd, {}, container=True), facts)
@@ -369,7 +373,8 @@ def open_container(
         try:
             root_fd = _open_root(str(merged), f"container {facts.name}")
             try:
-                yield ContainerSide(Tree(root_fd, facts.binds, container=True), facts)
+                tree = Tree(root_fd, facts.binds, container=not facts.rootfs_only)
+                yield ContainerSide(tree, facts)
             finally:
                 os.close(root_fd)
         finally:

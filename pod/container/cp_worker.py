@@ -3,7 +3,8 @@
 Its first request ("open") says which container: a running one's shim's user namespace is
 joined and its root opened through /proc/<pid>/root; for a stopped one the worker is already
 root of a fresh namespace with the user's mapping, unshares a mount namespace and mounts the
-rootfs there (gone when the worker exits). Then "stat", "get", "put" and "copy" requests are
+rootfs there (gone when the worker exits). `pod export` asks for the rootfs alone: a running
+container's as its shim mounted it. Then "stat", "get", "put" and "copy" requests are
 answered as pod.container.cp_sides.ContainerSide does in-process for rootful containers.
 """
 
@@ -45,16 +46,20 @@ def _join_shim(shim_pid: int, name: str) -> None:
 
 
 def _open_side(request: dict[str, Any]) -> ContainerSide:
+    from pod.container import rootfs as rootfs_mount
+
     facts = ContainerFacts.from_json(request["facts"])
     what = f"container {facts.name}"
     if facts.pid:
         _join_shim(facts.shim_pid, facts.name)
+        root = f"/proc/{facts.pid}/root"
+        if facts.rootfs_only:  # as the shim mounted it, in the shim's mount namespace
+            root = f"/proc/{facts.shim_pid}/root{rootfs_mount.merged_dir(Path(facts.directory))}"
         try:
-            root_fd = os.open(f"/proc/{facts.pid}/root", os.O_RDONLY | os.O_DIRECTORY)
+            root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
         except (FileNotFoundError, ProcessLookupError):
             raise PodError(f"{what} stopped while copying: try again") from None
-        return ContainerSide(Tree(root_fd, {}, container=True), facts)
-    from pod.container import rootfs as rootfs_mount
+        return ContainerSide(Tree(root_fd, {}, container=not facts.rootfs_only), facts)
     from pod.store.containers import ContainerStore
     from pod.store.layout import Layout
 
@@ -64,7 +69,7 @@ def _open_side(request: dict[str, Any]) -> ContainerSide:
     rootfs_mount.private_mount_namespace()
     rootfs_mount.mount(layout, record, directory)
     root_fd = os.open(rootfs_mount.merged_dir(directory), os.O_RDONLY | os.O_DIRECTORY)
-    return ContainerSide(Tree(root_fd, facts.binds, container=True), facts)
+    return ContainerSide(Tree(root_fd, facts.binds, container=not facts.rootfs_only), facts)
 
 
 def handle(request: dict[str, Any], fds: list[int]) -> Any:

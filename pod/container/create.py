@@ -455,6 +455,7 @@ def _volume_mounts(
             entry["source"] = item.source
         elif item.type == "volume":
             record = volumes.create(item.source or None, ignore_existing=True)
+            volumes.mark_taken(record.name)
             names.append(record.name)
             entry["source"] = str(volumes.data_dir(record.name))
             entry["volume"] = record.name

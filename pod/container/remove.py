@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pod import events
 from pod.config import Settings
 from pod.container.state import current_state
@@ -29,7 +31,7 @@ def remove_orphans(settings: Settings) -> None:
     for container_id in store.orphans():
         paths = layout.container(container_id)
         if not settings.rootless:
-            unmount(paths.directory)
+            unmount(paths.directory, force=True)
         remove_trees([paths.upper, paths.work, paths.image_mounts], rootless=settings.rootless)
         store.remove_files(container_id)
 
@@ -73,8 +75,9 @@ def remove_container(
 
     with locked(store.container_lock(record.id)):
         paths = layout.container(record.id)
-        if not record.rootless:  # a rootless rootfs lives only in its shim's mount namespace
-            unmount(paths.directory)
+        # A rootless rootfs lives in its shim's mount namespace, or a `pod unshare` session's.
+        if not record.rootless or os.geteuid() == 0:
+            unmount(paths.directory, force=True)
         if paths.directory.exists():
             remove_trees([paths.upper, paths.work, paths.image_mounts], rootless=settings.rootless)
         _network_leftovers(layout, record)

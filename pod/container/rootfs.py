@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pod.runtime import syscalls
+from pod.store import mount_counts
 from pod.store.containers import ContainerRecord
 from pod.store.layout import ContainerPaths, Layout
 
@@ -31,6 +32,7 @@ FUSE_OVERLAYFS = "fuse-overlayfs"
 VFS = "vfs"
 
 CLONE_NEWNS = 0x00020000
+MS_RDONLY = 0x1
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_SLAVE = 1 << 19
@@ -84,10 +86,16 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
     `--mount type=image` at its own directory's merged/ (its changes kept there), the volumes
     that are filesystems, and the tmpfs with its secrets (pod.container.secret_files); return
     the rootfs's driver. As podman's mountStorage, the rootfs gets an /etc/mtab (not a build
-    step's: its files go into the image)."""
+    step's: its files go into the image).
+
+    A rootfs `pod mount` holds mounted here already is used as it is (one overlay per upper
+    dir), as podman's container and its `podman mount` share one mount."""
     from pod.container import secret_files
     from pod.container.rootfs_prepare import ensure_mtab
 
+    merged = merged_dir(directory)
+    if mount_counts.held(ContainerPaths(directory).mount_counts) and os.path.ismount(merged):
+        return mounted_driver(merged)
     overlay = OverlaySettings(record.mount_program, record.overlay_mountopt)
     lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]  # top first
     driver = mount_layers(
@@ -111,9 +119,33 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
             ensure_mtab(merged_dir(directory))
         secret_files.mount(layout, record, directory)
     except BaseException:
-        unmount(directory)
+        unmount(directory, force=True)
         raise
     return driver
+
+
+def mounted_driver(merged: Path) -> str:
+    """Which driver mounted `merged`, from /proc/self/mountinfo (a bind mount: the copy)."""
+    wanted, fstype = os.fsencode(merged), b""
+    with open("/proc/self/mountinfo", "rb") as handle:
+        for line in handle:
+            fields = line.split()
+            if len(fields) > 4 and fields[4] == wanted and b"-" in fields:
+                fstype = fields[fields.index(b"-") + 1]  # the last mount on top wins
+    if fstype == b"overlay":
+        return OVERLAY
+    return FUSE_OVERLAYFS if fstype.startswith(b"fuse") else VFS
+
+
+def mount_read_only(lowers: list[Path], directory: Path, *, rootless: bool) -> None:
+    """Layers (top first) read-only at <directory>/merged: an overlay with no upper dir (which
+    needs two lower dirs: an empty one stands in for the second of a one-layer image)."""
+    paths = ContainerPaths(directory)
+    paths.merged.mkdir(parents=True, exist_ok=True)
+    if len(lowers) < 2:
+        paths.empty_lower.mkdir(exist_ok=True)
+        lowers = [*lowers, paths.empty_lower]
+    _mount_overlay(lowers, directory, userxattr=rootless, read_only=True)
 
 
 def _mount_volumes(layout: Layout, record: ContainerRecord, directory: Path) -> None:
@@ -179,9 +211,12 @@ def mount_layers(
     return VFS
 
 
-def unmount(directory: Path) -> None:
+def unmount(directory: Path, *, force: bool = False) -> None:
     """Unmount <directory>/merged, the image mounts beside it and the secrets tmpfs (lazily
-    when busy), and let go of the volumes mounted for it; nothing mounted is fine."""
+    when busy), and let go of the volumes mounted for it; nothing mounted is fine. A mount
+    that `pod mount` holds in this namespace stays, unless `force` (`rm`, the last `umount`)."""
+    if not force and mount_counts.held(ContainerPaths(directory).mount_counts):
+        return
     from pod.container import secret_files
 
     secret_files.unmount(directory)
@@ -214,25 +249,35 @@ def _unmount(merged: Path) -> None:
 
 
 def _overlay_options(
-    lowers: list[str], upper: str, work: str, userxattr: bool, extra: str | None = None
+    lowers: list[str], upper: str | None, work: str, userxattr: bool, extra: str | None = None
 ) -> str:
-    options = f"lowerdir={':'.join(lowers)},upperdir={upper},workdir={work}"
+    """The overlay's options; no `upper` makes a read-only overlay of the lower dirs."""
+    options = f"lowerdir={':'.join(lowers)}"
+    if upper is not None:
+        options += f",upperdir={upper},workdir={work}"
     return options + (",userxattr" if userxattr else "") + (f",{extra}" if extra else "")
 
 
 def _mount_overlay(
-    lowers: list[Path], directory: Path, *, userxattr: bool, extra: str = ""
+    lowers: list[Path],
+    directory: Path,
+    *,
+    userxattr: bool,
+    extra: str = "",
+    read_only: bool = False,
 ) -> None:
     """mount(2)'s data is one page: with many layers, name them by short links from <dir>/l.
     `extra` (overlay.mountopt) may hold mount flags (nodev, ...) as well as overlay options."""
     from pod.runtime.rootfs import parse_options
 
     wanted = parse_options([option for option in extra.split(",") if option])
-    flags, extra_data = wanted.flags, wanted.data_text
+    flags = wanted.flags | (MS_RDONLY if read_only else 0)
+    extra_data = wanted.data_text
     paths = ContainerPaths(directory)
     merged = paths.merged
+    upper = None if read_only else str(paths.upper)
     options = _overlay_options(
-        [str(p) for p in lowers], str(paths.upper), str(paths.work), userxattr, extra_data
+        [str(p) for p in lowers], upper, str(paths.work), userxattr, extra_data
     )
     if len(options) < os.sysconf("SC_PAGESIZE"):
         sys_mount(OVERLAY, merged, OVERLAY, flags, options)
@@ -246,7 +291,8 @@ def _mount_overlay(
     saved = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.chdir(directory)  # the relative names resolve against the mounting process's cwd
-        relative = _overlay_options(short, paths.upper.name, paths.work.name, userxattr, extra_data)
+        short_upper = None if read_only else paths.upper.name
+        relative = _overlay_options(short, short_upper, paths.work.name, userxattr, extra_data)
         sys_mount(OVERLAY, merged, OVERLAY, flags, relative)
     finally:
         os.fchdir(saved)

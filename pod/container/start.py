@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pod.config import Settings
 from pod.container.state import current_state
-from pod.errors import PodError
+from pod.errors import PodError, PortInUseError
 from pod.reporter import Reporter
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
@@ -52,7 +52,10 @@ def start_container(
     if attach_output:
         attachment = Attachment(interactive and record.interactive, record.tty, sig_proxy, keys)
     notify_socket = notify.take_socket()
-    code = launch(layout, record, attachment, reporter)
+    try:
+        code = launch(layout, record, attachment, reporter)
+    except PortInUseError as err:  # `run` exits 126 for it, `start` 125 (podman's)
+        raise PodError(f'unable to start container "{record.id}": {err}') from None
     if attachment is None:
         announce(layout, record, notify_socket)
     return code or 0

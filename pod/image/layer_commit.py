@@ -8,10 +8,8 @@ they are all the step left there, as buildah does.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import posixpath
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pod.container.user import LayerView
@@ -21,40 +19,6 @@ from pod.store import layers
 from pod.store.blobs import BlobStore
 from pod.store.layer_diff import diff_upper
 from pod.store.layout import Layout
-from pod.store.lock import fsync_dir
-
-SCRATCH_PREFIX = "layer-"
-
-
-def remove_stale_scratch(layout: Layout) -> None:
-    """Blobs being written by processes that were killed (`layer-<pid>-...`)."""
-    with contextlib.suppress(FileNotFoundError):
-        for entry in os.scandir(layout.tmp):
-            pid = entry.name.removeprefix(SCRATCH_PREFIX).partition("-")[0]
-            mine = entry.name.startswith(SCRATCH_PREFIX) and pid.isdigit()
-            if mine and not os.path.exists(f"/proc/{pid}"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.path)
-
-
-@contextlib.contextmanager
-def _scratch_blob(layout: Layout) -> Iterator[Path]:
-    """A temporary blob file in the store (named for its process), gone unless kept."""
-    layout.tmp.mkdir(parents=True, exist_ok=True)
-    scratch = layout.tmp / f"{SCRATCH_PREFIX}{os.getpid()}-{os.urandom(4).hex()}.tar.gz"
-    try:
-        yield scratch
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            scratch.unlink()
-
-
-def _keep_blob(blobs: BlobStore, scratch: Path, digest: str) -> None:
-    blobs.ensure()
-    target = blobs.path(digest)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(scratch, target)
-    fsync_dir(target.parent)
 
 
 def created_mount_points(layer_dirs: Sequence[Path], destinations: Iterable[str]) -> list[str]:
@@ -88,7 +52,7 @@ def commit_upper(
     the blob just written.
     """
     blobs = BlobStore(layout)
-    with _scratch_blob(layout) as scratch:
+    with blobs.scratch(".tar.gz") as scratch:
         diff = diff_upper(
             upper,
             scratch,
@@ -101,7 +65,7 @@ def commit_upper(
             if not keep_upper:
                 layers.remove_trees([upper], rootless=rootless)
             return None
-        _keep_blob(blobs, scratch, diff.digest)
+        blobs.keep(scratch, diff.digest)
     chain = layers.chain_ids([*(layer.diff_id for layer in parent), diff.diff_id])[-1]
     parent_chain = parent[-1].chain_id if parent else None
     if keep_upper:
@@ -135,14 +99,14 @@ def squash(
     if not image_layers:
         return None
     blobs = BlobStore(layout)
-    with _scratch_blob(layout) as scratch:
+    with blobs.scratch(".tar.gz") as scratch:
         diff = squash_blobs(
             [blobs.path(layer.digest) for layer in image_layers],
             scratch,
             timestamp=timestamp,
             on_top_of_base=bool(base),
         )
-        _keep_blob(blobs, scratch, diff.digest)
+        blobs.keep(scratch, diff.digest)
     chain = layers.chain_ids([*(layer.diff_id for layer in base), diff.diff_id])[-1]
     info = layers.ensure_layer(
         layout,

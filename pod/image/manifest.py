@@ -100,11 +100,15 @@ def parse_platform(
     return base
 
 
-def load_document(data: bytes, what: str) -> dict:
+def load_json(data: bytes, what: str) -> object:
     try:
-        value = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise UnsafeContentError(f"{what} is not valid JSON: {err}") from None
+
+
+def load_document(data: bytes, what: str) -> dict:
+    value = load_json(data, what)
     if not isinstance(value, dict):
         raise UnsafeContentError(f"{what} is not a JSON object")
     return value
@@ -127,7 +131,7 @@ def media_type_of(data: bytes, header_type: str | None) -> str:
     return OCI_MANIFEST
 
 
-def _descriptor(value: object, what: str) -> Descriptor:
+def descriptor(value: object, what: str) -> Descriptor:
     if not isinstance(value, dict):
         raise UnsafeContentError(f"{what} is not an object")
     digest, size, media = value.get("digest"), value.get("size"), value.get("mediaType", "")
@@ -145,11 +149,11 @@ def parse_manifest(data: bytes, media_type: str) -> Manifest:
     layers = doc.get("layers")
     if not isinstance(layers, list):
         raise UnsafeContentError("manifest has no layers list")
-    parsed = [_descriptor(item, f"layer {i}") for i, item in enumerate(layers)]
+    parsed = [descriptor(item, f"layer {i}") for i, item in enumerate(layers)]
     for layer in parsed:
         if layer.media_type and layer.media_type not in LAYER_TYPES:
             raise PodError(f"unsupported layer media type {layer.media_type}")
-    config = _descriptor(doc.get("config"), "config")
+    config = descriptor(doc.get("config"), "config")
     if config.size > CONFIG_LIMIT:
         raise UnsafeContentError(
             f"image config {config.digest} is {config.size} bytes, more than the {CONFIG_LIMIT} "
@@ -166,20 +170,17 @@ def select_platform(data: bytes, wanted: Platform) -> Descriptor:
         raise UnsafeContentError("image index has no manifests list")
     candidates: list[tuple[int, Descriptor]] = []
     for i, entry in enumerate(entries):
-        descriptor = _descriptor(entry, f"index entry {i}")
-        plat = entry.get("platform") or {}
+        found = descriptor(entry, f"index entry {i}")
+        plat = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
         if plat.get("os") != wanted.os or plat.get("architecture") != wanted.architecture:
             continue
         variant = plat.get("variant", "")
         if wanted.variant and variant and variant != wanted.variant:
             continue
-        candidates.append((0 if variant == wanted.variant else 1, descriptor))
+        candidates.append((0 if variant == wanted.variant else 1, found))
     if not candidates:
-        available = ", ".join(
-            f"{(e.get('platform') or {}).get('os')}/{(e.get('platform') or {}).get('architecture')}"
-            for e in entries
-            if isinstance(e, dict)
-        )
+        platforms = [e["platform"] for e in entries if isinstance(e.get("platform"), dict)]
+        available = ", ".join(f"{p.get('os')}/{p.get('architecture')}" for p in platforms)
         raise PodError(
             f"no image found in image index for architecture {wanted} (available: {available})"
         )

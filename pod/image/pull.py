@@ -1,7 +1,9 @@
 """Pull: reference → registry → verified blobs → unpacked layers → an image record.
 
 Blobs download in parallel (bounded), each under its own lock so concurrent pulls of the same
-image share one download; a layer already unpacked is neither fetched nor unpacked again. The
+image share one download; a layer unpacks while its blob downloads (the bytes go to the blob
+file and to the unpacker at once), and becomes a layer only once the blob's digest checked; a
+layer already unpacked is neither fetched nor unpacked again. The
 image record is written last, under the store lock, after checking every part is still present
 (a concurrent `rmi` may have removed a shared layer meanwhile).
 """
@@ -18,7 +20,7 @@ from pod import events
 from pod.config import Settings
 from pod.errors import ManifestUnknownError, NoSuchImageError, PodError, RegistryError
 from pod.image import manifest as mf
-from pod.image import reference
+from pod.image import reference, transports
 from pod.image.access import RegistryAccess
 from pod.image.registries_conf import RegistryConfig
 from pod.image.registries_conf import load as load_registries_conf
@@ -58,11 +60,20 @@ class _Source:
 
 
 def pull_image(settings: Settings, text: str, options: PullOptions) -> ImageRecord:
-    """Pull `text` per the policy and return the stored image record."""
+    """Pull `text` per the policy and return the stored image record. A transport reference
+    (`oci:DIR`, `docker-archive:FILE`, ...) is read from its files; `docker://` is the
+    registry, its name never resolved as a short name."""
     if options.policy not in PULL_POLICIES:
         raise PodError(
             f'invalid pull policy "{options.policy}": use one of {", ".join(PULL_POLICIES)}'
         )
+    target = transports.parse(text)
+    if target is not None and target.transport != transports.DOCKER:
+        from pod.image.file_transports import pull_from
+
+        return pull_from(settings, target, options.platform, options.reporter)
+    if target is not None:
+        text = str(target.name)
     ref = reference.parse(text)
     layout = Layout(settings.root, settings.runroot)
     images = ImageStore(layout)
@@ -186,15 +197,25 @@ def _record(settings, layout, images, record, source, manifest, diff_ids, option
 
 
 def _fetch(
-    blobs: BlobStore, source: _Source, descriptor: mf.Descriptor, reporter, kind="blob"
+    blobs: BlobStore,
+    source: _Source,
+    descriptor: mf.Descriptor,
+    reporter,
+    kind="blob",
+    sink: Callable[[bytes], None] | None = None,
 ) -> None:
-    """Download one blob unless present; the per-blob lock makes concurrent pulls share it."""
-    if blobs.has(descriptor.digest):
+    """Download one blob unless present; the per-blob lock makes concurrent pulls share it.
+
+    `sink` gets the blob's bytes in order as they arrive (from the file when another pull
+    stored it meanwhile); they are known to be right once this returns."""
+    if blobs.has(descriptor.digest) and sink is None:
         reporter.blob_skipped(descriptor.digest, "already exists", kind)
         return
     with locked(blobs.layout.blob_lock(descriptor.digest)):
         if blobs.has(descriptor.digest):
             reporter.blob_skipped(descriptor.digest, "already exists", kind)
+            if sink is not None:
+                blobs.replay(descriptor.digest, sink)
             return
         reporter.blob_started(descriptor.digest, descriptor.size, kind)
         progress: Callable[[int], None] = lambda n: reporter.blob_progress(descriptor.digest, n)  # noqa: E731
@@ -204,6 +225,7 @@ def _fetch(
             descriptor.size,
             blobs.incoming_path(descriptor.digest),
             progress,
+            sink,
         )
         blobs.commit_incoming(descriptor.digest)
         reporter.blob_done(descriptor.digest)
@@ -212,16 +234,17 @@ def _fetch(
 def _fetch_and_unpack(
     settings, layout, blobs, source, manifest, diff_ids, chains, options
 ) -> list[int]:
-    """Each layer: download (skipped when unpacked already) then unpack; layers run in parallel."""
+    """Each layer: download and unpack at once (only what is missing); layers run in parallel."""
 
     def one(i: int) -> int:
         layer = manifest.layers[i]
         # One read: a layer removed after an existence check would have no size to give.
         known = layers.read_layer_info(layout, chains[i])
-        if known is not None and blobs.has(layer.digest):
-            options.reporter.blob_skipped(layer.digest, "already exists")
+        if known is not None:
+            _fetch(blobs, source, layer, options.reporter)  # the record lists the blob too
             return known.size
-        _fetch(blobs, source, layer, options.reporter)
+        # The unpack worker reads the blob as it downloads (or from the store, when it is there).
+        feed = lambda write: _fetch(blobs, source, layer, options.reporter, sink=write)  # noqa: E731
         info = layers.ensure_layer(
             layout,
             chains[i],
@@ -229,6 +252,7 @@ def _fetch_and_unpack(
             blobs.path(layer.digest),
             diff_ids[i],
             rootless=settings.rootless,
+            feed=feed,
         )
         if info.warning:
             options.reporter.warning(info.warning)

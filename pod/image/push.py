@@ -14,12 +14,12 @@ from pod import events
 from pod.config import Settings
 from pod.errors import PodError
 from pod.image import manifest as mf
-from pod.image import reference
+from pod.image import reference, transports
 from pod.image.access import RegistryAccess
 from pod.image.registries_conf import load as load_registries_conf
 from pod.reporter import Reporter
 from pod.store.blobs import BlobStore
-from pod.store.images import ImageRecord, ImageStore
+from pod.store.images import ImageRecord, ImageStore, name_matching
 from pod.store.layout import Layout
 
 # podman's --format names; "docker" is buildah's name for v2s2, which podman takes too
@@ -48,6 +48,16 @@ def push_image(
         )
     layout = Layout(settings.root, settings.runroot)
     record = ImageStore(layout).lookup(source)
+    file_target = transports.parse(destination) if destination else None
+    if file_target is not None and file_target.transport != transports.DOCKER:
+        from pod.image.file_transports import push_to
+
+        options.reporter.copying()
+        push_to(settings, record, file_target, name_matching(record, source))
+        options.reporter.writing_manifest()
+        return record.manifest_digest
+    if file_target is not None:
+        destination = file_target.name
     target = reference.parse(destination or _default_destination(record, source))
     if target.is_short_name:
         raise PodError(

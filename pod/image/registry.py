@@ -9,7 +9,8 @@ the defective parents (each replacement has a test in tests/integration/test_reg
 - retries sleep up to 131 s on any error, requests have no timeout → 3 attempts, backoff ≤ 2 s,
   only on 429/5xx/connection reset, every request with (connect, read) timeouts;
 - download_blob never checks the digest → fetch_blob streams to disk, resumes with Range, verifies
-  digest and size (stops as soon as a blob is longer than declared);
+  digest and size (stops as soon as a blob is longer than declared), and hands the bytes on as
+  they arrive to whoever unpacks them (a layer is unpacked while it downloads);
 - upload_manifest re-serializes JSON with a fixed media type → put_manifest sends the exact bytes;
 - monolithic upload reads the blob into memory → push_blob streams the file; mount_blob mounts
   across repositories.
@@ -26,7 +27,6 @@ import hashlib
 import http.client
 import json
 import logging
-import os
 import re
 import socket
 import ssl
@@ -75,6 +75,7 @@ GENERIC_CONTENT_TYPES = ("", "application/json", "text/plain", "application/octe
 USER_AGENT = "pod/0.1 (+podman-compatible)"
 
 Progress = Callable[[int], None]
+Sink = Callable[[bytes], None]
 Body = bytes | Callable[[], Any] | None
 
 
@@ -399,6 +400,24 @@ def _media_type(content_type: str | None, data: bytes) -> str:
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc.lower()
+
+
+class _Tee:
+    """Hands a blob's bytes to `write` once each and in order, however the download went:
+    a resumed download continues where the last attempt stopped, a restarted one (the registry
+    would not resume) sends again what `write` had already."""
+
+    def __init__(self, write: Sink | None) -> None:
+        self._write = write
+        self._delivered = 0
+
+    def __call__(self, position: int, chunk: bytes) -> None:
+        if self._write is None:
+            return
+        skip = self._delivered - position
+        if skip < len(chunk):
+            self._write(chunk[skip:] if skip > 0 else chunk)
+            self._delivered = position + len(chunk)
 
 
 def _with_query(url: str, **params: str) -> str:
@@ -875,19 +894,23 @@ class RegistryClient(oras.provider.Registry):
         size: int,
         dest: Path,
         progress: Progress | None = None,
+        sink: Sink | None = None,
     ) -> None:
         """Stream a blob to `dest`, resuming a partial file; verify size and digest.
 
         On a mismatch the file is deleted and DigestMismatchError raised; when the connection
-        breaks the partial file is kept and resumed on the next attempt.
+        breaks the partial file is kept and resumed on the next attempt. `sink` gets the blob's
+        bytes in order as they arrive (a partial file's first); that they are right is known
+        only when this returns.
         """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         where = f"fetching blob {digest} from {self.host}/{repository}"
         _hasher(digest)
+        tee = _Tee(sink)
         for attempt in range(1, self.attempts + 1):
             try:
-                self._fetch_blob_once(repository, digest, size, dest, progress, where)
+                self._fetch_blob_once(repository, digest, size, dest, progress, tee, where)
                 return
             except _Interrupted as err:
                 if attempt == self.attempts:
@@ -902,9 +925,10 @@ class RegistryClient(oras.provider.Registry):
         size: int,
         dest: Path,
         progress: Progress | None,
+        tee: _Tee,
         where: str,
     ) -> None:
-        hasher, offset = self._partial(dest, digest, size)
+        hasher, offset = self._partial(dest, digest, size, tee)
         if offset == size:
             self._verify_blob(dest, digest, hasher, offset, size, where)
             return
@@ -928,7 +952,7 @@ class RegistryClient(oras.provider.Registry):
                     hasher, offset = _hasher(digest), 0
                 elif progress:
                     progress(offset)
-                total = self._stream_to(response, dest, offset, size, hasher, progress, where)
+                total = self._stream_to(response, dest, offset, size, hasher, progress, tee, where)
             elif status == 429 or status >= 500:
                 raise _Interrupted(registry_message(response))
             else:
@@ -936,8 +960,8 @@ class RegistryClient(oras.provider.Registry):
         self._verify_blob(dest, digest, hasher, total, size, where)
 
     @staticmethod
-    def _partial(dest: Path, digest: str, size: int) -> tuple[Any, int]:
-        """Hash what an earlier attempt left in `dest` (too long: start again)."""
+    def _partial(dest: Path, digest: str, size: int, tee: _Tee) -> tuple[Any, int]:
+        """Hash (and hand on) what an earlier attempt left in `dest` (too long: start again)."""
         hasher = _hasher(digest)
         try:
             offset = dest.stat().st_size
@@ -946,9 +970,12 @@ class RegistryClient(oras.provider.Registry):
         if offset > size:
             dest.unlink()
             return hasher, 0
+        position = 0
         with open(dest, "rb") as handle:
             for chunk in iter(lambda: handle.read(CHUNK), b""):
                 hasher.update(chunk)
+                tee(position, chunk)
+                position += len(chunk)
         return hasher, offset
 
     @staticmethod
@@ -959,9 +986,12 @@ class RegistryClient(oras.provider.Registry):
         size: int,
         hasher: Any,
         progress: Progress | None,
+        tee: _Tee,
         where: str,
     ) -> int:
-        """Append the body to `dest` (truncate when not resuming); stop past the declared size."""
+        """Append the body to `dest` (truncate when not resuming); stop past the declared size.
+
+        Not fsynced, as store.blobs commits blobs: every use checks content again."""
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and offset + int(declared) > size:
             dest.unlink(missing_ok=True)
@@ -983,8 +1013,7 @@ class RegistryClient(oras.provider.Registry):
                         OSError,
                     ) as err:
                         raise _Interrupted(describe_error(err, response.url)) from None
-                    total += len(chunk)
-                    if total > size:
+                    if total + len(chunk) > size:
                         out.close()
                         dest.unlink(missing_ok=True)
                         raise DigestMismatchError(
@@ -992,10 +1021,10 @@ class RegistryClient(oras.provider.Registry):
                         )
                     out.write(chunk)
                     hasher.update(chunk)
+                    tee(total, chunk)
+                    total += len(chunk)
                     if progress:
                         progress(len(chunk))
-                out.flush()
-                os.fsync(out.fileno())
         except OSError as err:
             raise StoreError(f"writing {dest}: {err.strerror or err}") from None
         return total

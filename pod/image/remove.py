@@ -61,6 +61,7 @@ def remove_images(
                 _remove_one(settings, layout, store, text, force or all_images, report)
             except NoSuchImageError as err:
                 if not ignore:
+                    err.exit_code = 1  # rmi's code for a missing image (podman's)
                     report.errors.append(err)
             except PodError as err:
                 report.errors.append(err)
@@ -95,6 +96,10 @@ def _remove_one(
     report.untagged += untagged
     for name in untagged:
         events.image_event(settings.runroot, "untag", record.id, name)
+    if deleted and layout.image_mount(record.id).directory.exists():
+        from pod.image.mount import unmount_image
+
+        unmount_image(settings, record, force=True)
     if deleted:
         report.deleted.append(record.id)
         events.image_event(settings.runroot, "remove", record.id, next(iter(record.names), ""))

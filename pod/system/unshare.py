@@ -5,7 +5,9 @@ is the user, 1.. the user's /etc/subuid and /etc/subgid ranges), so files in the
 subordinate ids can be inspected or removed. As podman, CONTAINERS_GRAPHROOT and
 CONTAINERS_RUNROOT name the store. The child is
 `python -m pod.system.unshare --userns-sync FD CMD...`: it unshares, waits for the maps, then
-execs the command; its exit code is passed through.
+execs the command; its exit code is passed through. The session has a mount namespace of its
+own, as podman's: `pod mount` works there and its mounts stay there. POD_ROOT and POD_RUNROOT
+name the store too, so pod run in the session uses the user's store, not root's.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ def run_unshare(settings: Any, command: Sequence[str], warn: Any = None) -> int:
         raise PodError("please use unshare with rootless")
     argv = list(command) or [os.environ.get("SHELL") or "/bin/sh"]
     env = dict(os.environ)
-    env["CONTAINERS_GRAPHROOT"] = str(settings.root)
-    env["CONTAINERS_RUNROOT"] = str(settings.runroot)
+    env["CONTAINERS_GRAPHROOT"] = env["POD_ROOT"] = str(settings.root)
+    env["CONTAINERS_RUNROOT"] = env["POD_RUNROOT"] = str(settings.runroot)
     parent_end, child_end = socket.socketpair()
     with parent_end:
         with child_end:
@@ -64,8 +66,14 @@ def run_unshare(settings: Any, command: Sequence[str], warn: Any = None) -> int:
 
 
 def _child(argv: list[str]) -> None:
+    from pod.container.rootfs import private_mount_namespace  # mounts come back to no one
+
     try:
         enter_userns(int(argv[1]))
+        private_mount_namespace()
+    except OSError as err:
+        print(f"Error: a mount namespace for the session: {err.strerror}", file=sys.stderr)
+        sys.exit(125)
     except PodError as err:
         print(f"Error: {err}", file=sys.stderr)
         sys.exit(125)

@@ -755,6 +755,81 @@ def layered_layers() -> list[Layer]:
     return [Layer(build_tar(layer2)), Layer(build_tar(layer3))]
 
 
+# -- a Debian image from this host's packages
+
+
+DEBIAN_PRIORITIES = ("required", "important", "standard")
+
+
+def debian_package_files(priority: str) -> list[str]:
+    """The paths dpkg installed for the host's packages of `priority`, sorted; each named
+    through its real directory (merged /usr: /lib/x is /usr/lib/x), plus the root's links
+    (/lib -> usr/lib) those names went through."""
+    listed = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Package}:${Architecture} ${Priority}\n"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split("\n")  # fmt: skip
+    packages = sorted(line.split()[0] for line in listed if line.endswith(f" {priority}"))
+    files = subprocess.run(["dpkg", "-L", *packages], capture_output=True, text=True).stdout
+    found: set[str] = set()
+    for path in files.splitlines():
+        if not path.startswith("/") or path == "/." or not os.path.lexists(path):
+            continue
+        top = "/" + path.strip("/").split("/")[0]
+        if os.path.islink(top):
+            found.add(top)
+        found.add(os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path)))
+    return sorted(found)
+
+
+def host_files_tar(paths: list[str]) -> bytes:
+    """An uncompressed layer of host files: each path with its parents, links kept, a fixed
+    mtime and no user names (so the same host gives the same bytes)."""
+    buf = io.BytesIO()
+    seen: set[str] = set()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in paths:
+            parts = path.strip("/").split("/")
+            for depth in range(1, len(parts) + 1):
+                name = "/".join(parts[:depth])
+                if name in seen or not os.path.lexists("/" + name):
+                    continue
+                seen.add(name)
+                if (
+                    os.path.isdir("/" + name)
+                    and not os.path.islink("/" + name)
+                    and depth < len(parts)
+                ):
+                    info = tarfile.TarInfo(name)
+                    info.type, info.mode = tarfile.DIRTYPE, 0o755
+                else:
+                    info = tar.gettarinfo("/" + name, arcname=name)
+                info.mtime, info.uname, info.gname = FIXED_MTIME, "", ""
+                if info.isreg():
+                    with open("/" + name, "rb") as data:
+                        tar.addfile(info, data)
+                else:
+                    tar.addfile(info)
+    return buf.getvalue()
+
+
+def debian_layers() -> list[Layer]:
+    """Three layers of a Debian system, from this (Debian) host's installed packages: the
+    required ones (what debootstrap's minbase holds), then the important, then the standard."""
+    layers, earlier = [], set()
+    for priority in DEBIAN_PRIORITIES:
+        paths = [p for p in debian_package_files(priority) if p not in earlier]
+        earlier.update(paths)
+        layers.append(Layer(host_files_tar(paths)))
+    return layers
+
+
+def debian_image() -> BuiltImage:
+    layers = debian_layers()
+    config = image_config([layer.diff_id for layer in layers], cmd=["/bin/bash"])
+    return make_image(layers, config)
+
+
 # -- hostile
 
 

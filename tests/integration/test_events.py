@@ -76,7 +76,9 @@ def test_filters_formats_and_times(pod, busybox):
     assert text.stdout == f"died b container {busybox}\n"
     plain = pod("events", "--stream=false", "--filter", "container=b", "--filter", "event=died",
                 check=True).stdout  # fmt: skip
-    assert plain.split()[4:6] == ["container", "died"] and plain.rstrip().endswith("name=b)")
+    assert plain.split()[4:6] == ["container", "died"]
+    # the container's labels follow, the image's among them (as podman's)
+    assert ", name=b, org.opencontainers.image.title=pod-test-busybox)" in plain
     assert _events(pod, "--since", "1h") != []
     assert _events(pod, "--until", "1h") == []  # all of them came less than an hour ago
     future = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
@@ -213,3 +215,26 @@ def test_network_events(pod, busybox):
     assert text.rstrip().endswith(f" network connect {ctr} (container={ctr}, name=evnet)")
     by_network = _events(pod, "--filter", "network=evnet")
     assert [e["Status"] for e in by_network] == ["create", "disconnect", "connect", "remove"]
+
+
+def test_images_as_files_and_mounts_leave_events(pod, busybox, tmp_path):
+    archive = tmp_path / "saved.tar"
+    image_id = pod("image", "inspect", "--format", "{{.Id}}", busybox, check=True).stdout.strip()
+    pod("save", "-o", archive, busybox, check=True)
+    pod("rmi", busybox, check=True)
+    pod("load", "-i", archive, check=True)
+    pod("import", archive, "imported:1", check=True)
+    pod("image", "mount", busybox, check=True)
+    pod("image", "unmount", busybox, check=True)
+    pod("create", "--name", "mounted", busybox, "true", check=True)
+    pod("mount", "mounted", check=True)
+    pod("umount", "mounted", check=True)
+    seen = [(e["Type"], e["Status"], e.get("ID", ""), e["Name"]) for e in _events(pod)]
+    assert ("image", "save", image_id, str(archive)) in seen
+    assert ("image", "loadfromarchive", "", str(archive)) in seen  # podman's name for load
+    imported = next(e for e in seen if e[1] == "import")
+    assert imported[3] == str(archive) and len(imported[2]) == 64
+    assert ("image", "mount", image_id, busybox) in seen
+    assert ("image", "unmount", image_id, busybox) in seen
+    statuses = [e[1] for e in seen if e[0] == "container" and e[3] == "mounted"]
+    assert statuses[-2:] == ["mount", "unmount"]

@@ -1,6 +1,7 @@
 """`pod pull` refuses what it cannot trust, stores nothing of it, and says so in one line:
 an image config over the size cap (a real registry serves it), a manifest whose bytes do not
-match the registry's Docker-Content-Digest (a fake registry, since a real one cannot lie), and
+match the registry's Docker-Content-Digest (a fake registry, since a real one cannot lie), a
+layer blob whose digest fails only at its end (after it unpacked while downloading), and
 references whose port no connection can use. As root and as a rootless user."""
 
 from __future__ import annotations
@@ -68,10 +69,10 @@ def test_an_oversized_image_config_is_refused_before_it_is_fetched(engine, regis
     assert_nothing_stored(engine.pod)
 
 
-def serve_image(image: BuiltImage, digest_header: str | None):
+def serve_image(image: BuiltImage, digest_header: str | None, forged: dict | None = None):
     """A fake registry serving `image` as test/img:latest, naming `digest_header` as its
-    Docker-Content-Digest (None: no header)."""
-    blobs = {blob.digest: blob.data for blob in image.blobs()}
+    Docker-Content-Digest (None: no header); `forged` blobs are served for their digests."""
+    blobs = {blob.digest: blob.data for blob in image.blobs()} | (forged or {})
 
     def manifest(handler: BaseHTTPRequestHandler) -> None:
         headers = {"Content-Type": image.media_type}
@@ -99,6 +100,22 @@ def test_the_manifest_by_tag_must_match_docker_content_digest(engine, small_imag
     assert_one_error_line(result, "does not match the registry's Docker-Content-Digest", header)
     assert not [path for path in served if "/blobs/" in path]  # nothing fetched after it
     assert_nothing_stored(engine.pod)
+
+
+def test_a_layer_blob_failing_its_digest_leaves_no_layer(engine, small_image):
+    """A layer unpacks while it downloads. Here the served blob is the right layer but for one
+    byte of its gzip header (the mtime): it unpacks to the right diff id, and only the blob's
+    digest, known at its end, is wrong. No layer, layer blob or scratch dir may be left."""
+    layer = small_image.layers[0]
+    forged = layer.data[:4] + bytes([layer.data[4] ^ 1]) + layer.data[5:]
+    with fake_server(serve_image(small_image, None, {layer.digest: forged})) as server:
+        result = engine.pod("pull", "--tls-verify=false", f"{server.host}/test/img:latest")
+    assert_one_error_line(result, f"fetching blob {layer.digest}", "digest mismatch")
+    assert engine.pod("images", "-q").stdout == ""
+    for leftovers in ("layers", "tmp/layers", "tmp/incoming"):
+        where = engine.pod.root / leftovers
+        assert not where.exists() or sorted(os.listdir(where)) == [], leftovers
+    assert not (engine.pod.root / "blobs" / "blobs" / "sha256" / layer.digest[7:]).exists()
 
 
 @pytest.mark.parametrize(

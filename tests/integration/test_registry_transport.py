@@ -408,9 +408,13 @@ def test_range_resume_and_full_download_fallback(tmp_path: Path, honour: bool) -
     with fake_server(app) as server:
         dest = tmp_path / "blob"
         dest.write_bytes(data[:123_456])
-        fake_client(server).fetch_blob("repo", sha256_digest(data), len(data), dest)
+        handed: list[bytes] = []
+        fake_client(server).fetch_blob(
+            "repo", sha256_digest(data), len(data), dest, sink=handed.append
+        )
         assert dest.read_bytes() == data
         assert server.requests_to("/blobs/")[0].headers.get("Range") == "bytes=123456-"
+    assert b"".join(handed) == data  # the partial file's bytes first, none twice
 
 
 def test_interrupted_stream_resumes(tmp_path: Path) -> None:
@@ -432,9 +436,13 @@ def test_interrupted_stream_resumes(tmp_path: Path) -> None:
 
     with fake_server(fake_registry({"/v2/repo/blobs/": flaky})) as server:
         dest = tmp_path / "blob"
-        fake_client(server).fetch_blob("repo", sha256_digest(data), len(data), dest)
+        handed: list[bytes] = []
+        fake_client(server).fetch_blob(
+            "repo", sha256_digest(data), len(data), dest, sink=handed.append
+        )
         assert dest.read_bytes() == data
     assert calls[0] == "" and calls[1].startswith("bytes=")
+    assert b"".join(handed) == data  # what an unpacker reading along gets: each byte once
 
 
 def test_server_errors_are_retried_a_bounded_number_of_times() -> None:

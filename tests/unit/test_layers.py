@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import stat
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from pod.errors import DigestMismatchError, StoreError, UnsafeContentError
 from pod.store import layers
 from pod.store.layout import Layout
 from pod.store.lock import locked
+from pod.util import archive
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown, mknod, mount)")
 
@@ -95,6 +98,44 @@ def test_trailing_padding_counts_in_the_diff_id(tmp_path: Path) -> None:
     (tmp_path / "layer").mkdir()
     result = layers.extract_layer(tmp_path / "blob", tmp_path / "layer", rootless=False)
     assert result.diff_id == sha256_digest(raw)
+
+
+def test_the_inflating_thread_ends_with_the_extraction(tmp_path: Path) -> None:
+    """Inflating runs a few blocks ahead in a thread; a layer refused early stops it too."""
+    hostile = [member("../escape", data=b"x"), member("pad", data=os.urandom(1 << 20) * 16)]
+    with pytest.raises(UnsafeContentError):
+        extract(tmp_path, hostile, compression="gzip")
+    (tmp_path / "ok").mkdir()
+    ok, _ = extract(tmp_path / "ok", [member("f", data=b"1")], compression="gzip")
+    assert ok.diff_id
+    assert [t for t in threading.enumerate() if t.name == "pod-inflate"] == []
+
+
+def test_gzip_without_isal_unpacks_the_same(tmp_path: Path, monkeypatch) -> None:
+    """python-isal is the fast inflate; without it (not installed) the stdlib's does the same."""
+    members = [directory("etc"), member("etc/big", data=os.urandom(200_000) * 3)]
+    raw = make_tar(members)
+    (tmp_path / "fast").mkdir()
+    (tmp_path / "slow").mkdir()
+    fast, fast_dest = extract(tmp_path / "fast", members, compression="gzip")
+    assert type(archive.gzip_reader(io.BytesIO(gzip.compress(b"x")))).__module__ == "isal.igzip"
+    monkeypatch.setitem(sys.modules, "isal.igzip", None)  # what `import` meets when it is missing
+    assert type(archive.gzip_reader(io.BytesIO(gzip.compress(b"x")))) is gzip.GzipFile
+    slow, slow_dest = extract(tmp_path / "slow", members, compression="gzip")
+    assert fast.diff_id == slow.diff_id == sha256_digest(raw)
+    assert (fast_dest / "etc/big").read_bytes() == (slow_dest / "etc/big").read_bytes()
+
+
+@pytest.mark.parametrize("isal", [True, False], ids=["isal", "stdlib"])
+def test_corrupt_gzip_is_refused(tmp_path: Path, monkeypatch, isal: bool) -> None:
+    if not isal:
+        monkeypatch.setitem(sys.modules, "isal.igzip", None)
+    data = bytearray(gzip.compress(make_tar([member("f", data=os.urandom(100_000))])))
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / "blob").write_bytes(bytes(data))
+    (tmp_path / "layer").mkdir()
+    with pytest.raises(UnsafeContentError, match="cannot be decompressed"):
+        layers.extract_layer(tmp_path / "blob", tmp_path / "layer", rootless=False)
 
 
 @needs_root
@@ -438,7 +479,7 @@ def test_total_uncompressed_size_is_bounded(tmp_path: Path, outside: Path) -> No
 def test_oversized_extended_header_is_refused(tmp_path: Path) -> None:
     info, data = member("f", data=b"x")
     info.pax_headers = {"comment": "x" * (2 << 20)}
-    with pytest.raises(UnsafeContentError, match="extended tar header"):
+    with pytest.raises(UnsafeContentError, match="extended header"):
         extract(tmp_path, [(info, data)])
 
 
@@ -538,6 +579,59 @@ def test_failed_hostile_layer_leaves_no_partial_dir(
         layers.ensure_layer(store, diff, None, blob, diff, rootless=False)
     assert_nothing_stored(store)
     assert not layers.layer_exists(store, diff)
+
+
+def feeding(data: bytes, chunk: int = 4096, then: BaseException | None = None, sent=None):
+    """A feed handing `data` over in pieces, as a download does, then raising `then` (what a
+    digest that does not check raises); `sent` counts the pieces the unpacker took."""
+
+    def feed(write) -> None:
+        for start in range(0, len(data), chunk):
+            write(data[start : start + chunk])
+            if sent is not None:
+                sent.append(1)
+        if then is not None:
+            raise then
+
+    return feed
+
+
+def test_a_fed_layer_unpacks_as_it_arrives(tmp_path: Path, store: Layout) -> None:
+    members = [directory("d", mode=0o750), member("d/f", data=os.urandom(50_000), mode=0o640)]
+    blob, diff = write_blob(tmp_path, members)
+    feed = feeding(blob.read_bytes())
+    info = layers.ensure_layer(
+        store, diff, None, tmp_path / "absent", diff, rootless=False, feed=feed
+    )
+    assert info.diff_id == diff and info.size == len(make_tar(members))
+    unpacked = store.layer_diff(diff)
+    assert (unpacked / "d/f").read_bytes() == members[1][1]
+    assert stat.S_IMODE((unpacked / "d").stat().st_mode) == 0o750
+    assert stat.S_IMODE((unpacked / "d/f").stat().st_mode) == 0o640
+    assert names(store.layer_scratch_root) == []
+
+
+def test_a_fed_blob_failing_its_digest_leaves_nothing(tmp_path: Path, store: Layout) -> None:
+    """The whole blob arrived and unpacked to the right diff id, but the download's digest
+    check failed after it: the layer must never become visible."""
+    blob, diff = write_blob(tmp_path, [member("hello", data=b"world")])
+    feed = feeding(blob.read_bytes(), then=DigestMismatchError("blob digest mismatch"))
+    with pytest.raises(DigestMismatchError, match="blob digest mismatch"):
+        layers.ensure_layer(store, diff, None, tmp_path / "absent", diff, rootless=False, feed=feed)
+    assert_nothing_stored(store)
+    assert not layers.layer_exists(store, diff)
+
+
+def test_a_hostile_fed_layer_stops_the_download(tmp_path: Path, store: Layout) -> None:
+    hostile = [member("../escape", data=b"x"), member("pad", data=os.urandom(1 << 20) * 64)]
+    blob, diff = write_blob(tmp_path, hostile)
+    sent: list[int] = []
+    feed = feeding(blob.read_bytes(), chunk=1 << 20, sent=sent)
+    with pytest.raises(UnsafeContentError, match="outside"):
+        layers.ensure_layer(store, diff, None, tmp_path / "absent", diff, rootless=False, feed=feed)
+    assert len(sent) < 32  # the download was cut short, not run to its end
+    assert_nothing_stored(store)
+    assert not (tmp_path / "escape").exists()
 
 
 def test_incomplete_layer_dir_is_redone(tmp_path: Path, store: Layout) -> None:
