@@ -382,7 +382,7 @@ def _matching(settings, filters: list[str], stopped: bool = False) -> list[str]:
     from pod.container.list import list_containers
 
     rows = reversed(list_containers(settings, True, list(filters)))  # newest first
-    return [row["Id"] for row in rows if not stopped or row["State"] not in ("running", "paused")]
+    return [row.ID for row in rows if not stopped or row.State not in ("running", "paused")]
 
 
 def attach_command(
