@@ -121,10 +121,10 @@ def export_command(
 
 
 def register(app: typer.Typer, image_app: typer.Typer) -> None:
-    panel = {"rich_help_panel": "Images"}
-    app.command("save", **panel)(save_command)
-    app.command("load", **panel)(load_command)
-    app.command("import", **panel)(import_command)
+    panel = "Images"
+    app.command("save", rich_help_panel=panel)(save_command)
+    app.command("load", rich_help_panel=panel)(load_command)
+    app.command("import", rich_help_panel=panel)(import_command)
     app.command("export", rich_help_panel="Containers")(export_command)
     image_app.command("save")(save_command)
     image_app.command("load")(load_command)

@@ -102,10 +102,10 @@ def image_unmount_command(
 
 
 def register(app: typer.Typer, image_app: typer.Typer) -> None:
-    panel = {"rich_help_panel": "Containers"}
-    app.command("mount", **panel)(mount_command)
-    app.command("umount", **panel)(umount_command)
-    app.command("unmount", **panel, hidden=True)(umount_command)
+    panel = "Containers"
+    app.command("mount", rich_help_panel=panel)(mount_command)
+    app.command("umount", rich_help_panel=panel)(umount_command)
+    app.command("unmount", rich_help_panel=panel, hidden=True)(umount_command)
     group = common.container_group(app)
     group.command("mount")(mount_command)
     group.command("umount")(umount_command)

@@ -120,7 +120,7 @@ class _Inspector:
     def volume(self, name: str) -> InspectVolumeData:
         return volume_document(self.volumes, self.containers, self.volumes.get(name))
 
-    def any(self, name: str) -> dict[str, Any]:
+    def any(self, name: str) -> dict[str, Any] | InspectVolumeData:
         for kind in (self.container, self.image, self.volume):
             try:
                 return kind(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import InitVar, dataclass
+from typing import Any
 
 from pod.config import Settings
 from pod.container.cgroup import controller_dir, is_pure_v2
@@ -191,7 +192,7 @@ def _net(pid: int) -> tuple[int, int]:
     return received, sent
 
 
-def _cgroup_numbers(pid: int) -> dict[str, int]:
+def _cgroup_numbers(pid: int) -> dict[str, Any]:  # ints, and per_cpu a list of them
     if is_pure_v2():
         unified = controller_dir(pid, "")
         if unified is None:

@@ -25,7 +25,7 @@ from typing import IO, Protocol
 
 from pod.errors import PodError, UnsafeContentError
 from pod.store import safepath
-from pod.store.layers import DEFAULT_MAX_SIZE, TAR_ERRORS, BoundedTarInfo
+from pod.store.layers import DEFAULT_MAX_SIZE, TAR_ERRORS, BoundedTarInfo, forget_members
 from pod.util.archive import compression_of, decode_errors, decompressor
 
 METADATA_LIMIT = 4 << 20  # manifests, configs, index.json: podman's 4 MiB manifest bound
@@ -116,7 +116,7 @@ class TarFiles:
                 with tarfile.open(fileobj=raw, mode="r:", tarinfo=BoundedTarInfo) as tar:
                     while (info := tar.next()) is not None:
                         self._add(members, info)
-                        tar.members.clear()
+                        forget_members(tar)
             except TAR_ERRORS as err:
                 raise UnsafeContentError(
                     f"{self.description} is not a valid tar archive: {err}"

@@ -138,7 +138,7 @@ RFC3339_NANO = "2006-01-02T15:04:05.999999999Z07:00"
 def _layout_chunks(layout: str) -> list[tuple[str, str]]:
     """Split a Go layout into (kind, text): kind "" is literal text; else Go's std chunk name."""
     chunks: list[tuple[str, str]] = []
-    literal = []
+    literal: list[str] = []
     i = 0
     while i < len(layout):
         kind, width = _std_chunk(layout, i)
