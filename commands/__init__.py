@@ -21,7 +21,7 @@ from pod.util.argv import command_name
 COMMAND_MODULES = (
     "containers", "exec", "images", "pull", "push", "login", "volume", "system", "info",
     "inspect", "lifecycle", "cp", "network", "build", "completion", "healthcheck",
-    "events", "secret", "generate",
+    "events", "secret", "generate", "pods", "kube",
 )  # fmt: skip
 # Which modules register each top-level name, so a command imports only its own module(s);
 # help and unknown names import them all. A unit test keeps this table complete.
@@ -53,6 +53,8 @@ MODULES_FOR = {
     "completion": ("completion",),
     "healthcheck": ("healthcheck",),
     "events": ("events",),
+    "pod": ("pods",),
+    "kube": ("kube",),
     "secret": ("secret",),
     "generate": ("generate",),
 }

@@ -181,6 +181,9 @@ def run_command(
     no_healthcheck: bool = typer.Option(
         False, "--no-healthcheck", help="Disable health checks on the container."
     ),
+    pod: str = typer.Option(
+        None, "--pod", help="Run in this pod (new:NAME makes it), sharing its namespaces."
+    ),
     secret: list[str] = typer.Option(
         [], "--secret", help="Add a secret: NAME[,type=mount|env][,target=][,uid=,gid=,mode=]."
     ),
@@ -200,9 +203,52 @@ def run_command(
     )  # fmt: skip
     options.resources = _supported_limits(options.resources)
     options.create_command = common.command_line()
+    if ctx.params["pod"]:
+        network_given = bool(
+            ctx.params["network"] or ctx.params["network_alias"] or ctx.params["ip"]
+        )
+        options = _join_pod(options, ctx.params["pod"], network_given, creating, quiet)
     code = _run(options, creating, quiet)
     if code:
         raise typer.Exit(code)
+
+
+def _join_pod(options, text: str, network_given: bool, creating: bool, quiet: bool):
+    """The options for a container of the pod `text` (new:NAME: a pod made here, with the
+    ports and network asked for, as podman does); `run` starts the pod's infra first."""
+    from dataclasses import replace
+
+    from pod.commands.progress import reporter_for
+    from pod.pods.members import join_options
+    from pod.store.layout import Layout
+    from pod.store.pods import PodStore
+
+    settings = common.settings()
+    reporter = reporter_for(quiet)
+    if text.startswith("new:"):
+        from pod.pods.create import create_pod
+        from pod.pods.options import PodOptions
+
+        record = create_pod(
+            settings,
+            PodOptions(
+                name=text.removeprefix("new:"),
+                publish=list(options.publish),
+                network_mode=options.network_mode if network_given else None,
+                create_command=["pod", *sys.argv[1:]],
+            ),
+            reporter,
+        )
+        options = replace(options, publish=[])
+        network_given = False
+    else:
+        record = PodStore(Layout(settings.root, settings.runroot)).lookup(text)
+    joined = join_options(options, record, network_given)
+    if not creating:
+        from pod.pods.lifecycle import ensure_infra_running
+
+        ensure_infra_running(settings, record.id, reporter)
+    return joined
 
 
 def _supported_limits(resources: ResourceLimits) -> ResourceLimits:
@@ -381,11 +427,13 @@ def rm_command(
 
     settings = common.settings()
     reporter = QuietReporter()
+    infra: list[tuple[str, str]] = []  # --all: the infra containers go with their pods
     if cidfile:
         containers = common.container_ids_from(cidfile, containers, ignore)
     elif all_containers:
         records = ContainerStore(Layout(settings.root, settings.runroot)).list()
-        containers = [r.id for r in removal_order(records)]
+        containers = [r.id for r in removal_order(records) if not r.infra]
+        infra = [(r.id, r.pod) for r in records if r.infra]
     elif not containers:
         raise UsageError("must specify at least one container or --all")
     errors: list[PodError] = []
@@ -395,6 +443,14 @@ def rm_command(
         except NoSuchContainerError as err:
             if not ignore:
                 errors.append(err)
+        except PodError as err:
+            errors.append(err)
+    for container_id, pod_id in infra:
+        from pod.pods.remove import remove_pod
+
+        try:
+            remove_pod(settings, pod_id, force, timeout, reporter)
+            print(container_id)
         except PodError as err:
             errors.append(err)
     remove_orphans(settings)
@@ -424,6 +480,7 @@ def ps_command(
     external: bool = typer.Option(
         False, "--external", help="Also show the containers of builds in progress."
     ),
+    pod: bool = typer.Option(False, "--pod", "-p", help="Show the pod of each container."),
 ) -> None:
     """List containers."""
     from pod.commands.render import render_rows
@@ -457,6 +514,8 @@ def ps_command(
     ]
     if size:
         columns.insert(6, ("SIZE", "Size"))
+    if pod:
+        columns += [("POD ID", "Pod"), ("PODNAME", "PodName")]
     render_rows(rows, columns, fmt, noheading)
 
 

@@ -133,6 +133,14 @@ class VolumeInUseError(PodError):
     exit_code = 2
 
 
+class NoSuchPodError(PodError):
+    """No pod by that name or ID (exit 125; `pod rm` exits 1 for it, as podman)."""
+
+
+class KubeError(PodError):
+    """A Kubernetes document pod cannot use, or cannot write one for (exit 125)."""
+
+
 class NoSuchNetworkError(PodError):
     """No network by that name or ID (exit 125; `network rm` exits 1 for it, as podman)."""
 

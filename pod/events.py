@@ -214,6 +214,12 @@ def for_container(record: Any, status: str, **extra: Any) -> Event:
                  attributes=dict(record.labels), **extra)  # fmt: skip
 
 
+def pod_event(runroot: Path, record: Any, status: str) -> None:
+    """An event about `record` (a store.pods.PodRecord): create, start, stop, kill, pause,
+    unpause, remove."""
+    emit(runroot, Event("pod", status, name=record.name, id=record.id))
+
+
 # --- reading ------------------------------------------------------------------------------------
 
 

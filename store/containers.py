@@ -150,6 +150,10 @@ class ContainerRecord:
     healthcheck: dict = field(default_factory=dict)
     health_on_failure: str = "none"
     events_backend: str = ""  # the creating command's --events-backend ("": containers.conf)
+    # The pod it is part of (store.pods): it joins the namespaces the pod's infra container
+    # shares (net through `network` = container:INFRA, the others when its shim starts it).
+    pod: str = ""
+    infra: bool = False  # the pod's infra container: it holds the namespaces (podman's IsInfra)
     # --secret, resolved: {"name", "id", "type" (mount|env), "target" (the path or variable),
     # "uid", "gid", "mode"}; never the data (pod.container.secret_files reads the store).
     secrets: list[dict] = field(default_factory=list)

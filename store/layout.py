@@ -304,6 +304,20 @@ class Layout:
     def volume_record(self, name: str) -> Path:
         return self.volume_dir(name) / "volume.json"
 
+    # --- pods: `<id>.json` records; their infra containers' pause program ---
+    @property
+    def pods_root(self) -> Path:
+        return self.root / "pods"
+
+    def pod_record(self, pod_id: str) -> Path:
+        return self.pods_root / f"{pod_id}.json"
+
+    @property
+    def pause_program(self) -> Path:
+        """pod's own pause executable (pod.pods.pause), bound into infra containers when
+        catatonit is not installed; written once, world-readable (it holds no secret)."""
+        return self.root / "infra" / "pause"
+
     # --- secrets: the records in one index, each secret's data in a 0600 file by its id ---
     @property
     def secrets_root(self) -> Path:
@@ -381,6 +395,15 @@ class Layout:
 
     def container_lock(self, container_id: str) -> Path:
         return self.locks_root / f"container-{container_id}.lock"
+
+    @property
+    def pods_lock(self) -> Path:
+        """Pod names and the set of pod records."""
+        return self.locks_root / "pods.lock"
+
+    def pod_lock(self, pod_id: str) -> Path:
+        """Held shared while a container joins the pod, exclusively while it is removed."""
+        return self.locks_root / f"pod-{pod_id}.lock"
 
     @property
     def volumes_lock(self) -> Path:

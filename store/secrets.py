@@ -8,6 +8,9 @@ is made under the secrets lock with atomic writes; names are checked before they
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import os
 import re
 import time
@@ -131,3 +134,34 @@ def _new_id(taken: set[str]) -> str:
         candidate = os.urandom(16).hex()[:ID_LENGTH]
         if candidate not in taken:
             return candidate
+
+
+# --- Kubernetes Secrets (kube play): one store secret holds a Secret's keys and values -------
+
+
+def kube_secret(name: str, values: dict[str, bytes], kind: str = "Opaque") -> bytes:
+    """The data a Kubernetes Secret is stored as: the Secret's JSON, its values base64 (as the
+    API has them), so containers and `kube play` can take one key's value out of it."""
+    document = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name},
+        "type": kind,
+        "data": {key: base64.b64encode(value).decode() for key, value in sorted(values.items())},
+    }
+    return json.dumps(document, sort_keys=True).encode()
+
+
+def kube_secret_values(data: bytes, name: str) -> dict[str, bytes]:
+    """The keys and values of a Secret stored by `kube_secret`; any other data is an error
+    (a secret made by `pod secret create` has no keys)."""
+    try:
+        document = json.loads(data)
+        values = document["data"] if document.get("kind") == "Secret" else None
+        if not isinstance(values, dict):
+            raise ValueError
+        return {str(key): base64.b64decode(value, validate=True) for key, value in values.items()}
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error):
+        raise NoSuchSecretError(
+            f"secret {name} is not a Kubernetes Secret (it was not made by kube play)"
+        ) from None

@@ -7,6 +7,7 @@ image never leaves a half-made container behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -79,17 +80,18 @@ def create_container(
 
         remove_container(settings, old.id, force=True, timeout=old.stop_timeout)
 
-    store.create(record, replace, options.replace)
-    try:
-        _write_bundle(settings, layout, store, record, options, image, defaults, reporter)
-        with locked(store.container_lock(record.id)):
-            store.write_state(record.id, ContainerState(status="configured"))
-    except BaseException:
-        from pod.network.plan import release
+    with _joining_pod(layout, options):
+        store.create(record, replace, options.replace)
+        try:
+            _write_bundle(settings, layout, store, record, options, image, defaults, reporter)
+            with locked(store.container_lock(record.id)):
+                store.write_state(record.id, ContainerState(status="configured"))
+        except BaseException:
+            from pod.network.plan import release
 
-        release(layout, record.id, record.networks)
-        store.remove_files(record.id)
-        raise
+            release(layout, record.id, record.networks)
+            store.remove_files(record.id)
+            raise
     events.container_event(settings.runroot, record, "create")
     return record
 
@@ -102,6 +104,16 @@ def _check_cgroup_manager(settings: Settings, reporter: Reporter) -> None:
     if not os.path.isdir("/run/systemd/system"):
         raise PodError("systemd not running on this host, cannot use systemd cgroups manager")
     reporter.warning("pod manages container cgroups itself: using cgroupfs, not systemd")
+
+
+def _joining_pod(layout: Layout, options: RunOptions) -> contextlib.AbstractContextManager:
+    """A pod's container is made while the pod is held: `pod rm` waits, and a pod removed
+    meanwhile fails the creation (the infra is made before its pod is complete: not held)."""
+    if not options.pod or options.infra:
+        return contextlib.nullcontext()
+    from pod.store.pods import PodStore
+
+    return PodStore(layout).joining(options.pod)
 
 
 def find_or_pull(
@@ -281,6 +293,8 @@ def _record(
         else healthcheck_config(options.health, defaults.healthcheck),
         health_on_failure=parse_on_failure(options.health.on_failure),
         events_backend=events.override(),
+        pod=options.pod,
+        infra=options.infra,
         sd_notify=options.sd_notify,
         create_command=list(options.create_command),
     )
@@ -374,7 +388,7 @@ def _secrets(layout: Layout, options: RunOptions) -> list[dict]:
         target = request.destination if request.type == "mount" else request.variable
         resolved.append(
             {"name": found.name, "id": found.id, "type": request.type, "target": target,
-             "uid": request.uid, "gid": request.gid, "mode": request.mode}
+             "uid": request.uid, "gid": request.gid, "mode": request.mode, "key": request.key}
         )  # fmt: skip
     return resolved
 

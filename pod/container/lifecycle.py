@@ -66,7 +66,7 @@ def stop_container(
     if state.status not in RUNNING and not _shim_alive(state):
         mark_stopped_by_user(store, record)
         return record
-    if stop(store, record, state, seconds):
+    if stop(store, record, state, seconds) and seconds > 0:  # podman: -t 0 kills quietly
         reporter.warning(stop_signal_failed(record, seconds))
     events.container_event(settings.runroot, record, "stop")
     return record

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import TYPE_CHECKING
 
 from pod.config import Settings
 from pod.container.state import current_state
@@ -13,8 +14,11 @@ from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
 from pod.util.humanize import human_duration, human_size, iso_time, since
 
+if TYPE_CHECKING:
+    from pod.store.pods import PodRecord
+
 SORT_KEYS = ("command", "created", "id", "image", "names", "runningfor", "size", "status")
-FILTER_KEYS = ("name", "id", "status", "label", "ancestor", "exited", "health")
+FILTER_KEYS = ("name", "id", "status", "label", "ancestor", "exited", "health", "pod")
 
 
 def health_status(record: ContainerRecord, state: ContainerState) -> str:
@@ -41,10 +45,33 @@ def _command(record: ContainerRecord, no_trunc: bool) -> str:
     return text if no_trunc or len(text) <= 20 else text[:17] + "..."
 
 
+def _pods(layout: Layout, records: list[ContainerRecord]) -> dict[str, PodRecord]:
+    """The pods of these containers by ID (the pod records are read only when one has a pod)."""
+    if not any(record.pod for record in records):
+        return {}
+    from pod.store.pods import PodStore
+
+    return {pod.id: pod for pod in PodStore(layout).list()}
+
+
+def _ports(record: ContainerRecord, by_id: dict[str, ContainerRecord]) -> str:
+    """PORTS: a pod's containers show the ports their infra publishes, as podman's."""
+    if not record.ports and record.network.startswith("container:") and record.pod:
+        record = by_id.get(record.network.partition(":")[2], record)
+    return ps_ports(record) if record.ports else ""
+
+
 def _row(
-    layout: Layout, record: ContainerRecord, state: ContainerState, no_trunc: bool, size: bool
+    layout: Layout,
+    record: ContainerRecord,
+    state: ContainerState,
+    no_trunc: bool,
+    size: bool,
+    pods: dict[str, PodRecord],
+    by_id: dict[str, ContainerRecord],
 ) -> dict:
     status = "created" if state.status == "configured" else state.status
+    pod = pods.get(record.pod)
     row = {
         "ID": record.id if no_trunc else record.short_id,
         "Id": record.id,
@@ -57,7 +84,7 @@ def _row(
         "RunningFor": human_duration(time.time() - record.created),
         "Status": status_text(state, health_status(record, state)),
         "State": status,
-        "Ports": ps_ports(record) if record.ports else "",
+        "Ports": _ports(record, by_id),
         "Names": record.name,
         "Labels": record.labels,
         "Mounts": [m.get("destination", "") for m in record.mounts],
@@ -67,7 +94,9 @@ def _row(
         "ExitedAt": int(state.finished_at),
         "StartedAt": int(state.started_at),
         "Size": "",
-        "IsInfra": False,
+        "IsInfra": record.infra,
+        "Pod": record.pod if no_trunc or not record.pod else record.pod[:12],
+        "PodName": pod.name if pod is not None else "",
     }
     if size:
         from pod.system.df import tree_size
@@ -76,8 +105,17 @@ def _row(
     return row
 
 
-def _matches(record: ContainerRecord, state: ContainerState, key: str, value: str) -> bool:
+def _matches(
+    record: ContainerRecord,
+    state: ContainerState,
+    key: str,
+    value: str,
+    pods: dict[str, PodRecord],
+) -> bool:
     status = "created" if state.status == "configured" else state.status
+    if key == "pod":
+        pod = pods.get(record.pod)
+        return pod is not None and (pod.name == value or pod.id.startswith(value))
     if key == "name":
         return re.search(value, record.name) is not None
     if key == "id":
@@ -118,7 +156,9 @@ def list_containers(
     layout = Layout(settings.root, settings.runroot)
     store = ContainerStore(layout)
     pairs = []
-    for record in store.list():
+    records = store.list()
+    pods = _pods(layout, records)
+    for record in records:
         if record.builder and not external:
             continue
         state = current_state(store, record)
@@ -130,9 +170,10 @@ def list_containers(
             and not any(k == "status" for k, _ in parsed)
         ):
             continue
-        if all(_matches(record, state, key, value) for key, value in parsed):
+        if all(_matches(record, state, key, value, pods) for key, value in parsed):
             pairs.append((record, state))
-    rows = [_row(layout, record, state, no_trunc, size) for record, state in pairs]
+    by_id = {record.id: record for record in records}
+    rows = [_row(layout, record, state, no_trunc, size, pods, by_id) for record, state in pairs]
     keys = {
         "created": lambda r: -r["Created"],
         "runningfor": lambda r: -r["Created"],

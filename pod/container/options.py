@@ -40,6 +40,9 @@ class SecretRequest:
     uid: int = 0
     gid: int = 0
     mode: int = 0o444
+    # kube play: one key of a Kubernetes Secret the store holds (store.secrets.kube_secret);
+    # "": the secret's whole data
+    key: str = ""
 
     @property
     def destination(self) -> str:
@@ -216,6 +219,10 @@ class RunOptions:
     systemd: str = "true"  # --systemd: true, false or always
     requires: list[str] = field(default_factory=list)  # containers started before this one
     no_hosts: bool = False  # --no-hosts: the image's /etc/hosts stays
+    # The pod the container joins (its ID; pod.pods.members set the options that follow from
+    # it), and whether this is the pod's infra container.
+    pod: str = ""
+    infra: bool = False
 
     @property
     def dependencies(self) -> list[tuple[str, str]]:

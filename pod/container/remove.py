@@ -25,7 +25,7 @@ def remove_orphans(settings: Settings) -> None:
     layout = Layout(settings.root, settings.runroot)
     store = ContainerStore(layout)
     for container_id in store.cut_short():
-        remove_container(settings, container_id)
+        remove_container(settings, container_id, with_pod=True)
     for container_id in store.orphans():
         paths = layout.container(container_id)
         if not settings.rootless:
@@ -41,11 +41,18 @@ def remove_container(
     volumes: bool = False,
     timeout: float = 10,
     reporter: Reporter | None = None,
+    with_pod: bool = False,
 ) -> str:
-    """Remove one container; returns its full ID. Exit 2 when running and not forced."""
+    """Remove one container; returns its full ID. Exit 2 when running and not forced. A pod's
+    infra container goes only `with_pod` (pod.pods.remove removes it last)."""
     layout = Layout(settings.root, settings.runroot)
     store = ContainerStore(layout)
     record = store.lookup(text)
+    if record.infra and not with_pod:
+        raise PodError(
+            f"container {record.id} is the infra container of pod {record.pod} and cannot be "
+            "removed without removing the pod"
+        )
     needed_by = store.dependents(record.id)
     if needed_by:
         raise PodError(
@@ -109,8 +116,8 @@ def prune_containers(settings: Settings) -> list[str]:
     store = ContainerStore(Layout(settings.root, settings.runroot))
     removed = []
     for record in removal_order(sorted(store.list(), key=lambda r: r.created)):
-        if current_state(store, record).status in RUNNING:
-            continue
+        if record.infra or current_state(store, record).status in RUNNING:
+            continue  # an infra container goes with its pod (pod pod prune)
         removed.append(remove_container(settings, record.id))
     remove_orphans(settings)
     return removed

@@ -24,7 +24,7 @@ from pod.errors import NoSuchSecretError
 from pod.store.containers import ContainerRecord
 from pod.store.layout import ContainerPaths, Layout
 from pod.store.lock import atomic_write
-from pod.store.secrets import SecretStore
+from pod.store.secrets import SecretStore, kube_secret_values
 
 MOUNT_OPTIONS = ["ro", "nosuid", "nodev", "noexec"]
 _BUNDLE = "bundle"
@@ -60,12 +60,20 @@ def _libc_call(name: str, *args: object) -> None:
 
 
 def _data(store: SecretStore, entry: Mapping) -> bytes:
+    """The secret's data, or with a `key` (kube play) that key's value of the Kubernetes
+    Secret the store holds."""
     try:
-        return store.read(store.lookup(entry["id"]))
+        data = store.read(store.lookup(entry["id"]))
     except NoSuchSecretError:
         raise NoSuchSecretError(
             f'no secret with name or id "{entry["name"]}": no such secret'
         ) from None
+    if not entry.get("key"):
+        return data
+    value = kube_secret_values(data, entry["name"]).get(entry["key"])
+    if value is None:
+        raise NoSuchSecretError(f"secret {entry['name']} has no key {entry['key']}")
+    return value
 
 
 def mount(layout: Layout, record: ContainerRecord, directory: Path) -> None:

@@ -39,6 +39,12 @@ def start_container(
             f"container {record.id} is still being created, or its creation was cut short "
             "(remove it): container state improper"
         )
+    if record.pod and not record.infra:  # the namespaces it joins must be there first
+        from pod.pods.members import infra_id
+
+        infra = infra_id(layout, record)
+        if infra:
+            start_container(settings, infra, False, False, True, reporter)
     start_dependencies(settings, record.requires, reporter)
     with locked(store.container_lock(record.id)):
         store.write_state(record.id, ContainerState(status="created"))

@@ -123,7 +123,8 @@ def _cgroup_numbers(pid: int) -> dict[str, int]:
     }
 
 
-def _row(record: ContainerRecord, state: ContainerState) -> dict:
+def stats_row(record: ContainerRecord, state: ContainerState) -> dict:
+    """One sample of a container's usage (`stats` and `pod pod stats`)."""
     numbers = _cgroup_numbers(state.pid) if state.pid > 0 else {}
     host = _host_memory()
     limit = min(numbers.get("limit", _UNLIMITED), host) if host else numbers.get("limit", 0)
@@ -167,5 +168,5 @@ def stats_rows(settings: Settings, names: list[str], include_all: bool) -> list[
         if names and not running:
             raise PodError(f"container {record.name} is not running: container state improper")
         if running or include_all:
-            rows.append(_row(record, state))
+            rows.append(stats_row(record, state))
     return rows

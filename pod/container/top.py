@@ -123,12 +123,23 @@ def tabwrite(rows: list[list[str]], minwidth: int = 12, padding: int = 2) -> str
     return "\n".join(lines) + "\n"
 
 
-def top(settings: Settings, text: str, descriptors: list[str]) -> str:
+def descriptor_names(descriptors: list[str]) -> list[str]:
+    """The columns asked for (`pid,user` or several words), checked; podman's by default."""
     names = [d for part in descriptors for d in part.split(",") if d] or DEFAULT
     columns = _columns()
     for name in names:
         if name not in columns:
             raise PodError(f"'{name}': unknown descriptor")
+    return names
+
+
+def header(names: list[str]) -> list[str]:
+    return [HEADERS[n] for n in names]
+
+
+def process_rows(settings: Settings, text: str, names: list[str]) -> list[tuple[int, list[str]]]:
+    """(host pid, cells) for every process of a running container, by their pid inside."""
+    columns = _columns()
     store = ContainerStore(Layout(settings.root, settings.runroot))
     record = store.lookup(text)
     state = current_state(store, record)
@@ -141,6 +152,10 @@ def top(settings: Settings, text: str, descriptors: list[str]) -> str:
     procs = [p for p in (read_stat(pid) for pid in members) if p is not None]
     procs.sort(key=lambda p: p.nspid[-1])
     context = _Context(state.pid, procs)
-    rows = [[HEADERS[n] for n in names]]
-    rows += [[columns[n](proc, context) for n in names] for proc in procs]
+    return [(proc.pid, [columns[n](proc, context) for n in names]) for proc in procs]
+
+
+def top(settings: Settings, text: str, descriptors: list[str]) -> str:
+    names = descriptor_names(descriptors)
+    rows = [header(names)] + [cells for _, cells in process_rows(settings, text, names)]
     return tabwrite(rows)

@@ -215,8 +215,13 @@ def shares_rootless_namespace(record) -> bool:
 
 def joins_user_namespace(record) -> bool:
     """Whether a rootless container's shim joins an existing user namespace (the shared one,
-    or the one of the container whose network it joins) instead of making a new one."""
-    return shares_rootless_namespace(record) or record.network.startswith("container:")
+    the one of the container whose network it joins, or its pod's infra's) instead of making
+    a new one."""
+    return (
+        shares_rootless_namespace(record)
+        or record.network.startswith("container:")
+        or bool(record.pod and not record.infra)
+    )
 
 
 def parse_stored(text: str, networks: Sequence[dict]) -> NetworkMode:

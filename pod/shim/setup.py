@@ -247,25 +247,38 @@ def _joined_container_pid(store: ContainerStore, record: ContainerRecord) -> int
     return state.pid
 
 
-def _set_network_namespace(
+def _set_joined_namespaces(
     layout: Layout, store: ContainerStore, record: ContainerRecord, network: Any
 ) -> None:
-    """Point the bundle's network namespace at the one this run joins: container:ID's as it
-    is now, the one the network preparation holds (rootless user-mode networking), or a new
-    one (no path)."""
-    path = network.netns_path if network is not None else ""
+    """Point the bundle's namespaces at the ones this run joins, as they are now: the network
+    of container:ID, the one the network preparation holds (rootless user-mode networking),
+    or a new one (no path); a pod's container also joins the other namespaces its pod shares
+    (pod.pods.members: ipc, uts, pid, cgroup of the infra container)."""
+    wanted: dict[str, str] = {}
     if record.network.startswith("container:"):
-        path = f"/proc/{_joined_container_pid(store, record)}/ns/net"
-    elif record.network.startswith(("ns:", "host")):
-        return  # the bundle has it as create wrote it
+        wanted["network"] = f"/proc/{_joined_container_pid(store, record)}/ns/net"
+    elif not record.network.startswith(("ns:", "host")):  # those: as create wrote the bundle
+        wanted["network"] = network.netns_path if network is not None else ""
+    if record.pod:
+        from pod.pods.members import infra_namespace_paths
+
+        wanted.update(infra_namespace_paths(layout, record))
     bundle = layout.container(record.id).config
     config = json.loads(bundle.read_bytes())
-    for namespace in config["linux"]["namespaces"]:
-        if namespace["type"] == "network" and namespace.get("path", "") != path:
-            namespace.pop("path", None)
+    namespaces = config["linux"]["namespaces"]
+    changed = False
+    for kind, path in wanted.items():
+        entry = next((n for n in namespaces if n["type"] == kind), None)
+        if entry is None and path:  # cgroup on a v1 host: only a shared one is listed
+            entry = {"type": kind}
+            namespaces.append(entry)
+        if entry is not None and entry.get("path", "") != path:
+            entry.pop("path", None)
             if path:
-                namespace["path"] = path
-            atomic_write(bundle, json.dumps(config).encode())
+                entry["path"] = path
+            changed = True
+    if changed:
+        atomic_write(bundle, json.dumps(config).encode())
 
 
 # --- the create sequence: first start and restarts alike ------------------------------------
@@ -288,7 +301,7 @@ def create_and_start(
 
     runtime = steps.load_runtime(record.runtime)
     state_root = runtime_state_root(layout, record.runtime)
-    _set_network_namespace(layout, store, record, network)
+    _set_joined_namespaces(layout, store, record, network)
     stdio = Stdio(record.tty, record.interactive)
     try:
         pid = runtime.create(
@@ -432,8 +445,8 @@ def _enter_user_namespace(
     """Rootless: become root of the container's user namespace, in a mount namespace of our
     own. A container on pod networks joins the one its rootless network namespace lives in
     (the returned fd is the use to keep); one joining another's network (container:ID) joins
-    that one's; any other gets a new one (the handshake on --sync-fd: the caller writes the
-    maps). -1: no use to keep."""
+    that one's, and a pod's container its infra's; any other gets a new one (the handshake on
+    --sync-fd: the caller writes the maps). -1: no use to keep."""
     from pod.container import rootfs
     from pod.network import rootless_netns
     from pod.network.modes import shares_rootless_namespace
@@ -444,6 +457,10 @@ def _enter_user_namespace(
         use = rootless_netns.join(layout)
     elif record.network.startswith("container:"):
         rootless_netns.join_userns(f"/proc/{_joined_container_pid(store, record)}/ns/user")
+    elif record.pod and not record.infra:  # the namespaces it joins belong to the infra's
+        from pod.pods.members import infra_pid
+
+        rootless_netns.join_userns(f"/proc/{infra_pid(layout, record)}/ns/user")
     elif args.sync_fd < 0:
         raise PodError("a rootless shim needs the user namespace handshake (--sync-fd)")
     else:

@@ -38,6 +38,8 @@ STORE_MUST_NOT_IMPORT = (
     "pod.builder",
     "pod.image",
     "pod.runtime",
+    "pod.pods",
+    "pod.kube",
 )
 RUNTIME = "pod.runtime"
 RUNTIME_MAY_IMPORT = {"pod.store.safepath"}
