@@ -211,9 +211,14 @@ def main(argv: list[str] | None = None, early_worker: Any = None) -> None:
         code = done.exit_code
     except typer.TyperException as err:
         message = err.format_message()
-        if not message or message.startswith("Usage:"):
-            # A group called without a subcommand: its help was shown; say what is missing.
-            message = "missing command: see the list above"
+        context = getattr(err, "ctx", None)
+        if context is not None and (
+            not message or message.startswith("Usage:") or message == "Missing command."
+        ):
+            # A group called without a subcommand: as podman, its help (to stdout, terminal
+            # or not), then what is missing.
+            print(context.get_help())
+            message = f"missing command '{context.command_path} COMMAND'"
         print(f"Error: {message}", file=sys.stderr)
         code = 125
     except PodError as err:

@@ -15,6 +15,10 @@ from pod.commands import common
 if TYPE_CHECKING:
     from pod.container.options import ResourceLimits
 
+# podman's warning for `run -it` when stdin is no terminal (a file, a pipe, /dev/null)
+NOT_A_TTY = (
+    "The input device is not a TTY. The --tty and --interactive flags might not work properly"
+)
 RUN_CONTEXT = {
     "allow_interspersed_args": False,
     "help_option_names": ["--help"],
@@ -286,6 +290,8 @@ def _run(options, creating: bool, quiet: bool) -> int:
     if creating:
         print(run.create(settings, options, reporter).id)
         return 0
+    if options.tty and options.interactive and not sys.stdin.isatty():
+        reporter.warning(NOT_A_TTY)
     from pod.container.create import dependency_ids
     from pod.container.start import start_dependencies
     from pod.store.containers import ContainerStore

@@ -100,10 +100,7 @@ def images_command(
         return
     rows = []
     for record in records:
-        names = record.names or ["<none>:<none>"]
-        for name in names:
-            repo, _, tag = name.rpartition(":")
-            rows.append((record, repo, tag))
+        rows += [(record, repo, tag) for repo, tag in record.listed_as()]
     rows.sort(key=key)
     columns = [("REPOSITORY", "Repository"), ("TAG", "Tag")]
     if digests:
@@ -164,7 +161,7 @@ def untag_command(
     """Remove names from a local image (the image stays)."""
     from pod.image import reference
 
-    _store().untag(image, [reference.qualify_local(name) for name in names or []])
+    _store().untag(image, [reference.local_name(name) for name in names or []])
 
 
 def history_command(

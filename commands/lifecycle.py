@@ -121,9 +121,9 @@ def kill_command(
 ) -> None:
     """Kill one or more running containers with a signal."""
     from pod.container.lifecycle import kill_container
-    from pod.container.stop import signal_number
+    from pod.util.signals import parse_signal
 
-    signal_number(signal_text)  # a bad signal is a usage error before anything is touched
+    parse_signal(signal_text)  # a bad signal is a usage error before anything is touched
 
     def action(text: str) -> None:
         kill_container(common.settings(), text, signal_text)

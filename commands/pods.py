@@ -238,10 +238,10 @@ def kill_command(
     latest: bool = typer.Option(False, "--latest", "-l", help="The latest pod."),
 ) -> None:
     """Send a signal to the running containers of one or more pods."""
-    from pod.container.stop import signal_number
     from pod.pods.lifecycle import kill_pod
+    from pod.util.signals import parse_signal
 
-    signal_number(signal_text)
+    parse_signal(signal_text)
     settings = common.settings()
     _each(
         _targets(pods, all_pods, latest),

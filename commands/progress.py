@@ -64,8 +64,8 @@ class PlainReporter(QuietReporter):
     def blob_started(self, digest: str, size: int, kind: str = "blob") -> None:
         self._say(f"Copying {kind} {digest}")
 
-    def blob_skipped(self, digest: str, reason: str) -> None:
-        self._say(f"Copying blob {short(digest)} skipped: {reason}")
+    def blob_skipped(self, digest: str, reason: str, kind: str = "blob") -> None:
+        self._say(f"Copying {kind} {short(digest)} skipped: {reason}")
 
     def writing_manifest(self) -> None:
         self._say("Writing manifest to image destination")
@@ -83,9 +83,17 @@ class RichReporter(PlainReporter):
         super().__init__()
         from rich.console import Console
 
-        self._console = Console(file=sys.stderr)
+        class CursorKeepingConsole(Console):
+            """podman's progress bars leave the cursor alone: no hide/show escapes, which
+            would also end up in `run -it`'s terminal."""
+
+            def show_cursor(self, show: bool = True) -> bool:
+                return False
+
+        self._console = CursorKeepingConsole(file=sys.stderr)
         self._progress = None
         self._tasks: dict[str, int] = {}
+        self._kinds: dict[str, str] = {}
 
     def _live(self):
         if self._progress is None:
@@ -116,6 +124,7 @@ class RichReporter(PlainReporter):
         with self._lock:
             progress = self._live()
             self._tasks[digest] = progress.add_task(f"Copying {kind} {short(digest)}", total=size)
+            self._kinds[digest] = kind
 
     def blob_progress(self, digest: str, nbytes: int) -> None:
         task = self._tasks.get(digest)
@@ -128,7 +137,7 @@ class RichReporter(PlainReporter):
             self._progress.update(
                 task,
                 completed=self._progress.tasks[task].total,
-                description=f"Copying blob {short(digest)} done",
+                description=f"Copying {self._kinds.get(digest, 'blob')} {short(digest)} done",
             )
 
     def close(self) -> None:
@@ -137,6 +146,7 @@ class RichReporter(PlainReporter):
                 self._progress.stop()
             self._progress = None
             self._tasks.clear()
+            self._kinds.clear()
 
 
 def reporter_for(quiet: bool) -> Reporter:

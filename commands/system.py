@@ -33,7 +33,7 @@ def _verbose_df(fmt: str | None) -> None:
     images, containers, volumes = verbose_usage(common.settings())
     image_rows = []
     for usage in images:
-        repository, _, tag = (usage.record.names or ["<none>:<none>"])[0].rpartition(":")
+        repository, tag = usage.record.listed_as()[0]
         image_rows.append(
             {
                 "Repository": repository,

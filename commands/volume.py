@@ -174,28 +174,16 @@ def _refuse_rootless(command: str) -> None:
 def ls_command(
     quiet: bool = common.quiet_option("Print only volume names."),
     fmt: str = common.format_option(),
-    filters: list[str] = typer.Option([], "--filter", "-f", help="Filter: name, label, dangling."),
+    filters: list[str] = typer.Option([], "--filter", "-f", help="name, label, driver, dangling."),
     noheading: bool = typer.Option(False, "--noheading", "-n", help="Do not print headings."),
 ) -> None:
     """List volumes."""
     from pod.commands.render import render_rows
-    from pod.errors import UsageError
+    from pod.store.volumes import select
 
     volumes, containers = _stores()
-    records = sorted(volumes.list(), key=lambda r: r.name)
-    for item in filters:
-        key, _, value = item.partition("=")
-        if key == "name":
-            records = [r for r in records if value in r.name]
-        elif key == "label":
-            label, sep, wanted = value.partition("=")
-            records = [
-                r for r in records if label in r.labels and (not sep or r.labels[label] == wanted)
-            ]
-        elif key == "dangling":
-            records = [r for r in records if (not _users(containers, r.name)) == (value == "true")]
-        else:
-            raise UsageError(f'invalid filter "{key}": use name, label or dangling')
+    in_use = {name for record in containers.list() for name in record.volumes}
+    records = select(sorted(volumes.list(), key=lambda r: r.name), filters, in_use)
     if quiet:
         for record in records:
             print(record.name)

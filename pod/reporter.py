@@ -26,8 +26,9 @@ class Reporter:
     def blob_done(self, digest: str) -> None:
         """The blob is complete and verified."""
 
-    def blob_skipped(self, digest: str, reason: str) -> None:
-        """No transfer needed (`already exists`, `mounted from REPO`)."""
+    def blob_skipped(self, digest: str, reason: str, kind: str = "blob") -> None:
+        """No transfer needed (`already exists`, `mounted from REPO`); `kind` as for
+        blob_started."""
 
     def writing_manifest(self) -> None:
         """The blobs are in place; the manifest is being written."""

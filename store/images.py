@@ -49,6 +49,21 @@ class ImageRecord:
     def dangling(self) -> bool:
         return not self.names
 
+    @property
+    def tags(self) -> list[str]:
+        """The names with a tag (podman's RepoTags). A pull by digest adds `repo@sha256:...`
+        to the names, as podman's store does: a name (untag and rmi take it), not a tag."""
+        return [name for name in self.names if "@" not in name]
+
+    def listed_as(self) -> list[tuple[str, str]]:
+        """(repository, tag) rows as podman's `images` shows them: one per tag; with none, the
+        first digested name's repository and <none>; with no name at all, <none> <none>."""
+        if self.tags:
+            return [(name.rpartition(":")[0], name.rpartition(":")[2]) for name in self.tags]
+        if self.names:
+            return [(self.names[0].partition("@")[0], "<none>")]
+        return [("<none>", "<none>")]
+
     @classmethod
     def from_dict(cls, data: dict) -> ImageRecord:
         known = {name for name in cls.__dataclass_fields__}
@@ -88,11 +103,17 @@ class ImageStore:
         return found
 
     def find(self, text: str, records: list[ImageRecord]) -> ImageRecord | None:
+        found = self.resolve(text, records)
+        return found[0] if found else None
+
+    def resolve(self, text: str, records: list[ImageRecord]) -> tuple[ImageRecord, str] | None:
+        """The image `text` names and the name it stands for there (podman's ImageName of a
+        container): the matched name, `repo@digest` for a digest, the first name for an ID."""
         bare = text.removeprefix("sha256:")
         if bare and all(ch in "0123456789abcdef" for ch in bare):
             by_id = [record for record in records if record.id.startswith(bare)]
             if len(by_id) == 1:
-                return by_id[0]
+                return by_id[0], (by_id[0].names or [by_id[0].id])[0]
             if len(by_id) > 1 and not text.startswith("sha256:") and len(bare) < 64:
                 raise PodError(f'"{text}" is ambiguous: it is a prefix of several image IDs')
         try:
@@ -100,20 +121,28 @@ class ImageStore:
         except PodError:
             return None
         if ref.digest:
+            name = f"{ref.repository}@{ref.digest}"
             for record in records:
-                if f"{ref.repository}@{ref.digest}" in record.repo_digests or (
+                if name in record.repo_digests or (
                     ref.digest == record.manifest_digest and ref.repository in _repositories(record)
                 ):
-                    return record
+                    return record, name
             return None
         if not ref.is_short_name:
-            wanted = ref.name_for_store
-            return next((record for record in records if wanted in record.names), None)
-        for candidate in (f"localhost/{ref.path}:{ref.tag_or_default}", ref.name_for_store):
+            candidates = [ref.name_for_store]
+        else:
+            candidates = [f"localhost/{ref.path}:{ref.tag_or_default}", ref.name_for_store]
+        for candidate in candidates:
             match = next((record for record in records if candidate in record.names), None)
             if match:
-                return match
-        return next((r for r in records if any(_short_name_matches(n, ref) for n in r.names)), None)
+                return match, candidate
+        if not ref.is_short_name:
+            return None
+        for record in records:
+            for name in record.names:
+                if _short_name_matches(name, ref):
+                    return record, name
+        return None
 
     # --- changing ---
     def _save(self, records: list[ImageRecord]) -> None:

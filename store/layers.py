@@ -49,6 +49,7 @@ WHITEOUT_FORMAT = "overlay-chardev"
 ROOTFUL_OPAQUE_XATTR = "trusted.overlay.opaque"
 ROOTLESS_OPAQUE_XATTR = "user.overlay.opaque"
 WORKER_MODULE = "pod.store.unpack"
+DEFAULT_ROOT_MODE = 0o555  # containers/storage's mode for a root no layer tar sets
 
 _WHITEOUT_PREFIX = ".wh."
 _OPAQUE_MARKER = ".wh..wh..opq"
@@ -712,6 +713,8 @@ def ensure_layer(
         try:
             diff = partial / LAYER_DIFF
             diff.mkdir()
+            # its root starts as the parent's (containers/storage), unless the tar has ./
+            diff.chmod(root_dir_mode(layout, parent_chain_id))
             result, warning = _unpack(
                 blob_path, diff, expected_diff_id, rootless=rootless, max_size=max_size
             )
@@ -732,6 +735,17 @@ def ensure_layer(
                 remove_trees([partial], rootless=rootless)
             raise
         return info
+
+
+def root_dir_mode(layout: Layout, chain_id: str | None) -> int:
+    """The mode of a layer's root directory, which a layer on top of it (or a container's
+    upper directory) starts with, as containers/storage does: 0555 without a layer below."""
+    if chain_id is None:
+        return DEFAULT_ROOT_MODE
+    try:
+        return stat.S_IMODE(os.stat(layout.layer_diff(chain_id)).st_mode)
+    except FileNotFoundError:
+        return DEFAULT_ROOT_MODE
 
 
 def _fresh_scratch_dir(layout: Layout, chain_id: str, *, rootless: bool) -> Path:
@@ -784,11 +798,11 @@ def adopt_layer(
         )
         partial = _fresh_scratch_dir(layout, chain_id, rootless=rootless)
         try:
-            os.rename(upper, partial / LAYER_DIFF)
+            _move_dir(upper, partial / LAYER_DIFF)
             _move_into_place(layout, partial, info)
         except BaseException:
             with contextlib.suppress(OSError):
-                os.rename(partial / LAYER_DIFF, upper)
+                _move_dir(partial / LAYER_DIFF, upper)
             with contextlib.suppress(OSError, PodError):
                 remove_trees([partial], rootless=rootless)
             raise
@@ -834,3 +848,20 @@ def cleanup_partial_layers(layout: Layout, *, rootless: bool | None = None) -> l
                     remove_trees([layout.layer_scratch_root / name], rootless=rootless)
                 removed.append(name)
     return removed
+
+
+def _move_dir(source: Path, target: Path) -> None:
+    """Rename the directory `source` to `target` under another parent, keeping its mode. Such a
+    rename rewrites the directory's `..`, which needs write permission on it for anyone without
+    CAP_DAC_OVERRIDE (rootless): a root dir of mode 0555 (the image's) gets u+w for the rename."""
+    mode = stat.S_IMODE(os.lstat(source).st_mode)
+    if mode & stat.S_IWUSR:
+        os.rename(source, target)
+        return
+    os.chmod(source, mode | stat.S_IWUSR)
+    try:
+        os.rename(source, target)
+    except BaseException:
+        os.chmod(source, mode)
+        raise
+    os.chmod(target, mode)

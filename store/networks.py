@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import itertools
 import os
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
@@ -33,6 +32,7 @@ from pod.store import subnets
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
 from pod.store.names import name_problem
+from pod.util.filters import group_filters, labels_match, parse_bool, regex_any
 from pod.util.timefmt import go_now, parse_moment, parse_time
 
 DEFAULT_NAME = "pod"
@@ -385,42 +385,19 @@ PRUNE_FILTERS = ("label", "label!", "until")
 
 def parse_filters(items: list[str], allowed: tuple[str, ...]) -> dict[str, list[str]]:
     """`key=value` flags → key → values (several values of one key: any may match)."""
-    parsed: dict[str, list[str]] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"filter input must be in the form of filter=value: {item} is invalid")
-        if key.lower() not in allowed:
+    parsed = group_filters(items)
+    for key in parsed:
+        if key not in allowed:
             raise UsageError(f'invalid filter "{key}"')
-        parsed.setdefault(key.lower(), []).append(value)
     return parsed
-
-
-def _regex_any(patterns: list[str], text: str) -> bool:
-    """Go's regexp.MatchString over the patterns: unanchored; a bad pattern matches nothing."""
-    for pattern in patterns:
-        with contextlib.suppress(re.error):
-            if re.search(pattern, text):
-                return True
-    return False
-
-
-def _labels_match(wanted: list[str], labels: dict[str, str]) -> bool:
-    """Every `key` or `key=value` must be present."""
-    for item in wanted:
-        key, sep, value = item.partition("=")
-        if key not in labels or (sep and labels[key] != value):
-            return False
-    return True
 
 
 def _parse_bool(text: str) -> bool:
     """Go's strconv.ParseBool."""
-    if text in ("1", "t", "T", "TRUE", "true", "True"):
-        return True
-    if text in ("0", "f", "F", "FALSE", "false", "False"):
-        return False
-    raise UsageError(f'invalid dangling filter value "{text}"')
+    value = parse_bool(text)
+    if value is None:
+        raise UsageError(f'invalid dangling filter value "{text}"')
+    return value
 
 
 def select(
@@ -430,15 +407,15 @@ def select(
     checks: list[Callable[[NetworkRecord], bool]] = []
     for key, values in filters.items():
         if key == "name":
-            checks.append(lambda r, v=values: _regex_any(v, r.name))
+            checks.append(lambda r, v=values: regex_any(v, r.name))
         elif key == "id":
-            checks.append(lambda r, v=values: _regex_any(v, r.id))
+            checks.append(lambda r, v=values: regex_any(v, r.id))
         elif key == "driver":
             checks.append(lambda r, v=values: r.driver in v)
         elif key == "label":
-            checks.append(lambda r, v=values: _labels_match(v, r.labels))
+            checks.append(lambda r, v=values: labels_match(v, r.labels))
         elif key == "label!":
-            checks.append(lambda r, v=values: not _labels_match(v, r.labels))
+            checks.append(lambda r, v=values: not labels_match(v, r.labels))
         elif key == "until":
             checks.append(_until(values))
         elif key == "dangling":

@@ -438,3 +438,31 @@ def remove_tree(path: Path) -> None:
         remove_entry(fd, path.name)
     finally:
         os.close(fd)
+
+
+def chown_tree(path: Path, uid: int, gid: int) -> None:
+    """chown `path` and, when it is a directory, everything below it, never following a link
+    below it (podman's `-v SRC:DST:U`): each name is changed relative to its directory's fd."""
+    st = os.stat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        os.chown(path, uid, gid)
+        return
+    fd = os.open(path, _DIR_FLAGS)
+    try:
+        _chown_below(fd, uid, gid)
+        os.fchown(fd, uid, gid)
+    finally:
+        os.close(fd)
+
+
+def _chown_below(dir_fd: int, uid: int, gid: int) -> None:
+    for entry in os.scandir(dir_fd):
+        if entry.is_dir(follow_symlinks=False):
+            child = os.open(entry.name, _DIR_FLAGS, dir_fd=dir_fd)
+            try:
+                _chown_below(child, uid, gid)
+                os.fchown(child, uid, gid)
+            finally:
+                os.close(child)
+        else:
+            os.chown(entry.name, uid, gid, dir_fd=dir_fd, follow_symlinks=False)

@@ -4,7 +4,7 @@ Rootless pod cannot own files as the image's users; as root of a namespace holdi
 subordinate ids it can. The request (JSON on stdin) is a list of operations:
   {"op": "unpack", "blob", "dest", "diff_id", "max_size"}  → ExtractResult fields
   {"op": "remove", "path"}                                  → {}
-  {"op": "chown", "path", "uid", "gid"}                     → {}
+  {"op": "chown", "path", "uid", "gid"[, "recursive"]}      → {}
   {"op": "diff", "upper", "blob_out", "timestamp", "exclude", "opaque_xattr", "prune"}
                                                             → LayerDiff fields
   {"op": "volume-export", "data", "out"}                    → {}
@@ -23,7 +23,7 @@ from typing import Any
 from pod.errors import PodError
 from pod.store.layer_diff import write_layer
 from pod.store.layers import extract_layer, unpack_layer
-from pod.store.safepath import remove_tree
+from pod.store.safepath import chown_tree, remove_tree
 from pod.store.volume_archive import write_tar
 from pod.util.userns import worker_main
 
@@ -43,8 +43,11 @@ def _run(op: dict[str, Any]) -> dict[str, Any]:
             prune=op.get("prune", False),
         )
         return asdict(diff)
-    if op["op"] == "chown":  # a build cache dir for a container user
-        os.chown(op["path"], op["uid"], op["gid"])
+    if op["op"] == "chown":  # a build cache dir, or a -v SRC:DST:U, for a container user
+        if op.get("recursive"):
+            chown_tree(Path(op["path"]), op["uid"], op["gid"])
+        else:
+            os.chown(op["path"], op["uid"], op["gid"])
         return {}
     if op["op"] == "remove":
         remove_tree(Path(op["path"]))

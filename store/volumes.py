@@ -12,6 +12,9 @@ from pod.store.layers import chown_path, remove_trees
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
 from pod.store.names import name_problem
+from pod.util.filters import checked_regexps, group_filters, labels_match, parse_bool, regex_any
+
+LIST_FILTERS = ("name", "label", "driver", "dangling")
 
 
 @dataclass
@@ -109,3 +112,33 @@ class VolumeStore:
         with locked(self.lock_path):
             self._record_file(name).unlink(missing_ok=True)
             remove_trees([self.directory(name)], rootless=rootless)
+
+
+def select(records: list[VolumeRecord], items: list[str], in_use: set[str]) -> list[VolumeRecord]:
+    """`volume ls --filter` as podman's: `name` a regexp, `label` key or key=value, `driver`,
+    `dangling` (no container uses it; `in_use` names those that are used). Any value of a key
+    may match; every key must."""
+    grouped = group_filters(items)
+    checks = []
+    for key, values in grouped.items():
+        if key not in LIST_FILTERS:
+            raise UsageError(f'"{key}" is an invalid volume filter')
+        if key == "name":
+            patterns = checked_regexps(values)
+            checks.append(lambda r, v=patterns: regex_any(v, r.name))
+        elif key == "label":
+            checks.append(lambda r, v=values: labels_match(v, r.labels))
+        elif key == "driver":
+            checks.append(lambda r, v=values: r.driver in v)
+        else:
+            wanted = set()
+            for value in values:
+                dangling = parse_bool(value)
+                if dangling is None:
+                    raise UsageError(
+                        f'"{value}" is not a valid value for the "dangling" filter - '
+                        "must be true or false"
+                    )
+                wanted.add(dangling)
+            checks.append(lambda r, w=wanted: (r.name not in in_use) in w)
+    return [r for r in records if all(check(r) for check in checks)]

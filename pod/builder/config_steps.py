@@ -93,10 +93,10 @@ def _volume(work: WorkingImage, instr: cf.Instruction, env: Env, escape: str) ->
 
 
 def _stopsignal(work: WorkingImage, instr: cf.Instruction, env: Env, escape: str) -> object:
-    from pod.container.spec import signal_number
+    from pod.util.signals import parse_signal
 
     value = words.expand(instr.text, env, escape)
-    signal_number(value)  # an unknown signal is an error now, not at `pod stop`
+    parse_signal(value)  # an unknown signal is an error now, not at `pod stop`
     work.section["StopSignal"] = value
     return value
 

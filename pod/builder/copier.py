@@ -80,6 +80,9 @@ class _Copier:
         self.chmod = chmod
         self.dirs: list[tuple[str, safepath.DirMeta]] = []
         self.excluded_dirs: list[str] = []
+        # Hardlinked sources of this COPY: (dev, ino) → the first copy (its path in the root
+        # and identity), which later names of the same file link to, as podman keeps them.
+        self.links: dict[tuple[int, int], tuple[str, tuple[int, int]]] = {}
 
     def close(self) -> None:
         os.close(self.root_fd)
@@ -158,12 +161,19 @@ class _Copier:
 
     # -- entries
 
-    def entry(self, src_fd: int, src_name: str, st: os.stat_result, pfd: int, name: str) -> None:
-        """Copy one non-directory `src_name` (in `src_fd`) to `name` in the directory `pfd`."""
+    def entry(
+        self, src_fd: int, src_name: str, st: os.stat_result, pfd: int, name: str, rel: str
+    ) -> None:
+        """Copy one non-directory `src_name` (in `src_fd`) to `name` in the directory `pfd`
+        (`rel` in the root)."""
         mode = self.chmod if self.chmod is not None else stat.S_IMODE(st.st_mode)
         times = (st.st_atime_ns, st.st_mtime_ns)
         if stat.S_ISREG(st.st_mode):
-            self._file(src_fd, src_name, pfd, name, mode, times)
+            if not (st.st_nlink > 1 and self._link(st, pfd, name)):
+                self._file(src_fd, src_name, pfd, name, mode, times)
+                if st.st_nlink > 1:
+                    made = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+                    self.links[(st.st_dev, st.st_ino)] = (rel, (made.st_dev, made.st_ino))
         elif stat.S_ISLNK(st.st_mode):
             target = os.readlink(src_name, dir_fd=src_fd)
             self._clear(pfd, name)
@@ -182,6 +192,29 @@ class _Copier:
                 return  # no CAP_MKNOD (rootless): skipped, as podman does
             self._finish_node(pfd, name, mode, times)
         # Sockets (and anything stranger) are not copied: they mean nothing in an image.
+
+    def _link(self, st: os.stat_result, pfd: int, name: str) -> bool:
+        """Another name of a file this COPY copied already: a hard link to that copy (False
+        when there is none, or it was replaced meanwhile)."""
+        first = self.links.get((st.st_dev, st.st_ino))
+        if first is None:
+            return False
+        rel, made = first
+        try:
+            ffd, fname = safepath.open_parent(self.root_fd, rel)
+        except (OSError, UnsafeContentError):
+            return False
+        try:
+            now = os.stat(fname, dir_fd=ffd, follow_symlinks=False)
+            if (now.st_dev, now.st_ino) != made:
+                return False
+            self._clear(pfd, name)
+            os.link(fname, name, src_dir_fd=ffd, dst_dir_fd=pfd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        finally:
+            os.close(ffd)
+        return True
 
     def _file(
         self, src_fd: int, src_name: str, pfd: int, name: str, mode: int, times: tuple[int, int]
@@ -224,7 +257,7 @@ class _Copier:
                 with contextlib.suppress(FileNotFoundError):
                     if stat.S_ISDIR(os.stat(name, dir_fd=pfd, follow_symlinks=False).st_mode):
                         raise PodError(f"cannot copy {src.rel} onto the directory /{target}")
-                self.entry(sfd, src.path.name, st, pfd, name)
+                self.entry(sfd, src.path.name, st, pfd, name, target)
             finally:
                 os.close(pfd)
         finally:
@@ -246,7 +279,7 @@ class _Copier:
                 if stat.S_ISDIR(entry.st.st_mode):
                     self._subdir(parent[1], name, rel, entry.st, entry.excluded)
                 else:
-                    self.entry(entry.dir_fd, entry.name, entry.st, parent[1], name)
+                    self.entry(entry.dir_fd, entry.name, entry.st, parent[1], name, rel)
         finally:
             if parent is not None:
                 os.close(parent[1])

@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,9 +33,11 @@ from pod.container.state import current_state
 from pod.errors import NoSuchContainerError, NoSuchImageError, PodError
 from pod.image.defaults import ImageDefaults, defaults_from_config, image_config
 from pod.reporter import Reporter
+from pod.store import safepath
 from pod.store.blobs import BlobStore
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, new_id
 from pod.store.images import ImageRecord, ImageStore
+from pod.store.layers import root_dir_mode
 from pod.store.layout import ContainerPaths, Layout
 from pod.store.lock import atomic_write, atomic_write_json, locked
 from pod.store.volumes import VolumeStore
@@ -67,10 +69,14 @@ def create_container(
             settings, layout, options.image, options.pull, reporter, options.platform
         )
         defaults = defaults_from_config(image_config(BlobStore(layout), image))
+        images = ImageStore(layout)
+        found = images.resolve(options.image, [image])
+        image_name = found[1] if found else (image.names or [image.id])[0]
     else:
         image, defaults = base.record, defaults_from_config(base.config)
+        image_name = (image.names or [image.id])[0]
     store = ContainerStore(layout)
-    record = _record(settings, options, image, defaults)
+    record = _record(settings, options, image, image_name, defaults)
     record.requires = dependency_ids(store, options)
     record.namespaces = options.namespaces.to_json()
     record.secrets = _secrets(layout, options)
@@ -175,6 +181,20 @@ def _userns(options: RunOptions, rootless: bool) -> spec.UsernsMapping | None:
     )
 
 
+def _nested_userns(
+    options: RunOptions, rootless: bool, userns: spec.UsernsMapping | None
+) -> tuple[spec.UsernsMapping | None, spec.UsernsMapping | None]:
+    """(the shim's namespace, the one the runtime nests in it): rootless --userns=keep-id gets
+    a namespace of its own inside the user's default one, as podman does, so its shim, its
+    network namespace and the rootless network namespace of pod networks are the default
+    namespace's, as every other rootless container's."""
+    if not (rootless and options.userns == "keep-id") or userns is None:
+        return userns, None
+    default = _userns(replace(options, userns=None), rootless)
+    assert default is not None
+    return default, spec.nested_mapping(userns, default)
+
+
 def _shim_maps(userns: spec.UsernsMapping | None) -> dict[str, list]:
     """The id maps in the shape the shim writes with newuidmap/newgidmap."""
     if userns is None:
@@ -242,7 +262,11 @@ def _joined_pids(store: ContainerStore, options: RunOptions, rootless: bool) -> 
 
 
 def _record(
-    settings: Settings, options: RunOptions, image: ImageRecord, defaults: ImageDefaults
+    settings: Settings,
+    options: RunOptions,
+    image: ImageRecord,
+    image_name: str,
+    defaults: ImageDefaults,
 ) -> ContainerRecord:
     container_id = new_id()
     entrypoint, cmd = spec.entrypoint_and_cmd(options, defaults)
@@ -251,7 +275,7 @@ def _record(
         id=container_id,
         name=options.name or "",
         image_id=image.id,
-        image_name=image.names[0] if image.names else image.id,
+        image_name=image_name,
         created=time.time(),
         command=spec.command_line(options, defaults),
         rootless=settings.rootless,
@@ -438,6 +462,35 @@ def _volume_mounts(
     return mounts, names
 
 
+def _chown_for_user(
+    settings: Settings,
+    mounts: list[dict],
+    user: passwd.ResolvedUser,
+    nested: spec.UsernsMapping | None,
+) -> None:
+    """`-v SRC:DST:U`: SRC and all below it become the container user's, as the host (or,
+    rootless, the user's namespace, where the ids are made) sees that user (podman's :U)."""
+    sources = [
+        m["source"]
+        for m in mounts
+        if m["type"] in ("bind", "volume") and "U" in m["options"] and m.get("source")
+    ]
+    if not sources:
+        return
+    uid, gid = user.uid, user.gid
+    if nested is not None:  # the ids as the shim's namespace, the runtime's parent, has them
+        uid, gid = spec.outside_id(nested.uids, uid), spec.outside_id(nested.gids, gid)
+    if not settings.rootless:
+        for source in sources:
+            safepath.chown_tree(Path(source), uid, gid)
+        return
+    from pod.store.layers import WORKER_MODULE
+    from pod.util.userns import run_in_userns
+
+    ops = [{"op": "chown", "path": s, "uid": uid, "gid": gid, "recursive": True} for s in sources]
+    run_in_userns(WORKER_MODULE, {"ops": ops})
+
+
 def _network(
     settings: Settings,
     layout: Layout,
@@ -502,6 +555,8 @@ def _write_bundle(
     mounts, volume_names = _volume_mounts(
         layout, store, record.id, options, defaults, settings.default_mounts_file
     )
+    shim_userns, nested_userns = _nested_userns(options, settings.rootless, userns)
+    _chown_for_user(settings, mounts, user, nested_userns)
     network = _network(settings, layout, store, record, options, defaults, reporter)
     files = etc_files.write_all(
         paths.directory,
@@ -530,7 +585,8 @@ def _write_bundle(
         in_user_namespace=settings.rootless,
         cgroups_path=None if settings.rootless else f"/pod/{record.id}",
         annotations={**options.labels, **options.annotations},
-        userns=userns,
+        userns=shim_userns,
+        nested_userns=nested_userns,
         cgroup_v2=os.path.exists("/sys/fs/cgroup/cgroup.controllers"),
         bounding_set=host_bounding_set(),
         rlimit_ceiling=spec.host_rlimits(),
@@ -542,9 +598,11 @@ def _write_bundle(
         joined_pids=joined_pids,
         host_mqueue=os.path.isdir("/dev/mqueue"),
     )
-    record.userns = _shim_maps(userns)
+    record.userns = _shim_maps(shim_userns)
     for path in (paths.upper, paths.work, paths.merged):
         path.mkdir(exist_ok=True)
+    # The rootfs's / is the upper dir's (overlay): the image's, as containers/storage does.
+    paths.upper.chmod(root_dir_mode(layout, image.top_layer))
     atomic_write(paths.config, spec.to_json(config))
     record.mounts = mounts
     record.volumes = volume_names

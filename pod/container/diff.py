@@ -16,6 +16,13 @@ from pod.reporter import Reporter
 from pod.store.containers import ContainerStore
 from pod.store.layout import Layout
 
+# What the engine itself puts in every container (mount points, /etc/mtab): podman's diff
+# (libpod's initInodes) leaves them out.
+ENGINE_PATHS = frozenset(
+    ("/dev", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/proc", "/run", "/run/notify",
+     "/run/.containerenv", "/run/secrets", "/sys", "/etc/mtab")
+)  # fmt: skip
+
 
 def _in_lower(lowers: list[Path], rel: str) -> bool:
     return any(os.path.lexists(lower / rel) for lower in lowers)
@@ -39,7 +46,7 @@ def _changes(upper: Path, lowers: list[Path], skipped: list[str]) -> list[tuple[
                 found.append(("D", "/" + rel))
             else:
                 found.append(("C" if _in_lower(lowers, rel) else "A", "/" + rel))
-    return sorted(found, key=lambda change: change[1])
+    return sorted((c for c in found if c[1] not in ENGINE_PATHS), key=lambda change: change[1])
 
 
 def diff(settings: Settings, text: str, reporter: Reporter) -> list[tuple[str, str]]:

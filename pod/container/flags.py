@@ -204,8 +204,22 @@ def _image_mount(fields: dict[str, str], flags: list[str], text: str) -> MountSp
 def parse_tmpfs(text: str) -> MountSpec:
     """`--tmpfs /dir[:opts]`."""
     destination, _, opts = text.partition(":")
-    options = [o for o in opts.split(",") if o] or ["rw", "noexec", "nosuid", "nodev"]
+    options = [o for o in opts.split(",") if o]  # spec.tmpfs_options adds podman's defaults
     return MountSpec("tmpfs", _destination(destination, text), "", options)
+
+
+def parse_mounts(volumes: list[str], mounts: list[str], tmpfs: list[str]) -> list[MountSpec]:
+    """-v, --mount and --tmpfs together, as podman takes them: the same -v or --tmpfs given
+    twice counts once; two mounts on one destination are refused."""
+    parsed = [parse_volume(v) for v in dict.fromkeys(volumes)]
+    parsed += [parse_mount(m) for m in mounts]
+    parsed += [parse_tmpfs(t) for t in dict.fromkeys(tmpfs)]
+    seen: set[str] = set()
+    for mount in parsed:
+        if mount.destination in seen:
+            raise UsageError(f"{mount.destination}: duplicate mount destination")
+        seen.add(mount.destination)
+    return parsed
 
 
 def parse_labels(values: list[str]) -> dict[str, str]:

@@ -84,8 +84,11 @@ def _mount_entry(entry: dict) -> dict[str, Any] | None:
 
 
 def _tmpfs(record: ContainerRecord) -> dict[str, str]:
+    """HostConfig.Tmpfs: each tmpfs with the options it got (podman's defaults included)."""
+    from pod.container.spec import tmpfs_options
+
     return {
-        m.get("destination", ""): ",".join(m.get("options", []))
+        m.get("destination", ""): ",".join(tmpfs_options(m.get("options", [])))
         for m in record.mounts
         if m.get("type") == "tmpfs"
     }

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import time
 
 from pod import events
 from pod.config import Settings
 from pod.container.state import current_state
-from pod.container.stop import (
-    mark_stopped_by_user,
-    signal_name,
-    signal_number,
-    stop,
-    stop_signal_failed,
-)
+from pod.container.stop import mark_stopped_by_user, stop, stop_signal_failed
 from pod.errors import NoSuchContainerError, PodError, UsageError
 from pod.reporter import Reporter
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
+from pod.util.signals import parse_signal, signal_name
 
 RUNNING = ("running", "paused", "stopping")
 WAIT_CONDITIONS = (
@@ -80,7 +76,7 @@ def _shim_alive(state) -> bool:
 
 def kill_container(settings: Settings, text: str, signal_text: str) -> ContainerRecord:
     """Send a signal to the container's main process (SIGKILL unless told)."""
-    number = signal_number(signal_text)
+    number = parse_signal(signal_text)
     store = _store(settings)
     record = store.lookup(text)
     state = current_state(store, record)
@@ -89,11 +85,11 @@ def kill_container(settings: Settings, text: str, signal_text: str) -> Container
             f"can only kill running containers. {record.id} is in state {state.status}: "
             "container state improper"
         )
-    if signal_name(signal_text) in _TERMINATING:
-        state = mark_stopped_by_user(store, record)
+    if signal_name(number) in _TERMINATING:
+        state = mark_stopped_by_user(store, record, stopping=False)
     with contextlib.suppress(ProcessLookupError):
         os.kill(state.pid, number)
-    if state.status == "paused" and signal_name(signal_text) == "SIGKILL":
+    if state.status == "paused" and number == signal.SIGKILL:
         from pod.container.pause import thaw_quietly
 
         thaw_quietly(state.pid)
@@ -137,11 +133,15 @@ def wait_container(
             raise PodError(f'no container with ID "{record.id}" found: no such container') from None
         status = "created" if state.status == "configured" else state.status
         exited = status in _EXIT_CONDITIONS or (state.finished_at > first and state.finished_at)
+        if status == "created" and not _shim_alive(state):
+            exited = True  # never started (and no `start -a` on its way): podman returns at once
         if exit_wanted and exited:
             if state.exit_code is None:
                 with contextlib.suppress(PodError):
                     state = store.read_state(record.id)
-            return state.exit_code if state.exit_code is not None else -1
+            if state.exit_code is not None:
+                return state.exit_code
+            return 0 if status == "created" else -1
         if status in conditions:
             return -1
         time.sleep(interval)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,7 @@ from pod.errors import UsageError
 from pod.network.report import ps_ports
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
+from pod.util.filters import regex_any
 from pod.util.humanize import human_duration, human_size, iso_time, since
 
 if TYPE_CHECKING:
@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 SORT_KEYS = ("command", "created", "id", "image", "names", "runningfor", "size", "status")
 FILTER_KEYS = ("name", "id", "status", "label", "ancestor", "exited", "health", "pod")
+# podman's StringToContainerStatus: the states a status filter may name
+STATUS_VALUES = (
+    "created", "running", "paused", "stopped", "exited", "removing", "unknown", "initialized",
+)  # fmt: skip
 
 
 def health_status(record: ContainerRecord, state: ContainerState) -> str:
@@ -117,11 +121,11 @@ def _matches(
         pod = pods.get(record.pod)
         return pod is not None and (pod.name == value or pod.id.startswith(value))
     if key == "name":
-        return re.search(value, record.name) is not None
+        return regex_any([value], record.name)
     if key == "id":
         return record.id.startswith(value)
-    if key == "status":
-        return status == value
+    if key == "status":  # podman: a stopped container is "exited", so is the filter's "stopped"
+        return status == ("exited" if value == "stopped" else value)
     if key == "label":
         name, sep, wanted = value.partition("=")
         return name in record.labels and (not sep or record.labels[name] == wanted)
@@ -147,12 +151,16 @@ def list_containers(
     """Rows for `ps`; build step containers only with `external` (podman's --external)."""
     if sort not in SORT_KEYS:
         raise UsageError(f'invalid option for --sort "{sort}": use one of {", ".join(SORT_KEYS)}')
-    parsed = []
+    parsed: dict[str, list[str]] = {}
     for item in filters:
         key, sep, value = item.partition("=")
-        if not sep or key not in FILTER_KEYS:
-            raise UsageError(f'invalid filter "{item}": use one of {", ".join(FILTER_KEYS)}')
-        parsed.append((key, value))
+        if not sep:
+            raise UsageError(f'invalid filter "{item}"')
+        if key not in FILTER_KEYS:
+            raise UsageError(f"{key} is an invalid filter")
+        if key == "status" and value not in STATUS_VALUES:
+            raise UsageError(f"unknown container state: {value}: invalid argument")
+        parsed.setdefault(key, []).append(value)
     layout = Layout(settings.root, settings.runroot)
     store = ContainerStore(layout)
     pairs = []
@@ -164,13 +172,13 @@ def list_containers(
         state = current_state(store, record)
         if state.status == "creating":  # not a container yet (or never, when cut short)
             continue
-        if (
-            not include_all
-            and state.status != "running"
-            and not any(k == "status" for k, _ in parsed)
-        ):
+        if not include_all and state.status != "running" and "status" not in parsed:
             continue
-        if all(_matches(record, state, key, value, pods) for key, value in parsed):
+        # podman: every key must match, any one of a key's values
+        if all(
+            any(_matches(record, state, key, value, pods) for value in values)
+            for key, values in parsed.items()
+        ):
             pairs.append((record, state))
     by_id = {record.id: record for record in records}
     rows = [_row(layout, record, state, no_trunc, size, pods, by_id) for record, state in pairs]

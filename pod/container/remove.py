@@ -82,11 +82,21 @@ def remove_container(
     if not record.builder:
         events.container_event(settings.runroot, record, "remove")
     if volumes:
-        volume_store = VolumeStore(layout)
-        for name in record.volumes:
-            if volume_store.exists(name) and volume_store.get(name).anonymous:
-                volume_store.remove(name, [], rootless=settings.rootless)
+        remove_anonymous_volumes(layout, record)
     return record.id
+
+
+def remove_anonymous_volumes(layout: Layout, record: ContainerRecord) -> None:
+    """The anonymous volumes of a removed container that no other container uses: `rm -v`,
+    and the end of a `run --rm` container (podman removes them with it)."""
+    volume_store = VolumeStore(layout)
+    mine = [n for n in record.volumes if volume_store.exists(n) and volume_store.get(n).anonymous]
+    if not mine:
+        return
+    others = {n for r in ContainerStore(layout).list() if r.id != record.id for n in r.volumes}
+    for name in mine:
+        if name not in others:
+            volume_store.remove(name, [], rootless=record.rootless)
 
 
 def _network_leftovers(layout: Layout, record) -> None:

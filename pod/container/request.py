@@ -64,9 +64,9 @@ def run_options(
     detach, streams = flags["detach"], run_flags.parse_attach(flags["attach"])
     if streams and not ({"stdout", "stderr"} & set(streams)):
         detach = True  # podman: attached to stdin alone, the container runs detached
-    mounts = [run_flags.parse_volume(v) for v in flags["volume"]]
-    mounts += [run_flags.parse_mount(m) for m in flags["mount"]]
-    mounts += [run_flags.parse_tmpfs(t) for t in flags["tmpfs"]]
+    mounts = run_flags.parse_mounts(
+        list(flags["volume"]), list(flags["mount"]), list(flags["tmpfs"])
+    )
     remove = flags["remove"]
     host_env = environment.host_variables(
         os.environ, env_host=flags["env_host"], http_proxy=flags["http_proxy"]
@@ -170,10 +170,9 @@ def run_options(
 def _stop_signal(value: str | None) -> str | None:
     """--stop-signal: a name or a number from 1 to 64, as podman takes it."""
     if value is not None:
-        from pod.container.spec import signal_number
+        from pod.util.signals import parse_signal
 
-        if not 1 <= signal_number(value) <= 64:
-            raise UsageError("valid signals are 1 through 64")
+        parse_signal(value)  # podman's errors, 1 through 64 included
     return value
 
 

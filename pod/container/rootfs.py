@@ -83,8 +83,10 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
     """Mount the rootfs of the container in `directory` at <directory>/merged, each
     `--mount type=image` at its own directory's merged/ (its changes kept there), the volumes
     that are filesystems, and the tmpfs with its secrets (pod.container.secret_files); return
-    the rootfs's driver."""
+    the rootfs's driver. As podman's mountStorage, the rootfs gets an /etc/mtab (not a build
+    step's: its files go into the image)."""
     from pod.container import secret_files
+    from pod.container.rootfs_prepare import ensure_mtab
 
     overlay = OverlaySettings(record.mount_program, record.overlay_mountopt)
     lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]  # top first
@@ -105,6 +107,8 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
                     overlay=overlay,
                 )
         _mount_volumes(layout, record, directory)
+        if not record.builder:
+            ensure_mtab(merged_dir(directory))
         secret_files.mount(layout, record, directory)
     except BaseException:
         unmount(directory)

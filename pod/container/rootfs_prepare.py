@@ -1,4 +1,5 @@
-"""Last touches on a mounted rootfs before the runtime sees it: the workdir and volume copy-up.
+"""Last touches on a mounted rootfs before the runtime sees it: the workdir, volume copy-up and
+/etc/mtab.
 
 Run by the shim (standard library only), inside the user namespace for rootless containers so
 new entries get the container's owners. Every path is resolved inside the rootfs with
@@ -28,6 +29,22 @@ def ensure_workdir(rootfs: Path, config: dict) -> None:
             os.fchown(fd, int(user.get("uid", 0)), int(user.get("gid", 0)))
         finally:
             os.close(fd)
+    finally:
+        os.close(root_fd)
+
+
+def ensure_mtab(rootfs: Path) -> None:
+    """/etc/mtab → /proc/mounts when the image has none (podman makes it when it mounts a
+    container's storage; mount, df and friends read it). /etc is made when missing."""
+    root_fd = os.open(rootfs, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        etc = safepath.open_dir(root_fd, "etc", create=0o755)
+        try:
+            os.symlink("/proc/mounts", "mtab", dir_fd=etc)
+        except FileExistsError:
+            pass  # the image's own (a file, a link, even a dangling one) stays
+        finally:
+            os.close(etc)
     finally:
         os.close(root_fd)
 

@@ -18,7 +18,6 @@ import json
 import os
 import posixpath
 import shutil
-import signal
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from pod.container import environment, namespaces, resource_flags, seccomp_profi
 from pod.container.user import ResolvedUser, resolve_workdir
 from pod.errors import PodError
 from pod.util.capabilities import ALL_CAPABILITIES
+from pod.util.signals import parse_signal
 from pod.util.userns import IdMapLine, SubIdRange
 
 if TYPE_CHECKING:
@@ -175,6 +175,43 @@ def _keep_id_map(own: int, ranges: Sequence[SubIdRange]) -> tuple[IdMapLine, ...
     if total > own:
         lines += _subordinate(ranges, own + 1, own, total - own)
     return tuple(lines)
+
+
+def outside_id(lines: Sequence[IdMapLine], inside: int) -> int:
+    """The id `inside` maps to (PodError when the map leaves it out)."""
+    for line in lines:
+        if line.inside <= inside < line.inside + line.count:
+            return line.outside + inside - line.inside
+    raise PodError(f"id {inside} is not mapped in the container's user namespace")
+
+
+def nested_mapping(mapping: UsernsMapping, parent: UsernsMapping) -> UsernsMapping:
+    """`mapping` (container ids → host ids) as written from inside the namespace `parent`
+    (its ids → host ids): what a runtime running in the engine's rootless namespace puts in
+    linux.uidMappings to make the container's own namespace nested in it, as podman does for
+    --userns=keep-id. A host id `parent` does not map cannot be given (PodError)."""
+
+    def relative(lines: tuple[IdMapLine, ...], outer: tuple[IdMapLine, ...]) -> tuple:
+        out = []
+        for line in lines:
+            covered = 0
+            for up in outer:
+                low = max(line.outside, up.outside)
+                high = min(line.outside + line.count, up.outside + up.count)
+                if low < high:
+                    inside = line.inside + low - line.outside
+                    out.append(IdMapLine(inside, up.inside + low - up.outside, high - low))
+                    covered += high - low
+            if covered != line.count:
+                raise PodError(
+                    f"the ids {line.outside}-{line.outside + line.count - 1} are not mapped in "
+                    "the rootless user namespace: check /etc/subuid and /etc/subgid"
+                )
+        return tuple(sorted(out, key=lambda m: m.inside))
+
+    return UsernsMapping(
+        relative(mapping.uids, parent.uids), relative(mapping.gids, parent.gids), mapping.user
+    )
 
 
 def userns_mapping(
@@ -378,21 +415,6 @@ def rlimits(
                 soft = min(soft, _limit_value(ceiling[name][0]))
         out.append({"type": name, "hard": hard, "soft": min(soft, hard)})
     return out
-
-
-def signal_number(name: str) -> int:
-    """SIGTERM, TERM, term, 15, RTMIN+3 → the signal number."""
-    text = name.strip().upper().removeprefix("SIG")
-    if text.isdigit():
-        return int(text)
-    for base, sign in (("RTMIN+", 1), ("RTMAX-", -1)):
-        if text.startswith(base) and text[len(base) :].isdigit():
-            anchor = signal.SIGRTMIN if sign > 0 else signal.SIGRTMAX
-            return int(anchor) + sign * int(text[len(base) :])
-    try:
-        return int(signal.Signals["SIG" + text])
-    except KeyError:
-        raise PodError(f"invalid signal: {name}") from None
 
 
 # --- mounts --------------------------------------------------------------------------------------
@@ -760,6 +782,7 @@ def build_spec(
     cgroups_path: str | None,
     annotations: Mapping[str, str],
     userns: UsernsMapping | None = None,
+    nested_userns: UsernsMapping | None = None,
     cgroup_v2: bool = True,
     init_lookup: Callable[[], str] = find_init,
     bounding_set: Sequence[str] = ALL_CAPABILITIES,
@@ -779,7 +802,9 @@ def build_spec(
     paths (/etc/hosts, /etc/hostname, /etc/resolv.conf, /run/.containerenv) to the host files to
     bind. `userns` is the container's user namespace: made by the engine when
     `in_user_namespace` (rootless; then no user namespace is listed), else by the runtime from
-    the maps written here. `init_lookup` is only called for --init without --init-path;
+    the maps written here; `nested_userns` (rootless --userns=keep-id) is one the runtime makes
+    inside the engine's, its maps relative to it (see nested_mapping). `init_lookup` is only
+    called for --init without --init-path;
     `devices` (from host_devices()) only matter with --privileged; `rlimit_ceiling` (from
     host_rlimits()) is for where limits cannot be raised; `swap_limit` (host_swap_limit()) says
     whether the host accounts swap; `netns_path` is the network namespace to join (container:
@@ -795,7 +820,7 @@ def build_spec(
     container's) UTS namespace none is set.
     """
     hostname = hostname or container_id[:12]
-    new_userns = userns is not None and not in_user_namespace
+    new_userns = (userns is not None and not in_user_namespace) or nested_userns is not None
     host = _Host(
         rootless=rootless,
         in_userns=rootless or in_user_namespace or new_userns,
@@ -833,7 +858,9 @@ def build_spec(
     sysctls = _sysctls(options, host, netns_path)
     if sysctls:
         linux["sysctl"] = sysctls
-    if new_userns and userns is not None:
+    if nested_userns is not None:
+        linux.update(nested_userns.spec_maps())
+    elif new_userns and userns is not None:
         linux.update(userns.spec_maps())
     if spec_devices:
         linux["devices"] = spec_devices
@@ -870,7 +897,7 @@ def build_spec(
         ),
         "annotations": {
             MANAGER_ANNOTATION: "pod",
-            STOP_SIGNAL_ANNOTATION: str(signal_number(stop_signal(options, defaults))),
+            STOP_SIGNAL_ANNOTATION: str(parse_signal(stop_signal(options, defaults))),
             **_seccomp_annotation(options),
             **({KEEP_GROUPS_ANNOTATION: "1"} if "keep-groups" in options.group_add else {}),
             **annotations,

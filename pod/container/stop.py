@@ -15,36 +15,16 @@ import time
 from pod.container.state import wait_for_shim_exit
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
 from pod.store.lock import locked
+from pod.util.signals import parse_signal, signal_name
 
 _POLL = 0.02
-
-
-def signal_number(name: str) -> int:
-    """`SIGTERM`, `TERM`, `15` → 15 (as podman's --stop-signal and kill -s take them)."""
-    from pod.errors import UsageError
-
-    text = name.upper().removeprefix("SIG")
-    if text.isdigit() and 0 < int(text) < 65:
-        return int(text)
-    number = getattr(signal, f"SIG{text}", None)
-    if not isinstance(number, int) or text.startswith(("_", "IG", "DFL")):
-        raise UsageError(f"invalid signal: {name}")
-    return int(number)
-
-
-def signal_name(text: str) -> str:
-    """podman's spelling in messages: SIGTERM."""
-    number = signal_number(text)
-    with contextlib.suppress(ValueError):
-        return signal.Signals(number).name
-    return str(number)
 
 
 def stop_signal_failed(record: ContainerRecord, seconds: float) -> str:
     """podman's warning when the stop signal did not end the container in time."""
     return (
-        f"StopSignal {signal_name(record.stop_signal)} failed to stop container {record.name} "
-        f"in {seconds:g} seconds, resorting to SIGKILL"
+        f"StopSignal {signal_name(parse_signal(record.stop_signal))} failed to stop container "
+        f"{record.name} in {seconds:g} seconds, resorting to SIGKILL"
     )
 
 
@@ -53,13 +33,17 @@ def _kill(pid: int, number: int) -> None:
         os.kill(pid, number)
 
 
-def mark_stopped_by_user(store: ContainerStore, record: ContainerRecord) -> ContainerState:
-    """Record that the user asked for the exit (before signalling); the state as it was."""
+def mark_stopped_by_user(
+    store: ContainerStore, record: ContainerRecord, stopping: bool = True
+) -> ContainerState:
+    """Record that the user asked for the exit (before signalling); the state as it was.
+    `stopping`: a stop, which escalates to SIGKILL, says "stopping" until the exit; a kill's
+    signal may be ignored, so the state stays until the container really exits."""
     with locked(store.container_lock(record.id)):
         state = store.read_state(record.id)
         before = ContainerState.from_dict(vars(state))
         state.stopped_by_user = True
-        if state.status in ("running", "paused"):
+        if stopping and state.status in ("running", "paused"):
             state.status = "stopping"
         store.write_state(record.id, state)
     return before
@@ -78,7 +62,7 @@ def stop(
     """Stop signal, then SIGKILL after `timeout` seconds; True when the timeout forced a kill."""
     state = mark_stopped_by_user(store, record)
     paused = state.status == "paused"
-    number = signal_number(record.stop_signal or "SIGTERM")
+    number = parse_signal(record.stop_signal or "SIGTERM")
     if state.status == "created" and not state.started_at:
         number = signal.SIGKILL  # its init waits for a start and handles no signal yet
     deadline = time.monotonic() + max(timeout, 0)

@@ -29,7 +29,7 @@ def inspect_image(settings: Settings, store: ImageStore, record: ImageRecord) ->
     return {
         "Id": record.id,
         "Digest": record.manifest_digest,
-        "RepoTags": list(record.names),
+        "RepoTags": record.tags,
         "RepoDigests": list(record.repo_digests),
         "Parent": "",
         "Comment": str(config.get("comment") or ""),
@@ -93,5 +93,5 @@ def history(store: ImageStore, record: ImageRecord) -> list[HistoryEntry]:
     rows.reverse()
     if rows:
         rows[0].id = record.id
-        rows[0].tags = list(record.names)
+        rows[0].tags = record.tags
     return rows

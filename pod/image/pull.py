@@ -182,11 +182,11 @@ def _fetch(
 ) -> None:
     """Download one blob unless present; the per-blob lock makes concurrent pulls share it."""
     if blobs.has(descriptor.digest):
-        reporter.blob_skipped(descriptor.digest, "already exists")
+        reporter.blob_skipped(descriptor.digest, "already exists", kind)
         return
     with locked(blobs.layout.blob_lock(descriptor.digest)):
         if blobs.has(descriptor.digest):
-            reporter.blob_skipped(descriptor.digest, "already exists")
+            reporter.blob_skipped(descriptor.digest, "already exists", kind)
             return
         reporter.blob_started(descriptor.digest, descriptor.size, kind)
         progress: Callable[[int], None] = lambda n: reporter.blob_progress(descriptor.digest, n)  # noqa: E731

@@ -72,10 +72,10 @@ def _default_destination(record: ImageRecord, source: str) -> str:
         ref = reference.parse(source)
         if not ref.is_short_name:
             return str(ref)
-        for name in record.names:
+        for name in record.tags:
             if reference.parse(name).path.endswith(ref.path.split("/")[-1]):
                 return name
-    qualified = [name for name in record.names if not name.startswith("localhost/")]
+    qualified = [name for name in record.tags if not name.startswith("localhost/")]
     if qualified:
         return qualified[0]
     raise PodError(f'"{source}" has no registry in its name: give a destination')

@@ -144,9 +144,15 @@ def _split_domain(name: str) -> tuple[str | None, str]:
 def qualify_local(name: str) -> str:
     """podman's rule for names pod gives images (tag, build -t, commit): no registry means
     `localhost/`."""
-    ref = parse(name)
-    if ref.digest:
+    if parse(name).digest:
         raise UsageError(f'tag "{name}": a tag cannot contain a digest')
+    return local_name(name)
+
+
+def local_name(name: str) -> str:
+    """A name as the store holds it, `localhost/` for one without a registry; a digested
+    `repo@sha256:...` (what a pull by digest adds) too, for untag."""
+    ref = parse(name)
     return (ref.with_domain("localhost") if ref.is_short_name else ref).name_for_store
 
 

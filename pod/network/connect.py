@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pod.config import Settings
 from pod.container.state import current_state
 from pod.errors import PodError
-from pod.network import setup
+from pod.network import members, setup
 from pod.network.modes import NetworkAttachment
 from pod.network.rootless_netns import where_the_bridges_are
 from pod.network.state import read_state, save_state
@@ -62,6 +62,7 @@ def connect(
             raise
         record.networks = [*record.networks, attachment.to_json()]
         atomic_write_json(store.record_file(record.id), asdict(record))
+        members.own_address(layout, record, address, present=True)
 
 
 def _attach_running(layout: Layout, record: ContainerRecord, net, attachment, pid: int) -> None:
@@ -113,5 +114,7 @@ def disconnect(settings: Settings, network: str, container: str) -> None:
                 setup.queue_tidy(layout, record.id + "-" + net.name, [veth], [net.name])
         record.networks = [entry for entry in record.networks if entry["name"] != net.name]
         atomic_write_json(store.record_file(record.id), asdict(record))
+        address = networks.allocations(net.name).get(record.id, {}).get("ip", "")
         networks.release(net.name, record.id)
+        members.own_address(layout, record, address, present=False)
     setup.tidy(layout)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 
 from pod.network.state import read_state
 from pod.store.containers import ContainerRecord, ContainerStore
@@ -24,21 +25,50 @@ def _line(ip: str, names: list[str], container_id: str) -> str:
 
 
 def _rewrite(path: os.PathLike, drop: set[str], add: list[str]) -> None:
-    """Remove the lines of the members in `drop`, append `add`; same inode."""
+    """Remove the lines of the members in `drop`, append `add`."""
+
+    def edit(lines: list[str]) -> list[str]:
+        kept = [
+            line for line in lines if not (_TAG in line and line.rsplit(_TAG, 1)[1].strip() in drop)
+        ]
+        return kept + add
+
+    _edit(path, edit)
+
+
+def _edit(path: os.PathLike, edit: Callable[[list[str]], list[str]]) -> None:
+    """Rewrite the lines of a hosts file in place (same inode: it is bind-mounted)."""
     try:
         with open(path, "r+", encoding="utf-8") as hosts:
-            lines = hosts.readlines()
-            kept = [
-                line
-                for line in lines
-                if not (_TAG in line and line.rsplit(_TAG, 1)[1].strip() in drop)
-            ]
-            text = "".join(kept + add)
+            text = "".join(edit(hosts.readlines()))
             hosts.seek(0)
             hosts.write(text)
             hosts.truncate()
     except FileNotFoundError:
         pass  # a member removed meanwhile
+
+
+def _own_names(record: ContainerRecord) -> list[str]:
+    """The names the container's own line gives its address (pod.container.etc_files)."""
+    return list(dict.fromkeys(name for name in (record.hostname, record.name) if name))
+
+
+def own_address(layout: Layout, record: ContainerRecord, ip: str, present: bool) -> None:
+    """The container's own /etc/hosts line for its address on a network it was connected to
+    (`present`) or disconnected from, as podman keeps it."""
+    names = _own_names(record)
+
+    def edit(lines: list[str]) -> list[str]:
+        kept = [line for line in lines if not _is_own_line(line, ip, names)]
+        return kept + ([f"{ip}\t{' '.join(names)}\n"] if present else [])
+
+    if ip:
+        _edit(layout.container(record.id).hosts, edit)
+
+
+def _is_own_line(line: str, ip: str, names: list[str]) -> bool:
+    fields = line.partition("#")[0].split()
+    return len(fields) > 1 and fields[0] == ip and set(fields[1:]) <= set(names)
 
 
 def _running_members(

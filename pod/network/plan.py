@@ -48,11 +48,6 @@ def plan_network(
     if publish and not mode.own_namespace or publish and mode.kind == "none":
         raise UsageError(f"cannot publish ports with --network {mode.describe()}")
     plan = NetworkPlan(mode, port_specs.choose_host_ports(publish), exposed)
-    if mode.kind == "bridge" and rootless and options.userns == "keep-id":
-        raise UsageError(
-            "--userns=keep-id cannot be combined with pod networks rootless: their containers "
-            "share the rootless network namespace's user namespace"
-        )
     if mode.kind == "bridge":
         _reserve(layout, plan, container_id, container_name)
         if rootless:  # the bridges' gateway is in the rootless network namespace, not the host

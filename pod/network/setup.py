@@ -26,7 +26,7 @@ from pod.network.ports import PortMapping
 from pod.network.state import NetworkState, read_state, save_state
 from pod.store.containers import ContainerRecord
 from pod.store.layout import Layout
-from pod.store.lock import atomic_write_json, locked, read_json
+from pod.store.lock import atomic_write, atomic_write_json, locked, read_json
 
 
 def _bind(ports: list[PortMapping]) -> list[socket.socket]:
@@ -152,20 +152,39 @@ class NamespaceHolder:
     The bridge worker attaches the namespace while the container is being created; rootless,
     slirp4netns and the forwarder must open it from outside, which a container's own process
     cannot serve for before it execs (pod's runtime keeps it non-dumpable, which hides
-    /proc/<pid>/ns from the user), but this ordinary child can."""
+    /proc/<pid>/ns from the user), but this ordinary child can.
 
-    def __init__(self) -> None:
+    `linux`: the bundle's linux section, when the container has a user namespace of its own
+    (rootless --userns=keep-id, nested in the shim's): the holder makes that first, mapped as
+    the bundle says, and the network namespace in it, so the container's user namespace owns
+    its network namespace (sysfs, net sysctls and `exec` need that), as when podman has the
+    runtime make both. The container joins both (see `userns_path`)."""
+
+    def __init__(self, linux: dict | None = None) -> None:
         from pod.runtime import netif as loopback
         from pod.runtime import syscalls
 
         ready_r, ready_w = os.pipe()
         self.release_r, self.release_w = os.pipe()
+        self.nested = linux is not None
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
                 os.close(ready_r)
                 os.close(self.release_w)
+                if self.nested:
+                    from pod.util.userns import become_root
+
+                    syscalls.unshare(syscalls.CLONE_NEWUSER)
+                    os.write(ready_w, b"u")
+                    if os.read(self.release_r, 1) != b"m":  # the shim writes the maps
+                        os._exit(1)
+                    become_root()
+                # Dumpable: a change of credentials (becoming root of a namespace whose root
+                # is not the user) made this process non-dumpable, and then nobody (runtime,
+                # slirp4netns, the bridge worker) could open our namespaces.
+                syscalls.prctl(syscalls.PR_SET_DUMPABLE, 1)
                 syscalls.unshare(syscalls.CLONE_NEWNET)
                 loopback.set_lo_up()
                 os.write(ready_w, b"1")
@@ -174,10 +193,20 @@ class NamespaceHolder:
             finally:
                 os._exit(code)
         os.close(ready_w)
-        os.close(self.release_r)
         self.pid = pid
-        ok = os.read(ready_r, 1) == b"1"
-        os.close(ready_r)
+        try:
+            if self.nested and os.read(ready_r, 1) == b"u":
+                from pod.runtime.process import write_id_maps
+
+                write_id_maps(pid, linux or {})
+                os.write(self.release_w, b"m")
+            ok = os.read(ready_r, 1) == b"1"
+        except BaseException:
+            self.release()
+            raise
+        finally:
+            os.close(ready_r)
+            os.close(self.release_r)
         if not ok:
             self.release()
             raise PodError("creating the container's network namespace failed")
@@ -186,11 +215,35 @@ class NamespaceHolder:
     def path(self) -> str:
         return f"/proc/{self.pid}/ns/net"
 
+    @property
+    def userns_path(self) -> str:
+        """The container's user namespace, when the holder made it ("" otherwise)."""
+        return f"/proc/{self.pid}/ns/user" if self.nested else ""
+
     def release(self) -> None:
         if self.pid:
             os.close(self.release_w)
             os.waitpid(self.pid, 0)
             self.pid = 0
+
+
+def _bundle_linux(layout: Layout, record: ContainerRecord) -> dict | None:
+    """The bundle's linux section when it lists a user namespace of the container's own."""
+    config = json.loads(layout.container(record.id).config.read_bytes())
+    linux = config.get("linux") or {}
+    if any(ns.get("type") == "user" for ns in linux.get("namespaces") or []):
+        return linux
+    return None
+
+
+def _join_held_userns(layout: Layout, record: ContainerRecord, path: str) -> None:
+    """Point the bundle's user namespace at the one the holder made (each run makes its own)."""
+    bundle = layout.container(record.id).config
+    config = json.loads(bundle.read_bytes())
+    for namespace in config["linux"]["namespaces"]:
+        if namespace["type"] == "user":
+            namespace["path"] = path
+    atomic_write(bundle, json.dumps(config).encode())
 
 
 class Preparation:
@@ -212,22 +265,34 @@ class Preparation:
         self.worker: BridgeWorker | None = None
         self.holder: NamespaceHolder | None = None
         self.shared = shares_rootless_namespace(record)
-        if self.mode.kind != "bridge":
-            if worker is not None:
-                worker.close()
-            if self.mode.kind == "slirp4netns" or self.ports:
-                self.holder = NamespaceHolder()
-            return
-        if bind_ports:
+        if self.mode.kind != "bridge" and worker is not None:
+            worker.close()
+        if bind_ports:  # a port in use fails the start before anything is set up
             self.held = _bind(self.ports)
+        if self.mode.kind != "bridge":
+            if self.mode.kind == "slirp4netns" or self.ports:
+                self._hold()
+            return
         # The container's namespace is made now, so the worker attaches it to the bridges
         # while the rootfs is mounted and the runtime creates the container, which joins it.
-        self.holder = NamespaceHolder()
+        self._hold()
         self.worker = worker or BridgeWorker.start()
         self.worker.send(
             {"root": str(layout.root), "runroot": str(layout.runroot), "id": record.id,
              "netns": self.holder.path}
         )  # fmt: skip
+
+    def _hold(self) -> None:
+        """The holder of the container's network namespace (and of its own user namespace, if
+        the bundle has one: the bundle then joins it)."""
+        linux = _bundle_linux(self.layout, self.record)
+        self.holder = NamespaceHolder(linux)
+        if linux is not None:
+            try:
+                _join_held_userns(self.layout, self.record, self.holder.userns_path)
+            except BaseException:
+                self.holder.release()
+                raise
 
     @property
     def netns_path(self) -> str:
@@ -257,6 +322,7 @@ class Preparation:
 
             log = self.layout.container(self.record.id).slirp4netns_log
             state.helper_pid = usermode.start(netns_path, log, options=self.mode.target)
+            save_state(self.layout, self.record.id, state)  # a failure from here on stops it
         if self.ports and (self.shared or self.mode.kind in ("private", "slirp4netns")):
             state.forwarder_pid = self._forward(netns_path, state)
             state.ports = [p.to_json() for p in self.ports]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import os
 import re
@@ -31,6 +32,7 @@ from pod.runtime.state import validate_id
 
 _LOGRUS_MSG = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
 _HYBRID = "cgroups in hybrid mode not supported"
+NS_GET_PARENT = 0xB702  # ioctl on a namespace fd: its parent user namespace
 
 
 def _message_from_log(text: str) -> str:
@@ -224,9 +226,8 @@ class ExternalRuntime:
             fd = os.open(process_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             with open(fd, "w") as handle:
                 json.dump(process, handle)
-            code = _run_in_namespace_of(
-                int(current["pid"]), [*cmd, container_id], stdio, preserve_fds
-            )
+            userns = _runtime_user_namespace(int(current["pid"]), current.get("bundle") or "")
+            code = _run_in_namespace(userns, [*cmd, container_id], stdio, preserve_fds)
             if code != 0:
                 text = log.read_text() if log.exists() else ""
                 raise self._error("exec", _message_from_log(text), container_id)
@@ -246,21 +247,40 @@ class ExternalRuntime:
             raise OCIRuntimeError(f"{self.name} features: not supported by this binary") from None
 
 
-def _run_in_namespace_of(
-    pid: int, cmd: list[str], stdio: tuple[int, int, int], preserve_fds: int = 0
-) -> int:
-    """Run `cmd` with `stdio` (and the fds 3..3+`preserve_fds`-1 it passes on), as root of
-    `pid`'s user namespace when that is not ours."""
-    from pod.runtime.exec import same_namespace
+def _runtime_user_namespace(pid: int, bundle: str) -> int:
+    """An fd of the user namespace the binary ran in for the container whose init is `pid`:
+    the init's own, or its parent when the bundle gives the container a user namespace of
+    its own (the binary made or joined it from there: rootless --userns=keep-id)."""
+    fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        config = json.loads((Path(bundle) / "config.json").read_bytes()) if bundle else {}
+    except (OSError, ValueError):
+        config = {}
+    namespaces = (config.get("linux") or {}).get("namespaces") or []
+    if not any(ns.get("type") == "user" for ns in namespaces):
+        return fd
+    try:
+        return fcntl.ioctl(fd, NS_GET_PARENT)
+    except OSError as err:
+        raise OCIRuntimeError(f"finding the runtime's user namespace: {err.strerror}") from None
+    finally:
+        os.close(fd)
 
-    if same_namespace(pid, "user"):
-        kept = tuple(range(3, 3 + preserve_fds))
-        done = subprocess.run(cmd, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], pass_fds=kept)
-        return done.returncode
+
+def _run_in_namespace(
+    user_fd: int, cmd: list[str], stdio: tuple[int, int, int], preserve_fds: int = 0
+) -> int:
+    """Run `cmd` with `stdio` (and the fds 3..3+`preserve_fds`-1 it passes on), as root of the
+    user namespace `user_fd` (closed here) when that is not ours."""
     from pod.runtime.exec import join_user_namespace
     from pod.runtime.syscalls import Syscalls
 
-    user_fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+    mine, theirs = os.stat("/proc/self/ns/user"), os.fstat(user_fd)
+    if (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino):
+        os.close(user_fd)
+        kept = tuple(range(3, 3 + preserve_fds))
+        done = subprocess.run(cmd, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], pass_fds=kept)
+        return done.returncode
     failure_r, failure_w = os.pipe()
     child = os.fork()
     if child == 0:

@@ -384,6 +384,9 @@ def enter_namespaces(
     for kind, flag, path in joins:
         if kind != "cgroup":
             _step(f"joining the {kind} namespace {path}", sys.setns, path, flag)
+        if kind == "user":  # as runc: root of the joined namespace, whose maps are its own
+            _step("becoming root in the user namespace (is 0 mapped?)", sys.setresgid, 0)
+            _step("becoming root in the user namespace (is 0 mapped?)", sys.setresuid, 0)
     new = {kind: flag for kind, flag, path in ns if not path}
     if "user" in new:
         _step("creating the user namespace", sys.unshare, sc.CLONE_NEWUSER)

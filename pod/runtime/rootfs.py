@@ -264,6 +264,8 @@ class RootfsBuilder:
             self.bind(source, dest, opts)
         elif kind == "cgroup":
             self.cgroup_view(dest, opts)
+        elif kind == "tmpfs":
+            self.tmpfs_mount(source, dest, opts, "tmpcopyup" in (mount.get("options") or []))
         else:
             self.fs_mount(source, dest, kind, opts)
 
@@ -289,6 +291,28 @@ class RootfsBuilder:
             if opts.flags & _ATTR_FLAGS:
                 self._remount_bind(dest, True, opts.flags & _ATTR_FLAGS)
         self._propagate(dest, True, opts.propagation)
+
+    def tmpfs_mount(self, source: str, dest: str, opts: MountOptions, copy_up: bool) -> None:
+        """A tmpfs over a directory the image has keeps that directory's mode and, with
+        `tmpcopyup` (podman's default), its contents, as runc does."""
+        try:
+            under = safepath.open_dir(self.root_fd, dest)
+        except (FileNotFoundError, NotADirectoryError):
+            under = -1
+        try:
+            self.fs_mount(source, dest, "tmpfs", opts)
+            if under < 0:
+                return
+            top = safepath.open_dir(self.root_fd, dest)
+            try:
+                if copy_up:
+                    self.sys.copy_tree(under, top)
+                self.sys.fchmod(top, stat.S_IMODE(os.fstat(under).st_mode))
+            finally:
+                os.close(top)
+        finally:
+            if under >= 0:
+                os.close(under)
 
     def cgroup_view(self, dest: str, opts: MountOptions) -> None:
         """/sys/fs/cgroup: the container's own cgroups (v1: a tmpfs with one bind each)."""

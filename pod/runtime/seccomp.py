@@ -18,6 +18,7 @@ containers load it with seccomp(2) directly.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -328,15 +329,27 @@ def compile_filter(
     path = cache / f"{_cache_key(config)}.bpf"
     try:
         return Program(path.read_bytes(), list(config.get("flags") or []))
-    except FileNotFoundError:
+    except (FileNotFoundError, PermissionError):  # none yet, or another id's (see below)
         pass
     compiled = SeccompFilter(config)
     try:
         bpf = compiled.export_bpf()
     finally:
         compiled.release()
-    _store(path, bpf)
+    if _owns(cache.parent):
+        with contextlib.suppress(OSError):  # a cache only: the filter is there either way
+            _store(path, bpf)
     return Program(bpf, list(config.get("flags") or []))
+
+
+def _owns(state_root: Path) -> bool:
+    """Whether this process is the state root's owner, the one the cache is for: the root of a
+    container's own user namespace (rootless --userns=keep-id) is another id, and what it
+    wrote there nobody else could read."""
+    try:
+        return os.stat(state_root).st_uid == os.geteuid()
+    except OSError:
+        return False
 
 
 def _cache_key(config: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ import ctypes
 import fcntl
 import os
 import resource
+import stat
 import struct
 from typing import Any
 
@@ -183,6 +184,55 @@ def locked_mount_flags(path: str) -> int:
     return sum(ms for st, ms in _LOCKED_FLAGS.items() if flags & st)
 
 
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def copy_tree(source_fd: int, target_fd: int) -> None:
+    """Copy the entries of the directory `source_fd` into `target_fd`, recursively, with their
+    owners, modes and times; device nodes and sockets are left out (runc's tmpcopyup copies
+    what a tmpfs can hold). Every name is opened relative to its directory's fd, no link
+    followed, so nothing outside the two trees is read or written."""
+    for entry in os.scandir(source_fd):
+        st = entry.stat(follow_symlinks=False)
+        name = entry.name
+        mode = stat.S_IMODE(st.st_mode)
+        if stat.S_ISDIR(st.st_mode):
+            os.mkdir(name, 0o700, dir_fd=target_fd)
+            child_source = os.open(name, _DIR, dir_fd=source_fd)
+            child_target = os.open(name, _DIR, dir_fd=target_fd)
+            try:
+                copy_tree(child_source, child_target)
+                os.fchown(child_target, st.st_uid, st.st_gid)
+                os.fchmod(child_target, mode)
+                os.utime(child_target, ns=(st.st_atime_ns, st.st_mtime_ns))
+            finally:
+                os.close(child_source)
+                os.close(child_target)
+        elif stat.S_ISREG(st.st_mode):
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=source_fd)
+            try:
+                target = os.open(name, flags, 0o600, dir_fd=target_fd)
+                try:
+                    while os.sendfile(target, source, None, 1 << 20):
+                        pass
+                    os.fchown(target, st.st_uid, st.st_gid)
+                    os.fchmod(target, mode)
+                    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+                finally:
+                    os.close(target)
+            finally:
+                os.close(source)
+        elif stat.S_ISLNK(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+            if stat.S_ISLNK(st.st_mode):
+                os.symlink(os.readlink(name, dir_fd=source_fd), name, dir_fd=target_fd)
+            else:
+                os.mkfifo(name, mode, dir_fd=target_fd)
+            os.chown(name, st.st_uid, st.st_gid, dir_fd=target_fd, follow_symlinks=False)
+            os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=target_fd,
+                     follow_symlinks=False)  # fmt: skip
+
+
 class Syscalls:
     """The real system calls, as one object the runtime stages are given."""
 
@@ -234,6 +284,14 @@ class Syscalls:
         from pod.runtime.netif import set_lo_up
 
         set_lo_up()
+
+    def fchmod(self, fd: int, mode: int) -> None:
+        os.fchmod(fd, mode)
+
+    def copy_tree(self, source_fd: int, target_fd: int) -> None:
+        """Copy a directory's contents (files, dirs, symlinks, fifos; owners, modes, times)
+        between two directory fds, never following a link: a tmpfs's `tmpcopyup`."""
+        copy_tree(source_fd, target_fd)
 
     def write_file(self, path: str, data: str) -> None:
         """Write to a kernel-provided path: /proc/self/... or /proc/self/fd/N of an fd the
@@ -367,6 +425,13 @@ class Recorder(Syscalls):
 
     def write_file(self, path: str, data: str) -> None:
         self._record("write_file", self._name(path), data)
+
+    def fchmod(self, fd: int, mode: int) -> None:
+        self._record("fchmod", self._name(f"/proc/self/fd/{fd}"), mode)
+
+    def copy_tree(self, source_fd: int, target_fd: int) -> None:
+        self._record("copy_tree", self._name(f"/proc/self/fd/{source_fd}"),
+                     self._name(f"/proc/self/fd/{target_fd}"))  # fmt: skip
 
     def setrlimit(self, kind: int, soft: int, hard: int) -> None:
         self._record("setrlimit", kind, soft, hard)

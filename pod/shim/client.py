@@ -295,12 +295,16 @@ class _Session:
         self.pending_signals: list[int] = []
         self.wake_r, self.wake_w = os.pipe()
         self.outputs_open = {1: True, 2: True}
+        self.stdin_file = False  # stdin a regular file or /dev/null: read it without polling
         for fd in (self.wake_r, self.wake_w):
             os.set_blocking(fd, False)
         self.selector.register(sock, selectors.EVENT_READ, "socket")
         self.selector.register(self.wake_r, selectors.EVENT_READ, "signals")
         if stdin:
-            self.selector.register(0, selectors.EVENT_READ, "stdin")
+            try:
+                self.selector.register(0, selectors.EVENT_READ, "stdin")
+            except PermissionError:  # epoll refuses what is always readable (files, /dev/null)
+                self.stdin_file = True
 
     def close(self) -> None:
         self.selector.close()
@@ -324,7 +328,9 @@ class _Session:
     def run(self) -> int | None:
         """The exit code, or None when the user detached."""
         while True:
-            for key, _ in self.selector.select():
+            if self.stdin_file and self.read_stdin():
+                return None
+            for key, _ in self.selector.select(0 if self.stdin_file else None):
                 if key.data == "socket":
                     code = self.read_socket()
                     if code is not None:
@@ -371,7 +377,10 @@ class _Session:
         except OSError:
             data = b""
         if not data:
-            self.selector.unregister(0)
+            if self.stdin_file:
+                self.stdin_file = False
+            else:
+                self.selector.unregister(0)
             self.send(protocol.STDIN_EOF)
             return False
         data, detach = self.scanner.feed(data)

@@ -120,12 +120,13 @@ def check_id_tools(rootless: bool) -> Check:
     return Check("newuidmap", OK, f"{', '.join(str(p) for p in paths.values())} (setuid or caps)")
 
 
-def check_runtime_dir(rootless: bool) -> Check:
+def check_runtime_dir(rootless: bool, runroot: Path) -> Check:
+    """XDG_RUNTIME_DIR, and the run root in use (--runroot's, when given)."""
     value = os.environ.get("XDG_RUNTIME_DIR", "")
     if runtime_dir() is not None:
         return Check("xdgRuntimeDir", OK, f"XDG_RUNTIME_DIR={value} is usable")
     if not rootless:
-        return Check("xdgRuntimeDir", OK, "rootful: the run root is /run/pod")
+        return Check("xdgRuntimeDir", OK, f"rootful: the run root is {runroot}")
     uid = os.geteuid()
     what = (
         f"XDG_RUNTIME_DIR={value} is not a writable directory"
@@ -135,7 +136,7 @@ def check_runtime_dir(rootless: bool) -> Check:
     return Check(
         "xdgRuntimeDir",
         WARN,
-        f"{what}: the run root falls back to /tmp/pod-{uid}",
+        f"{what}: the run root is {runroot}",
         f"loginctl enable-linger {_user()} (or mkdir -m 700 /run/user/{uid} owned by "
         f"you and export XDG_RUNTIME_DIR=/run/user/{uid})",
     )
@@ -278,7 +279,7 @@ def run_checks(settings: Settings) -> list[Check]:
     return [
         check_subids(rootless),
         check_id_tools(rootless),
-        check_runtime_dir(rootless),
+        check_runtime_dir(rootless, settings.runroot),
         check_cgroups(rootless),
         check_rootfs(settings),
         check_unprivileged_ports(rootless),

@@ -6,7 +6,9 @@ Function-scoped: `pod` (root, isolated store), `rootless_pod` (the rootless user
 `runtime` (each test once with pod's own OCI runtime and once with runc), `busybox` and
 `rootless_busybox` (the busybox test image pulled into `pod` / `rootless_pod`: its reference),
 `twins` (pod and podman side by side, as root and rootless: differential.py).
-Session-scoped podman stores for those: `podman_ref`, `rootless_podman_ref` (podman_ref.py).
+Session-scoped podman stores for those: `podman_ref`, `rootless_podman_ref` (podman_ref.py);
+function-scoped ones for tests that change images: `podman`, `rootless_podman` (fresh stores),
+`podman_busybox`, `rootless_podman_busybox` (the busybox test image pulled into them).
 Helpers the tests import live in modules of their own: runners.py, polling.py, mounts.py,
 terminal.py, registry_server.py, image_builder.py, differential.py, podman_ref.py.
 """
@@ -384,6 +386,46 @@ def rootless_podman_ref(rootless_user, test_images):
         yield _podman_with_busybox(runner, test_images)
     finally:
         runner.close()  # its runroot is outside the user's session directory
+
+
+@pytest.fixture
+def podman(registry, tmp_path_factory):
+    """podman as root with a fresh store of its own (short paths: podman refuses a run root of
+    more than 50 characters), removed with what the test left."""
+    runner = PodmanRunner(tmp_path_factory.mktemp("podman"), insecure=[registry.host])
+    try:
+        yield runner
+    finally:
+        runner.remove_all()
+        unmount_under(runner.directory)
+        shutil.rmtree(runner.directory, ignore_errors=True)
+
+
+@pytest.fixture
+def rootless_podman(rootless_user):
+    """podman as the rootless test user with a fresh store of its own."""
+    runner = PodmanRunner(
+        rootless_user.make_tmpdir("podman"), insecure=rootless_user.insecure, user=rootless_user
+    )
+    try:
+        yield runner
+    finally:
+        runner.remove_all()
+        shutil.rmtree(runner.directory, ignore_errors=True)
+
+
+@pytest.fixture
+def podman_busybox(podman, test_images) -> str:
+    """The busybox test image, pulled into `podman`'s store: its reference."""
+    _podman_with_busybox(podman, test_images)
+    return test_images.busybox.ref
+
+
+@pytest.fixture
+def rootless_podman_busybox(rootless_podman, test_images) -> str:
+    """The busybox test image, pulled into `rootless_podman`'s store: its reference."""
+    _podman_with_busybox(rootless_podman, test_images)
+    return test_images.busybox.ref
 
 
 @pytest.fixture(params=["root", "rootless"])

@@ -77,8 +77,9 @@ class PodmanRunner:
         }
 
     def __call__(
-        self, *args, input=None, check=False, timeout=120, cwd=None, text=True, wrap=()
+        self, *args, input=None, stdin=None, check=False, timeout=120, cwd=None, text=True, wrap=()
     ) -> subprocess.CompletedProcess:
+        """`stdin`: a file object podman reads as its stdin (as root; rootless: `input` only)."""
         if self.user is not None:
             return self.user.run(
                 *self.command(*args),
@@ -94,6 +95,7 @@ class PodmanRunner:
         proc = subprocess.run(
             cmd,
             input=input,
+            stdin=stdin,
             capture_output=True,
             text=text,
             timeout=timeout,
@@ -112,3 +114,12 @@ class PodmanRunner:
         self.reset()
         if self.user is not None:
             shutil.rmtree(self.runroot, ignore_errors=True)
+
+    def remove_all(self) -> None:
+        """At the end of a test with a store of its own: everything, images and files too.
+        (Not `system reset`: as root it would remove the host podman's networks as well.)"""
+        self.reset()
+        self("rmi", "-a", "-f")
+        if self.user is not None:  # files of subordinate ids: removed inside the namespace
+            self("unshare", "rm", "-rf", str(self.directory / "root"))
+        self.close()

@@ -540,6 +540,16 @@ def test_adopt_layer_renames_the_upper_dir_into_the_store(tmp_path: Path, store:
     assert sorted(os.listdir(store.layers_root)) == [chain.removeprefix("sha256:")]
 
 
+def test_adopt_layer_keeps_a_read_only_root_mode(tmp_path: Path, store: Layout) -> None:
+    """An image's root of 0555 (the upper dir takes it) stays 0555 in the layer; the rename
+    itself needs u+w for a rootless user (rewriting `..`), given only for the move."""
+    upper = container_upper(store, "c1", b"v1")
+    upper.chmod(0o555)
+    diff = write_layer(upper, tmp_path / "layer.tgz", timestamp=STAMP, opaque_xattr=ROOTFUL)
+    layers.adopt_layer(store, diff.diff_id, None, upper, diff.diff_id, diff.size, rootless=False)
+    assert stat.S_IMODE(os.stat(store.layer_diff(diff.diff_id)).st_mode) == 0o555
+
+
 def test_adopting_a_known_layer_removes_the_new_upper(tmp_path: Path, store: Layout) -> None:
     first = container_upper(store, "c1", b"v1")
     diff = write_layer(first, tmp_path / "one.tgz", timestamp=STAMP, opaque_xattr=ROOTFUL)

@@ -568,16 +568,6 @@ def test_rlimits_clamped_to_ceiling():
     ]
 
 
-@pytest.mark.parametrize(
-    ("name", "number"), [("SIGTERM", 15), ("kill", 9), ("2", 2), ("SIGRTMIN+1", None)]
-)
-def test_signal_number(name, number):
-    import signal
-
-    expected = number if number is not None else int(signal.SIGRTMIN) + 1
-    assert spec.signal_number(name) == expected
-
-
 def test_bad_stop_signal():
     with pytest.raises(PodError, match="invalid signal: SIGNOPE"):
         build(opts(stop_signal="SIGNOPE"))
