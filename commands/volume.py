@@ -207,16 +207,21 @@ def inspect_command(
     all_volumes: bool = typer.Option(False, "--all", "-a", help="Inspect all volumes."),
     fmt: str = typer.Option(None, "--format", "-f", help="Go template or json."),
 ) -> None:
-    """Show details of volumes."""
+    """Show details of volumes (exit 125 when one is missing: those found are shown)."""
     from pod import format as gotemplate
+    from pod.container.object_inspect import InspectResult, inspect_objects
 
-    volumes, containers = _stores()
-    records = volumes.list() if all_volumes else [volumes.get(n) for n in names or []]
-    documents = [_inspect(volumes, containers, r) for r in records]
-    if fmt and not gotemplate.is_json(fmt):
-        print(gotemplate.render_rows(documents, fmt), end="")
+    if all_volumes:
+        volumes, containers = _stores()
+        result = InspectResult([_inspect(volumes, containers, r) for r in volumes.list()])
     else:
-        print(gotemplate.format_json(documents, indent=4), end="")
+        result = inspect_objects(common.settings(), list(names or []), "volume")
+    if fmt and not gotemplate.is_json(fmt):
+        print(gotemplate.render_rows(result.documents, fmt), end="")
+    else:
+        print(gotemplate.format_json(result.documents, indent=4), end="")
+    if result.error is not None:
+        raise result.error
 
 
 @volume_app.command("rm")
