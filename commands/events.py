@@ -82,7 +82,9 @@ def _match_one(event, key: str, value: str) -> bool:
     if key in ("container", "pod", "volume", "network"):
         same_type = event.type == key
         return same_type and (
-            event.name == value or (len(value) >= 3 and event.id.startswith(value))
+            event.name == value
+            or event.network == value
+            or (len(value) >= 3 and event.id.startswith(value))
         )
     if key == "image":
         return event.image == value or (event.type == "image" and event.name == value)
@@ -101,16 +103,19 @@ def _renderer(fmt: str | None, no_trunc: bool):
         return lambda event: gotemplate.render_rows([_fields(event)], fmt).rstrip("\n")
 
     def text(event) -> str:
+        """podman's ToHumanReadable: each type has its own line."""
+        head = f"{GoTime(event.time_ns)} {event.type} {event.status}"
+        if event.type == "image":
+            return f"{head} {event.id} {event.name}"
+        if event.type == "network":
+            return f"{head} {event.id} (container={event.id}, name={event.network})"
+        if event.type in ("volume", "system"):
+            return f"{head} {event.name}".rstrip()
         ident = event.id if no_trunc else event.id[:12]
         details = [f"image={event.image}"] if event.image else []
         details.append(f"name={event.name}")
         details += [f"{k}={v}" for k, v in sorted((event.attributes or {}).items())]
-        subject = f"{ident} " if ident else ""
-        if event.type != "container" and not ident:
-            return f"{GoTime(event.time_ns)} {event.type} {event.status} {event.name}"
-        return (
-            f"{GoTime(event.time_ns)} {event.type} {event.status} {subject}({', '.join(details)})"
-        )
+        return f"{head} {ident} ({', '.join(details)})"
 
     return text
 
@@ -141,6 +146,7 @@ def _fields(event) -> dict:
         "ID": event.id,
         "Image": event.image,
         "Name": event.name,
+        "Network": event.network,
         "Status": event.status,
         "Time": GoTime(event.time_ns),
         "Type": event.type,

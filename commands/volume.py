@@ -261,11 +261,10 @@ def prune_command(force: bool = typer.Option(False, "--force", "-f", help="Do no
         "Are you sure you want to continue?"
     ):
         return
-    volumes, containers = _stores()
-    for record in volumes.list():
-        if not _users(containers, record.name):
-            volumes.remove(record.name, [], rootless=common.settings().rootless)
-            print(record.name)
+    from pod.system.prune import prune_volumes
+
+    for name, _size in prune_volumes(common.settings()):
+        print(name)
 
 
 @volume_app.command("exists")

@@ -42,6 +42,7 @@ class Event:
     time_ns: int = field(default_factory=time.time_ns)
     attributes: dict[str, str] | None = None
     exit_code: int | None = None  # ContainerExitCode, on died
+    network: str = ""  # network events: the network's name (podman's lower-case "network" key)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -52,6 +53,8 @@ class Event:
         if self.image:
             data["Image"] = self.image
         data["Name"] = self.name
+        if self.network:
+            data["network"] = self.network
         data["Status"] = self.status
         data["Time"] = go_time(self.time_ns)
         data["Type"] = self.type
@@ -69,6 +72,7 @@ class Event:
             time_ns=parse_go_time(str(data.get("Time", ""))),
             attributes=data.get("Attributes"),
             exit_code=data.get("ContainerExitCode"),
+            network=str(data.get("network", "")),
         )
 
 
@@ -218,6 +222,22 @@ def pod_event(runroot: Path, record: Any, status: str) -> None:
     """An event about `record` (a store.pods.PodRecord): create, start, stop, kill, pause,
     unpause, remove."""
     emit(runroot, Event("pod", status, name=record.name, id=record.id))
+
+
+def image_event(runroot: Path, status: str, image_id: str = "", name: str = "") -> None:
+    """An image event as libimage writes it: pull and push name what the user typed and carry
+    no ID; tag, untag, remove, save and build carry the image's ID."""
+    emit(runroot, Event("image", status, name=name, id=image_id))
+
+
+def volume_event(runroot: Path, status: str, name: str) -> None:
+    emit(runroot, Event("volume", status, name=name))
+
+
+def network_event(runroot: Path, status: str, network: str, ident: str, name: str) -> None:
+    """A network event: for connect/disconnect `ident` and `name` are the container's (podman's
+    shape); for create/remove they are the network's own ID and name."""
+    emit(runroot, Event("network", status, name=name, id=ident, network=network))
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pod import events
 from pod.errors import NoSuchImageError, PodError
 from pod.image import reference
 from pod.store import build_cache
@@ -189,6 +190,7 @@ class ImageStore:
                     record.names.remove(name)
             target.names = _merged(target.names, [name])
             self._save(records)
+        events.image_event(self.layout.runroot, "tag", target.id, name)
 
     def untag(self, text: str, names: list[str]) -> list[str]:
         """Remove the given names (all names when none given); returns what was removed."""
@@ -202,7 +204,9 @@ class ImageStore:
                 removed.append(name)
             target.names = [n for n in target.names if n not in removed]
             self._save(records)
-            return removed
+        for name in removed:
+            events.image_event(self.layout.runroot, "untag", target.id, name)
+        return removed
 
     def remove(
         self, image_id: str, forget_names: list[str] | None = None

@@ -21,6 +21,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
+from pod import events
 from pod.errors import (
     NetworkExistsError,
     NetworkInUseError,
@@ -249,7 +250,8 @@ class NetworkStore:
                 labels=dict(labels or {}),
             )
             atomic_write_json(self.layout.network_file(record.name), record.to_json())
-            return record
+        events.network_event(self.layout.runroot, "create", record.name, record.id, record.name)
+        return record
 
     def _free_device_name(self, records: list[NetworkRecord]) -> str:
         """pod1, pod2, ...: the first not naming a network, a bridge of one, or a host link

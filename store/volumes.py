@@ -7,6 +7,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pod import events
 from pod.errors import NoSuchVolumeError, PodError, UsageError, VolumeInUseError
 from pod.store.layers import chown_path, remove_trees
 from pod.store.layout import Layout
@@ -81,7 +82,8 @@ class VolumeStore:
             if owner is not None:
                 chown_path(self.data_dir(name), *owner, rootless=rootless)
             atomic_write_json(self._record_file(name), asdict(record))
-            return record
+        events.volume_event(self.layout.runroot, "create", name)
+        return record
 
     def get(self, name: str) -> VolumeRecord:
         data = read_json(self._record_file(name))
@@ -112,6 +114,7 @@ class VolumeStore:
         with locked(self.lock_path):
             self._record_file(name).unlink(missing_ok=True)
             remove_trees([self.directory(name)], rootless=rootless)
+        events.volume_event(self.layout.runroot, "remove", name)
 
 
 def select(records: list[VolumeRecord], items: list[str], in_use: set[str]) -> list[VolumeRecord]:

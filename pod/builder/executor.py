@@ -15,6 +15,7 @@ import os
 import time
 from pathlib import Path
 
+from pod import events
 from pod.builder import config_steps, words
 from pod.builder import containerfile as cf
 from pod.builder.context import BuildContext, IgnoreMatcher, load_ignore_patterns
@@ -446,6 +447,7 @@ class Builder:
             image_format=self.options.image_format,
             annotations=self.options.annotations,
         )
+        events.image_event(self.layout.runroot, "build", record.id, next(iter(names), ""))
         self.say(f"--> {record.id[:11]}")
         for name in names:
             self.say(f"Successfully tagged {name}")

@@ -112,3 +112,30 @@ def check_hostname(namespaces: Namespaces, hostname: str | None) -> None:
             "invalid config provided: cannot set hostname when running in the host UTS "
             "namespace: invalid configuration"
         )
+
+
+# --- --userns ---------------------------------------------------------------------------------
+
+USERNS_MODES = ("host", "keep-id", "nomap", "auto")
+_AUTO_OPTIONS = ("size", "uidmapping", "gidmapping")
+
+
+def check_userns(text: str | None) -> str | None:
+    """`--userns VALUE` checked as podman checks it (bad values exit 125 with its message);
+    "" is the default, as None. What each mode means is pod.container.spec's."""
+    if not text:
+        return None
+    mode, _, rest = text.partition(":")
+    if mode == "auto" and rest:
+        for option in rest.split(","):
+            key, _, value = option.partition("=")
+            if key not in _AUTO_OPTIONS:
+                raise UsageError(f'invalid option specified: "{option}"')
+            if key == "size" and not value.isdigit():
+                raise UsageError(f'strconv.ParseUint: parsing "{value}": invalid syntax')
+        return text
+    if mode in USERNS_MODES and not rest:
+        return text
+    if mode in ("private", "ns", "container"):
+        raise UsageError(f'unsupported --userns "{text}": use keep-id, nomap, auto or host')
+    raise UsageError(f"unrecognized namespace mode {text} passed")

@@ -167,7 +167,7 @@ class RunOptions:
     security_opt: list[str] = field(default_factory=list)  # as given, for inspect
     devices: list[DeviceSpec] = field(default_factory=list)  # --device
     device_cgroup_rules: list[str] = field(default_factory=list)  # --device-cgroup-rule
-    userns: str | None = None  # None, "keep-id", "host"
+    userns: str | None = None  # None, "keep-id", "host", "nomap", "auto[:OPTIONS]"
     init: bool = False
     init_path: str | None = None
     labels: dict[str, str] = field(default_factory=dict)

@@ -38,9 +38,7 @@ def run_options(
 
         check_name(flags["name"])
     security = run_flags.parse_security_opts(list(flags["security_opt"]))
-    userns = flags["userns"]
-    if userns not in (None, "keep-id", "host"):
-        raise UsageError(f'unsupported --userns "{userns}": use keep-id or host')
+    userns = namespaces.check_userns(flags["userns"])
     if flags["sdnotify"] not in ("conmon", "ignore"):
         raise UsageError(
             f'unsupported --sdnotify "{flags["sdnotify"]}": use conmon or ignore (pod does not '

@@ -100,7 +100,7 @@ def bridge_worker(options: RunOptions, early: Any, creating: bool) -> BridgeWork
     """The worker that sets up a rootful bridge network while the container is created: the
     one pod.entry forked from a guess at argv when the parsed flags bear it out, else a new one
     (its slow imports overlap the creation)."""
-    wanted = not creating and options.network_mode.kind == "bridge"
+    wanted = not creating and options.network == "bridge"  # network_mode's kind
     if early is not None and not wanted:
         early.close()
         early.reap()

@@ -238,7 +238,15 @@ def userns_mapping(
                 "/etc/subgid to function correctly"
             )
         return UsernsMapping(_keep_id_map(uid, subuid), _keep_id_map(gid, subgid), f"{uid}:{gid}")
-    if options.userns not in (None, "", "host"):
+    mode = (options.userns or "").partition(":")[0]
+    if mode == "nomap" and not rootless:
+        raise PodError("nomap is only supported in rootless mode")
+    if mode in ("nomap", "auto"):
+        raise PodError(
+            f"--userns={mode} is not supported by pod: the image's files would have to belong to "
+            "the ids it maps (podman chowns a copy of the layers); use the default or keep-id"
+        )
+    if mode not in ("", "host"):
         raise PodError(f"unsupported --userns mode {options.userns!r}: use keep-id or host")
     if not rootless:
         return None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pod.config import Settings
 from pod.container.state import current_state
 from pod.errors import PodError
 from pod.reporter import Reporter
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
-from pod.store.lock import locked
+from pod.store.lock import atomic_write, locked
 from pod.systemd import notify
 
 
@@ -99,8 +101,11 @@ def start_dependencies(
 
 
 def announce(layout: Layout, record: ContainerRecord, notify_socket: str) -> None:
-    """A detached start is done: the supervisor's pid file, and systemd told when the
+    """A detached start is done: the supervisor's pid files (the container directory's, and
+    --conmon-pidfile's as conmon writes it: the bare number), and systemd told when the
     container asked for it (pod.systemd.notify)."""
     state = ContainerStore(layout).read_state(record.id)
     paths = layout.container(record.id)
+    if record.conmon_pidfile and state.shim_pid > 0:
+        atomic_write(Path(record.conmon_pidfile), str(state.shim_pid).encode())
     notify.announce_started(paths, state.shim_pid, record.sd_notify, notify_socket)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from pod import events
 from pod.config import Settings
 from pod.errors import ManifestUnknownError, NoSuchImageError, PodError, RegistryError
 from pod.image import manifest as mf
@@ -74,12 +75,15 @@ def pull_image(settings: Settings, text: str, options: PullOptions) -> ImageReco
         local = images.find(text, images.list()) if options.policy == "newer" else None
         if local is None:
             raise
-        return local  # "newer" with no registry to ask: the local image, as podman does
-    if options.policy == "newer":
-        local = images.find(str(source.ref), images.list())
+        record = local  # "newer" with no registry to ask: the local image, as podman does
+    else:
+        local = images.find(str(source.ref), images.list()) if options.policy == "newer" else None
         if local is not None and local.manifest_digest == source.digest:
-            return local
-    return _store_image(settings, layout, images, source, options)
+            record = local
+        else:
+            record = _store_image(settings, layout, images, source, options)
+    events.image_event(settings.runroot, "pull", name=text)
+    return record
 
 
 def _candidates(conf: RegistryConfig, ref: reference.Reference) -> list[reference.Reference]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from pod import events
 from pod.config import Settings
 from pod.errors import PodError
 from pod.image import manifest as mf
@@ -61,9 +62,11 @@ def push_image(
     for digest in [*record.layer_digests, record.config_digest]:
         _push_blob(client, blobs, endpoint.repository, digest, mount_from, options.reporter)
     options.reporter.writing_manifest()
-    return client.put_manifest(
+    digest = client.put_manifest(
         endpoint.repository, target.digest or target.tag_or_default, data, media_type
     )
+    events.image_event(settings.runroot, "push", name=destination or source)
+    return digest
 
 
 def _default_destination(record: ImageRecord, source: str) -> str:

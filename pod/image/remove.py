@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pod import events
 from pod.config import Settings
 from pod.errors import ImageInUseError, NoSuchImageError, PodError
 from pod.image import reference
@@ -92,8 +93,11 @@ def _remove_one(
         )
     untagged, deleted = store.remove(record.id, drop)
     report.untagged += untagged
+    for name in untagged:
+        events.image_event(settings.runroot, "untag", record.id, name)
     if deleted:
         report.deleted.append(record.id)
+        events.image_event(settings.runroot, "remove", record.id, next(iter(record.names), ""))
 
 
 def sweep(settings: Settings, layout: Layout, store: ImageStore) -> None:
@@ -115,6 +119,8 @@ def prune_images(settings: Settings, all_unused: bool = False) -> list[str]:
             if (record.dangling or all_unused) and not containers_using(layout, record.id):
                 store.remove(record.id, None)
                 removed.append(record.id)
+                first_name = next(iter(record.names), "")
+                events.image_event(settings.runroot, "remove", record.id, first_name)
         build_cache.clear(layout)  # podman's prune removes the intermediate images it keeps
         sweep(settings, layout, store)
         store.blobs.clean_incoming()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 
+from pod import events
 from pod.config import Settings
 from pod.container.state import current_state
 from pod.errors import PodError
@@ -63,6 +64,7 @@ def connect(
         record.networks = [*record.networks, attachment.to_json()]
         atomic_write_json(store.record_file(record.id), asdict(record))
         members.own_address(layout, record, address, present=True)
+    events.network_event(settings.runroot, "connect", net.name, record.id, record.name)
 
 
 def _attach_running(layout: Layout, record: ContainerRecord, net, attachment, pid: int) -> None:
@@ -117,4 +119,5 @@ def disconnect(settings: Settings, network: str, container: str) -> None:
         address = networks.allocations(net.name).get(record.id, {}).get("ip", "")
         networks.release(net.name, record.id)
         members.own_address(layout, record, address, present=False)
+    events.network_event(settings.runroot, "disconnect", net.name, record.id, record.name)
     setup.tidy(layout)

@@ -121,6 +121,9 @@ def _single(text: str) -> NetworkMode | None:
 
 _SLIRP_BOOLEANS = ("allow_host_loopback", "enable_ipv6")
 _PORT_HANDLERS = ("rootlesskit", "slirp4netns")
+# the spellings Go's strconv.ParseBool takes, as podman reads these options
+_GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_GO_FALSE = ("0", "f", "F", "FALSE", "false", "False")
 
 
 def parse_slirp_options(text: str) -> list[str]:
@@ -130,19 +133,22 @@ def parse_slirp_options(text: str) -> list[str]:
     args: list[str] = []
     for option in filter(None, text.split(",")):
         key, sep, value = option.partition("=")
-        lowered = value.lower()
-        if key in _SLIRP_BOOLEANS and sep and lowered in ("true", "false"):
-            if key == "enable_ipv6" and lowered == "true":
+        if key in _SLIRP_BOOLEANS and sep:
+            if value not in _GO_TRUE + _GO_FALSE:
+                raise UsageError(f'invalid value of {key} for slirp4netns: "{value}"')
+            if key == "enable_ipv6" and value in _GO_TRUE:
                 args.append("--enable-ipv6")
-            elif key == "allow_host_loopback" and lowered == "false":
+            elif key == "allow_host_loopback" and value in _GO_FALSE:
                 args.append("--disable-host-loopback")
         elif key == "cidr" and sep:
             try:
                 ipaddress.IPv4Network(value)
             except ValueError:
-                raise UsageError(f'invalid cidr for slirp4netns: "{value}"') from None
+                raise UsageError(f'invalid cidr "{value}"') from None
             args.append(f"--cidr={value}")
-        elif key == "mtu" and value.isdigit():
+        elif key == "mtu" and sep:
+            if not value.isdigit():
+                raise UsageError(f'invalid mtu "{value}"')
             args.append(f"--mtu={value}")
         elif key in ("outbound_addr", "outbound_addr6") and sep and value:
             args.append(f"--{key.replace('_', '-')}={value}")

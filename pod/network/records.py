@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from ipaddress import IPv4Network
 
+from pod import events
 from pod.store.layout import Layout
 from pod.store.networks import NetworkRecord, NetworkStore
 
@@ -64,4 +65,5 @@ def remove_network(store: NetworkStore, name: str, force: bool, rootless: bool) 
 
     with store.removing(name, force) as record:
         remove_network_host_parts(store.layout, record, rootless)
+    events.network_event(store.layout.runroot, "remove", record.name, record.id, record.name)
     return record

@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -400,7 +400,7 @@ class _Session:
 
 
 @contextlib.contextmanager
-def _signal_handlers(session: _Session, signums: list[int]) -> Iterator[None]:
+def _signal_handlers(session: _Session, signums: Sequence[int]) -> Iterator[None]:
     saved = {}
     try:
         for signum in signums:

@@ -83,7 +83,7 @@ class Stdio:
         if tty:
             base = tempfile.gettempdir()
             self.console_dir = tempfile.mkdtemp(prefix="pod-console-", dir=base)
-            if len(self.console_path or "") > 100:  # sun_path: take a short TMPDIR
+            if len(self.console_path) > 100:  # sun_path: take a short TMPDIR
                 os.rmdir(self.console_dir)
                 self.console_dir = tempfile.mkdtemp(prefix="pod-console-", dir="/tmp")
             self.console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -101,8 +101,9 @@ class Stdio:
         self.container = (stdin, out_w, err_w)
 
     @property
-    def console_path(self) -> str | None:
-        return os.path.join(self.console_dir, "console.sock") if self.console_dir else None
+    def console_path(self) -> str:
+        """The console socket's path ("" without a terminal)."""
+        return os.path.join(self.console_dir, "console.sock") if self.console_dir else ""
 
     def after_create(self) -> None:
         """Take the pty master (runc's protocol: SCM_RIGHTS on the console socket)."""
@@ -130,7 +131,7 @@ class Stdio:
         if self.console is not None:
             self.console.close()
             self.console = None
-            os.unlink(self.console_path or "")
+            os.unlink(self.console_path)
             os.rmdir(self.console_dir)
 
     def close(self) -> None:
@@ -433,7 +434,7 @@ def _become_supervisor(config: dict, starter: int) -> None:
         os.execve(
             sys.executable,
             lean_python.argv("pod.shim.supervisor", "supervise", args),
-            supervisor.supervisor_environment(os.environ),
+            supervisor.supervisor_environment(dict(os.environ)),
         )
     except OSError:
         supervisor.supervise(args)  # the same loop, just in this bigger process

@@ -32,7 +32,9 @@ def load_runtime(name: str) -> Any:
         raise PodError(f"OCI runtime {name!r} is not available: {err}") from None
 
 
-def load(root: str, runroot: str, container_id: str):
+def load(
+    root: str, runroot: str, container_id: str
+) -> tuple[Layout, ContainerStore, ContainerRecord]:
     """(layout, store, record) of the container the shim serves."""
     layout = Layout(Path(root), Path(runroot))
     store = ContainerStore(layout)

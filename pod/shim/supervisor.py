@@ -113,7 +113,7 @@ class _Supervisor:
         self.health_restart = False  # the health check's on-failure action asked for one
         self.health_every = number.get("health_ms", 0) / 1000  # seconds; 0: no checks
         self.next_check = time.monotonic() + self.health_every
-        self.checking = None  # the health check helper at work
+        self.checking: _Helper | None = None  # the health check helper at work
         self.abandoned = False  # never started, as that client died first
         self.held_ports = [int(fd) for fd in config.get("hold", "").split(",") if fd]
         self.ids = (config["root"], config["runroot"], config["id"])
@@ -130,12 +130,12 @@ class _Supervisor:
         self.stdin_eof = False
         self.paused = False
         self.backlog = None if self.started else bytearray()
-        self.exit_code = None
-        self.forced = None  # (exit code, error) that replace the status
+        self.exit_code: int | None = None
+        self.forced: tuple | None = None  # (exit code, error) that replace the status
         self.orphans: dict = {}  # pid -> exit code of children reaped before we knew them
-        self.restarting = None  # the restart helper at work
-        self.starting = None  # the starter child, once asked to start
-        self.finisher = None  # the client that will finish the container (FINISHER)
+        self.restarting: _Helper | None = None  # the restart helper at work
+        self.starting: _Helper | None = None  # the starter child, once asked to start
+        self.finisher: _Client | None = None  # the client that will finish the container
         self.network_parts = config.get("tidy", "1") == "1"  # host network parts to tidy
         self.wakeup_r, self.wakeup_w = posix.pipe()
 
@@ -300,7 +300,8 @@ class _Supervisor:
 
     def accept(self) -> None:
         try:
-            fd, _ = self.listener._accept()
+            # The C socket's accept (socket.socket.accept wraps it); typeshed leaves it out.
+            fd, _ = self.listener._accept()  # type: ignore[attr-defined]
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
             return
         client = _Client(_socket.socket(fileno=fd))
@@ -537,7 +538,7 @@ class _Supervisor:
                 self.starter = -1
             self.kill(_signal.SIGKILL)
 
-    def spawn_helper(self, op: str, *args: str):
+    def spawn_helper(self, op: str, *args: str) -> _Helper | None:
         """`python -m pod.shim.setup --op OP ...` answering on a socket; None if it cannot run."""
         ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
         posix.set_inheritable(theirs.fileno(), True)
@@ -593,6 +594,7 @@ class _Supervisor:
         flags = [flag == "1" for flag in words[2].split()]
         given = iter(fds)
         stdin, out, err = (next(given) if flag else -1 for flag in flags)
+        assert self.exit_code is not None  # a restart only ever follows the container's exit
         self.release_clients(self.exit_code)  # clients of the run that ended get its exit
         for fd in list(self.outputs):
             self.unwatch(fd)

@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pod import events
 from pod.config import Settings
 from pod.container.remove import remove_container, remove_orphans
 from pod.container.state import current_state
@@ -43,18 +44,28 @@ def prune_system(settings: Settings, all_images: bool, volumes: bool) -> PruneRe
         report.reclaimed += size
     remove_orphans(settings)
     if volumes:
-        store = VolumeStore(layout)
-        used = {name for record in containers.list() for name in record.volumes}
-        for volume in store.list():
-            if volume.name not in used:
-                size = tree_size(store.directory(volume.name))
-                store.remove(volume.name, [], rootless=settings.rootless)
-                report.volumes.append(volume.name)
-                report.reclaimed += size
+        for name, size in prune_volumes(settings):
+            report.volumes.append(name)
+            report.reclaimed += size
     sizes = {record.id: record.size for record in ImageStore(layout).list()}
     report.images = prune_images(settings, all_images)
     report.reclaimed += sum(sizes.get(ident, 0) for ident in report.images)
     return report
+
+
+def prune_volumes(settings: Settings) -> list[tuple[str, int]]:
+    """Remove every volume no container uses; return each one's name and the bytes it held."""
+    layout = Layout(settings.root, settings.runroot)
+    store = VolumeStore(layout)
+    used = {name for record in ContainerStore(layout).list() for name in record.volumes}
+    pruned = []
+    for volume in store.list():
+        if volume.name not in used:
+            size = tree_size(store.directory(volume.name))
+            store.remove(volume.name, [], rootless=settings.rootless)
+            events.volume_event(settings.runroot, "prune", volume.name)
+            pruned.append((volume.name, size))
+    return pruned
 
 
 def _check_removable(path: Path) -> None:

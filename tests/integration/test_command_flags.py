@@ -87,6 +87,18 @@ def test_start_all_filter_latest(pod, podman, busybox):
     assert stopped.returncode == 0 and stopped.stdout.strip() in ids
 
 
+def test_start_attach_interactive_as_podman(pod, podman, busybox):
+    """start -a -i: stdin reaches the container, its output and exit code come back."""
+    script = "read line; echo got $line; exit 3"
+    for runner, image in ((pod, busybox), (podman, podman.image)):
+        runner("create", "-i", "--name", "reader", image, "sh", "-c", script)
+    ours = pod("start", "-a", "-i", "reader", input="hello\n")
+    theirs = podman("start", "-a", "-i", "reader", input="hello\n")
+    assert (
+        (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout) == (3, "got hello\n")
+    )
+
+
 def test_diff_latest(pod, busybox):
     pod("run", "--name", "changer", busybox, "touch", "/new-file", check=True)
     assert "A /new-file" in pod("diff", "-l").stdout.splitlines()

@@ -139,3 +139,77 @@ def test_backends(pod, busybox):
 def test_rootless_run_rm_story(rootless_pod, rootless_busybox):
     rootless_pod("run", "--rm", "--name", "once", rootless_busybox, "true", check=True)
     wait_for(lambda: _statuses(rootless_pod, "once") == RUN_RM)
+
+
+def _of_type(pod, kind: str) -> list[tuple[str, str]]:
+    return [(e["Status"], e["Name"]) for e in _events(pod, "--filter", f"type={kind}")]
+
+
+def test_image_events_as_libimage_writes_them(pod, busybox, registry):
+    pod("pull", busybox, check=True)
+    pod("tag", busybox, "evimg:1", check=True)
+    pod("untag", "evimg:1", "evimg:1", check=True)
+    pod("tag", busybox, "evimg:2", check=True)
+    image_id = pod("image", "inspect", "--format", "{{.Id}}", busybox, check=True).stdout.strip()
+    pod("rmi", "evimg:2", check=True)
+    images = _events(pod, "--filter", "type=image")
+    assert [(e["Status"], e["Name"]) for e in images] == [
+        ("pull", busybox),  # the fixture's
+        ("pull", busybox),
+        ("tag", "localhost/evimg:1"),
+        ("untag", "localhost/evimg:1"),
+        ("tag", "localhost/evimg:2"),
+        ("untag", "localhost/evimg:2"),
+    ]
+    assert "ID" not in images[0]  # a pull names what was asked for, as podman's
+    assert {e["ID"] for e in images[2:]} == {image_id}
+    text = pod("events", "--stream=false", "--filter", "event=tag", check=True).stdout
+    assert text.splitlines()[0].endswith(f" image tag {image_id} localhost/evimg:1")
+    destination = f"{registry.host}/events/pushed:1"
+    pod("push", busybox, destination, check=True)
+    assert _events(pod, "--filter", "event=push")[0]["Name"] == destination
+
+
+def test_the_last_name_removed_removes_the_image(pod, busybox):
+    pod("build", "-q", "-t", "evbuilt", "-f", "-", ".", input=f"FROM {busybox}\nRUN true\n",
+        check=True)  # fmt: skip
+    built = pod("image", "inspect", "--format", "{{.Id}}", "evbuilt", check=True).stdout.strip()
+    pod("rmi", "evbuilt", check=True)
+    mine = [(e["Status"], e.get("Name")) for e in _events(pod) if e.get("ID") == built]
+    assert mine == [("build", "localhost/evbuilt:latest"), ("untag", "localhost/evbuilt:latest"),
+                    ("remove", "localhost/evbuilt:latest")]  # fmt: skip
+
+
+def test_volume_events(pod, busybox):
+    pod("volume", "create", "ev1", check=True)
+    pod("volume", "rm", "ev1", check=True)
+    pod("volume", "create", "ev2", check=True)
+    pod("volume", "prune", "-f", check=True)
+    assert _of_type(pod, "volume") == [
+        ("create", "ev1"), ("remove", "ev1"), ("create", "ev2"), ("remove", "ev2"),
+        ("prune", "ev2"),
+    ]  # fmt: skip
+    text = pod("events", "--stream=false", "--filter", "volume=ev1", check=True).stdout
+    assert [line.split(" UTC ", 1)[1] for line in text.splitlines()] == [
+        "volume create ev1", "volume remove ev1"
+    ]  # fmt: skip
+
+
+def test_network_events(pod, busybox):
+    pod("network", "create", "evnet", check=True)
+    pod("create", "--name", "evc", "--network", "evnet", busybox, "true", check=True)
+    ctr = pod("inspect", "--format", "{{.Id}}", "evc", check=True).stdout.strip()
+    pod("network", "disconnect", "evnet", "evc", check=True)
+    pod("network", "connect", "evnet", "evc", check=True)
+    pod("rm", "evc", check=True)
+    pod("network", "rm", "evnet", check=True)
+    network = _events(pod, "--filter", "type=network")
+    assert [(e["Status"], e["Name"], e["network"]) for e in network] == [
+        ("create", "evnet", "evnet"), ("disconnect", "evc", "evnet"),
+        ("connect", "evc", "evnet"), ("remove", "evnet", "evnet"),
+    ]  # fmt: skip
+    assert network[1]["ID"] == ctr
+    text = pod("events", "--stream=false", "--filter", "event=connect", check=True).stdout
+    assert text.rstrip().endswith(f" network connect {ctr} (container={ctr}, name=evnet)")
+    by_network = _events(pod, "--filter", "network=evnet")
+    assert [e["Status"] for e in by_network] == ["create", "disconnect", "connect", "remove"]

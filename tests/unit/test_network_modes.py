@@ -62,7 +62,12 @@ def test_alias_and_ip_flags_apply_to_the_only_network():
         (("slirp4netns:port_handler=x",), {}, 'unknown port_handler for slirp4netns: "x"'),
         (("slirp4netns:bogus=1",), {}, 'unknown option for slirp4netns: "bogus=1"'),
         (("slirp4netns:cidr=10.0.3.0/33",), {}, "invalid cidr"),
-        (("slirp4netns:allow_host_loopback=maybe",), {}, "unknown option for slirp4netns"),
+        (
+            ("slirp4netns:allow_host_loopback=maybe",),
+            {},
+            'invalid value of allow_host_loopback for slirp4netns: "maybe"',
+        ),
+        (("slirp4netns:mtu=abc",), {}, 'invalid mtu "abc"'),
         (("pasta",), {}, "not supported"),
     ],
 )

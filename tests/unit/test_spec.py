@@ -281,6 +281,17 @@ def test_keep_id():
     check_golden("keep_id", config)
 
 
+@pytest.mark.parametrize("mode", ["nomap", "auto", "auto:size=500"])
+def test_userns_modes_pod_cannot_map_refused(mode):
+    """nomap and auto need the image's files chowned to the ids they map: refused, never run
+    with root's files showing as another user (rootful nomap: podman's own message)."""
+    with pytest.raises(PodError, match="not supported by pod"):
+        spec.userns_mapping(opts(userns=mode), True, 1000, 1000, SUBIDS, SUBIDS)
+    rootful = "only supported in rootless mode" if mode == "nomap" else "not supported by pod"
+    with pytest.raises(PodError, match=rootful):
+        spec.userns_mapping(opts(userns=mode), False, 0, 0, SUBIDS, SUBIDS)
+
+
 def test_rootful_runtime_made_user_namespace():
     userns = spec.UsernsMapping((IdMapLine(0, 200000, 65536),), (IdMapLine(0, 200000, 65536),))
     config = build(opts(), userns=userns)

@@ -144,6 +144,11 @@ def test_rootless_sysctls(rootless_pod, rootless_busybox):
         ["--mount", "type=image,destination=/x"],
         ["--mount", "type=devpts,destination=/dev/pts,ro"],
         ["--requires", "nosuch"],
+        ["--userns", "bogus"],
+        ["--userns", "nomap"],
+        ["--userns", "keep-id"],
+        ["--userns", "auto:bogus"],
+        ["--userns", "auto:size=abc"],
     ],
 )
 def test_flag_errors_as_podman(pod, podman, busybox, args):
@@ -401,6 +406,21 @@ def test_published_ports_discarded_with_podmans_notice(pod, podman, busybox):
         )
 
 
+def test_conmon_pidfile_as_podman(pod, podman, busybox, tmp_path):
+    """--conmon-pidfile: the supervisor's pid, the bare number (conmon's), left after rm."""
+    for runner, image in ((pod, busybox), (podman, podman.image)):
+        path = tmp_path / f"{runner is pod}.pid"
+        runner("run", "-d", "--name", "supervised", "--conmon-pidfile", path, image, "sleep",
+               "300")  # fmt: skip
+        pid = runner("inspect", "supervised", "--format", "{{.State.ConmonPid}}").stdout.strip()
+        assert path.read_text() == pid and int(pid) > 0
+        assert oct(path.stat().st_mode & 0o777) == "0o644"
+        shown = runner("inspect", "supervised", "--format", "{{.ConmonPidFile}}").stdout.strip()
+        assert shown == str(path)
+        runner("rm", "-f", "-t", "0", "supervised")
+        assert path.exists()
+
+
 def test_network_of_a_stopped_container(pod, busybox):
     pod("create", "--name", "holder", busybox, "sleep", "300", check=True)
     pod("create", "--name", "guest", "--net", "container:holder", busybox, check=True)
@@ -440,3 +460,24 @@ def test_rootless_privileged_keep_id_root_can_mount(rootless_pod, rootless_busyb
                         "mkdir -p /tmp/m && mount -t tmpfs tmpfs /tmp/m && "
                         "mount --bind /etc /tmp/m && echo mounted")  # fmt: skip
     assert (done.returncode, done.stdout) == (0, "mounted\n"), done.stderr
+
+
+# --- slirp4netns with options, rootful and rootless -----------------------------------------------
+
+SLIRP_OPTIONS = "slirp4netns:cidr=10.42.0.0/24,allow_host_loopback=true,port_handler=slirp4netns"
+TAP_SCRIPT = "ip -4 addr show tap0 | grep inet; ip route"
+
+
+def test_rootful_slirp4netns_options_as_podman(pod, podman, busybox):
+    ours = pod("run", "--rm", "--network", SLIRP_OPTIONS, busybox, "sh", "-c", TAP_SCRIPT)
+    theirs = podman("run", "--rm", "--network", SLIRP_OPTIONS, podman.image, "sh", "-c",
+                    TAP_SCRIPT)  # fmt: skip
+    assert (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout), ours.stderr
+    assert "10.42.0.100/24" in ours.stdout
+    bad_options = ("bogus=1", "cidr=abc", "mtu=abc", "allow_host_loopback=maybe",
+                   "enable_ipv6=maybe")  # fmt: skip
+    for bad in (f"slirp4netns:{option}" for option in bad_options):
+        ours = pod("run", "--rm", "--network", bad, busybox, "true")
+        theirs = podman("run", "--rm", "--network", bad, podman.image, "true")
+        assert ours.returncode != 0 and theirs.returncode != 0, bad
+        assert error_line(ours.stderr) == error_line(theirs.stderr), bad
