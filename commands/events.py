@@ -112,7 +112,7 @@ def _renderer(fmt: str | None, no_trunc: bool):
         if event.type in ("volume", "system"):
             return f"{head} {event.name}".rstrip()
         ident = event.id if no_trunc else event.id[:12]
-        details = [f"image={event.image}"] if event.image else []
+        details = [f"image={event.image}"] if event.image or event.type == "pod" else []
         details.append(f"name={event.name}")
         details += [f"{k}={v}" for k, v in sorted((event.attributes or {}).items())]
         return f"{head} {ident} ({', '.join(details)})"

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from pod.store.secrets import SecretStore
 
 IGNORED_KINDS = ("Service",)  # meaningful to a cluster only: nothing to do, nothing to say
+PLAYED_KINDS = ("Pod", "Deployment", "PersistentVolumeClaim", "Secret")  # each makes something
 _META_QUIET = {
     "name", "labels", "annotations", "namespace", "creationTimestamp", "uid", "resourceVersion",
     "generation", "selfLink", "managedFields", "ownerReferences", "finalizers",
@@ -536,12 +537,11 @@ class Player:
     def _build(self, image: str) -> None:
         """--build: an image whose directory (named as the image, beside the YAML) holds a
         Containerfile or Dockerfile is built from it, as podman does."""
-        from pod.image.reference import parse_reference
+        from pod.image.reference import parse
 
         if self.options.context is None:
             return
-        reference = parse_reference(image)
-        directory = self.options.context / reference.repository.rpartition("/")[2]
+        directory = self.options.context / parse(image).path.rpartition("/")[2]
         for file_name in ("Containerfile", "Dockerfile"):
             if (directory / file_name).is_file():
                 from pod.builder.executor import Builder
@@ -595,6 +595,18 @@ def pod_names(documents: list[dict[str, Any]]) -> list[str]:
     return found
 
 
+def _require_a_played_kind(nodes: list[Node]) -> None:
+    """A YAML that would make nothing is an error, as in podman 4.3 (ConfigMaps alone are
+    named: they only serve containers)."""
+    kinds = {node.get("kind", str, "") for node in nodes}
+    if kinds.isdisjoint(PLAYED_KINDS):
+        if "ConfigMap" in kinds:
+            raise KubeError(
+                "ConfigMaps in podman are not a standalone object and must be used in a container"
+            )
+        raise KubeError("YAML document does not contain any supported kube kind")
+
+
 def play(
     settings: Settings,
     documents: list[dict[str, Any]],
@@ -609,6 +621,7 @@ def play(
     for node in extra:
         if node.get("kind", str, "") != "ConfigMap":
             raise KubeError(f"{node.where}: --configmap files hold ConfigMaps only")
+    _require_a_played_kind(nodes)
     from pod.store.secrets import SecretStore
 
     store = SecretStore(Layout(settings.root, settings.runroot))

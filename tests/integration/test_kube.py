@@ -263,6 +263,14 @@ BAD = {
         "  volumes: [{name: v, persistentVolumeClaim: {claimName: ../../etc}}]\n",
         "claimName '../../etc'",
     ),
+    "nothing to play": (
+        "kind: Ingress\nmetadata: {name: i}\n---\nkind: Service\nmetadata: {name: s}\n",
+        "Error: YAML document does not contain any supported kube kind",
+    ),
+    "configmap alone": (
+        "kind: ConfigMap\nmetadata: {name: m}\ndata: {a: b}\n",
+        "ConfigMaps in podman are not a standalone object",
+    ),
     "python tag": ("!!python/object/apply:os.system [true]\n", "not valid YAML"),
     "relative host path": (
         "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i}]\n"
@@ -280,3 +288,22 @@ def test_bad_yaml_is_one_line_and_makes_nothing(pod, case):
     assert message in done.stderr and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1
     assert pod("pod", "ps", "-q").stdout == "" and pod("ps", "-aq").stdout == ""
+
+
+def test_play_builds_images_and_joins_networks(pod, busybox, tmp_path):
+    directory = tmp_path / "myimg"
+    directory.mkdir()
+    (directory / "Containerfile").write_text(f"FROM {busybox}\nRUN echo built > /built\n")
+    path = tmp_path / "pod.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: kb}\nspec:\n  containers:\n"
+        "  - {name: c, image: localhost/myimg:latest, command: [sleep, '1000']}\n"
+    )
+    pod("network", "create", "kn", check=True)
+    pod("kube", "play", "--build", "--network", "kn", "--log-driver", "none", path, check=True)
+    assert pod("exec", "kb-c", "cat", "/built", check=True).stdout == "built\n"
+    assert pod("inspect", "--format", "{{.HostConfig.LogConfig.Type}}", "kb-c").stdout == "none\n"
+    networks = pod("pod", "inspect", "--format", "{{.InfraConfig.Networks}}", "kb").stdout
+    assert networks == "[kn]\n"
+    pod("kube", "down", path, check=True)
+    pod("network", "rm", "kn", check=True)

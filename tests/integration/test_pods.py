@@ -79,10 +79,15 @@ def test_pod_verbs_and_listing(pod, busybox):
     refused = pod("pod", "rm", "p")
     assert refused.returncode == 125 and "cannot be removed without force" in refused.stderr
     assert pod("pod", "exists", "p").returncode == 0
+    pod_id = pod("pod", "inspect", "--format", "{{.Id}}", "p", check=True).stdout.strip()
     pod("pod", "stop", "-t", "0", "p", check=True)
-    assert pod("pod", "prune", "-f", check=True).stdout.strip()
+    assert pod("pod", "prune", "-f", check=True).stdout.strip() == pod_id
     assert pod("pod", "exists", "p").returncode == 1
     assert pod("ps", "-aq").stdout == ""
+    events = pod("events", "--stream=false", "--filter", "type=pod", check=True).stdout
+    lines = events.splitlines()  # podman's line for a pod: full ID, an empty image
+    assert lines[0].endswith(f" pod create {pod_id} (image=, name=p)")
+    assert lines[-1].endswith(f" pod remove {pod_id} (image=, name=p)")
 
 
 def test_shared_pid_namespace_with_pods_own_pause(pod, busybox):
