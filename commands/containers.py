@@ -208,10 +208,9 @@ def run_command(
     options.resources = _supported_limits(options.resources)
     options.create_command = common.command_line()
     if ctx.params["pod"]:
-        network_given = bool(
-            ctx.params["network"] or ctx.params["network_alias"] or ctx.params["ip"]
-        )
-        options = _join_pod(options, ctx.params["pod"], network_given, creating, quiet)
+        params = ctx.params
+        network_given = bool(params["network"] or params["network_alias"] or params["ip"])
+        options = _join_pod(options, params["pod"], network_given, creating, quiet)
     code = _run(options, creating, quiet)
     if code:
         raise typer.Exit(code)
@@ -290,8 +289,6 @@ def _run(options, creating: bool, quiet: bool) -> int:
     if creating:
         print(run.create(settings, options, reporter).id)
         return 0
-    if options.tty and options.interactive and not sys.stdin.isatty():
-        reporter.warning(NOT_A_TTY)
     from pod.container.create import dependency_ids
     from pod.container.start import start_dependencies
     from pod.store.containers import ContainerStore
@@ -445,9 +442,10 @@ def rm_command(
     errors: list[PodError] = []
     for text in containers:
         try:
-            print(remove_container(settings, text, force, volumes, timeout, reporter))
+            remove_container(settings, text, force, volumes, timeout, reporter)
+            print(text)  # what was typed, as podman prints it
         except NoSuchContainerError as err:
-            if not ignore:
+            if not (ignore or force):  # podman: --force ignores containers that do not exist
                 errors.append(err)
         except PodError as err:
             errors.append(err)
@@ -466,6 +464,23 @@ def rm_command(
         raise errors[-1]
 
 
+_PS_HEADERS = {  # podman's createPsOut: its overrides of psReporter's field headers
+    "Cgroup": "CGROUPNS",
+    "CreatedHuman": "CREATED",
+    "ID": "CONTAINER ID",
+    "IPC": "IPC",
+    "MNT": "MNT",
+    "NET": "NET",
+    "Networks": "NETWORKS",
+    "PIDNS": "PIDNS",
+    "Pod": "POD ID",
+    "PodName": "PODNAME",
+    "RunningFor": "RUNNING FOR",
+    "UTS": "UTS",
+    "User": "USERNS",
+}
+
+
 def ps_command(
     all_containers: bool = typer.Option(False, "--all", "-a", help="Show all containers."),
     quiet: bool = common.quiet_option("Print only container IDs."),
@@ -475,7 +490,7 @@ def ps_command(
     size: bool = typer.Option(False, "--size", "-s", help="Show sizes."),
     noheading: bool = typer.Option(False, "--noheading", help="Do not print headings."),
     sort: str = typer.Option(
-        "created",
+        None,
         "--sort",
         help="Sort by command, created, id, image, names, runningfor, size, status.",
     ),
@@ -489,25 +504,27 @@ def ps_command(
     pod: bool = typer.Option(False, "--pod", "-p", help="Show the pod of each container."),
 ) -> None:
     """List containers."""
-    from pod.commands.render import render_rows
-    from pod.container.list import list_containers
+    from pod import format as gotemplate
+    from pod.commands.render import JsonLayout, render_rows
+    from pod.container.list import PsReporter, list_containers, ps_json
+    from pod.errors import UsageError
 
-    rows = list_containers(
+    if last >= 0 and latest:
+        raise UsageError("last and latest are mutually exclusive")
+    found = list_containers(
         common.settings(),
         all_containers or latest or last > 0 or external,
         filters,
         sort,
         size,
-        no_trunc,
         external,
+        last,
     )
     if latest:
-        rows = rows[:1]
-    elif last > 0:
-        rows = rows[:last]
+        found = found[-1:]
     if quiet and fmt is None:
-        for row in rows:
-            print(row["ID"])
+        for container in found:
+            print(container.ID if no_trunc else container.ID[:12])
         return
     columns = [
         ("CONTAINER ID", "ID"),
@@ -518,11 +535,20 @@ def ps_command(
         ("PORTS", "Ports"),
         ("NAMES", "Names"),
     ]
-    if size:
-        columns.insert(6, ("SIZE", "Size"))
-    if pod:
+    if pod:  # podman's order: the pod's columns, then SIZE
         columns += [("POD ID", "Pod"), ("PODNAME", "PodName")]
-    render_rows(rows, columns, fmt, noheading)
+    if size:
+        columns.append(("SIZE", "Size"))
+    render_rows(
+        [PsReporter(container, no_trunc) for container in found],
+        columns,
+        fmt,
+        noheading,
+        json_rows=[ps_json(container) for container in found],
+        headers=gotemplate.struct_headers(PsReporter, _PS_HEADERS),
+        name="ps",
+        json_layout=JsonLayout(indent=2, jsoniter=True),
+    )
 
 
 def register(app: typer.Typer, image_app: typer.Typer) -> None:

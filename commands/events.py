@@ -47,7 +47,7 @@ def events_command(
                     continue
                 break
             if _matches(event, wanted):
-                sys.stdout.write(render(event) + "\n")
+                sys.stdout.write(render(event))
                 sys.stdout.flush()
     except KeyboardInterrupt:
         return
@@ -94,15 +94,15 @@ def _match_one(event, key: str, value: str) -> bool:
 
 def _renderer(fmt: str | None, no_trunc: bool):
     from pod import format as gotemplate
+    from pod.commands.events_view import event_report
+    from pod.util.gotime import GoTime
 
-    if fmt is not None and gotemplate.is_json(fmt):
-        import json
+    if fmt is not None and gotemplate.is_json(fmt):  # json.Marshal of podman's events.Event
+        return lambda event: gotemplate.to_json(event_report(event), escape_html=True) + "\n"
+    if fmt:  # run on each event itself, no range around it (podman's error positions)
+        return lambda event: gotemplate.render_object(event_report(event), fmt, name="events")
 
-        return lambda event: json.dumps(event.to_json(), separators=(",", ":"))
-    if fmt:
-        return lambda event: gotemplate.render_rows([_fields(event)], fmt).rstrip("\n")
-
-    def text(event) -> str:
+    def line(event) -> str:
         """podman's ToHumanReadable: each type has its own line."""
         head = f"{GoTime(event.time_ns)} {event.type} {event.status}"
         if event.type == "image":
@@ -117,42 +117,7 @@ def _renderer(fmt: str | None, no_trunc: bool):
         details += [f"{k}={v}" for k, v in sorted((event.attributes or {}).items())]
         return f"{head} {ident} ({', '.join(details)})"
 
-    return text
-
-
-class GoTime:
-    """A time printed as Go's time.Time prints: `2026-12-06 17:00:45.947746546 +0000 UTC`."""
-
-    def __init__(self, ns: int) -> None:
-        self.ns = ns
-
-    def __str__(self) -> str:
-        import time
-
-        seconds, nanos = divmod(self.ns, 1_000_000_000)
-        local = time.localtime(seconds)
-        offset = local.tm_gmtoff // 60
-        zone = f"{'-' if offset < 0 else '+'}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
-        fraction = f"{nanos:09d}".rstrip("0")
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", local)
-        return f"{stamp}{'.' + fraction if fraction else ''} {zone} {local.tm_zone}"
-
-
-def _fields(event) -> dict:
-    """The Go field names podman's templates see."""
-    from pod.format import GoMap
-
-    return {
-        "ID": event.id,
-        "Image": event.image,
-        "Name": event.name,
-        "Network": event.network,
-        "Status": event.status,
-        "Time": GoTime(event.time_ns),
-        "Type": event.type,
-        "Attributes": GoMap(event.attributes or {}),
-        "ContainerExitCode": event.exit_code or 0,
-    }
+    return lambda event: line(event) + "\n"
 
 
 def register(app: typer.Typer, image_app: typer.Typer) -> None:

@@ -17,52 +17,6 @@ def _store():
     return ImageStore(Layout(settings.root, settings.runroot))
 
 
-def _image_row(record, repository: str, tag: str, no_trunc: bool) -> dict:
-    from pod.util.humanize import human_size, iso_time, parse_timestamp, since
-
-    created = parse_timestamp(record.created)
-    digest = record.manifest_digest
-    return {
-        "ID": f"sha256:{record.id}" if no_trunc else record.short_id,
-        "Id": record.id,
-        "Repository": repository,
-        "Tag": tag,
-        "Digest": digest,
-        "Digests": list(record.repo_digests),
-        "Created": int(created),
-        "CreatedAt": iso_time(created),
-        "CreatedSince": since(created),
-        "Size": human_size(record.size),
-        "VirtualSize": human_size(record.size),
-        "SharedSize": human_size(0),
-        "Names": list(record.names),
-        "Dangling": record.dangling,
-        "ReadOnly": False,
-        "Containers": 0,
-    }
-
-
-def _image_json(record) -> dict:
-    from pod.util.humanize import iso_time, parse_timestamp
-
-    created = parse_timestamp(record.created)
-    return {
-        "Id": record.id,
-        "ParentId": "",
-        "RepoTags": list(record.names) or None,
-        "RepoDigests": list(record.repo_digests),
-        "Size": record.size,
-        "SharedSize": 0,
-        "VirtualSize": record.size,
-        "Labels": None,
-        "Containers": 0,
-        "Names": list(record.names) or None,
-        "Digest": record.manifest_digest,
-        "Created": int(created),
-        "CreatedAt": iso_time(created).replace(" +0000 UTC", "Z").replace(" ", "T"),
-    }
-
-
 def images_command(
     repository: str = typer.Argument(None, help="Show only images matching this reference."),
     all_images: bool = typer.Option(
@@ -81,37 +35,50 @@ def images_command(
     sort: str = typer.Option(
         "created", "--sort", help="Sort by created, id, repository, size or tag."
     ),
+    history: bool = typer.Option(False, "--history", help="Show the names an image has had."),
 ) -> None:
     """List images in local storage."""
+    from pod import format as gotemplate
     from pod.commands.render import render_rows
-    from pod.image.filter import build_filter, sort_key
+    from pod.errors import UsageError
+    from pod.image.filter import build_filter
+    from pod.image.listing import SORT_KEYS, ImageReporter, images_json, reporters, summary
+    from pod.store.containers import ContainerStore
 
+    if filters and repository:
+        raise UsageError("cannot specify an image and a filter(s)")
+    if sort not in SORT_KEYS:
+        raise UsageError(
+            f'"{sort}" is not a valid field for sorting. Choose from: {", ".join(SORT_KEYS)}'
+        )
     store = _store()
     wanted = build_filter(store, filters + ([f"reference={repository}"] if repository else []))
-    records = [record for record in store.list() if wanted(record)]
-    key = sort_key(sort)
-    if quiet:
+    users: dict[str, int] = {}
+    for container in ContainerStore(store.layout).list():
+        users[container.image_id] = users.get(container.image_id, 0) + 1
+    summaries = [summary(store, r, users.get(r.id, 0)) for r in store.list() if wanted(r)]
+    rows = reporters(summaries, sort, no_trunc)
+    if quiet and not (fmt is not None and gotemplate.is_json(fmt)):
         seen: list[str] = []
-        for record in sorted(records, key=lambda r: key((r, "", ""))):
-            ident = f"sha256:{record.id}" if no_trunc else record.short_id
-            if ident not in seen:
-                seen.append(ident)
+        for row in rows:
+            if row.ID() not in seen:
+                seen.append(row.ID())
         print("\n".join(seen)) if seen else None
         return
-    rows = []
-    for record in records:
-        rows += [(record, repo, tag) for repo, tag in record.listed_as()]
-    rows.sort(key=key)
     columns = [("REPOSITORY", "Repository"), ("TAG", "Tag")]
     if digests:
         columns.append(("DIGEST", "Digest"))
-    columns += [("IMAGE ID", "ID"), ("CREATED", "CreatedSince"), ("SIZE", "Size")]
+    columns += [("IMAGE ID", "ID"), ("CREATED", "Created"), ("SIZE", "Size")]
+    if history:
+        columns.append(("HISTORY", "History"))
     render_rows(
-        [_image_row(r, repo, tag, no_trunc) for r, repo, tag in rows],
+        rows,
         columns,
         fmt,
         noheading,
-        json_rows=[_image_json(record) for record in records],
+        json_rows=[images_json(row.ImageSummary) for row in rows],
+        headers=gotemplate.struct_headers(ImageReporter, {"ID": "IMAGE ID", "ReadOnly": "R/O"}),
+        name="images",
     )
 
 
@@ -129,7 +96,8 @@ def rmi_command(
         raise UsageError("image name or ID must be specified")
     if images and all_images:
         raise UsageError("when using the --all switch, you may not pass any images names or IDs")
-    report = remove_images(common.settings(), images or [], force, all_images, ignore)
+    # podman: --force ignores images that do not exist
+    report = remove_images(common.settings(), images or [], force, all_images, ignore or force)
     for name in report.untagged:
         print(f"Untagged: {name}")
     for ident in report.deleted:
@@ -174,32 +142,19 @@ def history_command(
     fmt: str = common.format_option(),
 ) -> None:
     """Show the history of an image."""
+    from pod import format as gotemplate
     from pod.commands.render import render_rows
-    from pod.image.inspect import history
-    from pod.util.humanize import human_size, iso_time, since
+    from pod.image.inspect import HistoryReporter, history, history_json
 
     store = _store()
-    entries = history(store, store.lookup(image))
-    if quiet:
-        print("\n".join(e.id if no_trunc or e.id == "<missing>" else e.id[:12] for e in entries))
+    layers = history(store, store.lookup(image))
+    if fmt is not None and gotemplate.is_json(fmt):
+        # podman writes this one with json.Encoder: one line, HTML escaped
+        print(gotemplate.to_json([history_json(layer) for layer in layers], escape_html=True))
         return
-    rows = []
-    for entry in entries:
-        created_by = entry.created_by
-        if not no_trunc and len(created_by) > 45:
-            created_by = created_by[:42] + "..."
-        rows.append(
-            {
-                "ID": entry.id if no_trunc or entry.id == "<missing>" else entry.id[:12],
-                "Created": since(entry.created) if human else iso_time(entry.created),
-                "CreatedSince": since(entry.created),
-                "CreatedAt": iso_time(entry.created),
-                "CreatedBy": created_by,
-                "Size": human_size(entry.size) if human else str(entry.size),
-                "Comment": entry.comment,
-                "Tags": entry.tags,
-            }
-        )
+    rows = [HistoryReporter(layer, human, no_trunc) for layer in layers]
+    if quiet:
+        fmt = "{{.ID}}"
     columns = [
         ("ID", "ID"),
         ("CREATED", "Created"),
@@ -207,18 +162,8 @@ def history_command(
         ("SIZE", "Size"),
         ("COMMENT", "Comment"),
     ]
-    json_rows = [
-        {
-            "id": e.id,
-            "created": iso_time(e.created),
-            "CreatedBy": e.created_by,
-            "size": e.size,
-            "comment": e.comment,
-            "tags": e.tags or None,
-        }
-        for e in entries
-    ]
-    render_rows(rows, columns, fmt, json_rows=json_rows)
+    headers = gotemplate.struct_headers(HistoryReporter, {"CreatedBy": "CREATED BY"})
+    render_rows(rows, columns, fmt, headers=headers, name="history")
 
 
 def inspect_command(
@@ -226,6 +171,7 @@ def inspect_command(
     fmt: str = typer.Option(None, "--format", "-f", help="Format with a Go template or json."),
 ) -> None:
     """Show details of images in podman's JSON shape."""
+    from pod.commands.inspect import print_documents, raise_missing
     from pod.errors import NoSuchImageError
     from pod.image.inspect import inspect_image
 
@@ -234,22 +180,10 @@ def inspect_command(
     for name in images:
         try:
             documents.append(inspect_image(common.settings(), store, store.lookup(name)))
-        except NoSuchImageError:
-            missing.append(name)
-    if fmt and fmt.strip() != "json":
-        from pod import format as gotemplate
-
-        template = gotemplate.compile_template(fmt)
-        for document in documents:
-            print(template.render(document))
-    else:
-        common.print_json(documents)
-    if missing:
-        raise NoSuchImageError(
-            f"no such image: {missing[-1]}: image not known"
-            if len(missing) == 1
-            else f"no such images: {', '.join(missing)}"
-        )
+        except NoSuchImageError as err:
+            missing.append(str(err))
+    print_documents(documents, fmt, "image")
+    raise_missing(missing)
 
 
 def exists_command(image: str = typer.Argument(..., help="The image.")) -> None:

@@ -6,46 +6,56 @@ import typer
 
 from pod.commands import common
 
-
-def _render(document: dict, fmt: str | None, text: str) -> None:
-    from pod import format as gotemplate
-    from pod.system.info import go_fields
-
-    if fmt is None:
-        print(text, end="")
-    elif gotemplate.is_json(fmt):
-        print(gotemplate.to_json(document, 4), end="\n")
-    else:
-        print(gotemplate.render_rows([go_fields(document)], fmt, name="info"), end="")
+# podman's versionTemplate: a Git Commit line only when there is one
+VERSION_TEMPLATE = """{{with .Client -}}
+Client:\tpod
+Version:\t{{.Version}}
+API Version:\t{{.APIVersion}}
+Go Version:\t{{.GoVersion}}
+{{if .GitCommit -}}Git Commit:\t{{.GitCommit}}\n{{end -}}
+Built:\t{{.BuiltTime}}
+OS/Arch:\t{{.OsArch}}
+{{- end}}
+"""
 
 
 def info_command(
     fmt: str = typer.Option(None, "--format", "-f", help="Format with a Go template or json."),
 ) -> None:
     """Show the host, the store and whether rootless containers will work here (with fixes)."""
+    from pod import format as gotemplate
     from pod.system.info import info_document, info_text
 
     document = info_document(common.settings())
-    _render(document, fmt, info_text(document) if fmt is None else "")
+    if fmt is None:
+        print(info_text(document), end="")
+    elif gotemplate.is_json(fmt):  # podman: json-iterator's MarshalIndent, two spaces
+        print(gotemplate.to_json(document, 2, escape_html=True, open_empty_objects=True))
+    else:
+        print(gotemplate.render_object(document, fmt, name="info"), end="")
 
 
 def version_command(
     fmt: str = typer.Option(None, "--format", "-f", help="Format with a Go template or json."),
 ) -> None:
-    """Show pod's version (podman's layout: Python stands where podman shows Go)."""
+    """Show pod's version (podman's keys; pod's Python stands where podman shows Go)."""
     from pod import format as gotemplate
-    from pod.system.info import version_document
+    from pod.errors import PodError
+    from pod.system.info import SystemVersionReport, version_document
 
-    client = version_document()
-    text = gotemplate.tabwrite(
-        "Client:\tpod\n"
-        f"Version:\t{client['Version']}\n"
-        f"API Version:\t{client['APIVersion']}\n"
-        f"Python Version:\t{client['PythonVersion']}\n"
-        f"Built:\t{client['BuiltTime']}\n"
-        f"OS/Arch:\t{client['OsArch']}\n"
-    )
-    _render({"Client": client}, fmt, text)
+    report = SystemVersionReport(version_document())
+    if fmt is None:
+        print(gotemplate.render_table([report], VERSION_TEMPLATE, heading=False), end="")
+    elif gotemplate.is_json(fmt):  # podman: one compact line
+        print(gotemplate.to_json(report, escape_html=True))
+    else:
+        try:
+            text = gotemplate.render_object(report, fmt, name="version")
+        except PodError:  # podman retries an old-style template on the client's version
+            text = gotemplate.render_object(
+                report.Client, fmt.replace(".Server.", "."), name="version"
+            )
+        print(text, end="")
 
 
 def register(app: typer.Typer, image_app: typer.Typer) -> None:

@@ -202,7 +202,7 @@ def unpause_command(
         from pod.container.list import list_containers
 
         rows = list_containers(common.settings(), True, ["status=paused"])
-        containers, all_containers = [row["Id"] for row in rows], False
+        containers, all_containers = [container.ID for container in rows], False
         if not containers:
             return
     _each(
@@ -233,23 +233,42 @@ def stats_command(
     no_reset: bool = typer.Option(False, "--no-reset", help="Do not clear the screen."),
     fmt: str = common.format_option(),
     interval: int = typer.Option(5, "--interval", "-i", help="Seconds between samples."),
+    no_trunc: bool = typer.Option(False, "--no-trunc", help="Do not truncate container IDs."),
 ) -> None:
     """Display a live stream of container resource usage statistics."""
     import time
 
-    from pod.commands.render import render_rows
+    from pod import format as gotemplate
+    from pod.commands.render import JsonLayout, render_rows
     from pod.container.lifecycle import engine_error
-    from pod.container.stats import COLUMNS, stats_rows
+    from pod.container.stats import (
+        COLUMNS,
+        HEADERS,
+        ContainerStats,
+        StatsReporter,
+        stats_json,
+        stats_rows,
+    )
     from pod.errors import PodError
 
+    headers = gotemplate.struct_headers(ContainerStats, HEADERS)
     while True:
         try:
-            rows = stats_rows(common.settings(), list(containers or []), all_containers)
+            found = stats_rows(common.settings(), list(containers or []), all_containers)
         except PodError as err:
             raise engine_error(err) from None
         if not no_stream and not no_reset and fmt is None:
             print("\033[2J\033[H", end="")
-        render_rows(rows, COLUMNS, fmt)
+        rows = [StatsReporter(sample, no_trunc) for sample in found]
+        render_rows(
+            rows,
+            COLUMNS,
+            fmt,
+            json_rows=[stats_json(row) for row in rows],
+            headers=headers,
+            name="stats",
+            json_layout=JsonLayout(indent=1),
+        )
         if no_stream:
             return
         sys.stdout.flush()
@@ -345,10 +364,11 @@ def prune_command(
 
 def diff_command(
     container: str = typer.Argument(None, metavar="CONTAINER", help="The container."),
-    fmt: str = common.format_option("json or a Go template."),
+    fmt: str = common.format_option("json: the changes as JSON (the only format)."),
     latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
 ) -> None:
     """Inspect changes to a container's file systems (A added, C changed, D deleted)."""
+    from pod import format as gotemplate
     from pod.commands.progress import QuietReporter
     from pod.container.diff import diff
     from pod.container.lifecycle import all_ids, engine_error
@@ -358,16 +378,19 @@ def diff_command(
         container = next(iter(all_ids(common.settings(), False)[-1:]), None)
     if not container:
         raise UsageError("diff requires a container name or ID, or --latest")
+    if fmt is not None and not gotemplate.is_json(fmt):
+        raise PodError("only supported value for '--format' is 'json'")
     try:
         changes = diff(common.settings(), container, QuietReporter())
     except PodError as err:
         raise engine_error(err) from None
-    if fmt is not None and fmt.strip() == "json":
-        grouped: dict[str, list[str]] = {}
-        names = {"A": "added", "C": "changed", "D": "deleted"}
-        for kind, path in changes:
-            grouped.setdefault(names[kind], []).append(path)
-        common.print_json(grouped)
+    if fmt is not None:  # podman's ChangesReportJSON: a key per kind that has changes
+        grouped = {
+            name: [path for kind, path in changes if kind == letter]
+            for letter, name in (("C", "changed"), ("A", "added"), ("D", "deleted"))
+        }
+        report = {name: paths for name, paths in grouped.items() if paths}
+        print(gotemplate.to_json(report, indent=5, escape_html=True))
         return
     for kind, path in changes:
         print(f"{kind} {path}")

@@ -4,10 +4,7 @@ behaviour and wording)."""
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
-from dataclasses import dataclass
-from typing import Any
 
 import typer
 
@@ -56,60 +53,6 @@ def _raise_collected(errors: list) -> None:
     final = PodError(str(errors[-1]))
     final.exit_code = code
     raise final
-
-
-# --- what templates see: Go's field names (types.Network) ---
-
-
-@dataclass
-class _Subnet:
-    """types.Subnet in a template: `{{.Subnets}}` prints `[{10.90.1.0/24 10.90.1.1 <nil>}]`."""
-
-    Subnet: str
-    Gateway: str
-    LeaseRange: None = None
-
-
-def _go_time(created: str) -> str:
-    """A time.Time printed by a template: Go's `2006-01-02 15:04:05.999999999 -0700 MST`."""
-    import datetime
-
-    from pod.util.timefmt import parse_time
-
-    match = re.fullmatch(r"(\S+)T(\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", created)
-    if match is None:
-        return created
-    day, clock, fraction, zone = match.groups()
-    if zone == "Z":
-        return f"{day} {clock}{fraction or ''} +0000 UTC"
-    offset = zone.replace(":", "")
-    local = datetime.datetime.fromtimestamp(parse_time(created) // 1_000_000_000).astimezone()
-    name = local.tzname() if local.strftime("%z") == offset else offset
-    return f"{day} {clock}{fraction or ''} {offset} {name}"
-
-
-def _view(record, list_row: bool = False, no_trunc: bool = False) -> dict[str, Any]:
-    """A record as a template sees it: inspect's types.Network, or `ls`'s row, whose ID is
-    cut to 12 characters and whose Labels read `k=v,k2=v2`."""
-    from pod.format import GoMap
-
-    labels: Any = GoMap(record.labels)
-    if list_row:
-        labels = ",".join(f"{k}={v}" for k, v in sorted(record.labels.items()))
-    return {
-        "Name": record.name,
-        "ID": record.id if no_trunc or not list_row else record.id[:12],
-        "Driver": record.driver,
-        "NetworkInterface": record.network_interface,
-        "Created": _go_time(record.created),
-        "Subnets": [_Subnet(s["subnet"], s.get("gateway", "")) for s in record.subnets],
-        "IPv6Enabled": record.ipv6_enabled,
-        "Internal": record.internal,
-        "DNSEnabled": record.dns_enabled,
-        "Labels": labels,
-        "Options": GoMap(record.options),
-        "IPAMOptions": GoMap(record.ipam_options),
-    }
 
 
 # --- the commands ---
@@ -169,9 +112,12 @@ def ls_command(
     if fmt is not None and gotemplate.is_json(fmt):  # podman: json.MarshalIndent, two spaces
         print(gotemplate.format_json([r.to_json() for r in records], indent=2), end="")
         return
-    rows = [_view(r, list_row=True, no_trunc=no_trunc) for r in records]
+    from pod.commands.network_view import HEADERS, ListPrintReports, network_struct
+
+    rows = [ListPrintReports(network_struct(r), no_trunc) for r in records]
     columns = [("NETWORK ID", "ID"), ("NAME", "Name"), ("DRIVER", "Driver")]
-    render_rows(rows, columns, fmt, noheading)
+    headers = gotemplate.struct_headers(ListPrintReports, HEADERS)
+    render_rows(rows, columns, fmt, noheading, headers=headers, name="ls")
 
 
 network_app.command("ls")(ls_command)
@@ -185,7 +131,8 @@ def inspect_command(
 ) -> None:
     """Show details of networks (podman's JSON)."""
     from pod import format as gotemplate
-    from pod.errors import NoSuchNetworkError, PodError
+    from pod.commands.inspect import print_documents, raise_missing
+    from pod.errors import NoSuchNetworkError
 
     store = _store()
     records, errors = [], []
@@ -195,14 +142,12 @@ def inspect_command(
         except NoSuchNetworkError as err:
             errors.append(f"network {name}: {err}")
     if fmt and not gotemplate.is_json(fmt):
-        text = gotemplate.render_rows([_view(r) for r in records], fmt, name="inspect")
+        from pod.commands.network_view import network_struct
+
+        print_documents([network_struct(r) for r in records], fmt)
     else:  # podman's inspect: an encoder with five spaces, no HTML escaping
-        text = gotemplate.format_json([r.to_json() for r in records], 5, escape_html=False)
-    print(text, end="")
-    if errors:
-        for message in errors[1:]:
-            print(f"error inspecting object: {message}", file=sys.stderr)
-        raise PodError(f"inspecting object: {errors[0]}")
+        print(gotemplate.format_json([r.to_json() for r in records], 5, escape_html=False), end="")
+    raise_missing(errors)
 
 
 def rm_command(

@@ -26,9 +26,8 @@ def _size(value: int) -> str:
 
 def _verbose_df(fmt: str | None) -> None:
     from pod import format as gotemplate
-    from pod.container.list import status_text
+    from pod.container.list import state_name
     from pod.system.df import verbose_usage
-    from pod.util.humanize import since
 
     images, containers, volumes = verbose_usage(common.settings())
     image_rows = []
@@ -39,10 +38,10 @@ def _verbose_df(fmt: str | None) -> None:
                 "Repository": repository,
                 "Tag": tag,
                 "ImageID": usage.record.short_id,
-                "Created": since(_created(usage.record.created)),
-                "Size": _size(usage.size),
-                "SharedSize": _size(usage.shared),
-                "UniqueSize": _size(usage.size - usage.shared),
+                "Created": _age(_created(usage.record.created)),
+                "Size": _size_4(usage.size),
+                "SharedSize": _size_4(usage.shared),
+                "UniqueSize": _size_4(usage.size - usage.shared),
                 "Containers": usage.containers,
             }
         )
@@ -52,15 +51,15 @@ def _verbose_df(fmt: str | None) -> None:
             "Image": usage.record.image_id[:12],
             "Command": " ".join(usage.record.command),
             "LocalVolumes": usage.local_volumes,
-            "Size": _size(usage.size),
-            "Created": since(usage.record.created),
-            "Status": status_text(usage.state),
+            "Size": _size_4(usage.size),
+            "Created": _age(usage.record.created),
+            "Status": state_name(usage.state),
             "Names": usage.record.name,
         }
         for usage in containers
     ]
     volume_rows = [
-        {"VolumeName": usage.name, "Links": usage.links, "Size": _size(usage.size)}
+        {"VolumeName": usage.name, "Links": usage.links, "Size": _size_4(usage.size)}
         for usage in volumes
     ]
     document = {"Images": image_rows, "Containers": container_rows, "Volumes": volume_rows}
@@ -82,6 +81,15 @@ def _verbose_df(fmt: str | None) -> None:
         table = gotemplate.tabulate([headers] + [[str(v) for v in row.values()] for row in rows])
         blocks.append(f"{title}\n\n{table}")
     print("\n".join(blocks), end="")
+
+
+def _age(epoch: float) -> str:
+    """podman's df -v CREATED column: `2 years`, no "ago"."""
+    import time
+
+    from pod.util.humanize import human_duration
+
+    return human_duration(time.time() - epoch)
 
 
 def _created(text: str) -> float:

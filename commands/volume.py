@@ -22,10 +22,12 @@ def _stores():
 
 
 def _users(containers, name: str) -> list[str]:
-    return [record.id for record in containers.list() if name in record.volumes]
+    from pod.container.object_inspect import volume_users
+
+    return volume_users(containers, name)
 
 
-def _inspect(volumes, containers, record) -> dict:
+def _inspect(volumes, containers, record):
     from pod.container.object_inspect import volume_document
 
     return volume_document(volumes, containers, record)
@@ -178,27 +180,35 @@ def ls_command(
     noheading: bool = typer.Option(False, "--noheading", "-n", help="Do not print headings."),
 ) -> None:
     """List volumes."""
-    from pod.commands.render import render_rows
+    from pod import format as gotemplate
+    from pod.commands.render import JsonLayout, render_rows
+    from pod.container.object_inspect import VolumeConfigResponse, VolumeListReport
+    from pod.errors import UsageError
     from pod.store.volumes import select
 
     volumes, containers = _stores()
     in_use = {name for record in containers.list() for name in record.volumes}
     records = select(sorted(volumes.list(), key=lambda r: r.name), filters, in_use)
+    if quiet and fmt is not None:
+        raise UsageError("quiet and format flags cannot be used together")
     if quiet:
         for record in records:
             print(record.name)
         return
     rows = [
-        {
-            "Driver": r.driver,
-            "Name": r.name,
-            "Labels": r.labels,
-            "Mountpoint": str(volumes.data_dir(r.name)),
-        }
-        for r in records
+        VolumeListReport(VolumeConfigResponse(_inspect(volumes, containers, r))) for r in records
     ]
-    render_rows(rows, [("DRIVER", "Driver"), ("VOLUME NAME", "Name")], fmt, noheading,
-                json_rows=[_inspect(volumes, containers, r) for r in records])  # fmt: skip
+    if not rows and not (fmt is not None and gotemplate.is_json(fmt)):
+        return  # podman prints nothing at all, not even the header
+    render_rows(
+        rows,
+        [("DRIVER", "Driver"), ("VOLUME NAME", "Name")],
+        fmt,
+        noheading,
+        headers=gotemplate.struct_headers(VolumeListReport, {"Name": "VOLUME NAME"}),
+        name="ls",
+        json_layout=JsonLayout(indent=2, jsoniter=True),
+    )
 
 
 @volume_app.command("inspect")
@@ -207,21 +217,19 @@ def inspect_command(
     all_volumes: bool = typer.Option(False, "--all", "-a", help="Inspect all volumes."),
     fmt: str = typer.Option(None, "--format", "-f", help="Go template or json."),
 ) -> None:
-    """Show details of volumes (exit 125 when one is missing: those found are shown)."""
-    from pod import format as gotemplate
-    from pod.container.object_inspect import InspectResult, inspect_objects
+    """Show details of volumes."""
+    from pod.commands.inspect import print_documents, raise_missing
+    from pod.errors import NoSuchVolumeError
 
-    if all_volumes:
-        volumes, containers = _stores()
-        result = InspectResult([_inspect(volumes, containers, r) for r in volumes.list()])
-    else:
-        result = inspect_objects(common.settings(), list(names or []), "volume")
-    if fmt and not gotemplate.is_json(fmt):
-        print(gotemplate.render_rows(result.documents, fmt), end="")
-    else:
-        print(gotemplate.format_json(result.documents, indent=4), end="")
-    if result.error is not None:
-        raise result.error
+    volumes, containers = _stores()
+    records, missing = (volumes.list() if all_volumes else []), []
+    for name in [] if all_volumes else names or []:
+        try:
+            records.append(volumes.get(name))
+        except NoSuchVolumeError:
+            missing.append(f"no such volume {name}")
+    print_documents([_inspect(volumes, containers, r) for r in records], fmt)
+    raise_missing(missing)
 
 
 @volume_app.command("rm")
@@ -232,15 +240,21 @@ def rm_command(
 ) -> None:
     """Remove volumes (exit 2 when one is in use)."""
     from pod.container.remove import remove_container
-    from pod.errors import UsageError
+    from pod.errors import NoSuchVolumeError, UsageError
 
     if not names and not all_volumes:
         raise UsageError("choose the volumes to remove, or --all")
     volumes, containers = _stores()
     targets = [r.name for r in volumes.list()] if all_volumes else names
     for name in targets:
+        try:
+            volumes.get(name)
+        except NoSuchVolumeError as err:
+            if force:  # podman: --force ignores volumes that do not exist
+                continue
+            err.exit_code = 1  # volume rm's code for a missing volume (podman's)
+            raise
         users = _users(containers, name)
-        volumes.get(name)
         if users and force:
             for container_id in users:
                 remove_container(common.settings(), container_id, force=True)

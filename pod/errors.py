@@ -23,9 +23,8 @@ class InvalidReferenceError(PodError):
 
 
 class NoSuchImageError(PodError):
-    """The named image is not in the store."""
-
-    exit_code = 1
+    """The named image is not in the store (exit 125, as podman's tag, history, inspect, ...;
+    `rmi` reports it with exit 1)."""
 
 
 class ImageInUseError(PodError):
@@ -126,7 +125,7 @@ class BuildStepError(PodError):
 
 
 class NoSuchVolumeError(PodError):
-    exit_code = 1
+    """No volume by that name (exit 125; `volume rm` reports it with exit 1, as podman)."""
 
 
 class VolumeInUseError(PodError):
@@ -147,6 +146,13 @@ class NoSuchNetworkError(PodError):
 
 class NetworkExistsError(PodError):
     """`network create` with a name already taken."""
+
+
+class PortInUseError(PodError):
+    """A published host port is taken: `run` exits 126 for it, as podman's does for a
+    container that cannot be started (`start` exits 125)."""
+
+    exit_code = 126
 
 
 class NetworkInUseError(PodError):

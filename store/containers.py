@@ -140,6 +140,7 @@ class ContainerRecord:
     volumes_from: list[str] = field(default_factory=list)  # as given, for inspect
     timeout: int = 0  # --timeout: seconds the container may run before it is killed (0: none)
     conmon_pidfile: str = ""  # --conmon-pidfile: where the shim writes its pid
+    preserve_fds: int = 0  # --preserve-fds: the starting process's fds 3..N+2 reach the init
     log_path: str = ""  # --log-opt path= ("": the container directory's log)
     log_max_size: int = 0  # --log-opt max-size= in bytes (0: no limit)
     log_tag: str = ""  # --log-opt tag=

@@ -26,6 +26,9 @@ class VolumeRecord:
     labels: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     anonymous: bool = False
+    # podman's NeedsChown: no container has taken the volume yet (podman chowns it to the
+    # first container that mounts it; pod marks it when a container using it is created)
+    needs_chown: bool = True
 
     @classmethod
     def from_dict(cls, data: dict) -> VolumeRecord:
@@ -84,6 +87,13 @@ class VolumeStore:
             atomic_write_json(self._record_file(name), asdict(record))
         events.volume_event(self.layout.runroot, "create", name)
         return record
+
+    def mark_taken(self, name: str) -> None:
+        """A container uses the volume now: it no longer waits for its first one."""
+        with locked(self.lock_path):
+            data = read_json(self._record_file(name))
+            if data and data.get("needs_chown", True):
+                atomic_write_json(self._record_file(name), {**data, "needs_chown": False})
 
     def get(self, name: str) -> VolumeRecord:
         data = read_json(self._record_file(name))

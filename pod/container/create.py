@@ -102,16 +102,6 @@ def create_container(
     return record
 
 
-def _check_cgroup_manager(settings: Settings, reporter: Reporter) -> None:
-    """--cgroup-manager systemd: refused without systemd (as podman's runtime refuses it);
-    with it, pod still places the container's cgroup itself and says so."""
-    if settings.cgroup_manager != "systemd" or settings.rootless:
-        return
-    if not os.path.isdir("/run/systemd/system"):
-        raise PodError("systemd not running on this host, cannot use systemd cgroups manager")
-    reporter.warning("pod manages container cgroups itself: using cgroupfs, not systemd")
-
-
 def _joining_pod(layout: Layout, options: RunOptions) -> contextlib.AbstractContextManager:
     """A pod's container is made while the pod is held: `pod rm` waits, and a pod removed
     meanwhile fails the creation (the infra is made before its pod is complete: not held)."""
@@ -120,6 +110,16 @@ def _joining_pod(layout: Layout, options: RunOptions) -> contextlib.AbstractCont
     from pod.store.pods import PodStore
 
     return PodStore(layout).joining(options.pod)
+
+
+def _check_cgroup_manager(settings: Settings, reporter: Reporter) -> None:
+    """--cgroup-manager systemd: refused without systemd (as podman's runtime refuses it);
+    with it, pod still places the container's cgroup itself and says so."""
+    if settings.cgroup_manager != "systemd" or settings.rootless:
+        return
+    if not os.path.isdir("/run/systemd/system"):
+        raise PodError("systemd not running on this host, cannot use systemd cgroups manager")
+    reporter.warning("pod manages container cgroups itself: using cgroupfs, not systemd")
 
 
 def find_or_pull(
@@ -307,6 +307,7 @@ def _record(
         volumes_from=list(options.volumes_from),
         timeout=options.timeout,
         conmon_pidfile=options.conmon_pidfile or "",
+        preserve_fds=options.preserve_fds,
         log_path=options.log.path or "",
         log_max_size=options.log.max_size or 0,
         log_tag=options.log.tag,
@@ -450,6 +451,7 @@ def _volume_mounts(
             entry["source"] = item.source
         elif item.type == "volume":
             record = volumes.create(item.source or None, ignore_existing=True)
+            volumes.mark_taken(record.name)
             names.append(record.name)
             entry["source"] = str(volumes.data_dir(record.name))
             entry["volume"] = record.name

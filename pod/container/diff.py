@@ -1,8 +1,10 @@
 """`pod diff`: what a container changed, from its overlay upper dir (A added, C changed, D deleted).
 
 An entry in the upper dir is D when it is a whiteout (a 0:0 character device), C when a lower
-layer has that path, A otherwise. Rootless upper dirs belong to subordinate ids: directories the
-user cannot read are skipped with a warning (root can read them).
+layer has that path, A otherwise; the paths every container gets from its engine (mount points,
+/etc/hosts, ...) are left out, as podman leaves them out. Rootless upper dirs belong to
+subordinate ids: directories the user cannot read are skipped with a warning (root can read
+them).
 """
 
 from __future__ import annotations
@@ -16,12 +18,11 @@ from pod.reporter import Reporter
 from pod.store.containers import ContainerStore
 from pod.store.layout import Layout
 
-# What the engine itself puts in every container (mount points, /etc/mtab): podman's diff
-# (libpod's initInodes) leaves them out.
-ENGINE_PATHS = frozenset(
-    ("/dev", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/proc", "/run", "/run/notify",
-     "/run/.containerenv", "/run/secrets", "/sys", "/etc/mtab")
-)  # fmt: skip
+# podman's initInodes (libpod/diff.go): what the engine itself puts in every container
+ENGINE_PATHS = frozenset({
+    "/dev", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/etc/mtab", "/proc", "/run",
+    "/run/notify", "/run/.containerenv", "/run/secrets", "/sys",
+})  # fmt: skip
 
 
 def _in_lower(lowers: list[Path], rel: str) -> bool:
@@ -58,7 +59,7 @@ def diff(settings: Settings, text: str, reporter: Reporter) -> list[tuple[str, s
         return []
     lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]
     skipped: list[str] = []
-    changes = _changes(upper, lowers, skipped)
+    changes = [c for c in _changes(upper, lowers, skipped) if c[1] not in ENGINE_PATHS]
     for path in skipped:
         rel = os.path.relpath(path, upper)
         reporter.warning(

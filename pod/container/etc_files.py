@@ -241,15 +241,17 @@ def containerenv_content(
     image_id: str = "",
     rootless: bool = False,
 ) -> str:
-    """/run/.containerenv: says "in a container" by existing; the engine line always, the
-    details only with --privileged (podman writes those only then too)."""
-    text = 'engine="pod"\n'
-    if privileged:
-        text += (
-            f'name="{name}"\nid="{container_id}"\nimage="{image_name}"\n'
-            f'imageid="{image_id}"\nrootless={int(rootless)}\n'
-        )
-    return text
+    """/run/.containerenv: says "in a container" by existing, empty as podman's; only with
+    --privileged does it name the engine and the container (podman's `engine="podman-4.3.1"`
+    and the rest)."""
+    if not privileged:
+        return ""
+    from pod import __version__
+
+    return (
+        f'engine="pod-{__version__}"\nname="{name}"\nid="{container_id}"\n'
+        f'image="{image_name}"\nimageid="{image_id}"\nrootless={int(rootless)}\n'
+    )
 
 
 # --- /etc/passwd with --hostuser -----------------------------------------------------------------

@@ -14,12 +14,13 @@ from typing import Any
 from pod.config import Settings
 from pod.container.namespaces import Namespaces
 from pod.container.state import current_state
-from pod.format import GoMap
+from pod.format import GoFields, GoMap, NilMap, NilSlice
 from pod.network import report
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import read_json
-from pod.util.humanize import ZERO_TIME, human_size, rfc3339
+from pod.util.gotime import GoTime
+from pod.util.humanize import human_size
 
 PROPAGATIONS = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
 
@@ -27,8 +28,8 @@ PROPAGATIONS = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
 def _health(record: ContainerRecord, state: ContainerState) -> dict[str, Any]:
     """podman's State.Health: "starting" with no results until a check ran; empty without one."""
     if not record.healthcheck:
-        return {"Status": "", "FailingStreak": 0, "Log": None}
-    health = {"Status": "starting", "FailingStreak": 0, "Log": None, **state.health}
+        return {"Status": "", "FailingStreak": 0, "Log": NilSlice()}
+    health = {"Status": "starting", "FailingStreak": 0, "Log": NilSlice(), **state.health}
     if health["Log"]:  # podman's key order (the state file keeps its keys sorted)
         fields = ("Start", "End", "ExitCode", "Output")
         health["Log"] = [{key: entry.get(key) for key in fields} for entry in health["Log"]]
@@ -50,11 +51,11 @@ def _state_section(record: ContainerRecord, state: ContainerState) -> dict[str, 
         "ConmonPid": state.shim_pid if running else 0,
         "ExitCode": state.exit_code or 0,
         "Error": state.error,
-        "StartedAt": rfc3339(state.started_at),
-        "FinishedAt": rfc3339(state.finished_at),
+        "StartedAt": GoTime.from_seconds(state.started_at),
+        "FinishedAt": GoTime.from_seconds(state.finished_at),
         "Health": _health(record, state),
-        "CheckpointedAt": ZERO_TIME,
-        "RestoredAt": ZERO_TIME,
+        "CheckpointedAt": GoTime(None),
+        "RestoredAt": GoTime(None),
     }
 
 
@@ -83,15 +84,47 @@ def _mount_entry(entry: dict) -> dict[str, Any] | None:
     return item
 
 
-def _tmpfs(record: ContainerRecord) -> dict[str, str]:
+def _tmpfs(record: ContainerRecord) -> GoMap:
     """HostConfig.Tmpfs: each tmpfs with the options it got (podman's defaults included)."""
     from pod.container.spec import tmpfs_options
 
-    return {
-        m.get("destination", ""): ",".join(tmpfs_options(m.get("options", [])))
+    return GoMap(
+        (m.get("destination", ""), ",".join(tmpfs_options(m.get("options", []))))
         for m in record.mounts
         if m.get("type") == "tmpfs"
-    }
+    )
+
+
+def _go_ports(ports: dict[str, Any]) -> GoMap:
+    """PortBindings / NetworkSettings.Ports as Go sees them: a map of InspectHostPort lists
+    (`HostIp` in JSON, `.HostIP` in templates), an exposed-only port a nil list."""
+    return GoMap(
+        (
+            key,
+            [GoFields(entry, {"HostIP": "HostIp"}) for entry in entries] if entries else NilSlice(),
+        )
+        for key, entries in ports.items()
+    )
+
+
+def _network_settings(layout: Layout, record: ContainerRecord, running: bool) -> dict[str, Any]:
+    settings = report.network_settings(layout, record, running)
+    settings["Ports"] = _go_ports(settings["Ports"])
+    if "Networks" in settings:
+        settings["Networks"] = GoMap(settings["Networks"])
+    return settings
+
+
+def _ulimits(spec: dict) -> list[dict[str, Any]]:
+    """HostConfig.Ulimits: the rlimits the spec sets, named as podman names them."""
+    return [
+        {
+            "Name": str(r.get("type", "")),
+            "Soft": int(r.get("soft", 0)),
+            "Hard": int(r.get("hard", 0)),
+        }
+        for r in (spec.get("process") or {}).get("rlimits") or []
+    ]
 
 
 def _resources(spec: dict) -> dict[str, Any]:
@@ -120,6 +153,7 @@ def _restart_policy(record: ContainerRecord) -> dict[str, Any]:
 
 
 def _host_config(record: ContainerRecord, spec: dict, log_path: str) -> dict[str, Any]:
+    """HostConfig in podman 4.3's key order (InspectContainerHostConfig)."""
     linux = spec.get("linux") or {}
     modes = Namespaces.from_json(record.namespaces)
     binds = [
@@ -127,6 +161,8 @@ def _host_config(record: ContainerRecord, spec: dict, log_path: str) -> dict[str
         for m in record.mounts
         if m.get("type") in ("bind", "volume")
     ]
+    network = report.host_config(record)
+    resources = _resources(spec)
     return {
         "Binds": binds,
         "CgroupManager": "cgroupfs",
@@ -134,39 +170,75 @@ def _host_config(record: ContainerRecord, spec: dict, log_path: str) -> dict[str
         "ContainerIDFile": "",
         "LogConfig": {
             "Type": record.log_driver,
-            "Config": None,
+            "Config": NilMap(),
             "Path": log_path,
             "Tag": record.log_tag,
             "Size": human_size(record.log_max_size, sep=""),
         },
-        **report.host_config(record),
+        "NetworkMode": network["NetworkMode"],
+        "PortBindings": _go_ports(network["PortBindings"]),
         "RestartPolicy": _restart_policy(record),
         "AutoRemove": record.remove,
+        "VolumeDriver": "",
+        "VolumesFrom": list(record.volumes_from) or NilSlice(),
         "CapAdd": list(record.cap_add),
         "CapDrop": list(record.cap_drop),
         "Dns": list(record.dns),
         "DnsOptions": list(record.dns_options),
         "DnsSearch": list(record.dns_search),
         "ExtraHosts": [],
+        "GroupAdd": list(record.group_add),
         "IpcMode": modes.ipc.describe("ipc"),
+        "Cgroup": "",
+        "Cgroups": "default",
+        "Links": NilSlice(),
+        "OomScoreAdj": int((spec.get("process") or {}).get("oomScoreAdj") or 0),
         "PidMode": modes.pid.describe("pid"),
         # pod.container.spec masks paths unless privileged (records older than the field)
         "Privileged": record.privileged or "maskedPaths" not in linux,
+        "PublishAllPorts": False,
         "ReadonlyRootfs": bool((spec.get("root") or {}).get("readonly", False)),
         "SecurityOpt": list(record.security_opt),
         "Tmpfs": _tmpfs(record),
         "UTSMode": modes.uts.describe("uts"),
-        "GroupAdd": list(record.group_add),
-        "VolumesFrom": list(record.volumes_from) or None,
         "UsernsMode": "",
         "ShmSize": 65536000,
         "Runtime": "oci",
+        "ConsoleSize": [0, 0],
+        "Isolation": "",
+        "CpuShares": resources["CpuShares"],
+        "Memory": resources["Memory"],
+        "NanoCpus": resources["NanoCpus"],
         "CgroupParent": "",
+        "BlkioWeight": 0,
+        "BlkioWeightDevice": NilSlice(),
+        "BlkioDeviceReadBps": NilSlice(),
+        "BlkioDeviceWriteBps": NilSlice(),
+        "BlkioDeviceReadIOps": NilSlice(),
+        "BlkioDeviceWriteIOps": NilSlice(),
+        "CpuPeriod": resources["CpuPeriod"],
+        "CpuQuota": resources["CpuQuota"],
+        "CpuRealtimePeriod": 0,
+        "CpuRealtimeRuntime": 0,
+        "CpusetCpus": resources["CpusetCpus"],
+        "CpusetMems": resources["CpusetMems"],
         "Devices": [
             {"PathOnHost": host, "PathInContainer": inside, "CgroupPermissions": ""}
             for host, inside, _ in record.devices
         ],
-        **_resources(spec),
+        "DiskQuota": 0,
+        "KernelMemory": 0,
+        "MemoryReservation": resources["MemoryReservation"],
+        "MemorySwap": resources["MemorySwap"],
+        "MemorySwappiness": resources["MemorySwappiness"],
+        "OomKillDisable": resources["OomKillDisable"],
+        "PidsLimit": resources["PidsLimit"],
+        "Ulimits": _ulimits(spec),
+        "CpuCount": 0,
+        "CpuPercent": 0,
+        "IOMaximumIOps": 0,
+        "IOMaximumBandwidth": 0,
+        "CgroupConf": NilMap(),
     }
 
 
@@ -185,35 +257,40 @@ def _config(record: ContainerRecord, spec: dict) -> dict[str, Any]:
     entrypoint, cmd = record.entrypoint, record.cmd
     if not entrypoint and not cmd:  # a record from before entrypoint/cmd were kept
         cmd = list(record.command)
-    return {
-        "Hostname": spec.get("hostname") or record.hostname,
-        "Domainname": "",
-        "User": record.user,
-        "AttachStdin": False,
-        "AttachStdout": False,
-        "AttachStderr": False,
-        "Tty": record.tty,
-        "OpenStdin": record.interactive,
-        "StdinOnce": False,
-        "Env": list(process.get("env") or []),
-        "Cmd": cmd or None,
-        "Image": record.image_name,
-        "Volumes": None,
-        "WorkingDir": process.get("cwd") or "/",
-        "Entrypoint": " ".join(entrypoint),  # podman 4.3 shows it as one string
-        "OnBuild": None,
-        "Labels": GoMap(record.labels),
-        "Annotations": GoMap(spec.get("annotations") or {}),
-        "StopSignal": _stop_signal(spec, record),
-        "CreateCommand": list(record.create_command) or None,
-        "Umask": "0022",
-        **({"Secrets": secrets} if (secrets := _mounted_secrets(record)) else {}),
-        "Timeout": record.timeout,
-        "StopTimeout": record.stop_timeout,
-        **({"Timezone": record.timezone} if record.timezone else {}),
-        **({"Healthcheck": record.healthcheck} if record.healthcheck else {}),
-        "sdNotifyMode": record.sd_notify,
-    }
+    return GoFields(
+        {
+            "Hostname": spec.get("hostname") or record.hostname,
+            "Domainname": "",
+            "User": record.user,
+            "AttachStdin": False,
+            "AttachStdout": False,
+            "AttachStderr": False,
+            "Tty": record.tty,
+            "OpenStdin": record.interactive,
+            "StdinOnce": False,
+            "Env": list(process.get("env") or []),
+            "Cmd": cmd or NilSlice(),
+            "Image": record.image_name,
+            "Volumes": NilMap(),
+            "WorkingDir": process.get("cwd") or "/",
+            "Entrypoint": " ".join(entrypoint),  # podman 4.3 shows it as one string
+            "OnBuild": None,
+            "Labels": GoMap(record.labels),
+            "Annotations": GoMap(spec.get("annotations") or {}),
+            "StopSignal": _stop_signal(spec, record),
+            **({"Healthcheck": record.healthcheck} if record.healthcheck else {}),
+            "HealthcheckOnFailureAction": record.health_on_failure,
+            **({"CreateCommand": list(record.create_command)} if record.create_command else {}),
+            "Umask": "0022",
+            **({"Secrets": secrets} if (secrets := _mounted_secrets(record)) else {}),
+            "Timeout": record.timeout,
+            "StopTimeout": record.stop_timeout,
+            **({"Timezone": record.timezone} if record.timezone else {}),
+            "Passwd": True,
+            "sdNotifyMode": record.sd_notify,
+        },
+        {"DomainName": "Domainname", "SdNotifyMode": "sdNotifyMode"},
+    )
 
 
 def _mounted_secrets(record: ContainerRecord) -> list[dict[str, Any]]:
@@ -228,7 +305,7 @@ def _mounted_secrets(record: ContainerRecord) -> list[dict[str, Any]]:
 
 def inspect_container(
     settings: Settings, store: ContainerStore, record: ContainerRecord
-) -> dict[str, Any]:
+) -> GoFields:
     """The `podman container inspect` document for one container."""
     layout: Layout = store.layout
     paths = layout.container(record.id)
@@ -237,9 +314,10 @@ def inspect_container(
     log_path = record.log_path or str(paths.log)
     command = list(record.command)
     driver = state.rootfs_driver or record.storage_driver
-    return {
+    capabilities = (spec.get("process") or {}).get("capabilities") or {}
+    document = {
         "Id": record.id,
-        "Created": rfc3339(record.created),
+        "Created": GoTime.from_seconds(record.created),
         "Path": command[0] if command else "",
         "Args": command[1:] if len(command) > 1 else command,
         "State": _state_section(record, state),
@@ -252,40 +330,38 @@ def inspect_container(
         "HostnamePath": _etc_path(paths.hostname),
         "HostsPath": _etc_path(paths.hosts),
         "StaticDir": str(paths.directory),
+        "OCIConfigPath": str(paths.config),
         "OCIRuntime": record.runtime,
         "ConmonPidFile": record.conmon_pidfile,
         "PidFile": str(paths.pid_file),
-        "LogPath": log_path,
         "Name": record.name,
         "RestartCount": state.restart_count,
         "Driver": record.storage_driver,
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
-        "EffectiveCaps": list(
-            ((spec.get("process") or {}).get("capabilities") or {}).get("effective", [])
-        ),
+        "EffectiveCaps": list(capabilities.get("effective", [])),
+        "BoundingCaps": list(capabilities.get("bounding", [])),
         "ExecIDs": [],
         "GraphDriver": {
             "Name": driver,
-            "Data": {
-                "LowerDir": ":".join(str(layout.layer_diff(c)) for c in reversed(record.layers)),
-                "UpperDir": str(paths.upper),
-                "WorkDir": str(paths.work),
-                "MergedDir": str(paths.merged),
-            },
+            "Data": GoMap(
+                LowerDir=":".join(str(layout.layer_diff(c)) for c in reversed(record.layers)),
+                UpperDir=str(paths.upper),
+                WorkDir=str(paths.work),
+                MergedDir=str(paths.merged),
+            ),
         },
         "Mounts": [m for m in map(_mount_entry, record.mounts) if m is not None],
         "Dependencies": list(record.requires),
-        "NetworkSettings": report.network_settings(
-            layout, record, state.status in ("running", "paused")
-        ),
+        "NetworkSettings": _network_settings(layout, record, state.status in ("running", "paused")),
         "Namespace": "",
         "IsInfra": False,
         "IsService": False,
         "Config": _config(record, spec),
         "HostConfig": _host_config(record, spec, log_path),
     }
+    return GoFields(document, {"ID": "Id"}, "interface {}")  # podman's inspect: []interface{}
 
 
 def _etc_path(path: Path) -> str:

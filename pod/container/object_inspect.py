@@ -17,10 +17,12 @@ from pod.errors import (
     PodError,
     UsageError,
 )
+from pod.format import GoMap, GoStruct, NilMap, gofield
 from pod.store.containers import ContainerStore
 from pod.store.images import ImageStore
 from pod.store.layout import Layout
 from pod.store.volumes import VolumeRecord, VolumeStore
+from pod.util.gotime import GoTime
 
 KINDS = ("container", "image", "volume", "all")
 
@@ -37,24 +39,61 @@ def volume_users(containers: ContainerStore, name: str) -> list[str]:
     return [record.id for record in containers.list() if name in record.volumes]
 
 
+@dataclass
+class InspectVolumeData(GoStruct):
+    """podman's define.InspectVolumeData: what `volume inspect` and `volume ls` show."""
+
+    GO_TYPE = "define.InspectVolumeData"
+    Name: str = gofield("Name")
+    Driver: str = gofield("Driver")
+    Mountpoint: str = gofield("Mountpoint")
+    CreatedAt: GoTime = gofield("CreatedAt,omitempty")
+    Status: GoMap = gofield("Status,omitempty", default_factory=NilMap)
+    Labels: GoMap = gofield("Labels", default_factory=GoMap)
+    Scope: str = gofield("Scope", default="local")
+    Options: GoMap = gofield("Options", default_factory=GoMap)
+    UID: int = gofield("UID,omitempty", default=0)
+    GID: int = gofield("GID,omitempty", default=0)
+    Anonymous: bool = gofield("Anonymous,omitempty", default=False)
+    MountCount: int = gofield("MountCount", default=0)
+    NeedsCopyUp: bool = gofield("NeedsCopyUp,omitempty", default=True)
+    NeedsChown: bool = gofield("NeedsChown,omitempty", default=False)
+    Timeout: int = gofield("Timeout,omitempty", default=0)
+    StorageID: str = gofield("StorageID,omitempty", default="")
+
+
+@dataclass
+class VolumeConfigResponse(GoStruct):
+    GO_TYPE = "entities.VolumeConfigResponse"
+    InspectVolumeData: InspectVolumeData = gofield(embedded=True)
+
+
+@dataclass
+class VolumeListReport(GoStruct):
+    """What a `volume ls --format` template sees (and its JSON, the same fields flattened)."""
+
+    GO_TYPE = "entities.VolumeListReport"
+    VolumeConfigResponse: VolumeConfigResponse = gofield(embedded=True)
+
+
 def volume_document(
     volumes: VolumeStore, containers: ContainerStore, record: VolumeRecord
-) -> dict[str, Any]:
-    from pod.util.humanize import iso_time
-
-    return {
-        "Name": record.name,
-        "Driver": record.driver,
-        "Mountpoint": str(volumes.data_dir(record.name)),
-        "CreatedAt": iso_time(record.created),
-        "Labels": record.labels,
-        "Scope": "local",
-        "Options": record.options,
-        "MountCount": 0,
-        "NeedsCopyUp": True,
-        "Anonymous": record.anonymous,
-        "UsedBy": volume_users(containers, record.name),
-    }
+) -> InspectVolumeData:
+    """A volume as podman inspects it. NeedsChown: podman chowns a volume to the first
+    container that mounts it and says so until then: here until a container using it is
+    created, or while the ones using it have all never started."""
+    users = [r for r in containers.list() if record.name in r.volumes]
+    waiting = bool(users) and not any(containers.read_state(r.id).started_at for r in users)
+    return InspectVolumeData(
+        Name=record.name,
+        Driver=record.driver,
+        Mountpoint=str(volumes.data_dir(record.name)),
+        CreatedAt=GoTime.from_seconds(record.created),
+        Labels=GoMap(record.labels),
+        Options=GoMap(record.options),
+        Anonymous=record.anonymous,
+        NeedsChown=record.needs_chown or waiting,
+    )
 
 
 class _Inspector:
@@ -78,7 +117,7 @@ class _Inspector:
 
         return inspect_image(self.settings, self.images, self.images.lookup(name))
 
-    def volume(self, name: str) -> dict[str, Any]:
+    def volume(self, name: str) -> InspectVolumeData:
         return volume_document(self.volumes, self.containers, self.volumes.get(name))
 
     def any(self, name: str) -> dict[str, Any]:

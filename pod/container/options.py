@@ -199,6 +199,10 @@ class RunOptions:
     # A build step's container (RUN): hidden from `ps` unless --external, and the image's
     # VOLUMEs are not mounted (what RUN writes there stays in the layer, as buildah does).
     builder: bool = False
+    # The pod the container joins (its ID; pod.pods.members set the options that follow from
+    # it), and whether this is the pod's infra container.
+    pod: str = ""
+    infra: bool = False
     annotations: dict[str, str] = field(default_factory=dict)  # --annotation
     namespaces: Namespaces = field(default_factory=Namespaces)  # --ipc, --pid, --uts
     group_add: list[str] = field(default_factory=list)  # --group-add: names, gids, keep-groups
@@ -219,10 +223,6 @@ class RunOptions:
     systemd: str = "true"  # --systemd: true, false or always
     requires: list[str] = field(default_factory=list)  # containers started before this one
     no_hosts: bool = False  # --no-hosts: the image's /etc/hosts stays
-    # The pod the container joins (its ID; pod.pods.members set the options that follow from
-    # it), and whether this is the pod's infra container.
-    pod: str = ""
-    infra: bool = False
 
     @property
     def dependencies(self) -> list[tuple[str, str]]:

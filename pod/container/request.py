@@ -17,6 +17,7 @@ from pod.container.health import check_flags
 from pod.container.options import HealthFlags, ResourceLimits, RunOptions
 from pod.errors import UsageError
 from pod.reporter import Reporter
+from pod.util.signals import parse_signal
 
 PORTS_DISCARDED = (
     "Port mappings have been discarded as one of the Host, Container, Pod, and None network "
@@ -168,9 +169,7 @@ def run_options(
 def _stop_signal(value: str | None) -> str | None:
     """--stop-signal: a name or a number from 1 to 64, as podman takes it."""
     if value is not None:
-        from pod.util.signals import parse_signal
-
-        parse_signal(value)  # podman's errors, 1 through 64 included
+        parse_signal(value)
     return value
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pod.config import Settings
 from pod.container.state import current_state
-from pod.errors import PodError
+from pod.errors import PodError, PortInUseError
 from pod.reporter import Reporter
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
-from pod.store.lock import atomic_write, locked
+from pod.store.lock import locked
 from pod.systemd import notify
 
 
@@ -54,7 +52,10 @@ def start_container(
     if attach_output:
         attachment = Attachment(interactive and record.interactive, record.tty, sig_proxy, keys)
     notify_socket = notify.take_socket()
-    code = launch(layout, record, attachment, reporter)
+    try:
+        code = launch(layout, record, attachment, reporter)
+    except PortInUseError as err:  # `run` exits 126 for it, `start` 125 (podman's)
+        raise PodError(f'unable to start container "{record.id}": {err}') from None
     if attachment is None:
         announce(layout, record, notify_socket)
     return code or 0
@@ -101,11 +102,9 @@ def start_dependencies(
 
 
 def announce(layout: Layout, record: ContainerRecord, notify_socket: str) -> None:
-    """A detached start is done: the supervisor's pid files (the container directory's, and
-    --conmon-pidfile's as conmon writes it: the bare number), and systemd told when the
+    """A detached start is done: the supervisor's pid file in the container directory (the
+    shim writes --conmon-pidfile's itself, attached or not), and systemd told when the
     container asked for it (pod.systemd.notify)."""
     state = ContainerStore(layout).read_state(record.id)
     paths = layout.container(record.id)
-    if record.conmon_pidfile and state.shim_pid > 0:
-        atomic_write(Path(record.conmon_pidfile), str(state.shim_pid).encode())
     notify.announce_started(paths, state.shim_pid, record.sd_notify, notify_socket)

@@ -14,10 +14,10 @@ from pod.container.state import current_state
 from pod.errors import PodError
 from pod.store.containers import ContainerStore
 from pod.store.layout import Layout
+from pod.util.gotime import duration_string
 from pod.util.proc_info import (
     CLOCK_TICKS,
     ProcStat,
-    go_duration,
     pid_namespace_members,
     read_stat,
     tty_name,
@@ -86,7 +86,7 @@ def _columns() -> dict[str, Callable[[ProcStat, _Context], str]]:
     return {
         "args": lambda p, c: " ".join(p.args) or f"[{p.comm}]",
         "comm": lambda p, c: p.comm,
-        "etime": lambda p, c: go_duration(c.elapsed(p)),
+        "etime": lambda p, c: duration_string(round(c.elapsed(p) * 1e9)),
         "group": lambda p, c: c.user(p.gids[1] if len(p.gids) > 1 else p.gids[0], True),
         "nice": lambda p, c: str(p.nice),
         "pcpu": lambda p, c: f"{_pcpu(p, c):.3f}",
@@ -95,7 +95,7 @@ def _columns() -> dict[str, Callable[[ProcStat, _Context], str]]:
         "ppid": lambda p, c: str(c.inner_pid.get(p.ppid, 0)),
         "rgroup": lambda p, c: c.user(p.gids[0], True),
         "ruser": lambda p, c: c.user(p.uids[0]),
-        "time": lambda p, c: go_duration(p.cpu_ticks / CLOCK_TICKS),
+        "time": lambda p, c: duration_string(round(p.cpu_ticks / CLOCK_TICKS * 1e9)),
         "tty": lambda p, c: tty_name(p.tty_nr),
         "user": lambda p, c: c.user(p.uids[1] if len(p.uids) > 1 else p.uids[0]),
         "vsz": lambda p, c: str(p.vsize // 1024),

@@ -13,6 +13,7 @@ Standard library only: this package is on the CLI fast path. Its modules, each w
 - functions: the functions templates call (Go's builtins and podman's json, join, truncate, ...)
 - printf: Go's fmt.Sprintf for printf; floats: Go's float digits
 - values: how Go sees and prints Python values (GoMap, `%v`); headers: table column headers
+- structs: records standing for podman's Go structs (GoStruct, gofield: json tags, embedding)
 - json: Go's encoding/json layout; tabwriter: Go's text/tabwriter alignment
 
 Data model: a template sees Python values the way Go sees the structs podman renders.
@@ -26,33 +27,42 @@ This file only re-exports the public names, so callers keep importing them from 
 
 from __future__ import annotations
 
-from pod.format.headers import header_name
+from pod.format.headers import header_name, struct_headers
 from pod.format.json import format_json, to_json
 from pod.format.report import (
     enforce_range,
     is_json,
     is_table,
     normalize_format,
+    render_object,
     render_rows,
     render_table,
 )
+from pod.format.structs import GoFields, GoStruct, gofield
 from pod.format.tabwriter import tabulate, tabwrite
 from pod.format.template import Template, compile_template
-from pod.format.values import GoMap, go_string
+from pod.format.values import GoMap, NilMap, NilSlice, go_string
 
 __all__ = [
+    "GoFields",
     "GoMap",
+    "GoStruct",
+    "NilMap",
+    "NilSlice",
     "Template",
     "compile_template",
     "enforce_range",
     "format_json",
+    "gofield",
     "go_string",
     "header_name",
     "is_json",
     "is_table",
     "normalize_format",
+    "render_object",
     "render_rows",
     "render_table",
+    "struct_headers",
     "tabulate",
     "tabwrite",
     "to_json",

@@ -34,6 +34,7 @@ from pod.format.nodes import (
     Text,
     Var,
 )
+from pod.format.structs import GoFields, GoStruct, lookup
 from pod.format.values import (
     NO_VALUE,
     GoMap,
@@ -72,7 +73,11 @@ _SNAKE_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def _attribute(obj: Any, name: str) -> tuple[bool, Any]:
-    """An object's attribute by Go name, then by its snake_case form; private names are hidden."""
+    """An object's attribute by Go name, then by its snake_case form; private names are hidden.
+
+    A GoStruct answers to its Go names only, embedded structs included (pod.format.structs)."""
+    if isinstance(obj, GoStruct):
+        return lookup(obj, name)
     if name.startswith("_"):
         return False, None
     for attr in (name, _SNAKE_RE.sub("_", name).lower()):
@@ -304,11 +309,18 @@ class Execution:
             return NO_VALUE
         if receiver is None:
             raise self.error(f"nil pointer evaluating interface {{}}.{name}")
-        if isinstance(receiver, (HeaderRow, HeaderText)):
-            row = receiver if isinstance(receiver, HeaderRow) else receiver.row
-            return row.header(name)
+        if isinstance(receiver, HeaderRow):
+            return receiver.header(name)
+        if isinstance(receiver, HeaderText) and not receiver.row.strict:
+            return receiver.row.header(name)  # a strict row's headers are strings, as Go's
         has_args = len(args) > 1 or final is not _MISSING
-        if isinstance(receiver, Mapping):
+        if isinstance(receiver, GoFields):
+            found, value = receiver.go_field(name)
+            if found:
+                if has_args:
+                    raise self.error(f"{name} has arguments but cannot be invoked as function")
+                return value
+        elif isinstance(receiver, Mapping):
             if has_args:
                 raise self.error(f"{name} is not a method but has arguments")
             if name in receiver:

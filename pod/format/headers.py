@@ -7,14 +7,49 @@ still print one header. The executor and the functions recognize these values an
 
 from __future__ import annotations
 
-from pod.format.values import GoMap
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from pod.format.values import NO_VALUE, GoMap
 
 
 class HeaderRow(GoMap):
-    """The data a table header line is rendered from: any field reads as its column header."""
+    """The data a table header line is rendered from: any field reads as its column header.
 
-    def header(self, name: str) -> HeaderText:
+    A strict row is podman's own header map (struct_headers): a name it lacks reads as
+    `<no value>`, as in podman, where only the struct's fields have headers (not its methods).
+    """
+
+    strict = False
+
+    def header(self, name: str) -> Any:
+        if self.strict and name not in self:
+            return NO_VALUE
         return HeaderText(self.get(name) or header_name(name), self)
+
+
+def struct_headers(struct: type, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """podman's report.Headers(struct, overrides): every field's name, camel-split and upper-
+    cased, the fields of embedded structs included; then the overrides, upper-cased."""
+    headers: dict[str, str] = {}
+    for field in dataclasses.fields(struct):
+        if field.metadata.get("embedded"):
+            headers.update(struct_headers(_field_type(struct, field)))
+            continue
+        headers[field.name] = header_name(field.name)
+    headers.update({k: v.upper() for k, v in (overrides or {}).items()})
+    return headers
+
+
+def _field_type(struct: type, field: dataclasses.Field) -> type:
+    """A field's class; under `from __future__ import annotations` its annotation is the
+    class's name in the struct's module."""
+    if isinstance(field.type, type):
+        return field.type
+    import sys
+
+    return getattr(sys.modules[struct.__module__], str(field.type))
 
 
 class HeaderText(str):

@@ -17,7 +17,8 @@ from typing import Any
 
 from pod.errors import PodError
 from pod.format.floats import exponent_notation, fixed_notation, float_digits, nonfinite
-from pod.format.values import NO_VALUE, GoMap, is_int, is_list, struct_fields
+from pod.format.structs import GoStruct, json_members
+from pod.format.values import NO_VALUE, GoMap, NilMap, NilSlice, is_int, is_list, struct_fields
 
 _HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 _JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -54,6 +55,8 @@ def _json_items(value: Any) -> list[tuple[Any, Any]] | None:
     """The key/value pairs a value encodes as a JSON object, or None if it is not one."""
     if isinstance(value, GoMap):
         return [(k, value[k]) for k in sorted(value, key=lambda k: str(k))]
+    if isinstance(value, GoStruct):
+        return json_members(value)
     if isinstance(value, Mapping):
         return list(value.items())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -63,14 +66,17 @@ def _json_items(value: Any) -> list[tuple[Any, Any]] | None:
 
 @dataclass(repr=False, eq=False)
 class _JsonStyle:
-    """How to lay JSON out: indent unit (None for compact) and HTML escaping."""
+    """How to lay JSON out: indent unit (None for compact), HTML escaping, and whether an empty
+    object keeps a blank indented line inside (json-iterator's MarshalIndent, which podman's
+    `ps`, `volume ls` and `info` use, writes `{` newline, indentation, newline, `}`)."""
 
     indent: str | None
     escape_html: bool
+    open_empty_objects: bool = False
 
 
 def _json_scalar(value: Any, style: _JsonStyle) -> str | None:
-    if value is None or value is NO_VALUE:
+    if value is None or value is NO_VALUE or isinstance(value, (NilSlice, NilMap)):
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -90,6 +96,8 @@ def _json_scalar(value: Any, style: _JsonStyle) -> str | None:
 def _json_value(value: Any, style: _JsonStyle, level: int) -> str:
     if isinstance(value, enum.Enum):
         value = value.value
+    if hasattr(value, "__go_json__"):  # a Go type with its own MarshalJSON (pod.util.gotime)
+        value = value.__go_json__()
     scalar = _json_scalar(value, style)
     if scalar is not None:
         return scalar
@@ -100,6 +108,8 @@ def _json_value(value: Any, style: _JsonStyle, level: int) -> str:
             + _json_value(v, style, level + 1)
             for k, v in items
         ]
+        if not parts and style.open_empty_objects and style.indent is not None:
+            return "{\n" + style.indent * (level + 1) + "\n" + style.indent * level + "}"
         return _json_join("{", parts, "}", style, level)
     if is_list(value) or isinstance(value, (set, frozenset)):
         parts = [_json_value(v, style, level + 1) for v in value]
@@ -116,20 +126,42 @@ def _json_join(open_: str, parts: list[str], close: str, style: _JsonStyle, leve
     return open_ + inner + ("," + inner).join(parts) + "\n" + style.indent * level + close
 
 
-def to_json(value: Any, indent: int | None = None, *, escape_html: bool = False) -> str:
+def to_json(
+    value: Any,
+    indent: int | None = None,
+    *,
+    escape_html: bool = False,
+    open_empty_objects: bool = False,
+) -> str:
     """Encode like Go's encoding/json: compact by default (the `json` template function).
 
     Plain dicts keep their order (they stand for structs); GoMap keys are sorted as Go sorts
-    map keys; floats print as Go prints them (`2`, not `2.0`).
+    map keys; GoStruct records follow their json tags; floats print as Go prints them (`2`,
+    not `2.0`). open_empty_objects: json-iterator's layout of `{}` (see _JsonStyle).
     """
-    style = _JsonStyle(None if indent is None else " " * indent, escape_html)
+    style = _JsonStyle(None if indent is None else " " * indent, escape_html, open_empty_objects)
     return _json_value(value, style, 0)
 
 
-def format_json(records: Iterable[Any], indent: int = 4, *, escape_html: bool = True) -> str:
+def format_json(
+    records: Iterable[Any],
+    indent: int = 4,
+    *,
+    escape_html: bool = True,
+    open_empty_objects: bool = False,
+) -> str:
     """`--format json` output: the records as an indented JSON array and a newline.
 
-    podman differs per command: `images` and `volume ls` use json.MarshalIndent with four
-    spaces, `ps` with two, and `inspect` an encoder with five spaces and no HTML escaping.
+    podman differs per command: `images` uses json.MarshalIndent with four spaces, `ps` and
+    `volume ls` json-iterator's with two, `stats` with one, and `inspect` an encoder with
+    five spaces and no HTML escaping.
     """
-    return to_json(list(records), indent, escape_html=escape_html) + "\n"
+    return (
+        to_json(
+            list(records),
+            indent,
+            escape_html=escape_html,
+            open_empty_objects=open_empty_objects,
+        )
+        + "\n"
+    )

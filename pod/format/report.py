@@ -77,6 +77,16 @@ def render_rows(rows: Iterable[Any], template_text: str, *, name: str = "format"
     return _compile_list_format(template_text, name).render(list(rows))
 
 
+def render_object(data: Any, template_text: str, *, name: str = "format") -> str:
+    """A user's `--format` for one object (`info`, `version`): normalized, run on the object
+    itself with no `{{range}}` around it (podman's OriginUnknown), so error positions match."""
+    try:
+        template = compile_template(normalize_format(template_text), name)
+    except PodError:  # as _compile_list_format: the text as given when normalizing broke it
+        template = compile_template(template_text, name)
+    return template.render(data)
+
+
 def render_table(
     rows: Iterable[Any],
     template_text: str,
@@ -84,16 +94,20 @@ def render_table(
     *,
     heading: bool = True,
     name: str = "format",
+    strict: bool = False,
 ) -> str:
     """A `table ...` format, or a command's default row template, as aligned columns.
 
     The header line is the same template rendered with every field replaced by its header:
     headers[field] when the command names it, else header_name(field), upper-cased as podman
-    does. Output goes through tabwrite, as podman's goes through Go's tabwriter.
+    does; with `strict`, `headers` is podman's whole header map (struct_headers) and a name it
+    lacks heads `<no value>`, as in podman. Output goes through tabwrite, as podman's goes
+    through Go's tabwriter.
     """
     template = _compile_list_format(template_text, name)
     text = ""
     if heading:
         row = HeaderRow({k: v.upper() for k, v in (headers or {}).items()})
+        row.strict = strict
         text = template.render([row])
     return tabwrite(text + template.render(list(rows)))

@@ -1,7 +1,10 @@
 """How a template sees Python values: Go's kinds, type names and fmt's `%v` printing.
 
-A plain dict (or a dataclass or any object) stands for a Go struct; a `GoMap` stands for a Go map
-(labels, annotations), whose missing keys evaluate to NO_VALUE, printed `<no value>`. The executor,
+A plain dict (or a dataclass or any object) stands for a Go struct and prints as one
+(`{v1 v2}`, fields in order); a `GoMap` stands for a Go map (labels, annotations), prints as
+`map[k:v]` with sorted keys, and its missing keys evaluate to NO_VALUE, printed `<no value>`.
+Values with a `__str__` of their own (pod.util.gotime's times and durations) print as that, as
+Go prints a value with a String method. The executor,
 the functions, printf and JSON all ask this module what Go kind a value has and how Go prints it,
 so that pod's output matches podman's byte for byte.
 """
@@ -14,10 +17,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from pod.format.floats import go_float
+from pod.format.structs import GoStruct
 
 
 class GoMap(dict):
     """A dict with Go map semantics: a missing key reads as `<no value>`, JSON keys are sorted."""
+
+
+class NilSlice(list):
+    """Go's nil slice: empty, printed `[]` like any slice, but `null` in JSON (an empty slice
+    is `[]`). None stands for a nil pointer instead, printed `<nil>` / `<no value>`."""
+
+
+class NilMap(GoMap):
+    """Go's nil map: empty, printed `map[]`, `null` in JSON."""
 
 
 class _NoValue:
@@ -46,6 +59,8 @@ def go_type(value: Any) -> str:
     """The Go type name podman would show for a value, for error messages."""
     if value is None or value is NO_VALUE:
         return "<nil>"
+    if getattr(value, "GO_TYPE", ""):
+        return value.GO_TYPE
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, str):
@@ -56,6 +71,8 @@ def go_type(value: Any) -> str:
         return "float64"
     if is_list(value):
         return "[]interface {}"
+    if isinstance(value, GoMap):
+        return "map[string]string"
     if isinstance(value, Mapping):
         return "map[string]interface {}"
     return type(value).__name__
@@ -95,10 +112,14 @@ def go_string(value: Any) -> str:
         return go_string(value.value)
     if is_list(value):
         return "[" + " ".join(go_string(v) for v in value) + "]"
-    if isinstance(value, Mapping):
+    if isinstance(value, GoMap):
         keys = sorted(value, key=sort_key)
         return "map[" + " ".join(f"{go_string(k)}:{go_string(value[k])}" for k in keys) + "]"
-    if type(value).__str__ is object.__str__ and hasattr(value, "__dict__"):
+    if isinstance(value, Mapping):
+        return "{" + " ".join(go_string(v) for v in value.values()) + "}"
+    if isinstance(value, GoStruct) or (
+        type(value).__str__ is object.__str__ and hasattr(value, "__dict__")
+    ):
         return "{" + " ".join(go_string(v) for _, v in struct_fields(value)) + "}"
     return str(value)
 

@@ -61,6 +61,7 @@ def remove_images(
                 _remove_one(settings, layout, store, text, force or all_images, report)
             except NoSuchImageError as err:
                 if not ignore:
+                    err.exit_code = 1  # rmi's code for a missing image (podman's)
                     report.errors.append(err)
             except PodError as err:
                 report.errors.append(err)

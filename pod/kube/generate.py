@@ -84,7 +84,15 @@ def _env(record: ContainerRecord, config: dict, defaults: ImageDefaults) -> list
     process = config.get("process", {})
     current = list(process.get("env", []))
     home = next((e.split("=", 1)[1] for e in current if e.startswith("HOME=")), "/")
-    base = set(process_env(RunOptions(image=""), defaults, hostname=record.hostname, home=home))
+    base = set(
+        process_env(
+            RunOptions(image=""),
+            defaults,
+            hostname=record.hostname,
+            home=home,
+            container_id=record.id,
+        )
+    )
     found = []
     for item in current:
         key, _, value = item.partition("=")

@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pod.errors import PodError
+from pod.errors import PodError, PortInUseError
 
 CHUNK = 1 << 20
 UDP_IDLE_SECONDS = 60.0
@@ -57,6 +57,17 @@ def _unprivileged_start() -> int:
         return 1024
 
 
+def _go_listen_error(protocol: str, host_ip: str, host_port: int) -> str:
+    """podman's wording: `cannot listen on the TCP port: listen tcp4 :8080` (Go's ListenTCP on
+    a tcp4/tcp6 address; all addresses are an empty host, IPv6 ones in brackets)."""
+    family = "6" if ":" in host_ip else "4"
+    host = f"[{host_ip}]" if family == "6" else host_ip
+    return (
+        f"cannot listen on the {protocol.upper()} port: "
+        f"listen {protocol}{family} {host}:{host_port}"
+    )
+
+
 def bind_listener(host_ip: str, host_port: int, protocol: str) -> socket.socket:
     """The host side of a published port, bound (and listening for tcp); podman's errors."""
     kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
@@ -74,7 +85,8 @@ def bind_listener(host_ip: str, host_port: int, protocol: str) -> socket.socket:
         where = f"listen {protocol} {address}:{host_port}"
         cannot = f"cannot listen on the {protocol.upper()} port: {where}: bind"
         if err.errno == errno.EADDRINUSE:
-            raise PodError(f"{cannot}: address already in use") from None
+            raise PortInUseError(f"{_go_listen_error(protocol, host_ip, host_port)}: bind: "
+                                 "address already in use") from None  # fmt: skip
         if err.errno == errno.EACCES:
             start = _unprivileged_start()
             raise PodError(

@@ -430,7 +430,7 @@ def _ordered(mappings: Iterable[PortMapping]) -> list[PortMapping]:
     ]
 
 
-def _runs(mappings: Iterable[PortMapping]) -> list[tuple[PortMapping, int]]:
+def port_runs(mappings: Iterable[PortMapping]) -> list[tuple[PortMapping, int]]:
     """Consecutive host ports to consecutive container ports joined, as podman joins them."""
     runs: list[tuple[PortMapping, int]] = []
     for mapping in _ordered(mappings):
@@ -446,22 +446,6 @@ def _runs(mappings: Iterable[PortMapping]) -> list[tuple[PortMapping, int]]:
                 continue
         runs.append((mapping, 1))
     return runs
-
-
-def format_ps(mappings: Sequence[PortMapping]) -> str:
-    """The PORTS column: `0.0.0.0:8000-8002->80-82/tcp, 127.0.0.1:9000->90/udp`."""
-    shown = []
-    for first, length in _runs(mappings):
-        ip = _display_ip(first.host_ip)
-        if length > 1:
-            last_host, last_ctr = first.host_port + length - 1, first.container_port + length - 1
-            shown.append(
-                f"{ip}:{first.host_port}-{last_host}->"
-                f"{first.container_port}-{last_ctr}/{first.protocol}"
-            )
-        else:
-            shown.append(f"{ip}:{first.host_port}->{first.container_port}/{first.protocol}")
-    return ", ".join(shown)
 
 
 def parse_private_port(text: str) -> tuple[int, str]:

@@ -11,7 +11,6 @@ from typing import Any
 from pod.network.ports import (
     PortMapping,
     format_port_lines,
-    format_ps,
     inspect_ports,
     port_bindings,
 )
@@ -30,10 +29,6 @@ def _exposed(record: ContainerRecord) -> list[tuple[int, str]]:
         port, _, proto = text.partition("/")
         found.append((int(port), proto or "tcp"))
     return found
-
-
-def ps_ports(record: ContainerRecord) -> str:
-    return format_ps(mappings(record))
 
 
 def port_lines(record: ContainerRecord, private_port: str | None) -> list[str]:

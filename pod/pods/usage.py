@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pod.config import Settings
-from pod.container.stats import stats_row
+from pod.container.stats import StatsReporter, container_stats
 from pod.container.top import descriptor_names, header, process_rows, tabwrite
 from pod.errors import PodError
 from pod.pods.lifecycle import load
@@ -54,6 +54,19 @@ def pod_stats(settings: Settings, texts: list[str], include_all: bool) -> list[d
         for record in context.containers:
             state = current_state(context.store, record)
             if state.status in ("running", "paused") or include_all:
-                row = stats_row(record, state)
-                rows.append({**row, "Pod": context.pod.short_id, "CID": row["ID"]})
+                stats = StatsReporter(container_stats(record, state))
+                rows.append(
+                    {
+                        "Pod": context.pod.short_id,
+                        "CID": stats.ID(),
+                        "Name": record.name,
+                        "CPUPerc": stats.CPUPerc(),
+                        "MemUsage": stats.MemUsage(),
+                        "MemUsageBytes": stats.MemUsageBytes(),
+                        "MemPerc": stats.MemPerc(),
+                        "NetIO": stats.NetIO(),
+                        "BlockIO": stats.BlockIO(),
+                        "PIDS": stats.PIDS(),
+                    }
+                )
     return rows

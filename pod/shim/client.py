@@ -114,7 +114,7 @@ def start_shim(
         sys.executable, "-m", "pod.shim.setup", "--root", str(layout.root),
         "--runroot", str(layout.runroot), "--id", record.id, "--ready-fd", str(ready_w),
     ]  # fmt: skip
-    pass_fds = [ready_w]
+    pass_fds = [ready_w, *range(3, 3 + record.preserve_fds)]  # --preserve-fds: ours to give
     sync_parent = sync_child = None
     from pod.network.modes import joins_user_namespace
 

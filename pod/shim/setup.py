@@ -294,10 +294,17 @@ class Created:
 
 
 def create_and_start(
-    layout: Layout, store: ContainerStore, record: ContainerRecord, network: Any, start: bool
+    layout: Layout,
+    store: ContainerStore,
+    record: ContainerRecord,
+    network: Any,
+    start: bool,
+    preserve_fds: int = 0,
 ) -> Created:
     """The runtime's create on the mounted rootfs, the network joined, and with `start` the
-    start: every run of the container, the first and each restart, goes through here."""
+    start: every run of the container, the first and each restart, goes through here.
+    `preserve_fds`: fds 3..N+2, the starting command's, go to the init (a first run only:
+    a restart has none to give) and are closed here once the runtime has them."""
     from pod.container.state import runtime_state_root
 
     runtime = steps.load_runtime(record.runtime)
@@ -312,7 +319,9 @@ def create_and_start(
             pid_file=layout.container(record.id).pid_file,
             console_socket=Path(stdio.console_path) if stdio.console_path else None,
             stdio=stdio.container,
+            preserve_fds=preserve_fds,
         )
+        os.closerange(3, 3 + preserve_fds)  # the supervisor must not hold the init's fds
         stdio.after_create()
         _network_up(record, pid, network)
         events.container_event(layout.runroot, record, "init")
@@ -357,14 +366,18 @@ def _first_run(
             store, record.id, shim_pid=me, shim_start_time=process_start_time(me), pid=0,
             exit_code=None, error="", finished_at=0.0, oom_killed=False, rootfs_driver=driver,
         )  # fmt: skip
+        if record.conmon_pidfile:  # conmon's: the bare pid, kept after the container goes
+            atomic_write(Path(record.conmon_pidfile), str(me).encode(), mode=0o644)
         _prepare_rootfs(layout, record)
         listener = _listen(directory)
         log = -1
         if record.log_driver != "none":
             flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-            log = os.open(layout.container(record.id).log, flags, 0o600)
+            log = os.open(record.log_path or layout.container(record.id).log, flags, 0o600)
             os.fchown(log, *_owner(directory))
-        created = create_and_start(layout, store, record, network, args.start_now)
+        created = create_and_start(
+            layout, store, record, network, args.start_now, record.preserve_fds
+        )
     except BaseException:
         if listener is not None:
             listener.close()
@@ -385,6 +398,8 @@ def _first_run(
         "id": record.id,
         "restart": record.restart_policy,
         "health_ms": int(interval_seconds(record) * 1000),
+        "timeout": record.timeout,  # --timeout
+        "log_max": record.log_max_size,  # --log-opt max-size
         "utc_offset": time.localtime().tm_gmtoff,
         "hold": ",".join(map(str, network.hand_over_held())) if network is not None else "",
         "tidy": int(network is not None),  # host network parts to tidy at the end
@@ -502,7 +517,8 @@ def _setup_main(args: argparse.Namespace) -> int:
     try:
         worker = [int(fd) for fd in args.network_worker.split(",")] if args.network_worker else []
         kept = [fd for fd in (netns_use, lifeline) if fd >= 0]
-        _detach_from_caller([ready, *worker, *kept])
+        preserved = range(3, 3 + record.preserve_fds)  # --preserve-fds: the init's, at create
+        _detach_from_caller([ready, *worker, *kept, *preserved])
         _set_child_subreaper()
         config = _first_run(args, layout, store, record)
         config["netns_use"] = netns_use

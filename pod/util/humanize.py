@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime
+
+from pod.util.gotime import GoTime
 
 _UNITS = ("B", "kB", "MB", "GB", "TB", "PB")
-ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 def human_size(size: float, precision: int = 3, sep: str = " ") -> str:
@@ -45,6 +46,11 @@ def human_duration(seconds: float) -> str:
     return f"{int(days / 365)} years"
 
 
+def since(epoch: float) -> str:
+    """`3 seconds ago` (podman's listings: HumanDuration and " ago"); "" for no time."""
+    return f"{human_duration(time.time() - epoch)} ago" if epoch else ""
+
+
 def parse_timestamp(text: str) -> float:
     """RFC 3339 (nanoseconds allowed, as in image configs) → epoch seconds; 0 if absent."""
     if not text:
@@ -69,23 +75,9 @@ def parse_timestamp(text: str) -> float:
         return 0.0
 
 
-def since(epoch: float) -> str:
-    return f"{human_duration(time.time() - epoch)} ago" if epoch else ""
-
-
-def iso_time(epoch: float) -> str:
-    """podman's `CreatedAt`: `2024-01-02 03:04:05 +0000 UTC` (Go's time.String)."""
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
-
-
 def rfc3339(epoch: float) -> str:
     """Go's time.Time in JSON (RFC 3339 with nanoseconds, UTC); Go's zero time for 0."""
-    if not epoch:
-        return ZERO_TIME
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    nanos = f"{moment.microsecond:06d}000".rstrip("0")
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{nanos}" if nanos else "") + "Z"
+    return GoTime.from_seconds(epoch, utc=True).rfc3339()
 
 
 def created_time(timestamp: int | None = None) -> str:

@@ -79,32 +79,6 @@ def pid_namespace_members(pid: int) -> list[int]:
     return sorted(members)
 
 
-def go_duration(seconds: float) -> str:
-    """Go's time.Duration String(): 0s, 1.5ms, 5.846937845s, 1m2.5s, 1h2m3s."""
-    nanos = int(round(seconds * 1e9))
-    if nanos == 0:
-        return "0s"
-    sign = "-" if nanos < 0 else ""
-    nanos = abs(nanos)
-    if nanos < 1_000_000_000:
-        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
-            if nanos >= size:
-                return sign + _trim(nanos / size, size) + unit
-    hours, rest = divmod(nanos, 3600 * 10**9)
-    minutes, rest = divmod(rest, 60 * 10**9)
-    text = _trim(rest / 1e9, 10**9) + "s"
-    if hours:
-        return f"{sign}{hours}h{minutes}m{text}"
-    if minutes:
-        return f"{sign}{minutes}m{text}"
-    return sign + text
-
-
-def _trim(value: float, size: int) -> str:
-    digits = len(str(size)) - 1
-    return f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else str(int(value))
-
-
 def tty_name(tty_nr: int) -> str:
     if not tty_nr:
         return "?"

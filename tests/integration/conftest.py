@@ -371,7 +371,6 @@ def podman_ref(registry, test_images, tmp_path_factory):
         yield _podman_with_busybox(runner, test_images)
     finally:
         runner.close()
-        unmount_under(runner.directory)
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,12 @@
-"""podman 4.3.1, the reference engine of the differential tests, with stores of its own.
+"""podman 4.3.1, the reference engine of the differential tests, with stores of its own; also
+the driver of pod's OCI runtime in test_podman_runtime (`runtime=`).
 
-The same command line goes through pod and podman; the tests compare exit codes, messages and
-the files each left. podman gets the settings this kind of host needs (root lacks
-CAP_SYS_RESOURCE here, so its default nofile/nproc limits of 1048576 are pinned to the hard
-limits; Debian's crun 1.8.1 refuses a hybrid cgroup v1 host, so runc; no systemd: cgroupfs and
-file events) and never touches the host's own podman store.
+The same command line goes through pod and podman; the tests compare exit codes, messages,
+parsed output and the files each left. podman gets the settings this kind of host needs (root
+lacks CAP_SYS_RESOURCE here, so its default nofile/nproc limits of 1048576 are pinned to the
+hard limits; Debian's crun 1.8.1 refuses a hybrid cgroup v1 host, so runc; no systemd: cgroupfs
+and file events) and never touches the host's own podman state: its store, CNI network configs,
+events log and auth file (an empty one) all live in its directory.
 """
 
 from __future__ import annotations
@@ -17,20 +19,27 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from mounts import unmount_under
 from registry_server import write_registries_conf
 from runners import RootlessUser, completed_or_raise
 
 PODMAN = shutil.which("podman") or "podman"
 
 
+def _hard_limit(kind: int, cap: int) -> int:
+    hard = resource.getrlimit(kind)[1]
+    return cap if hard == resource.RLIM_INFINITY else min(hard, cap)
+
+
 def write_containers_conf(directory: Path) -> Path:
-    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    nproc = resource.getrlimit(resource.RLIMIT_NPROC)[1]
-    nproc = 32768 if nproc == resource.RLIM_INFINITY else min(nproc, 32768)
+    nofile = _hard_limit(resource.RLIMIT_NOFILE, 1048576)
+    nproc = _hard_limit(resource.RLIMIT_NPROC, 32768)
     conf = directory / "containers.conf"
     conf.write_text(
         "[containers]\n"
         f'default_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]\n'
+        "[network]\n"
+        f'network_config_dir = "{directory / "cni"}"\n'
         "[engine]\n"
         'runtime = "runc"\n'
         'cgroup_manager = "cgroupfs"\n'
@@ -42,38 +51,44 @@ def write_containers_conf(directory: Path) -> Path:
 
 @dataclass
 class PodmanRunner:
-    """`podman --root D/root --runroot RUN ARGS` with D's containers.conf and registries.conf;
-    as the rootless `user` when given (D is then the user's, and RUN, which rootless podman
-    wants at most 50 characters long, in the user's runtime directory)."""
+    """`podman --root D/root --runroot RUN ARGS` with D's containers.conf and registries.conf,
+    RUN a fresh directory in /tmp; as the rootless `user` when given (D is then the user's, RUN
+    in the user's runtime directory); `runtime`: an OCI runtime other than runc (`--runtime
+    PATH`)."""
 
     directory: Path
     insecure: list[str]
     user: RootlessUser | None = None
+    runtime: str | None = None
 
     def __post_init__(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.runroot = self.directory / "run"
-        if self.user is not None:
-            self.runroot = Path(tempfile.mkdtemp(prefix="podman-ref-", dir=self.user.runtime_dir))
-            os.chown(self.runroot, self.user.uid, self.user.gid)
+        self.root = self.directory / "root"
+        # podman refuses a run root longer than 50 characters: a test's tmp_path may be longer
+        base = self.user.runtime_dir if self.user is not None else "/tmp"
+        self.runroot = Path(tempfile.mkdtemp(prefix="podman-ref-", dir=base))
+        (self.directory / "cni").mkdir(exist_ok=True)
+        self.auth_file = self.directory / "auth.json"
+        self.auth_file.write_text("{}\n")  # never the host's credentials
         self.conf = write_containers_conf(self.directory)
         self.registries_conf = write_registries_conf(
             self.directory / "registries.conf", insecure=self.insecure
         )
         if self.user is not None:
-            for path in (self.directory, self.conf, self.registries_conf):
+            for path in (self.directory, self.directory / "cni", self.auth_file, self.conf,
+                         self.registries_conf, self.runroot):  # fmt: skip
                 os.chown(path, self.user.uid, self.user.gid)
 
     def command(self, *args) -> list[str]:
-        store = ["--root", str(self.directory / "root"), "--runroot", str(self.runroot)]
+        store = ["--root", str(self.root), "--runroot", str(self.runroot)]
+        store += ["--runtime", self.runtime] if self.runtime else []
         return [PODMAN, *store, *map(str, args)]
 
-    def env(self) -> dict[str, str | None]:
-        """podman's settings; REGISTRY_AUTH_FILE unset (podman fails on a missing one)."""
+    def env(self) -> dict[str, str]:
         return {
             "CONTAINERS_CONF": str(self.conf),
             "CONTAINERS_REGISTRIES_CONF": str(self.registries_conf),
-            "REGISTRY_AUTH_FILE": None,
+            "REGISTRY_AUTH_FILE": str(self.auth_file),
         }
 
     def __call__(
@@ -95,12 +110,12 @@ class PodmanRunner:
         proc = subprocess.run(
             cmd,
             input=input,
-            stdin=stdin,
+            stdin=stdin if stdin is not None or input is not None else subprocess.DEVNULL,
             capture_output=True,
             text=text,
             timeout=timeout,
             cwd=cwd or self.directory,
-            env={k: v for k, v in {**os.environ, **self.env()}.items() if v is not None},
+            env={**os.environ, **self.env()},
         )
         return completed_or_raise(cmd, proc, check)
 
@@ -110,14 +125,18 @@ class PodmanRunner:
         self("volume", "prune", "-f")
 
     def close(self) -> None:
-        """At the end of the session: the containers, and a runroot outside the directory."""
-        self.reset()
-        if self.user is not None:
+        """At the end of the store's life: everything podman made (containers stopped at once,
+        pods, images, volumes, networks), its storage mounts and its runroot."""
+        try:
+            self("system", "reset", "--force", timeout=300)
+        finally:
+            unmount_under(self.directory)
+            unmount_under(self.runroot)
             shutil.rmtree(self.runroot, ignore_errors=True)
 
     def remove_all(self) -> None:
-        """At the end of a test with a store of its own: everything, images and files too.
-        (Not `system reset`: as root it would remove the host podman's networks as well.)"""
+        """At the end of a test with a store of its own: everything, images and files too
+        (rootless, files of subordinate ids go inside the user's namespace), then close."""
         self.reset()
         self("rmi", "-a", "-f")
         if self.user is not None:  # files of subordinate ids: removed inside the namespace

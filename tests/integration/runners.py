@@ -122,9 +122,11 @@ def container_state(runner, container_id: str) -> dict:
 
 
 def container_status(runner, name: str) -> str:
-    """The container's State as `ps -a` shows it (which also notices a dead shim)."""
-    done = runner("ps", "-a", "--filter", f"name=^{name}$", "--format", "{{.State}}")
-    return done.stdout.strip()
+    """The container's state as `ps -a --format json` shows it (which also notices a dead
+    shim): "running", "exited", ...; "" when there is no such container."""
+    done = runner("ps", "-a", "--filter", f"name=^{name}$", "--format", "json")
+    listed = json.loads(done.stdout or "[]")
+    return listed[0]["State"] if listed else ""
 
 
 # --------------------------------------------------------------------------------------------

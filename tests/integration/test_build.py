@@ -1054,8 +1054,8 @@ def test_commit_pause_of_a_running_container(pod, busybox):
     result = pod("commit", "-p", "-q", "live", "fromlive")
     assert result.returncode == 0, result.stderr
     assert run_out(pod, "localhost/fromlive", "cat", "/live.txt") == "live\n"
-    state = pod("ps", "--no-trunc", "--format", "{{.ID}} {{.State}}", check=True).stdout
-    assert f"{cid} running" in state  # paused only for the commit
+    state = pod("inspect", "--format", "{{.ID}} {{.State.Status}}", "live", check=True).stdout
+    assert state == f"{cid} running\n"  # paused only for the commit
 
 
 def test_commit_errors(pod, changed_container):

@@ -55,7 +55,7 @@ def test_container_inspect_shape(pod, busybox, created):
     assert mounts["/data"]["Type"] == "volume" and mounts["/data"]["Name"] == "data"
     assert mounts["/data"]["RW"] is True and mounts["/data"]["Propagation"] == "rprivate"
     assert mounts["/bind"]["Type"] == "bind" and mounts["/bind"]["RW"] is False
-    for key in ("RestartCount", "Driver", "OCIRuntime", "Rootfs", "LogPath", "ConmonPidFile"):
+    for key in ("RestartCount", "Driver", "OCIRuntime", "Rootfs", "OCIConfigPath", "ConmonPidFile"):
         assert key in doc
 
 
@@ -99,8 +99,12 @@ def test_inspect_errors(pod, busybox, created):
 
 def test_version(pod):
     out = pod("version", check=True).stdout.splitlines()
-    assert [line.split(":")[0] for line in out] == [
-        "Client", "Version", "API Version", "Python Version", "Built", "OS/Arch"]  # fmt: skip
+    commit = json.loads(pod("version", "--format", "json", check=True).stdout)["Client"][
+        "GitCommit"
+    ]
+    assert [line.split(":")[0] for line in out] == [  # podman's keys
+        "Client", "Version", "API Version", "Go Version", *(["Git Commit"] if commit else []),
+        "Built", "OS/Arch"]  # fmt: skip
     from pod import __version__
 
     assert pod("version", "--format", "{{.Client.Version}}", check=True).stdout == (

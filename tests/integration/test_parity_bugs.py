@@ -434,7 +434,6 @@ def test_no_command_prints_the_help_and_podmans_error(pod, podman):
         assert ours.stderr == theirs.stderr.replace("'podman", "'pod"), args
 
 
-@needs_podman
 def test_run_it_pull_on_a_terminal_leaves_the_cursor_alone(pod, test_images):
     pid, master = spawn(
         pod.command("run", "--rm", "-it", test_images.busybox.ref, "echo", "hi"), pod.env()

@@ -2,23 +2,20 @@
 seccomp profile (the one containers-common ships, which podman resolves into config.json).
 
 podman runs with a store of its own under the test's tmp_path, cgroupfs and file events (there
-is no systemd here), and the test registry marked insecure; conmon drives `pod-runtime create,
-start, state, exec, kill, delete` exactly as it drives runc.
+is no systemd here), and the test registry marked insecure (podman_ref.PodmanRunner); conmon
+drives `pod-runtime create, start, state, exec, kill, delete` exactly as it drives runc.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
-from mounts import mounts_under, unmount_under
-from registry_server import write_registries_conf
+from mounts import mounts_under
+from podman_ref import PodmanRunner
 
 POD_RUNTIME = Path(sys.executable).parent / "pod-runtime"
 SECCOMP = "grep ^Seccomp: /proc/self/status"
@@ -29,44 +26,15 @@ pytestmark = [
 ]
 
 
-class Podman:
-    """`podman --runtime <pod-runtime> ARGS...` against a store and configuration of its own."""
-
-    def __init__(self, base: Path, runroot: Path, registry_host: str) -> None:
-        self.base = base
-        self.runroot = runroot  # podman refuses a run root longer than 50 characters
-        self.conf = base / "containers.conf"
-        self.conf.write_text(
-            '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
-            f'events_logfile_path = "{base / "events.log"}"\n'
-        )
-        self.registries = write_registries_conf(base / "registries.conf", insecure=[registry_host])
-
-    def __call__(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
-        command = ["podman", "--root", str(self.base / "root"), "--runroot", str(self.runroot),
-                   "--runtime", str(POD_RUNTIME), *args]  # fmt: skip
-        env = dict(os.environ, CONTAINERS_CONF=str(self.conf),
-                   CONTAINERS_REGISTRIES_CONF=str(self.registries))  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120,
-                              stdin=subprocess.DEVNULL)  # fmt: skip
-        if check:
-            assert done.returncode == 0, f"podman {' '.join(args)}: {done.stderr}"
-        return done
-
-
 @pytest.fixture
 def podman(tmp_path, registry, test_images):
-    runroot = Path(tempfile.mkdtemp(prefix="pod-pm-"))
-    runner = Podman(tmp_path, runroot, registry.host)
+    """podman with pod's runtime (podman_ref.PodmanRunner), the busybox test image pulled."""
+    runner = PodmanRunner(tmp_path / "podman", [registry.host], runtime=str(POD_RUNTIME))
     try:
         runner("pull", "-q", test_images.busybox.ref, check=True)
         yield runner
     finally:
-        runner("rm", "-a", "-f")
-        runner("system", "reset", "-f")
-        unmount_under(tmp_path)
-        unmount_under(runroot)
-        shutil.rmtree(runroot, ignore_errors=True)
+        runner.close()
 
 
 def test_run_with_podmans_default_profile(podman, test_images):
@@ -105,4 +73,4 @@ def test_detached_exec_stop_rm(podman, test_images):
     assert state.stdout.split() == ["exited", "7"], state.stderr
     podman("rm", name, check=True)
     assert podman("ps", "-a", "-q", check=True).stdout == ""
-    assert not [line for line in mounts_under(podman.base / "root") if " overlay " in line]
+    assert not [line for line in mounts_under(podman.root) if " overlay " in line]

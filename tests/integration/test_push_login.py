@@ -42,7 +42,7 @@ def test_push_converts_to_docker_v2s2(pod, test_images, busybox):
 
 def test_push_of_a_missing_image(pod, test_images):
     result = pod("push", "nothere", f"{test_images.host}/x/y:1")
-    assert result.returncode == 1 and result.stderr.startswith("Error: ")
+    assert result.returncode == 125 and result.stderr == "Error: nothere: image not known\n"
 
 
 def test_skopeo_reads_what_pod_pushed(pod, test_images):

@@ -31,6 +31,6 @@ def test_ctrl_p_ctrl_q_detaches(pod, busybox):
         assert exit_code(pid) == 0
     finally:
         os.close(master)
-    status = pod("ps", "--format", "{{.Names}} {{.State}}", check=True).stdout
-    assert status == "detachable running\n"
+    status = pod("inspect", "--format", "{{.Name}} {{.State.Status}}", "detachable", check=True)
+    assert status.stdout == "detachable running\n"
     pod("rm", "-f", "-t", "0", "detachable", check=True)

@@ -181,10 +181,11 @@ def test_container_hostname():
 
 
 def test_containerenv():
-    assert etc_files.containerenv_content(privileged=False) == 'engine="pod"\n'
+    assert etc_files.containerenv_content(privileged=False) == ""  # empty, as podman's
     text = etc_files.containerenv_content(
         privileged=True, name="web", container_id="abc", image_name="busybox", rootless=True
     )
+    assert text.startswith('engine="pod-')
     assert 'name="web"' in text and 'id="abc"' in text and "rootless=1" in text
 
 
@@ -216,7 +217,7 @@ def test_write_all(tmp_path: Path):
     assert Path(files["/etc/hosts"]).read_text() == (
         "10.0.0.5\tdb\n127.0.0.1\tlocalhost\n127.0.0.1\tabc web\n"
     )
-    assert Path(files["/run/.containerenv"]).read_text() == 'engine="pod"\n'
+    assert Path(files["/run/.containerenv"]).read_text() == ""
     assert all(Path(path).parent == directory for path in files.values())
 
 

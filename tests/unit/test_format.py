@@ -157,8 +157,10 @@ def test_nil_prints_no_value():
         ([], "[]"),
         ([["a", "b"], ["c"]], "[[a b] [c]]"),
         (["a", None], "[a <nil>]"),
-        ({"b": 2, "a": 1}, "map[a:1 b:2]"),
-        ({"k": ["x", "y"]}, "map[k:[x y]]"),
+        (GoMap({"b": 2, "a": 1}), "map[a:1 b:2]"),
+        (GoMap({"k": ["x", "y"]}), "map[k:[x y]]"),
+        ({"b": 2, "a": 1}, "{2 1}"),  # a plain dict is a struct: its fields in order
+        ({"Name": "x", "Labels": GoMap({"k": "v"})}, "{x map[k:v]}"),
         (State(), "{running 0}"),
     ],
 )

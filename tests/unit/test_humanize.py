@@ -2,7 +2,7 @@
 
 import pytest
 
-from pod.util.humanize import human_duration, human_size, iso_time, parse_timestamp
+from pod.util.humanize import human_duration, human_size, parse_timestamp, rfc3339
 
 
 @pytest.mark.parametrize(
@@ -49,4 +49,5 @@ def test_parse_timestamp_with_nanoseconds_and_zones() -> None:
     assert parse_timestamp("1970-01-01T01:00:10+01:00") == 10
     assert parse_timestamp("") == 0
     assert parse_timestamp("garbage") == 0
-    assert iso_time(10) == "1970-01-01 00:00:10 +0000 UTC"
+    assert rfc3339(10.5) == "1970-01-01T00:00:10.5Z"
+    assert rfc3339(0) == "0001-01-01T00:00:00Z"

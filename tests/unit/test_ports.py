@@ -6,6 +6,7 @@ import socket
 
 import pytest
 
+from pod.container.list import ports_text, ps_ports
 from pod.errors import PodError, UsageError
 from pod.network.ports import (
     PortMapping,
@@ -13,7 +14,6 @@ from pod.network.ports import (
     ephemeral_port_range,
     exposed_from_image,
     format_port_lines,
-    format_ps,
     inspect_ports,
     parse_expose,
     parse_private_port,
@@ -508,15 +508,15 @@ def test_real_bind_check_udp():
         ),
     ],
 )
-def test_format_ps(values, expected):
-    assert format_ps(parse_publish(values)) == expected
+def test_ps_ports(values, expected):
+    assert ports_text(ps_ports(parse_publish(values))) == expected
 
 
-def test_format_ps_after_choosing_random_ports():
+def test_ps_ports_after_choosing_random_ports():
     chosen = choose_host_ports(
         parse_publish(["127.0.0.1::80-82"]), busy_ports(set()), port_range=(40000, 40000 + 2)
     )
-    assert format_ps(chosen) == "127.0.0.1:40000-40002->80-82/tcp"
+    assert ports_text(ps_ports(chosen)) == "127.0.0.1:40000-40002->80-82/tcp"
 
 
 # --- port ---------------------------------------------------------------------------------------
