@@ -310,11 +310,11 @@ def test_distrobox_list_and_stop(rootless_client):
     listed = rootless_client("distrobox", "list", "--no-color")
     assert listed.returncode == 0, listed.stderr
     row = [line for line in listed.stdout.splitlines() if "| dbx " in line]
-    assert len(row) == 1 and "running" in row[0], listed.stdout
+    assert len(row) == 1 and "| Up " in row[0], listed.stdout  # ps's {{.State}}, as podman's
     stopped = rootless_client("distrobox", "stop", "--yes", "dbx")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     listed = rootless_client("distrobox", "list", "--no-color")
-    assert "exited" in next(line for line in listed.stdout.splitlines() if "| dbx " in line)
+    assert "| Exited (" in next(line for line in listed.stdout.splitlines() if "| dbx " in line)
 
 
 @distrobox_tool
