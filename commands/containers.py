@@ -381,7 +381,7 @@ def _matching(settings, filters: list[str], stopped: bool = False) -> list[str]:
     `stopped`, only those not running."""
     from pod.container.list import list_containers
 
-    rows = reversed(list_containers(settings, True, list(filters)))  # newest first
+    rows = list_containers(settings, True, list(filters))  # oldest first
     return [row.ID for row in rows if not stopped or row.State not in ("running", "paused")]
 
 

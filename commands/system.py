@@ -1,4 +1,4 @@
-"""`pod system` commands: df, prune, reset."""
+"""`pod system` commands: df, prune, reset, migrate."""
 
 from __future__ import annotations
 
@@ -200,6 +200,19 @@ def reset_command(
         if not confirm(f"WARNING! This will remove:\n{listing}"):
             return
     reset_system(settings)
+
+
+@system_app.command("migrate")
+def migrate_command(
+    new_runtime: str = typer.Option(
+        None, "--new-runtime", help="Move every container to this OCI runtime."
+    ),
+) -> None:
+    """Stop every running container (and with --new-runtime, change their runtime)."""
+    from pod.commands.progress import QuietReporter
+    from pod.system.migrate import migrate
+
+    migrate(common.settings(), new_runtime, QuietReporter())
 
 
 def register(app: typer.Typer, image_app: typer.Typer) -> None:

@@ -15,7 +15,7 @@ _pod_subcommands=(
     'pod network' 'connect create disconnect exists inspect ls prune rm'
     'pod pod' 'create exists inspect kill list logs ls pause prune ps restart rm start stats stop top unpause'
     'pod secret' 'create inspect ls rm'
-    'pod system' 'df info prune reset'
+    'pod system' 'df info migrate prune reset'
     'pod volume' 'create exists export import inspect list ls mount prune rm unmount'
 )
 typeset -gA _pod_flags
@@ -148,6 +148,7 @@ _pod_flags=(
     'pod system' '--help'
     'pod system df' '--help --verbose -v'
     'pod system info' '--help'
+    'pod system migrate' '--help'
     'pod system prune' '--all --force --help --volumes -a -f'
     'pod system reset' '--force --help -f'
     'pod tag' '--help'
@@ -256,6 +257,7 @@ _pod_value_options=(
     'pod stop' '--cidfile --time --timeout -t'
     'pod system df' '--format'
     'pod system info' '--format -f'
+    'pod system migrate' '--new-runtime'
     'pod version' '--format -f'
     'pod volume create' '--driver --label --opt -d -l -o'
     'pod volume export' '--output -o'
@@ -509,6 +511,7 @@ _pod_help=(
     'pod system' 'Manage pod itself'
     'pod system df' 'Show pod'\''s disk usage'
     'pod system info' 'Show the host, the store and whether rootless containers will work here (with fixes)'
+    'pod system migrate' 'Stop every running container (and with --new-runtime, change their runtime)'
     'pod system prune' 'Remove stopped containers, dangling (or unused) images and, with --volumes, volumes'
     'pod system reset' 'Remove every container, image and volume, and the store and run root themselves'
     'pod tag' 'Add names to a local image'

@@ -26,7 +26,6 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import io
 import os
 import queue
 import re
@@ -48,7 +47,14 @@ from pod.errors import (
 from pod.store import safepath
 from pod.store.layout import LAYER_DIFF, LAYER_META, Layout
 from pod.store.lock import atomic_write_json, fsync_dir, lock_if_free, locked, read_json
-from pod.util.archive import MAGIC_BYTES, compression_of, decode_errors, decompressor
+from pod.util.archive import (
+    MAGIC_BYTES,
+    compression_of,
+    decode_errors,
+    decompressor,
+    prepended,
+    read_head,
+)
 from pod.util.userns import Session, run_in_userns, start_session
 
 DEFAULT_MAX_SIZE = 64 << 30
@@ -208,41 +214,12 @@ class _ReadAhead:
         return self._inner.digest
 
 
-class _Sniffed(io.RawIOBase):
-    """`raw` with the bytes read to sniff its compression put back in front: a pipe cannot
-    seek back to them."""
-
-    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
-        self._head = head
-        self._raw = raw
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._head:
-            size = min(len(buffer), len(self._head))
-            buffer[:size] = self._head[:size]
-            self._head = self._head[size:]
-            return size
-        data = self._raw.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def _read_head(raw: IO[bytes], size: int) -> bytes:
-    head = b""
-    while len(head) < size and (chunk := raw.read(size - len(head))):
-        head += chunk
-    return head
-
-
 def _decompressed(raw: IO[bytes], limit: int) -> _ReadAhead:
     """`raw` decompressed as its magic bytes say, whatever a manifest claims (as
     containers/storage does: gzip, bzip2, xz, zstd or plain tar). `raw` need not be seekable
     (the pipe a download feeds)."""
-    head = _read_head(raw, MAGIC_BYTES)
-    sniffed = io.BufferedReader(_Sniffed(head, raw), _CHUNK)
+    head = read_head(raw, MAGIC_BYTES)
+    sniffed = prepended(head, raw, _CHUNK)
     compression = compression_of(head)
     stream = sniffed if compression is None else decompressor(sniffed, compression)
     return _ReadAhead(_DigestReader(stream, limit, decode_errors()))

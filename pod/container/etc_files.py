@@ -327,9 +327,9 @@ def write_all(
     host_hosts: Path | None = HOST_HOSTS,
     passwd: str | None = None,
 ) -> dict[str, str]:
-    """Write hosts (not with --no-hosts), hostname, resolv.conf and .containerenv, and
-    localtime for --tz and `passwd` (--hostuser's) when given, into `directory`; return the
-    container path → host path map for build_spec's `etc_files`.
+    """Write hosts (not with --no-hosts), hostname, resolv.conf (not with --dns none) and
+    .containerenv, and localtime for --tz and `passwd` (--hostuser's) when given, into
+    `directory`; return the container path → host path map for build_spec's `etc_files`.
 
     The files stay owned by the caller, which is root inside a rootless container (podman
     chowns them to the container's root); `user` does not change them and is accepted so
@@ -384,6 +384,8 @@ def write_all(
     }
     if options.no_hosts:
         del contents["/etc/hosts"]
+    if options.dns == ["none"]:  # podman: the image's resolv.conf, untouched
+        del contents["/etc/resolv.conf"]
     if passwd is not None:
         contents["/etc/passwd"] = (paths.passwd, passwd)
     files = {}

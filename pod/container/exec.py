@@ -351,8 +351,12 @@ class TerminalRelay:
         self.detached = False
         self.selector = selectors.DefaultSelector()
         self.selector.register(master, selectors.EVENT_READ, "master")
+        self.stdin_file = False  # stdin a regular file or /dev/null: read it without polling
         if interactive:
-            self.selector.register(0, selectors.EVENT_READ, "stdin")
+            try:
+                self.selector.register(0, selectors.EVENT_READ, "stdin")
+            except PermissionError:  # epoll refuses what is always readable (files, /dev/null)
+                self.stdin_file = True
 
     def resize(self, *_: object) -> None:
         size = _console_size()
@@ -368,6 +372,8 @@ class TerminalRelay:
         try:
             with raw_terminal(0, self.interactive):
                 while True:
+                    if self.stdin_file:
+                        self.copy_input()
                     for key, _ in self.selector.select(0.1):
                         if key.data == "master":
                             self.copy_output()
@@ -403,7 +409,10 @@ class TerminalRelay:
         except OSError:
             data = b""
         if not data:
-            self.selector.unregister(0)
+            if self.stdin_file:
+                self.stdin_file = False
+            else:
+                self.selector.unregister(0)
             return
         data, self.detached = self.scanner.feed(data)
         with contextlib.suppress(OSError):

@@ -252,7 +252,10 @@ def parse_add_host(value: str) -> str:
 
 
 def parse_dns(values: list[str]) -> list[str]:
-    """`--dns IP` (repeatable); "none" writes no nameserver at all, as podman."""
+    """`--dns IP` (repeatable); "none" alone: no /etc/resolv.conf is made (the image's stays),
+    as podman."""
+    if "none" in values and len(values) > 1:
+        raise UsageError("none is not allowed to be specified with other DNS ip addresses")
     for value in values:
         if value != "none" and not _is_ip(value):
             raise UsageError(f"{value} is not an ip address")

@@ -26,7 +26,14 @@ from typing import IO, Protocol
 from pod.errors import PodError, UnsafeContentError
 from pod.store import safepath
 from pod.store.layers import DEFAULT_MAX_SIZE, TAR_ERRORS, BoundedTarInfo, forget_members
-from pod.util.archive import compression_of, decode_errors, decompressor
+from pod.util.archive import (
+    MAGIC_BYTES,
+    compression_of,
+    decode_errors,
+    decompressor,
+    prepended,
+    read_head,
+)
 
 METADATA_LIMIT = 4 << 20  # manifests, configs, index.json: podman's 4 MiB manifest bound
 MAX_MEMBERS = 1 << 20
@@ -278,7 +285,7 @@ def plain_archive(source: str, scratch: Path) -> Iterator[Path]:
     description = "the archive on stdin" if source == "-" else source
     if source == "-":
         raw = sys.stdin.buffer
-        head = raw.read(6)
+        head = read_head(raw, MAGIC_BYTES)
     else:
         try:
             raw = open(source, "rb")  # noqa: SIM115 - closed below
@@ -286,7 +293,7 @@ def plain_archive(source: str, scratch: Path) -> Iterator[Path]:
             raise PodError(f"{source}: no such file") from None
         except IsADirectoryError:
             raise PodError(f"{source} is a directory, not an archive") from None
-        head = raw.read(6)
+        head = read_head(raw, MAGIC_BYTES)
     try:
         compression = compression_of(head)
         if compression is None and source != "-" and stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
@@ -295,28 +302,8 @@ def plain_archive(source: str, scratch: Path) -> Iterator[Path]:
         if compression is None:
             _spool(raw, head, scratch, description)
         else:
-            raw_head = _Prepended(head, raw)
-            _spool(decompressor(raw_head, compression), b"", scratch, description)  # type: ignore[arg-type]
+            _spool(decompressor(prepended(head, raw), compression), b"", scratch, description)
         yield scratch
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
-
-
-class _Prepended:
-    """A read-only stream: bytes already read, then the rest of `raw`."""
-
-    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
-        self.head, self.raw = head, raw
-
-    def read(self, size: int = -1) -> bytes:
-        if self.head:
-            if size < 0:
-                data, self.head = self.head + self.raw.read(), b""
-                return data
-            data, self.head = self.head[:size], self.head[size:]
-            return data
-        return self.raw.read(size)
-
-    def readable(self) -> bool:
-        return True

@@ -137,6 +137,8 @@ def inspect_image(settings: Settings, store: ImageStore, record: ImageRecord) ->
         "History": [_history(h) for h in config.get("history") or [] if isinstance(h, dict)],
         "NamesHistory": list(record.names),
     }
+    if isinstance(section.get("Healthcheck"), dict):  # podman's HealthCheck, omitempty
+        document["Healthcheck"] = section["Healthcheck"]
     return GoFields(document, {"ID": "Id"}, "interface {}")  # podman's inspect: []interface{}
 
 

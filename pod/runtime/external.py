@@ -89,6 +89,8 @@ class ExternalRuntime:
                 f"{self.name} cannot run containers on this host's hybrid cgroup layout (cgroup "
                 f"v1 with a v2 mount): use runc or pod's own runtime ({text})"
             )
+        if "chdir to cwd" in lowered and "no such file" in lowered:  # podman: 127, as not found
+            return RuntimeExecError(text, errno.ENOENT)
         if "exec:" in lowered or "executable file not found" in lowered:
             if "not found" in lowered or "no such file" in lowered:
                 return RuntimeExecError(text, errno.ENOENT)

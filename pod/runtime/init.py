@@ -239,8 +239,10 @@ def enter_cwd(sys: Syscalls, cwd: str, *, retry_later: bool = False) -> bool:
         raise OCIRuntimeError(
             f"changing to the working directory {cwd}: Permission denied"
         ) from None
-    except OSError as err:
-        raise OCIRuntimeError(f"changing to the working directory {cwd}: {err.strerror}") from None
+    except OSError as err:  # podman reports a missing one as a command not found: 127
+        raise RuntimeExecError(
+            f"changing to the working directory {cwd}: {err.strerror}", err.errno or 0
+        ) from None
     if not here.startswith("/"):
         raise OCIRuntimeError(f"working directory {cwd} is outside the container")
     return True

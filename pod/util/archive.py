@@ -5,9 +5,10 @@ stream is met, and python-isal for gzip when it is installed (stdlib gzip otherw
 
 from __future__ import annotations
 
+import io
 import tarfile
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 MAGIC_BYTES = 6
 _MAGIC = (
@@ -41,6 +42,41 @@ def decompressor(raw: IO[bytes], compression: str) -> IO[bytes]:
     import zstandard  # only zstd streams pay for the import
 
     return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+
+
+class _Prepended(io.RawIOBase):
+    """`raw` with the bytes already read from it (to sniff its compression) put back in
+    front: a pipe cannot seek back to them."""
+
+    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
+        self._head = head
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def prepended(head: bytes, raw: IO[bytes], buffer_size: int = io.DEFAULT_BUFFER_SIZE) -> IO[bytes]:
+    """A buffered reader of `head` then the rest of `raw` (every decompressor accepts it)."""
+    return io.BufferedReader(_Prepended(head, raw), buffer_size)
+
+
+def read_head(raw: IO[bytes], size: int) -> bytes:
+    """The first `size` bytes of `raw` (fewer only at its end), however a pipe splits them."""
+    head = b""
+    while len(head) < size and (chunk := raw.read(size - len(head))):
+        head += chunk
+    return head
 
 
 def gzip_reader(raw: IO[bytes]) -> IO[bytes]:

@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import textwrap
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -1042,3 +1043,123 @@ def _pushed(name: str, host: str, repo: str, image: BuiltImage, layout: Path) ->
         oci_layout_dir=layout,
         children=children,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# a distro-like image for distrobox and toolbox: busybox, and as shell scripts the few tools
+# of a distribution's base system they call that busybox lacks (shadow's user and group tools,
+# findmnt, sudo for root, and the names distrobox only checks for). Built from the same busybox.
+
+DISTRO_TOOLS = {
+    # findmnt [OPTIONS] PATH: exit 0 when PATH is a mount point (distrobox, toolbox)
+    "findmnt": """
+        for p; do :; done
+        awk -v p="$p" '$5 == p {f = 1} END {exit !f}' /proc/self/mountinfo
+    """,
+    # groupadd [--force] [--gid GID] NAME
+    "groupadd": """
+        gid=
+        while [ $# -gt 1 ]; do case $1 in --gid|-g) gid=$2; shift;; esac; shift; done
+        grep -q "^$1:" /etc/group && exit 0
+        echo "$1:x:${gid:-1000}:" >> /etc/group
+    """,
+    # useradd [--home-dir D] [--shell S] [--uid U] [--gid G] [--groups G,...] NAME; without
+    # --gid, a group of the user's name with the uid as gid (shadow's USERGROUPS_ENAB)
+    "useradd": """
+        home= shell=/bin/sh uid=1000 gid= groups=
+        while [ $# -gt 1 ]; do case $1 in
+          --home-dir|--home|-d) home=$2; shift;; --shell|-s) shell=$2; shift;;
+          --uid|-u) uid=$2; shift;; --gid|-g) gid=$2; shift;; -G|--groups) groups=$2; shift;;
+        esac; shift; done
+        if [ -z "$gid" ]; then
+          gid=$uid
+          grep -q "^$1:" /etc/group || echo "$1:x:$gid:" >> /etc/group
+        fi
+        echo "$1:x:$uid:$gid:$1:${home:-/home/$1}:$shell" >> /etc/passwd
+        echo "$1:!:19000:0:99999:7:::" >> /etc/shadow
+        awk -F: -v OFS=: -v n="$1" -v g=",$groups," '
+          index(g, "," $1 ",") {$4 = ($4 == "" ? n : $4 "," n)} {print}' /etc/group \
+          > /etc/group.new
+        cat /etc/group.new > /etc/group && rm /etc/group.new
+    """,
+    # usermod [--home D] [--shell S] [--uid U] [--gid G] [-aG GROUPS] NAME
+    "usermod": """
+        home= shell= uid= gid=
+        while [ $# -gt 1 ]; do case $1 in
+          --home|-d) home=$2; shift;; --shell|-s) shell=$2; shift;;
+          --uid|-u) uid=$2; shift;; --gid|-g) gid=$2; shift;; -G|-aG|--groups) shift;;
+        esac; shift; done
+        awk -F: -v OFS=: -v n="$1" -v h="$home" -v s="$shell" -v u="$uid" -v g="$gid" '
+          $1 == n {if (u != "") $3 = u; if (g != "") $4 = g}
+          $1 == n {if (h != "") $6 = h; if (s != "") $7 = s}
+          {print}' /etc/passwd > /etc/passwd.new
+        cat /etc/passwd.new > /etc/passwd && rm /etc/passwd.new
+    """,
+    # chpasswd [-e]: NAME:HASH lines on stdin
+    "chpasswd": """
+        while IFS=: read -r name hash; do
+          awk -F: -v OFS=: -v n="$name" -v p="$hash" '$1 == n {$2 = p} {print}' /etc/shadow \
+            > /etc/shadow.new
+          cat /etc/shadow.new > /etc/shadow && rm /etc/shadow.new
+        done
+    """,
+    # passwd with shadow's long options (toolbox: passwd --delete USER), busybox's underneath
+    "passwd": """
+        for a; do
+          shift
+          case $a in --delete) a=-d;; --lock) a=-l;; --unlock) a=-u;; esac
+          set -- "$@" "$a"
+        done
+        exec /bin/busybox passwd "$@"
+    """,
+    # bash is busybox's sh here (toolbox runs its commands through bash --login -c)
+    "bash": """
+        exec /bin/sh "$@"
+    """,
+    # capsh --caps= -- ARGS: bash ARGS without capabilities (toolbox run, as a user who has
+    # none to drop: root is refused)
+    "capsh": """
+        while [ $# -gt 0 ]; do case $1 in
+          --caps=) ;;
+          --) shift; break;;
+          *) echo "capsh: $1: not in this test image" >&2; exit 1;;
+        esac; shift; done
+        [ "$(id -u)" != 0 ] || { echo "capsh: cannot drop root's capabilities" >&2; exit 1; }
+        exec /usr/bin/bash "$@"
+    """,
+    # sudo COMMAND: for root only (the tests never raise privileges)
+    "sudo": """
+        [ "$(id -u)" = 0 ] || { echo "sudo: only root may run commands" >&2; exit 1; }
+        [ "$1" = -v ] && exit 0
+        exec "$@"
+    """,
+    # distrobox only checks that these exist
+    "curl": 'echo "curl: not in this test image" >&2; exit 1',
+    "pinentry": 'echo "pinentry: not in this test image" >&2; exit 1',
+    "lsof": 'echo "lsof: not in this test image" >&2; exit 1',
+}
+
+
+def distro_image(busybox: Path = Path("/bin/busybox")) -> BuiltImage:
+    """The busybox image with DISTRO_TOOLS in /usr/bin, an /etc/os-release, and a sudo group
+    (toolbox adds the user to it)."""
+    base = busybox_layer(busybox, busybox_applets(busybox))
+    tools = [
+        File(f"usr/bin/{name}", "#!/bin/sh\n" + textwrap.dedent(body).strip() + "\n", 0o755)
+        for name, body in DISTRO_TOOLS.items()
+    ]
+    os_release = 'ID=podtest\nNAME="pod test distro"\nVERSION_ID=1\n'
+    extra = Layer(
+        build_tar(
+            [
+                Dir("etc"),
+                File("etc/os-release", os_release),
+                File("etc/group", GROUP + "sudo:x:27:\n"),
+                Dir("usr"),
+                Dir("usr/bin"),
+                *tools,
+            ]
+        )
+    )
+    config = busybox_config([base.diff_id, extra.diff_id], labels={"distro": "podtest"})
+    return make_image([base, extra], config)

@@ -77,6 +77,31 @@ def test_workdir(pod, running):
     assert pod("exec", "-w", "/etc", running, "pwd").stdout == "/etc\n"
 
 
+def test_missing_workdir_exits_127(pod, running):
+    """As podman (with either runtime): toolbox run falls back to another directory on 127."""
+    result = pod("exec", "-w", "/nonexistent", running, "true")
+    assert result.returncode == 127, result.stderr
+    assert "/nonexistent" in result.stderr
+
+
+def test_tty_with_stdin_from_a_file(pod, running, tmp_path):
+    """exec -it whose stdin is no terminal (a script's /dev/null, a file: podman-compose exec
+    always passes -it) reads it as it comes: epoll refuses such files."""
+    (tmp_path / "input").write_text("from-a-file\n")
+    for stdin, probe, last in (
+        ("/dev/null", "tty", ""),
+        (tmp_path / "input", "tty; read -r line; echo got:$line", "got:from-a-file"),
+    ):
+        with open(stdin) as source:
+            done = subprocess.run(
+                pod.command("exec", "-it", running, "sh", "-c", probe),
+                stdin=source, capture_output=True, text=True, env=pod.env(), timeout=60,
+            )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert lines[0].startswith("/dev/pts/") and lines[-1].strip() == (last or lines[0])
+
+
 def test_interactive_stdin(pod, running):
     result = pod("exec", "-i", running, "cat", input="piped\n")
     assert result.stdout == "piped\n", result.stderr

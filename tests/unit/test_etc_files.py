@@ -236,3 +236,18 @@ def test_write_all_picks_the_stub_matching_upstream(tmp_path: Path):
     )
     assert Path(files["/etc/resolv.conf"]).read_text() == "nameserver 10.0.0.1\n"
     assert "host.containers.internal" not in Path(files["/etc/hosts"]).read_text()
+
+
+def test_write_all_dns_none_leaves_the_images_resolv_conf(tmp_path: Path):
+    """--dns none: no resolv.conf is bound over the image's (podman; toolbox relies on it)."""
+    (tmp_path / "resolv.conf").write_text("nameserver 10.0.0.1\n")
+    files = etc_files.write_all(
+        tmp_path,
+        "h",
+        RunOptions("busybox", dns=["none"]),
+        host_internal_ip="",
+        host_resolv_conf=tmp_path / "resolv.conf",
+        upstream_resolv_confs=[],
+        host_hosts=None,
+    )
+    assert "/etc/resolv.conf" not in files and "/etc/hosts" in files
