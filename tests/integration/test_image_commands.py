@@ -43,7 +43,8 @@ def test_images_format_template_and_json(pod, pulled):
     assert table.splitlines()[0].split() == ["IMAGE", "ID", "REPOSITORY"]
     data = json.loads(pod("images", "--format", "json", check=True).stdout)
     entry = next(item for item in data if item["Id"] == pulled.busybox.id)
-    assert entry["RepoTags"] == [pulled.busybox.ref]
+    assert entry["RepoTags"] is None  # podman 4.3.1's images JSON: null, the names in Names
+    assert entry["Names"] == [pulled.busybox.ref]
     assert entry["Digest"] == pulled.busybox.digest
     bad = pod("images", "--format", "{{.Nope}}")
     assert bad.returncode == 125 and "Nope" in bad.stderr
