@@ -15,11 +15,16 @@ HEADERS = {"Name": "name", "Driver": "driver", "Labels": "labels", "ID": "networ
 
 
 class IPNet:
-    """types.IPNet: a template prints it as Go prints the struct (`{{10.88.0.0 ffff0000}}`),
-    JSON has its text (`10.88.0.0/16`)."""
+    """types.IPNet: printed on its own (`{{.Subnet}}`) it is its text (`10.88.0.0/16`: its
+    String method has a pointer receiver, which text/template reaches through the field's
+    address); inside a printed struct or list Go prints the struct (`{{10.88.0.0 ffff0000}}`);
+    JSON has its text."""
 
     def __init__(self, cidr: str) -> None:
         self.cidr = cidr
+
+    def __go_pointer_str__(self) -> str:
+        return str(ipaddress.ip_network(self.cidr, strict=False))
 
     def __str__(self) -> str:
         network = ipaddress.ip_network(self.cidr, strict=False)

@@ -58,6 +58,9 @@ def _print_value(value: Any) -> str:
     """What `{{pipeline}}` prints: a nil or missing value prints as `<no value>`."""
     if value is None:
         return "<no value>"
+    pointer_string = getattr(value, "__go_pointer_str__", None)
+    if pointer_string is not None:  # text/template takes an addressable field's address
+        return pointer_string()  # for a String method with a pointer receiver
     return go_string(value)
 
 
