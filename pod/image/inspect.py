@@ -228,5 +228,5 @@ def history(store: ImageStore, record: ImageRecord) -> list[ImageHistoryLayer]:
         )
     rows.reverse()
     if rows:
-        rows[0] = dataclasses.replace(rows[0], ID=record.id, Tags=record.tags or NilSlice())
+        rows[0] = dataclasses.replace(rows[0], ID=record.id)
     return rows
