@@ -289,6 +289,8 @@ def _run(options, creating: bool, quiet: bool) -> int:
     if creating:
         print(run.create(settings, options, reporter).id)
         return 0
+    if options.tty and options.interactive and not sys.stdin.isatty():
+        reporter.warning(NOT_A_TTY)
     from pod.container.create import dependency_ids
     from pod.container.start import start_dependencies
     from pod.store.containers import ContainerStore
