@@ -136,7 +136,7 @@ def test_oom_score_adj(pod, runtime, busybox):
         (["--ulimit", "bogus=1"], "invalid ulimit type: bogus"),
         (["--ulimit", "nofile=10:5"], "soft limit must be less than or equal to hard limit"),
         (["--ulimit", "nofile=x"], 'strconv.ParseInt: parsing "x": invalid syntax'),
-        (["--shm-size", "lots"], "unable to translate --shm-size: invalid size: 'lots'"),  # podman's
+        (["--shm-size", "lots"], "unable to translate --shm-size: invalid size: 'lots'"),
         (["--oom-score-adj", "1001"], "oom_score_adj must be between -1000 and 1000"),
     ],
 )  # fmt: skip
