@@ -17,7 +17,7 @@ from pathlib import Path
 from pod.errors import NoSuchContainerError, PodError, UsageError
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
-from pod.store.names import name_problem
+from pod.store.names import name_problem, resolve
 
 STATES = ("creating", "configured", "created", "running", "paused", "stopped", "exited", "removing")
 
@@ -228,15 +228,9 @@ class ContainerStore:
 
     def lookup(self, text: str) -> ContainerRecord:
         """By full ID, unique ID prefix or name, as podman resolves them."""
-        records = self.list()
-        for record in records:
-            if text in (record.id, record.name):
-                return record
-        by_prefix = [r for r in records if text and r.id.startswith(text)]
-        if len(by_prefix) == 1:
-            return by_prefix[0]
-        if len(by_prefix) > 1:
-            raise PodError(f'more than one result for container "{text}"')
+        found = resolve(self.list(), text, "container")
+        if found is not None:
+            return found
         raise NoSuchContainerError(
             f'no container with name or ID "{text}" found: no such container'
         )

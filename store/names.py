@@ -9,6 +9,10 @@ bytes at most), so longer names would fail later and less clearly.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Protocol, TypeVar
+
+from pod.errors import PodError
 
 NAME_PATTERN = "[a-zA-Z0-9][a-zA-Z0-9_.-]*"
 MAX_NAME_LENGTH = 253
@@ -22,3 +26,24 @@ def name_problem(name: str) -> str | None:
     if len(name) > MAX_NAME_LENGTH:
         return f"names must be at most {MAX_NAME_LENGTH} characters long: invalid argument"
     return None
+
+
+class _Named(Protocol):
+    id: str
+    name: str
+
+
+_R = TypeVar("_R", bound=_Named)
+
+
+def resolve(records: Iterable[_R], text: str, kind: str) -> _R | None:
+    """A record by full ID, name or unique ID prefix, as podman resolves containers and pods;
+    None when nothing matches, PodError when a prefix matches several `kind`s."""
+    records = list(records)
+    for record in records:
+        if text in (record.id, record.name):
+            return record
+    by_prefix = [r for r in records if text and r.id.startswith(text)]
+    if len(by_prefix) > 1:
+        raise PodError(f'more than one result for {kind} "{text}"')
+    return by_prefix[0] if by_prefix else None

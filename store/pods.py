@@ -19,7 +19,7 @@ from pod.errors import NoSuchPodError, PodError, UsageError
 from pod.store.containers import new_id, random_name
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
-from pod.store.names import name_problem
+from pod.store.names import name_problem, resolve
 
 # podman's namespace names, as --share takes them
 SHAREABLE = ("cgroup", "ipc", "net", "pid", "uts")
@@ -88,15 +88,9 @@ class PodStore:
 
     def lookup(self, text: str) -> PodRecord:
         """By full ID, unique ID prefix or name, as podman resolves pods."""
-        records = self.list()
-        for record in records:
-            if text in (record.id, record.name):
-                return record
-        by_prefix = [r for r in records if text and r.id.startswith(text)]
-        if len(by_prefix) == 1:
-            return by_prefix[0]
-        if len(by_prefix) > 1:
-            raise PodError(f'more than one result for pod "{text}"')
+        found = resolve(self.list(), text, "pod")
+        if found is not None:
+            return found
         raise NoSuchPodError(f"no pod with name or ID {text} found: no such pod")
 
     def create(self, record: PodRecord) -> PodRecord:
