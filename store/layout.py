@@ -425,6 +425,11 @@ class Layout:
         remove must see each other)."""
         return self.locks_root / "networks.lock"
 
+    @property
+    def bridges_lock(self) -> Path:
+        """Rootless bridges, their veths and rules (rootful ones: pod.network.hostparts)."""
+        return self.locks_root / "bridges.lock"
+
     def image_mount_lock(self, image_id: str) -> Path:
         return self.locks_root / f"image-mount-{image_id}.lock"
 

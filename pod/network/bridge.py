@@ -173,10 +173,11 @@ def remove_network_host_parts(layout, record, rootless: bool) -> None:
 
     def remove() -> None:
         from pod.config import firewall_driver
-        from pod.network import firewall
+        from pod.network import firewall, hostparts
 
-        firewall.detect(firewall_driver()).teardown_network(rules_for(record))
-        delete_link(record.network_interface)
+        with hostparts.bridges_locked(layout):
+            firewall.detect(firewall_driver()).teardown_network(rules_for(record))
+            delete_link(record.network_interface)
 
     from pod.network import rootless_netns
 

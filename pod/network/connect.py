@@ -14,7 +14,7 @@ from pod import events
 from pod.config import Settings
 from pod.container.state import current_state
 from pod.errors import PodError
-from pod.network import members, setup
+from pod.network import hostparts, members, setup
 from pod.network.modes import NetworkAttachment
 from pod.network.rootless_netns import where_the_bridges_are
 from pod.network.state import read_state, save_state
@@ -80,7 +80,7 @@ def _attach_running(layout: Layout, record: ContainerRecord, net, attachment, pi
         wall = firewall.detect(firewall_driver())
         netns = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         try:
-            with locked(layout.networks_lock):
+            with locked(layout.networks_lock), hostparts.bridges_locked(layout):
                 setup.ensure_bridges([net], wall, only_missing=True)
                 index = len(record.networks)
                 return bridge.attach_network(net, netns, index, attachment.ip, routes).to_json()

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from pod.errors import PodError
+from pod.network import hostparts
 from pod.network.modes import parse_stored, shares_rootless_namespace
 from pod.network.ports import PortMapping
 from pod.network.state import NetworkState, read_state, save_state
@@ -413,8 +414,8 @@ def _bridge_job(job: dict) -> dict:
     try:
         netns = os.open(job["netns"], os.O_RDONLY | os.O_CLOEXEC)
         try:
-            # The last member's exit removes a bridge under this lock.
-            with locked(networks.lock_path):
+            # The last member's exit removes a bridge under these locks.
+            with locked(networks.lock_path), hostparts.bridges_locked(layout):
                 ensure_bridges(records, wall, only_missing=True)
                 _attach_all(record, mode, records, ports, netns, wall, attachments)
         finally:
@@ -434,14 +435,14 @@ def _bridge_job(job: dict) -> dict:
 def _starting_dir(layout: Layout) -> Path:
     """Bridge workers at work (a file per pid naming its bridges): tidy leaves those bridges
     up instead of deleting what the next container start would create again at once."""
-    directory = layout.network_starting_root
+    directory = hostparts.starting_dir(layout)
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
 
 def _bridges_being_started(layout: Layout) -> set[str]:
     found: set[str] = set()
-    directory = layout.network_starting_root
+    directory = hostparts.starting_dir(layout)
     for path in directory.glob("*") if directory.is_dir() else ():
         if path.name.startswith("."):
             continue  # a marker being written (atomic_write's temporary file)
@@ -559,7 +560,7 @@ def _disconnect_bridges(layout: Layout, record: ContainerRecord, state: NetworkS
 
         networks = open_store(layout)
         first = next(iter(state.attachments))
-        with contextlib.suppress(PodError), locked(networks.lock_path):
+        with contextlib.suppress(PodError), hostparts.bridges_locked(layout):
             rules = bridge.rules_for(networks.get(first))
             firewall.detect(firewall_driver()).remove_ports(rules, record.id)
     veths = [a["host_ifname"] for a in state.attachments.values()]
@@ -634,7 +635,7 @@ def tidy(layout: Layout, grace: float = 0.0) -> list[str]:
     netlink.preload()  # before the lock: starts wait on it
     networks = open_store(layout)
     problems: list[str] = []
-    with locked(networks.lock_path):
+    with locked(networks.lock_path), hostparts.bridges_locked(layout):
         starting = _bridges_being_started(layout)
         for path in pending:
             work = read_json(path) or {}

@@ -5,17 +5,26 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
+from pod.network import hostparts
 from pod.network.setup import _bridges_being_started, _netlink_work, tidy
 from pod.store.layout import Layout
 
 
-def _layout(tmp_path) -> Layout:
-    return Layout(tmp_path / "root", tmp_path / "run")
+@pytest.fixture(autouse=True)
+def host_dir(tmp_path, monkeypatch):
+    """The host-wide directory of rootful bridges, kept inside the test's own directory."""
+    monkeypatch.setattr(hostparts, "HOST_DIR", tmp_path / "host")
+
+
+def _layout(tmp_path, name: str = "store") -> Layout:
+    return Layout(tmp_path / name / "root", tmp_path / name / "run")
 
 
 def test_a_marker_being_written_is_neither_read_nor_removed(tmp_path):
     layout = _layout(tmp_path)
-    starting = layout.runroot / "network-starting"
+    starting = hostparts.starting_dir(layout)
     starting.mkdir(parents=True)
     (starting / str(os.getpid())).write_text(json.dumps(["pod0"]))
     temporary = starting / f".{os.getpid()}.abc123"  # atomic_write's file before its rename
@@ -35,3 +44,14 @@ def test_nothing_left_to_delete_is_forgotten_without_netlink(tmp_path):
     assert not _netlink_work(layout, [entry])
     assert tidy(layout, grace=0.05) == []
     assert list(queue.iterdir()) == []
+
+
+def test_rootful_stores_see_each_others_starts(tmp_path):
+    """pod0 is the host's: one store's tidy must not delete it while another store's start is
+    attaching to it (CI saw `attaching veth… to pod0: list index out of range`)."""
+    mine, other = _layout(tmp_path, "mine"), _layout(tmp_path, "other")
+    starting = hostparts.starting_dir(other)
+    starting.mkdir(parents=True)
+    (starting / str(os.getpid())).write_text(json.dumps(["pod0"]))
+    expected = {"pod0"} if hostparts._on_the_host() else set()
+    assert _bridges_being_started(mine) == expected
