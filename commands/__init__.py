@@ -29,7 +29,8 @@ MODULES_FOR = {
     **dict.fromkeys(("run", "create", "start", "attach", "ps", "rm"), ("containers",)),
     **dict.fromkeys(("images", "rmi", "tag", "untag", "history"), ("images",)),
     **dict.fromkeys(
-        ("logs", "stop", "kill", "restart", "wait", "pause", "unpause", "top"), ("lifecycle",)
+        ("logs", "stop", "kill", "restart", "wait", "init", "pause", "unpause", "top"),
+        ("lifecycle",),
     ),  # fmt: skip
     **dict.fromkeys(("stats", "port", "rename", "diff"), ("lifecycle",)),
     "exec": ("exec",),

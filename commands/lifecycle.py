@@ -1,4 +1,4 @@
-"""Container lifecycle commands: logs, stop, kill, restart, wait, pause, unpause, top, stats,
+"""Container lifecycle commands: logs, stop, kill, restart, wait, init, pause, unpause, top, stats,
 port, rename, diff, and the `pod container ...` group that maps to the same functions."""
 
 from __future__ import annotations
@@ -176,6 +176,51 @@ def _interval_seconds(text: str) -> float:
     if seconds is None:
         raise UsageError(f'invalid interval "{text}": use a duration like 250ms')
     return min(max(seconds, 0.01), 1.0)
+
+
+def init_command(
+    containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
+    all_containers: bool = typer.Option(False, "--all", "-a", help="Initialize all containers."),
+    latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
+) -> None:
+    """Initialize one or more containers: created in the runtime, not started."""
+    from pod.commands.progress import QuietReporter
+    from pod.container.initialize import init_container
+    from pod.container.lifecycle import all_ids, engine_error
+    from pod.errors import PodError, StateImproperError, UsageError
+    from pod.store.containers import ContainerStore
+    from pod.store.layout import Layout
+
+    if all_containers and latest:
+        raise UsageError("--all and --latest cannot be used together")
+    if all_containers and containers:
+        raise UsageError("no arguments are needed with --all")
+    if latest and containers:
+        raise UsageError("--latest and containers cannot be used together")
+    if not (all_containers or latest or containers):
+        raise UsageError("you must provide at least one name or id")
+    settings = common.settings()
+    if all_containers or latest:  # podman prints the IDs then, else the names as given
+        ids = all_ids(settings, False)
+        if latest and not ids:
+            raise PodError("no such container")
+        containers = ids[-1:] if latest else ids
+    store = ContainerStore(Layout(settings.root, settings.runroot))
+    try:  # podman looks every container up first: a missing one stops it before any init
+        for text in containers:
+            store.lookup(text)
+    except PodError as err:
+        raise engine_error(err) from None
+
+    def action(text: str) -> None:
+        try:
+            init_container(settings, text, QuietReporter())
+        except StateImproperError:
+            if not all_containers:  # --all passes over those made already, as podman's
+                raise
+        print(text, flush=True)
+
+    _each(containers, action)
 
 
 def pause_command(
@@ -403,6 +448,7 @@ _SHARED = (
     ("kill", kill_command),
     ("restart", restart_command),
     ("wait", wait_command),
+    ("init", init_command),
     ("pause", pause_command),
     ("unpause", unpause_command),
     ("top", top_command),

@@ -73,11 +73,13 @@ class Interrupted(PodError):
     exit_code = 130
 
 
-class ContainerStateError(PodError):
-    """The container is in the wrong state for the request (podman's `container state improper`).
+class StateImproperError(PodError):
+    """The container is in the wrong state for the request (podman's ErrCtrStateInvalid,
+    `container state improper`); `init --all` passes over these, as podman's."""
 
-    `rm` of a running container without -f exits 2, as podman's.
-    """
+
+class ContainerStateError(StateImproperError):
+    """`rm` of a running container without -f: exit 2, as podman's."""
 
     exit_code = 2
 

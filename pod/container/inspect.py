@@ -13,7 +13,7 @@ from typing import Any
 
 from pod.config import Settings
 from pod.container.namespaces import Namespaces
-from pod.container.state import current_state
+from pod.container.state import current_state, podman_status
 from pod.format import GoFields, GoMap, NilMap, NilSlice
 from pod.network import report
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
@@ -37,8 +37,8 @@ def _health(record: ContainerRecord, state: ContainerState) -> dict[str, Any]:
 
 
 def _state_section(record: ContainerRecord, state: ContainerState) -> dict[str, Any]:
-    status = "created" if state.status == "configured" else state.status
-    running = status in ("running", "paused")
+    status = podman_status(state.status)
+    has_process = status in ("running", "paused", "initialized")  # initialized: its init waits
     return {
         "OciVersion": "1.0.2-dev",
         "Status": status,
@@ -47,8 +47,8 @@ def _state_section(record: ContainerRecord, state: ContainerState) -> dict[str, 
         "Restarting": False,
         "OOMKilled": state.oom_killed,
         "Dead": False,
-        "Pid": state.pid if running else 0,
-        "ConmonPid": state.shim_pid if running else 0,
+        "Pid": state.pid if has_process else 0,
+        "ConmonPid": state.shim_pid if has_process else 0,
         "ExitCode": state.exit_code or 0,
         "Error": state.error,
         "StartedAt": GoTime.from_seconds(state.started_at),

@@ -13,7 +13,7 @@ import time
 
 from pod import events
 from pod.config import Settings
-from pod.container.state import current_state
+from pod.container.state import current_state, podman_status
 from pod.container.stop import mark_stopped_by_user, stop, stop_signal_failed
 from pod.errors import NoSuchContainerError, PodError, UsageError
 from pod.reporter import Reporter
@@ -131,7 +131,7 @@ def wait_container(
             state = current_state(store, store.lookup(record.id))
         except NoSuchContainerError:
             raise PodError(f'no container with ID "{record.id}" found: no such container') from None
-        status = "created" if state.status == "configured" else state.status
+        status = podman_status(state.status)
         exited = status in _EXIT_CONDITIONS or (state.finished_at > first and state.finished_at)
         if status == "created" and not _shim_alive(state):
             exited = True  # never started (and no `start -a` on its way): podman returns at once

@@ -16,7 +16,7 @@ from dataclasses import InitVar, dataclass
 from typing import TYPE_CHECKING
 
 from pod.config import Settings
-from pod.container.state import current_state
+from pod.container.state import current_state, podman_status
 from pod.errors import UsageError
 from pod.format import GoMap, GoStruct, NilSlice, gofield
 from pod.network.ports import PortMapping as Published
@@ -272,7 +272,7 @@ def _size(layout: Layout, record: ContainerRecord) -> ContainerSize:
 
 def state_name(state: ContainerState) -> str:
     """The state podman names: `created`, `running`, `paused`, `exited`, `stopping`, ..."""
-    return "created" if state.status == "configured" else state.status
+    return podman_status(state.status)
 
 
 def _pods(layout: Layout, records: list[ContainerRecord]) -> dict[str, PodRecord]:
@@ -319,7 +319,7 @@ def list_container(
         Mounts=[str(m.get("destination", "")) for m in record.mounts],
         Names=[record.name],
         Networks=[str(n["name"]) for n in record.networks],
-        Pid=state.pid if status in ("running", "paused") else 0,
+        Pid=state.pid if status in ("running", "paused", "initialized") else 0,
         Pod=record.pod,
         PodName=pod.name if pod is not None else "",
         Ports=ps_ports(mappings(_publisher(record, by_id or {}))),

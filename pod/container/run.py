@@ -1,7 +1,8 @@
 """The one way a container runs: its shim started and, attached, this process's stdio joined to
 it until the container exits. `pod run`, `pod start` and a build's RUN steps all come here.
 
-Detached, the shim creates and starts the container before it answers. Attached, the shim
+Detached, the shim creates and starts the container before it answers. A container `pod init`
+made has its shim already, waiting: it is only sent START (attached or not). Attached, the shim
 creates it and waits: this process connects to the attach socket first (so no output is lost)
 and then sends START; the lifeline to the shim undoes the container should this process die
 before that. Attached, this process also does the end of the run (it waits for it anyway, with
@@ -18,7 +19,7 @@ from pod.config import Settings
 from pod.container.create import create_container
 from pod.container.options import RunOptions
 from pod.reporter import Reporter
-from pod.shim.client import DEFAULT_DETACH_KEYS, attach, start_shim
+from pod.shim.client import DEFAULT_DETACH_KEYS, attach, start_initialized, start_shim
 from pod.store.containers import ContainerRecord
 from pod.store.layout import Layout
 
@@ -42,20 +43,28 @@ def launch(
     attachment: Attachment | None,
     reporter: Reporter,
     network_worker: BridgeWorker | None = None,
+    initialized: bool = False,
 ) -> int | None:
     """Start the container's shim. Detached (`attachment` None) the container runs at once and
     this returns None; attached it returns the exit code, or None when the detach keys were
-    typed."""
+    typed. `initialized`: its shim holds it created already (`pod init`) and only needs the
+    START."""
     if attachment is None:
-        start_shim(layout, record, start_now=True, reporter=reporter, network_worker=network_worker)
+        if initialized:
+            start_initialized(layout, record.id)
+        else:
+            start_shim(
+                layout, record, start_now=True, reporter=reporter, network_worker=network_worker
+            )
         return None
-    try:
-        start_shim(
-            layout, record, start_now=False, reporter=reporter, network_worker=network_worker
-        )
-    finally:
-        if network_worker is not None:
-            network_worker.reap()
+    if not initialized:
+        try:
+            start_shim(
+                layout, record, start_now=False, reporter=reporter, network_worker=network_worker
+            )
+        finally:
+            if network_worker is not None:
+                network_worker.reap()
 
     def finish(code: int, error: str) -> str:  # this process waits anyway: it does the end
         from pod.shim.steps import finish_as_client

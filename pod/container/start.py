@@ -1,4 +1,5 @@
-"""`pod start`: a created or exited container gets a new shim; a running one is left alone."""
+"""`pod start`: a created or exited container gets a new shim, an initialized one (`pod init`)
+its START; a running one is left alone."""
 
 from __future__ import annotations
 
@@ -39,21 +40,19 @@ def start_container(
             f"container {record.id} is still being created, or its creation was cut short "
             "(remove it): container state improper"
         )
-    if record.pod and not record.infra:  # the namespaces it joins must be there first
-        from pod.pods.members import infra_id
-
-        infra = infra_id(layout, record)
-        if infra:
-            start_container(settings, infra, False, False, True, reporter)
-    start_dependencies(settings, record.requires, reporter)
-    with locked(store.container_lock(record.id)):
-        store.write_state(record.id, ContainerState(status="created"))
+    # current_state vouches for a recorded shim: one that holds the container created waits
+    # for a START (`pod init`; or a `pod run` about to attach, which the START serves too)
+    initialized = state.status == "created" and state.shim_pid > 0
+    if not initialized:
+        start_prerequisites(settings, record, reporter)
+        with locked(store.container_lock(record.id)):
+            store.write_state(record.id, ContainerState(status="created"))
     attachment = None
     if attach_output:
         attachment = Attachment(interactive and record.interactive, record.tty, sig_proxy, keys)
     notify_socket = notify.take_socket()
     try:
-        code = launch(layout, record, attachment, reporter)
+        code = launch(layout, record, attachment, reporter, initialized=initialized)
     except PortInUseError as err:  # `run` exits 126 for it, `start` 125 (podman's)
         raise PodError(f'unable to start container "{record.id}": {err}') from None
     if attachment is None:
@@ -83,6 +82,18 @@ def attach_container(
         detach_keys=DEFAULT_DETACH_KEYS if detach_keys is None else detach_keys,
         send_start=False,
     )
+
+
+def start_prerequisites(settings: Settings, record: ContainerRecord, reporter: Reporter) -> None:
+    """What must run before the container is made in its runtime: its pod's infra (whose
+    namespaces it joins) and the containers it depends on."""
+    if record.pod and not record.infra:
+        from pod.pods.members import infra_id
+
+        infra = infra_id(Layout(settings.root, settings.runroot), record)
+        if infra:
+            start_container(settings, infra, False, False, True, reporter)
+    start_dependencies(settings, record.requires, reporter)
 
 
 def start_dependencies(

@@ -17,11 +17,19 @@ from pod.store.layout import Layout
 from pod.store.lock import locked
 
 LIVE = ("running", "paused", "created", "stopping")
+# pod's states by podman's names: libpod's Configured prints "created" (a record and a bundle);
+# its Created prints "initialized" (made in the runtime, the shim waiting for a START).
+_PODMAN_NAMES = {"configured": "created", "created": "initialized"}
 
 
 def runtime_state_root(layout: Layout, runtime: str) -> Path:
     """Where the OCI runtime keeps its state for this store (its `--root`)."""
     return layout.runtime_state_dir(os.path.basename(runtime))
+
+
+def podman_status(status: str) -> str:
+    """The state as podman names it (ps, inspect, wait conditions, filters)."""
+    return _PODMAN_NAMES.get(status, status)
 
 
 def current_state(store: ContainerStore, record: ContainerRecord) -> ContainerState:

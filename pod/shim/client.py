@@ -100,10 +100,14 @@ def start_shim(
     record: ContainerRecord,
     *,
     start_now: bool,
+    lifeline: bool = True,
     reporter: Reporter | None = None,
     network_worker: BridgeWorker | None = None,
 ) -> None:
     """Spawn the detached shim and wait until the container is created (started with start_now).
+
+    Not started, the container waits for a START: with `lifeline` this process's (it attaches
+    next; should it die first the container is undone), without (`pod init`) any client's.
 
     Raises the PodError the shim reports (exit code 127/126 when the command cannot be found or
     run). Rootless, this side writes the shim's uid/gid maps with newuidmap/newgidmap; the
@@ -124,7 +128,7 @@ def start_shim(
         argv += ["--sync-fd", str(sync_child.fileno())]
     if start_now:
         argv.append("--start-now")
-    else:  # the shim waits for our START; should we die first, the lifeline's EOF tells it
+    elif lifeline:  # the shim waits for our START; should we die first, the lifeline's EOF tells it
         lifeline_r, lifeline_w = os.pipe()
         _LIFELINES.append(lifeline_w)  # open until this process ends
         pass_fds.append(lifeline_r)
@@ -139,7 +143,7 @@ def start_shim(
             raise errors.PodError(f"cannot start the container supervisor: {err}") from None
         finally:
             os.close(ready_w)
-            if not start_now:
+            if not start_now and lifeline:
                 os.close(lifeline_r)
             if sync_child is not None:
                 sync_child.close()
@@ -451,6 +455,27 @@ def attach(
                 return _exit_after_lost_connection(layout, container_id)
     finally:
         session.close()
+
+
+def start_initialized(layout: Layout, container_id: str) -> None:
+    """Start a container its shim holds created (`pod init`), no client attached: START, then
+    the outcome from state.json (the starter records "running"; a start that failed ends the
+    container with the error recorded, which is raised here with its exit code)."""
+    import time
+
+    with _connect(layout, container_id) as sock:
+        sock.sendall(protocol.frame(protocol.START_DETACHED))
+    store = ContainerStore(layout)
+    state = store.read_state(container_id)
+    while state.status == "created":
+        if not shim_alive(state):
+            raise errors.PodError("the container's supervisor ended before it started it")
+        time.sleep(0.01)
+        state = store.read_state(container_id)
+    if state.status == "exited" and state.error:
+        failure = errors.PodError(state.error)
+        failure.exit_code = state.exit_code or failure.exit_code
+        raise failure
 
 
 def _exit_after_lost_connection(layout: Layout, container_id: str) -> int:

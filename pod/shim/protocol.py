@@ -5,8 +5,10 @@ Imported by the long-lived supervisor, so it imports only C-implemented standard
 The attach socket (pod.store.layout: a SOCK_STREAM unix socket, reached through an fd of its
 directory) takes any number of clients. Every frame is 1 type byte, a 4-byte big-endian payload
 length, then the payload:
-  client → shim: START b"S" (empty), STDIN b"I" (data), STDIN_EOF b"E" (empty),
-                 RESIZE b"R" (rows, cols: 2 bytes each, big-endian), SIGNAL b"K" (4 bytes),
+  client → shim: START b"S" (empty), START_DETACHED b"s" (empty: a start no client attaches
+                 to, `pod start` of an initialized container), STDIN b"I" (data),
+                 STDIN_EOF b"E" (empty), RESIZE b"R" (rows, cols: 2 bytes each, big-endian),
+                 SIGNAL b"K" (4 bytes),
                  FINISHER b"F" (empty: "I wait for the end: let me finish the container"),
                  FINISHED b"D" (empty when done; else what went wrong, and the shim does it)
   shim → client: STDOUT b"1" (data), STDERR b"2" (data; with a tty everything is STDOUT),
@@ -16,14 +18,17 @@ length, then the payload:
 A client that waits for the container's end anyway (`pod run`, `start -a`) has the modules the
 end of a run needs loaded: it records the exit, deletes, unmounts and removes (--rm) itself, so
 the small supervisor never loads them on the path a user waits on.
-When the container waits for a START, output produced before the first client attached is kept
-(up to 1 MiB) for that client; a -d container's output before an attach is in the log only.
+A container waits for a START when a client is to attach first (`pod run`, `start -a`: the
+client's lifeline undoes it should the client die first) or after `pod init` (no lifeline: it
+waits for whichever `pod start` comes). Output produced before the first client attached is
+kept (up to 1 MiB) for that client; a -d container's output before an attach is in the log only.
 """
 
 import posix
 import time
 
 START = b"S"
+START_DETACHED = b"s"
 STDIN = b"I"
 STDIN_EOF = b"E"
 RESIZE = b"R"

@@ -12,9 +12,10 @@
    and, with --start-now, starts it. "Ready" or the error (PodError type, message, exit code)
    goes to --ready-fd as one JSON line;
 3. execs the small supervisor (pod.shim.supervisor) in the same pid. A container that waits
-   for a client's START leaves a starter child behind, forked just before, which starts it when
-   the supervisor says so. EOF on the lifeline (its write end dies with the CLI) before the
-   START undoes the container (kept as created, or removed with --rm).
+   for a START leaves a starter child behind, forked just before, which starts it when the
+   supervisor says so. EOF on the lifeline (its write end dies with the CLI) before the
+   START undoes the container (kept as created, or removed with --rm); without --start-now
+   and without a lifeline (`pod init`) the container waits for any client's START.
 
 `--op restart|healthcheck --answer-fd N`: the supervisor's helpers (`restart` here; a health
 check: pod.container.health.scheduled_check).
@@ -39,7 +40,7 @@ from pod import events
 from pod.container import secret_files
 from pod.container.health import interval_seconds
 from pod.errors import PodError
-from pod.shim import steps
+from pod.shim import protocol, steps
 from pod.store.containers import ContainerRecord, ContainerStore, process_start_time
 from pod.store.layout import ATTACH_SOCKET, Layout, attach_socket_name
 from pod.store.lock import atomic_write
@@ -355,8 +356,11 @@ def _first_run(
     from pod.network.setup import disconnect
 
     me = os.getpid()
-    runtime_state_root(layout, record.runtime).mkdir(parents=True, exist_ok=True)
+    state_root = runtime_state_root(layout, record.runtime)
+    state_root.mkdir(parents=True, exist_ok=True)
     disconnect(layout, record)  # what a shim killed with -9 left of an earlier run
+    if (state_root / record.id).exists():  # and its runtime's container (pod's, runc, crun)
+        steps.load_runtime(record.runtime).delete(state_root, record.id, force=True)
     network = _network_preparation(layout, record, worker=args.network_worker)
     directory = layout.container_dir(record.id)
     listener = None
@@ -410,9 +414,9 @@ def _first_run(
 
 
 def _fork_starter(layout: Layout, store: ContainerStore, record: ContainerRecord) -> int:
-    """A child that starts the container when the supervisor sends START on the returned
-    socket (EOF instead: never). It has the runtime loaded already, so the start costs no
-    interpreter and the supervisor never loads it; it ends with its one answer."""
+    """A child that starts the container when the supervisor sends START (or START_DETACHED)
+    on the returned socket (EOF instead: never). It has the runtime loaded already, so the
+    start costs no interpreter and the supervisor never loads it; it ends with its one answer."""
     ours, theirs = socket.socketpair()
     if os.fork():
         theirs.close()
@@ -420,10 +424,12 @@ def _fork_starter(layout: Layout, store: ContainerStore, record: ContainerRecord
     ours.close()
     _close_all_but([theirs.fileno()])
     try:
-        if theirs.recv(1) == b"S":
+        request = theirs.recv(1)
+        if request in (protocol.START, protocol.START_DETACHED):
             try:
                 steps.start_in_runtime(layout, store, record)
-                events.container_event(layout.runroot, record, "attach")  # START: a client
+                if request == protocol.START:  # a client attached to start it
+                    events.container_event(layout.runroot, record, "attach")
                 answer: dict = {"ok": True}
             except BaseException as err:
                 answer = steps.error_answer(err)

@@ -9,8 +9,9 @@ the container's whole life, attached or detached, across restarts.
 It copies the container's output to the log (k8s-file) and to attached clients, feeds stdin,
 applies resizes and signals, and reaps the container. Everything heavier happens in other
 processes, so nothing heavy is ever loaded here while the container lives:
-- START (a container that waits for its client): a starter child forked by setup before this
-  exec, which still has the runtime loaded, starts the container and answers one line.
+- START (a container that waits for its client, or after `pod init` for a `pod start`): a
+  starter child forked by setup before this exec, which still has the runtime loaded, starts
+  the container and answers one line.
 - a health check (on its interval): a `python -m pod.shim.setup --op healthcheck` helper runs
   it in the container and records the result; it answers the on-failure action to take.
 - a restart (`--restart`): a `python -m pod.shim.setup --op restart` helper records the exit,
@@ -38,6 +39,7 @@ from pod.shim.protocol import (
     RESIZE,
     SIGNAL,
     START,
+    START_DETACHED,
     STDERR,
     STDIN,
     STDIN_EOF,
@@ -366,8 +368,8 @@ class _Supervisor:
             self.on_frame(kind, payload, client)
 
     def on_frame(self, kind: bytes, payload: bytes, client: _Client) -> None:
-        if kind == START:
-            self.start()
+        if kind in (START, START_DETACHED):
+            self.start(kind)
         elif kind == FINISHER:
             self.finisher = client
         elif kind == STDIN and self.stdin_fd >= 0 and not self.stdin_eof:
@@ -503,7 +505,9 @@ class _Supervisor:
 
     # -- start: the starter child setup left us
 
-    def start(self) -> None:
+    def start(self, kind: bytes = START) -> None:
+        """Have the starter start the container (`kind`, START or START_DETACHED, tells it
+        whether a client attached)."""
         self.drop_lifeline()
         if self.started or self.exit_code is not None or self.starter < 0:
             return
@@ -512,7 +516,7 @@ class _Supervisor:
         sock = _socket.socket(fileno=self.starter)
         self.starter = -1
         try:  # noqa: SIM105 (contextlib is a Python module: not loaded here)
-            sock.send(START)
+            sock.send(kind)
         except OSError:  # the starter died: its missing answer says so
             pass
         self.starting = self.watch_helper(-1, sock)

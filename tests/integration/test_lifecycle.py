@@ -1,4 +1,4 @@
-"""stop, kill, restart, wait, pause, top, stats, port, rename, exists, prune, diff, and the
+"""stop, kill, restart, wait, init, pause, top, stats, port, rename, exists, prune, diff, and the
 `pod container` group, with pod's runtime and runc."""
 
 from __future__ import annotations
@@ -195,6 +195,46 @@ def test_container_group_runs_the_same_commands(pod, runtime, busybox):
     assert pod("container", "ps", "-a", "--format", "{{.Names}}").stdout == "g\n"
     pod("container", "start", "g", check=True)
     assert pod("container", "wait", "g", check=True).stdout == "0\n"
+
+
+def test_init_holds_the_container_until_start(pod, runtime, busybox):
+    """init: the runtime made it (its init process waits), the shim waits for a START; start
+    sends it (no second create), start -a attaches as usual; a shim killed meanwhile leaves
+    it exited, and init makes it again."""
+    container_id = pod("create", "--runtime", runtime, "--name", "held", busybox,
+                       "sh", "-c", "echo hi; exit 3", check=True).stdout.strip()  # fmt: skip
+    assert pod("init", "held", check=True).stdout == "held\n"
+    assert container_status(pod, "held") == "initialized"
+    made = container_state(pod, container_id)
+    assert made["pid"] > 0 and made["shim_pid"] > 0
+    attached = pod("start", "-a", "held", timeout=30)
+    assert (attached.returncode, attached.stdout) == (3, "hi\n"), attached.stderr
+    pod("init", "held", check=True)
+    shim = container_state(pod, container_id)["shim_pid"]
+    assert shim != made["shim_pid"]
+    assert pod("start", "held", check=True).stdout == "held\n"
+    assert pod("wait", "held", check=True).stdout == "3\n"
+    assert container_state(pod, container_id)["shim_pid"] == shim  # started, not made again
+    assert pod("logs", "held").stdout == "hi\nhi\n"
+    pod("init", "held", check=True)
+    os.kill(container_state(pod, container_id)["shim_pid"], signal.SIGKILL)
+    wait_for(lambda: container_status(pod, "held") == "exited")
+    pod("init", "held", check=True)  # the runtime's leftover of the killed shim is gone
+    assert pod("start", "-a", "held", timeout=30).returncode == 3
+    pod("rm", "held", check=True)
+
+
+@pytest.mark.rootless
+def test_rootless_init_then_start(rootless_pod, rootless_busybox):
+    rootless_pod("create", "--name", "held", rootless_busybox, "echo", "hi", check=True)
+    assert rootless_pod("init", "held", check=True).stdout == "held\n"
+    assert container_status(rootless_pod, "held") == "initialized"
+    assert rootless_pod("init", "held").returncode == 125
+    assert rootless_pod("start", "held", check=True).stdout == "held\n"
+    assert rootless_pod("wait", "held", check=True).stdout == "0\n"
+    assert rootless_pod("logs", "held").stdout == "hi\n"
+    rootless_pod("init", "held", check=True)
+    assert rootless_pod("rm", "held", check=True).stdout.strip() == "held"
 
 
 @pytest.mark.rootless

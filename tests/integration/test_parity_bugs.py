@@ -459,3 +459,59 @@ def test_info_names_the_run_root_in_use(pod):
     shown = pod("info").stdout
     assert f"the run root is {pod.runroot}" in shown
     assert "/run/pod" not in shown.replace(str(pod.runroot), "")
+
+
+# --- init: a container made in its runtime, started later ---------------------------------------
+
+
+def _init_lifecycle(runner, image) -> list[tuple]:
+    """One engine through podman's init life cycle: (arguments, exit code, output, error line)
+    per step, container IDs written ID."""
+    held = runner("create", "--name", "held", image, "sh", "-c", "echo hi; sleep 60", check=True)
+    other = runner("create", "--name", "other", image, "true", check=True)
+    ids = {held.stdout.strip(): "ID", other.stdout.strip(): "OTHER"}
+    seen = []
+
+    def step(*args) -> None:  # "{id}": the held container's ID prefix
+        done = runner(*(arg.replace("{id}", held.stdout[:12]) for arg in args))
+        errors = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
+        shown = [done.stdout, *errors]
+        for full, name in ids.items():
+            shown = [text.replace(full, name).replace(full[:12], name) for text in shown]
+        seen.append((args, done.returncode, *shown))
+
+    state = ("inspect", "--format", "{{.State.Status}} {{.State.Running}} {{gt .State.Pid 0}}")
+    step("init", "held")
+    step("ps", "-a", "--format", "{{.Names}} {{.Status}} {{.State}} {{gt .Pid 0}}")
+    step(*state, "held")
+    step("ps", "-a", "--filter", "status=initialized", "--format", "{{.Names}}")
+    step("init", "held")  # made already: container state improper
+    step("init", "{id}")
+    step("init", "missing")
+    step("init")
+    step("init", "-a", "held")
+    step("init", "-a", "-l")
+    step("init", "-l", "held")
+    step("start", "held")
+    step(*state, "held")
+    step("init", "held")  # running
+    step("logs", "held")
+    step("stop", "-t", "0", "held")
+    step("init", "held")  # an exited container is made again
+    step(*state, "held")
+    step("stop", "-t", "0", "held")  # an initialized one ends without running
+    step("inspect", "--format", "{{.State.Status}} {{.State.Running}}", "held")
+    step("init", "-a")  # every container, those made already passed over
+    step("rm", "held")  # initialized: no -f needed
+    step("init", "-l")  # the full ID
+    step("ps", "-a", "--format", "{{.Names}} {{.Status}}")
+    step("start", "-a", "other")
+    step("events", "--stream=false", "--filter", "container=other", "--format", "{{.Status}}")
+    return seen
+
+
+@needs_podman
+def test_init_lifecycle_as_podman(pod, busybox, podman, podman_busybox):
+    ours, theirs = _init_lifecycle(pod, busybox), _init_lifecycle(podman, podman_busybox)
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert mine == reference, (mine, reference)

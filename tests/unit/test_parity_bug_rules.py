@@ -157,6 +157,17 @@ def test_ps_filters_refuse_unknown_states(tmp_path):
         list_containers(settings, True, ["bogus=1"])
 
 
+def test_states_have_podmans_names():
+    """libpod's Configured is "created", its Created (made in the runtime: `pod init`, or a
+    run about to attach) "initialized"; the others keep their names."""
+    from pod.container.state import podman_status
+
+    assert podman_status("configured") == "created"
+    assert podman_status("created") == "initialized"
+    for same in ("running", "paused", "exited", "stopping", "removing"):
+        assert podman_status(same) == same
+
+
 # --- image names --------------------------------------------------------------------------------
 
 
