@@ -110,6 +110,11 @@ def run_command(
     hostuser: list[str] = typer.Option(
         [], "--hostuser", help="Host user to add to the container's /etc/passwd."
     ),
+    passwd_entry: str = typer.Option(
+        None,
+        "--passwd-entry",
+        help="Entry to write to /etc/passwd ($USERNAME, $UID, $GID, $NAME, $HOME).",
+    ),
     env_host: bool = typer.Option(
         False, "--env-host", help="Pass the host's whole environment to the container."
     ),

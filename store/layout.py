@@ -122,8 +122,13 @@ class ContainerPaths:
 
     @property
     def passwd(self) -> Path:
-        """--hostuser: the image's /etc/passwd with the host's users added."""
+        """The image's /etc/passwd with the lines podman adds (--hostuser, keep-id, -u UID)."""
         return self.directory / "passwd"
+
+    @property
+    def group(self) -> Path:
+        """The image's /etc/group with the lines podman adds (keep-id, -u UID:GID)."""
+        return self.directory / "group"
 
     # --- --mount type=image: each image's layers mounted beside the rootfs ---
     @property

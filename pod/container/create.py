@@ -19,6 +19,7 @@ from pod import events
 from pod.config import Settings
 from pod.container import (
     etc_files,
+    etc_users,
     namespaces,
     restart_policy,
     seccomp_profile,
@@ -546,21 +547,17 @@ def _write_bundle(
     paths = layout.container(record.id)
     layer_dirs = [layout.layer_diff(chain) for chain in reversed(image.chain_ids)]
     userns = _userns(options, settings.rootless)
-    try:
-        user = passwd.resolve_user(
-            layer_dirs,
-            spec.user_spec(options, defaults, userns),
-            available_gids=userns.available_gids if userns else None,
-            group_add=options.group_add,
-        )
-    except PodError as err:
-        if not options.group_add:
-            raise
-        raise PodError(f"looking up supplemental groups for container {record.id}: {err}") from None
+    user_spec = spec.user_spec(options, defaults, userns)
+    image_files = passwd.account_files(layer_dirs)
+    user = _resolve_user(record, options, user_spec, userns, image_files)
     joined_pids = _joined_pids(store, options, settings.rootless)
     mounts, volume_names = _volume_mounts(
         layout, store, record.id, options, defaults, settings.default_mounts_file
     )
+    accounts = _etc_accounts(settings, options, defaults, user_spec, mounts, image_files)
+    if accounts.passwd is not None:  # podman: the ids as the image has them, HOME as added
+        own = _resolve_user(record, options, user_spec, userns, (accounts.passwd, image_files[1]))
+        user = replace(user, home=own.home)
     shim_userns, nested_userns = _nested_userns(options, settings.rootless, userns)
     _chown_for_user(settings, mounts, user, nested_userns)
     network = _network(settings, layout, store, record, options, defaults, reporter)
@@ -576,7 +573,7 @@ def _write_bundle(
         rootless=settings.rootless,
         container_ips=network.container_ips,
         host_internal_ip=network.host_internal_ip,
-        passwd=_passwd_with_host_users(layer_dirs, options, defaults),
+        accounts=accounts,
     )
     config = spec.build_spec(
         options,
@@ -617,15 +614,47 @@ def _write_bundle(
     store.write_state(record.id, ContainerState(status="created"))
 
 
-def _passwd_with_host_users(
-    layer_dirs: list, options: RunOptions, defaults: ImageDefaults
-) -> str | None:
-    """--hostuser: the image's /etc/passwd with the host users added (None: no --hostuser)."""
-    if not options.host_users:
-        return None
-    from pod.container.user import LayerView, resolve_workdir
+def _resolve_user(
+    record: ContainerRecord,
+    options: RunOptions,
+    user_spec: str,
+    userns: spec.UsernsMapping | None,
+    files: tuple[bytes | None, bytes | None],
+) -> passwd.ResolvedUser:
+    """The container's user from the given /etc/passwd and /etc/group contents."""
+    try:
+        return passwd.resolve_user_from(
+            files,
+            user_spec,
+            available_gids=userns.available_gids if userns else None,
+            group_add=options.group_add,
+        )
+    except PodError as err:
+        if not options.group_add:
+            raise
+        raise PodError(f"looking up supplemental groups for container {record.id}: {err}") from None
 
-    image_passwd = (LayerView(layer_dirs).read_file("/etc/passwd") or b"").decode(errors="replace")
-    users = [etc_files.host_user(name) for name in options.host_users]
-    home = resolve_workdir(options.workdir, defaults.working_dir)
-    return etc_files.passwd_with_host_users(image_passwd, users, home)
+
+def _etc_accounts(
+    settings: Settings,
+    options: RunOptions,
+    defaults: ImageDefaults,
+    user_spec: str,
+    mounts: list[dict],
+    image_files: tuple[bytes | None, bytes | None],
+) -> etc_users.EtcAccounts:
+    """The container's /etc/passwd and /etc/group with podman's added lines: --hostuser,
+    rootless keep-id's own user, a numeric user or group the image lacks (--passwd-entry)."""
+    current_user = current_group = None
+    if settings.rootless and options.userns == "keep-id":
+        current_user, current_group = etc_users.current_account(os.getuid(), os.getgid())
+    request = etc_users.AccountRequest(
+        user_spec=user_spec,
+        host_users=[etc_users.host_account(name) for name in options.host_users],
+        current_user=current_user,
+        current_group=current_group,
+        workdir=passwd.resolve_workdir(options.workdir, defaults.working_dir),
+        mount_destinations=[str(m.get("destination", "")) for m in mounts],
+        passwd_entry=options.passwd_entry,
+    )
+    return etc_users.etc_accounts(request, *image_files)

@@ -1,5 +1,6 @@
 """The files pod binds over the image's: /etc/hosts, /etc/hostname, /etc/resolv.conf and
-/run/.containerenv, as podman 4.3 (containers/common libnetwork etchosts and resolvconf) makes them.
+/run/.containerenv, as podman 4.3 (containers/common libnetwork etchosts and resolvconf) makes
+them, and /etc/passwd and /etc/group when pod.container.etc_users adds lines to them.
 
 The `*_content` functions are pure (text in, text out) and unit-tested; `write_all` reads the
 host's files, writes the container's copies into its directory and returns the bind map that
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 from pod.errors import PodError
 
 if TYPE_CHECKING:
+    from pod.container.etc_users import EtcAccounts
     from pod.container.options import RunOptions
     from pod.container.user import ResolvedUser
 
@@ -254,37 +256,6 @@ def containerenv_content(
     )
 
 
-# --- /etc/passwd with --hostuser -----------------------------------------------------------------
-
-
-def passwd_with_host_users(image_passwd: str, users: Sequence[tuple[str, int, int, str]],
-                           home: str) -> str:  # fmt: skip
-    """The image's passwd plus a line for each host user (name, uid, gid, gecos) it lacks by
-    name and by uid, as podman's --hostuser writes them (shell /bin/sh, `home` the workdir)."""
-    lines = [line for line in image_passwd.splitlines() if line]
-    taken_names = {line.split(":")[0] for line in lines}
-    taken_ids = {line.split(":")[2] for line in lines if line.count(":") >= 2}
-    for name, uid, gid, gecos in users:
-        if name not in taken_names and str(uid) not in taken_ids:
-            lines.append(f"{name}:*:{uid}:{gid}:{gecos}:{home}:/bin/sh")
-            taken_names.add(name)
-            taken_ids.add(str(uid))
-    return "\n".join(lines) + "\n"
-
-
-def host_user(text: str) -> tuple[str, int, int, str]:
-    """A --hostuser NAME or UID from the host's passwd: (name, uid, gid, gecos)."""
-    import pwd
-
-    try:
-        entry = pwd.getpwuid(int(text)) if text.isdigit() else pwd.getpwnam(text)
-    except (KeyError, OverflowError):
-        raise PodError(
-            f"creating temporary passwd file for container: user: unknown user {text}"
-        ) from None
-    return entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_gecos
-
-
 # --- writing them --------------------------------------------------------------------------------
 
 
@@ -325,11 +296,12 @@ def write_all(
     host_resolv_conf: Path = HOST_RESOLV_CONF,
     upstream_resolv_confs: Sequence[Path] = UPSTREAM_RESOLV_CONFS,
     host_hosts: Path | None = HOST_HOSTS,
-    passwd: str | None = None,
+    accounts: EtcAccounts | None = None,
 ) -> dict[str, str]:
     """Write hosts (not with --no-hosts), hostname, resolv.conf (not with --dns none) and
-    .containerenv, and localtime for --tz and `passwd` (--hostuser's) when given, into
-    `directory`; return the container path → host path map for build_spec's `etc_files`.
+    .containerenv, and localtime for --tz and the passwd and group files `accounts` has
+    (pod.container.etc_users), into `directory`; return the container path → host path map
+    for build_spec's `etc_files`.
 
     The files stay owned by the caller, which is root inside a rootless container (podman
     chowns them to the container's root); `user` does not change them and is accepted so
@@ -386,12 +358,17 @@ def write_all(
         del contents["/etc/hosts"]
     if options.dns == ["none"]:  # podman: the image's resolv.conf, untouched
         del contents["/etc/resolv.conf"]
-    if passwd is not None:
-        contents["/etc/passwd"] = (paths.passwd, passwd)
     files = {}
     for destination, (path, text) in contents.items():
         atomic_write(path, text.encode(), 0o644)
         files[destination] = str(path)
+    for destination, path, data in (
+        ("/etc/passwd", paths.passwd, accounts.passwd if accounts else None),
+        ("/etc/group", paths.group, accounts.group if accounts else None),
+    ):
+        if data is not None:
+            atomic_write(path, data, 0o644)
+            files[destination] = str(path)
     if options.timezone:
         atomic_write(paths.localtime, zone_file(options.timezone), 0o644)
         files["/etc/localtime"] = str(paths.localtime)

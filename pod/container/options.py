@@ -217,6 +217,7 @@ class RunOptions:
     timeout: int = 0  # --timeout: seconds before the container is killed (0: none)
     log: LogSettings = field(default_factory=LogSettings)
     host_users: list[str] = field(default_factory=list)  # --hostuser: host users to add
+    passwd_entry: str = ""  # --passwd-entry: the format of the /etc/passwd lines pod adds
     volumes_from: list[str] = field(default_factory=list)  # --volumes-from CTR[:ro|rw|z]
     unsetenv: list[str] = field(default_factory=list)
     unsetenv_all: bool = False

@@ -157,6 +157,7 @@ def run_options(
         timeout=_uint(flags["timeout"], "--timeout"),
         log=run_flags.parse_log_opts(list(flags["log_opt"])),
         host_users=list(flags["hostuser"]),
+        passwd_entry=flags["passwd_entry"] or "",
         volumes_from=run_flags.parse_volumes_from(list(flags["volumes_from"])),
         unsetenv=list(flags["unsetenv"]),
         unsetenv_all=flags["unsetenv_all"],

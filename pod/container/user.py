@@ -361,9 +361,27 @@ def resolve_user(
     `available_gids` is how many gids the user namespace maps from 0 (rootless: 1 without a
     subgid range); memberships beyond it are skipped, as podman does.
     """
+    return resolve_user_from(
+        account_files(layers), user_spec, available_gids=available_gids, group_add=group_add
+    )
+
+
+def account_files(layers: Sequence[Path | str]) -> tuple[bytes | None, bytes | None]:
+    """The image's /etc/passwd and /etc/group (None: it has no such file)."""
     view = LayerView(layers)
-    passwd_data = view.read_file("/etc/passwd")
-    group_data = view.read_file("/etc/group")
+    return view.read_file("/etc/passwd"), view.read_file("/etc/group")
+
+
+def resolve_user_from(
+    files: tuple[bytes | None, bytes | None],
+    user_spec: str,
+    *,
+    available_gids: int | None = None,
+    group_add: Sequence[str] = (),
+) -> ResolvedUser:
+    """resolve_user against given /etc/passwd and /etc/group contents: the image's, or the
+    container's own when pod adds lines to them (pod.container.etc_users)."""
+    passwd_data, group_data = files
     groups = None if group_data is None else parse_group(group_data)
     user = lookup_user(
         user_spec,

@@ -65,8 +65,39 @@ def test_keep_id_maps_as_podman(
         "run", "--rm", "--network", "none", "--userns", "keep-id", rootless_podman_busybox, *probe
     )
     assert ours.returncode == theirs.returncode == 0, ours.stderr + theirs.stderr
-    # podman names the user in /etc/passwd (`id` shows uid=1001(name)): compare the numbers
-    assert ours.stdout.splitlines()[1:] == theirs.stdout.splitlines()[1:]
+    assert ours.stdout == theirs.stdout  # `id` names the user and group both add to /etc
+
+
+@needs_podman
+def test_added_passwd_and_group_lines_as_podman(
+    rootless_user, rootless_pod, rootless_busybox, rootless_podman, rootless_podman_busybox
+):
+    """keep-id's user and group, a numeric -u, --passwd-entry, a home mounted in: the lines
+    podman adds to /etc/passwd and /etc/group, HOME and `id`; the image's files unchanged."""
+    home = rootless_user.make_tmpdir("home")
+    probe = ["sh", "-c", "id; echo HOME=$HOME; tail -n 2 /etc/passwd; tail -n 2 /etc/group"]
+    cases = [
+        ["--userns", "keep-id"],
+        ["--userns", "keep-id", "-w", "/tmp"],
+        ["--userns", "keep-id", "-v", f"{home}:{rootless_user.home}"],
+        ["--userns", "keep-id", "--passwd-entry", "$USERNAME:x:$UID:$GID:$NAME:$HOME:/bin/false"],
+        ["-u", "4242:4343"],
+        ["-u", "4242", "-w", "/tmp"],
+        ["-u", "4242", "--passwd-entry", "$USERNAME-$UID-$NAME"],
+        ["-u", "tester:4343"],
+        ["--read-only", "--userns", "keep-id"],
+        [],  # after all of them: the image's own files
+    ]
+    for flags in cases:
+        ours = rootless_pod("run", "--rm", *flags, rootless_busybox, *probe)
+        theirs = rootless_podman(
+            "run", "--rm", "--network", "none", *flags, rootless_podman_busybox, *probe
+        )
+        assert (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout), (
+            flags,
+            ours.stderr,
+            theirs.stderr,
+        )
 
 
 def test_failed_start_with_a_port_in_use_leaves_no_slirp4netns(
