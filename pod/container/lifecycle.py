@@ -82,8 +82,8 @@ def kill_container(settings: Settings, text: str, signal_text: str) -> Container
     state = current_state(store, record)
     if state.status not in RUNNING or state.pid <= 0:
         raise PodError(
-            f"can only kill running containers. {record.id} is in state {state.status}: "
-            "container state improper"
+            f"can only kill running containers. {record.id} is in state "
+            f"{podman_status(state.status)}: container state improper"
         )
     if signal_name(number) in _TERMINATING:
         state = mark_stopped_by_user(store, record, stopping=False)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pod import events
 from pod.config import Settings
 from pod.container.cgroup import controller_dir, is_pure_v2
-from pod.container.state import current_state
+from pod.container.state import current_state, podman_status
 from pod.errors import PodError
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
@@ -76,7 +76,8 @@ def _set(settings: Settings, text: str, pause: bool) -> ContainerRecord:
     if pause and state.status == "paused":
         raise PodError(f'"{record.id}" is already paused: container state improper')
     if pause and state.status != "running":
-        raise PodError(f'"{state.status}" is not running, can\'t pause: container state improper')
+        status = podman_status(state.status)
+        raise PodError(f'"{status}" is not running, can\'t pause: container state improper')
     if not pause and state.status != "paused":
         raise PodError(f'"{record.id}" is not paused, can\'t unpause: container state improper')
     _apply(settings, store, record, state, pause)

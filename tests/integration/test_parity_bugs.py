@@ -485,6 +485,8 @@ def _init_lifecycle(runner, image) -> list[tuple]:
     step("ps", "-a", "--format", "{{.Names}} {{.Status}} {{.State}} {{gt .Pid 0}}")
     step(*state, "held")
     step("ps", "-a", "--filter", "status=initialized", "--format", "{{.Names}}")
+    step("kill", "held")  # not running: podman names the state
+    step("pause", "held")
     step("init", "held")  # made already: container state improper
     step("init", "{id}")
     step("init", "missing")
