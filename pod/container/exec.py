@@ -173,7 +173,13 @@ def _resolve_user(
     if not spec:
         return None
     layers = [p for p in _user_layers(layout, record, state) if p.is_dir()]
-    return passwd.resolve_user(layers, spec, available_gids=_available_gids(state.pid))
+    image_passwd, image_group = passwd.account_files(layers)
+    paths = layout.container(record.id)  # the container's own copies, when pod wrote them
+    files = (
+        paths.passwd.read_bytes() if paths.passwd.is_file() else image_passwd,
+        paths.group.read_bytes() if paths.group.is_file() else image_group,
+    )
+    return passwd.resolve_user_from(files, spec, available_gids=_available_gids(state.pid))
 
 
 def _console_size() -> tuple[int, int] | None:

@@ -98,6 +98,16 @@ def test_added_passwd_and_group_lines_as_podman(
             ours.stderr,
             theirs.stderr,
         )
+    # exec -u finds the added user, as inside podman's container
+    kept = ["--name", "kept", "--userns", "keep-id"]
+    rootless_pod("run", "-d", *kept, rootless_busybox, "sleep", "60", check=True)
+    rootless_podman(
+        "run", "-d", "--network", "none", *kept, rootless_podman_busybox, "sleep", "60", check=True
+    )
+    probe = ["exec", "-u", rootless_user.name, "kept", "sh", "-c", "id; echo $HOME"]
+    assert rootless_pod(*probe).stdout == rootless_podman(*probe).stdout
+    for runner in (rootless_pod, rootless_podman):
+        runner("rm", "-f", "-t", "0", "kept", check=True)
 
 
 def test_failed_start_with_a_port_in_use_leaves_no_slirp4netns(
