@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pod.config import Settings
 from pod.container.state import current_state
-from pod.errors import StateImproperError
+from pod.errors import PodError, StateImproperError
 from pod.reporter import Reporter
 from pod.shim.client import start_shim
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
@@ -35,7 +35,10 @@ def init_container(settings: Settings, text: str, reporter: Reporter) -> Contain
     with locked(store.container_lock(record.id)):  # a second init now finds it "created"
         _check_initializable(record, store.read_state(record.id))
         store.write_state(record.id, ContainerState(status="created"))
-    start_shim(layout, record, start_now=False, lifeline=False, reporter=reporter)
+    try:
+        start_shim(layout, record, start_now=False, lifeline=False, reporter=reporter)
+    except PodError as err:  # podman's init exits 125 whatever the runtime said
+        raise PodError(str(err)) from None
     return record
 
 

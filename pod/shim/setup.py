@@ -496,6 +496,12 @@ def _answer_ready(fd: int, answer: dict) -> None:
         _write_all(fd, json.dumps(answer).encode() + b"\n")
 
 
+def _initializing(args: argparse.Namespace) -> bool:
+    """`pod init`'s shim (no start, no client's lifeline): a container it fails to make is
+    left as `pod create` left it, as podman's init leaves it."""
+    return not args.start_now and args.lifeline_fd < 0
+
+
 def _setup_main(args: argparse.Namespace) -> int:
     ready = os.dup(args.ready_fd)  # not inheritable: runtimes and exec'd processes never get it
     os.close(args.ready_fd)
@@ -514,7 +520,7 @@ def _setup_main(args: argparse.Namespace) -> int:
         try:
             if loaded is not None:
                 code, message = answer["error"]["exit_code"], answer["error"]["message"]
-                steps.finish_container(*loaded, code, message)
+                steps.finish_container(*loaded, code, message, _initializing(args))
         finally:
             _answer_ready(ready, answer)
         return 1
@@ -533,8 +539,9 @@ def _setup_main(args: argparse.Namespace) -> int:
         answer = steps.error_answer(err)
         try:
             steps.finish_container(
-                layout, store, record, answer["error"]["exit_code"], answer["error"]["message"]
-            )
+                layout, store, record, answer["error"]["exit_code"], answer["error"]["message"],
+                _initializing(args),
+            )  # fmt: skip
             if netns_use >= 0:
                 os.close(netns_use)
             steps.tidy(layout)  # before the answer: a failed run leaves nothing

@@ -222,6 +222,11 @@ def test_init_holds_the_container_until_start(pod, runtime, busybox):
     pod("init", "held", check=True)  # the runtime's leftover of the killed shim is gone
     assert pod("start", "-a", "held", timeout=30).returncode == 3
     pod("rm", "held", check=True)
+    # a container the runtime cannot make stays created, as podman's init leaves it (exit 125)
+    pod("create", "--runtime", runtime, "--name", "bad", busybox, "/nonexistent", check=True)
+    failed = pod("init", "bad")
+    assert failed.returncode == 125 and "/nonexistent" in failed.stderr
+    assert container_status(pod, "bad") == "created"
 
 
 @pytest.mark.rootless
