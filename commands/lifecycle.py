@@ -201,10 +201,10 @@ def init_command(
         raise UsageError("you must provide at least one name or id")
     settings = common.settings()
     if all_containers or latest:  # podman prints the IDs then, else the names as given
-        ids = all_ids(settings, False)
+        ids = all_ids(settings, False)  # oldest first
         if latest and not ids:
             raise PodError("no such container")
-        containers = ids[-1:] if latest else ids
+        containers = ids[-1:] if latest else sorted(ids)  # podman: its database's (ID) order
     store = ContainerStore(Layout(settings.root, settings.runroot))
     try:  # podman looks every container up first: a missing one stops it before any init
         for text in containers:

@@ -503,12 +503,13 @@ def _init_lifecycle(runner, image) -> list[tuple]:
     step(*state, "held")
     step("stop", "-t", "0", "held")  # an initialized one ends without running
     step("inspect", "--format", "{{.State.Status}} {{.State.Running}}", "held")
-    step("init", "-a")  # every container, those made already passed over
+    step("init", "-a")  # every container (in ID order), those made already passed over
     step("rm", "held")  # initialized: no -f needed
     step("init", "-l")  # the full ID
     step("ps", "-a", "--format", "{{.Names}} {{.Status}}")
     step("start", "-a", "other")
-    step("events", "--stream=false", "--filter", "container=other", "--format", "{{.Status}}")
+    lifecycle = [f"--filter=event={name}" for name in ("create", "init", "start", "attach")]
+    step("events", "--stream=false", "--filter=container=other", *lifecycle, "--format={{.Status}}")
     return seen
 
 
