@@ -472,12 +472,14 @@ def _init_lifecycle(runner, image) -> list[tuple]:
     ids = {held.stdout.strip(): "ID", other.stdout.strip(): "OTHER"}
     seen = []
 
-    def step(*args) -> None:  # "{id}": the held container's ID prefix
+    def step(*args, any_order: bool = False) -> None:  # "{id}": the held one's ID prefix
         done = runner(*(arg.replace("{id}", held.stdout[:12]) for arg in args))
         errors = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
         shown = [done.stdout, *errors]
         for full, name in ids.items():
             shown = [text.replace(full, name).replace(full[:12], name) for text in shown]
+        if any_order:  # in ID order, and the engines' IDs differ
+            shown[0] = "".join(sorted(shown[0].splitlines(keepends=True)))
         seen.append((args, done.returncode, *shown))
 
     state = ("inspect", "--format", "{{.State.Status}} {{.State.Running}} {{gt .State.Pid 0}}")
@@ -503,9 +505,9 @@ def _init_lifecycle(runner, image) -> list[tuple]:
     step(*state, "held")
     step("stop", "-t", "0", "held")  # an initialized one ends without running
     step("inspect", "--format", "{{.State.Status}} {{.State.Running}}", "held")
-    step("init", "-a")  # every container (in ID order), those made already passed over
+    step("init", "-l")  # the latest: its full ID
+    step("init", "-a", any_order=True)  # every container, those made already passed over
     step("rm", "held")  # initialized: no -f needed
-    step("init", "-l")  # the full ID
     step("ps", "-a", "--format", "{{.Names}} {{.Status}}")
     step("start", "-a", "other")
     lifecycle = [f"--filter=event={name}" for name in ("create", "init", "start", "attach")]
