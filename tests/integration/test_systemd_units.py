@@ -229,8 +229,8 @@ def test_rootless_units(rootless_pod, rootless_busybox, rootless_user):
 STOPS_ON_TERM = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]
 
 
-def _run_line(argv: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+def _run_line(argv: list[str]) -> subprocess.CompletedProcess:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, (argv, done.stderr)
     return done
 
@@ -270,46 +270,81 @@ def test_pod_units_start_and_stop_the_pod(pod, busybox, tmp_path):
     assert [status.split(" (")[0] for status in statuses] == ["Exited", "Exited"]
 
 
-@VERIFY
-def test_new_pod_units_make_the_pod_afresh(pod, busybox, tmp_path):
+def _new_pod_units_round(pod, image, workdir: Path, runtime_dir: Path, run, verify, owner=None):
+    """--new units of a pod with one container, generated, verified, and their lines run as
+    systemd would run them (`run(argv, env)`: as the store's user, `env` added): the pod is
+    made anew by the pod's unit, the container joins it by the pod ID file and tells systemd
+    it is ready, and stopping the units removes both."""
     pod("pod", "create", "--name", "web", check=True)
-    pod("create", "--pod", "web", "--name", "app", busybox, *STOPS_ON_TERM, check=True)
+    pod("create", "--pod", "web", "--name", "app", image, *STOPS_ON_TERM, check=True)
     generated = pod("generate", "systemd", "--new", "--name", "--format", "json", "web")
     texts = json.loads(generated.stdout)
     assert list(texts) == ["container-app", "pod-web"]
     for name, text in texts.items():
-        (tmp_path / f"{name}.service").write_text(text)
-        verified = _verify(tmp_path / f"{name}.service")
+        verified = verify(workdir / f"{name}.service", text)
         assert verified.returncode == 0, verified.stderr
     pod("pod", "rm", "-f", "web", check=True)  # the units make the pod and its container anew
-    runtime_dir = tmp_path / "run"
-    runtime_dir.mkdir()
     pod_unit, app_unit = _unit_commands(texts["pod-web"]), _unit_commands(texts["container-app"])
 
-    def run(commands: dict, key: str, index: int = 0, env: dict | None = None):
+    def line(commands: dict, key: str, index: int = 0, env: dict | None = None):
         argv = _expand(commands[key][index], runtime_dir, "container-app.service")
-        return _run_line(argv, env)
+        done = run(argv, env or {})
+        assert done.returncode == 0, (argv, done.stderr)
+        return done
 
-    run(pod_unit, "ExecStartPre", 0)
-    pod_id = run(pod_unit, "ExecStartPre", 1).stdout.strip()
+    line(pod_unit, "ExecStartPre", 0)
+    pod_id = line(pod_unit, "ExecStartPre", 1).stdout.strip()
     assert (runtime_dir / "pod-web.pod-id").read_text() == pod_id
-    run(pod_unit, "ExecStart")
+    line(pod_unit, "ExecStart")
     infra = pod("pod", "inspect", "--format", "{{.InfraContainerID}} {{.ExitPolicy}}", "web")
     infra_id, exit_policy = infra.stdout.split()
     assert exit_policy == "stop"
     assert int((runtime_dir / "pod-web.pid").read_text()) == _shim_pid(pod, infra_id)
-    notify = NotifySocket(tmp_path / "notify.sock")
-    run(app_unit, "ExecStartPre")
-    run(app_unit, "ExecStart", env={**os.environ, "NOTIFY_SOCKET": str(notify.path)})
+    notify = NotifySocket(workdir / "notify.sock", owner)
+    line(app_unit, "ExecStartPre")
+    line(app_unit, "ExecStart", env={"NOTIFY_SOCKET": str(notify.path)})
     notify.close()
     assert notify.messages == [f"MAINPID={_shim_pid(pod, 'app')}\nREADY=1\n", "BARRIER=1"]
-    app_pod = pod("inspect", "--format", "{{.Pod}}", "app").stdout.strip()
-    assert app_pod == pod_id
-    run(app_unit, "ExecStop")
-    run(app_unit, "ExecStopPost")
-    run(pod_unit, "ExecStop")
-    run(pod_unit, "ExecStopPost")
+    assert pod("inspect", "--format", "{{.Pod}}", "app").stdout.strip() == pod_id
+    for commands, key in [(app_unit, "ExecStop"), (app_unit, "ExecStopPost"),
+                          (pod_unit, "ExecStop"), (pod_unit, "ExecStopPost")]:  # fmt: skip
+        line(commands, key)
     assert pod("pod", "ps", "-q").stdout == "" and pod("ps", "-a", "-q").stdout == ""
+
+
+@VERIFY
+def test_new_pod_units_make_the_pod_afresh(pod, busybox, tmp_path):
+    runtime_dir = tmp_path / "run"
+    runtime_dir.mkdir()
+
+    def run(argv: list[str], env: dict) -> subprocess.CompletedProcess:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, **env})  # fmt: skip
+
+    def verify(path: Path, text: str) -> subprocess.CompletedProcess:
+        path.write_text(text)
+        return _verify(path)
+
+    _new_pod_units_round(pod, busybox, tmp_path, runtime_dir, run, verify)
+
+
+@pytest.mark.rootless
+@VERIFY
+def test_rootless_new_pod_units(rootless_pod, rootless_busybox, rootless_user):
+    workdir = rootless_user.make_tmpdir("pod-units")
+    runtime_dir = rootless_user.make_tmpdir("pod-units-xdg")
+    user_env = {"XDG_RUNTIME_DIR": str(rootless_user.runtime_dir)}
+
+    def run(argv: list[str], env: dict) -> subprocess.CompletedProcess:
+        return rootless_user.run(*argv, env=env or None, timeout=60)
+
+    def verify(path: Path, text: str) -> subprocess.CompletedProcess:
+        path.write_text(text)
+        os.chown(path, rootless_user.uid, rootless_user.gid)
+        return _verify(path, user_env, rootless_user.run)
+
+    owner = (rootless_user.uid, rootless_user.gid)
+    _new_pod_units_round(rootless_pod, rootless_busybox, workdir, runtime_dir, run, verify, owner)
 
 
 def test_generate_for_a_pod_without_infra_and_pod_id_files(pod, tmp_path):
