@@ -106,8 +106,8 @@ def _switches(word: str, takes_value: Callable[[str], bool]) -> str:
 
 _DROPPED_WITH_VALUE = ("--cidfile", "--restart", "--sdnotify", "--cgroups")
 _DROPPED = ("--rm",)
-# A pod's container unit names the pod by the pod unit's ID file instead.
-_POD_FLAGS = ("--pod", "--pod-id-file", "--infra-conmon-pidfile")
+# A pod's units name the pod by the pod unit's own ID file (and PID file) instead.
+POD_FLAGS = ("--pod", "--pod-id-file", "--infra-conmon-pidfile")
 
 
 def _flag_name(word: str) -> str:
@@ -157,7 +157,7 @@ def examine_flags(
             result.detach = True  # -dit
         if name == "--restart":
             result.restart = value
-        if name in _DROPPED or name in _DROPPED_WITH_VALUE or (in_pod and name in _POD_FLAGS):
+        if name in _DROPPED or name in _DROPPED_WITH_VALUE or (in_pod and name in POD_FLAGS):
             continue
         result.kept += words
     return result

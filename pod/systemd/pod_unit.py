@@ -26,9 +26,13 @@ from pod.reporter import Reporter
 from pod.store.containers import ContainerRecord
 from pod.store.pods import PodRecord
 from pod.systemd import units
-from pod.systemd.container_unit import GenerateOptions, UnitContext, container_unit, service_name
-
-_POD_FLAGS = ("--pod", "--pod-id-file", "--infra-conmon-pidfile")  # the unit sets its own
+from pod.systemd.container_unit import (
+    POD_FLAGS,
+    GenerateOptions,
+    UnitContext,
+    container_unit,
+    service_name,
+)
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,9 @@ def _without_pod_flags(args: list[str]) -> list[str]:
     for word in args:
         if skip:
             skip = False
-        elif word in _POD_FLAGS:
+        elif word in POD_FLAGS:
             skip = True
-        elif not word.startswith(tuple(f"{flag}=" for flag in _POD_FLAGS)):
+        elif not word.startswith(tuple(f"{flag}=" for flag in POD_FLAGS)):
             kept.append(word)
     return kept
 

@@ -122,6 +122,13 @@ def test_pod_unit_options_are_podmans():
     assert made == expected
 
 
+def test_every_container_unit_gets_the_env_escaped_once():
+    made = _units(use_name=True, env=["Y=a b"])
+    for name in ("container-app", "container-side"):  # podman 4.3 escapes it again for side
+        assert '\nEnvironment="Y=a b"\n' in made[name]
+    assert "Y=a b" not in made["pod-web"]
+
+
 def test_a_pod_with_only_its_infra_lists_no_containers():
     text = _units(containers=CONTAINERS[:1])[f"pod-{POD}"]
     assert "\nWants=\nBefore=\n" in text  # as podman writes it
