@@ -271,17 +271,23 @@ def test_pod_units_start_and_stop_the_pod(pod, busybox, tmp_path):
 
 
 def _new_pod_units_round(pod, image, workdir: Path, runtime_dir: Path, run, verify, owner=None):
-    """--new units of a pod with one container, generated, verified, and their lines run as
-    systemd would run them (`run(argv, env)`: as the store's user, `env` added): the pod is
-    made anew by the pod's unit, the container joins it by the pod ID file and tells systemd
-    it is ready, and stopping the units removes both."""
+    """--new units of a pod with one container, generated, verified (`verify(path)`), and their
+    lines run as systemd would run them (`run(argv, env)`: as the store's user, `env` added;
+    `owner`: that user's uid and gid when not root): the pod is made anew by the pod's unit,
+    the container joins it by the pod ID file and tells systemd it is ready, and stopping the
+    units removes both."""
     pod("pod", "create", "--name", "web", check=True)
     pod("create", "--pod", "web", "--name", "app", image, *STOPS_ON_TERM, check=True)
     generated = pod("generate", "systemd", "--new", "--name", "--format", "json", "web")
     texts = json.loads(generated.stdout)
     assert list(texts) == ["container-app", "pod-web"]
-    for name, text in texts.items():
-        verified = verify(workdir / f"{name}.service", text)
+    paths = [workdir / f"{name}.service" for name in texts]
+    for path, text in zip(paths, texts.values(), strict=True):
+        path.write_text(text)
+        if owner is not None:
+            os.chown(path, *owner)
+    for path in paths:  # each unit's dependencies are found beside it
+        verified = verify(path)
         assert verified.returncode == 0, verified.stderr
     pod("pod", "rm", "-f", "web", check=True)  # the units make the pod and its container anew
     pod_unit, app_unit = _unit_commands(texts["pod-web"]), _unit_commands(texts["container-app"])
@@ -321,11 +327,7 @@ def test_new_pod_units_make_the_pod_afresh(pod, busybox, tmp_path):
         return subprocess.run(argv, capture_output=True, text=True, timeout=60,
                               env={**os.environ, **env})  # fmt: skip
 
-    def verify(path: Path, text: str) -> subprocess.CompletedProcess:
-        path.write_text(text)
-        return _verify(path)
-
-    _new_pod_units_round(pod, busybox, tmp_path, runtime_dir, run, verify)
+    _new_pod_units_round(pod, busybox, tmp_path, runtime_dir, run, _verify)
 
 
 @pytest.mark.rootless
@@ -338,9 +340,7 @@ def test_rootless_new_pod_units(rootless_pod, rootless_busybox, rootless_user):
     def run(argv: list[str], env: dict) -> subprocess.CompletedProcess:
         return rootless_user.run(*argv, env=env or None, timeout=60)
 
-    def verify(path: Path, text: str) -> subprocess.CompletedProcess:
-        path.write_text(text)
-        os.chown(path, rootless_user.uid, rootless_user.gid)
+    def verify(path: Path) -> subprocess.CompletedProcess:
         return _verify(path, user_env, rootless_user.run)
 
     owner = (rootless_user.uid, rootless_user.gid)
