@@ -126,6 +126,7 @@ class ContainerRecord:
     # ["0:1:1024"], "GidMap": [...]}): host ids rootful, ids of the user's namespace rootless.
     # auto's range is taken while a record holds it (pod.container.userns_modes).
     idmappings: dict[str, list[str]] = field(default_factory=dict)
+    userns_mode: str = ""  # --userns as given ("", host, keep-id, nomap, auto[:...]): inspect
     # For inspect (Config.Entrypoint/Cmd/User, HostConfig.CapAdd/CapDrop): the flags as given.
     entrypoint: list[str] = field(default_factory=list)
     cmd: list[str] = field(default_factory=list)

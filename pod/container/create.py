@@ -322,6 +322,7 @@ def _record(
         security_opt=list(options.security_opt),
         devices=[[d.host_path, d.container_path, d.permissions] for d in options.devices],
         group_add=list(options.group_add),
+        userns_mode=options.userns or "",
         volumes_from=list(options.volumes_from),
         timeout=options.timeout,
         conmon_pidfile=options.conmon_pidfile or "",
@@ -632,7 +633,8 @@ def _write_bundle(
     # The rootfs's / is the upper dir's (overlay): the image's, as containers/storage does.
     paths.upper.chmod(root_dir_mode(layout, image.top_layer))
     if own is not None:
-        userns_modes.prepare_rootfs(settings, layout, record.id, image.chain_ids, own)
+        fresh = [m["source"] for m in mounts if m.get("volume") and m.get("copy_up")]
+        userns_modes.prepare_rootfs(settings, layout, record.id, image.chain_ids, own, fresh)
     atomic_write(paths.config, spec.to_json(config))
     record.mounts = mounts
     record.volumes = volume_names

@@ -122,9 +122,11 @@ def prepare_rootfs(
     container_id: str,
     layers: Sequence[str],
     mapping: spec.UsernsMapping,
+    new_volumes: Sequence[str] = (),
 ) -> None:
     """Make the rootfs's parts container root's: a way through the private store root to it
-    (store.prepare.allow_traversal), the upper dir (the rootfs's / is its), and, rootless, a
+    (store.prepare.allow_traversal), the upper dir (the rootfs's / is its) and the data dirs
+    of the named volumes made empty for it (as podman's new volumes), and, rootless, a
     copy of each layer with its owners moved (store.mapped_layers; rootful, the layers are
     mounted idmapped instead: pod.container.idmapped)."""
     from pod.store.prepare import allow_traversal
@@ -133,7 +135,8 @@ def prepare_rootfs(
     root_uid, root_gid = mapped_root(mapping)
     if not settings.rootless:
         allow_traversal(layout.root, root_uid)
-        os.chown(upper, root_uid, root_gid)
+        for path in (upper, *new_volumes):
+            os.chown(path, root_uid, root_gid)
         return
     from pod.store.layers import WORKER_MODULE
     from pod.util.userns import run_in_userns
@@ -148,7 +151,8 @@ def prepare_rootfs(
          "mapped": str(layout.layer_mapped(chain, key)), "uids": uids, "gids": gids}
         for chain in dict.fromkeys(layers)
     ]  # fmt: skip
-    ops.append({"op": "chown", "path": str(upper), "uid": root_uid, "gid": root_gid})
+    ops += [{"op": "chown", "path": str(path), "uid": root_uid, "gid": root_gid}
+            for path in (upper, *new_volumes)]  # fmt: skip
     with contextlib.ExitStack() as held:
         for chain in sorted(set(layers)):
             held.enter_context(locked(layout.layer_lock(chain)))
