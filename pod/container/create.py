@@ -503,7 +503,7 @@ def _chown_for_user(
     if not sources:
         return
     uid, gid = user.uid, user.gid
-    if nested is not None:  # the ids as the shim's namespace, the runtime's parent, has them
+    if nested is not None:  # the ids as the shim's namespace (rootful: the host) has them
         uid, gid = spec.outside_id(nested.uids, uid), spec.outside_id(nested.gids, gid)
     if not settings.rootless:
         for source in sources:
@@ -585,7 +585,7 @@ def _write_bundle(
     own = _own_maps(options, settings.rootless, userns, nested_userns)
     if own is not None:
         userns_modes.note(record, own)
-    _chown_for_user(settings, mounts, user, nested_userns)
+    _chown_for_user(settings, mounts, user, nested_userns or own)
     network = _network(settings, layout, store, record, options, defaults, reporter)
     files = etc_files.write_all(
         paths.directory,
