@@ -58,10 +58,6 @@ def format_map(lines: Iterable[IdMapLine]) -> list[str]:
     return [f"{m.inside}:{m.outside}:{m.count}" for m in lines]
 
 
-def read_map(texts: Iterable[str]) -> tuple[IdMapLine, ...]:
-    return tuple(parse_map_line(text) for text in texts)
-
-
 def _normalize(intervals: Iterable[Interval]) -> list[Interval]:
     merged: list[Interval] = []
     for start, end in sorted(i for i in intervals if i[0] < i[1]):

@@ -38,8 +38,8 @@ def record_maps(record: ContainerRecord) -> spec.UsernsMapping | None:
     if not record.idmappings:
         return None
     return spec.UsernsMapping(
-        idranges.read_map(record.idmappings.get("UidMap", [])),
-        idranges.read_map(record.idmappings.get("GidMap", [])),
+        mapped_layers.parse_lines(record.idmappings.get("UidMap", [])),
+        mapped_layers.parse_lines(record.idmappings.get("GidMap", [])),
     )
 
 

@@ -64,7 +64,5 @@ def test_size_defaults_to_1024_and_grows_for_the_images_users():
     assert idranges.auto_size(idranges.AutoOptions(size=5), big, "") == 5
 
 
-def test_format_and_read_as_podmans_idmappings():
-    lines = (IdMapLine(0, 300000, 1024),)
-    assert idranges.format_map(lines) == ["0:300000:1024"]
-    assert idranges.read_map(["0:300000:1024"]) == lines
+def test_format_as_podmans_idmappings():
+    assert idranges.format_map((IdMapLine(0, 300000, 1024),)) == ["0:300000:1024"]
