@@ -82,10 +82,20 @@ def _traversal_acl(path: Path, info: os.stat_result) -> bool:
 
 
 def allow_traversal(path: Path, uid: int) -> None:
-    """Let host uid `uid` pass through the private directory `path` (search only, no listing):
-    a rootless container whose namespace leaves the user out (--userns=nomap|auto) must reach
-    its rootfs and bind sources below the store root, as podman's 0711 graph root allows to
-    everyone; here only the container's own root, one of the user's subordinate ids, may."""
+    """Let host uid `uid` pass through the private directory `path` and those of its parents
+    the caller owns that others may not search (search only, no listing): a container whose
+    namespace leaves the store's owner out (--userns=nomap|auto) must reach its rootfs and
+    bind sources below the store root, as podman's 0711 graph root allows to everyone; here
+    only the container's own root may (rootless: one of the user's own subordinate ids)."""
+    for directory in (path, *path.parents):
+        info = os.stat(directory)
+        if info.st_uid != os.geteuid():
+            break
+        if directory == path or not info.st_mode & stat.S_IXOTH:
+            _add_search_entry(directory, uid)
+
+
+def _add_search_entry(path: Path, uid: int) -> None:
     entries: dict[tuple[int, int], int] = {}
     try:
         raw = os.getxattr(path, _ACL_XATTR)
@@ -96,13 +106,16 @@ def allow_traversal(path: Path, uid: int) -> None:
         entries[(tag, ident)] = perm
     if entries.get((_ACL_USER, uid), 0) & 0o1:
         return
-    mode = stat.S_IMODE(os.stat(path).st_mode)
+    mode = stat.S_IMODE(os.stat(path).st_mode)  # no ACL yet: its three entries are the mode
     entries.setdefault((_ACL_USER_OBJ, _ACL_NO_ID), (mode >> 6) & 0o7)
-    entries.setdefault((_ACL_GROUP_OBJ, _ACL_NO_ID), 0)
-    entries.setdefault((_ACL_OTHER, _ACL_NO_ID), 0)
+    entries.setdefault((_ACL_GROUP_OBJ, _ACL_NO_ID), (mode >> 3) & 0o7)
+    entries.setdefault((_ACL_OTHER, _ACL_NO_ID), mode & 0o7)
     entries[(_ACL_USER, uid)] = 0o1
-    users = [perm for (tag, _), perm in entries.items() if tag == _ACL_USER]
-    entries[(_ACL_MASK, _ACL_NO_ID)] = 0o1 | max(users, default=0)
+    mask = 0
+    for (tag, _), perm in entries.items():
+        if tag not in (_ACL_USER_OBJ, _ACL_OTHER, _ACL_MASK):
+            mask |= perm  # the named entries and the owning group, as setfacl computes it
+    entries[(_ACL_MASK, _ACL_NO_ID)] = mask
     data = struct.pack("<I", _ACL_VERSION) + b"".join(
         _ACL_ENTRY.pack(tag, perm, ident) for (tag, ident), perm in sorted(entries.items())
     )

@@ -73,13 +73,13 @@ def test_mapping_key_and_lines():
 def test_traversal_acl_is_search_only_and_survives_prepare(tmp_path):
     """A nomap/auto container's root may pass through the private store root (a POSIX ACL
     entry, search only), and the next command's make_private keeps that."""
-    from pod.store.prepare import allow_traversal, make_private
+    from pod.store.prepare import _add_search_entry, make_private
 
     root = tmp_path / "store"
     make_private(root, rootless=False)
-    allow_traversal(root, 300000)
-    allow_traversal(root, 300000)  # once is enough
-    allow_traversal(root, 301024)
+    _add_search_entry(root, 300000)  # allow_traversal's step for each private directory
+    _add_search_entry(root, 300000)  # once is enough
+    _add_search_entry(root, 301024)
     raw = os.getxattr(root, "system.posix_acl_access")
     entries = [raw[i : i + 8] for i in range(4, len(raw), 8)]
     users = [
