@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from pod.commands import common
+from pod.commands import common, listings
 
 if TYPE_CHECKING:
     from pod.container.options import ResourceLimits
@@ -468,23 +468,6 @@ def rm_command(
         raise errors[-1]
 
 
-_PS_HEADERS = {  # podman's createPsOut: its overrides of psReporter's field headers
-    "Cgroup": "CGROUPNS",
-    "CreatedHuman": "CREATED",
-    "ID": "CONTAINER ID",
-    "IPC": "IPC",
-    "MNT": "MNT",
-    "NET": "NET",
-    "Networks": "NETWORKS",
-    "PIDNS": "PIDNS",
-    "Pod": "POD ID",
-    "PodName": "PODNAME",
-    "RunningFor": "RUNNING FOR",
-    "UTS": "UTS",
-    "User": "USERNS",
-}
-
-
 def ps_command(
     all_containers: bool = typer.Option(False, "--all", "-a", help="Show all containers."),
     quiet: bool = common.quiet_option("Print only container IDs."),
@@ -508,50 +491,19 @@ def ps_command(
     pod: bool = typer.Option(False, "--pod", "-p", help="Show the pod of each container."),
 ) -> None:
     """List containers."""
-    from pod import format as gotemplate
-    from pod.commands.render import JsonLayout, render_rows
-    from pod.container.list import PsReporter, list_containers, ps_json
-    from pod.errors import UsageError
-
-    if last >= 0 and latest:
-        raise UsageError("last and latest are mutually exclusive")
-    found = list_containers(
-        common.settings(),
-        all_containers or latest or last > 0 or external,
-        filters,
-        sort,
-        size,
-        external,
-        last,
-    )
-    if latest:
-        found = found[-1:]
-    if quiet and fmt is None:
-        for container in found:
-            print(container.ID if no_trunc else container.ID[:12])
-        return
-    columns = [
-        ("CONTAINER ID", "ID"),
-        ("IMAGE", "Image"),
-        ("COMMAND", "Command"),
-        ("CREATED", "CreatedHuman"),
-        ("STATUS", "Status"),
-        ("PORTS", "Ports"),
-        ("NAMES", "Names"),
-    ]
-    if pod:  # podman's order: the pod's columns, then SIZE
-        columns += [("POD ID", "Pod"), ("PODNAME", "PodName")]
-    if size:
-        columns.append(("SIZE", "Size"))
-    render_rows(
-        [PsReporter(container, no_trunc) for container in found],
-        columns,
-        fmt,
-        noheading,
-        json_rows=[ps_json(container) for container in found],
-        headers=gotemplate.struct_headers(PsReporter, _PS_HEADERS),
-        name="ps",
-        json_layout=JsonLayout(indent=2, jsoniter=True),
+    listings.ps(
+        all_containers=all_containers,
+        quiet=quiet,
+        no_trunc=no_trunc,
+        latest=latest,
+        last=last,
+        size=size,
+        noheading=noheading,
+        sort=sort,
+        filters=filters,
+        fmt=fmt,
+        external=external,
+        pod=pod,
     )
 
 

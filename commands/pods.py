@@ -346,7 +346,7 @@ def inspect_command(
 ) -> None:
     """Show details of pods; one pod as an object, several as a list (podman 4.3)."""
     from pod import format as gotemplate
-    from pod.commands.inspect import INDENT
+    from pod.commands.inspect_output import INDENT
     from pod.format.json import to_json
     from pod.pods.inspect import inspect_pod
 
