@@ -104,8 +104,8 @@ def _add_search_entry(path: Path, uid: int) -> None:
     for offset in range(4, len(raw) - _ACL_ENTRY.size + 1, _ACL_ENTRY.size):
         tag, perm, ident = _ACL_ENTRY.unpack_from(raw, offset)
         entries[(tag, ident)] = perm
-    if entries.get((_ACL_USER, uid), 0) & 0o1:
-        return
+    if entries.get((_ACL_USER, uid), 0) & entries.get((_ACL_MASK, _ACL_NO_ID), 0) & 0o1:
+        return  # there, and not masked off (a chmod since sets the mask from the group bits)
     mode = stat.S_IMODE(os.stat(path).st_mode)  # no ACL yet: its three entries are the mode
     entries.setdefault((_ACL_USER_OBJ, _ACL_NO_ID), (mode >> 6) & 0o7)
     entries.setdefault((_ACL_GROUP_OBJ, _ACL_NO_ID), (mode >> 3) & 0o7)

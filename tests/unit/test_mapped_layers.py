@@ -91,6 +91,9 @@ def test_traversal_acl_is_search_only_and_survives_prepare(tmp_path):
     assert stat.S_IMODE(root.stat().st_mode) == 0o710  # the group bits are the ACL's mask
     make_private(root, rootless=False)
     assert stat.S_IMODE(root.stat().st_mode) == 0o710
+    root.chmod(0o700)  # a chmod masks the entries off: adding one again brings them back
+    _add_search_entry(root, 300000)
+    assert stat.S_IMODE(root.stat().st_mode) == 0o710
     root.chmod(0o755)  # opened otherwise: made private again
     make_private(root, rootless=False)
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
