@@ -152,6 +152,18 @@ def container_ids_from(cidfiles: list[str], names: list[str] | None, ignore: boo
     return ids
 
 
+def read_pod_id_file(path: str) -> str:
+    """The pod ID a --pod-id-file holds (podman's error when it cannot be read)."""
+    from pod.errors import PodError
+
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except OSError as err:
+        reason = (err.strerror or str(err)).lower()
+        raise PodError(f"reading pod ID file: open {path}: {reason}") from None
+
+
 def new_typer(**settings: Any) -> typer.Typer:
     """Every typer app and group of pod's: help as plain click text, as podman's plain help;
     typer's rich help would import rich (~25 ms) on every `--help`."""

@@ -190,6 +190,9 @@ def run_command(
     pod: str = typer.Option(
         None, "--pod", help="Run in this pod (new:NAME makes it), sharing its namespaces."
     ),
+    pod_id_file: str = typer.Option(
+        None, "--pod-id-file", help="Run in the pod whose ID this file holds."
+    ),
     secret: list[str] = typer.Option(
         [], "--secret", help="Add a secret: NAME[,type=mount|env][,target=][,uid=,gid=,mode=]."
     ),
@@ -201,6 +204,7 @@ def run_command(
     """Run a command in a new container."""
     from pod.commands.progress import reporter_for
     from pod.container.request import run_options
+    from pod.errors import UsageError
 
     creating = ctx.info_name == "create"
     options = run_options(
@@ -209,10 +213,15 @@ def run_command(
     )  # fmt: skip
     options.resources = _supported_limits(options.resources)
     options.create_command = common.command_line()
-    if ctx.params["pod"]:
+    pod_name = ctx.params["pod"]
+    if ctx.params["pod_id_file"]:
+        if pod_name:
+            raise UsageError("cannot specify both --pod and --pod-id-file")
+        pod_name = common.read_pod_id_file(ctx.params["pod_id_file"])
+    if pod_name:
         params = ctx.params
         network_given = bool(params["network"] or params["network_alias"] or params["ip"])
-        options = _join_pod(options, params["pod"], network_given, creating, quiet)
+        options = _join_pod(options, pod_name, network_given, creating, quiet)
     code = _run(options, creating, quiet)
     if code:
         raise typer.Exit(code)
