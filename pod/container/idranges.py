@@ -34,7 +34,9 @@ class AutoOptions:
 
 def parse_auto(text: str) -> AutoOptions:
     """The options of an `auto` value (already checked by pod.container.namespaces)."""
-    size, uids, gids = 0, [], []
+    size = 0
+    uids: list[IdMapLine] = []
+    gids: list[IdMapLine] = []
     _, _, rest = text.partition(":")
     for option in filter(None, rest.split(",")):
         key, _, value = option.partition("=")

@@ -135,7 +135,7 @@ def prepare_rootfs(
     root_uid, root_gid = mapped_root(mapping)
     if not settings.rootless:
         allow_traversal(layout.root, root_uid)
-        for path in (upper, *new_volumes):
+        for path in (str(upper), *new_volumes):
             os.chown(path, root_uid, root_gid)
         return
     from pod.store.layers import WORKER_MODULE
