@@ -130,6 +130,17 @@ class ContainerPaths:
         """The image's /etc/group with the lines podman adds (keep-id, -u UID:GID)."""
         return self.directory / "group"
 
+    @property
+    def passwd_entries(self) -> Path:
+        """A writable rootfs's instead of `passwd`: the entries its own /etc/passwd gets when
+        the shim mounts it (pod.container.rootfs_prepare.add_account_entries)."""
+        return self.directory / "passwd.entries"
+
+    @property
+    def group_entries(self) -> Path:
+        """As `passwd_entries`, for /etc/group."""
+        return self.directory / "group.entries"
+
     # --- --mount type=image: each image's layers mounted beside the rootfs ---
     @property
     def image_mounts(self) -> Path:

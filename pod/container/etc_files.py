@@ -362,13 +362,17 @@ def write_all(
     for destination, (path, text) in contents.items():
         atomic_write(path, text.encode(), 0o644)
         files[destination] = str(path)
-    for destination, path, data in (
-        ("/etc/passwd", paths.passwd, accounts.passwd if accounts else None),
-        ("/etc/group", paths.group, accounts.group if accounts else None),
+    for destination, bound, entries, data in (
+        ("/etc/passwd", paths.passwd, paths.passwd_entries, accounts.passwd if accounts else None),
+        ("/etc/group", paths.group, paths.group_entries, accounts.group if accounts else None),
     ):
-        if data is not None:
-            atomic_write(path, data, 0o644)
-            files[destination] = str(path)
+        if data is None:
+            continue
+        if options.read_only:
+            atomic_write(bound, data, 0o644)
+            files[destination] = str(bound)
+        else:  # podman: into the container's own file, which useradd inside must be able to
+            atomic_write(entries, data, 0o644)  # replace (a bind-mounted file cannot be)
     if options.timezone:
         atomic_write(paths.localtime, zone_file(options.timezone), 0o644)
         files["/etc/localtime"] = str(paths.localtime)

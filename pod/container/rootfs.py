@@ -92,7 +92,7 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
     A rootfs `pod mount` holds mounted here already is used as it is (one overlay per upper
     dir), as podman's container and its `podman mount` share one mount."""
     from pod.container import secret_files
-    from pod.container.rootfs_prepare import ensure_mtab
+    from pod.container.rootfs_prepare import add_account_entries, ensure_mtab
 
     merged = merged_dir(directory)
     if mount_counts.held(ContainerPaths(directory).mount_counts) and os.path.ismount(merged):
@@ -119,6 +119,7 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
         _mount_volumes(layout, record, directory)
         if not record.builder:
             ensure_mtab(merged_dir(directory))
+            add_account_entries(merged_dir(directory), ContainerPaths(directory))
         secret_files.mount(layout, record, directory)
     except BaseException:
         unmount(directory, force=True)

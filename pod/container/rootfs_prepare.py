@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 from pod.store import safepath
+from pod.store.layout import ContainerPaths
 
 
 def ensure_workdir(rootfs: Path, config: dict) -> None:
@@ -47,6 +48,40 @@ def ensure_mtab(rootfs: Path) -> None:
             os.close(etc)
     finally:
         os.close(root_fd)
+
+
+def add_account_entries(rootfs: Path, paths: ContainerPaths) -> None:
+    """The entries pod.container.etc_users adds (keep-id's user, --hostuser, -u UID), appended
+    to a writable rootfs's own /etc/passwd and /etc/group when an entry of that name is not
+    there yet, as podman does: tools inside (useradd, distrobox's and toolbox's set-up) then
+    edit and replace these files as on any system. Run on every mount, so a restart adds
+    nothing twice and keeps what the container changed; an image without the file, or with a
+    link or anything but a regular file there, gets none (the link is never followed)."""
+    for name, source in (("passwd", paths.passwd_entries), ("group", paths.group_entries)):
+        try:
+            wanted = source.read_bytes().decode(errors="replace").splitlines()
+        except FileNotFoundError:
+            continue
+        root_fd = os.open(rootfs, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            etc = safepath.open_dir(root_fd, "etc")
+            try:
+                fd = os.open(name, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=etc)
+            except OSError:  # missing, a link (ELOOP), not writable: as the image has it
+                continue
+            finally:
+                os.close(etc)
+        finally:
+            os.close(root_fd)
+        with os.fdopen(fd, "r+b") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                continue
+            current = handle.read().decode(errors="replace")
+            names = {line.split(":", 1)[0] for line in current.splitlines() if line}
+            missing = [line for line in wanted if line and line.split(":", 1)[0] not in names]
+            if missing:
+                separator = "" if not current or current.endswith("\n") else "\n"
+                handle.write((separator + "\n".join(missing) + "\n").encode())
 
 
 def copy_up_volumes(rootfs: Path, mounts: list[dict]) -> None:

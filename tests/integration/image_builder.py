@@ -1082,18 +1082,23 @@ DISTRO_TOOLS = {
           > /etc/group.new
         cat /etc/group.new > /etc/group && rm /etc/group.new
     """,
-    # usermod [--home D] [--shell S] [--uid U] [--gid G] [-aG GROUPS] NAME
+    # usermod [--home D] [--shell S] [--uid U] [--gid G] [--append] [-aG|--groups G,...] NAME
+    # (toolbox, when the engine's keep-id already put the user in /etc/passwd)
     "usermod": """
-        home= shell= uid= gid=
+        home= shell= uid= gid= groups=
         while [ $# -gt 1 ]; do case $1 in
           --home|-d) home=$2; shift;; --shell|-s) shell=$2; shift;;
-          --uid|-u) uid=$2; shift;; --gid|-g) gid=$2; shift;; -G|-aG|--groups) shift;;
+          --uid|-u) uid=$2; shift;; --gid|-g) gid=$2; shift;; -G|-aG|--groups) groups=$2; shift;;
         esac; shift; done
         awk -F: -v OFS=: -v n="$1" -v h="$home" -v s="$shell" -v u="$uid" -v g="$gid" '
           $1 == n {if (u != "") $3 = u; if (g != "") $4 = g}
           $1 == n {if (h != "") $6 = h; if (s != "") $7 = s}
           {print}' /etc/passwd > /etc/passwd.new
         cat /etc/passwd.new > /etc/passwd && rm /etc/passwd.new
+        awk -F: -v OFS=: -v n="$1" -v g=",$groups," '
+          index(g, "," $1 ",") && index("," $4 ",", "," n ",") == 0 {
+            $4 = ($4 == "" ? n : $4 "," n)} {print}' /etc/group > /etc/group.new
+        cat /etc/group.new > /etc/group && rm /etc/group.new
     """,
     # chpasswd [-e]: NAME:HASH lines on stdin
     "chpasswd": """
@@ -1103,8 +1108,15 @@ DISTRO_TOOLS = {
           cat /etc/shadow.new > /etc/shadow && rm /etc/shadow.new
         done
     """,
-    # passwd with shadow's long options (toolbox: passwd --delete USER), busybox's underneath
+    # passwd with shadow's long options (toolbox: passwd --delete USER), busybox's underneath.
+    # --delete of a user without a shadow line (keep-id's, added to /etc/passwd by the engine)
+    # empties the password in a new shadow line: shadow's passwd would empty /etc/passwd's
+    # field instead, which busybox's getpwuid (this image's `id`) then skips as malformed
     "passwd": """
+        if [ "$1" = --delete ] && [ $# = 2 ] && ! grep -q "^$2:" /etc/shadow 2>/dev/null; then
+          echo "$2::19000:0:99999:7:::" >> /etc/shadow
+          exit 0
+        fi
         for a; do
           shift
           case $a in --delete) a=-d;; --lock) a=-l;; --unlock) a=-u;; esac
