@@ -19,6 +19,9 @@ from registry_server import write_registries_conf
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# A container command that idles like `sleep 1000` but ends at once on SIGTERM: a bare sleep as
+# PID 1 ignores the signal, so stopping it waits out the whole stop timeout (10 s).
+IDLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
 
 
 def completed_or_raise(cmd, proc: subprocess.CompletedProcess, check: bool):
