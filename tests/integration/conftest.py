@@ -40,7 +40,7 @@ import image_builder  # noqa: E402
 import registry_server  # noqa: E402
 from differential import Engine, Twins  # noqa: E402
 from mounts import unmount_under  # noqa: E402
-from podman_ref import PodmanRunner  # noqa: E402
+from podman_ref import PodmanRunner, fresh_podman  # noqa: E402
 from runners import (  # noqa: E402
     REPO_ROOT,
     SAFE_PATH,
@@ -391,13 +391,8 @@ def rootless_podman_ref(rootless_user, test_images):
 def podman(registry, tmp_path_factory):
     """podman as root with a fresh store of its own (short paths: podman refuses a run root of
     more than 50 characters), removed with what the test left."""
-    runner = PodmanRunner(tmp_path_factory.mktemp("podman"), insecure=[registry.host])
-    try:
+    with fresh_podman(tmp_path_factory.mktemp("podman"), [registry.host]) as runner:
         yield runner
-    finally:
-        runner.remove_all()
-        unmount_under(runner.directory)
-        shutil.rmtree(runner.directory, ignore_errors=True)
 
 
 @pytest.fixture

@@ -11,11 +11,13 @@ events log and auth file (an empty one) all live in its directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,3 +144,15 @@ class PodmanRunner:
         if self.user is not None:  # files of subordinate ids: removed inside the namespace
             self("unshare", "rm", "-rf", str(self.directory / "root"))
         self.close()
+
+
+@contextlib.contextmanager
+def fresh_podman(directory: Path, insecure: list[str]) -> Iterator[PodmanRunner]:
+    """podman as root with a fresh store in `directory`, removed with all it holds afterwards."""
+    runner = PodmanRunner(directory, insecure=insecure)
+    try:
+        yield runner
+    finally:
+        runner.remove_all()
+        unmount_under(runner.directory)
+        shutil.rmtree(runner.directory, ignore_errors=True)
