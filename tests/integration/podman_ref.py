@@ -137,10 +137,10 @@ class PodmanRunner:
             shutil.rmtree(self.runroot, ignore_errors=True)
 
     def remove_all(self) -> None:
-        """At the end of a test with a store of its own: everything, images and files too
-        (rootless, files of subordinate ids go inside the user's namespace), then close."""
-        self.reset()
-        self("rmi", "-a", "-f")
+        """At the end of a test with a store of its own: its containers stopped at once, the
+        files (rootless, those of subordinate ids go inside the user's namespace), then close,
+        whose system reset removes the images and volumes (no `rmi`, `volume prune` first)."""
+        self("rm", "-a", "-f", "-t", "0")
         if self.user is not None:  # files of subordinate ids: removed inside the namespace
             self("unshare", "rm", "-rf", str(self.directory / "root"))
         self.close()
