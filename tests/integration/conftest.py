@@ -2,6 +2,8 @@
 
 Session-scoped: `registry` (plain HTTP), `tls_registry` (TLS + htpasswd), `token_registry`
 (token auth + token server), `test_images` (pushed to `registry`), `rootless_user`.
+Module-scoped: `shared_pod` (root, one store per module with busybox, for tests that change
+nothing in it).
 Function-scoped: `pod` (root, isolated store), `rootless_pod` (the rootless user, fresh store),
 `runtime` (each test once with pod's own OCI runtime and once with runc), `busybox` and
 `rootless_busybox` (the busybox test image pulled into `pod` / `rootless_pod`: its reference),
@@ -129,6 +131,16 @@ def busybox(pod, test_images) -> str:
     """The busybox test image, pulled into `pod`'s store: its reference."""
     pod("pull", "-q", test_images.busybox.ref, check=True)
     return test_images.busybox.ref
+
+
+@pytest.fixture(scope="module")
+def shared_pod(tmp_path_factory, registry, test_images):
+    """One store per test module, the busybox test image pulled into it once, for the tests
+    that change nothing another test of the module looks at (commands refused, images read or
+    built under names of their own): no pull and no store of their own a test."""
+    with isolated_pod(tmp_path_factory.mktemp("shared-pod"), [registry.host]) as runner:
+        runner("pull", "-q", test_images.busybox.ref, check=True)
+        yield runner
 
 
 # --------------------------------------------------------------------------------------------
