@@ -125,22 +125,25 @@ def images_only(registry, test_images, tmp_path_factory):
         yield pod, podman, test_images.busybox.ref
 
 
+def _make_containers(pod, podman, image: str) -> dict[str, int]:
+    """In both: `web` running (a label, a named volume, a published port), `done` exited 3,
+    `fresh` created; the ports each engine published ("pod", "podman"), for normalizing."""
+    ports = {}
+    for key, engine in (("pod", pod), ("podman", podman)):
+        port = free_port()
+        engine("run", "-d", "--name", "web", "-l", "tier=web", "-v", "data:/data",
+               "-p", f"{port}:80", image, "sleep", "1000", check=True)  # fmt: skip
+        engine("run", "--name", "done", image, "sh", "-c", "exit 3")
+        engine("create", "--name", "fresh", image, "true", check=True)
+        ports[key] = port
+    return ports
+
+
 @pytest.fixture(scope="module")
 def containers(registry, test_images, tmp_path_factory):
-    """(pod, podman, ports): in both stores `web` running (a label, a named volume, a published
-    port), `done` exited 3, `fresh` created; the ports each engine published ("pod", "podman"),
-    for normalizing."""
-    image = test_images.busybox.ref
+    """(pod, podman, ports): the two stores with the containers of _make_containers."""
     with _shared_stores(registry, test_images, tmp_path_factory) as (pod, podman):
-        ports = {}
-        for key, engine in (("pod", pod), ("podman", podman)):
-            port = free_port()
-            engine("run", "-d", "--name", "web", "-l", "tier=web", "-v", "data:/data",
-                   "-p", f"{port}:80", image, "sleep", "1000", check=True)  # fmt: skip
-            engine("run", "--name", "done", image, "sh", "-c", "exit 3")
-            engine("create", "--name", "fresh", image, "true", check=True)
-            ports[key] = port
-        yield pod, podman, ports
+        yield pod, podman, _make_containers(pod, podman, test_images.busybox.ref)
 
 
 # --- images, history, image inspect -------------------------------------------------------------
@@ -575,8 +578,10 @@ def test_version_has_podmans_keys(pod, podman):
     same(pod, podman, "version", "--format", "{{.Client.NoSuchField}}")
 
 
-def test_stats_output(containers):
-    pod, podman, _ = containers
+def test_stats_output(pod, podman, image):
+    # containers of its own, just made: with the module's, made a minute before, podman 4.3.1
+    # showed `web` with 0 PIDs where pod counts its 1 (not understood: kept as it was)
+    _make_containers(pod, podman, image)
     ours, theirs = json_pair(pod, podman, "stats", "--no-stream", "--format", "json", "web")
     assert_same_shape(ours, theirs)
     for args in ([], ["--format", "table {{.ID}} {{.Name}} {{.Up}} {{.MemPerc}} {{.UpTime}}"]):
