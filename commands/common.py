@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from pod.config import Settings, load_settings
+
+if TYPE_CHECKING:  # typer is imported by the functions that make options: the fast path
+    import typer  # (pod.commands.fastpath) runs commands without it
 
 _state: dict[str, Any] = {}
 
@@ -26,6 +28,56 @@ class GlobalOptions:
     volume_path: str | None = None
     cgroup_manager: str | None = None
     default_mounts_file: str | None = None
+
+
+LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
+
+
+def apply_root_options(
+    root: str | None,
+    runroot: str | None,
+    log_level: str,
+    storage_driver: str | None,
+    storage_opt: list[str],
+    volumepath: str | None,
+    runtime_flag: list[str],
+    cgroup_manager: str | None,
+    default_mounts_file: str | None,
+    noout: bool,
+    events_backend: str | None,
+) -> None:
+    """The global flags (pod.commands.cli's root options, with the same names; the log level
+    already checked) put in force for this invocation."""
+    configure(
+        GlobalOptions(
+            root=root,
+            runroot=runroot,
+            storage_driver=storage_driver,
+            log_level=log_level,
+            storage_opts=list(storage_opt),
+            volume_path=volumepath,
+            cgroup_manager=cgroup_manager,
+            default_mounts_file=default_mounts_file,
+        )
+    )
+    if runtime_flag:  # the shims and their helpers inherit it
+        from pod.runtime.external import RUNTIME_FLAGS_VARIABLE
+
+        os.environ[RUNTIME_FLAGS_VARIABLE] = "\n".join(runtime_flag)
+    if events_backend is not None:
+        from pod import events
+
+        events.configure(events_backend)
+        events.backend()  # journald without a journal: refused before any work
+    if noout:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+    if log_level in ("trace", "debug", "info"):  # logging costs start-up time: only when asked
+        import logging
+
+        level = logging.INFO if log_level == "info" else logging.DEBUG
+        logging.basicConfig(level=level, format="%(levelname)s[%(name)s] %(message)s")
 
 
 def configure(options: GlobalOptions) -> None:
@@ -56,6 +108,15 @@ def settings() -> Settings:
     return _state["settings"]
 
 
+def image_store():
+    """The image store of this invocation's settings."""
+    from pod.store.images import ImageStore
+    from pod.store.layout import Layout
+
+    current = settings()
+    return ImageStore(Layout(current.root, current.runroot))
+
+
 def remember_command_line(argv: list[str]) -> None:
     """The arguments this invocation was given (after the program name)."""
     _state["argv"] = list(argv)
@@ -68,6 +129,8 @@ def command_line() -> list[str]:
 
 
 def cidfile_option() -> Any:
+    import typer
+
     return typer.Option([], "--cidfile", help="Read the container ID from the file.")
 
 
@@ -89,9 +152,23 @@ def container_ids_from(cidfiles: list[str], names: list[str] | None, ignore: boo
     return ids
 
 
+def read_pod_id_file(path: str) -> str:
+    """The pod ID a --pod-id-file holds (podman's error when it cannot be read)."""
+    from pod.errors import PodError
+
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except OSError as err:
+        reason = (err.strerror or str(err)).lower()
+        raise PodError(f"reading pod ID file: open {path}: {reason}") from None
+
+
 def new_typer(**settings: Any) -> typer.Typer:
     """Every typer app and group of pod's: help as plain click text, as podman's plain help;
     typer's rich help would import rich (~25 ms) on every `--help`."""
+    import typer
+
     return typer.Typer(rich_markup_mode=None, **settings)
 
 
@@ -122,6 +199,8 @@ def print_json(value: Any) -> None:
 
 # Shared option definitions, so every command spells them the same way.
 def tls_verify_option() -> Any:
+    import typer
+
     return typer.Option(
         None,
         "--tls-verify/--no-tls-verify",
@@ -130,14 +209,20 @@ def tls_verify_option() -> Any:
 
 
 def authfile_option() -> Any:
+    import typer
+
     return typer.Option(None, "--authfile", help="Path of the authentication file.")
 
 
 def creds_option() -> Any:
+    import typer
+
     return typer.Option(None, "--creds", help="Credentials (USERNAME:PASSWORD) for the registry.")
 
 
 def cert_dir_option() -> Any:
+    import typer
+
     return typer.Option(
         None,
         "--cert-dir",
@@ -146,17 +231,22 @@ def cert_dir_option() -> Any:
 
 
 def quiet_option(help_text: str) -> Any:
+    import typer
+
     return typer.Option(False, "--quiet", "-q", help=help_text)
 
 
 def format_option(
     help_text: str = "Pretty-print with a Go template, `json` or `table ...`.",
 ) -> Any:
+    import typer
+
     return typer.Option(None, "--format", help=help_text)
 
 
 def container_group(app: typer.Typer) -> typer.Typer:
     """`pod container ...`, shared by every module that adds commands to it."""
+
     group = next((g.typer_instance for g in app.registered_groups if g.name == "container"), None)
     if group is None:
         group = new_typer(help="Manage containers.", no_args_is_help=True)

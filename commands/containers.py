@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from pod.commands import common
+from pod.commands import common, listings
 
 if TYPE_CHECKING:
     from pod.container.options import ResourceLimits
@@ -188,6 +188,9 @@ def run_command(
     pod: str = typer.Option(
         None, "--pod", help="Run in this pod (new:NAME makes it), sharing its namespaces."
     ),
+    pod_id_file: str = typer.Option(
+        None, "--pod-id-file", help="Run in the pod whose ID this file holds."
+    ),
     secret: list[str] = typer.Option(
         [], "--secret", help="Add a secret: NAME[,type=mount|env][,target=][,uid=,gid=,mode=]."
     ),
@@ -199,6 +202,7 @@ def run_command(
     """Run a command in a new container."""
     from pod.commands.progress import reporter_for
     from pod.container.request import run_options
+    from pod.errors import UsageError
 
     creating = ctx.info_name == "create"
     options = run_options(
@@ -207,10 +211,15 @@ def run_command(
     )  # fmt: skip
     options.resources = _supported_limits(options.resources)
     options.create_command = common.command_line()
-    if ctx.params["pod"]:
+    pod_name = ctx.params["pod"]
+    if ctx.params["pod_id_file"]:
+        if pod_name:
+            raise UsageError("cannot specify both --pod and --pod-id-file")
+        pod_name = common.read_pod_id_file(ctx.params["pod_id_file"])
+    if pod_name:
         params = ctx.params
         network_given = bool(params["network"] or params["network_alias"] or params["ip"])
-        options = _join_pod(options, params["pod"], network_given, creating, quiet)
+        options = _join_pod(options, pod_name, network_given, creating, quiet)
     code = _run(options, creating, quiet)
     if code:
         raise typer.Exit(code)
@@ -466,23 +475,6 @@ def rm_command(
         raise errors[-1]
 
 
-_PS_HEADERS = {  # podman's createPsOut: its overrides of psReporter's field headers
-    "Cgroup": "CGROUPNS",
-    "CreatedHuman": "CREATED",
-    "ID": "CONTAINER ID",
-    "IPC": "IPC",
-    "MNT": "MNT",
-    "NET": "NET",
-    "Networks": "NETWORKS",
-    "PIDNS": "PIDNS",
-    "Pod": "POD ID",
-    "PodName": "PODNAME",
-    "RunningFor": "RUNNING FOR",
-    "UTS": "UTS",
-    "User": "USERNS",
-}
-
-
 def ps_command(
     all_containers: bool = typer.Option(False, "--all", "-a", help="Show all containers."),
     quiet: bool = common.quiet_option("Print only container IDs."),
@@ -506,50 +498,19 @@ def ps_command(
     pod: bool = typer.Option(False, "--pod", "-p", help="Show the pod of each container."),
 ) -> None:
     """List containers."""
-    from pod import format as gotemplate
-    from pod.commands.render import JsonLayout, render_rows
-    from pod.container.list import PsReporter, list_containers, ps_json
-    from pod.errors import UsageError
-
-    if last >= 0 and latest:
-        raise UsageError("last and latest are mutually exclusive")
-    found = list_containers(
-        common.settings(),
-        all_containers or latest or last > 0 or external,
-        filters,
-        sort,
-        size,
-        external,
-        last,
-    )
-    if latest:
-        found = found[-1:]
-    if quiet and fmt is None:
-        for container in found:
-            print(container.ID if no_trunc else container.ID[:12])
-        return
-    columns = [
-        ("CONTAINER ID", "ID"),
-        ("IMAGE", "Image"),
-        ("COMMAND", "Command"),
-        ("CREATED", "CreatedHuman"),
-        ("STATUS", "Status"),
-        ("PORTS", "Ports"),
-        ("NAMES", "Names"),
-    ]
-    if pod:  # podman's order: the pod's columns, then SIZE
-        columns += [("POD ID", "Pod"), ("PODNAME", "PodName")]
-    if size:
-        columns.append(("SIZE", "Size"))
-    render_rows(
-        [PsReporter(container, no_trunc) for container in found],
-        columns,
-        fmt,
-        noheading,
-        json_rows=[ps_json(container) for container in found],
-        headers=gotemplate.struct_headers(PsReporter, _PS_HEADERS),
-        name="ps",
-        json_layout=JsonLayout(indent=2, jsoniter=True),
+    listings.ps(
+        all_containers=all_containers,
+        quiet=quiet,
+        no_trunc=no_trunc,
+        latest=latest,
+        last=last,
+        size=size,
+        noheading=noheading,
+        sort=sort,
+        filters=filters,
+        fmt=fmt,
+        external=external,
+        pod=pod,
     )
 
 

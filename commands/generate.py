@@ -1,13 +1,18 @@
-"""`pod generate systemd`: systemd units for a container (pod.systemd)."""
+"""`pod generate systemd`: systemd units for a container or a pod (pod.systemd)."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
 
 from pod.commands import common
+
+if TYPE_CHECKING:
+    from pod.systemd.container_unit import GenerateOptions
 
 generate_app = common.new_typer(help="Generate structured data.", no_args_is_help=True)
 
@@ -27,12 +32,23 @@ def _executable() -> str:
 def _run_value_options() -> frozenset[str]:
     """The `run`/`create` options that take a value (`--name`, `-e`), read from the CLI
     itself: the unit writer must split a create command exactly as `pod run` parses it."""
-    from typer.core import TyperOption
-
     from pod.commands.containers import RUN_CONTEXT, run_command
 
+    return _value_options(run_command, RUN_CONTEXT)
+
+
+def _pod_create_value_options() -> frozenset[str]:
+    """The same for `pod pod create` (a pod's --new unit makes the pod again)."""
+    from pod.commands.pods import create_command
+
+    return _value_options(create_command, {})
+
+
+def _value_options(function: Callable[..., None], context_settings: dict) -> frozenset[str]:
+    from typer.core import TyperOption
+
     app = common.new_typer()
-    app.command("run", context_settings=RUN_CONTEXT)(run_command)
+    app.command("command", context_settings=context_settings)(function)
     command = typer.main.get_command(app)
     return frozenset(
         name
@@ -60,7 +76,7 @@ def _split_env(values: list[str]) -> list[str]:
 
 @generate_app.command("systemd")
 def systemd_command(
-    target: str = typer.Argument(..., metavar="CONTAINER", help="The container."),
+    target: str = typer.Argument(..., metavar="CONTAINER|POD", help="The container or pod."),
     use_name: bool = typer.Option(False, "--name", "-n", help="Use names instead of IDs."),
     files: bool = typer.Option(False, "--files", "-f", help="Write .service files here."),
     new: bool = typer.Option(False, "--new", help="Create a new container on each start."),
@@ -88,14 +104,10 @@ def systemd_command(
     env: list[str] = typer.Option([], "--env", "-e", help="Environment= for the unit."),
     fmt: str = typer.Option(None, "--format", help="Print the units as json."),
 ) -> None:
-    """Generate systemd units for a container."""
-    from pod import __version__
+    """Generate systemd units for a container, or for a pod and its containers."""
     from pod import format as gotemplate
-    from pod.commands.progress import QuietReporter
-    from pod.errors import NoSuchContainerError, PodError, UsageError
-    from pod.store.containers import ContainerStore
-    from pod.store.layout import Layout
-    from pod.systemd import container_unit, units
+    from pod.errors import UsageError
+    from pod.systemd import container_unit
 
     if stop_timeout is not None and time_alias is not None:
         raise UsageError("stop-timeout and time are redundant and cannot be used together")
@@ -111,25 +123,50 @@ def systemd_command(
         wants=list(wants), after=list(after), requires=list(requires), env=_split_env(env),
         pod_prefix=pod_prefix,
     )  # fmt: skip
-    settings = common.settings()
-    layout = Layout(settings.root, settings.runroot)
-    try:
-        record = ContainerStore(layout).lookup(target)
-    except NoSuchContainerError as err:
-        raise PodError(f"{target} does not refer to a container or pod: {err}") from None
-    context = container_unit.UnitContext(_executable(), __version__, layout, units.unix_date())
-    value_options = _run_value_options()
-    unit = container_unit.container_unit(
-        record, options, context, value_options.__contains__, QuietReporter()
-    )
-    output = {unit.service_name: units.render(unit)}
+    output = _units(target, options)
     if files:
         output = {name: _write_unit(name, text) for name, text in output.items()}
     if fmt:
-        print(gotemplate.to_json(output, 1, escape_html=True))  # podman: MarshalIndent, " "
+        # podman: MarshalIndent(map, "", " "), a Go map's keys sorted
+        print(gotemplate.to_json(dict(sorted(output.items())), 1, escape_html=True))
         return
     for text in output.values():
         print(text if not files else text + "\n", end="")
+
+
+def _units(target: str, options: GenerateOptions) -> dict[str, str]:
+    """Service name → unit text: the container's unit, or the pod's and its containers'."""
+    from pod import __version__
+    from pod.commands.progress import QuietReporter
+    from pod.errors import NoSuchContainerError, NoSuchPodError, PodError
+    from pod.pods.members import members
+    from pod.store.containers import ContainerStore
+    from pod.store.layout import Layout
+    from pod.store.pods import PodStore
+    from pod.systemd import container_unit, pod_unit, units
+
+    settings = common.settings()
+    layout = Layout(settings.root, settings.runroot)
+    store = ContainerStore(layout)
+    context = container_unit.UnitContext(_executable(), __version__, layout, units.unix_date())
+    takes_value = _run_value_options().__contains__
+    try:
+        record = store.lookup(target)
+    except NoSuchContainerError as container_error:
+        try:
+            pod = PodStore(layout).lookup(target)
+        except NoSuchPodError as pod_error:
+            raise PodError(
+                f"{target} does not refer to a container or pod: {pod_error}: {container_error}"
+            ) from None
+        made = pod_unit.pod_units(
+            pod, members(store, pod), options, context, takes_value,
+            _pod_create_value_options().__contains__, QuietReporter(),
+        )  # fmt: skip
+    else:
+        made = [container_unit.container_unit(record, options, context, takes_value,
+                                              QuietReporter())]  # fmt: skip
+    return {unit.service_name: units.render(unit) for unit in made}
 
 
 def _write_unit(name: str, text: str) -> str:

@@ -7,15 +7,7 @@ from collections.abc import Callable
 
 import typer
 
-from pod.commands import common
-
-
-def _store():
-    from pod.store.images import ImageStore
-    from pod.store.layout import Layout
-
-    settings = common.settings()
-    return ImageStore(Layout(settings.root, settings.runroot))
+from pod.commands import common, listings
 
 
 def images_command(
@@ -39,47 +31,17 @@ def images_command(
     history: bool = typer.Option(False, "--history", help="Show the names an image has had."),
 ) -> None:
     """List images in local storage."""
-    from pod import format as gotemplate
-    from pod.commands.render import render_rows
-    from pod.errors import UsageError
-    from pod.image.filter import build_filter
-    from pod.image.listing import SORT_KEYS, ImageReporter, images_json, reporters, summary
-    from pod.store.containers import ContainerStore
-
-    if filters and repository:
-        raise UsageError("cannot specify an image and a filter(s)")
-    if sort not in SORT_KEYS:
-        raise UsageError(
-            f'"{sort}" is not a valid field for sorting. Choose from: {", ".join(SORT_KEYS)}'
-        )
-    store = _store()
-    wanted = build_filter(store, filters + ([f"reference={repository}"] if repository else []))
-    users: dict[str, int] = {}
-    for container in ContainerStore(store.layout).list():
-        users[container.image_id] = users.get(container.image_id, 0) + 1
-    summaries = [summary(store, r, users.get(r.id, 0)) for r in store.list() if wanted(r)]
-    rows = reporters(summaries, sort, no_trunc)
-    if quiet and not (fmt is not None and gotemplate.is_json(fmt)):
-        seen: list[str] = []
-        for row in rows:
-            if row.ID() not in seen:
-                seen.append(row.ID())
-        print("\n".join(seen)) if seen else None
-        return
-    columns = [("REPOSITORY", "Repository"), ("TAG", "Tag")]
-    if digests:
-        columns.append(("DIGEST", "Digest"))
-    columns += [("IMAGE ID", "ID"), ("CREATED", "Created"), ("SIZE", "Size")]
-    if history:
-        columns.append(("HISTORY", "History"))
-    render_rows(
-        rows,
-        columns,
-        fmt,
-        noheading,
-        json_rows=[images_json(row.ImageSummary) for row in rows],
-        headers=gotemplate.struct_headers(ImageReporter, {"ID": "IMAGE ID", "ReadOnly": "R/O"}),
-        name="images",
+    listings.images(
+        repository=repository,
+        all_images=all_images,
+        quiet=quiet,
+        no_trunc=no_trunc,
+        digests=digests,
+        noheading=noheading,
+        fmt=fmt,
+        filters=filters,
+        sort=sort,
+        history=history,
     )
 
 
@@ -116,7 +78,7 @@ def tag_command(
     """Add names to a local image."""
     from pod.image import reference, transports
 
-    store = _store()
+    store = common.image_store()
     if transports.has_transport(image):  # oci:DIR, docker-archive:FILE, ...: copied in first
         from pod.commands.progress import reporter_for
         from pod.image.resolve import local_image
@@ -135,7 +97,7 @@ def untag_command(
     """Remove names from a local image (the image stays)."""
     from pod.image import reference
 
-    _store().untag(image, [reference.local_name(name) for name in names or []])
+    common.image_store().untag(image, [reference.local_name(name) for name in names or []])
 
 
 def history_command(
@@ -152,7 +114,7 @@ def history_command(
     from pod.commands.render import render_rows
     from pod.image.inspect import HistoryReporter, history, history_json
 
-    store = _store()
+    store = common.image_store()
     layers = history(store, store.lookup(image))
     if fmt is not None and gotemplate.is_json(fmt):
         # podman writes this one with json.Encoder: one line, HTML escaped
@@ -177,11 +139,11 @@ def inspect_command(
     fmt: str = typer.Option(None, "--format", "-f", help="Format with a Go template or json."),
 ) -> None:
     """Show details of images in podman's JSON shape."""
-    from pod.commands.inspect import print_documents, raise_missing
+    from pod.commands.inspect_output import print_documents, raise_missing
     from pod.errors import NoSuchImageError
     from pod.image.inspect import inspect_image
 
-    store = _store()
+    store = common.image_store()
     documents, missing = [], []
     for name in images:
         try:
@@ -197,7 +159,7 @@ def exists_command(image: str = typer.Argument(..., help="The image.")) -> None:
     from pod.errors import NoSuchImageError
 
     try:
-        _store().lookup(image)
+        common.image_store().lookup(image)
     except NoSuchImageError:
         raise typer.Exit(1) from None
 

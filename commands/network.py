@@ -131,7 +131,7 @@ def inspect_command(
 ) -> None:
     """Show details of networks (podman's JSON)."""
     from pod import format as gotemplate
-    from pod.commands.inspect import print_documents, raise_missing
+    from pod.commands.inspect_output import print_documents, raise_missing
     from pod.errors import NoSuchNetworkError
 
     store = _store()

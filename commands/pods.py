@@ -3,6 +3,7 @@ inspect, top, logs, stats."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -36,11 +37,21 @@ def _each(names: list[str], action: Callable[[str], str], ignore_missing: bool =
         raise errors[-1]
 
 
-def _targets(pods: list[str] | None, all_pods: bool, latest: bool = False) -> list[str]:
+def pod_id_file_option() -> list[str]:
+    return typer.Option([], "--pod-id-file", help="Read the pod ID from the file.")
+
+
+def _targets(
+    pods: list[str] | None, all_pods: bool, latest: bool = False, id_files: list[str] | None = None
+) -> list[str]:
     from pod.errors import UsageError
     from pod.store.layout import Layout
     from pod.store.pods import PodStore
 
+    if id_files:
+        if pods or all_pods or latest:
+            raise UsageError("no arguments are needed with --latest or --pod-id-file")
+        return [common.read_pod_id_file(path) for path in id_files]
     if all_pods or latest:
         if pods:
             raise UsageError("when using the --all or --latest flag, no pods may be named")
@@ -84,6 +95,12 @@ def create_command(
     userns: str = typer.Option(None, "--userns", help="User namespace: keep-id or host."),
     replace: bool = typer.Option(False, "--replace", help="Replace a pod with this name."),
     pod_id_file: str = typer.Option(None, "--pod-id-file", help="Write the pod ID to this file."),
+    infra_conmon_pidfile: str = typer.Option(
+        None, "--infra-conmon-pidfile", help="Write the infra supervisor's PID to this file."
+    ),
+    exit_policy: str = typer.Option(
+        "continue", "--exit-policy", help="When the last container exits: continue or stop."
+    ),
 ) -> None:
     """Create a new empty pod; prints its ID."""
     from pod.commands.progress import reporter_for
@@ -119,6 +136,8 @@ def create_command(
         userns=userns,
         replace=replace,
         create_command=["pod", *sys.argv[1:]],
+        infra_conmon_pidfile=os.path.abspath(infra_conmon_pidfile) if infra_conmon_pidfile else "",
+        exit_policy=exit_policy,
     )
     record = create_pod(settings, options, reporter_for(False))
     if pod_id_file:
@@ -181,6 +200,7 @@ def start_command(
     pods: list[str] = typer.Argument(None, metavar="POD...", help="Pods."),
     all_pods: bool = typer.Option(False, "--all", "-a", help="Start all pods."),
     latest: bool = typer.Option(False, "--latest", "-l", help="The latest pod."),
+    pod_id_file: list[str] = pod_id_file_option(),
 ) -> None:
     """Start one or more pods: the infra container first, then the others."""
     from pod.commands.progress import QuietReporter
@@ -188,7 +208,7 @@ def start_command(
 
     settings = common.settings()
     _each(
-        _targets(pods, all_pods, latest),
+        _targets(pods, all_pods, latest, pod_id_file),
         lambda text: start_pod(settings, text, QuietReporter()).id,
     )
 
@@ -200,6 +220,7 @@ def stop_command(
     all_pods: bool = typer.Option(False, "--all", "-a", help="Stop all pods."),
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing pods."),
     latest: bool = typer.Option(False, "--latest", "-l", help="The latest pod."),
+    pod_id_file: list[str] = pod_id_file_option(),
 ) -> None:
     """Stop one or more pods: their containers, the infra container last."""
     from pod.commands.progress import QuietReporter
@@ -207,7 +228,7 @@ def stop_command(
 
     settings = common.settings()
     _each(
-        _targets(pods, all_pods, latest),
+        _targets(pods, all_pods, latest, pod_id_file),
         lambda text: stop_pod(settings, text, timeout, QuietReporter()).id,
         ignore,
     )
@@ -283,6 +304,7 @@ def rm_command(
     timeout: int = typer.Option(10, "--time", "-t", help="Seconds to wait before SIGKILL."),
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore missing pods."),
     latest: bool = typer.Option(False, "--latest", "-l", help="The latest pod."),
+    pod_id_file: list[str] = pod_id_file_option(),
 ) -> None:
     """Remove one or more pods and their containers (exit 1: no such pod)."""
     from pod.commands.progress import QuietReporter
@@ -292,7 +314,7 @@ def rm_command(
     settings = common.settings()
     try:
         _each(
-            _targets(pods, all_pods, latest),
+            _targets(pods, all_pods, latest, pod_id_file),
             lambda text: remove_pod(settings, text, force, timeout, QuietReporter()),
             ignore,
         )
@@ -346,7 +368,7 @@ def inspect_command(
 ) -> None:
     """Show details of pods; one pod as an object, several as a list (podman 4.3)."""
     from pod import format as gotemplate
-    from pod.commands.inspect import INDENT
+    from pod.commands.inspect_output import INDENT
     from pod.format.json import to_json
     from pod.pods.inspect import inspect_pod
 

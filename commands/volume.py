@@ -218,7 +218,7 @@ def inspect_command(
     fmt: str = typer.Option(None, "--format", "-f", help="Go template or json."),
 ) -> None:
     """Show details of volumes."""
-    from pod.commands.inspect import print_documents, raise_missing
+    from pod.commands.inspect_output import print_documents, raise_missing
     from pod.errors import NoSuchVolumeError
 
     volumes, containers = _stores()

@@ -3,7 +3,8 @@
 A rootful `pod run` on a bridge network forks its bridge worker here, so the worker's slow
 import (pyroute2) and the bridge set-up overlap the CLI's own start-up as well as the
 container's creation: the container then rarely waits for its network. The worker is handed to
-the CLI, which owns it from then on.
+the CLI, which owns it from then on. `ps`, `images` and `inspect` are tried without typer
+first (pod.commands.fastpath).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 
 from pod.util.argv import command_name, network_values
 
+FAST_COMMANDS = ("ps", "images", "inspect")  # pod.commands.fastpath runs them without typer
 _NOT_BRIDGE = ("none", "host", "slirp4netns", "pasta", "container:", "ns:")
 
 
@@ -25,6 +27,12 @@ def wants_bridge_worker(argv: list[str]) -> bool:
 
 
 def main() -> None:
+    if command_name(sys.argv[1:]) in FAST_COMMANDS:
+        from pod.commands import boundary, fastpath
+
+        code = fastpath.run(sys.argv[1:])
+        if code is not None:
+            boundary.exit_now(code)
     worker = None
     if wants_bridge_worker(sys.argv[1:]):
         from pod.network.setup import BridgeWorker

@@ -8,7 +8,6 @@ ever renamed into place after their digest was verified, so a present blob is a 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -33,10 +32,14 @@ SCRATCH_PREFIX = "layer-"
 
 
 def sha256_digest(data: bytes) -> str:
+    import hashlib  # OpenSSL's start-up (~2 ms): only where blobs are written or checked
+
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def file_digest(path: Path) -> str:
+    import hashlib
+
     hasher = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):

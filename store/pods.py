@@ -24,6 +24,8 @@ from pod.store.names import name_problem, resolve
 # podman's namespace names, as --share takes them
 SHAREABLE = ("cgroup", "ipc", "net", "pid", "uts")
 DEFAULT_SHARED = ("ipc", "net", "uts")
+# --exit-policy: what becomes of the pod once its last container has exited (podman's words)
+EXIT_POLICIES = ("continue", "stop")
 
 
 @dataclass

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from pod import events
 from pod.errors import NoSuchVolumeError, PodError, UsageError, VolumeInUseError
-from pod.store.layers import chown_path, remove_trees
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
 from pod.store.names import name_problem
@@ -84,6 +83,8 @@ class VolumeStore:
             )
             self.data_dir(name).mkdir(parents=True, exist_ok=True)
             if owner is not None:
+                from pod.store.layers import chown_path  # the tar and userns code: not for reads
+
                 chown_path(self.data_dir(name), *owner, rootless=rootless)
             atomic_write_json(self._record_file(name), asdict(record))
         events.volume_event(self.layout.runroot, "create", name)
@@ -124,6 +125,8 @@ class VolumeStore:
             )
         with locked(self.lock_path):
             self._record_file(name).unlink(missing_ok=True)
+            from pod.store.layers import remove_trees
+
             remove_trees([self.directory(name)], rootless=rootless)
         events.volume_event(self.layout.runroot, "remove", name)
 

@@ -325,7 +325,7 @@ def inspect_container(
         "ImageDigest": "",
         "ImageName": record.image_name,
         "Rootfs": "",
-        "Pod": "",
+        "Pod": record.pod,  # the pod's full ID ("" for none)
         "ResolvConfPath": _etc_path(paths.resolv_conf),
         "HostnamePath": _etc_path(paths.hostname),
         "HostsPath": _etc_path(paths.hosts),

@@ -11,7 +11,6 @@ from typing import Any
 from pod.config import Settings
 from pod.format import GoFields, GoMap, GoStruct, NilMap, NilSlice, gofield
 from pod.image.defaults import config_section, image_config
-from pod.store import layers
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
 from pod.util.gotime import GoTime
@@ -206,6 +205,8 @@ def history_json(layer: ImageHistoryLayer) -> HistoryJSON:
 def history(store: ImageStore, record: ImageRecord) -> list[ImageHistoryLayer]:
     """Config history entries paired with layer sizes (empty_layer entries have size 0), as
     libimage's History: the image's ID on the newest entry, `<missing>` on the others."""
+    from pod.store import layers  # the layer store's unpacker and tar code: not for `images`
+
     config = image_config(store.blobs, record)
     sizes = [layers.layer_size(store.layout, chain) for chain in record.chain_ids]
     entries = config.get("history") or [{"created": record.created} for _ in sizes]

@@ -56,6 +56,7 @@ def _infra_options(
         userns=options.userns or None,
         pod=record.id,
         infra=True,
+        conmon_pidfile=options.infra_conmon_pidfile or None,
     )
     if shares_net and options.network_mode is not None:
         run.network_mode = options.network_mode
@@ -94,6 +95,7 @@ def create_pod(settings: Settings, options: PodOptions, reporter: Reporter) -> P
             shared=list(options.share) if with_infra else [],
             userns=options.userns or "",
             create_command=list(options.create_command),
+            exit_policy=options.exit_policy,
             add_hosts=list(options.add_hosts),
             dns=list(options.dns),
             dns_search=list(options.dns_search),

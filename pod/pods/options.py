@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pod.errors import UsageError
-from pod.store.pods import DEFAULT_SHARED, SHAREABLE
+from pod.store.pods import DEFAULT_SHARED, EXIT_POLICIES, SHAREABLE
 
 if TYPE_CHECKING:
     from pod.network.modes import NetworkMode
@@ -37,6 +37,8 @@ class PodOptions:
     userns: str | None = None  # None, "keep-id", "host": every container of the pod
     replace: bool = False
     create_command: list[str] = field(default_factory=list)
+    infra_conmon_pidfile: str = ""  # where the infra's supervisor writes its pid (a unit's PIDFile)
+    exit_policy: str = "continue"
 
 
 def parse_share(text: str | None) -> list[str]:
@@ -60,6 +62,10 @@ def parse_share(text: str | None) -> list[str]:
 
 def check(options: PodOptions) -> None:
     """podman's refusals of flags that need an infra container, or its network."""
+    if options.exit_policy not in EXIT_POLICIES:
+        raise UsageError(
+            f'running pod create option: invalid pod exit policy: "{options.exit_policy}"'
+        )
     if options.userns not in (None, "", "keep-id", "host"):
         raise UsageError(f'unsupported --userns "{options.userns}": use keep-id or host')
     if not options.infra or not options.share:

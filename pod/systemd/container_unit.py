@@ -35,7 +35,7 @@ class GenerateOptions:
     template: bool = False
     no_header: bool = False
     container_prefix: str = "container"
-    pod_prefix: str = "pod"  # a pod's own unit (ServiceUnit.required_services), once pods exist
+    pod_prefix: str = "pod"  # a pod's own unit (pod.systemd.pod_unit)
     separator: str = "-"
     restart_policy: str | None = None
     restart_sec: int | None = None
@@ -106,6 +106,8 @@ def _switches(word: str, takes_value: Callable[[str], bool]) -> str:
 
 _DROPPED_WITH_VALUE = ("--cidfile", "--restart", "--sdnotify", "--cgroups")
 _DROPPED = ("--rm",)
+# A pod's units name the pod by the pod unit's own ID file (and PID file) instead.
+POD_FLAGS = ("--pod", "--pod-id-file", "--infra-conmon-pidfile")
 
 
 def _flag_name(word: str) -> str:
@@ -124,9 +126,12 @@ class RunFlags:
     env_names: list[str] = field(default_factory=list)  # -e VAR: the value is the host's
 
 
-def examine_flags(flags: list[str], takes_value: Callable[[str], bool]) -> RunFlags:
+def examine_flags(
+    flags: list[str], takes_value: Callable[[str], bool], in_pod: bool = False
+) -> RunFlags:
     """Drop what the unit sets itself (--rm, --cidfile, --restart, --sdnotify, --cgroups and
-    false forms of -d/--replace) and note the rest, as podman does."""
+    false forms of -d/--replace; in a pod's units --pod and the ID files) and note the rest,
+    as podman does."""
     result = RunFlags(kept=[])
     index = 0
     while index < len(flags):
@@ -152,7 +157,7 @@ def examine_flags(flags: list[str], takes_value: Callable[[str], bool]) -> RunFl
             result.detach = True  # -dit
         if name == "--restart":
             result.restart = value
-        if name in _DROPPED or name in _DROPPED_WITH_VALUE:
+        if name in _DROPPED or name in _DROPPED_WITH_VALUE or (in_pod and name in POD_FLAGS):
             continue
         result.kept += words
     return result
@@ -185,8 +190,10 @@ def container_unit(
     context: UnitContext,
     takes_value: Callable[[str], bool],
     reporter: Reporter,
+    pod_id_file: str = "",
 ) -> units.ServiceUnit:
-    """The unit for one container."""
+    """The unit for one container; `pod_id_file`: the container's pod's (its unit's, with
+    --new), which the container's own --pod gives way to."""
     name_or_id = record.name if options.use_name else record.id
     service = service_name(options, name_or_id, options.container_prefix)
     if not options.new and record.restart_policy not in ("", "no"):
@@ -230,7 +237,9 @@ def container_unit(
         unit.exec_stop = unit.exec_stop_post = units.command_line(stop)  # podman's double space
         unit.pid_file = str(context.layout.container(record.id).shim_pid_file)
         return unit
-    _new_container_commands(unit, record, options, context, takes_value, root, stop_timeout)
+    _new_container_commands(
+        unit, record, options, context, takes_value, root, stop_timeout, pod_id_file
+    )
     return unit
 
 
@@ -242,13 +251,16 @@ def _new_container_commands(
     takes_value: Callable[[str], bool],
     root: list[str],
     stop_timeout: int,
+    pod_id_file: str,
 ) -> None:
     """--new: Type=notify, the container made afresh by `pod run` and removed when stopped."""
     exe = context.executable
     parsed = split_create_command(record.create_command, takes_value, record.id)
-    flags = examine_flags(parsed.flags, takes_value)
-    start = [exe, *parsed.root_flags, "run", f"--cidfile={CONTAINER_ID_FILE}", "--rm",
-             "--sdnotify=conmon"]  # fmt: skip
+    flags = examine_flags(parsed.flags, takes_value, in_pod=bool(pod_id_file))
+    start = [exe, *parsed.root_flags, "run", f"--cidfile={CONTAINER_ID_FILE}", "--rm"]
+    if pod_id_file:
+        start += ["--pod-id-file", pod_id_file]
+    start.append("--sdnotify=conmon")
     if not flags.detach:
         start.append("-d")
     if flags.name and not flags.replace:

@@ -1,13 +1,13 @@
 """systemd service units in the layout `podman generate systemd` (4.3) writes them.
 
 A unit is a ServiceUnit record rendered by `render`; the container units (pod.systemd.
-container_unit) fill it in, and a pod's units fit the same record: the pod's own service lists
-its containers' in `required_services` (Wants= and Before=), each container's binds to the
-pod's with `bound_to` (BindsTo= and After=). Command lines are written as podman writes them:
-each word escaped for systemd (`escape_arg`) and every flag on a continuation line
-(`command_line`), so units compare with podman's line for line. Not written: podman's
-Documentation=man:podman-generate-systemd(1): pod has no such page, and `systemd-analyze
-verify` fails a unit whose documentation page is missing.
+container_unit) fill it in, and a pod's units (pod.systemd.pod_unit) fit the same record: the
+pod's own service lists its containers' in `required_services` (Wants= and Before=), each
+container's binds to the pod's with `bound_to` (BindsTo= and After=). Command lines are
+written as podman writes them: each word escaped for systemd (`escape_arg`) and every flag on
+a continuation line (`command_line`), so units compare with podman's line for line. Not
+written: podman's Documentation=man:podman-generate-systemd(1): pod has no such page, and
+`systemd-analyze verify` fails a unit whose documentation page is missing.
 """
 
 from __future__ import annotations
@@ -95,6 +95,9 @@ class ServiceUnit:
     extra_envs: list[str] = field(default_factory=list)  # one Environment= line, joined
     additional_envs: list[str] = field(default_factory=list)  # an Environment= line each
     bound_to: list[str] = field(default_factory=list)  # a pod's service (BindsTo=, After=)
+    # A pod's own unit: Wants= and Before= its containers' units, written even for a pod with
+    # none (empty lists, as podman writes them).
+    pod: bool = False
     required_services: list[str] = field(default_factory=list)  # a pod's containers
     wants: list[str] = field(default_factory=list)
     after: list[str] = field(default_factory=list)
@@ -110,7 +113,7 @@ def _dependencies(unit: ServiceUnit) -> list[str]:
     if unit.bound_to:
         services = " ".join(f"{name}.service" for name in sorted(unit.bound_to))
         lines += [f"BindsTo={services}", f"After={services}"]
-    if unit.required_services:
+    if unit.pod:
         services = " ".join(f"{name}.service" for name in sorted(unit.required_services))
         lines += [f"Wants={services}", f"Before={services}"]
     if unit.wants or unit.after or unit.requires:

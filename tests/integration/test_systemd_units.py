@@ -224,3 +224,153 @@ def test_rootless_units(rootless_pod, rootless_busybox, rootless_user):
     assert run("ExecStop").returncode == 0
     assert run("ExecStopPost").returncode == 0
     assert rootless_pod("ps", "-a", "-q").stdout == ""
+
+
+# --- a pod's units ------------------------------------------------------------------------
+
+STOPS_ON_TERM = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]
+
+
+def _run_line(argv: list[str]) -> subprocess.CompletedProcess:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, (argv, done.stderr)
+    return done
+
+
+def _pod_names(pod) -> list[str]:
+    return sorted(pod("ps", "--format", "{{.Names}} {{.PodName}}").stdout.splitlines())
+
+
+@VERIFY
+def test_pod_units_start_and_stop_the_pod(pod, busybox, tmp_path):
+    pod("pod", "create", "--name", "web", check=True)
+    pod("create", "--pod", "web", "--name", "app", busybox, *STOPS_ON_TERM, check=True)
+    infra = pod("pod", "inspect", "--format", "{{.InfraContainerID}}", "web").stdout.strip()
+    infra_name = pod("inspect", "--format", "{{.Name}}", infra).stdout.strip()
+    units = tmp_path / "units"
+    units.mkdir()
+    written = pod("generate", "systemd", "--name", "--files", "web", cwd=units, check=True)
+    pod_path, app_path = units / "pod-web.service", units / "container-app.service"
+    assert written.stdout == f"{pod_path}\n{app_path}\n"
+    for path in (pod_path, app_path):
+        verified = _verify(path)
+        assert verified.returncode == 0, verified.stderr
+    pod_text, app_text = pod_path.read_text(), app_path.read_text()
+    assert "\nWants=container-app.service\nBefore=container-app.service\n" in pod_text
+    assert "\nBindsTo=pod-web.service\nAfter=pod-web.service\n" in app_text
+    pod_unit, app_unit = _unit_commands(pod_text), _unit_commands(app_text)
+    _run_line(pod_unit["ExecStart"][0])  # systemd starts the pod's unit first (Before=)
+    pid_file = Path(re.search(r"^PIDFile=(.*)$", pod_text, re.M).group(1))
+    assert int(pid_file.read_text()) == _shim_pid(pod, infra)
+    _run_line(app_unit["ExecStart"][0])
+    assert _pod_names(pod) == sorted([f"{infra_name} web", "app web"])
+    _run_line(app_unit["ExecStop"][0])  # and stops it last (After=, BindsTo=)
+    _run_line(pod_unit["ExecStop"][0])
+    _run_line(pod_unit["ExecStopPost"][0])  # stopped already: nothing to do
+    assert pod("ps", "-q").stdout == ""
+    statuses = pod("ps", "-a", "--format", "{{.Status}}").stdout.splitlines()
+    assert [status.split(" (")[0] for status in statuses] == ["Exited", "Exited"]
+
+
+def _new_pod_units_round(pod, image, workdir: Path, runtime_dir: Path, run, verify, owner=None):
+    """--new units of a pod with one container, generated, verified (`verify(path)`), and their
+    lines run as systemd would run them (`run(argv, env)`: as the store's user, `env` added;
+    `owner`: that user's uid and gid when not root): the pod is made anew by the pod's unit,
+    the container joins it by the pod ID file and tells systemd it is ready, and stopping the
+    units removes both."""
+    pod("pod", "create", "--name", "web", check=True)
+    pod("create", "--pod", "web", "--name", "app", image, *STOPS_ON_TERM, check=True)
+    generated = pod("generate", "systemd", "--new", "--name", "--format", "json", "web")
+    texts = json.loads(generated.stdout)
+    assert list(texts) == ["container-app", "pod-web"]
+    paths = [workdir / f"{name}.service" for name in texts]
+    for path, text in zip(paths, texts.values(), strict=True):
+        path.write_text(text)
+        if owner is not None:
+            os.chown(path, *owner)
+    for path in paths:  # each unit's dependencies are found beside it
+        verified = verify(path)
+        assert verified.returncode == 0, verified.stderr
+    pod("pod", "rm", "-f", "web", check=True)  # the units make the pod and its container anew
+    pod_unit, app_unit = _unit_commands(texts["pod-web"]), _unit_commands(texts["container-app"])
+
+    def line(commands: dict, key: str, index: int = 0, env: dict | None = None):
+        argv = _expand(commands[key][index], runtime_dir, "container-app.service")
+        done = run(argv, env or {})
+        assert done.returncode == 0, (argv, done.stderr)
+        return done
+
+    line(pod_unit, "ExecStartPre", 0)
+    pod_id = line(pod_unit, "ExecStartPre", 1).stdout.strip()
+    assert (runtime_dir / "pod-web.pod-id").read_text() == pod_id
+    line(pod_unit, "ExecStart")
+    infra = pod("pod", "inspect", "--format", "{{.InfraContainerID}} {{.ExitPolicy}}", "web")
+    infra_id, exit_policy = infra.stdout.split()
+    assert exit_policy == "stop"
+    assert int((runtime_dir / "pod-web.pid").read_text()) == _shim_pid(pod, infra_id)
+    notify = NotifySocket(workdir / "notify.sock", owner)
+    line(app_unit, "ExecStartPre")
+    line(app_unit, "ExecStart", env={"NOTIFY_SOCKET": str(notify.path)})
+    notify.close()
+    assert notify.messages == [f"MAINPID={_shim_pid(pod, 'app')}\nREADY=1\n", "BARRIER=1"]
+    assert pod("inspect", "--format", "{{.Pod}}", "app").stdout.strip() == pod_id
+    for commands, key in [(app_unit, "ExecStop"), (app_unit, "ExecStopPost"),
+                          (pod_unit, "ExecStop"), (pod_unit, "ExecStopPost")]:  # fmt: skip
+        line(commands, key)
+    assert pod("pod", "ps", "-q").stdout == "" and pod("ps", "-a", "-q").stdout == ""
+
+
+@VERIFY
+def test_new_pod_units_make_the_pod_afresh(pod, busybox, tmp_path):
+    runtime_dir = tmp_path / "run"
+    runtime_dir.mkdir()
+
+    def run(argv: list[str], env: dict) -> subprocess.CompletedProcess:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, **env})  # fmt: skip
+
+    _new_pod_units_round(pod, busybox, tmp_path, runtime_dir, run, _verify)
+
+
+@pytest.mark.rootless
+@VERIFY
+def test_rootless_new_pod_units(rootless_pod, rootless_busybox, rootless_user):
+    workdir = rootless_user.make_tmpdir("pod-units")
+    runtime_dir = rootless_user.make_tmpdir("pod-units-xdg")
+    user_env = {"XDG_RUNTIME_DIR": str(rootless_user.runtime_dir)}
+
+    def run(argv: list[str], env: dict) -> subprocess.CompletedProcess:
+        return rootless_user.run(*argv, env=env or None, timeout=60)
+
+    def verify(path: Path) -> subprocess.CompletedProcess:
+        return _verify(path, user_env, rootless_user.run)
+
+    owner = (rootless_user.uid, rootless_user.gid)
+    _new_pod_units_round(rootless_pod, rootless_busybox, workdir, runtime_dir, run, verify, owner)
+
+
+def test_generate_for_a_pod_without_infra_and_pod_id_files(pod, tmp_path):
+    """podman 4.3.1's errors; --ignore skips a pod that is gone, not a missing ID file."""
+    pod("pod", "create", "--infra=false", "--name", "bare", check=True)
+    refused = pod("generate", "systemd", "bare")
+    assert (refused.returncode, refused.stderr) == (
+        125,
+        'Error: generating systemd unit files: Pod "bare" has no infra container\n',
+    )
+    missing = tmp_path / "missing"
+    for args, message in [
+        (["pod", "stop", "--ignore", "--pod-id-file", str(missing)],
+         f"reading pod ID file: open {missing}: no such file or directory"),
+        (["pod", "stop", "--pod-id-file", str(missing), "bare"],
+         "no arguments are needed with --latest or --pod-id-file"),
+        (["create", "--pod", "bare", "--pod-id-file", str(missing), "busybox"],
+         "cannot specify both --pod and --pod-id-file"),
+        (["pod", "create", "--exit-policy", "bogus"],
+         'running pod create option: invalid pod exit policy: "bogus"'),
+    ]:  # fmt: skip
+        failed = pod(*args)
+        assert (failed.returncode, failed.stderr) == (125, f"Error: {message}\n"), args
+    gone = tmp_path / "gone"
+    gone.write_text("0" * 64)
+    assert pod("pod", "rm", "--ignore", "-f", "--pod-id-file", str(gone)).returncode == 0
+    assert pod("pod", "rm", "-f", "--pod-id-file", str(gone)).returncode == 1

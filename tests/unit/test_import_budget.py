@@ -109,3 +109,21 @@ def test_the_report_parser_finds_who_imported_what():
     assert heavy_imports(report) == [
         "rich (2 modules, 0.3 ms), imported by pod.commands.render <- pod.commands"
     ]
+
+
+@pytest.mark.parametrize("command", ["ps", "images"])
+def test_listing_commands_run_without_typer(command, tmp_path):
+    """pod.commands.fastpath runs them (typer alone costs ~35 ms); a flag it does not take
+    still goes through typer (`--help` here)."""
+    store = ["--root", str(tmp_path / "root"), "--runroot", str(tmp_path / "runroot")]
+
+    def imported(*args: str) -> set[str]:
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "pod", *store, command, *args],
+            capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        return {entry.top for entry in parse_importtime(done.stderr)}
+
+    assert "typer" not in imported("--format", "{{.ID}}")
+    assert "typer" in imported("--help")

@@ -215,6 +215,7 @@ def test_pod_units_fit_the_same_record():
         "pod-p",
         "/run/pod",
         "/usr/bin/pod pod start p",
+        pod=True,
         required_services=["container-b", "container-a"],
         header=False,
     )

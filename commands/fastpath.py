@@ -1,0 +1,112 @@
+"""`pod ps`, `pod images` and `pod inspect` without typer: importing typer and building its
+click commands costs ~35 ms, more than these commands' own work. The flags come from
+commands/fastpath_table.py, generated from the typer CLI; anything this small parser does not
+take exactly as click would (`--help`, unknown or malformed flags, `--flag=value` on a boolean,
+`--`, grouped short options that take values) goes to the typer CLI instead, which then parses,
+helps and errs as always. The bodies are the same functions the typer commands call.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pod.commands import boundary, common
+from pod.commands.fastpath_table import COMMANDS, ROOT_DEFAULTS, ROOT_FLAGS
+
+
+class _Unhandled(Exception):
+    """This command line is the typer CLI's to parse."""
+
+
+def _take(flags: dict, values: dict, argv: list[str], at: int) -> int:
+    """Parse the flag at argv[at] into `values`; the index after it."""
+    word = argv[at]
+    name, equals, inline = word.partition("=") if word.startswith("--") else (word, "", "")
+    if not word.startswith("--") and len(word) > 2:  # -aq: booleans only
+        for letter in word[1:]:
+            spec = flags.get(f"-{letter}")
+            if spec is None or spec[1] != "true":
+                raise _Unhandled
+            values[spec[0]] = True
+        return at + 1
+    spec = flags.get(name)
+    if spec is None:
+        raise _Unhandled
+    param, kind = spec
+    if kind in ("true", "false"):
+        if equals:
+            raise _Unhandled
+        values[param] = kind == "true"
+        return at + 1
+    if equals:
+        value, after = inline, at + 1
+    elif at + 1 < len(argv):
+        value, after = argv[at + 1], at + 2
+    else:
+        raise _Unhandled
+    if kind == "multi":
+        values.setdefault(param, []).append(value)
+    elif kind == "int":
+        try:
+            values[param] = int(value)
+        except ValueError:
+            raise _Unhandled from None
+    else:
+        values[param] = value
+    return after
+
+
+def parse(argv: list[str]) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+    """(command, root options, command parameters) as the typer CLI would give them, or None
+    when the command line is not one this parser takes."""
+    try:
+        root: dict[str, Any] = {}
+        at = 0
+        while at < len(argv) and argv[at].startswith("-"):
+            at = _take(ROOT_FLAGS, root, argv, at)
+        if at >= len(argv) or argv[at] not in COMMANDS:
+            return None
+        name, spec = argv[at], COMMANDS[argv[at]]
+        params: dict[str, Any] = {}
+        positional: list[str] = []
+        at += 1
+        while at < len(argv):
+            word = argv[at]
+            if word == "--":
+                return None
+            if word.startswith("-") and word != "-":
+                at = _take(spec["flags"], params, argv, at)
+            else:
+                positional.append(word)
+                at += 1
+        for param, nargs, required in spec["arguments"]:
+            if nargs == -1:
+                params[param], positional = positional, []
+            elif positional:
+                params[param] = positional.pop(0)
+            if required and not params.get(param):
+                return None
+        if positional:
+            return None
+    except _Unhandled:
+        return None
+    if root.get("log_level", "warn") not in common.LOG_LEVELS:
+        return None
+    return name, {**ROOT_DEFAULTS, **root}, {**spec["defaults"], **params}
+
+
+def run(argv: list[str]) -> int | None:
+    """The command's exit code, or None: the typer CLI is to run this command line."""
+    parsed = parse(argv)
+    if parsed is None:
+        return None
+    name, root, params = parsed
+    module, function = COMMANDS[name]["body"]
+
+    def command() -> None:
+        common.apply_root_options(**root)
+        getattr(importlib.import_module(module), function)(**params)
+
+    common.remember_command_line(argv)
+    return boundary.guarded(command)

@@ -1,0 +1,95 @@
+"""pod.commands.fastpath parses `ps`, `images` and `inspect` exactly as the typer CLI does, or
+hands the command line to it: checked against click's own parse of the same argv."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import typer
+
+from pod.commands import cli, fastpath, fastpath_table
+
+GENERATOR = Path(__file__).resolve().parents[2] / "tools" / "fastpath_table.py"
+ROOT = ["--root", "/tmp/r", "--runroot", "/tmp/rr"]
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("fastpath_table_generator", GENERATOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_checked_in_table_is_what_the_typer_cli_declares():
+    """Regenerate with `python tools/fastpath_table.py` after changing these commands' flags."""
+    current = _generator().tables()
+    assert current["ROOT_FLAGS"] == fastpath_table.ROOT_FLAGS
+    assert current["ROOT_DEFAULTS"] == fastpath_table.ROOT_DEFAULTS
+    assert current["COMMANDS"] == fastpath_table.COMMANDS
+
+
+def _plain(params: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
+def click_parse(argv: list[str]) -> tuple[str, dict, dict]:
+    """What typer's click commands make of argv: (command, root params, command params)."""
+    name = next(word for word in argv if word in fastpath_table.COMMANDS)
+    group = typer.main.get_command(cli.build_app(cli.MODULES_FOR[name]))
+    context = group.make_context("pod", list(argv))  # context.args: what follows the command
+    sub = group.commands[name].make_context(name, context.args, parent=context)
+    root = _plain(context.params)
+    root.pop("version")
+    return name, root, _plain(sub.params)
+
+
+ACCEPTED = [
+    ["ps"],
+    ["ps", "-a"],
+    ["ps", "-aq", "--no-trunc"],
+    ["ps", "-n", "3", "--format", "{{.ID}}", "--filter", "status=exited", "-f", "name=x"],
+    ["ps", "--last=-1", "--sort", "names", "--size", "--pod", "--external", "--noheading"],
+    ["ps", "--format=json", "-l"],
+    ["images"],
+    ["images", "busybox", "-a", "--digests", "--history", "-n"],
+    ["images", "--sort=size", "--filter", "dangling=true", "-q", "--format", "table {{.ID}}"],
+    ["inspect", "a"],
+    ["inspect", "a", "b", "--type", "image", "-f", "{{.Id}}"],
+    ["inspect", "-t", "container", "a", "--format=json"],
+    ["--log-level", "error", "--storage-opt", "overlay.mountopt=x", "--noout", "images", "-q"],
+    ["--runtime-flag", "debug", "--cgroup-manager=cgroupfs", "--events-backend", "none", "ps"],
+    ["--volumepath", "/v", "--default-mounts-file", "/m", "--storage-driver", "vfs", "ps"],
+]
+
+
+@pytest.mark.parametrize("argv", ACCEPTED, ids=[" ".join(a) for a in ACCEPTED])
+def test_the_same_parameters_as_click(argv):
+    argv = [*ROOT, *argv]
+    assert fastpath.parse(argv) == click_parse(argv)
+
+
+HANDED_OVER = [
+    ["ps", "--help"],
+    ["ps", "-h"],
+    ["ps", "--bogus"],
+    ["ps", "-n"],  # its value missing: click's error
+    ["ps", "-n", "x"],  # not an int: click's error
+    ["ps", "--all=true"],  # a boolean with a value: pod.commands.boolflags' forms
+    ["ps", "-af", "x"],  # a value option in a group
+    ["ps", "--", "x"],
+    ["ps", "extra"],
+    ["images", "a", "b"],
+    ["inspect"],  # its required argument missing
+    ["--log-level", "loud", "ps"],  # podman's own message, from the root callback
+    ["--version"],
+    ["-v", "ps"],
+    ["run", "busybox"],
+    [],
+]
+
+
+@pytest.mark.parametrize("argv", HANDED_OVER, ids=[" ".join(a) or "nothing" for a in HANDED_OVER])
+def test_what_it_does_not_take_goes_to_typer(argv):
+    assert fastpath.parse([*ROOT, *argv]) is None
