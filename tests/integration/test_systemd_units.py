@@ -228,8 +228,6 @@ def test_rootless_units(rootless_pod, rootless_busybox, rootless_user):
 
 # --- a pod's units ------------------------------------------------------------------------
 
-STOPS_ON_TERM = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]
-
 
 def _run_line(argv: list[str]) -> subprocess.CompletedProcess:
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
@@ -244,7 +242,7 @@ def _pod_names(pod) -> list[str]:
 @VERIFY
 def test_pod_units_start_and_stop_the_pod(pod, busybox, tmp_path):
     pod("pod", "create", "--name", "web", check=True)
-    pod("create", "--pod", "web", "--name", "app", busybox, *STOPS_ON_TERM, check=True)
+    pod("create", "--pod", "web", "--name", "app", busybox, *IDLE, check=True)
     infra = pod("pod", "inspect", "--format", "{{.InfraContainerID}}", "web").stdout.strip()
     infra_name = pod("inspect", "--format", "{{.Name}}", infra).stdout.strip()
     units = tmp_path / "units"
@@ -279,7 +277,7 @@ def _new_pod_units_round(pod, image, workdir: Path, runtime_dir: Path, run, veri
     the container joins it by the pod ID file and tells systemd it is ready, and stopping the
     units removes both."""
     pod("pod", "create", "--name", "web", check=True)
-    pod("create", "--pod", "web", "--name", "app", image, *STOPS_ON_TERM, check=True)
+    pod("create", "--pod", "web", "--name", "app", image, *IDLE, check=True)
     generated = pod("generate", "systemd", "--new", "--name", "--format", "json", "web")
     texts = json.loads(generated.stdout)
     assert list(texts) == ["container-app", "pod-web"]
