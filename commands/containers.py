@@ -57,7 +57,9 @@ def run_command(
     device_cgroup_rule: list[str] = typer.Option(
         [], "--device-cgroup-rule", help="Allow devices: 'c|b|a MAJOR:MINOR rwm'."
     ),
-    userns: str = typer.Option(None, "--userns", help="User namespace: keep-id or host."),
+    userns: str = typer.Option(
+        None, "--userns", help="User namespace: keep-id, nomap, auto[:OPTIONS] or host."
+    ),
     init: bool = typer.Option(False, "--init", help="Run an init (catatonit/tini) as PID 1."),
     init_path: str = typer.Option(None, "--init-path", help="Path of the init binary."),
     label: list[str] = typer.Option([], "--label", "-l", help="Set metadata labels."),

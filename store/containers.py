@@ -122,6 +122,11 @@ class ContainerRecord:
     # Rootless id maps for the shim's user namespace: {"uid_map": [[inside, outside, count], ...],
     # "gid_map": [...]}; empty: 0 → the user, 1.. → the user's /etc/subuid and /etc/subgid ranges.
     userns: dict[str, list] = field(default_factory=dict)
+    # --userns=nomap|auto: the container's own maps as podman's IDMappings ({"UidMap":
+    # ["0:1:1024"], "GidMap": [...]}): host ids rootful, ids of the user's namespace rootless.
+    # auto's range is taken while a record holds it (pod.container.userns_modes).
+    idmappings: dict[str, list[str]] = field(default_factory=dict)
+    userns_mode: str = ""  # --userns as given ("", host, keep-id, nomap, auto[:...]): inspect
     # For inspect (Config.Entrypoint/Cmd/User, HostConfig.CapAdd/CapDrop): the flags as given.
     entrypoint: list[str] = field(default_factory=list)
     cmd: list[str] = field(default_factory=list)

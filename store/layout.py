@@ -249,6 +249,11 @@ class Layout:
     def layer_meta(self, chain_id: str) -> Path:
         return self.layer_dir(chain_id) / LAYER_META
 
+    def layer_mapped(self, chain_id: str, key: str) -> Path:
+        """A copy of the layer's diff with its owners moved by one id mapping (rootless
+        --userns=nomap|auto): <layer>/mapped/<key>; removed with the layer."""
+        return self.layer_dir(chain_id) / "mapped" / key
+
     @property
     def layer_scratch_root(self) -> Path:
         """Layers being made or removed; empty unless one is (or a killed writer left one),

@@ -9,6 +9,7 @@ subordinate ids it can. The request (JSON on stdin) is a list of operations:
                                                             → LayerDiff fields
   {"op": "volume-export", "data", "out"}                    → {}
   {"op": "volume-import", "archive", "data"}                → {}
+  {"op": "map-layer", "diff", "mapped", "uids", "gids"}     → {"path"}  (store.mapped_layers)
 As a session worker (`--session`) it answers one "unpack" (with "rootless": rootful pulls use it
 too, without a namespace, to unpack on another core) reading the blob from the fd sent with the
 request: a pull unpacks a layer while it downloads (store.layers.ensure_layer's feed).
@@ -27,9 +28,10 @@ from typing import IO, Any
 from pod.errors import PodError
 from pod.store.layer_diff import write_layer
 from pod.store.layers import extract_layer, unpack_layer
+from pod.store.mapped_layers import ensure_copy
 from pod.store.safepath import chown_tree, remove_tree
 from pod.store.volume_archive import write_tar
-from pod.util.userns import SESSION_FLAG, serve_session, worker_main
+from pod.util.userns import SESSION_FLAG, IdMapLine, serve_session, worker_main
 
 
 def _run(op: dict[str, Any], stream: IO[bytes] | None = None) -> dict[str, Any]:
@@ -65,6 +67,10 @@ def _run(op: dict[str, Any], stream: IO[bytes] | None = None) -> dict[str, Any]:
     if op["op"] == "volume-import":
         extract_layer(Path(op["archive"]), Path(op["data"]), rootless=True)
         return {}
+    if op["op"] == "map-layer":
+        uids, gids = (tuple(IdMapLine(*line) for line in op[kind]) for kind in ("uids", "gids"))
+        path = ensure_copy(Path(op["diff"]), Path(op["mapped"]), uids, gids)
+        return {"path": str(path)}
     raise PodError(f"unpack worker: unknown operation {op['op']!r}")
 
 

@@ -256,12 +256,31 @@ def read_facts(layout: Any, store: Any, record: Any, name: str) -> ContainerFact
         name=name,
         directory=str(directory),
         workdir=process.get("cwd", "/"),
-        user=(int(user.get("uid", 0)), int(user.get("gid", 0))),
+        user=_user_outside(
+            config, record.rootless, int(user.get("uid", 0)), int(user.get("gid", 0))
+        ),
         binds=binds,
         rootless=record.rootless,
         pid=state.pid if running else 0,
         shim_pid=state.shim_pid if running else 0,
     )
+
+
+def _user_outside(config: dict, rootless: bool, uid: int, gid: int) -> tuple[int, int]:
+    """The process user as the rootless worker (root of the shim's namespace) writes it: a
+    container with a namespace nested in the shim's (--userns=keep-id, nomap, auto) has its
+    ids moved by the bundle's maps; otherwise they are the shim namespace's already."""
+    linux = config.get("linux") or {}
+    if not rootless or not linux.get("uidMappings"):
+        return uid, gid
+
+    def outside(lines: list[dict], value: int) -> int:
+        for line in lines:
+            if line["containerID"] <= value < line["containerID"] + line["size"]:
+                return line["hostID"] + value - line["containerID"]
+        return value
+
+    return outside(linux["uidMappings"], uid), outside(linux.get("gidMappings") or [], gid)
 
 
 def container_path(path: str, workdir: str) -> str:

@@ -24,6 +24,7 @@ from pod.container import (
     seccomp_profile,
     secret_files,
     spec,
+    userns_modes,
     volume_mounts,
 )
 from pod.container import user as passwd
@@ -168,8 +169,10 @@ def _for_platform(layout: Layout, image: ImageRecord, platform: str) -> bool:
     return have[: len(wanted)] == wanted
 
 
-def _userns(options: RunOptions, rootless: bool) -> spec.UsernsMapping | None:
-    """The maps for the user namespace a rootless container's shim lives in."""
+def _userns(
+    options: RunOptions, rootless: bool, allocated: spec.UsernsMapping | None = None
+) -> spec.UsernsMapping | None:
+    """The maps of the container's user namespace (host ids); `allocated`: --userns=auto's."""
     mapping = current_mapping()
     return spec.userns_mapping(
         options,
@@ -178,21 +181,36 @@ def _userns(options: RunOptions, rootless: bool) -> spec.UsernsMapping | None:
         os.getegid(),
         mapping.uids.ranges,
         mapping.gids.ranges,
+        allocated,
     )
 
 
 def _nested_userns(
     options: RunOptions, rootless: bool, userns: spec.UsernsMapping | None
 ) -> tuple[spec.UsernsMapping | None, spec.UsernsMapping | None]:
-    """(the shim's namespace, the one the runtime nests in it): rootless --userns=keep-id gets
-    a namespace of its own inside the user's default one, as podman does, so its shim, its
-    network namespace and the rootless network namespace of pod networks are the default
-    namespace's, as every other rootless container's."""
-    if not (rootless and options.userns == "keep-id") or userns is None:
+    """(the shim's namespace, the one the runtime nests in it): rootless --userns=keep-id,
+    nomap and auto get a namespace of their own inside the user's default one, as podman
+    does, so its shim, its network namespace and the rootless network namespace of pod
+    networks are the default namespace's, as every other rootless container's."""
+    nested = userns_modes.mode(options) in ("keep-id", "nomap", "auto")
+    if not (rootless and nested) or userns is None:
         return userns, None
     default = _userns(replace(options, userns=None), rootless)
     assert default is not None
     return default, spec.nested_mapping(userns, default)
+
+
+def _own_maps(
+    options: RunOptions,
+    rootless: bool,
+    userns: spec.UsernsMapping | None,
+    nested: spec.UsernsMapping | None,
+) -> spec.UsernsMapping | None:
+    """A nomap or auto container's maps as its record keeps them: relative to the user's
+    namespace rootless (the runtime's nested one), host ids rootful; None for other modes."""
+    if userns_modes.mode(options) not in ("nomap", "auto"):
+        return None
+    return nested if rootless else userns
 
 
 def _shim_maps(userns: spec.UsernsMapping | None) -> dict[str, list]:
@@ -304,6 +322,7 @@ def _record(
         security_opt=list(options.security_opt),
         devices=[[d.host_path, d.container_path, d.permissions] for d in options.devices],
         group_add=list(options.group_add),
+        userns_mode=options.userns or "",
         volumes_from=list(options.volumes_from),
         timeout=options.timeout,
         conmon_pidfile=options.conmon_pidfile or "",
@@ -484,7 +503,7 @@ def _chown_for_user(
     if not sources:
         return
     uid, gid = user.uid, user.gid
-    if nested is not None:  # the ids as the shim's namespace, the runtime's parent, has them
+    if nested is not None:  # the ids as the shim's namespace (rootful: the host) has them
         uid, gid = spec.outside_id(nested.uids, uid), spec.outside_id(nested.gids, gid)
     if not settings.rootless:
         for source in sources:
@@ -545,7 +564,8 @@ def _write_bundle(
 ) -> None:
     paths = layout.container(record.id)
     layer_dirs = [layout.layer_diff(chain) for chain in reversed(image.chain_ids)]
-    userns = _userns(options, settings.rootless)
+    allocated = userns_modes.allocate_auto(settings, store, record, options, layer_dirs, reporter)
+    userns = _userns(options, settings.rootless, allocated)
     try:
         user = passwd.resolve_user(
             layer_dirs,
@@ -562,7 +582,10 @@ def _write_bundle(
         layout, store, record.id, options, defaults, settings.default_mounts_file
     )
     shim_userns, nested_userns = _nested_userns(options, settings.rootless, userns)
-    _chown_for_user(settings, mounts, user, nested_userns)
+    own = _own_maps(options, settings.rootless, userns, nested_userns)
+    if own is not None:
+        userns_modes.note(record, own)
+    _chown_for_user(settings, mounts, user, nested_userns or own)
     network = _network(settings, layout, store, record, options, defaults, reporter)
     files = etc_files.write_all(
         paths.directory,
@@ -609,6 +632,9 @@ def _write_bundle(
         path.mkdir(exist_ok=True)
     # The rootfs's / is the upper dir's (overlay): the image's, as containers/storage does.
     paths.upper.chmod(root_dir_mode(layout, image.top_layer))
+    if own is not None:
+        fresh = [m["source"] for m in mounts if m.get("volume") and m.get("copy_up")]
+        userns_modes.prepare_rootfs(settings, layout, record.id, image.chain_ids, own, fresh)
     atomic_write(paths.config, spec.to_json(config))
     record.mounts = mounts
     record.volumes = volume_names

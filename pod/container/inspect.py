@@ -201,7 +201,8 @@ def _host_config(record: ContainerRecord, spec: dict, log_path: str) -> dict[str
         "SecurityOpt": list(record.security_opt),
         "Tmpfs": _tmpfs(record),
         "UTSMode": modes.uts.describe("uts"),
-        "UsernsMode": "",
+        "UsernsMode": _userns_mode(record),
+        **({"IDMappings": _id_mappings(record)} if record.idmappings else {}),
         "ShmSize": 65536000,
         "Runtime": "oci",
         "ConsoleSize": [0, 0],
@@ -367,3 +368,19 @@ def inspect_container(
 def _etc_path(path: Path) -> str:
     """The host file bound over its /etc file, when create wrote one (pod.container.etc_files)."""
     return str(path) if path.is_file() else ""
+
+
+def _userns_mode(record: ContainerRecord) -> str:
+    """HostConfig.UsernsMode as podman 4.3.1 fills it: "private" for a namespace of the
+    container's own (keep-id, nomap, and auto rootful: its spec's userns mode), "" otherwise
+    (rootless auto included, which podman leaves unset)."""
+    mode = record.userns_mode.partition(":")[0]
+    if mode in ("keep-id", "nomap") or (mode == "auto" and not record.rootless):
+        return "private"
+    return ""
+
+
+def _id_mappings(record: ContainerRecord) -> GoFields:
+    """podman's IDMappingOptions as inspect shows them: UidMap, then GidMap."""
+    maps = record.idmappings
+    return GoFields({"UidMap": maps.get("UidMap", []), "GidMap": maps.get("GidMap", [])}, {})

@@ -19,13 +19,14 @@ import shutil
 import stat
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pod.runtime import syscalls
 from pod.store import mount_counts
 from pod.store.containers import ContainerRecord
-from pod.store.layout import ContainerPaths, Layout
+from pod.store.layout import LAYER_DIFF, ContainerPaths, Layout
 
 OVERLAY = "overlay"
 FUSE_OVERLAYFS = "fuse-overlayfs"
@@ -97,10 +98,11 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
     if mount_counts.held(ContainerPaths(directory).mount_counts) and os.path.ismount(merged):
         return mounted_driver(merged)
     overlay = OverlaySettings(record.mount_program, record.overlay_mountopt)
-    lowers = [layout.layer_diff(chain_id) for chain_id in reversed(record.layers)]  # top first
-    driver = mount_layers(
-        lowers, directory, driver=record.storage_driver, rootless=record.rootless, overlay=overlay
-    )
+    with _image_lowers(layout, record, directory) as lowers:
+        driver = mount_layers(
+            lowers, directory, driver=record.storage_driver, rootless=record.rootless,
+            overlay=overlay,
+        )  # fmt: skip
     try:
         for entry in record.mounts:
             if entry.get("type") == "image":
@@ -122,6 +124,30 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
         unmount(directory, force=True)
         raise
     return driver
+
+
+@contextlib.contextmanager
+def _image_lowers(layout: Layout, record: ContainerRecord, directory: Path) -> Iterator[list[Path]]:
+    """The rootfs's lower dirs, top first: the image's layers, or, for a container with maps
+    of its own (--userns=nomap|auto), their copies with owners moved (rootless,
+    store.mapped_layers) or the layers mounted idmapped for the mount made in the block
+    (rootful, pod.container.idmapped)."""
+    chains = list(reversed(record.layers))
+    if not record.idmappings:
+        yield [layout.layer_diff(chain) for chain in chains]
+        return
+    from pod.store import mapped_layers
+
+    uids = mapped_layers.parse_lines(record.idmappings.get("UidMap", []))
+    gids = mapped_layers.parse_lines(record.idmappings.get("GidMap", []))
+    if record.rootless:
+        key = mapped_layers.mapping_key(uids, gids)
+        yield [layout.layer_mapped(chain, key) / LAYER_DIFF for chain in chains]
+        return
+    from pod.container.idmapped import idmapped_lowers
+
+    with idmapped_lowers([layout.layer_diff(c) for c in chains], directory, uids, gids) as lowers:
+        yield lowers
 
 
 def mounted_driver(merged: Path) -> str:

@@ -214,6 +214,20 @@ def nested_mapping(mapping: UsernsMapping, parent: UsernsMapping) -> UsernsMappi
     )
 
 
+def compose(lines: Sequence[IdMapLine], outer: Sequence[IdMapLine]) -> tuple[IdMapLine, ...]:
+    """`lines` (container ids → ids of a namespace) followed through `outer` (that namespace's
+    ids → host ids): container ids → host ids. Ids `outer` leaves out are dropped."""
+    out = []
+    for line in lines:
+        for up in outer:
+            low = max(line.outside, up.inside)
+            high = min(line.outside + line.count, up.inside + up.count)
+            if low < high:
+                out.append(IdMapLine(line.inside + low - line.outside, up.outside + low - up.inside,
+                                     high - low))  # fmt: skip
+    return tuple(sorted(out, key=lambda m: m.inside))
+
+
 def userns_mapping(
     options: RunOptions,
     rootless: bool,
@@ -221,30 +235,42 @@ def userns_mapping(
     gid: int,
     subuid: Sequence[SubIdRange],
     subgid: Sequence[SubIdRange],
+    allocated: UsernsMapping | None = None,
 ) -> UsernsMapping | None:
-    """The maps of the user namespace the engine makes for a container; None: no namespace.
+    """The maps (container ids → host ids) of a container's user namespace; None: none.
 
     Rootless: 0 → the user, 1.. → the subordinate ranges (no ranges: the user alone); with
     `--userns=keep-id` the user keeps its own ids inside and runs as them unless -u / the
-    image's USER says otherwise; `--userns=host` keeps the default (the user's namespace, as
-    podman). Rootful: None (the host's ids); keep-id is rootless only, as in podman.
+    image's USER says otherwise; `--userns=nomap` maps 0.. to the subordinate ranges and
+    leaves the user out; `--userns=host` keeps the default (the user's namespace, as podman).
+    `--userns=auto` is the range carved for the container (pod.container.idranges), given as
+    `allocated`: host ids rootful, ids of the user's namespace rootless. Rootful otherwise:
+    None (the host's ids); keep-id and nomap are rootless only, as in podman.
     """
-    if options.userns == "keep-id":
+    mode = (options.userns or "").partition(":")[0]
+    if mode in ("keep-id", "nomap"):
         if not rootless:
-            raise PodError("keep-id is only supported in rootless mode")
+            raise PodError(f"{mode} is only supported in rootless mode")
         if not subuid or not subgid:
             raise PodError(
-                "keep-id requires additional UIDs or GIDs defined in /etc/subuid and "
+                f"{mode} requires additional UIDs or GIDs defined in /etc/subuid and "
                 "/etc/subgid to function correctly"
             )
+    if mode == "keep-id":
         return UsernsMapping(_keep_id_map(uid, subuid), _keep_id_map(gid, subgid), f"{uid}:{gid}")
-    mode = (options.userns or "").partition(":")[0]
-    if mode == "nomap" and not rootless:
-        raise PodError("nomap is only supported in rootless mode")
-    if mode in ("nomap", "auto"):
-        raise PodError(
-            f"--userns={mode} is not supported by pod: the image's files would have to belong to "
-            "the ids it maps (podman chowns a copy of the layers); use the default or keep-id"
+    if mode == "nomap":
+        return UsernsMapping(
+            tuple(_subordinate(subuid, 0, 0, sum(r.count for r in subuid))),
+            tuple(_subordinate(subgid, 0, 0, sum(r.count for r in subgid))),
+        )
+    if mode == "auto":
+        if allocated is None:
+            raise PodError("--userns=auto needs the range allocated for the container")
+        if not rootless:
+            return allocated
+        return UsernsMapping(
+            compose(allocated.uids, _default_map(uid, subuid)),
+            compose(allocated.gids, _default_map(gid, subgid)),
         )
     if mode not in ("", "host"):
         raise PodError(f"unsupported --userns mode {options.userns!r}: use keep-id or host")

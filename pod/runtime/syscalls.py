@@ -122,6 +122,43 @@ def umount2(target: str, flags: int) -> None:
     check(libc.umount2(_b(target), flags), f"umount {target}")
 
 
+_SYS_OPEN_TREE, _SYS_MOVE_MOUNT, _SYS_MOUNT_SETATTR = 428, 429, 442  # the same on every arch
+_AT_FDCWD, _AT_EMPTY_PATH, _AT_RECURSIVE = -100, 0x1000, 0x8000
+_OPEN_TREE_CLONE, _MOVE_MOUNT_F_EMPTY_PATH, _MOUNT_ATTR_IDMAP = 1, 0x4, 0x100000
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    ]
+
+
+def idmapped_mount(source: str, target: str, userns_fd: int) -> None:
+    """Mount a copy of `source` (not recursive) at `target`, its files' owners seen through
+    the user namespace `userns_fd`'s maps (on-disk id N shows as the id N maps to): open_tree,
+    mount_setattr(MOUNT_ATTR_IDMAP), move_mount. Needs privilege over `source`'s filesystem."""
+    fd = check(
+        libc.syscall(_SYS_OPEN_TREE, _AT_FDCWD, _b(source), _OPEN_TREE_CLONE | os.O_CLOEXEC),
+        f"open_tree {source}",
+    )
+    try:
+        attr = _MountAttr(_MOUNT_ATTR_IDMAP, 0, 0, userns_fd)
+        check(
+            libc.syscall(_SYS_MOUNT_SETATTR, fd, b"", _AT_EMPTY_PATH, ctypes.byref(attr),
+                         ctypes.c_size_t(ctypes.sizeof(attr))),
+            f"mount_setattr {source}",
+        )  # fmt: skip
+        check(
+            libc.syscall(_SYS_MOVE_MOUNT, fd, b"", _AT_FDCWD, _b(target), _MOVE_MOUNT_F_EMPTY_PATH),
+            f"move_mount {target}",
+        )
+    finally:
+        os.close(fd)
+
+
 def pivot_root(new_root: str, put_old: str) -> None:
     check(libc.syscall(_SYS_PIVOT_ROOT, _b(new_root), _b(put_old)), "pivot_root")
 

@@ -129,6 +129,10 @@ def finish_container(
         events.container_event(layout.runroot, record, "remove")
     elif problems and not error:
         update_state(store, record.id, error="; ".join(problems))
+    if record.pod and not record.infra and not never_started:
+        from pod.pods.exit_policy import stop_if_only_infra_remains
+
+        stop_if_only_infra_remains(layout, store, record)
 
 
 def finish_as_client(layout: Layout, container_id: str, code: int, error: str) -> str:

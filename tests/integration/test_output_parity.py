@@ -703,3 +703,17 @@ def test_rootless_port_in_use(rootless_pod, rootless_podman, rootless_image):
         theirs = rootless_podman("run", "-d", "-p", f"{port}:80", rootless_image, "true")
         assert ours.returncode == theirs.returncode == 126, (ours.stderr, theirs.stderr)
         assert "address already in use" in ours.stderr
+
+
+@pytest.mark.parametrize("policy", ["stop", "continue"])
+def test_a_pods_exit_policy(pod, podman, image, policy):
+    """--exit-policy=stop: the last member's exit stops the infra and so the pod (podman's
+    stopIfOnlyInfraRemains); continue: the infra keeps the pod up."""
+    statuses = []
+    for engine in (pod, podman):
+        engine("pod", "create", "--name", "ep", "--exit-policy", policy, check=True)
+        engine("run", "--pod", "ep", image, "true", check=True)
+        listed = engine("pod", "ps", "--format", "{{.Name}} {{.Status}}", check=True).stdout
+        statuses.append(listed)
+        engine("pod", "rm", "-f", "ep", check=True)
+    assert statuses[0] == statuses[1] == ("ep Exited\n" if policy == "stop" else "ep Degraded\n")

@@ -281,15 +281,32 @@ def test_keep_id():
     check_golden("keep_id", config)
 
 
-@pytest.mark.parametrize("mode", ["nomap", "auto", "auto:size=500"])
-def test_userns_modes_pod_cannot_map_refused(mode):
-    """nomap and auto need the image's files chowned to the ids they map: refused, never run
-    with root's files showing as another user (rootful nomap: podman's own message)."""
-    with pytest.raises(PodError, match="not supported by pod"):
-        spec.userns_mapping(opts(userns=mode), True, 1000, 1000, SUBIDS, SUBIDS)
-    rootful = "only supported in rootless mode" if mode == "nomap" else "not supported by pod"
-    with pytest.raises(PodError, match=rootful):
-        spec.userns_mapping(opts(userns=mode), False, 0, 0, SUBIDS, SUBIDS)
+def test_nomap_leaves_the_user_out():
+    """nomap: container ids from 0 take the subordinate ids; the user's own id is not mapped
+    (podman's GetNoMapMapping); rootless only, with podman's message."""
+    mapping = spec.userns_mapping(opts(userns="nomap"), True, 1000, 1000, SUBIDS, SUBIDS)
+    assert mapping is not None and mapping.user is None
+    assert mapping.uids == tuple(spec._subordinate(SUBIDS, 0, 0, sum(r.count for r in SUBIDS)))
+    assert all(line.outside != 1000 for line in mapping.uids)
+    with pytest.raises(PodError, match="nomap is only supported in rootless mode"):
+        spec.userns_mapping(opts(userns="nomap"), False, 0, 0, SUBIDS, SUBIDS)
+    with pytest.raises(PodError, match="nomap requires additional UIDs"):
+        spec.userns_mapping(opts(userns="nomap"), True, 1000, 1000, [], [])
+
+
+def test_auto_is_the_allocated_range():
+    """auto: rootful, the carved host range as it is; rootless, the carved ids of the user's
+    namespace followed through its maps to host ids (1 → the first subordinate id)."""
+    carved = spec.UsernsMapping((IdMapLine(0, 1, 1024),), (IdMapLine(0, 1, 1024),))
+    rootful = spec.UsernsMapping((IdMapLine(0, 300000, 1024),), (IdMapLine(0, 300000, 1024),))
+    assert spec.userns_mapping(opts(userns="auto"), False, 0, 0, [], [], rootful) == rootful
+    ranges = [SubIdRange(100000, 65536)]
+    rootless = spec.userns_mapping(opts(userns="auto"), True, 1000, 1000, ranges, ranges, carved)
+    assert rootless is not None
+    assert rootless.uids == (IdMapLine(0, 100000, 1024),)
+    default = spec.userns_mapping(opts(), True, 1000, 1000, ranges, ranges)
+    assert default is not None
+    assert spec.nested_mapping(rootless, default).uids == carved.uids
 
 
 def test_rootful_runtime_made_user_namespace():
