@@ -2,6 +2,8 @@
 
 Session-scoped: `registry` (plain HTTP), `tls_registry` (TLS + htpasswd), `token_registry`
 (token auth + token server), `test_images` (pushed to `registry`), `rootless_user`.
+Module-scoped: `shared_pod` (root, one store per module with busybox, for tests that change
+nothing in it).
 Function-scoped: `pod` (root, isolated store), `rootless_pod` (the rootless user, fresh store),
 `runtime` (each test once with pod's own OCI runtime and once with runc), `busybox` and
 `rootless_busybox` (the busybox test image pulled into `pod` / `rootless_pod`: its reference),
@@ -40,7 +42,7 @@ import image_builder  # noqa: E402
 import registry_server  # noqa: E402
 from differential import Engine, Twins  # noqa: E402
 from mounts import unmount_under  # noqa: E402
-from podman_ref import PodmanRunner  # noqa: E402
+from podman_ref import PodmanRunner, fresh_podman  # noqa: E402
 from runners import (  # noqa: E402
     REPO_ROOT,
     SAFE_PATH,
@@ -129,6 +131,16 @@ def busybox(pod, test_images) -> str:
     """The busybox test image, pulled into `pod`'s store: its reference."""
     pod("pull", "-q", test_images.busybox.ref, check=True)
     return test_images.busybox.ref
+
+
+@pytest.fixture(scope="module")
+def shared_pod(tmp_path_factory, registry, test_images):
+    """One store per test module, the busybox test image pulled into it once, for the tests
+    that change nothing another test of the module looks at (commands refused, images read or
+    built under names of their own): no pull and no store of their own a test."""
+    with isolated_pod(tmp_path_factory.mktemp("shared-pod"), [registry.host]) as runner:
+        runner("pull", "-q", test_images.busybox.ref, check=True)
+        yield runner
 
 
 # --------------------------------------------------------------------------------------------
@@ -391,13 +403,8 @@ def rootless_podman_ref(rootless_user, test_images):
 def podman(registry, tmp_path_factory):
     """podman as root with a fresh store of its own (short paths: podman refuses a run root of
     more than 50 characters), removed with what the test left."""
-    runner = PodmanRunner(tmp_path_factory.mktemp("podman"), insecure=[registry.host])
-    try:
+    with fresh_podman(tmp_path_factory.mktemp("podman"), [registry.host]) as runner:
         yield runner
-    finally:
-        runner.remove_all()
-        unmount_under(runner.directory)
-        shutil.rmtree(runner.directory, ignore_errors=True)
 
 
 @pytest.fixture

@@ -15,8 +15,10 @@ import stat
 import subprocess
 import tarfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 # A tree as seen from inside a container: "path mode uid:gid kind [md5 | link target]".
 _LIST_SCRIPT = r"""
@@ -29,6 +31,9 @@ find . | sort | while IFS= read -r f; do
     echo "$f $(stat -c '%a %u:%g' "$f") $what"
 done
 """
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -67,9 +72,15 @@ class Twins:
     def engines(self) -> tuple[Engine, Engine]:
         return (self.pod, self.podman)
 
+    def in_both(self, call: Callable[[Engine], T]) -> list[T]:
+        """`call(engine)` for pod and podman at the same time (their stores and host
+        directories are their own): [pod's result, podman's]."""
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return list(pool.map(call, self.engines))
+
     def both(self, *args, **options) -> list[subprocess.CompletedProcess]:
         options.setdefault("check", True)
-        return [engine(*args, **options) for engine in self.engines]
+        return self.in_both(lambda engine: engine(*args, **options))
 
     def make_host(self, build: Callable[[Path], None]) -> None:
         """Run `build` on each host directory, then give what it made to the owner."""
@@ -82,7 +93,7 @@ class Twins:
     def same(self, *args, messages: bool = True, **options) -> list[subprocess.CompletedProcess]:
         """Run `args` in both; assert the same exit code and (unless `messages` is False) the
         same message; return both results."""
-        results = [engine(*args, **options) for engine in self.engines]
+        results = self.in_both(lambda engine: engine(*args, **options))
         pod, podman = results
         assert pod.returncode == podman.returncode, (args, pod.stderr, podman.stderr)
         if messages:
@@ -94,7 +105,7 @@ class Twins:
         return results
 
     def same_listing(self, container: str, path: str) -> list[str]:
-        pod, podman = (engine.listing(container, path) for engine in self.engines)
+        pod, podman = self.in_both(lambda engine: engine.listing(container, path))
         assert pod == podman, (path, pod, podman)
         return pod
 

@@ -11,11 +11,13 @@ events log and auth file (an empty one) all live in its directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,10 +137,22 @@ class PodmanRunner:
             shutil.rmtree(self.runroot, ignore_errors=True)
 
     def remove_all(self) -> None:
-        """At the end of a test with a store of its own: everything, images and files too
-        (rootless, files of subordinate ids go inside the user's namespace), then close."""
-        self.reset()
-        self("rmi", "-a", "-f")
+        """At the end of a test with a store of its own: its containers stopped at once, the
+        files (rootless, those of subordinate ids go inside the user's namespace), then close,
+        whose system reset removes the images and volumes (no `rmi`, `volume prune` first)."""
+        self("rm", "-a", "-f", "-t", "0")
         if self.user is not None:  # files of subordinate ids: removed inside the namespace
             self("unshare", "rm", "-rf", str(self.directory / "root"))
         self.close()
+
+
+@contextlib.contextmanager
+def fresh_podman(directory: Path, insecure: list[str]) -> Iterator[PodmanRunner]:
+    """podman as root with a fresh store in `directory`, removed with all it holds afterwards."""
+    runner = PodmanRunner(directory, insecure=insecure)
+    try:
+        yield runner
+    finally:
+        runner.remove_all()
+        unmount_under(runner.directory)
+        shutil.rmtree(runner.directory, ignore_errors=True)

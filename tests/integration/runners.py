@@ -19,6 +19,9 @@ from registry_server import write_registries_conf
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# A container command that idles like `sleep 1000` but ends at once on SIGTERM: a bare sleep as
+# PID 1 ignores the signal, so stopping it waits out the whole stop timeout (10 s).
+IDLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
 
 
 def completed_or_raise(cmd, proc: subprocess.CompletedProcess, check: bool):
@@ -110,8 +113,10 @@ def isolated_pod(tmp: Path, insecure: list[str]) -> Iterator[PodRunner]:
 
 
 def remove_leftovers(runner, tmp: Path) -> None:
-    """What a failed test left in `runner`'s store under `tmp`: containers, then mounts."""
-    if (runner.root / "containers").is_dir():
+    """What a failed test left in `runner`'s store under `tmp`: containers, then mounts (no
+    `rm` run when no container is left: most tests remove their own)."""
+    containers = runner.root / "containers"
+    if containers.is_dir() and any(containers.iterdir()):
         runner("rm", "-a", "-f", "-t", "0")
     unmount_under(tmp)
 

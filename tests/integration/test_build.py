@@ -7,7 +7,7 @@ The reference for outputs and exit codes is podman 4.3 (`podman build` / `podman
 command's own status and `Error: building at STEP "RUN ...": ... exit status N`; any other
 error is one `Error: ...` line and exit 125.
 
-Tests that only read a built image share one store per module (`shared`); tests about the cache,
+Tests that only read a built image share one store per module (`shared_pod`); tests about the cache,
 leftovers or counting images use the function-scoped `pod` store.
 """
 
@@ -152,14 +152,6 @@ def base(test_images) -> str:
     return test_images.busybox.ref
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory, registry, test_images):
-    """One store for the tests that only read what they build, with busybox pulled."""
-    with isolated_pod(tmp_path_factory.mktemp("build-shared"), [registry.host]) as runner:
-        runner("pull", "-q", test_images.busybox.ref, check=True)
-        yield runner
-
-
 def instructions_containerfile(base: str) -> str:
     return f"""\
 FROM {base}
@@ -206,7 +198,7 @@ def tar_gz(members: dict[str, str]) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def instructions(shared, test_images, tmp_path_factory):
+def instructions(shared_pod, test_images, tmp_path_factory):
     """One image using every instruction (docker format, so HEALTHCHECK/ONBUILD are kept)."""
     ctx = context(
         tmp_path_factory.mktemp("instructions"),
@@ -221,8 +213,12 @@ def instructions(shared, test_images, tmp_path_factory):
             "files.tar.gz": tar_gz({"x/inside.txt": "from the tarball\n", "y.txt": "y\n"}),
         },
     )
-    result = build(shared, "--format", "docker", "-t", "instructions", ctx)
-    return {"id": image_id(result), "result": result, "inspect": inspect(shared, image_id(result))}
+    result = build(shared_pod, "--format", "docker", "-t", "instructions", ctx)
+    return {
+        "id": image_id(result),
+        "result": result,
+        "inspect": inspect(shared_pod, image_id(result)),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -476,42 +472,42 @@ RUN echo second > /second.txt
 # every instruction, checked on one image
 
 
-def test_env_arg_and_substitution(shared, instructions):
+def test_env_arg_and_substitution(shared_pod, instructions):
     config = instructions["inspect"]["Config"]
     assert {"A=1", "B=two words", "C=1-dflt-set"} <= set(config["Env"])
     assert not any(e.startswith("BUILD_ONLY=") for e in config["Env"])
     assert "arg-in-env:arg-value" in instructions["result"].stdout
-    assert cat(shared, instructions["id"], "/arg.txt") == "arg-value"
-    assert cat(shared, instructions["id"], "/c.txt") == "1-dflt-set"
+    assert cat(shared_pod, instructions["id"], "/arg.txt") == "arg-value"
+    assert cat(shared_pod, instructions["id"], "/c.txt") == "1-dflt-set"
 
 
-def test_run_exec_form_and_heredoc(shared, instructions):
+def test_run_exec_form_and_heredoc(shared_pod, instructions):
     image = instructions["id"]
-    assert cat(shared, image, "/exec.txt") == "exec-form"
+    assert cat(shared_pod, image, "/exec.txt") == "exec-form"
     # exec form: no shell, so no variable expansion
     assert "literal:$A" in instructions["result"].stdout.splitlines()
-    assert cat(shared, image, "/heredoc.txt") == "heredoc-1\nheredoc-2"
+    assert cat(shared_pod, image, "/heredoc.txt") == "heredoc-1\nheredoc-2"
 
 
-def test_workdir_and_user(shared, instructions):
+def test_workdir_and_user(shared_pod, instructions):
     config = instructions["inspect"]["Config"]
     assert config["WorkingDir"] == "/work/dir"
     assert config["User"] == "tester"
     image = instructions["id"]
-    assert cat(shared, image, "/work/dir/here.txt") == "/work/dir"
-    assert cat(shared, image, "/tmp/runuser") == "1000"
-    assert run_out(shared, image, "pwd; id -u") == "/work/dir\n1000\n"
+    assert cat(shared_pod, image, "/work/dir/here.txt") == "/work/dir"
+    assert cat(shared_pod, image, "/tmp/runuser") == "1000"
+    assert run_out(shared_pod, image, "pwd; id -u") == "/work/dir\n1000\n"
 
 
-def test_entrypoint_and_cmd(shared, instructions):
+def test_entrypoint_and_cmd(shared_pod, instructions):
     config = instructions["inspect"]["Config"]
     assert config["Entrypoint"] == ["/bin/sh", "-c"]
     assert config["Cmd"] == ["echo from-cmd $A $B"]
-    assert run_out(shared, instructions["id"]) == "from-cmd 1 two words\n"
-    assert run_out(shared, instructions["id"], "echo override") == "override\n"
+    assert run_out(shared_pod, instructions["id"]) == "from-cmd 1 two words\n"
+    assert run_out(shared_pod, instructions["id"], "echo override") == "override\n"
 
 
-def test_labels_ports_volumes_stopsignal_healthcheck(shared, instructions):
+def test_labels_ports_volumes_stopsignal_healthcheck(shared_pod, instructions):
     data = instructions["inspect"]
     config = data["Config"]
     labels = config["Labels"]
@@ -530,13 +526,13 @@ def test_labels_ports_volumes_stopsignal_healthcheck(shared, instructions):
     assert data["ManifestType"] == MT_DOCKER_MANIFEST
 
 
-def test_copy_chown_chmod_globs_dirs_and_add_tar(shared, instructions):
+def test_copy_chown_chmod_globs_dirs_and_add_tar(shared_pod, instructions):
     image = instructions["id"]
     script = (
         "stat -c '%u:%g %a' /owned.txt; ls /globbed; find /tree -type f | sort; "
         "cat /unpacked/x/inside.txt /unpacked/y.txt"
     )
-    out = run_out(shared, image, script)
+    out = run_out(shared_pod, image, script)
     assert out.splitlines() == [
         "1000:1000 640",
         "one.txt",
@@ -546,22 +542,22 @@ def test_copy_chown_chmod_globs_dirs_and_add_tar(shared, instructions):
         "from the tarball",
         "y",
     ]
-    assert run_out(shared, image, "ls /unpacked").split() == ["x", "y.txt"]  # no files.tar.gz
+    assert run_out(shared_pod, image, "ls /unpacked").split() == ["x", "y.txt"]  # no files.tar.gz
 
 
-def test_onbuild_runs_in_the_child_build(shared, instructions, tmp_path):
+def test_onbuild_runs_in_the_child_build(shared_pod, instructions, tmp_path):
     ctx = context(tmp_path, "FROM localhost/instructions\nRUN echo child-step\n")
-    result = build(shared, ctx)
+    result = build(shared_pod, ctx)
     assert "child-step" in result.stdout
     child = image_id(result)
-    ran = cat(shared, child, "/tmp/onbuild.txt")
+    ran = cat(shared_pod, child, "/tmp/onbuild.txt")
     assert re.fullmatch(r"[0-9a-f-]{36}", ran)
-    parent = shared("run", "--rm", "--entrypoint", "", instructions["id"],
+    parent = shared_pod("run", "--rm", "--entrypoint", "", instructions["id"],
                     "test", "-e", "/tmp/onbuild.txt")  # fmt: skip
     assert parent.returncode == 1  # a trigger does not run in the image that declares it
     # the trigger belongs to the parent's children only: a grandchild does not run it again
-    grand = built(shared, context(tmp_path, f"FROM {child}\nRUN echo grandchild\n", name="g"))
-    assert cat(shared, grand, "/tmp/onbuild.txt") == ran
+    grand = built(shared_pod, context(tmp_path, f"FROM {child}\nRUN echo grandchild\n", name="g"))
+    assert cat(shared_pod, grand, "/tmp/onbuild.txt") == ran
 
 
 def test_shell_instruction(pod, base, tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from polling import wait_for
+from runners import IDLE
 
 CHECK = ["--health-cmd", "test -e /tmp/ok", "--health-interval", "1s", "--health-retries", "2"]
 
@@ -76,8 +77,8 @@ def test_a_check_that_outlives_its_timeout_fails(pod, busybox):
 
 @pytest.mark.parametrize("action", ["kill", "restart", "stop"])
 def test_on_failure_actions(pod, busybox, action):
-    pod("run", "-d", "--name", "sick", "--health-on-failure", action, *CHECK, busybox,
-        "sleep", "60", check=True)  # fmt: skip
+    pod("run", "-d", "--name", "sick", "--health-on-failure", action, *CHECK, busybox, *IDLE,
+        check=True)  # fmt: skip
     if action == "restart":
         wait_for(lambda: _state(pod, "sick").get("restart_count", 0) >= 1, timeout=20)
         assert _state(pod, "sick")["status"] in ("running", "exited", "created")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from runners import IDLE
 
 
 @pytest.fixture
@@ -155,7 +156,7 @@ def test_info_rootless_without_runtime_dir(rootless_pod):
 
 
 def test_system_prune(pod, busybox, created):
-    pod("run", "--name", "keep", "-d", busybox, "sleep", "60", check=True)
+    pod("run", "--name", "keep", "-d", busybox, *IDLE, check=True)
     pod("volume", "create", "lonely", check=True)
     assert pod("system", "prune", input="n\n").stdout.startswith("WARNING! This command removes:")
     assert pod("container", "inspect", "c1").returncode == 0

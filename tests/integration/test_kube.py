@@ -7,6 +7,7 @@ with one line. Rootful and rootless.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from registry_server import free_port
+from runners import IDLE
 from web import HTTPD, fetch, pod_status
 
 VALIDATOR = Path(sys.executable).with_name("kubernetes-validate")
@@ -162,7 +164,7 @@ spec:
       containers:
       - name: web
         image: IMAGE
-        command: [sleep, "1000"]
+        command: COMMAND
         livenessProbe: {exec: {command: ["true"]}}
         env:
         - name: FROMCM
@@ -204,7 +206,10 @@ metadata:
 def play_kinds(runner, image: str, tmp: Path) -> None:
     host_dir = tmp / "hostdir"
     path = tmp / "play.yaml"
-    path.write_text(PLAY.replace("IMAGE", image).replace("HOSTDIR", str(host_dir)))
+    path.write_text(
+        PLAY.replace("IMAGE", image).replace("HOSTDIR", str(host_dir))
+        .replace("COMMAND", json.dumps(IDLE))
+    )  # fmt: skip
     played = runner("kube", "play", path, check=True)
     assert played.stdout.startswith("Volumes:\ndatavol\nPod:\n")
     assert played.stdout.count("Containers:") == 0 and played.stdout.count("Container:") == 2
@@ -297,7 +302,8 @@ def test_play_builds_images_and_joins_networks(pod, busybox, tmp_path):
     path = tmp_path / "pod.yaml"
     path.write_text(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: kb}\nspec:\n  containers:\n"
-        "  - {name: c, image: localhost/myimg:latest, command: [sleep, '1000']}\n"
+        "  - name: c\n    image: localhost/myimg:latest\n"
+        f"    command: {json.dumps(IDLE)}\n"
     )
     pod("network", "create", "kn", check=True)
     pod("kube", "play", "--build", "--network", "kn", "--log-driver", "none", path, check=True)

@@ -8,12 +8,16 @@ stores hold the same facts, else after `normalized`), table headers, error lines
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import re
 import socket
+from collections.abc import Iterator
 
 import pytest
+from podman_ref import fresh_podman
+from runners import isolated_pod
 
 pytestmark = pytest.mark.needs_tool("podman")
 
@@ -98,19 +102,48 @@ def image(pod, podman, test_images) -> str:
     return test_images.busybox.ref
 
 
-@pytest.fixture
-def containers(pod, podman, image):
+# The tests that only read the stores share theirs, made once per module: pulling into a fresh
+# podman store and removing it again take seconds a test.
+
+
+@contextlib.contextmanager
+def _shared_stores(registry, test_images, tmp_path_factory) -> Iterator[tuple]:
+    """A pod store and a podman store of their own, both holding the busybox test image."""
+    with (
+        isolated_pod(tmp_path_factory.mktemp("pod-shared"), [registry.host]) as pod,
+        fresh_podman(tmp_path_factory.mktemp("podman-shared"), [registry.host]) as podman,
+    ):
+        for engine in (pod, podman):
+            engine("pull", "-q", test_images.busybox.ref, check=True)
+        yield pod, podman
+
+
+@pytest.fixture(scope="module")
+def images_only(registry, test_images, tmp_path_factory):
+    """(pod, podman, image): the two stores hold the busybox test image and nothing else."""
+    with _shared_stores(registry, test_images, tmp_path_factory) as (pod, podman):
+        yield pod, podman, test_images.busybox.ref
+
+
+def _make_containers(pod, podman, image: str) -> dict[str, int]:
     """In both: `web` running (a label, a named volume, a published port), `done` exited 3,
     `fresh` created; the ports each engine published ("pod", "podman"), for normalizing."""
     ports = {}
     for key, engine in (("pod", pod), ("podman", podman)):
         port = free_port()
         engine("run", "-d", "--name", "web", "-l", "tier=web", "-v", "data:/data",
-               "-p", f"{port}:80", image, "sleep", "300", check=True)  # fmt: skip
+               "-p", f"{port}:80", image, "sleep", "1000", check=True)  # fmt: skip
         engine("run", "--name", "done", image, "sh", "-c", "exit 3")
         engine("create", "--name", "fresh", image, "true", check=True)
         ports[key] = port
     return ports
+
+
+@pytest.fixture(scope="module")
+def containers(registry, test_images, tmp_path_factory):
+    """(pod, podman, ports): the two stores with the containers of _make_containers."""
+    with _shared_stores(registry, test_images, tmp_path_factory) as (pod, podman):
+        yield pod, podman, _make_containers(pod, podman, test_images.busybox.ref)
 
 
 # --- images, history, image inspect -------------------------------------------------------------
@@ -130,7 +163,8 @@ IMAGE_TEMPLATES = [
 
 
 @pytest.mark.parametrize("template", IMAGE_TEMPLATES)
-def test_images_format_templates(pod, podman, image, template):
+def test_images_format_templates(images_only, template):
+    pod, podman, _ = images_only
     same(pod, podman, "images", "--format", template)
 
 
@@ -148,11 +182,13 @@ def test_images_format_templates(pod, podman, image, template):
         ["--format", "{{.Digests}}"],  # not a field of podman's imageReporter: exit 125
     ],
 )
-def test_images_output(pod, podman, image, args):
+def test_images_output(images_only, args):
+    pod, podman, _ = images_only
     same(pod, podman, "images", *args)
 
 
-def test_images_sort_error(pod, podman, image):
+def test_images_sort_error(images_only):
+    pod, podman, _ = images_only
     ours, theirs = pod("images", "--sort", "bogus"), podman("images", "--sort", "bogus")
     assert ours.returncode == theirs.returncode == 125
     # podman lists the keys in a Go map's (random) order
@@ -160,7 +196,8 @@ def test_images_sort_error(pod, podman, image):
     assert sorted(words.findall(ours.stderr)) == sorted(words.findall(theirs.stderr))
 
 
-def test_images_json_shape(pod, podman, image):
+def test_images_json_shape(images_only):
+    pod, podman, _ = images_only
     ours, theirs = json_pair(pod, podman, "images", "--format", "json")
     assert_same_shape(ours, theirs, maps=["*.Labels"])
     assert ours[0]["Labels"] == theirs[0]["Labels"] != {}
@@ -180,11 +217,13 @@ def test_images_json_shape(pod, podman, image):
         ["--format", "table {{.ID}} {{.CreatedBy}} {{.Tags}} {{.CreatedAt}}"],
     ],
 )
-def test_history_output(pod, podman, image, args):
+def test_history_output(images_only, args):
+    pod, podman, image = images_only
     same(pod, podman, "history", *args, image)
 
 
-def test_history_dates_are_rfc3339(pod, image):
+def test_history_dates_are_rfc3339(images_only):
+    pod, _, image = images_only
     rows = pod("history", "--human=false", image, check=True).stdout.splitlines()
     assert RFC3339.fullmatch(rows[1].split()[1])
     (layer,) = json_of(pod, "history", "--format", "json", image)
@@ -201,11 +240,13 @@ def test_history_dates_are_rfc3339(pod, image):
         "{{.Created.Unix}} {{(index .History 0).Created}}",
     ],
 )
-def test_image_inspect_templates(pod, podman, image, template):
+def test_image_inspect_templates(images_only, template):
+    pod, podman, image = images_only
     same(pod, podman, "image", "inspect", "--format", template, image)
 
 
-def test_image_inspect_json(pod, podman, image):
+def test_image_inspect_json(images_only):
+    pod, podman, image = images_only
     (ours,), (theirs,) = json_pair(pod, podman, "image", "inspect", image)
     assert_same_shape(ours, theirs, maps=["$.GraphDriver.Data"])
     for key in theirs:
@@ -224,7 +265,8 @@ def _by_name(records: list[dict]) -> dict[str, dict]:
     return {record["Names"][0]: record for record in records}
 
 
-def test_ps_json(pod, podman, containers):
+def test_ps_json(containers):
+    pod, podman, published = containers
     ours, theirs = map(_by_name, json_pair(pod, podman, "ps", "-a", "--format", "json"))
     assert list(ours) == list(theirs) == ["web", "done", "fresh"]  # oldest first
     for name in theirs:
@@ -236,7 +278,7 @@ def test_ps_json(pod, podman, containers):
         assert normalized(mine["CreatedAt"]) == normalized(other["CreatedAt"])
         assert (mine["ExitedAt"] == ZERO_UNIX) == (other["ExitedAt"] == ZERO_UNIX), name
         assert (mine["StartedAt"] == ZERO_UNIX) == (other["StartedAt"] == ZERO_UNIX), name
-    assert ours["web"]["Ports"][0]["host_port"] == containers["pod"]
+    assert ours["web"]["Ports"][0]["host_port"] == published["pod"]
     mine, other = ours["web"]["Ports"], theirs["web"]["Ports"]
     assert [dict(p, host_port=0) for p in mine] == [dict(p, host_port=0) for p in other]
     inherited = {"org.opencontainers.image.title": "pod-test-busybox"}  # the image's label
@@ -256,12 +298,14 @@ PS_TEMPLATES = [
 
 
 @pytest.mark.parametrize("template", PS_TEMPLATES)
-def test_ps_format_templates(pod, podman, containers, template):
-    ports = [(str(port), "PORT") for port in containers.values()]
+def test_ps_format_templates(containers, template):
+    pod, podman, published = containers
+    ports = [(str(port), "PORT") for port in published.values()]
     same(pod, podman, "ps", "-a", "--format", template, replace=ports)
 
 
-def test_ps_times_are_go_times(pod, podman, containers):
+def test_ps_times_are_go_times(containers):
+    pod, podman, _ = containers
     for engine in (pod, podman):
         lines = engine("ps", "-a", "--format", "{{.Created}}|{{.CreatedAt}}", check=True).stdout
         for line in lines.splitlines():
@@ -284,8 +328,9 @@ def test_ps_times_are_go_times(pod, podman, containers):
         ["--latest", "--format", "{{.Names}}"],
     ],
 )
-def test_ps_output(pod, podman, containers, args):
-    ports = [(str(port), "PORT") for port in containers.values()]
+def test_ps_output(containers, args):
+    pod, podman, published = containers
+    ports = [(str(port), "PORT") for port in published.values()]
     ours, theirs = pod("ps", *args), podman("ps", *args)
     assert ours.returncode == theirs.returncode == 0, (ours.stderr, theirs.stderr)
     # the IDs and times differ between the stores: compare cells with them cut out
@@ -295,7 +340,8 @@ def test_ps_output(pod, podman, containers, args):
     assert mine == other
 
 
-def test_ps_sort_error(pod, podman, containers):
+def test_ps_sort_error(containers):
+    pod, podman, _ = containers
     ours, theirs = pod("ps", "--sort", "bogus"), podman("ps", "--sort", "bogus")
     assert ours.returncode == theirs.returncode == 125
     assert ours.stderr.splitlines()[0] == theirs.stderr.splitlines()[0]
@@ -304,7 +350,8 @@ def test_ps_sort_error(pod, podman, containers):
 # --- container, volume and network inspect ------------------------------------------------------
 
 
-def test_container_inspect_json_keys(pod, podman, containers):
+def test_container_inspect_json_keys(containers):
+    pod, podman, _ = containers
     (ours,), (theirs,) = json_pair(pod, podman, "inspect", "web")
     maps = ["*.Labels", "*.Annotations", "*.Networks", "*.Ports", "*.PortBindings", "*.Tmpfs",
             "*.GraphDriver.Data"]  # fmt: skip
@@ -326,8 +373,9 @@ def test_container_inspect_json_keys(pod, podman, containers):
         "{{eq .ID .Id}} {{len .Created.String}} {{.Name}} {{.ImageName}} {{.Image}}",
     ],
 )
-def test_container_inspect_templates(pod, podman, containers, template):
-    ports = [(str(port), "PORT") for port in containers.values()]
+def test_container_inspect_templates(containers, template):
+    pod, podman, published = containers
+    ports = [(str(port), "PORT") for port in published.values()]
     same(pod, podman, "container", "inspect", "--format", template, "web", replace=ports)
     for engine in (pod, podman):
         for what in ("{{.Created}}", "{{.State.StartedAt}}"):
@@ -530,7 +578,10 @@ def test_version_has_podmans_keys(pod, podman):
     same(pod, podman, "version", "--format", "{{.Client.NoSuchField}}")
 
 
-def test_stats_output(pod, podman, containers):
+def test_stats_output(pod, podman, image):
+    # containers of its own, just made: with the module's, made a minute before, podman 4.3.1
+    # showed `web` with 0 PIDs where pod counts its 1 (not understood: kept as it was)
+    _make_containers(pod, podman, image)
     ours, theirs = json_pair(pod, podman, "stats", "--no-stream", "--format", "json", "web")
     assert_same_shape(ours, theirs)
     for args in ([], ["--format", "table {{.ID}} {{.Name}} {{.Up}} {{.MemPerc}} {{.UpTime}}"]):

@@ -141,7 +141,8 @@ def test_oom_score_adj(pod, runtime, busybox):
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("verb", ["run", "create"])
-def test_invalid_values_exit_125_and_leave_nothing(pod, busybox, verb, flags, message):
+def test_invalid_values_exit_125_and_leave_nothing(shared_pod, test_images, verb, flags, message):
+    pod, busybox = shared_pod, test_images.busybox.ref
     result = pod(verb, *flags, busybox, "true")
     assert result.returncode == 125, result.stderr
     assert message in result.stderr

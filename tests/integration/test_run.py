@@ -31,14 +31,18 @@ def test_run_rm_echo_leaves_nothing(pod, runtime, busybox):
     ("command", "code"),
     [(["sh", "-c", "exit 3"], 3), (["false"], 1)],
 )
-def test_exit_codes_pass_through(pod, runtime, busybox, command, code):
+def test_exit_codes_pass_through(shared_pod, runtime, test_images, command, code):
+    pod, busybox = shared_pod, test_images.busybox.ref
     assert run(pod, runtime, "--rm", busybox, *command).returncode == code
 
 
 @pytest.mark.parametrize(
     ("command", "code"), [(["nonexistent-cmd"], 127), (["/etc"], 126), (["/etc/passwd"], 126)]
 )
-def test_exec_failures_come_from_inside_the_container(pod, runtime, busybox, command, code):
+def test_exec_failures_come_from_inside_the_container(
+    shared_pod, runtime, test_images, command, code
+):
+    pod, busybox = shared_pod, test_images.busybox.ref
     result = run(pod, runtime, "--rm", busybox, *command)
     assert result.returncode == code, result.stderr
     assert result.stderr.splitlines()[-1].startswith("Error: ")
@@ -111,7 +115,8 @@ def test_default_hostname_is_the_short_id(pod, runtime, busybox, tmp_path):
         (["--entrypoint", ""], ["echo", "cleared"], "cleared"),
     ],
 )
-def test_entrypoint_semantics(pod, runtime, busybox, before, after, expected):
+def test_entrypoint_semantics(shared_pod, runtime, test_images, before, after, expected):
+    pod, busybox = shared_pod, test_images.busybox.ref
     result = run(pod, runtime, "--rm", *before, busybox, *after)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == expected

@@ -93,7 +93,8 @@ def test_ipc_none_and_shareable(pod, podman, busybox):
         ["--uts", "ns:/nonexistent"],
     ],
 )
-def test_namespace_errors_as_podman(pod, podman, busybox, args):
+def test_namespace_errors_as_podman(shared_pod, podman, test_images, args):
+    pod, busybox = shared_pod, test_images.busybox.ref
     ours = pod("run", "--rm", *args, busybox, "true")
     theirs = podman("run", "--rm", *args, podman.image, "true")
     assert ours.returncode == theirs.returncode == 125
@@ -151,7 +152,8 @@ def test_rootless_sysctls(rootless_pod, rootless_busybox):
         ["--userns", "auto:size=abc"],
     ],
 )
-def test_flag_errors_as_podman(pod, podman, busybox, args):
+def test_flag_errors_as_podman(shared_pod, podman, test_images, args):
+    pod, busybox = shared_pod, test_images.busybox.ref
     ours = pod("run", "--rm", *args, busybox, "true")
     theirs = podman("run", "--rm", *args, podman.image, "true")
     assert ours.returncode == theirs.returncode == 125, (ours.stderr, theirs.stderr)

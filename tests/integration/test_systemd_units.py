@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from polling import wait_for
+from runners import IDLE
 
 VERIFY = pytest.mark.needs_tool("systemd-analyze")
 
@@ -85,7 +86,7 @@ def _shim_pid(pod, name: str) -> int:
 
 @VERIFY
 def test_a_start_unit_starts_and_stops_the_container(pod, busybox, tmp_path):
-    pod("run", "-d", "--name", "web", busybox, "sleep", "600", check=True)
+    pod("run", "-d", "--name", "web", busybox, *IDLE, check=True)
     units = tmp_path / "units"
     units.mkdir()
     written = pod("generate", "systemd", "--name", "--files", "web", cwd=units, check=True)
@@ -110,12 +111,13 @@ def test_a_start_unit_starts_and_stops_the_container(pod, busybox, tmp_path):
 
 @VERIFY
 def test_a_new_unit_recreates_the_container_and_notifies(pod, busybox, tmp_path):
+    script = "trap 'exit 0' TERM; echo started; sleep 600 & wait"  # a stop takes no time
     created = pod("create", "--name", "web", "-e", "A=1", "--label", "x=y z", busybox,
-                  "sh", "-c", "echo started; sleep 600", check=True)  # fmt: skip
+                  "sh", "-c", script, check=True)  # fmt: skip
     command = json.loads(pod("inspect", "--format", "{{json .Config.CreateCommand}}", "web").stdout)
     assert command == ["pod", "--root", str(pod.root), "--runroot", str(pod.runroot), "create",
                        "--name", "web", "-e", "A=1", "--label", "x=y z", busybox, "sh", "-c",
-                       "echo started; sleep 600"]  # fmt: skip
+                       script]  # fmt: skip
     text = pod("generate", "systemd", "--new", "--name", "web", check=True).stdout
     unit = tmp_path / "container-web.service"
     unit.write_text(text)
@@ -195,7 +197,7 @@ def test_sdnotify_conmon_and_cidfile_flags(pod, busybox, tmp_path):
 @pytest.mark.rootless
 @VERIFY
 def test_rootless_units(rootless_pod, rootless_busybox, rootless_user):
-    rootless_pod("run", "-d", "--name", "web", rootless_busybox, "sleep", "600", check=True)
+    rootless_pod("run", "-d", "--name", "web", rootless_busybox, *IDLE, check=True)
     workdir = rootless_user.make_tmpdir("units")
     user_env = {"XDG_RUNTIME_DIR": str(rootless_user.runtime_dir)}
     for args in (["--name"], ["--new", "--name"]):
@@ -226,8 +228,6 @@ def test_rootless_units(rootless_pod, rootless_busybox, rootless_user):
 
 # --- a pod's units ------------------------------------------------------------------------
 
-STOPS_ON_TERM = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]
-
 
 def _run_line(argv: list[str]) -> subprocess.CompletedProcess:
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
@@ -242,7 +242,7 @@ def _pod_names(pod) -> list[str]:
 @VERIFY
 def test_pod_units_start_and_stop_the_pod(pod, busybox, tmp_path):
     pod("pod", "create", "--name", "web", check=True)
-    pod("create", "--pod", "web", "--name", "app", busybox, *STOPS_ON_TERM, check=True)
+    pod("create", "--pod", "web", "--name", "app", busybox, *IDLE, check=True)
     infra = pod("pod", "inspect", "--format", "{{.InfraContainerID}}", "web").stdout.strip()
     infra_name = pod("inspect", "--format", "{{.Name}}", infra).stdout.strip()
     units = tmp_path / "units"
@@ -277,7 +277,7 @@ def _new_pod_units_round(pod, image, workdir: Path, runtime_dir: Path, run, veri
     the container joins it by the pod ID file and tells systemd it is ready, and stopping the
     units removes both."""
     pod("pod", "create", "--name", "web", check=True)
-    pod("create", "--pod", "web", "--name", "app", image, *STOPS_ON_TERM, check=True)
+    pod("create", "--pod", "web", "--name", "app", image, *IDLE, check=True)
     generated = pod("generate", "systemd", "--new", "--name", "--format", "json", "web")
     texts = json.loads(generated.stdout)
     assert list(texts) == ["container-app", "pod-web"]

@@ -6,8 +6,13 @@ from __future__ import annotations
 import time
 import urllib.request
 
-# busybox httpd serving "hello-from-<host name>": a pod's containers have the pod's name
-HTTPD = "mkdir -p /www && echo hello-from-$(hostname) > /www/index.html && httpd -f -p 80 -h /www"
+# busybox httpd serving "hello-from-<host name>": a pod's containers have the pod's name. The
+# shell is PID 1, which ignores a SIGTERM it has no trap for: the trap makes a stop take no time
+# instead of the 10 s stop timeout.
+HTTPD = (
+    "trap 'exit 0' TERM; mkdir -p /www && echo hello-from-$(hostname) > /www/index.html"
+    " && httpd -f -p 80 -h /www & wait"
+)
 
 
 def fetch(url: str, timeout: float = 10.0) -> str:
