@@ -1,9 +1,10 @@
-"""`pod ps`, `pod images` and `pod inspect` without typer: importing typer and building its
-click commands costs ~35 ms, more than these commands' own work. The flags come from
-commands/fastpath_table.py, generated from the typer CLI; anything this small parser does not
-take exactly as click would (`--help`, unknown or malformed flags, `--flag=value` on a boolean,
-`--`, grouped short options that take values) goes to the typer CLI instead, which then parses,
-helps and errs as always. The bodies are the same functions the typer commands call.
+"""`pod ps`, `pod images`, `pod inspect` and `pod --version` without typer: importing typer
+and building its click commands costs ~35 ms, more than these commands' own work. The flags
+come from commands/fastpath_table.py, generated from the typer CLI; anything this small parser
+does not take exactly as click would (`--help`, unknown or malformed flags, `--flag=value` on
+a boolean, `--`, grouped short options that take values) goes to the typer CLI instead, which
+then parses, helps and errs as always. The bodies are the same functions the typer commands
+call.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 from pod.commands import boundary, common
 from pod.commands.fastpath_table import COMMANDS, ROOT_DEFAULTS, ROOT_FLAGS
+
+VERSION_FLAGS = ("--version", "-v")
 
 
 class _Unhandled(Exception):
@@ -63,8 +66,14 @@ def parse(argv: list[str]) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
     try:
         root: dict[str, Any] = {}
         at = 0
+        version = False
         while at < len(argv) and argv[at].startswith("-"):
+            if argv[at] in VERSION_FLAGS:  # eager in typer: printed before any command
+                version, at = True, at + 1
+                continue
             at = _take(ROOT_FLAGS, root, argv, at)
+        if version:
+            return "--version", root, {}
         if at >= len(argv) or argv[at] not in COMMANDS:
             return None
         name, spec = argv[at], COMMANDS[argv[at]]
@@ -102,6 +111,11 @@ def run(argv: list[str]) -> int | None:
     if parsed is None:
         return None
     name, root, params = parsed
+    if name == "--version":
+        from pod import __version__
+
+        print(f"pod version {__version__}")
+        return 0
     module, function = COMMANDS[name]["body"]
 
     def command() -> None:

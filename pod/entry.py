@@ -15,6 +15,7 @@ import sys
 from pod.util.argv import command_name, network_values
 
 FAST_COMMANDS = ("ps", "images", "inspect")  # pod.commands.fastpath runs them without typer
+VERSION_WORDS = frozenset(("--version", "-v"))  # and --version, when it comes before any command
 _NOT_BRIDGE = ("none", "host", "slirp4netns", "pasta", "container:", "ns:")
 
 
@@ -27,7 +28,7 @@ def wants_bridge_worker(argv: list[str]) -> bool:
 
 
 def main() -> None:
-    if command_name(sys.argv[1:]) in FAST_COMMANDS:
+    if command_name(sys.argv[1:]) in FAST_COMMANDS or not VERSION_WORDS.isdisjoint(sys.argv):
         from pod.commands import boundary, fastpath
 
         code = fastpath.run(sys.argv[1:])

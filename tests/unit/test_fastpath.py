@@ -83,8 +83,6 @@ HANDED_OVER = [
     ["images", "a", "b"],
     ["inspect"],  # its required argument missing
     ["--log-level", "loud", "ps"],  # podman's own message, from the root callback
-    ["--version"],
-    ["-v", "ps"],
     ["run", "busybox"],
     [],
 ]
@@ -93,3 +91,13 @@ HANDED_OVER = [
 @pytest.mark.parametrize("argv", HANDED_OVER, ids=[" ".join(a) or "nothing" for a in HANDED_OVER])
 def test_what_it_does_not_take_goes_to_typer(argv):
     assert fastpath.parse([*ROOT, *argv]) is None
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["-v", "ps"], ["--root", "/r", "--version", "x"]])
+def test_version_before_any_command_is_printed_as_typer_would(argv):
+    assert fastpath.parse(argv)[0] == "--version"
+
+
+def test_version_after_a_command_is_typers():
+    assert fastpath.parse(["ps", "--version"]) is None
+    assert fastpath.parse(["run", "-v", "/a:/b", "bb"]) is None
