@@ -118,13 +118,24 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> str:
                 )
         _mount_volumes(layout, record, directory)
         if not record.builder:
-            ensure_mtab(merged_dir(directory))
+            ensure_mtab(merged_dir(directory), _engine_made_owner(record))
             add_account_entries(merged_dir(directory), ContainerPaths(directory))
         secret_files.mount(layout, record, directory)
     except BaseException:
         unmount(directory, force=True)
         raise
     return driver
+
+
+def _engine_made_owner(record: ContainerRecord) -> tuple[int, int] | None:
+    """Who what this rootful process creates in the rootfs must belong to: container root's
+    host ids for a container with maps of its own (rootless, the shim is container root)."""
+    if not record.idmappings or record.rootless:
+        return None
+    from pod.container.userns_modes import mapped_root, record_maps
+
+    mapping = record_maps(record)
+    return mapped_root(mapping) if mapping is not None else None
 
 
 @contextlib.contextmanager

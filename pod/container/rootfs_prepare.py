@@ -34,14 +34,22 @@ def ensure_workdir(rootfs: Path, config: dict) -> None:
         os.close(root_fd)
 
 
-def ensure_mtab(rootfs: Path) -> None:
+def ensure_mtab(rootfs: Path, owner: tuple[int, int] | None = None) -> None:
     """/etc/mtab → /proc/mounts when the image has none (podman makes it when it mounts a
-    container's storage; mount, df and friends read it). /etc is made when missing."""
+    container's storage; mount, df and friends read it). /etc is made when missing.
+
+    `owner`: container root's host ids when the rootful engine makes them for a container with
+    maps of its own (--userns=auto): what it creates as host root would be nobody's in there,
+    and an /etc the container's root cannot write takes the bind mounts' targets with it."""
     root_fd = os.open(rootfs, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         etc = safepath.open_dir(root_fd, "etc", create=0o755)
         try:
+            if owner is not None and os.fstat(etc).st_uid == os.geteuid():  # made just now
+                os.fchown(etc, *owner)
             os.symlink("/proc/mounts", "mtab", dir_fd=etc)
+            if owner is not None:
+                os.chown("mtab", *owner, dir_fd=etc, follow_symlinks=False)
         except FileExistsError:
             pass  # the image's own (a file, a link, even a dangling one) stays
         finally:

@@ -308,6 +308,25 @@ def test_mtab_is_made_once_and_never_followed_out(tmp_path):
     assert not (outside / "mtab").exists()
 
 
+def test_what_the_rootful_engine_makes_for_a_mapped_container_is_its_roots(tmp_path):
+    """--userns=auto, rootful: an /etc the engine had to make (and its mtab link) belong to
+    container root's host ids, or the runtime cannot create the bind targets in it; an image's
+    own /etc keeps its owner."""
+    from pod.container.rootfs_prepare import ensure_mtab
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    ensure_mtab(bare, (400000, 400001))
+    made = os.stat(bare / "etc")
+    link = os.lstat(bare / "etc" / "mtab")
+    assert (made.st_uid, made.st_gid, link.st_uid, link.st_gid) == (400000, 400001) * 2
+    image = tmp_path / "image"
+    (image / "etc").mkdir(parents=True)
+    os.chown(image / "etc", 400500, 400500)  # as an idmapped lower shows the image's /etc
+    ensure_mtab(image, (400000, 400001))
+    assert os.stat(image / "etc").st_uid == 400500
+
+
 def test_a_layers_root_starts_as_its_parents(tmp_path):
     from pod.store.layers import DEFAULT_ROOT_MODE, root_dir_mode
     from pod.store.layout import Layout
