@@ -66,10 +66,10 @@ def launch(
             if network_worker is not None:
                 network_worker.reap()
 
-    def finish(code: int, error: str) -> str:  # this process waits anyway: it does the end
-        from pod.shim.steps import finish_as_client
+    from pod.shim import steps
 
-        return finish_as_client(layout, record.id, code, error)
+    def finish(code: int, error: str) -> str:  # this process waits anyway: it does the end
+        return steps.finish_as_client(layout, record.id, code, error)
 
     return attach(
         layout,
@@ -80,6 +80,7 @@ def launch(
         detach_keys=attachment.detach_keys,
         send_start=True,
         finish=finish,
+        meanwhile=lambda: steps.load_finish_modules(record.runtime),
     )
 
 

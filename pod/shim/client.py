@@ -428,6 +428,7 @@ def attach(
     detach_keys: str = DEFAULT_DETACH_KEYS,
     send_start: bool,
     finish: Callable[[int, str], str] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> int | None:
     """Stream the container's output to ours (and our stdin to it) until it exits or we detach.
 
@@ -435,7 +436,8 @@ def attach(
     host terminal is raw and window size changes follow; with sig_proxy, signals this process
     gets are sent on to the container. `send_start` starts a container waiting in "created".
     `finish(code, error)` does the end of the run when the supervisor hands it over ("" or
-    what went wrong).
+    what went wrong); `meanwhile()` is called once the container was told to start, for work
+    to do while it runs.
     """
     keys = parse_detach_keys(detach_keys)
     sock = _connect(layout, container_id)
@@ -449,6 +451,8 @@ def attach(
                 session.send(protocol.START)
             if finish is not None:
                 session.send(protocol.FINISHER)
+            if meanwhile is not None:
+                meanwhile()
             try:
                 return session.run()
             except OSError:
