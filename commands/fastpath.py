@@ -1,10 +1,11 @@
-"""`pod ps`, `pod images`, `pod inspect` and `pod --version` without typer: importing typer
-and building its click commands costs ~35 ms, more than these commands' own work. The flags
-come from commands/fastpath_table.py, generated from the typer CLI; anything this small parser
-does not take exactly as click would (`--help`, unknown or malformed flags, `--flag=value` on
-a boolean, `--`, grouped short options that take values) goes to the typer CLI instead, which
-then parses, helps and errs as always. The bodies are the same functions the typer commands
-call.
+"""`pod run`, `pod create`, `pod ps`, `pod images`, `pod inspect` and `pod --version` without
+typer: importing typer and building its click commands costs ~35 ms (~40 ms with run's ~150
+flags), more than the listings' own work and a fifth of a start. The flags come from
+commands/fastpath_table.py, generated from the typer CLI; anything this small parser does not
+take exactly as click would (`--help`, unknown or malformed flags, `--flag=value` on a boolean,
+`--` before the arguments, grouped short options that take values) goes to the typer CLI
+instead, which then parses, helps and errs as always. The bodies are the same functions the
+typer commands call.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def parse(argv: list[str]) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
                 return None
             if word.startswith("-") and word != "-":
                 at = _take(spec["flags"], params, argv, at)
+            elif not spec["interspersed"]:  # run IMAGE CMD...: the rest is the container's
+                positional.extend(argv[at:])
+                break
             else:
                 positional.append(word)
                 at += 1
@@ -118,9 +122,9 @@ def run(argv: list[str]) -> int | None:
         return 0
     module, function = COMMANDS[name]["body"]
 
-    def command() -> None:
+    def command() -> int | None:
         common.apply_root_options(**root)
-        getattr(importlib.import_module(module), function)(**params)
+        return getattr(importlib.import_module(module), function)(**params)
 
     common.remember_command_line(argv)
     return boundary.guarded(command)

@@ -3,8 +3,8 @@
 A rootful `pod run` on a bridge network forks its bridge worker here, so the worker's slow
 import (pyroute2) and the bridge set-up overlap the CLI's own start-up as well as the
 container's creation: the container then rarely waits for its network. The worker is handed to
-the CLI, which owns it from then on. `ps`, `images` and `inspect` are tried without typer
-first (pod.commands.fastpath).
+the CLI, which owns it from then on. `run`, `create`, `ps`, `images` and `inspect` are tried
+without typer first (pod.commands.fastpath).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import sys
 
 from pod.util.argv import command_name, network_values
 
-FAST_COMMANDS = ("ps", "images", "inspect")  # pod.commands.fastpath runs them without typer
+# pod.commands.fastpath runs these without typer (when it can parse the command line)
+FAST_COMMANDS = ("ps", "images", "inspect", "run", "create")
 VERSION_WORDS = frozenset(("--version", "-v"))  # and --version, when it comes before any command
 _NOT_BRIDGE = ("none", "host", "slirp4netns", "pasta", "container:", "ns:")
 
@@ -28,17 +29,19 @@ def wants_bridge_worker(argv: list[str]) -> bool:
 
 
 def main() -> None:
-    if command_name(sys.argv[1:]) in FAST_COMMANDS or not VERSION_WORDS.isdisjoint(sys.argv):
-        from pod.commands import boundary, fastpath
-
-        code = fastpath.run(sys.argv[1:])
-        if code is not None:
-            boundary.exit_now(code)
+    argv = sys.argv[1:]
     worker = None
-    if wants_bridge_worker(sys.argv[1:]):
+    if wants_bridge_worker(argv):
         from pod.network.setup import BridgeWorker
 
         worker = BridgeWorker.start()
+    if command_name(argv) in FAST_COMMANDS or not VERSION_WORDS.isdisjoint(argv):
+        from pod.commands import boundary, common, fastpath
+
+        common.hand_over_early_worker(worker)
+        code = fastpath.run(argv)
+        if code is not None:
+            boundary.exit_now(code)
     from pod.commands import main as cli_main
 
     cli_main(early_worker=worker)

@@ -17,6 +17,8 @@ BODIES = {
     "ps": ("pod.commands.listings", "ps"),
     "images": ("pod.commands.listings", "images"),
     "inspect": ("pod.commands.inspect_output", "inspect_objects"),
+    "run": ("pod.commands.run_create", "run"),
+    "create": ("pod.commands.run_create", "create"),
 }
 ANNOTATIONS = {
     "ROOT_FLAGS": "dict[str, tuple[str, str]]",
@@ -68,12 +70,15 @@ def tables() -> dict[str, dict]:
     commands = {}
     for name, body in BODIES.items():
         group = typer.main.get_command(cli.build_app(cli.MODULES_FOR[name]))
-        flags, defaults, arguments = _options(group.commands[name].params)
+        command = group.commands[name]
+        flags, defaults, arguments = _options(command.params)
         commands[name] = {
             "body": body,
             "flags": flags,
             "defaults": defaults,
             "arguments": arguments,
+            # False: the first argument ends the flags (run IMAGE CMD --flag: the container's)
+            "interspersed": command.context_settings.get("allow_interspersed_args", True),
         }
     return {"ROOT_FLAGS": root_flags, "ROOT_DEFAULTS": root_defaults, "COMMANDS": commands}
 

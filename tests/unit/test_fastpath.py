@@ -1,5 +1,6 @@
-"""pod.commands.fastpath parses `ps`, `images` and `inspect` exactly as the typer CLI does, or
-hands the command line to it: checked against click's own parse of the same argv."""
+"""pod.commands.fastpath parses `run`, `create`, `ps`, `images` and `inspect` exactly as the
+typer CLI does, or hands the command line to it: checked against click's own parse of the same
+argv."""
 
 from __future__ import annotations
 
@@ -61,6 +62,14 @@ ACCEPTED = [
     ["--log-level", "error", "--storage-opt", "overlay.mountopt=x", "--noout", "images", "-q"],
     ["--runtime-flag", "debug", "--cgroup-manager=cgroupfs", "--events-backend", "none", "ps"],
     ["--volumepath", "/v", "--default-mounts-file", "/m", "--storage-driver", "vfs", "ps"],
+    ["run", "busybox"],
+    ["run", "--rm", "-it", "-e", "A=1", "--env=B=2", "-v", "/a:/b", "busybox", "sh", "-c", "x"],
+    ["run", "--rm", "busybox", "echo", "--rm", "-it", "--quiet=false", "--", "-"],  # the command's
+    ["run", "-d", "--name", "web", "-p", "8080:80", "--network", "none", "--net=host", "bb"],
+    ["run", "-h", "host", "--no-http-proxy", "--no-sig-proxy", "--health-retries", "3", "bb"],
+    ["run", "--cap-add", "NET_ADMIN", "--cap-add=SYS_TIME", "-q", "--pull", "never", "bb", "-"],
+    ["create", "--name", "x", "-w", "/tmp", "-u", "1000:1000", "busybox", "sleep", "1"],
+    ["create", "busybox"],
 ]
 
 
@@ -83,7 +92,13 @@ HANDED_OVER = [
     ["images", "a", "b"],
     ["inspect"],  # its required argument missing
     ["--log-level", "loud", "ps"],  # podman's own message, from the root callback
-    ["run", "busybox"],
+    ["run"],  # the image missing
+    ["run", "--rm", "--", "busybox"],
+    ["run", "-p8080:80", "busybox"],  # a value glued to its short flag
+    ["run", "--rm=false", "busybox"],  # pod.commands.boolflags' form
+    ["run", "--health-retries", "x", "busybox"],
+    ["run", "--help"],
+    ["create", "--bogus", "busybox"],
     [],
 ]
 
@@ -100,4 +115,5 @@ def test_version_before_any_command_is_printed_as_typer_would(argv):
 
 def test_version_after_a_command_is_typers():
     assert fastpath.parse(["ps", "--version"]) is None
-    assert fastpath.parse(["run", "-v", "/a:/b", "bb"]) is None
+    name, _, params = fastpath.parse(["run", "-v", "/a:/b", "bb"])  # run's -v: a volume
+    assert (name, params["volume"], params["image"]) == ("run", ["/a:/b"], "bb")
