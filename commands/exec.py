@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pod.commands import common
+from pod.commands import exec_run
 
 EXEC_CONTEXT = {
     "allow_interspersed_args": False,  # flags after CONTAINER belong to the command
@@ -35,43 +35,11 @@ def exec_command(
     ),
 ) -> None:
     """Run a process in a running container."""
-    from pod.container.exec import ExecOptions, exec_in_container
-    from pod.errors import UsageError
-
-    args = list(args or [])
-    if not latest and not args:
-        raise UsageError("exec requires the name or ID of a container or the --latest flag")
-    container = None if latest else args.pop(0)
-    environment: list[str] = []
-    if env or env_file or workdir:  # run_flags (and its dataclasses) only when needed: exec is hot
-        from pod.container import flags as run_flags
-
-        run_flags.check_workdir(workdir)
-        environment = run_flags.expand_env(run_flags.parse_env(env, env_file))
-    keys = b""
-    if tty and interactive:  # the client's parser, only where keys can be typed (exec is hot)
-        from pod.util.terminal import DEFAULT_DETACH_KEYS, parse_detach_keys
-
-        keys = parse_detach_keys(DEFAULT_DETACH_KEYS if detach_keys is None else detach_keys)
-    fds = 0
-    if preserve_fds is not None:
-        from pod.container import flags as run_flags
-        from pod.container.resource_flags import parse_int
-
-        fds = run_flags.parse_preserve_fds(parse_int(preserve_fds, "--preserve-fds", unsigned=True))
-    options = ExecOptions(
-        command=args,
-        env=environment,
-        user=user,
-        workdir=workdir,
-        interactive=interactive,
-        tty=tty,
-        detach=detach,
-        privileged=privileged,
-        detach_keys=keys,
-        preserve_fds=fds,
-    )
-    code = exec_in_container(common.settings(), container, options, latest=latest)
+    code = exec_run.exec_process(
+        args=args, interactive=interactive, tty=tty, env=env, env_file=env_file, user=user,
+        workdir=workdir, detach=detach, privileged=privileged, latest=latest,
+        detach_keys=detach_keys, preserve_fds=preserve_fds,
+    )  # fmt: skip
     if code:
         raise typer.Exit(code)
 

@@ -19,6 +19,7 @@ BODIES = {
     "inspect": ("pod.commands.inspect_output", "inspect_objects"),
     "run": ("pod.commands.run_create", "run"),
     "create": ("pod.commands.run_create", "create"),
+    "exec": ("pod.commands.exec_run", "exec_process"),
 }
 ANNOTATIONS = {
     "ROOT_FLAGS": "dict[str, tuple[str, str]]",

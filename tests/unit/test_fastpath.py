@@ -1,5 +1,5 @@
-"""pod.commands.fastpath parses `run`, `create`, `ps`, `images` and `inspect` exactly as the
-typer CLI does, or hands the command line to it: checked against click's own parse of the same
+"""pod.commands.fastpath parses `run`, `create`, `exec`, `ps`, `images` and `inspect` exactly as
+the typer CLI does, or hands the command line to it: checked against click's own parse of the same
 argv."""
 
 from __future__ import annotations
@@ -70,6 +70,9 @@ ACCEPTED = [
     ["run", "--cap-add", "NET_ADMIN", "--cap-add=SYS_TIME", "-q", "--pull", "never", "bb", "-"],
     ["create", "--name", "x", "-w", "/tmp", "-u", "1000:1000", "busybox", "sleep", "1"],
     ["create", "busybox"],
+    ["exec", "ctr", "true"],
+    ["exec", "-it", "-e", "A=1", "-u", "0", "-w", "/", "ctr", "sh", "-c", "x", "-i"],
+    ["exec", "-l", "--detach-keys", "ctrl-a", "--preserve-fds", "1", "echo", "--", "-"],
 ]
 
 
@@ -99,6 +102,8 @@ HANDED_OVER = [
     ["run", "--health-retries", "x", "busybox"],
     ["run", "--help"],
     ["create", "--bogus", "busybox"],
+    ["exec", "--", "ctr", "true"],
+    ["exec", "-e"],
     [],
 ]
 
