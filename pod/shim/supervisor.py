@@ -111,6 +111,8 @@ class _Supervisor:
         self.netns_use = number.get("netns_use", -1)
         self.lifeline = number.get("lifeline", -1)  # EOF: the client that would START is gone
         self.starter = number.get("starter", -1)  # the starter child's socket (not started yet)
+        self.handed_client = number.get("client", -1)  # the first client, met by set-up
+        self.handed_starting = number.get("starting", -1)  # set-up sent the starter START
         self.restarts = config.get("restart", "") not in ("", "no")
         self.health_restart = False  # the health check's on-failure action asked for one
         self.health_every = number.get("health_ms", 0) / 1000  # seconds; 0: no checks
@@ -155,7 +157,8 @@ class _Supervisor:
     # -- set-up
 
     def prepare(self) -> None:
-        for fd in [*self.fds, self.netns_use, self.lifeline, self.starter]:
+        handed = [self.handed_client, self.handed_starting]
+        for fd in [*self.fds, self.netns_use, self.lifeline, self.starter, *handed]:
             if fd >= 0:
                 posix.set_inheritable(fd, False)  # helpers must not hold them
         for fd in (self.wakeup_r, self.wakeup_w):
@@ -169,6 +172,10 @@ class _Supervisor:
         if self.lifeline >= 0:
             self.watch(self.lifeline, _IN, "lifeline")
         self.watch_outputs()
+        if self.handed_client >= 0:
+            self.add_client(self.handed_client)
+        if self.handed_starting >= 0:
+            self.starting = self.watch_helper(-1, _socket.socket(fileno=self.handed_starting))
         if self.log_fd >= 0:
             self.log_size = posix.fstat(self.log_fd).st_size
         if self.started:
@@ -191,7 +198,9 @@ class _Supervisor:
         deadline = 0.0
         while True:
             timeout = -1.0
-            if self.exit_code is not None and self.restarting is None:
+            # A start still being recorded by the starter ends first: its "running" must not
+            # come after the exit is recorded.
+            if self.exit_code is not None and self.restarting is None and self.starting is None:
                 if not self.outputs:
                     return
                 deadline = deadline or time.monotonic() + _DRAIN_SECONDS
@@ -306,6 +315,9 @@ class _Supervisor:
             fd, _ = self.listener._accept()  # type: ignore[attr-defined]
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
             return
+        self.add_client(fd)
+
+    def add_client(self, fd: int) -> None:
         client = _Client(_socket.socket(fileno=fd))
         client.sock.setblocking(False)
         self.clients[fd] = client
