@@ -77,6 +77,10 @@ def test_filters_formats_and_times(pod, busybox):
     plain = pod("events", "--stream=false", "--filter", "container=b", "--filter", "event=died",
                 check=True).stdout  # fmt: skip
     assert plain.split()[4:6] == ["container", "died"]
+    assert len(plain.split()[6]) == 64  # --no-trunc is the default; =false truncates
+    short = pod("events", "--stream=false", "--filter", "container=b", "--filter", "event=died",
+                "--no-trunc=false", check=True).stdout  # fmt: skip
+    assert short.split()[6] == plain.split()[6][:12]
     # the container's labels follow, the image's among them (as podman's)
     assert ", name=b, org.opencontainers.image.title=pod-test-busybox)" in plain
     assert _events(pod, "--since", "1h") != []
@@ -135,6 +139,27 @@ def test_backends(pod, busybox):
     assert unknown.returncode == 125
     info = json.loads(pod("info", "--format", "json", check=True).stdout)
     assert info["host"]["eventLogger"] == "file"
+
+
+def test_events_logger_in_containers_conf(pod, busybox, tmp_path):
+    """containers.conf decides when no flag does; journald there is refused before any work
+    (not once the container exists and its first event is due)."""
+    conf = tmp_path / "containers.conf"
+    conf.write_text('[engine]\nevents_logger = "none"\n')
+    none = {"CONTAINERS_CONF": str(conf)}
+    assert pod("info", "--format", "{{.Host.EventLogger}}", env=none).stdout == "none\n"
+    pod("run", "--rm", "--name", "unlogged", busybox, "true", env=none, check=True)
+    assert _statuses(pod, "unlogged") == []
+    conf.write_text('[engine]\nevents_logger = "journald"\n')
+    journald = {"CONTAINERS_CONF": str(conf)}
+    for args in (["run", "--rm", "--name", "never", busybox, "true"], ["tag", busybox, "x:1"]):
+        refused = pod(*args, env=journald)
+        assert refused.returncode == 125 and "no journal" in refused.stderr, refused.stderr
+    assert pod("ps", "-a", "-q").stdout == ""
+    assert "localhost/x:1" not in pod("images", "--format", "{{.Repository}}:{{.Tag}}").stdout
+    flag_wins = pod("--events-backend", "file", "info", "--format", "{{.Host.EventLogger}}",
+                    env=journald)  # fmt: skip
+    assert flag_wins.stdout == "file\n"
 
 
 @pytest.mark.rootless
