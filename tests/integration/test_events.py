@@ -263,3 +263,13 @@ def test_images_as_files_and_mounts_leave_events(pod, busybox, tmp_path):
     assert ("image", "unmount", image_id, busybox) in seen
     statuses = [e[1] for e in seen if e[0] == "container" and e[3] == "mounted"]
     assert statuses[-2:] == ["mount", "unmount"]
+
+
+def test_file_transports_leave_pull_and_push_events(pod, busybox, tmp_path):
+    """As libimage: the reference as typed, transport and all, and no ID."""
+    layout = f"oci:{tmp_path / 'layout'}:v1"
+    pod("push", busybox, layout, check=True)
+    pod("pull", "-q", layout, check=True)
+    seen = [(e["Status"], e.get("ID", ""), e["Name"]) for e in _events(pod, "--filter",
+            "type=image")]  # fmt: skip
+    assert ("push", "", layout) in seen and ("pull", "", layout) in seen
