@@ -209,8 +209,10 @@ def emit(runroot: Path, event: Event) -> None:
 
 
 def container_event(runroot: Path, record: Any, status: str, **extra: Any) -> None:
-    """An event about `record` (a ContainerRecord): its name, ID, image and labels."""
-    emit(runroot, for_container(record, status, **extra))
+    """An event about `record` (a ContainerRecord): its name, ID, image and labels. None for
+    a build step's container: podman's builds run in buildah's containers, which log none."""
+    if not getattr(record, "builder", False):
+        emit(runroot, for_container(record, status, **extra))
 
 
 def for_container(record: Any, status: str, **extra: Any) -> Event:

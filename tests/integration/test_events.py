@@ -273,3 +273,12 @@ def test_file_transports_leave_pull_and_push_events(pod, busybox, tmp_path):
     seen = [(e["Status"], e.get("ID", ""), e["Name"]) for e in _events(pod, "--filter",
             "type=image")]  # fmt: skip
     assert ("push", "", layout) in seen and ("pull", "", layout) in seen
+
+
+def test_a_build_logs_the_image_not_its_step_containers(pod, busybox, tmp_path):
+    """podman's builds run RUN in buildah's containers, which log no events: only `build`."""
+    (tmp_path / "Containerfile").write_text(f"FROM {busybox}\nRUN echo built > /built\n")
+    pod("build", "-q", "-t", "evbuild:1", tmp_path, check=True)
+    seen = [(e["Type"], e["Status"]) for e in _events(pod) if e["Type"] != "image" or
+            e["Status"] == "build"]  # fmt: skip
+    assert seen == [("image", "build")]
