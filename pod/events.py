@@ -228,7 +228,7 @@ def pod_event(runroot: Path, record: Any, status: str) -> None:
 
 def image_event(runroot: Path, status: str, image_id: str = "", name: str = "") -> None:
     """An image event as libimage writes it: pull and push name what the user typed and carry
-    no ID; tag, untag, remove, save and build carry the image's ID."""
+    no ID; tag, untag, remove and save carry the image's ID; build has the ID as its name."""
     emit(runroot, Event("image", status, name=name, id=image_id))
 
 
