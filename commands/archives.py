@@ -90,12 +90,15 @@ def import_command(
     """Import a tarball as a file system image."""
     from pod.builder.importer import ImportOptions, import_tarball
     from pod.commands.progress import reporter_for
+    from pod.format.values import go_quote
     from pod.image import manifest
 
     platform = manifest.parse_platform(None, arch, variant)
     if os_name:
         platform = manifest.Platform(os_name, platform.architecture, platform.variant)
     options = ImportOptions(list(changes), message or "", platform, name)
+    if source.startswith(("http://", "https://")):
+        print(f"Downloading from {go_quote(source)}", flush=True)  # podman's, -q or not
     reporter = reporter_for(quiet)
     try:
         record = import_tarball(common.settings(), source, options, reporter)

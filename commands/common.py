@@ -89,6 +89,7 @@ def settings() -> Settings:
     """The settings for this invocation, built once from the global flags; the store they name
     is made private and tidied (pod.store.prepare) before any command uses it."""
     if "settings" not in _state:
+        from pod import events
         from pod.store.layout import Layout
         from pod.store.prepare import prepare_store
 
@@ -103,6 +104,9 @@ def settings() -> Settings:
             cgroup_manager=given.cgroup_manager,
             default_mounts_file=given.default_mounts_file,
         )
+        # containers.conf's events_logger = "journald" without a journal: refused before any
+        # work, as --events-backend journald is (not after it, when the first event is due).
+        events.backend()
         prepare_store(Layout(loaded.root, loaded.runroot), rootless=loaded.rootless)
         _state["settings"] = loaded
     return _state["settings"]

@@ -18,7 +18,9 @@ def events_command(
     stream: bool = typer.Option(
         True, "--stream/--no-stream", help="Follow new events (the default)."
     ),
-    no_trunc: bool = typer.Option(True, "--no-trunc", help="Do not truncate the output."),
+    no_trunc: bool = typer.Option(  # the off twin is what `--no-trunc=false` becomes
+        True, "--no-trunc/--trunc", help="Do not truncate the output (the default)."
+    ),
 ) -> None:
     """Monitor pod events: new ones as they occur; earlier ones with --since and --until."""
     import sys

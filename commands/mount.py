@@ -66,9 +66,8 @@ def image_mount_command(
         for name in images:
             print(mount_image(settings, name))
         return
-    for found in mounted_images(settings):
-        for name in found.record.names or [found.record.id]:
-            print(f"{name}  {found.path}")
+    for found in mounted_images(settings):  # podman: one line an image, its first name
+        print(f"{(found.record.names or [found.record.id])[0]}  {found.path}")
 
 
 def image_unmount_command(

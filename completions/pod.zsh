@@ -60,7 +60,7 @@ _pod_flags=(
     'pod cp' '--archive --help --no-archive --overwrite --pause -a'
     'pod create' '--detach --env-host --help --http-proxy --init --interactive --no-healthcheck --no-hosts --no-http-proxy --no-sig-proxy --privileged --publish-all --quiet --read-only --replace --rm --rmi --sig-proxy --tty --unsetenv-all -P -d -i -q -t'
     'pod diff' '--help --latest -l'
-    'pod events' '--help --no-stream --no-trunc --stream'
+    'pod events' '--help --no-stream --no-trunc --stream --trunc'
     'pod exec' '--detach --help --interactive --latest --privileged --tty -d -i -l -t'
     'pod export' '--help'
     'pod generate' '--help'

@@ -209,8 +209,10 @@ def emit(runroot: Path, event: Event) -> None:
 
 
 def container_event(runroot: Path, record: Any, status: str, **extra: Any) -> None:
-    """An event about `record` (a ContainerRecord): its name, ID, image and labels."""
-    emit(runroot, for_container(record, status, **extra))
+    """An event about `record` (a ContainerRecord): its name, ID, image and labels. None for
+    a build step's container: podman's builds run in buildah's containers, which log none."""
+    if not getattr(record, "builder", False):
+        emit(runroot, for_container(record, status, **extra))
 
 
 def for_container(record: Any, status: str, **extra: Any) -> Event:
@@ -226,7 +228,7 @@ def pod_event(runroot: Path, record: Any, status: str) -> None:
 
 def image_event(runroot: Path, status: str, image_id: str = "", name: str = "") -> None:
     """An image event as libimage writes it: pull and push name what the user typed and carry
-    no ID; tag, untag, remove, save and build carry the image's ID."""
+    no ID; tag, untag, remove and save carry the image's ID; build has the ID as its name."""
     emit(runroot, Event("image", status, name=name, id=image_id))
 
 
@@ -275,8 +277,8 @@ def _parse(raw: bytes) -> Event | None:
 
 def _follow(log: Path, from_start: bool, stop_ns: int | None) -> Iterator[Event]:
     """Read `log` (from its start, or only what comes), then wait for writes and renames with
-    inotify; after a rotation the old file (still open here) is read to its end before the new
-    one is opened."""
+    inotify; after a rotation the old file (still open here) is read to its end before the
+    next generation is opened."""
     from pod.util.inotify import Watcher
 
     log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -288,19 +290,20 @@ def _follow(log: Path, from_start: bool, stop_ns: int | None) -> Iterator[Event]
         try:
             while True:
                 chunk = handle.read() if handle else b""
+                # Rotated away: every write to the old file came before its rename (writers
+                # hold the lock shared, the rotation exclusive), so one more read gets the
+                # last of them; only then the next generation.
+                if not chunk and handle is not None and _replaced(handle, log):
+                    chunk = handle.read()
+                    if not chunk:
+                        handle, pending = _successor(log, handle), b""
+                        continue
                 if chunk:
-                    pending += chunk
-                    *lines, pending = pending.split(b"\n")
-                    for raw in lines:
-                        event = _parse(raw)
-                        if event is not None:
-                            if stop_ns is not None and event.time_ns > stop_ns:
-                                return
-                            yield event
-                    continue
-                if handle is not None and _replaced(handle, log):
-                    handle.close()  # read to its end above: move to the new log
-                    handle, pending = _open_log(log), b""
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    for event in filter(None, map(_parse, lines)):
+                        if stop_ns is not None and event.time_ns > stop_ns:
+                            return
+                        yield event
                     continue
                 if handle is None:
                     handle = _open_log(log)
@@ -312,6 +315,23 @@ def _follow(log: Path, from_start: bool, stop_ns: int | None) -> Iterator[Event]
         finally:
             if handle is not None:
                 handle.close()
+
+
+def _successor(log: Path, old: Any):
+    """The file to follow after `old` (read to its end) was rotated away: the rotated
+    generation (`.1`) when it is not `old` but newer, as when a second rotation came before
+    this follower looked again; else the current log (None until its first write)."""
+    gone = os.fstat(old.fileno())
+    old.close()
+    rotated = _open_log(log.with_name(log.name + ".1"))
+    if rotated is not None:
+        found = os.fstat(rotated.fileno())
+        if (found.st_dev, found.st_ino) != (gone.st_dev, gone.st_ino) and (
+            found.st_mtime_ns >= gone.st_mtime_ns
+        ):
+            return rotated
+        rotated.close()
+    return _open_log(log)
 
 
 def _open_log(log: Path):

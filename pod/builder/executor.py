@@ -447,7 +447,8 @@ class Builder:
             image_format=self.options.image_format,
             annotations=self.options.annotations,
         )
-        events.image_event(self.layout.runroot, "build", record.id, next(iter(names), ""))
+        # libpod's newImageBuildCompleteEvent: the image's ID as its Name, and no ID
+        events.image_event(self.layout.runroot, "build", name=record.id)
         self.say(f"--> {record.id[:11]}")
         for name in names:
             self.say(f"Successfully tagged {name}")

@@ -55,7 +55,7 @@ def _working(options: ImportOptions) -> WorkingImage:
 
 def _config(work: WorkingImage, options: ImportOptions, diff_id: str) -> bytes:
     created = created_time()
-    entry = {"created": created, "created_by": f"/bin/sh -c #(nop) ADD file:{diff_id[7:]} in / "}
+    entry = {"created": created, "created_by": f"/bin/sh -c #(nop) ADD file:{diff_id[7:]} in /"}
     if options.message:
         entry["comment"] = options.message
     config = {

@@ -115,13 +115,18 @@ class Ingest:
             digest = self._copy(layer, scratch, hashed=not trusted_by_unpack, expected=digest)
         assert digest is not None
         blob = scratch or self.blobs.path(digest)
-        if unpacked:
-            _check_diff_id(blob, layer.diff_id)
-            return staged(digest, self._unpacked_size(chain), scratch)
-        self.created.append(chain)
-        info = layers.ensure_layer(
-            self.layout, chain, parent, blob, layer.diff_id, rootless=self.rootless
-        )
+        try:
+            if unpacked:
+                _check_diff_id(blob, layer.diff_id)
+                return staged(digest, self._unpacked_size(chain), scratch)
+            self.created.append(chain)
+            info = layers.ensure_layer(
+                self.layout, chain, parent, blob, layer.diff_id, rootless=self.rootless
+            )
+        except (DigestMismatchError, UnsafeContentError) as err:
+            # Said of the scratch copy: name the layer as the archive does instead.
+            named = str(err).replace(f"layer {blob.name}", f"layer {layer.member.name}")
+            raise type(err)(named) from None
         if info.warning:
             self.reporter.warning(info.warning)
         return staged(digest, info.size, scratch)

@@ -10,6 +10,7 @@ from typing import Any
 
 from pod.config import Settings
 from pod.format import GoFields, GoMap, GoStruct, NilMap, NilSlice, gofield
+from pod.image import manifest as mf
 from pod.image.defaults import config_section, image_config
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
@@ -103,6 +104,16 @@ def _history(entry: dict) -> History:
     )
 
 
+def _comment(config: dict, manifest_type: str) -> str:
+    """libimage's Comment: a Docker image's own `comment`; an OCI image has none, so its
+    first history entry's (where `import -m` and `commit -m` put the message)."""
+    if manifest_type == mf.DOCKER_MANIFEST:
+        return str(config.get("comment") or "")
+    history = config.get("history")
+    first = history[0] if isinstance(history, list) and history else None
+    return str(first.get("comment") or "") if isinstance(first, dict) else ""
+
+
 def inspect_image(settings: Settings, store: ImageStore, record: ImageRecord) -> GoFields:
     """podman's inspect.ImageData for one image (keyed by its JSON names: `Id` is `.ID`)."""
     config = image_config(store.blobs, record)
@@ -115,7 +126,7 @@ def inspect_image(settings: Settings, store: ImageStore, record: ImageRecord) ->
         "RepoTags": record.tags,
         "RepoDigests": list(record.repo_digests),
         "Parent": "",
-        "Comment": str(config.get("comment") or ""),
+        "Comment": _comment(config, record.manifest_media_type),
         "Created": GoTime.parse(record.created, utc=True),
         "Config": image_config_,
         "Version": str(config.get("docker_version") or ""),

@@ -71,7 +71,9 @@ def pull_image(settings: Settings, text: str, options: PullOptions) -> ImageReco
     if target is not None and target.transport != transports.DOCKER:
         from pod.image.file_transports import pull_from
 
-        return pull_from(settings, target, options.platform, options.reporter)
+        record = pull_from(settings, target, options.platform, options.reporter)
+        events.image_event(settings.runroot, "pull", name=text)  # as typed, as libimage
+        return record
     if target is not None:
         text = str(target.name)
     ref = reference.parse(text)

@@ -55,6 +55,7 @@ def push_image(
         options.reporter.copying()
         push_to(settings, record, file_target, name_matching(record, source))
         options.reporter.writing_manifest()
+        events.image_event(settings.runroot, "push", name=str(destination))  # as typed
         return record.manifest_digest
     if file_target is not None:
         destination = file_target.name

@@ -43,13 +43,11 @@ class SaveOptions:
 def check_options(options: SaveOptions) -> None:
     """podman's rules for the flags, before any image is looked at."""
     if options.format not in FORMATS:
-        raise UsageError(f'unknown format "{options.format}": use one of {", ".join(FORMATS)}')
+        raise UsageError(
+            "format value must be one of oci-dir oci-archive docker-dir docker-archive"
+        )
     if options.compress and options.format != DOCKER_DIR:
         raise UsageError("--compress can only be set when --format is 'docker-dir'")
-    if options.compress and options.uncompressed:
-        raise UsageError("--compress and --uncompressed cannot be used together")
-    if options.multi_image and options.format != DOCKER_ARCHIVE:
-        raise UsageError("--multi-image-archive can only be used with --format=docker-archive")
     if options.output is None and options.format in (OCI_DIR, DOCKER_DIR):
         raise UsageError(f"--format {options.format} writes a directory: name it with --output")
 
@@ -70,6 +68,11 @@ def save_images(
 ) -> list[ImageRecord]:
     """Write the images `names` name; the images written."""
     check_options(options)
+    if options.multi_image and len(names) > 1 and options.format != DOCKER_ARCHIVE:
+        raise UsageError(
+            f'unsupported format "{options.format}" for saving multiple images '
+            "(only docker-archive)"
+        )
     try:
         found = [(local_image(settings, name, reporter), name) for name in names]
     except NoSuchImageError as err:  # rmi's exit 1; save exits 125 as podman

@@ -123,11 +123,14 @@ def archive_name(text: str) -> str:
 
 
 def oci_image_name(ref: TransportRef) -> str | None:
-    """The name a pull from an OCI layout gives the image, as podman 4.3: the layout's path
-    under `localhost/`, tagged latest (`oci:/srv/app:v1` → `localhost/srv/app:latest`); None
-    when the path cannot be a repository name (the image stays unnamed)."""
-    path = os.path.realpath(ref.path).strip("/")
-    try:
-        return reference.qualify_local(f"localhost/{path}")
-    except PodError:
-        return None
+    """The name a pull from an OCI layout gives the image, as podman 4.3: the layout's path as
+    given, under `localhost/`, tagged latest (`oci:/srv/app:v1` → `localhost/srv/app:latest`,
+    `oci:app` → `localhost/app:latest`). Where that is no repository name (`./app`, `../app`,
+    which podman refuses) the absolute path's; None when neither is (the image stays
+    unnamed)."""
+    for path in (ref.path, os.path.realpath(ref.path)):
+        try:
+            return reference.qualify_local(f"localhost/{path.strip('/')}")
+        except PodError:
+            continue
+    return None

@@ -45,6 +45,10 @@ def test_import_with_changes_runs_and_keeps_the_history(pod, busybox, tmp_path):
         "-c", "LABEL kind=imported",
         "-c", "EXPOSE 8080",
         "-c", "USER tester",
+        "-c", 'ENTRYPOINT ["/bin/sh", "-c"]',
+        "-c", "VOLUME /data",
+        "-c", "STOPSIGNAL SIGUSR1",
+        "-c", "ONBUILD RUN echo later",
         "-m", "imported for a test",
         tarball,
         "imported:1",
@@ -59,11 +63,18 @@ def test_import_with_changes_runs_and_keeps_the_history(pod, busybox, tmp_path):
     assert (config["WorkingDir"], config["User"]) == ("/tmp", "tester")
     assert config["Labels"] == {"kind": "imported"}
     assert "8080/tcp" in config["ExposedPorts"]
+    assert config["Entrypoint"] == ["/bin/sh", "-c"] and config["Volumes"] == {"/data": {}}
+    assert config["StopSignal"] == "SIGUSR1"
     history = pod("history", "--format", "{{.Comment}}", "imported:1", check=True)
     assert history.stdout == "imported for a test\n"
+    # podman's inspect shows an OCI image's first history comment, its step without a blank
+    assert inspect["Comment"] == "imported for a test"
+    diff_id = inspect["RootFS"]["Layers"][0]
+    assert inspect["History"][0]["created_by"] == (f"/bin/sh -c #(nop) ADD file:{diff_id[7:]} in /")
     shown = pod(
-        "run", "--rm", "--user", "0", "imported:1", "sh", "-c", "id -u; pwd; echo $GREETING"
-    )
+        "run", "--rm", "--user", "0", "--entrypoint", "", "imported:1",
+        "sh", "-c", "id -u; pwd; echo $GREETING",
+    )  # fmt: skip
     assert shown.stdout == "0\n/tmp\nhi\n", shown.stderr
     bad = pod("import", "-c", "FROM scratch", tarball)
     assert bad.returncode == 125 and "invalid change" in bad.stderr
@@ -100,6 +111,8 @@ def test_import_from_a_url(pod, tmp_path):
         url = f"http://127.0.0.1:{server.server_address[1]}/fs.tar"
         done = pod("import", "-q", url, "from-url:1")
         assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()  # podman says where it downloads from, -q or not
+        assert lines[0] == f'Downloading from "{url}"' and lines[1].startswith("sha256:")
         gone = pod("import", f"http://127.0.0.1:{server.server_address[1]}/missing.tar")
         assert gone.returncode == 125 and "downloading" in gone.stderr
     finally:

@@ -51,7 +51,10 @@ def test_image_mount_is_read_only_and_rmi_unmounts(pod, test_images):
     assert not (path / "data" / "gone.txt").exists()  # whiteouts applied
     with pytest.raises(OSError):
         (path / "new").write_text("x")
+    pod("tag", image.ref, "second:name", check=True)
+    # one line an image, by its first name (as podman), however many it has
     assert pod("image", "mount", check=True).stdout == f"{image.ref}  {path}\n"
+    pod("rmi", "second:name", check=True)
     assert pod("image", "unmount", image.ref, check=True).stdout == f"{image.id}\n"
     assert not os.path.ismount(path)
     pod("image", "mount", image.ref, check=True)

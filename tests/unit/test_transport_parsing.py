@@ -3,6 +3,8 @@ dir:, docker://), and the names podman 4 gives images pulled from them."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from pod.errors import InvalidReferenceError, PodError, UsageError
@@ -77,9 +79,17 @@ def test_round_trips_as_text():
     assert str(transports.parse("docker://busybox")) == "docker://docker.io/library/busybox:latest"
 
 
-def test_oci_layout_names_as_podman_4_3(tmp_path):
+def test_oci_layout_names_as_podman_4_3(tmp_path, monkeypatch):
     layout = tmp_path / "my-layout"
     assert transports.oci_image_name(TransportRef("oci", str(layout), "v2")) == (
         f"localhost{layout}:latest"
     )
     assert transports.oci_image_name(TransportRef("oci", str(tmp_path / "Upper"))) is None
+    # a relative path is named as given (podman: `oci:img/app` → localhost/img/app), and
+    # where that is no name (podman refuses `./app`) by the absolute path
+    relative = TransportRef("oci", "img/app/")
+    assert transports.oci_image_name(relative) == "localhost/img/app:latest"
+    monkeypatch.chdir(tmp_path)
+    dotted = TransportRef("oci", "./app")
+    absolute = os.path.realpath("app").strip("/")
+    assert transports.oci_image_name(dotted) == f"localhost/{absolute}:latest"
