@@ -14,6 +14,7 @@ results of.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import posixpath
@@ -92,6 +93,7 @@ READONLY_PATHS = (
     "/proc/sys",
     "/proc/sysrq-trigger",
 )
+
 READ_ONLY_TMPFS = ("/tmp", "/var/tmp", "/run")
 # The device cgroup rules runc and crun add on their own; written out so pod's runtime has them.
 DEFAULT_DEVICE_RULES = (
@@ -113,6 +115,24 @@ _BIND_OPTIONS = {"ro", "rw", "bind", "rbind", "exec", "noexec", "suid", "nosuid"
 _BIND_OPTIONS |= _PROPAGATION
 _ENGINE_OPTIONS = {"z", "Z", "U", "copy", "nocopy", "consistency"}  # handled before the runtime
 _TMPFS_VALUED = ("size", "mode", "uid", "gid", "nr_inodes")
+
+
+# --- masked and read-only paths ------------------------------------------------------------------
+
+
+def unmasked(paths: tuple[str, ...] | list[str], patterns: list[str]) -> list[str]:
+    """The default masked or read-only paths less those `unmask` names: ALL (any case), a
+    path, or a glob whose `*` stays within one path element (Go's filepath.Match)."""
+    if any(pattern.upper() == "ALL" for pattern in patterns):
+        return []
+    return [path for path in paths if not any(_path_match(p, path) for p in patterns)]
+
+
+def _path_match(pattern: str, path: str) -> bool:
+    parts, names = pattern.split("/"), path.split("/")
+    return len(parts) == len(names) and all(
+        fnmatch.fnmatchcase(name, part) for part, name in zip(parts, names, strict=True)
+    )
 
 
 # --- user namespaces -----------------------------------------------------------------------------
@@ -580,7 +600,7 @@ def _proc_and_mqueue(options: RunOptions, host: _Host) -> list[dict]:
     """A new proc and mqueue; in a user namespace without a pid (or ipc) namespace of its
     own, which the kernel refuses to mount them for, the host's are bound in (as podman)."""
     flags = ["nosuid", "noexec", "nodev"]
-    proc = _mount("/proc", "proc", "proc", flags)
+    proc = _mount("/proc", "proc", "proc", [*flags, *options.proc_opts])  # proc-opts=
     if host.in_userns and options.namespaces.pid.kind == "host":
         proc = _mount("/proc", "bind", "/proc", ["rbind", *flags, "rw", "rprivate"])
     mqueue = [_mount("/dev/mqueue", "mqueue", "mqueue", flags)]
@@ -900,12 +920,18 @@ def build_spec(
         linux["devices"] = spec_devices
     if seccomp is not None and not options.privileged:
         linux["seccomp"] = seccomp_profile.resolve(dict(seccomp), caps["bounding"], seccomp_host)
+    masked: list[str] = []
     if not options.privileged:
         masked = list(MASKED_PATHS)
         if not _can_mount_sys(options, host) and rootless:
             masked.append("/sys/kernel")
+        masked = unmasked(masked, options.unmask)
+        readonly = unmasked(READONLY_PATHS, options.unmask)
+        if readonly:
+            linux["readonlyPaths"] = readonly
+    masked += [path for path in options.mask if path not in masked]
+    if masked:  # podman's: --privileged masks only what --security-opt mask= names
         linux["maskedPaths"] = masked
-        linux["readonlyPaths"] = list(READONLY_PATHS)
     process: dict = {
         "terminal": options.tty,
         "user": process_user,

@@ -115,8 +115,48 @@ def test_missing_or_malformed_profile_exits_125(pod, busybox, tmp_path, content)
 def test_bad_security_opt_exits_125(pod, busybox):
     result = pod("run", "--rm", "--security-opt", "bogus", busybox, "true")
     assert (result.returncode, result.stderr) == (125, 'Error: invalid --security-opt 1: "bogus"\n')
+    for option, message in [  # podman 4.3.1's words on a host without AppArmor
+        ("no-new-privileges=maybe", 'invalid --security-opt 2: "no-new-privileges=maybe"'),
+        ("apparmor=foo", 'apparmor profile "foo" specified, but Apparmor is not enabled on this '
+         "system"),
+    ]:  # fmt: skip
+        refused = pod("create", "--security-opt", "no-new-privileges", "--security-opt", option,
+                      busybox, "true")  # fmt: skip
+        assert (refused.returncode, refused.stderr) == (125, f"Error: {message}\n")
+    assert pod("ps", "-a", "-q").stdout == ""
     ok = pod("run", "--rm", "--security-opt", "label=disable", busybox, "true")
     assert ok.returncode == 0, ok.stderr
+
+
+MOUNTS = "awk '{print $5, $NF}' /proc/self/mountinfo | grep -E '^/proc/(sys|timer_list) |^/proc '"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_mask_unmask_systempaths_and_proc_opts_take_effect(pod, busybox, runtime):
+    """Never accepted and ignored: unmask= and systempaths= take the default masked and
+    read-only paths away, mask= adds one (--privileged too), proc-opts= mounts /proc with it;
+    inspect shows them as podman does (not at all)."""
+
+    def mounts(*options: str) -> list[str]:
+        security = [arg for option in options for arg in ("--security-opt", option)]
+        result = pod("run", "--rm", "--runtime", runtime, *security, busybox, "sh", "-c", MOUNTS)
+        assert result.returncode == 0, result.stderr
+        return sorted(line.split()[0] for line in result.stdout.splitlines())
+
+    assert mounts() == ["/proc", "/proc/sys", "/proc/timer_list"]
+    assert mounts("unmask=/proc/timer_*") == ["/proc", "/proc/sys"]
+    assert mounts("unmask=ALL") == mounts("systempaths=unconfined") == ["/proc"]
+    masked = pod("run", "--rm", "--runtime", runtime, "--privileged", "--security-opt",
+                 "mask=/etc/hostname", busybox, "cat", "/etc/hostname")  # fmt: skip
+    assert (masked.returncode, masked.stdout) == (0, ""), masked.stderr
+    hidden = pod("run", "--rm", "--runtime", runtime, "--security-opt", "proc-opts=hidepid=2",
+                 busybox, "sh", "-c", "grep ' /proc proc ' /proc/mounts")  # fmt: skip
+    assert "hidepid=" in hidden.stdout, hidden.stderr
+    name = pod("create", "--security-opt", "unmask=ALL", "--security-opt", "label=disable",
+               busybox, check=True).stdout.strip()  # fmt: skip
+    template = "{{json .HostConfig.SecurityOpt}} {{.HostConfig.Privileged}}"
+    shown = pod("inspect", "--format", template, name)
+    assert shown.stdout == '["label=disable"] false\n', shown.stderr
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
