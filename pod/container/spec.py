@@ -5,7 +5,8 @@ cgroup version, the user namespace maps, host devices for --privileged, rlimit c
 passed in, so golden files pin its output. It follows podman 4.3's specgen + libpod
 generateSpec. `linux.seccomp` is the seccomp profile the engine read (podman's default, or
 --security-opt seccomp=FILE) resolved for the container's bounding capabilities; none with
---privileged or seccomp=unconfined. SELinux and AppArmor labels are not set.
+seccomp=unconfined, nor with --privileged unless a profile was named (podman's rule).
+SELinux and AppArmor labels are not set.
 
 The few helpers that look at the host (`find_init`, `host_devices`, `user_devices`, and
 `pod.util.capabilities.host_bounding_set`) are separate functions the engine calls and passes the
@@ -918,7 +919,7 @@ def build_spec(
         linux.update(userns.spec_maps())
     if spec_devices:
         linux["devices"] = spec_devices
-    if seccomp is not None and not options.privileged:
+    if seccomp is not None:  # None: unconfined (create decided, --privileged included)
         linux["seccomp"] = seccomp_profile.resolve(dict(seccomp), caps["bounding"], seccomp_host)
     masked: list[str] = []
     if not options.privileged:

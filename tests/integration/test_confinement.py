@@ -36,7 +36,10 @@ def test_unconfined_and_privileged_have_no_filter(pod, busybox, runtime, flags):
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-@pytest.mark.parametrize("nnp", [[], ["--security-opt", "no-new-privileges"]])
+@pytest.mark.parametrize(
+    "nnp", [[], ["--security-opt", "no-new-privileges"], ["--privileged"]],
+    ids=["plain", "nnp", "privileged"],  # podman's --privileged keeps a profile it is given
+)  # fmt: skip
 def test_a_profile_file_is_applied(pod, busybox, runtime, nnp, tmp_path):
     profile = {"defaultAction": "SCMP_ACT_ALLOW",
                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
@@ -57,7 +60,7 @@ def test_a_profile_file_is_applied(pod, busybox, runtime, nnp, tmp_path):
         "mkdir /tmp/x; grep NoNewPrivs /proc/self/status",
     )
     assert "Read-only file system" in result.stderr  # EROFS (30) from the filter
-    assert result.stdout.split() == ["NoNewPrivs:", "1" if nnp else "0"]
+    assert result.stdout.split() == ["NoNewPrivs:", "1" if "no-new-privileges" in nnp else "0"]
     inspect = pod("create", "--security-opt", f"seccomp={path}", busybox, check=True)
     options = pod("inspect", "--format", "{{json .HostConfig.SecurityOpt}}",
                   inspect.stdout.strip(), check=True)  # fmt: skip
