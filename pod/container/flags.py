@@ -355,8 +355,8 @@ def parse_device(value: str) -> DeviceSpec:
             container = parts[1]
     if not _is_permissions(permissions):
         raise UsageError(f"invalid device mode: {permissions}")
-    if not container.startswith("/"):
-        raise UsageError(f"{container} is not an absolute path")
+    if not container.startswith("/"):  # podman's words: a relative path is taken for a mode
+        raise UsageError(f"invalid device mode: {container}")
     return DeviceSpec(host, container, permissions)
 
 
@@ -368,7 +368,9 @@ def parse_device_cgroup_rule(value: str) -> str:
     """`--device-cgroup-rule 'TYPE MAJOR:MINOR ACCESS'` (a, b or c; * for any number)."""
     fields = value.split()
     if len(fields) != 3 or fields[1].count(":") != 1:
-        raise UsageError(f"invalid device cgroup rule: {value!r}: use 'TYPE MAJOR:MINOR ACCESS'")
+        raise UsageError(
+            f'invalid device cgroup rule requires type, major:Minor, and access rules: "{value}"'
+        )
     kind, numbers, access = fields
     if kind not in ("a", "b", "c"):
         raise UsageError(f"invalid device type in device-access-add: {kind}")

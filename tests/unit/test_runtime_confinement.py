@@ -273,6 +273,15 @@ def test_devices_and_cgroup_rules():
         flags.parse_device_cgroup_rule("x 1:3 rwm")
     with pytest.raises(UsageError, match="invalid device access in device-access-add: q"):
         flags.parse_device_cgroup_rule("c 1:3 rwq")
+    # podman 4.3.1's words for a relative container path and a rule short of fields
+    for value in ("/dev/null:rel", "/dev/null:rel:r"):
+        with pytest.raises(UsageError, match="^invalid device mode: rel$"):
+            flags.parse_device(value)
+    with pytest.raises(UsageError) as caught:
+        flags.parse_device_cgroup_rule("c 1:3")
+    assert str(caught.value) == (
+        'invalid device cgroup rule requires type, major:Minor, and access rules: "c 1:3"'
+    )
 
 
 # -- capabilities -----------------------------------------------------------------------------
