@@ -298,7 +298,7 @@ def _record(
         created=time.time(),
         command=spec.command_line(options, defaults),
         rootless=settings.rootless,
-        runtime=options.runtime or "pod",
+        runtime=options.runtime or settings.runtime or "pod",  # run --runtime, pod --runtime
         tty=options.tty,
         interactive=options.interactive,
         remove=options.remove,

@@ -28,6 +28,20 @@ def test_every_container_gets_a_seccomp_filter(pod, busybox, runtime):
     assert result.returncode != 0 and "not permitted" in result.stderr
 
 
+def test_the_global_runtime_flag_as_podmans(pod, busybox):
+    """`pod --runtime runc run ...`, podman's spelling: the containers made get that runtime
+    (run's own --runtime still wins) and info describes it."""
+    result = pod("--runtime", "runc", "run", "--name", "g", busybox, "sh", "-c", SECCOMP)
+    assert (result.returncode, result.stdout.split()) == (0, ["Seccomp:", "2"]), result.stderr
+    assert pod("inspect", "--format", "{{.OCIRuntime}}", "g").stdout == "runc\n"
+    pod("--runtime", "runc", "create", "--runtime", "pod", "--name", "own", busybox, check=True)
+    assert pod("inspect", "--format", "{{.OCIRuntime}}", "own").stdout == "pod\n"
+    described = pod("--runtime", "runc", "info", "--format", "{{.Host.OCIRuntime.Name}}")
+    assert described.stdout == "runc\n", described.stderr
+    missing = pod("--runtime", "no-such-runtime", "run", "--rm", busybox, "true")
+    assert missing.returncode == 125 and missing.stderr.count("\n") == 1, missing.stderr
+
+
 @pytest.mark.parametrize("runtime", RUNTIMES)
 @pytest.mark.parametrize("flags", [["--security-opt", "seccomp=unconfined"], ["--privileged"]])
 def test_unconfined_and_privileged_have_no_filter(pod, busybox, runtime, flags):
