@@ -86,6 +86,9 @@ def root_options(
     volumepath: str = typer.Option(
         None, "--volumepath", help="Path of the volume directory (the store's own)."
     ),
+    runtime: str = typer.Option(
+        None, "--runtime", help="OCI runtime of the containers made: pod, runc, crun or a path."
+    ),
     runtime_flag: list[str] = typer.Option(
         [], "--runtime-flag", help="A global flag for the OCI runtime (runc, crun)."
     ),
@@ -115,6 +118,7 @@ def root_options(
         storage_driver=storage_driver,
         storage_opt=storage_opt,
         volumepath=volumepath,
+        runtime=runtime,
         runtime_flag=runtime_flag,
         cgroup_manager=cgroup_manager,
         default_mounts_file=default_mounts_file,

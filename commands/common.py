@@ -28,6 +28,7 @@ class GlobalOptions:
     volume_path: str | None = None
     cgroup_manager: str | None = None
     default_mounts_file: str | None = None
+    runtime: str | None = None
 
 
 LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
@@ -40,6 +41,7 @@ def apply_root_options(
     storage_driver: str | None,
     storage_opt: list[str],
     volumepath: str | None,
+    runtime: str | None,
     runtime_flag: list[str],
     cgroup_manager: str | None,
     default_mounts_file: str | None,
@@ -58,6 +60,7 @@ def apply_root_options(
             volume_path=volumepath,
             cgroup_manager=cgroup_manager,
             default_mounts_file=default_mounts_file,
+            runtime=runtime,
         )
     )
     if runtime_flag:  # the shims and their helpers inherit it
@@ -103,6 +106,7 @@ def settings() -> Settings:
             volume_path=given.volume_path,
             cgroup_manager=given.cgroup_manager,
             default_mounts_file=given.default_mounts_file,
+            runtime=given.runtime,
         )
         # containers.conf's events_logger = "journald" without a journal: refused before any
         # work, as --events-backend journald is (not after it, when the first event is due).

@@ -343,7 +343,7 @@ function __pod_table --description 'generated tables: __pod_table TABLE KEY'
         case value_options
             switch $argv[2]
                 case 'pod'
-                    echo '--cgroup-manager --default-mounts-file --events-backend --log-level --root --runroot --runtime-flag --storage-driver --storage-opt --volumepath'
+                    echo '--cgroup-manager --default-mounts-file --events-backend --log-level --root --runroot --runtime --runtime-flag --storage-driver --storage-opt --volumepath'
                 case 'pod attach'
                     echo '--detach-keys'
                 case 'pod build'

@@ -176,7 +176,7 @@ _pod_flags=(
 )
 typeset -gA _pod_value_options
 _pod_value_options=(
-    'pod' '--cgroup-manager --default-mounts-file --events-backend --log-level --root --runroot --runtime-flag --storage-driver --storage-opt --volumepath'
+    'pod' '--cgroup-manager --default-mounts-file --events-backend --log-level --root --runroot --runtime --runtime-flag --storage-driver --storage-opt --volumepath'
     'pod attach' '--detach-keys'
     'pod build' '--annotation --authfile --build-arg --build-context --cache-ttl --cert-dir --creds --env --file --format --ignorefile --iidfile --jobs --label --logfile --network --platform --pull --runtime --secret --tag --target --timestamp --ulimit --volume -f -t -v'
     'pod buildx build' '--annotation --authfile --build-arg --build-context --cache-ttl --cert-dir --creds --env --file --format --ignorefile --iidfile --jobs --label --logfile --network --platform --pull --runtime --secret --tag --target --timestamp --ulimit --volume -f -t -v'

@@ -129,6 +129,7 @@ class Settings:
     storage_opts: dict[str, str] = field(default_factory=dict)  # --storage-opt, driver prefix off
     cgroup_manager: str = "cgroupfs"
     default_mounts_file: Path | None = None  # --default-mounts-file
+    runtime: str | None = None  # --runtime: containers' OCI runtime when create names none
 
     @property
     def rootless(self) -> bool:
@@ -145,6 +146,7 @@ def load_settings(
     volume_path: str | None = None,
     cgroup_manager: str | None = None,
     default_mounts_file: str | None = None,
+    runtime: str | None = None,
 ) -> Settings:
     """Flags win over POD_ROOT/POD_RUNROOT/POD_STORAGE_DRIVER, which win over the defaults.
 
@@ -168,6 +170,7 @@ def load_settings(
         storage_opts=_storage_opts(driver, storage_opts or []),
         cgroup_manager=manager,
         default_mounts_file=Path(default_mounts_file) if default_mounts_file else None,
+        runtime=runtime or None,
     )
     volumes = settings.root / "volumes"
     if volume_path and Path(volume_path).absolute() != volumes:

@@ -298,7 +298,7 @@ def _record(
         created=time.time(),
         command=spec.command_line(options, defaults),
         rootless=settings.rootless,
-        runtime=options.runtime or "pod",
+        runtime=options.runtime or settings.runtime or "pod",  # run --runtime, pod --runtime
         tty=options.tty,
         interactive=options.interactive,
         remove=options.remove,
@@ -546,9 +546,10 @@ def _network(
 
 def _seccomp_profile(options: RunOptions) -> dict | None:
     """The profile to resolve into linux.seccomp (read even for runc/crun: pod writes it for
-    every runtime); None when the container runs unconfined."""
+    every runtime); None when the container runs unconfined (seccomp=unconfined, or
+    --privileged with the default profile)."""
     choice = seccomp_profile.SeccompChoice(options.seccomp_profile)
-    if options.privileged or choice.unconfined:
+    if not choice.applies(options.privileged):
         return None
     return seccomp_profile.read_profile(choice.path())
 

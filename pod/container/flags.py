@@ -278,41 +278,66 @@ def parse_entrypoint(value: str | None) -> list[str] | None:
 
 @dataclass
 class SecurityOptions:
-    """--security-opt values: seccomp profile, no_new_privs, and the list as given."""
+    """--security-opt values: seccomp profile, no_new_privs, the paths masked and unmasked,
+    /proc's mount options, and the list as given (inspect derives podman's view from it)."""
 
     seccomp_profile: str = ""
     no_new_privileges: bool = False
+    mask: list[str] = field(default_factory=list)
+    unmask: list[str] = field(default_factory=list)
+    proc_opts: list[str] = field(default_factory=list)
     given: list[str] = field(default_factory=list)
 
 
-_TRUE = ("", "true", "1")
-_FALSE = ("false", "0")
-# Accepted and without effect here, as podman on a host without SELinux or AppArmor.
-_LABEL_KEYS = ("user", "role", "type", "level", "filetype")
+# Go's strconv.ParseBool, which podman reads no-new-privileges=VALUE with.
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def _split_security_opt(value: str) -> tuple[str, str, bool]:
+    """KEY=VALUE, or Docker's older KEY:VALUE when there is no "=" (podman's own split)."""
+    key, sep, content = value.partition("=" if "=" in value else ":")
+    return key, content, bool(sep)
 
 
 def parse_security_opts(values: list[str]) -> SecurityOptions:
-    """podman's --security-opt: seccomp=unconfined|PROFILE, no-new-privileges[=true|false],
-    label=disable|nested|user:…|role:…|type:…|level:…|filetype:…, apparmor=…, mask=…, unmask=…
-    (the last four have nothing to act on in pod: no SELinux, no AppArmor profiles)."""
+    """podman's --security-opt: seccomp=unconfined|PROFILE, no-new-privileges[=BOOL],
+    mask=PATHS, unmask=ALL|PATHS (globs), systempaths=unconfined, proc-opts=OPTIONS, and
+    label=… and apparmor=unconfined, which have nothing to act on here (no SELinux, no
+    AppArmor: another AppArmor profile is refused, as podman refuses it on such a host).
+    The error numbers are podman's: 1 for no value, 2 for an unknown key or a bad value."""
     parsed = SecurityOptions(given=list(values))
-    for number, value in enumerate(values, 1):
-        key, sep, content = value.partition("=")
-        if not sep and ":" in value:
-            key, _, content = value.partition(":")
-        if key == "seccomp" and content:
+    for value in values:
+        key, content, has_value = _split_security_opt(value)
+        if not has_value and key != "no-new-privileges":
+            raise UsageError(f'invalid --security-opt 1: "{value}"')
+        if key == "seccomp":
             parsed.seccomp_profile = content
-        elif key == "no-new-privileges" and content.lower() in _TRUE + _FALSE:
-            parsed.no_new_privileges = content.lower() in _TRUE
-        elif not _without_effect(key, content):
-            raise UsageError(f'invalid --security-opt {number}: "{value}"')
+        elif key == "no-new-privileges":
+            if has_value and content not in _TRUE + _FALSE:
+                raise UsageError(f'invalid --security-opt 2: "{value}"')
+            parsed.no_new_privileges = not has_value or content in _TRUE
+        elif key == "mask":
+            parsed.mask += [path for path in content.split(":") if path]
+        elif key == "unmask":
+            parsed.unmask += [path for path in content.split(":") if path]
+        elif key == "systempaths":
+            if content != "unconfined":
+                raise UsageError(
+                    f'invalid systempaths option "{content}", only `unconfined` is supported'
+                )
+            parsed.unmask.append("ALL")
+        elif key == "proc-opts":
+            parsed.proc_opts = [option for option in content.split(",") if option]
+        elif key == "apparmor":
+            if content not in ("", "unconfined"):
+                raise UsageError(
+                    f'apparmor profile "{content}" specified, but Apparmor is not enabled on '
+                    "this system"
+                )
+        elif key != "label":
+            raise UsageError(f'invalid --security-opt 2: "{value}"')
     return parsed
-
-
-def _without_effect(key: str, content: str) -> bool:
-    if key == "label":
-        return content in ("disable", "nested") or content.partition(":")[0] in _LABEL_KEYS
-    return key in ("apparmor", "mask", "unmask", "proc-opts", "systempaths") and bool(content)
 
 
 def parse_device(value: str) -> DeviceSpec:
@@ -330,8 +355,8 @@ def parse_device(value: str) -> DeviceSpec:
             container = parts[1]
     if not _is_permissions(permissions):
         raise UsageError(f"invalid device mode: {permissions}")
-    if not container.startswith("/"):
-        raise UsageError(f"{container} is not an absolute path")
+    if not container.startswith("/"):  # podman's words: a relative path is taken for a mode
+        raise UsageError(f"invalid device mode: {container}")
     return DeviceSpec(host, container, permissions)
 
 
@@ -343,7 +368,9 @@ def parse_device_cgroup_rule(value: str) -> str:
     """`--device-cgroup-rule 'TYPE MAJOR:MINOR ACCESS'` (a, b or c; * for any number)."""
     fields = value.split()
     if len(fields) != 3 or fields[1].count(":") != 1:
-        raise UsageError(f"invalid device cgroup rule: {value!r}: use 'TYPE MAJOR:MINOR ACCESS'")
+        raise UsageError(
+            f'invalid device cgroup rule requires type, major:Minor, and access rules: "{value}"'
+        )
     kind, numbers, access = fields
     if kind not in ("a", "b", "c"):
         raise UsageError(f"invalid device type in device-access-add: {kind}")

@@ -195,11 +195,14 @@ def _host_config(record: ContainerRecord, spec: dict, log_path: str) -> dict[str
         "Links": NilSlice(),
         "OomScoreAdj": int((spec.get("process") or {}).get("oomScoreAdj") or 0),
         "PidMode": modes.pid.describe("pid"),
-        # pod.container.spec masks paths unless privileged (records older than the field)
-        "Privileged": record.privileged or "maskedPaths" not in linux,
+        # pod.container.spec masks paths unless privileged (records older than the field;
+        # --security-opt unmask=ALL leaves none masked either)
+        "Privileged": record.privileged or ("maskedPaths" not in linux and not record.security_opt),
         "PublishAllPorts": False,
         "ReadonlyRootfs": bool((spec.get("root") or {}).get("readonly", False)),
-        "SecurityOpt": list(record.security_opt),
+        "SecurityOpt": inspect_security_opts(
+            record.security_opt, bool((spec.get("process") or {}).get("noNewPrivileges"))
+        ),
         "Tmpfs": _tmpfs(record),
         "UTSMode": modes.uts.describe("uts"),
         "UsernsMode": _userns_mode(record),
@@ -385,3 +388,22 @@ def _id_mappings(record: ContainerRecord) -> GoFields:
     """podman's IDMappingOptions as inspect shows them: UidMap, then GidMap."""
     maps = record.idmappings
     return GoFields({"UidMap": maps.get("UidMap", []), "GidMap": maps.get("GidMap", [])}, {})
+
+
+def inspect_security_opts(given: list[str], no_new_privileges: bool) -> list[str]:
+    """HostConfig.SecurityOpt as podman 4.3 shows it (libpod's GetSecurityOptions): the
+    spec's no_new_privs, then the labels, the seccomp profile and the AppArmor profile as
+    last given; the other keys are not shown."""
+    shown = ["no-new-privileges"] if no_new_privileges else []
+    labels: list[str] = []
+    last: dict[str, str] = {}
+    for value in given:
+        key, sep, content = value.partition("=" if "=" in value else ":")
+        if sep and key == "label":
+            labels.append(content)
+        elif sep and key in ("seccomp", "apparmor"):
+            last[key] = content
+    if labels:
+        shown.append("label=" + ",label=".join(labels))
+    shown += [f"{key}={last[key]}" for key in ("seccomp", "apparmor") if key in last]
+    return shown

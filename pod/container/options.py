@@ -164,6 +164,9 @@ class RunOptions:
     privileged: bool = False
     no_new_privileges: bool = False
     seccomp_profile: str = ""  # --security-opt seccomp=: "" default, "unconfined", or a file
+    mask: list[str] = field(default_factory=list)  # --security-opt mask=: paths masked too
+    unmask: list[str] = field(default_factory=list)  # unmask=: ALL, paths or globs
+    proc_opts: list[str] = field(default_factory=list)  # proc-opts=: /proc's mount options
     security_opt: list[str] = field(default_factory=list)  # as given, for inspect
     devices: list[DeviceSpec] = field(default_factory=list)  # --device
     device_cgroup_rules: list[str] = field(default_factory=list)  # --device-cgroup-rule

@@ -39,6 +39,9 @@ def run_options(
 
         check_name(flags["name"])
     security = run_flags.parse_security_opts(list(flags["security_opt"]))
+    for path in security.mask:
+        if not path.startswith("/"):  # podman's words; it goes on without the path too
+            reporter.warning(f'Path "{path}" is not an absolute path, skipping...')
     userns = namespaces.check_userns(flags["userns"])
     if flags["sdnotify"] not in ("conmon", "ignore"):
         raise UsageError(
@@ -97,6 +100,9 @@ def run_options(
         privileged=flags["privileged"],
         no_new_privileges=security.no_new_privileges,
         seccomp_profile=security.seccomp_profile,
+        mask=[path for path in security.mask if path.startswith("/")],
+        unmask=security.unmask,
+        proc_opts=security.proc_opts,
         security_opt=security.given,
         devices=[run_flags.parse_device(d) for d in flags["device"]],
         device_cgroup_rules=[

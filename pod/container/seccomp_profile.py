@@ -201,9 +201,22 @@ class SeccompChoice:
     def path(self) -> Path:
         return Path(self.profile) if self.profile else default_profile_path()
 
+    def named(self) -> bool:
+        """A profile the user named, by flag or in containers.conf: podman's --privileged
+        drops only the default profile and keeps such a one."""
+        if self.profile:
+            return not self.unconfined
+        return bool((containers_conf().get("containers") or {}).get("seccomp_profile"))
+
+    def applies(self, privileged: bool) -> bool:
+        """Whether the container gets a filter: not when unconfined, nor when privileged
+        with the default profile."""
+        return not self.unconfined and (not privileged or self.named())
+
 
 def seccomp_for(choice: SeccompChoice, privileged: bool, bounding: Sequence[str]) -> dict | None:
-    """linux.seccomp for a container, or None (unconfined; --privileged is, as in podman)."""
-    if privileged or choice.unconfined:
+    """linux.seccomp for a container, or None (unconfined; --privileged is, as in podman,
+    unless a profile was named)."""
+    if not choice.applies(privileged):
         return None
     return resolve(read_profile(choice.path()), bounding)

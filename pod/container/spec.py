@@ -5,7 +5,8 @@ cgroup version, the user namespace maps, host devices for --privileged, rlimit c
 passed in, so golden files pin its output. It follows podman 4.3's specgen + libpod
 generateSpec. `linux.seccomp` is the seccomp profile the engine read (podman's default, or
 --security-opt seccomp=FILE) resolved for the container's bounding capabilities; none with
---privileged or seccomp=unconfined. SELinux and AppArmor labels are not set.
+seccomp=unconfined, nor with --privileged unless a profile was named (podman's rule).
+SELinux and AppArmor labels are not set.
 
 The few helpers that look at the host (`find_init`, `host_devices`, `user_devices`, and
 `pod.util.capabilities.host_bounding_set`) are separate functions the engine calls and passes the
@@ -14,6 +15,7 @@ results of.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import posixpath
@@ -92,6 +94,7 @@ READONLY_PATHS = (
     "/proc/sys",
     "/proc/sysrq-trigger",
 )
+
 READ_ONLY_TMPFS = ("/tmp", "/var/tmp", "/run")
 # The device cgroup rules runc and crun add on their own; written out so pod's runtime has them.
 DEFAULT_DEVICE_RULES = (
@@ -113,6 +116,24 @@ _BIND_OPTIONS = {"ro", "rw", "bind", "rbind", "exec", "noexec", "suid", "nosuid"
 _BIND_OPTIONS |= _PROPAGATION
 _ENGINE_OPTIONS = {"z", "Z", "U", "copy", "nocopy", "consistency"}  # handled before the runtime
 _TMPFS_VALUED = ("size", "mode", "uid", "gid", "nr_inodes")
+
+
+# --- masked and read-only paths ------------------------------------------------------------------
+
+
+def unmasked(paths: tuple[str, ...] | list[str], patterns: list[str]) -> list[str]:
+    """The default masked or read-only paths less those `unmask` names: ALL (any case), a
+    path, or a glob whose `*` stays within one path element (Go's filepath.Match)."""
+    if any(pattern.upper() == "ALL" for pattern in patterns):
+        return []
+    return [path for path in paths if not any(_path_match(p, path) for p in patterns)]
+
+
+def _path_match(pattern: str, path: str) -> bool:
+    parts, names = pattern.split("/"), path.split("/")
+    return len(parts) == len(names) and all(
+        fnmatch.fnmatchcase(name, part) for part, name in zip(parts, names, strict=True)
+    )
 
 
 # --- user namespaces -----------------------------------------------------------------------------
@@ -580,7 +601,7 @@ def _proc_and_mqueue(options: RunOptions, host: _Host) -> list[dict]:
     """A new proc and mqueue; in a user namespace without a pid (or ipc) namespace of its
     own, which the kernel refuses to mount them for, the host's are bound in (as podman)."""
     flags = ["nosuid", "noexec", "nodev"]
-    proc = _mount("/proc", "proc", "proc", flags)
+    proc = _mount("/proc", "proc", "proc", [*flags, *options.proc_opts])  # proc-opts=
     if host.in_userns and options.namespaces.pid.kind == "host":
         proc = _mount("/proc", "bind", "/proc", ["rbind", *flags, "rw", "rprivate"])
     mqueue = [_mount("/dev/mqueue", "mqueue", "mqueue", flags)]
@@ -898,14 +919,20 @@ def build_spec(
         linux.update(userns.spec_maps())
     if spec_devices:
         linux["devices"] = spec_devices
-    if seccomp is not None and not options.privileged:
+    if seccomp is not None:  # None: unconfined (create decided, --privileged included)
         linux["seccomp"] = seccomp_profile.resolve(dict(seccomp), caps["bounding"], seccomp_host)
+    masked: list[str] = []
     if not options.privileged:
         masked = list(MASKED_PATHS)
         if not _can_mount_sys(options, host) and rootless:
             masked.append("/sys/kernel")
+        masked = unmasked(masked, options.unmask)
+        readonly = unmasked(READONLY_PATHS, options.unmask)
+        if readonly:
+            linux["readonlyPaths"] = readonly
+    masked += [path for path in options.mask if path not in masked]
+    if masked:  # podman's: --privileged masks only what --security-opt mask= names
         linux["maskedPaths"] = masked
-        linux["readonlyPaths"] = list(READONLY_PATHS)
     process: dict = {
         "terminal": options.tty,
         "user": process_user,

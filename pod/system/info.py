@@ -175,10 +175,21 @@ def _struct(**fields: Any) -> GoFields:
     return GoFields(fields, {go: key for go, key in names.items() if go != key})
 
 
-def _oci_runtime() -> GoFields:
-    """pod runs containers with its own runtime unless --runtime names crun or runc."""
-    path = shutil.which("pod-runtime") or f"{sys.executable} -m pod.runtime.cli"
-    return _struct(name="pod", package="pod", path=path, version=f"pod {__version__}")
+def _oci_runtime(settings: Settings) -> GoFields:
+    """pod runs containers with its own runtime unless `pod --runtime` names another (runc,
+    crun or a path): that one is described, as podman describes its configured runtime."""
+    if settings.runtime in (None, "pod"):
+        path = shutil.which("pod-runtime") or f"{sys.executable} -m pod.runtime.cli"
+        return _struct(name="pod", package="pod", path=path, version=f"pod {__version__}")
+    from pod.runtime.external import runtime_for
+
+    binary = runtime_for(settings.runtime).binary  # a missing one: podman's error, exit 125
+    return _struct(
+        name=os.path.basename(binary),
+        package=_package_version(binary),
+        path=binary,
+        version=_program_version(binary),
+    )
 
 
 def _conmon() -> GoFields:
@@ -310,7 +321,7 @@ def _host(settings: Settings) -> GoFields:
         memFree=memory.get("MemFree", 0),
         memTotal=memory.get("MemTotal", 0),
         networkBackend="pod",
-        ociRuntime=_oci_runtime(),
+        ociRuntime=_oci_runtime(settings),
         os="linux",
         remoteSocket=_struct(),  # pod serves no API socket
         serviceIsRemote=False,

@@ -28,6 +28,20 @@ def test_every_container_gets_a_seccomp_filter(pod, busybox, runtime):
     assert result.returncode != 0 and "not permitted" in result.stderr
 
 
+def test_the_global_runtime_flag_as_podmans(pod, busybox):
+    """`pod --runtime runc run ...`, podman's spelling: the containers made get that runtime
+    (run's own --runtime still wins) and info describes it."""
+    result = pod("--runtime", "runc", "run", "--name", "g", busybox, "sh", "-c", SECCOMP)
+    assert (result.returncode, result.stdout.split()) == (0, ["Seccomp:", "2"]), result.stderr
+    assert pod("inspect", "--format", "{{.OCIRuntime}}", "g").stdout == "runc\n"
+    pod("--runtime", "runc", "create", "--runtime", "pod", "--name", "own", busybox, check=True)
+    assert pod("inspect", "--format", "{{.OCIRuntime}}", "own").stdout == "pod\n"
+    described = pod("--runtime", "runc", "info", "--format", "{{.Host.OCIRuntime.Name}}")
+    assert described.stdout == "runc\n", described.stderr
+    missing = pod("--runtime", "no-such-runtime", "run", "--rm", busybox, "true")
+    assert missing.returncode == 125 and missing.stderr.count("\n") == 1, missing.stderr
+
+
 @pytest.mark.parametrize("runtime", RUNTIMES)
 @pytest.mark.parametrize("flags", [["--security-opt", "seccomp=unconfined"], ["--privileged"]])
 def test_unconfined_and_privileged_have_no_filter(pod, busybox, runtime, flags):
@@ -36,7 +50,10 @@ def test_unconfined_and_privileged_have_no_filter(pod, busybox, runtime, flags):
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-@pytest.mark.parametrize("nnp", [[], ["--security-opt", "no-new-privileges"]])
+@pytest.mark.parametrize(
+    "nnp", [[], ["--security-opt", "no-new-privileges"], ["--privileged"]],
+    ids=["plain", "nnp", "privileged"],  # podman's --privileged keeps a profile it is given
+)  # fmt: skip
 def test_a_profile_file_is_applied(pod, busybox, runtime, nnp, tmp_path):
     profile = {"defaultAction": "SCMP_ACT_ALLOW",
                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
@@ -57,7 +74,7 @@ def test_a_profile_file_is_applied(pod, busybox, runtime, nnp, tmp_path):
         "mkdir /tmp/x; grep NoNewPrivs /proc/self/status",
     )
     assert "Read-only file system" in result.stderr  # EROFS (30) from the filter
-    assert result.stdout.split() == ["NoNewPrivs:", "1" if nnp else "0"]
+    assert result.stdout.split() == ["NoNewPrivs:", "1" if "no-new-privileges" in nnp else "0"]
     inspect = pod("create", "--security-opt", f"seccomp={path}", busybox, check=True)
     options = pod("inspect", "--format", "{{json .HostConfig.SecurityOpt}}",
                   inspect.stdout.strip(), check=True)  # fmt: skip
@@ -115,8 +132,48 @@ def test_missing_or_malformed_profile_exits_125(pod, busybox, tmp_path, content)
 def test_bad_security_opt_exits_125(pod, busybox):
     result = pod("run", "--rm", "--security-opt", "bogus", busybox, "true")
     assert (result.returncode, result.stderr) == (125, 'Error: invalid --security-opt 1: "bogus"\n')
+    for option, message in [  # podman 4.3.1's words on a host without AppArmor
+        ("no-new-privileges=maybe", 'invalid --security-opt 2: "no-new-privileges=maybe"'),
+        ("apparmor=foo", 'apparmor profile "foo" specified, but Apparmor is not enabled on this '
+         "system"),
+    ]:  # fmt: skip
+        refused = pod("create", "--security-opt", "no-new-privileges", "--security-opt", option,
+                      busybox, "true")  # fmt: skip
+        assert (refused.returncode, refused.stderr) == (125, f"Error: {message}\n")
+    assert pod("ps", "-a", "-q").stdout == ""
     ok = pod("run", "--rm", "--security-opt", "label=disable", busybox, "true")
     assert ok.returncode == 0, ok.stderr
+
+
+MOUNTS = "awk '{print $5, $NF}' /proc/self/mountinfo | grep -E '^/proc/(sys|timer_list) |^/proc '"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_mask_unmask_systempaths_and_proc_opts_take_effect(pod, busybox, runtime):
+    """Never accepted and ignored: unmask= and systempaths= take the default masked and
+    read-only paths away, mask= adds one (--privileged too), proc-opts= mounts /proc with it;
+    inspect shows them as podman does (not at all)."""
+
+    def mounts(*options: str) -> list[str]:
+        security = [arg for option in options for arg in ("--security-opt", option)]
+        result = pod("run", "--rm", "--runtime", runtime, *security, busybox, "sh", "-c", MOUNTS)
+        assert result.returncode == 0, result.stderr
+        return sorted(line.split()[0] for line in result.stdout.splitlines())
+
+    assert mounts() == ["/proc", "/proc/sys", "/proc/timer_list"]
+    assert mounts("unmask=/proc/timer_*") == ["/proc", "/proc/sys"]
+    assert mounts("unmask=ALL") == mounts("systempaths=unconfined") == ["/proc"]
+    masked = pod("run", "--rm", "--runtime", runtime, "--privileged", "--security-opt",
+                 "mask=/etc/hostname", busybox, "cat", "/etc/hostname")  # fmt: skip
+    assert (masked.returncode, masked.stdout) == (0, ""), masked.stderr
+    hidden = pod("run", "--rm", "--runtime", runtime, "--security-opt", "proc-opts=hidepid=2",
+                 busybox, "sh", "-c", "grep ' /proc proc ' /proc/mounts")  # fmt: skip
+    assert "hidepid=" in hidden.stdout, hidden.stderr
+    name = pod("create", "--security-opt", "unmask=ALL", "--security-opt", "label=disable",
+               busybox, check=True).stdout.strip()  # fmt: skip
+    template = "{{json .HostConfig.SecurityOpt}} {{.HostConfig.Privileged}}"
+    shown = pod("inspect", "--format", template, name)
+    assert shown.stdout == '["label=disable"] false\n', shown.stderr
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 
 import pytest
@@ -206,8 +207,59 @@ def test_security_opts():
     assert parsed.seccomp_profile == "/p.json" and parsed.no_new_privileges
     assert not flags.parse_security_opts(["no-new-privileges=false"]).no_new_privileges
     assert flags.parse_security_opts(["seccomp=unconfined"]).seccomp_profile == "unconfined"
-    with pytest.raises(UsageError, match='invalid --security-opt 2: "foo"'):
-        flags.parse_security_opts(["label=disable", "foo"])
+    # podman 4.3.1's numbers are error kinds, not positions: 1 no value, 2 unknown or bad
+    for values, message in [
+        (["label=disable", "foo"], 'invalid --security-opt 1: "foo"'),
+        (["mask"], 'invalid --security-opt 1: "mask"'),
+        (["foo=1"], 'invalid --security-opt 2: "foo=1"'),
+        (["no-new-privileges="], 'invalid --security-opt 2: "no-new-privileges="'),
+        (["no-new-privileges=tRue"], 'invalid --security-opt 2: "no-new-privileges=tRue"'),
+        (["systempaths=x"], 'invalid systempaths option "x", only `unconfined` is supported'),
+        (["apparmor=foo"], 'apparmor profile "foo" specified, but Apparmor is not enabled'),
+    ]:
+        with pytest.raises(UsageError, match=re.escape(message)):
+            flags.parse_security_opts(values)
+    # Go's ParseBool, Docker's KEY:VALUE, and the keys with nothing to act on here
+    assert flags.parse_security_opts(["no-new-privileges=t"]).no_new_privileges
+    assert not flags.parse_security_opts(["no-new-privileges:F"]).no_new_privileges
+    accepted = ["label=foo", "label:disable", "apparmor=unconfined", "seccomp=", "unmask="]
+    assert flags.parse_security_opts(accepted).seccomp_profile == ""
+    parsed = flags.parse_security_opts(
+        ["mask=/a:/b", "unmask=/proc/k*", "systempaths=unconfined", "proc-opts=hidepid=2,gid=3"]
+    )
+    assert (parsed.mask, parsed.unmask) == (["/a", "/b"], ["/proc/k*", "ALL"])
+    assert parsed.proc_opts == ["hidepid=2", "gid=3"]
+
+
+def test_inspect_shows_security_opts_as_podman():
+    """libpod's GetSecurityOptions: no_new_privs from the spec, labels joined, then the last
+    seccomp and apparmor values (`:` spelled `=`); mask, unmask and the rest not shown."""
+    from pod.container.inspect import inspect_security_opts
+
+    given = ["seccomp:unconfined", "label=disable", "mask=/x", "label=type:t",
+             "apparmor=unconfined", "no-new-privileges=false", "seccomp=/p.json"]  # fmt: skip
+    assert inspect_security_opts(given, True) == [
+        "no-new-privileges",
+        "label=disable,label=type:t",
+        "seccomp=/p.json",
+        "apparmor=unconfined",
+    ]
+    assert inspect_security_opts(["no-new-privileges=false"], False) == []
+
+
+def test_unmask_takes_paths_globs_and_all():
+    """podman 4.3.1's results for the default masked paths (checked against its config.json)."""
+    from pod.container.spec import MASKED_PATHS, READONLY_PATHS, unmasked
+
+    assert unmasked(MASKED_PATHS, ["all"]) == [] == unmasked(READONLY_PATHS, ["ALL"])
+    assert unmasked(MASKED_PATHS, ["/proc/*"]) == ["/sys/firmware", "/sys/fs/selinux",
+                                                   "/sys/dev/block"]  # fmt: skip
+    assert "/proc/kcore" not in unmasked(MASKED_PATHS, ["/proc/k*"])
+    assert "/proc/keys" not in unmasked(MASKED_PATHS, ["/proc/k*"])
+    assert unmasked(READONLY_PATHS, ["/proc/sys", "/nothing"]) == [
+        p for p in READONLY_PATHS if p != "/proc/sys"
+    ]
+    assert unmasked(MASKED_PATHS, ["/*"]) == list(MASKED_PATHS)  # `*` stays in one element
 
 
 def test_devices_and_cgroup_rules():
@@ -221,6 +273,15 @@ def test_devices_and_cgroup_rules():
         flags.parse_device_cgroup_rule("x 1:3 rwm")
     with pytest.raises(UsageError, match="invalid device access in device-access-add: q"):
         flags.parse_device_cgroup_rule("c 1:3 rwq")
+    # podman 4.3.1's words for a relative container path and a rule short of fields
+    for value in ("/dev/null:rel", "/dev/null:rel:r"):
+        with pytest.raises(UsageError, match="^invalid device mode: rel$"):
+            flags.parse_device(value)
+    with pytest.raises(UsageError) as caught:
+        flags.parse_device_cgroup_rule("c 1:3")
+    assert str(caught.value) == (
+        'invalid device cgroup rule requires type, major:Minor, and access rules: "c 1:3"'
+    )
 
 
 # -- capabilities -----------------------------------------------------------------------------

@@ -107,6 +107,20 @@ def test_privileged_and_unconfined_get_no_filter():
     assert sp.seccomp_for(sp.SeccompChoice(""), False, POD_CAPS)["defaultAction"]
 
 
+def test_privileged_keeps_a_profile_it_was_given(tmp_path, monkeypatch):
+    """podman 4.3.1: --privileged drops only the default profile; one named by
+    --security-opt seccomp=FILE or containers.conf's seccomp_profile still applies."""
+    profile = tmp_path / "profile.json"
+    profile.write_text('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": []}')
+    given = sp.seccomp_for(sp.SeccompChoice(str(profile)), True, POD_CAPS)
+    assert given is not None and given["defaultAction"] == "SCMP_ACT_ALLOW"
+    conf = tmp_path / "containers.conf"
+    conf.write_text(f'[containers]\nseccomp_profile = "{profile}"\n')
+    monkeypatch.setenv("CONTAINERS_CONF", str(conf))
+    assert sp.SeccompChoice("").named() and sp.SeccompChoice("").applies(privileged=True)
+    assert not sp.SeccompChoice("unconfined").applies(privileged=True)
+
+
 # -- the runtime's libseccomp binding ----------------------------------------------------------
 
 
