@@ -167,8 +167,20 @@ def debian_rootfs() -> Path:
     return target
 
 
+def _unmount_under(path: Path) -> None:
+    """Lazily unmount what an interrupted earlier run left mounted under `path` (a container's
+    rootfs, podman's overlay and shm), deepest first, so the directory can be removed."""
+    prefix = str(path.resolve()) + "/"
+    with open("/proc/self/mountinfo") as table:
+        points = [line.split()[4] for line in table]
+    for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], check=False, stderr=subprocess.DEVNULL)
+
+
 def fresh_dir(path: Path, owner: pwd.struct_passwd | None = None) -> Path:
     """An empty directory (root removes any store, subuid-owned files included)."""
+    if path.exists():
+        _unmount_under(path)
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     if owner is not None:
