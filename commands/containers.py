@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
-from pod.commands import common, listings, run_create
+from pod.commands import common, container_actions, listings, run_create
 
 RUN_CONTEXT = {
     "allow_interspersed_args": False,
@@ -292,46 +290,10 @@ def rm_command(
     cidfile: list[str] = common.cidfile_option(),
 ) -> None:
     """Remove containers (exit 1: no such container; 2: running without -f)."""
-    from pod.commands.progress import QuietReporter
-    from pod.container.remove import removal_order, remove_container, remove_orphans
-    from pod.errors import NoSuchContainerError, PodError, UsageError
-    from pod.store.containers import ContainerStore
-    from pod.store.layout import Layout
-
-    settings = common.settings()
-    reporter = QuietReporter()
-    infra: list[tuple[str, str]] = []  # --all: the infra containers go with their pods
-    if cidfile:
-        containers = common.container_ids_from(cidfile, containers, ignore)
-    elif all_containers:
-        records = ContainerStore(Layout(settings.root, settings.runroot)).list()
-        containers = [r.id for r in removal_order(records) if not r.infra]
-        infra = [(r.id, r.pod) for r in records if r.infra]
-    elif not containers:
-        raise UsageError("must specify at least one container or --all")
-    errors: list[PodError] = []
-    for text in containers:
-        try:
-            remove_container(settings, text, force, volumes, timeout, reporter)
-            print(text)  # what was typed, as podman prints it
-        except NoSuchContainerError as err:
-            if not (ignore or force):  # podman: --force ignores containers that do not exist
-                errors.append(err)
-        except PodError as err:
-            errors.append(err)
-    for container_id, pod_id in infra:
-        from pod.pods.remove import remove_pod
-
-        try:
-            remove_pod(settings, pod_id, force, timeout, reporter)
-            print(container_id)
-        except PodError as err:
-            errors.append(err)
-    remove_orphans(settings)
-    for error in errors[:-1]:
-        print(f"Error: {error}", file=sys.stderr)
-    if errors:
-        raise errors[-1]
+    container_actions.remove(
+        containers=containers, force=force, all_containers=all_containers, volumes=volumes,
+        timeout=timeout, ignore=ignore, cidfile=cidfile,
+    )  # fmt: skip
 
 
 def ps_command(

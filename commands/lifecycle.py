@@ -4,46 +4,13 @@ port, rename, diff, and the `pod container ...` group that maps to the same func
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 
 import typer
 
-from pod.commands import common
+from pod.commands import common, container_actions
+from pod.commands.container_actions import each, targets
 
 _ALL_HELP = "Act on all containers."
-
-
-def _each(names: list[str], action: Callable[[str], object], ignore_missing: bool = False) -> None:
-    """Run `action` per container; print every error but the last, raise that one (exit 125)."""
-    from pod.container.lifecycle import engine_error
-    from pod.errors import NoSuchContainerError, PodError
-
-    errors: list[PodError] = []
-    for text in names:
-        try:
-            action(text)
-        except NoSuchContainerError as err:
-            if not ignore_missing:
-                errors.append(engine_error(err))
-        except PodError as err:
-            errors.append(engine_error(err))
-    for error in errors[:-1]:
-        print(f"Error: {error}", file=sys.stderr)
-    if errors:
-        raise errors[-1]
-
-
-def _targets(containers: list[str] | None, all_containers: bool, running_only: bool) -> list[str]:
-    from pod.container.lifecycle import all_ids
-    from pod.errors import UsageError
-
-    if all_containers:
-        if containers:
-            raise UsageError("--all and containers cannot be used together")
-        return all_ids(common.settings(), running_only)
-    if not containers:
-        raise UsageError("you must provide at least one container name or ID")
-    return containers
 
 
 def logs_command(
@@ -98,20 +65,10 @@ def stop_command(
     cidfile: list[str] = common.cidfile_option(),
 ) -> None:
     """Stop one or more containers."""
-    from pod.commands.progress import QuietReporter
-    from pod.container.lifecycle import all_ids, stop_container
-
-    def action(text: str) -> None:
-        stop_container(common.settings(), text, timeout, QuietReporter())
-        print(text)
-
-    if latest:
-        containers = all_ids(common.settings(), False)[-1:]
-    if cidfile:
-        targets = common.container_ids_from(cidfile, containers, ignore)
-    else:
-        targets = _targets(containers, all_containers, True)
-    _each(targets, action, ignore)
+    container_actions.stop(
+        containers=containers, timeout=timeout, all_containers=all_containers, ignore=ignore,
+        latest=latest, cidfile=cidfile,
+    )  # fmt: skip
 
 
 def kill_command(
@@ -129,7 +86,7 @@ def kill_command(
         kill_container(common.settings(), text, signal_text)
         print(text)
 
-    _each(_targets(containers, all_containers, True), action)
+    each(targets(containers, all_containers, True), action)
 
 
 def restart_command(
@@ -146,7 +103,7 @@ def restart_command(
         restart_container(common.settings(), text, timeout, QuietReporter())
         print(text)
 
-    _each(_targets(containers, all_containers, running), action)
+    each(targets(containers, all_containers, running), action)
 
 
 def wait_command(
@@ -163,7 +120,7 @@ def wait_command(
     def action(text: str) -> None:
         print(wait_container(common.settings(), text, conditions, seconds), flush=True)
 
-    _each(containers, action)
+    each(containers, action)
 
 
 def _interval_seconds(text: str) -> float:
@@ -220,7 +177,7 @@ def init_command(
                 raise
         print(text, flush=True)
 
-    _each(containers, action)
+    each(containers, action)
 
 
 def pause_command(
@@ -230,8 +187,8 @@ def pause_command(
     """Pause all the processes in one or more containers."""
     from pod.container.pause import pause
 
-    _each(
-        _targets(containers, all_containers, True),
+    each(
+        targets(containers, all_containers, True),
         lambda text: (pause(common.settings(), text), print(text)),
     )
 
@@ -250,8 +207,8 @@ def unpause_command(
         containers, all_containers = [container.ID for container in rows], False
         if not containers:
             return
-    _each(
-        _targets(containers, all_containers, True),
+    each(
+        targets(containers, all_containers, True),
         lambda text: (unpause(common.settings(), text), print(text)),
     )
 

@@ -20,6 +20,8 @@ BODIES = {
     "run": ("pod.commands.run_create", "run"),
     "create": ("pod.commands.run_create", "create"),
     "exec": ("pod.commands.exec_run", "exec_process"),
+    "stop": ("pod.commands.container_actions", "stop"),
+    "rm": ("pod.commands.container_actions", "remove"),
 }
 ANNOTATIONS = {
     "ROOT_FLAGS": "dict[str, tuple[str, str]]",

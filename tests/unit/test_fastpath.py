@@ -1,6 +1,6 @@
-"""pod.commands.fastpath parses `run`, `create`, `exec`, `ps`, `images` and `inspect` exactly as
-the typer CLI does, or hands the command line to it: checked against click's own parse of the same
-argv."""
+"""pod.commands.fastpath parses `run`, `create`, `exec`, `stop`, `rm`, `ps`, `images` and
+`inspect` exactly as the typer CLI does, or hands the command line to it: checked against
+click's own parse of the same argv."""
 
 from __future__ import annotations
 
@@ -73,6 +73,12 @@ ACCEPTED = [
     ["exec", "ctr", "true"],
     ["exec", "-it", "-e", "A=1", "-u", "0", "-w", "/", "ctr", "sh", "-c", "x", "-i"],
     ["exec", "-l", "--detach-keys", "ctrl-a", "--preserve-fds", "1", "echo", "--", "-"],
+    ["stop", "a", "b", "-t", "0"],
+    ["stop", "--all", "--time=3", "-i"],
+    ["stop", "--timeout", "5", "--cidfile", "/f", "--cidfile=/g", "-l"],
+    ["rm", "a"],
+    ["rm", "-fv", "-t", "0", "a", "b"],
+    ["rm", "--all", "--ignore", "--cidfile", "/f"],
 ]
 
 
@@ -104,6 +110,8 @@ HANDED_OVER = [
     ["create", "--bogus", "busybox"],
     ["exec", "--", "ctr", "true"],
     ["exec", "-e"],
+    ["stop", "-t", "soon", "a"],
+    ["rm", "-ft", "0", "a"],
     [],
 ]
 
