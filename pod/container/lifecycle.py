@@ -62,7 +62,8 @@ def stop_container(
     if state.status not in RUNNING and not _shim_alive(state):
         mark_stopped_by_user(store, record)
         return record
-    if stop(store, record, state, seconds) and seconds > 0:  # podman: -t 0 kills quietly
+    # podman: -t 0 kills quietly
+    if stop(store, record, state, seconds, finish_here=True) and seconds > 0:
         reporter.warning(stop_signal_failed(record, seconds))
     events.container_event(settings.runroot, record, "stop")
     return record

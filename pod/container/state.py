@@ -60,10 +60,17 @@ def _alive(pid: int) -> bool:
 
 
 def wait_for_shim_exit(state: ContainerState, timeout: float) -> bool:
-    """Poll until the shim is gone (it cleans up after the container exits)."""
-    deadline = time.monotonic() + timeout
-    while pid_alive(state.shim_pid, state.shim_start_time):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+    """Until the shim is gone (it cleans up after the container exits): False after `timeout`
+    seconds. Its pidfd wakes us when it exits, no polling."""
+    import select
+
+    try:
+        pidfd = os.pidfd_open(state.shim_pid)
+    except (OSError, ValueError):  # gone already (or no shim)
+        return True
+    try:
+        if not pid_alive(state.shim_pid, state.shim_start_time):  # the pid is someone else's
+            return True
+        return bool(select.select([pidfd], [], [], max(timeout, 0))[0])
+    finally:
+        os.close(pidfd)

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING
 from pod import errors
 from pod.reporter import Reporter
 from pod.shim import protocol
+from pod.shim.finisher import connect
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
-from pod.store.layout import Layout, attach_socket_name
+from pod.store.layout import Layout
 from pod.util import userns
 from pod.util.terminal import (
     DEFAULT_DETACH_KEYS,
@@ -261,23 +262,6 @@ def shim_alive(state: ContainerState) -> bool:
 # --- attaching ----------------------------------------------------------------------------------
 
 
-def _connect(layout: Layout, container_id: str) -> socket.socket:
-    """Connect through /proc/self/fd/<dirfd>: the socket's full path may exceed sun_path."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        dir_fd = os.open(layout.container_dir(container_id), os.O_PATH | os.O_DIRECTORY)
-        try:
-            sock.connect(attach_socket_name(dir_fd))
-        finally:
-            os.close(dir_fd)
-    except (FileNotFoundError, ConnectionRefusedError):
-        sock.close()
-        raise errors.PodError(
-            "you can only attach to running containers: its supervisor is not running"
-        ) from None
-    return sock
-
-
 class _Session:
     """One attach: socket frames ↔ this process's stdio, signals and resizes relayed."""
 
@@ -440,7 +424,7 @@ def attach(
     to do while it runs.
     """
     keys = parse_detach_keys(detach_keys)
-    sock = _connect(layout, container_id)
+    sock = connect(layout, container_id)
     session = _Session(sock, stdin=stdin, tty=tty, detach_keys=keys, finish=finish)
     signums = [signal.SIGWINCH] if tty else []
     signums += list(PROXIED_SIGNALS) if sig_proxy else []
@@ -467,7 +451,7 @@ def start_initialized(layout: Layout, container_id: str) -> None:
     container with the error recorded, which is raised here with its exit code)."""
     import time
 
-    with _connect(layout, container_id) as sock:
+    with connect(layout, container_id) as sock:
         sock.sendall(protocol.frame(protocol.START_DETACHED))
     store = ContainerStore(layout)
     state = store.read_state(container_id)

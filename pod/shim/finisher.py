@@ -1,0 +1,72 @@
+"""Connecting to a container's attach socket, and the client that only does the end of a run.
+
+`pod stop` (and `rm -f`) becomes the container's FINISHER before it signals: the supervisor then
+hands it the end of the run (record the exit, delete, unmount, --rm removal) as it hands it to
+an attached `pod run`, instead of loading those modules itself (~25 ms) while the stop waits.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import time
+from collections.abc import Callable
+
+from pod import errors
+from pod.shim import protocol
+from pod.store.layout import Layout, attach_socket_name
+
+
+def connect(layout: Layout, container_id: str) -> socket.socket:
+    """Connect through /proc/self/fd/<dirfd>: the socket's full path may exceed sun_path."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        dir_fd = os.open(layout.container_dir(container_id), os.O_PATH | os.O_DIRECTORY)
+        try:
+            sock.connect(attach_socket_name(dir_fd))
+        finally:
+            os.close(dir_fd)
+    except (FileNotFoundError, ConnectionRefusedError):
+        sock.close()
+        raise errors.PodError(
+            "you can only attach to running containers: its supervisor is not running"
+        ) from None
+    return sock
+
+
+class Finisher:
+    """A client of the supervisor that sees no output and does the end of the run when the
+    container exited for good: FINISH → `finish(code, error)` → FINISHED, then EXIT."""
+
+    def __init__(self, layout: Layout, container_id: str) -> None:
+        self.sock = connect(layout, container_id)
+        self.inbox = bytearray()
+        self.sock.sendall(protocol.frame(protocol.FINISHER))
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def wait(self, seconds: float, finish: Callable[[int, str], str]) -> bool:
+        """True once the supervisor is done (EXIT, or its end of the socket closed); False when
+        `seconds` passed first. The container's output frames are dropped."""
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        deadline = time.monotonic() + seconds
+        while True:
+            if not poller.poll(max(0, int((deadline - time.monotonic()) * 1000))):
+                return False
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return True
+            if not data:
+                return True
+            self.inbox += data
+            for kind, payload in protocol.parse_frames(self.inbox, 1 << 30):
+                if kind == protocol.EXIT:
+                    return True
+                if kind == protocol.FINISH:
+                    code = int.from_bytes(payload[:4], "big", signed=True)
+                    problem = finish(code, payload[4:].decode(errors="replace"))
+                    self.sock.sendall(protocol.frame(protocol.FINISHED, problem.encode()))
