@@ -55,6 +55,8 @@ def stop_container(
     settings: Settings, text: str, timeout: float | None, reporter: Reporter
 ) -> ContainerRecord:
     """Stop one container; a stopped one is fine. `timeout` None: the record's --stop-timeout."""
+    from pod.shim.finisher import stop_here
+
     store = _store(settings)
     record = store.lookup(text)
     state = current_state(store, record)
@@ -63,7 +65,7 @@ def stop_container(
         mark_stopped_by_user(store, record)
         return record
     # podman: -t 0 kills quietly
-    if stop(store, record, state, seconds, finish_here=True) and seconds > 0:
+    if stop(store, record, state, seconds, stop_here(store, record)) and seconds > 0:
         reporter.warning(stop_signal_failed(record, seconds))
     events.container_event(settings.runroot, record, "stop")
     return record

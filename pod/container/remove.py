@@ -69,7 +69,9 @@ def remove_container(
                 f"cannot remove container {record.id} as it is {state.status} - running or paused "
                 "containers cannot be removed without force: container state improper"
             )
-        if stop(store, record, state, timeout, finish_here=True) and timeout > 0:
+        from pod.shim.finisher import stop_here
+
+        if stop(store, record, state, timeout, stop_here(store, record)) and timeout > 0:
             (reporter or Reporter()).warning(stop_signal_failed(record, timeout))
     from pod.container.rootfs import unmount
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ SYSTEM_PROFILES = (
 )
 BUILTIN_PROFILE = Path(__file__).with_name("seccomp_default.json")
 UNCONFINED = "unconfined"
-# platform.machine() → the Go architecture names profiles use in includes/excludes.arches.
+# os.uname().machine → the Go architecture names profiles use in includes/excludes.arches.
 _GO_ARCH = {
     "x86_64": "amd64",
     "i386": "386",
@@ -68,7 +67,7 @@ class Host:
 
     @classmethod
     def current(cls) -> Host:
-        machine = platform.machine()
+        machine = os.uname().machine  # platform.machine(), without its import
         return cls(_GO_ARCH.get(machine, machine), kernel_version(os.uname().release))
 
 

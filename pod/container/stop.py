@@ -11,7 +11,7 @@ import contextlib
 import os
 import signal
 import time
-from typing import Any
+from collections.abc import Callable
 
 from pod.container.state import wait_for_shim_exit
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
@@ -62,22 +62,22 @@ def stop(
     record: ContainerRecord,
     state: ContainerState,
     timeout: float,
-    finish_here: bool = False,
+    end_here: Callable[[ContainerState, int, float], bool | None] | None = None,
 ) -> bool:
     """Stop signal, then SIGKILL after `timeout` seconds; True when the timeout forced a kill.
-    `finish_here`: this process does the end of the run for the supervisor (pod stop, rm -f)."""
+    `end_here(state, signal, deadline)`: signals and waits in a way of the caller's (pod stop
+    does the end of the run itself: pod.shim.finisher), forced or not; None when it cannot, and
+    then this polls for the exit."""
     state = mark_stopped_by_user(store, record)
     paused = state.status == "paused"
     number = parse_signal(record.stop_signal or "SIGTERM")
     if state.status == "created" and not state.started_at:
         number = signal.SIGKILL  # its init waits for a start and handles no signal yet
     deadline = time.monotonic() + max(timeout, 0)
-    finisher = _finisher(store, record, state) if finish_here else None
-    if finisher is not None:
-        try:
-            return _stop_finishing(store, record, state, finisher, number, deadline)
-        finally:
-            finisher.close()
+    if end_here is not None:
+        forced = end_here(state, number, deadline)
+        if forced is not None:
+            return forced
     signalled = 0
     while pid_alive(state.shim_pid, state.shim_start_time) or _process_exists(state.pid):
         if state.pid > 0 and state.pid != signalled and _process_exists(state.pid):
@@ -104,48 +104,8 @@ def stop(
     return True
 
 
-def _finisher(store: ContainerStore, record: ContainerRecord, state: ContainerState) -> Any:
-    """The container's FINISHER connection, when its supervisor runs; else None."""
-    if state.pid <= 0 or not pid_alive(state.shim_pid, state.shim_start_time):
-        return None
-    from pod.errors import PodError
-    from pod.shim.finisher import Finisher
-
-    try:
-        return Finisher(store.layout, record.id)
-    except (PodError, OSError):
-        return None
-
-
-def _stop_finishing(
-    store: ContainerStore,
-    record: ContainerRecord,
-    state: ContainerState,
-    finisher: Any,
-    number: int,
-    deadline: float,
-) -> bool:
-    """stop() as the container's FINISHER: the signals, then the end of the run done here when
-    the supervisor hands it over (its modules loaded while the container goes), and the
-    supervisor's exit awaited."""
-    from pod.shim import steps
-
-    def finish(code: int, error: str) -> str:
-        return steps.finish_as_client(store.layout, record.id, code, error)
-
-    _signal_container(state.pid, number, state.status == "paused")
-    steps.load_finish_modules(record.runtime)
-    forced = not finisher.wait(deadline - time.monotonic(), finish)
-    if forced:
-        _signal_container(store.read_state(record.id).pid, signal.SIGKILL, state.status == "paused")
-        if not finisher.wait(10, finish):
-            _kill(state.shim_pid, signal.SIGKILL)
-            return True
-    wait_for_shim_exit(state, 10)
-    return forced
-
-
-def _signal_container(pid: int, number: int, paused: bool) -> None:
+def signal_container(pid: int, number: int, paused: bool = False) -> None:
+    """Signal a process that may be gone already; thaw a frozen one so it takes it."""
     if pid > 0 and _process_exists(pid):
         _kill(pid, number)
         if paused:

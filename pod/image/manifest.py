@@ -7,7 +7,7 @@ malformed document is an error naming what is wrong, never a KeyError.
 from __future__ import annotations
 
 import json
-import platform as host
+import os
 import re
 from dataclasses import dataclass
 
@@ -78,7 +78,7 @@ class Manifest:
 
 
 def host_platform() -> Platform:
-    machine = host.machine()
+    machine = os.uname().machine  # platform.machine()'s answer, without importing platform
     arch = _ARCH_ALIASES.get(machine, machine)
     return Platform("linux", arch, _VARIANTS.get(machine, "") if arch == "arm" else "")
 

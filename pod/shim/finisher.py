@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import socket
 import time
 from collections.abc import Callable
 
 from pod import errors
 from pod.shim import protocol
+from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
 from pod.store.layout import Layout, attach_socket_name
 
 
@@ -70,3 +72,44 @@ class Finisher:
                     code = int.from_bytes(payload[:4], "big", signed=True)
                     problem = finish(code, payload[4:].decode(errors="replace"))
                     self.sock.sendall(protocol.frame(protocol.FINISHED, problem.encode()))
+
+
+def stop_here(
+    store: ContainerStore, record: ContainerRecord
+) -> Callable[[ContainerState, int, float], bool | None]:
+    """pod.container.stop.stop's `end_here` for `pod stop` and `rm -f`: signal the container as
+    its FINISHER, do the end of the run here when the supervisor hands it over (the modules it
+    needs load while the container goes), then await the supervisor's exit. True when the stop
+    signal had to be followed by SIGKILL; None when there is no supervisor to ask."""
+
+    def end(state: ContainerState, number: int, deadline: float) -> bool | None:
+        from pod.container.state import wait_for_shim_exit
+        from pod.container.stop import signal_container
+        from pod.shim import steps
+
+        if state.pid <= 0 or not pid_alive(state.shim_pid, state.shim_start_time):
+            return None
+        try:
+            finisher = Finisher(store.layout, record.id)
+        except (errors.PodError, OSError):
+            return None
+
+        def finish(code: int, error: str) -> str:
+            return steps.finish_as_client(store.layout, record.id, code, error)
+
+        paused = state.status == "paused"
+        try:
+            signal_container(state.pid, number, paused)
+            steps.load_finish_modules(record.runtime)
+            forced = not finisher.wait(deadline - time.monotonic(), finish)
+            if forced:
+                signal_container(store.read_state(record.id).pid, signal.SIGKILL, paused)
+                if not finisher.wait(10, finish):
+                    signal_container(state.shim_pid, signal.SIGKILL)
+                    return True
+        finally:
+            finisher.close()
+        wait_for_shim_exit(state, 10)
+        return forced
+
+    return end
