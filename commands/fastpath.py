@@ -3,9 +3,9 @@ and `pod --version` without typer: importing typer and building its click comman
 (~40 ms with run's ~150 flags), more than the listings' own work and a fifth of a start. The
 flags come from commands/fastpath_table.py, generated from the typer CLI; anything this small
 parser does not take exactly as click would (`--help`, unknown or malformed flags,
-`--flag=value` on a boolean, `--` before the arguments, grouped short options that take
-values) goes to the typer CLI instead, which then parses, helps and errs as always. The bodies
-are the same functions the typer commands call.
+`--flag=value` on a boolean, `--` before the arguments) goes to the typer CLI instead, which
+then parses, helps and errs as always. The bodies are the same functions the typer commands
+call.
 """
 
 from __future__ import annotations
@@ -26,29 +26,43 @@ class _Unhandled(Exception):
 def _take(flags: dict, values: dict, argv: list[str], at: int) -> int:
     """Parse the flag at argv[at] into `values`; the index after it."""
     word = argv[at]
-    name, equals, inline = word.partition("=") if word.startswith("--") else (word, "", "")
-    if not word.startswith("--") and len(word) > 2:  # -aq: booleans only
-        for letter in word[1:]:
+    if not word.startswith("--") and len(word) > 2:  # -aq, -t0, -it -p80: click's short forms
+        for index, letter in enumerate(word[1:], start=2):
             spec = flags.get(f"-{letter}")
-            if spec is None or spec[1] != "true":
+            if spec is None:
                 raise _Unhandled
-            values[spec[0]] = True
+            if spec[1] in ("true", "false"):
+                values[spec[0]] = spec[1] == "true"
+                continue
+            if index < len(word):  # the rest of the word is the value
+                _store(values, *spec, word[index:])
+                return at + 1
+            return _value_after(values, spec, argv, at)
         return at + 1
+    name, equals, inline = word.partition("=") if word.startswith("--") else (word, "", "")
     spec = flags.get(name)
     if spec is None:
         raise _Unhandled
-    param, kind = spec
-    if kind in ("true", "false"):
+    if spec[1] in ("true", "false"):
         if equals:
             raise _Unhandled
-        values[param] = kind == "true"
+        values[spec[0]] = spec[1] == "true"
         return at + 1
     if equals:
-        value, after = inline, at + 1
-    elif at + 1 < len(argv):
-        value, after = argv[at + 1], at + 2
-    else:
+        _store(values, *spec, inline)
+        return at + 1
+    return _value_after(values, spec, argv, at)
+
+
+def _value_after(values: dict, spec: tuple[str, str], argv: list[str], at: int) -> int:
+    """The option at argv[at] takes the next word as its value."""
+    if at + 1 >= len(argv):
         raise _Unhandled
+    _store(values, *spec, argv[at + 1])
+    return at + 2
+
+
+def _store(values: dict, param: str, kind: str, value: str) -> None:
     if kind == "multi":
         values.setdefault(param, []).append(value)
     elif kind == "int":
@@ -58,7 +72,6 @@ def _take(flags: dict, values: dict, argv: list[str], at: int) -> int:
             raise _Unhandled from None
     else:
         values[param] = value
-    return after
 
 
 def parse(argv: list[str]) -> tuple[str, dict[str, Any], dict[str, Any]] | None:

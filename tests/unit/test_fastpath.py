@@ -79,6 +79,11 @@ ACCEPTED = [
     ["rm", "a"],
     ["rm", "-fv", "-t", "0", "a", "b"],
     ["rm", "--all", "--ignore", "--cidfile", "/f"],
+    ["ps", "-af", "x"],  # a value option last in a group takes the next word
+    ["ps", "-afstatus=exited", "-n3"],  # or the rest of the word
+    ["run", "-p8080:80", "-eA=1", "-it", "-dit", "busybox"],
+    ["rm", "-ft", "0", "a"],
+    ["stop", "-t0", "a"],
 ]
 
 
@@ -95,7 +100,6 @@ HANDED_OVER = [
     ["ps", "-n"],  # its value missing: click's error
     ["ps", "-n", "x"],  # not an int: click's error
     ["ps", "--all=true"],  # a boolean with a value: pod.commands.boolflags' forms
-    ["ps", "-af", "x"],  # a value option in a group
     ["ps", "--", "x"],
     ["ps", "extra"],
     ["images", "a", "b"],
@@ -103,7 +107,6 @@ HANDED_OVER = [
     ["--log-level", "loud", "ps"],  # podman's own message, from the root callback
     ["run"],  # the image missing
     ["run", "--rm", "--", "busybox"],
-    ["run", "-p8080:80", "busybox"],  # a value glued to its short flag
     ["run", "--rm=false", "busybox"],  # pod.commands.boolflags' form
     ["run", "--health-retries", "x", "busybox"],
     ["run", "--help"],
@@ -111,7 +114,9 @@ HANDED_OVER = [
     ["exec", "--", "ctr", "true"],
     ["exec", "-e"],
     ["stop", "-t", "soon", "a"],
-    ["rm", "-ft", "0", "a"],
+    ["stop", "-tx", "a"],  # not an int
+    ["ps", "-ax"],  # no -x
+    ["ps", "-an"],  # its value missing
     [],
 ]
 
