@@ -45,7 +45,7 @@ from pod.errors import (
     UnsafeContentError,
 )
 from pod.store import safepath
-from pod.store.layout import LAYER_DIFF, LAYER_META, Layout
+from pod.store.layout import LAYER_DIFF, LAYER_META, Layout, root_dir_mode
 from pod.store.lock import atomic_write_json, fsync_dir, lock_if_free, locked, read_json
 from pod.util.archive import (
     MAGIC_BYTES,
@@ -62,7 +62,6 @@ WHITEOUT_FORMAT = "overlay-chardev"
 ROOTFUL_OPAQUE_XATTR = "trusted.overlay.opaque"
 ROOTLESS_OPAQUE_XATTR = "user.overlay.opaque"
 WORKER_MODULE = "pod.store.unpack"
-DEFAULT_ROOT_MODE = 0o555  # containers/storage's mode for a root no layer tar sets
 
 _WHITEOUT_PREFIX = ".wh."
 _OPAQUE_MARKER = ".wh..wh..opq"
@@ -1027,17 +1026,6 @@ def ensure_layer(
                 remove_trees([partial], rootless=rootless)
             raise
         return info
-
-
-def root_dir_mode(layout: Layout, chain_id: str | None) -> int:
-    """The mode of a layer's root directory, which a layer on top of it (or a container's
-    upper directory) starts with, as containers/storage does: 0555 without a layer below."""
-    if chain_id is None:
-        return DEFAULT_ROOT_MODE
-    try:
-        return stat.S_IMODE(os.stat(layout.layer_diff(chain_id)).st_mode)
-    except FileNotFoundError:
-        return DEFAULT_ROOT_MODE
 
 
 def _fresh_scratch_dir(layout: Layout, chain_id: str, *, rootless: bool) -> Path:

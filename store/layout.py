@@ -467,3 +467,19 @@ class Layout:
     @property
     def version_file(self) -> Path:
         return self.root / "layout-version"
+
+
+DEFAULT_ROOT_MODE = 0o555  # containers/storage's mode for a root no layer tar sets
+
+
+def root_dir_mode(layout: Layout, chain_id: str | None) -> int:
+    """The mode of a layer's root directory, which a layer on top of it (or a container's
+    upper directory) starts with, as containers/storage does: 0555 without a layer below."""
+    import os  # loaded in every interpreter already; this module imports nothing on its own
+
+    if chain_id is None:
+        return DEFAULT_ROOT_MODE
+    try:
+        return os.stat(layout.layer_diff(chain_id)).st_mode & 0o7777
+    except FileNotFoundError:
+        return DEFAULT_ROOT_MODE

@@ -14,7 +14,6 @@ Runs as root of the user's namespace (pod.store.unpack's "map-layer" operation).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -32,6 +31,8 @@ Links = dict[tuple[int, int], Path]  # (device, inode) → the first copy of a h
 
 def mapping_key(uids: Lines, gids: Lines) -> str:
     """The name of a mapping's copies: a digest of its lines."""
+    import hashlib  # here: a plain run imports this module but needs no mapping
+
     text = json.dumps([[(m.inside, m.outside, m.count) for m in maps] for maps in (uids, gids)])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

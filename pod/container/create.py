@@ -39,8 +39,7 @@ from pod.store import safepath
 from pod.store.blobs import BlobStore
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, new_id
 from pod.store.images import ImageRecord, ImageStore
-from pod.store.layers import root_dir_mode
-from pod.store.layout import ContainerPaths, Layout
+from pod.store.layout import ContainerPaths, Layout, root_dir_mode
 from pod.store.lock import atomic_write, atomic_write_json, locked
 from pod.store.volumes import VolumeStore
 from pod.util.capabilities import host_bounding_set

@@ -328,8 +328,7 @@ def test_what_the_rootful_engine_makes_for_a_mapped_container_is_its_roots(tmp_p
 
 
 def test_a_layers_root_starts_as_its_parents(tmp_path):
-    from pod.store.layers import DEFAULT_ROOT_MODE, root_dir_mode
-    from pod.store.layout import Layout
+    from pod.store.layout import DEFAULT_ROOT_MODE, Layout, root_dir_mode
 
     layout = Layout(tmp_path, tmp_path / "run")
     assert root_dir_mode(layout, None) == DEFAULT_ROOT_MODE == 0o555
