@@ -35,7 +35,7 @@ def _take(flags: dict, values: dict, argv: list[str], at: int) -> int:
                 values[spec[0]] = spec[1] == "true"
                 continue
             if index < len(word):  # the rest of the word is the value
-                _store(values, *spec, word[index:])
+                _store(values, spec[0], spec[1], word[index:])
                 return at + 1
             return _value_after(values, spec, argv, at)
         return at + 1
@@ -49,7 +49,7 @@ def _take(flags: dict, values: dict, argv: list[str], at: int) -> int:
         values[spec[0]] = spec[1] == "true"
         return at + 1
     if equals:
-        _store(values, *spec, inline)
+        _store(values, spec[0], spec[1], inline)
         return at + 1
     return _value_after(values, spec, argv, at)
 
@@ -58,7 +58,7 @@ def _value_after(values: dict, spec: tuple[str, str], argv: list[str], at: int) 
     """The option at argv[at] takes the next word as its value."""
     if at + 1 >= len(argv):
         raise _Unhandled
-    _store(values, *spec, argv[at + 1])
+    _store(values, spec[0], spec[1], argv[at + 1])
     return at + 2
 
 
