@@ -22,48 +22,52 @@ as in podman. A `GoMap` stands for a Go map (labels, annotations): a missing key
 `<no value>`. Attributes of objects are found by their Go name (`CreatedAt`) or its snake_case
 form (`created_at`); a zero-argument method is called, as Go calls methods.
 
-This file only re-exports the public names, so callers keep importing them from pod.format.
+This file only re-exports the public names, so callers keep importing them from pod.format; each
+is loaded with its module on first use (PEP 562), so `inspect`'s JSON never loads the template
+engine and `run` none of it.
 """
 
 from __future__ import annotations
 
-from pod.format.headers import header_name, struct_headers
-from pod.format.json import format_json, to_json
-from pod.format.report import (
-    enforce_range,
-    is_json,
-    is_table,
-    normalize_format,
-    render_object,
-    render_rows,
-    render_table,
-)
-from pod.format.structs import GoFields, GoStruct, gofield
-from pod.format.tabwriter import tabulate, tabwrite
-from pod.format.template import Template, compile_template
-from pod.format.values import GoMap, NilMap, NilSlice, go_string
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "GoFields",
-    "GoMap",
-    "GoStruct",
-    "NilMap",
-    "NilSlice",
-    "Template",
-    "compile_template",
-    "enforce_range",
-    "format_json",
-    "gofield",
-    "go_string",
-    "header_name",
-    "is_json",
-    "is_table",
-    "normalize_format",
-    "render_object",
-    "render_rows",
-    "render_table",
-    "struct_headers",
-    "tabulate",
-    "tabwrite",
-    "to_json",
-]
+if TYPE_CHECKING:  # the names' types, for mypy; at run time __getattr__ loads them
+    from pod.format.headers import header_name, struct_headers  # noqa: F401
+    from pod.format.json import format_json, to_json  # noqa: F401
+    from pod.format.report import (  # noqa: F401
+        enforce_range,
+        is_json,
+        is_table,
+        normalize_format,
+        render_object,
+        render_rows,
+        render_table,
+    )
+    from pod.format.structs import GoFields, GoStruct, gofield  # noqa: F401
+    from pod.format.tabwriter import tabulate, tabwrite  # noqa: F401
+    from pod.format.template import Template, compile_template  # noqa: F401
+    from pod.format.values import GoMap, NilMap, NilSlice, go_string  # noqa: F401
+
+_MODULES = {
+    "headers": ("header_name", "struct_headers"),
+    "json": ("format_json", "to_json"),
+    "report": ("enforce_range", "is_json", "is_table", "normalize_format", "render_object",
+               "render_rows", "render_table"),
+    "structs": ("GoFields", "GoStruct", "gofield"),
+    "tabwriter": ("tabulate", "tabwrite"),
+    "template": ("Template", "compile_template"),
+    "values": ("GoMap", "NilMap", "NilSlice", "go_string"),
+}  # fmt: skip
+_HOME = {name: module for module, names in _MODULES.items() for name in names}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, from its module, imported now (and kept here for the next use)."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

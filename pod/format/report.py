@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pod.errors import PodError
 from pod.format.headers import HeaderRow
 from pod.format.tabwriter import tabwrite
-from pod.format.template import Template, compile_template
+
+if TYPE_CHECKING:
+    from pod.format.template import Template
 
 _TABLE_REPLACER = re.compile(r"table |\\t| |\\n")
 _TABLE_REPLACEMENTS = {"table ": "", "\\t": "\t", " ": "\t", "\\n": "\n"}
@@ -57,6 +59,8 @@ def _compile_list_format(fmt: str, name: str) -> Template:
 
     The fallback keeps formats like `{{printf "a\\tb"}}` working that normalization would break.
     """
+    from pod.format.template import compile_template
+
     if is_table(fmt):
         normalized = "{{range .}}" + normalize_format(fmt) + "{{end -}}"
         raw = "{{range .}}" + fmt[len("table ") :] + "{{end -}}"
@@ -80,6 +84,8 @@ def render_rows(rows: Iterable[Any], template_text: str, *, name: str = "format"
 def render_object(data: Any, template_text: str, *, name: str = "format") -> str:
     """A user's `--format` for one object (`info`, `version`): normalized, run on the object
     itself with no `{{range}}` around it (podman's OriginUnknown), so error positions match."""
+    from pod.format.template import compile_template
+
     try:
         template = compile_template(normalize_format(template_text), name)
     except PodError:  # as _compile_list_format: the text as given when normalizing broke it
