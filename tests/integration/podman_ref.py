@@ -17,6 +17,7 @@ import resource
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +141,11 @@ class PodmanRunner:
         """At the end of a test with a store of its own: its containers stopped at once, the
         files (rootless, those of subordinate ids go inside the user's namespace), then close,
         whose system reset removes the images and volumes (no `rmi`, `volume prune` first)."""
-        self("rm", "-a", "-f", "-t", "0")
+        for _ in range(3):  # podman 4.3.1 now and then fails to kill one; its conmon would
+            self("rm", "-a", "-f", "-t", "0")  # outlive the store and the test session
+            if not self("ps", "-aq").stdout.strip():
+                break
+            time.sleep(1)
         if self.user is not None:  # files of subordinate ids: removed inside the namespace
             self("unshare", "rm", "-rf", str(self.directory / "root"))
         self.close()
