@@ -438,32 +438,41 @@ def attach(
             if meanwhile is not None:
                 meanwhile()
             try:
-                return session.run()
+                code = session.run()
             except OSError:
                 return _exit_after_lost_connection(layout, container_id)
     finally:
         session.close()
+    if code is None and send_start:  # detached: the container is running once we return
+        _wait_until_started(ContainerStore(layout), container_id)
+    return code
 
 
 def start_initialized(layout: Layout, container_id: str) -> None:
     """Start a container its shim holds created (`pod init`), no client attached: START, then
     the outcome from state.json (the starter records "running"; a start that failed ends the
     container with the error recorded, which is raised here with its exit code)."""
-    import time
-
     with connect(layout, container_id) as sock:
         sock.sendall(protocol.frame(protocol.START_DETACHED))
-    store = ContainerStore(layout)
+    state = _wait_until_started(ContainerStore(layout), container_id)
+    if state.status == "exited" and state.error:
+        failure = errors.PodError(state.error)
+        failure.exit_code = state.exit_code or failure.exit_code
+        raise failure
+
+
+def _wait_until_started(store: ContainerStore, container_id: str) -> ContainerState:
+    """The state once the starter has recorded its outcome ("running", or the failed start's
+    exit): a start is asked on the socket but recorded by another process, a moment later."""
+    import time
+
     state = store.read_state(container_id)
     while state.status == "created":
         if not shim_alive(state):
             raise errors.PodError("the container's supervisor ended before it started it")
         time.sleep(0.01)
         state = store.read_state(container_id)
-    if state.status == "exited" and state.error:
-        failure = errors.PodError(state.error)
-        failure.exit_code = state.exit_code or failure.exit_code
-        raise failure
+    return state
 
 
 def _exit_after_lost_connection(layout: Layout, container_id: str) -> int:

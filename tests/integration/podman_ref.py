@@ -17,7 +17,6 @@ import resource
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,11 @@ def _hard_limit(kind: int, cap: int) -> int:
     return cap if hard == resource.RLIM_INFINITY else min(hard, cap)
 
 
-def write_containers_conf(directory: Path) -> Path:
+def write_containers_conf(directory: Path, tmp_dir: Path) -> Path:
+    """`tmp_dir`: the store's own; podman's default, /run/libpod, is shared by every store, and
+    a `system reset` of one removes its `alive` file: the next command on another store then
+    "refreshes" it (its running containers reset to created, so `rm -f` no longer kills them:
+    their conmon, sleep and published-port firewall rules outlived the test session)."""
     nofile = _hard_limit(resource.RLIMIT_NOFILE, 1048576)
     nproc = _hard_limit(resource.RLIMIT_NPROC, 32768)
     conf = directory / "containers.conf"
@@ -47,6 +50,7 @@ def write_containers_conf(directory: Path) -> Path:
         'runtime = "runc"\n'
         'cgroup_manager = "cgroupfs"\n'
         'events_logger = "file"\n'
+        f'tmp_dir = "{tmp_dir}"\n'
         f'events_logfile_path = "{directory}/events.log"\n'
     )
     return conf
@@ -73,13 +77,15 @@ class PodmanRunner:
         (self.directory / "cni").mkdir(exist_ok=True)
         self.auth_file = self.directory / "auth.json"
         self.auth_file.write_text("{}\n")  # never the host's credentials
-        self.conf = write_containers_conf(self.directory)
+        self.tmp_dir = self.runroot / "tmp"
+        self.tmp_dir.mkdir()
+        self.conf = write_containers_conf(self.directory, self.tmp_dir)
         self.registries_conf = write_registries_conf(
             self.directory / "registries.conf", insecure=self.insecure
         )
         if self.user is not None:
             for path in (self.directory, self.directory / "cni", self.auth_file, self.conf,
-                         self.registries_conf, self.runroot):  # fmt: skip
+                         self.registries_conf, self.runroot, self.tmp_dir):  # fmt: skip
                 os.chown(path, self.user.uid, self.user.gid)
 
     def command(self, *args) -> list[str]:
@@ -141,11 +147,7 @@ class PodmanRunner:
         """At the end of a test with a store of its own: its containers stopped at once, the
         files (rootless, those of subordinate ids go inside the user's namespace), then close,
         whose system reset removes the images and volumes (no `rmi`, `volume prune` first)."""
-        for _ in range(3):  # podman 4.3.1 now and then fails to kill one; its conmon would
-            self("rm", "-a", "-f", "-t", "0")  # outlive the store and the test session
-            if not self("ps", "-aq").stdout.strip():
-                break
-            time.sleep(1)
+        self("rm", "-a", "-f", "-t", "0")
         if self.user is not None:  # files of subordinate ids: removed inside the namespace
             self("unshare", "rm", "-rf", str(self.directory / "root"))
         self.close()
