@@ -81,10 +81,8 @@ def stop(
     signalled = 0
     while pid_alive(state.shim_pid, state.shim_start_time) or _process_exists(state.pid):
         if state.pid > 0 and state.pid != signalled and _process_exists(state.pid):
-            _kill(state.pid, number)
+            signal_container(state.pid, number, paused)
             signalled = state.pid
-            if paused:
-                _thaw(state.pid)
         if time.monotonic() >= deadline:
             break
         if signalled and not _process_exists(signalled):
@@ -94,10 +92,7 @@ def stop(
         state = store.read_state(record.id)
     else:
         return False
-    if state.pid > 0:
-        _kill(state.pid, signal.SIGKILL)
-        if paused:
-            _thaw(state.pid)
+    signal_container(state.pid, signal.SIGKILL, paused)
     alive = pid_alive(state.shim_pid, state.shim_start_time)
     if alive and not wait_for_shim_exit(state, 10):
         _kill(state.shim_pid, signal.SIGKILL)

@@ -14,7 +14,6 @@ import os
 import selectors
 import signal
 import socket
-import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING
 from pod import errors
 from pod.reporter import Reporter
 from pod.shim import protocol
-from pod.shim.finisher import connect
+from pod.shim.finisher import answer_finish, connect
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
 from pod.store.layout import Layout
 from pod.util import userns
@@ -195,6 +194,8 @@ def _launch(argv: list[str], pass_fds: list[int]):
     pull's download threads may have left locks held), so otherwise a new interpreter runs.
     """
     if not _single_threaded():
+        import subprocess
+
         return subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
@@ -338,9 +339,7 @@ class _Session:
             if kind == protocol.EXIT:
                 return int.from_bytes(payload, "big", signed=True)
             if kind == protocol.FINISH and self.finish is not None:
-                code = int.from_bytes(payload[:4], "big", signed=True)
-                problem = self.finish(code, payload[4:].decode(errors="replace"))
-                self.send(protocol.FINISHED, problem.encode())
+                answer_finish(self.sock, payload, self.finish)
             if kind in (protocol.STDOUT, protocol.STDERR):
                 self.write_out(1 if kind == protocol.STDOUT else 2, payload)
         return None

@@ -37,6 +37,14 @@ def connect(layout: Layout, container_id: str) -> socket.socket:
     return sock
 
 
+def answer_finish(sock: socket.socket, payload: bytes, finish: Callable[[int, str], str]) -> None:
+    """FINISH's payload (the exit code, the error) → `finish(code, error)` → FINISHED with what
+    went wrong ("": nothing), for every client the supervisor hands the end of the run to."""
+    code = int.from_bytes(payload[:4], "big", signed=True)
+    problem = finish(code, payload[4:].decode(errors="replace"))
+    sock.sendall(protocol.frame(protocol.FINISHED, problem.encode()))
+
+
 class Finisher:
     """A client of the supervisor that sees no output and does the end of the run when the
     container exited for good: FINISH → `finish(code, error)` → FINISHED, then EXIT."""
@@ -69,9 +77,7 @@ class Finisher:
                 if kind == protocol.EXIT:
                     return True
                 if kind == protocol.FINISH:
-                    code = int.from_bytes(payload[:4], "big", signed=True)
-                    problem = finish(code, payload[4:].decode(errors="replace"))
-                    self.sock.sendall(protocol.frame(protocol.FINISHED, problem.encode()))
+                    answer_finish(self.sock, payload, finish)
 
 
 def stop_here(
