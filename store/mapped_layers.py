@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,6 +89,8 @@ def _copy_entry(
             return
         links[(st.st_dev, st.st_ino)] = dest
     if stat.S_ISREG(mode):
+        import shutil  # a mapped copy is rare (--uidmap); every start reads this module
+
         shutil.copyfile(src, dest, follow_symlinks=False)
     elif stat.S_ISLNK(mode):
         os.symlink(os.readlink(src), dest)

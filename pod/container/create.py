@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -410,6 +409,8 @@ def _default_mounts(mounts_file: Path | None, paths: ContainerPaths) -> list[Mou
             continue
         copy = paths.default_mount(len(found))
         copy.parent.mkdir(exist_ok=True)
+        import shutil  # only with a mounts.conf entry: every other start skips it
+
         if os.path.isdir(source):
             shutil.copytree(source, copy, symlinks=True)
         else:

@@ -13,7 +13,6 @@ Standard library and the store only: the shim imports this module.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import json
 import os
@@ -53,10 +52,9 @@ def spec_mounts(directory: Path, secrets: list[dict]) -> list[dict]:
 
 
 def _libc_call(name: str, *args: object) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if getattr(libc, name)(*args) == -1:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{name}: {os.strerror(err)}")
+    from pod.util import libc  # ctypes: loaded by the shim that mounts, not by every `pod run`
+
+    libc.check(getattr(libc.libc, name)(*args), name)
 
 
 def _data(store: SecretStore, entry: Mapping) -> bytes:
@@ -87,7 +85,7 @@ def mount(layout: Layout, record: ContainerRecord, directory: Path) -> None:
     target.mkdir(mode=0o700, exist_ok=True)
     _libc_call(
         "mount", b"tmpfs", os.fsencode(target), b"tmpfs",
-        ctypes.c_ulong(0), b"mode=0700",
+        0, b"mode=0700",
     )  # fmt: skip
     store = SecretStore(layout)
     try:
@@ -148,12 +146,12 @@ def unmount(directory: Path) -> None:
         return
     while os.path.ismount(target):
         try:
-            _libc_call("umount2", os.fsencode(target), ctypes.c_int(0))
+            _libc_call("umount2", os.fsencode(target), 0)
         except OSError as err:
             if err.errno in (errno.EINVAL, errno.ENOENT):
                 break
             if err.errno != errno.EBUSY:
                 raise
-            _libc_call("umount2", os.fsencode(target), ctypes.c_int(MNT_DETACH))
+            _libc_call("umount2", os.fsencode(target), MNT_DETACH)
     with contextlib.suppress(OSError):  # gone already, or another namespace still has it
         os.rmdir(target)

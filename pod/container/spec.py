@@ -19,7 +19,6 @@ import fnmatch
 import json
 import os
 import posixpath
-import shutil
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -336,6 +335,8 @@ def find_init() -> str:
     for candidate in INIT_CANDIDATES:
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
+    import shutil  # --init only
+
     for name in ("catatonit", "tini-static", "tini"):
         found = shutil.which(name)
         if found:

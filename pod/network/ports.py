@@ -375,12 +375,14 @@ def choose_host_ports(
     A run of consecutive container ports (as a range expands to) gets consecutive host ports,
     as podman gives a range one random start. No host port is used twice in the list.
     """
+    result = list(mappings)
+    if all(m.host_port for m in result):
+        return result  # nothing to choose (most runs publish nothing)
     if rng is None:
         import random
 
         rng = random.Random()
     bounds = port_range or ephemeral_port_range()
-    result = list(mappings)
     taken = {m.host_port for m in result if m.host_port}
     index = 0
     while index < len(result):

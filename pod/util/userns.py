@@ -29,17 +29,17 @@ import contextlib
 import json
 import os
 import pwd
-import shutil
 import socket
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pod import errors
-from pod.util.libc import CLONE_NEWUSER, die_with_parent, unshare
+
+if TYPE_CHECKING:  # the CLI reads id maps on every start; spawning workers is rarer
+    import subprocess
 
 SUBUID_FILE = Path("/etc/subuid")
 SUBGID_FILE = Path("/etc/subgid")
@@ -150,6 +150,9 @@ def _map_single(pid: int, mapping: IdMapping) -> None:
 
 def _map_ids(pid: int, mapping: IdMapping, user: str) -> str:
     """Write one id map for `pid`; return a warning when it had to fall back to a single id."""
+    import shutil
+    import subprocess
+
     collapse = "image file owners collapse to you"
     tool = shutil.which(f"new{mapping.kind}map")
     if not mapping.ranges:
@@ -200,6 +203,8 @@ def _decode_reply(module: str, out: bytes, err: bytes, returncode: int) -> Any:
 def _spawn(
     module: str, sync_fd: int | None, session_fd: int | None = None
 ) -> subprocess.Popen[bytes]:
+    import subprocess
+
     args = [] if sync_fd is None else [SYNC_FLAG, str(sync_fd)]
     if session_fd is not None:
         args += [SESSION_FLAG, str(session_fd)]
@@ -287,6 +292,8 @@ class Session:
 
     def close(self) -> None:
         """End the session: the worker sees EOF and exits."""
+        import subprocess
+
         if self.sock.fileno() >= 0:
             self.sock.close()
         try:
@@ -343,13 +350,15 @@ def serve_session(handler: Callable[[Any, list[int]], Any], argv: list[str]) -> 
     """A session worker's entry point: join the namespace if asked, then answer each request
     with handler(request, fds) until the parent hangs up. The handler closes the fds; one that
     changes credentials (joins a namespace) calls die_with_parent(parent_pid(argv)) again."""
+    from pod.util import libc
+
     flags = dict(zip(argv[::2], argv[1::2], strict=False))
     try:
         if SYNC_FLAG in flags:
             enter_userns(int(flags[SYNC_FLAG]))
     except errors.PodError as err:
         sys.exit(str(err))
-    if not die_with_parent(parent_pid(argv)):
+    if not libc.die_with_parent(parent_pid(argv)):
         sys.exit(1)  # the command that asked is gone
     sock = socket.socket(fileno=int(flags[SESSION_FLAG]))
     while True:
@@ -367,8 +376,10 @@ def serve_session(handler: Callable[[Any, list[int]], Any], argv: list[str]) -> 
 
 def enter_userns(sync_fd: int) -> None:
     """Child half of the handshake: unshare, wait for the maps, become root in the namespace."""
+    from pod.util import libc
+
     try:
-        unshare(CLONE_NEWUSER)
+        libc.unshare(libc.CLONE_NEWUSER)
     except OSError as err:
         raise errors.StoreError(
             f"cannot create a user namespace ({err.strerror}): unprivileged user namespaces may "
@@ -396,11 +407,13 @@ def _describe(err: OSError) -> str:
 
 def worker_main(handler: Callable[[Any], Any], argv: list[str]) -> None:
     """The worker's entry point: join the namespace if asked, answer one request, report errors."""
+    from pod.util import libc
+
     flags = dict(zip(argv[::2], argv[1::2], strict=False))
     try:
         if SYNC_FLAG in flags:
             enter_userns(int(flags[SYNC_FLAG]))
-        if PARENT_FLAG in flags and not die_with_parent(int(flags[PARENT_FLAG])):
+        if PARENT_FLAG in flags and not libc.die_with_parent(int(flags[PARENT_FLAG])):
             sys.exit(1)  # the command that asked is gone: nobody wants the answer
         reply: dict[str, Any] = {"result": handler(json.load(sys.stdin))}
     except errors.PodError as err:
