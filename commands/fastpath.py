@@ -1,16 +1,17 @@
-"""`pod run`, `pod create`, `pod exec`, `pod stop`, `pod rm`, `pod ps`, `pod images`, `pod inspect`
-and `pod --version` without typer: importing typer and building its click commands costs ~35 ms
-(~40 ms with run's ~150 flags), more than the listings' own work and a fifth of a start. The
-flags come from commands/fastpath_table.py, generated from the typer CLI; anything this small
-parser does not take exactly as click would (`--help`, unknown or malformed flags,
-`--flag=value` on a boolean, `--` before the arguments) goes to the typer CLI instead, which
-then parses, helps and errs as always. The bodies are the same functions the typer commands
-call.
+"""`pod run`, `pod create`, `pod exec`, `pod stop`, `pod rm`, `pod ps`, `pod images`, `pod inspect`,
+`pod build` and `pod --version` without typer: importing typer and building its click commands
+costs ~35 ms (~40 ms with run's ~150 flags), more than the listings' own work and a fifth of a
+start. The flags come from commands/fastpath_table.py, generated from the typer CLI; anything
+this small parser does not take exactly as click would (`--help`, unknown or malformed flags,
+`--flag=value` on a boolean, `--` before the arguments, an option's environment variable set)
+goes to the typer CLI instead, which then parses, helps and errs as always. The bodies are the
+same functions the typer commands call.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 from pod.commands import boundary, common
@@ -29,7 +30,7 @@ def _take(flags: dict, values: dict, argv: list[str], at: int) -> int:
     if not word.startswith("--") and len(word) > 2:  # -aq, -t0, -it -p80: click's short forms
         for index, letter in enumerate(word[1:], start=2):
             spec = flags.get(f"-{letter}")
-            if spec is None:
+            if spec is None or spec[1] == "optional":
                 raise _Unhandled
             if spec[1] in ("true", "false"):
                 values[spec[0]] = spec[1] == "true"
@@ -47,6 +48,9 @@ def _take(flags: dict, values: dict, argv: list[str], at: int) -> int:
         if equals:
             raise _Unhandled
         values[spec[0]] = spec[1] == "true"
+        return at + 1
+    if spec[1] == "optional":  # `--pull` alone means its bare value, never the next word's
+        values[spec[0]] = inline if equals else spec[2]
         return at + 1
     if equals:
         _store(values, spec[0], spec[1], inline)
@@ -91,6 +95,8 @@ def parse(argv: list[str]) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
         if at >= len(argv) or argv[at] not in COMMANDS:
             return None
         name, spec = argv[at], COMMANDS[argv[at]]
+        if any(variable in os.environ for variable in spec["envvars"]):
+            return None  # an option's value from the environment: typer reads it
         params: dict[str, Any] = {}
         positional: list[str] = []
         at += 1

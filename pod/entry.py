@@ -15,7 +15,7 @@ import sys
 from pod.util.argv import command_name, network_values
 
 # pod.commands.fastpath runs these without typer (when it can parse the command line)
-FAST_COMMANDS = ("ps", "images", "inspect", "run", "create", "exec", "stop", "rm")
+FAST_COMMANDS = ("ps", "images", "inspect", "run", "create", "exec", "stop", "rm", "build")
 VERSION_WORDS = frozenset(("--version", "-v"))  # and --version, when it comes before any command
 _NOT_BRIDGE = ("none", "host", "slirp4netns", "pasta", "container:", "ns:")
 

@@ -22,6 +22,7 @@ BODIES = {
     "exec": ("pod.commands.exec_run", "exec_process"),
     "stop": ("pod.commands.container_actions", "stop"),
     "rm": ("pod.commands.container_actions", "remove"),
+    "build": ("pod.commands.build_image", "build"),
 }
 ANNOTATIONS = {
     "ROOT_FLAGS": "dict[str, tuple[str, str]]",
@@ -31,11 +32,15 @@ ANNOTATIONS = {
 TABLE = Path(__file__).resolve().parents[1] / "commands" / "fastpath_table.py"
 
 
-def _options(params) -> tuple[dict, dict, list]:
-    """(flag -> (parameter, kind), parameter -> default, arguments) of click parameters."""
-    flags: dict[str, tuple[str, str]] = {}
+def _options(params, command: str = "") -> tuple[dict, dict, list, list]:
+    """(flag -> (parameter, kind[, bare value]), parameter -> default, arguments, the
+    environment variables options read) of click parameters."""
+    from pod.commands.boolflags import OPTIONAL_VALUES
+
+    flags: dict[str, tuple] = {}
     defaults: dict[str, object] = {}
     arguments: list[tuple[str, int, bool]] = []
+    envvars: list[str] = []
     for param in params:
         if param.param_type_name == "argument":
             arguments.append((param.name, param.nargs, param.required))
@@ -53,13 +58,16 @@ def _options(params) -> tuple[dict, dict, list]:
             kind = "value"
         else:
             raise SystemExit(f"{param.name}: a {param.type!r} option has no fast-path kind")
+        if param.envvar:
+            envvars += [param.envvar] if isinstance(param.envvar, str) else list(param.envvar)
         for flag in param.opts:
-            flags[flag] = (param.name, kind)
+            bare = OPTIONAL_VALUES.get((command, flag))
+            flags[flag] = (param.name, kind) if bare is None else (param.name, "optional", bare)
         for flag in param.secondary_opts:
             flags[flag] = (param.name, "false")
         default = param.default
         defaults[param.name] = list(default or []) if param.multiple else default
-    return flags, defaults, arguments
+    return flags, defaults, arguments, sorted(envvars)
 
 
 def tables() -> dict[str, dict]:
@@ -69,17 +77,18 @@ def tables() -> dict[str, dict]:
     from pod.commands import cli
 
     root = typer.main.get_command(cli.build_app(()))
-    root_flags, root_defaults, _ = _options(root.params)
+    root_flags, root_defaults, _, _ = _options(root.params)
     commands = {}
     for name, body in BODIES.items():
         group = typer.main.get_command(cli.build_app(cli.MODULES_FOR[name]))
         command = group.commands[name]
-        flags, defaults, arguments = _options(command.params)
+        flags, defaults, arguments, envvars = _options(command.params, name)
         commands[name] = {
             "body": body,
             "flags": flags,
             "defaults": defaults,
             "arguments": arguments,
+            "envvars": envvars,  # set: typer's to read
             # False: the first argument ends the flags (run IMAGE CMD --flag: the container's)
             "interspersed": command.context_settings.get("allow_interspersed_args", True),
         }

@@ -1,5 +1,5 @@
-"""pod.commands.fastpath parses `run`, `create`, `exec`, `stop`, `rm`, `ps`, `images` and
-`inspect` exactly as the typer CLI does, or hands the command line to it: checked against
+"""pod.commands.fastpath parses `run`, `create`, `exec`, `stop`, `rm`, `ps`, `images`, `inspect`
+and `build` exactly as the typer CLI does, or hands the command line to it: checked against
 click's own parse of the same argv."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from pod.commands import cli, fastpath, fastpath_table
+from pod.commands import boolflags, cli, fastpath, fastpath_table
 
 GENERATOR = Path(__file__).resolve().parents[2] / "tools" / "fastpath_table.py"
 ROOT = ["--root", "/tmp/r", "--runroot", "/tmp/rr"]
@@ -39,6 +39,7 @@ def click_parse(argv: list[str]) -> tuple[str, dict, dict]:
     """What typer's click commands make of argv: (command, root params, command params)."""
     name = next(word for word in argv if word in fastpath_table.COMMANDS)
     group = typer.main.get_command(cli.build_app(cli.MODULES_FOR[name]))
+    argv = boolflags.normalize(group, argv)  # as pod.commands.cli does before click parses
     context = group.make_context("pod", list(argv))  # context.args: what follows the command
     sub = group.commands[name].make_context(name, context.args, parent=context)
     root = _plain(context.params)
@@ -84,6 +85,12 @@ ACCEPTED = [
     ["run", "-p8080:80", "-eA=1", "-it", "-dit", "busybox"],
     ["rm", "-ft", "0", "a"],
     ["stop", "-t0", "a"],
+    ["build"],
+    ["build", "-t", "x", "-q", "ctx"],
+    ["build", "ctx", "--pull", "-f", "F", "--build-arg", "A=1", "--no-cache", "--tag=y"],
+    ["build", "--pull", "ctx"],  # bare: always, and ctx stays the context
+    ["build", "--pull=never", "--no-layers", "--tls-verify", "--jobs", "2", "-"],
+    ["build", "-v", "/a:/b", "--layers", "--no-tls-verify", "--squash-all", "ctx"],
 ]
 
 
@@ -117,6 +124,9 @@ HANDED_OVER = [
     ["stop", "-tx", "a"],  # not an int
     ["ps", "-ax"],  # no -x
     ["ps", "-an"],  # its value missing
+    ["build", "--layers=false", "ctx"],  # pod.commands.boolflags' form
+    ["build", "a", "b"],
+    ["build", "--jobs", "x"],
     [],
 ]
 
@@ -135,3 +145,11 @@ def test_version_after_a_command_is_typers():
     assert fastpath.parse(["ps", "--version"]) is None
     name, _, params = fastpath.parse(["run", "-v", "/a:/b", "bb"])  # run's -v: a volume
     assert (name, params["volume"], params["image"]) == ("run", ["/a:/b"], "bb")
+
+
+def test_an_option_from_the_environment_goes_to_typer(monkeypatch):
+    """BUILDAH_LAYERS sets `build --layers` in click; this parser reads no environment."""
+    monkeypatch.delenv("BUILDAH_LAYERS", raising=False)
+    assert fastpath.parse(["build", "ctx"]) is not None
+    monkeypatch.setenv("BUILDAH_LAYERS", "false")
+    assert fastpath.parse(["build", "ctx"]) is None

@@ -127,3 +127,17 @@ def test_listing_commands_run_without_typer(command, tmp_path):
 
     assert "typer" not in imported("--format", "{{.ID}}")
     assert "typer" in imported("--help")
+
+
+def test_a_build_runs_without_typer(tmp_path):
+    """`pod build` too: a build from scratch needs no registry and no container."""
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Containerfile").write_text("FROM scratch\nLABEL fast=yes\n")
+    store = ["--root", str(tmp_path / "root"), "--runroot", str(tmp_path / "runroot")]
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pod", *store, "build", "-q", "-t", "x", "ctx"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(done.stdout.strip()) == 64, done.stdout
+    assert "typer" not in {entry.top for entry in parse_importtime(done.stderr)}
