@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from pod.errors import StoreError, UnsafeContentError
-from pod.store import layers, safepath
+from pod.store import layers, safepath, trees
 from pod.util.userns import run_in_userns
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -444,5 +444,5 @@ def diff_upper(
         "opaque_xattr": opaque,
         "prune": prune,
     }
-    answer = run_in_userns(layers.WORKER_MODULE, {"ops": [op]})
+    answer = run_in_userns(trees.WORKER_MODULE, {"ops": [op]})
     return LayerDiff(**answer.value[0])

@@ -47,6 +47,7 @@ from pod.errors import (
 from pod.store import safepath
 from pod.store.layout import LAYER_DIFF, LAYER_META, Layout, root_dir_mode
 from pod.store.lock import atomic_write_json, fsync_dir, lock_if_free, locked, read_json
+from pod.store.trees import WORKER_MODULE, remove_trees
 from pod.util.archive import (
     MAGIC_BYTES,
     compression_of,
@@ -61,7 +62,6 @@ DEFAULT_MAX_SIZE = 64 << 30
 WHITEOUT_FORMAT = "overlay-chardev"
 ROOTFUL_OPAQUE_XATTR = "trusted.overlay.opaque"
 ROOTLESS_OPAQUE_XATTR = "user.overlay.opaque"
-WORKER_MODULE = "pod.store.unpack"
 
 _WHITEOUT_PREFIX = ".wh."
 _OPAQUE_MARKER = ".wh..wh..opq"
@@ -842,19 +842,6 @@ def chown_path(path: Path, uid: int, gid: int, *, rootless: bool) -> None:
         return
     run_in_userns(WORKER_MODULE, {"ops": [{"op": "chown", "path": str(path), "uid": uid,
                                            "gid": gid}]})  # fmt: skip
-
-
-def remove_trees(paths: Sequence[Path], *, rootless: bool) -> None:
-    """Remove trees; rootless files owned by subordinate ids are removed from the namespace."""
-    paths = [path for path in paths if os.path.lexists(path)]
-    try:
-        for path in paths:
-            safepath.remove_tree(path)
-    except PermissionError:
-        if not rootless:
-            raise
-        ops = [{"op": "remove", "path": str(path)} for path in paths if os.path.lexists(path)]
-        run_in_userns(WORKER_MODULE, {"ops": ops})
 
 
 def _unpack(

@@ -13,7 +13,7 @@ import os
 import tarfile
 from pathlib import Path
 
-from pod.store import layers
+from pod.store import layers, trees
 from pod.util.userns import run_in_userns
 
 
@@ -39,7 +39,7 @@ def export_volume(data_dir: Path, out_path: Path, *, rootless: bool) -> None:
         write_tar(data_dir, out_path)
         return
     op = {"op": "volume-export", "data": str(data_dir), "out": str(out_path)}
-    run_in_userns(layers.WORKER_MODULE, {"ops": [op]})
+    run_in_userns(trees.WORKER_MODULE, {"ops": [op]})
 
 
 def import_volume(archive: Path, data_dir: Path, *, rootless: bool) -> None:
@@ -48,4 +48,4 @@ def import_volume(archive: Path, data_dir: Path, *, rootless: bool) -> None:
         layers.extract_layer(archive, data_dir, rootless=False)
         return
     op = {"op": "volume-import", "archive": str(archive), "data": str(data_dir)}
-    run_in_userns(layers.WORKER_MODULE, {"ops": [op]})
+    run_in_userns(trees.WORKER_MODULE, {"ops": [op]})

@@ -125,7 +125,7 @@ class VolumeStore:
             )
         with locked(self.lock_path):
             self._record_file(name).unlink(missing_ok=True)
-            from pod.store.layers import remove_trees
+            from pod.store.trees import remove_trees
 
             remove_trees([self.directory(name)], rootless=rootless)
         events.volume_event(self.layout.runroot, "remove", name)

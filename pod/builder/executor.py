@@ -29,7 +29,7 @@ from pod.image import manifest as mf
 from pod.image import reference
 from pod.image.writer import ImageLayer, write_image
 from pod.reporter import Reporter
-from pod.store import build_cache, layers
+from pod.store import build_cache, layers, trees
 from pod.store.blobs import BlobStore
 from pod.store.build_cache import CacheEntry, StepLayer
 from pod.store.images import ImageRecord
@@ -388,7 +388,7 @@ class Builder:
             )
         finally:
             with contextlib.suppress(OSError, PodError):
-                layers.remove_trees([directory], rootless=self.settings.rootless)
+                trees.remove_trees([directory], rootless=self.settings.rootless)
 
     # --- RUN --mount -------------------------------------------------------------------------
     def _run_mounts(self, state: StageRun, instr: cf.Instruction) -> tuple[list, list]:
@@ -503,4 +503,4 @@ def remove_build_leftovers(settings: Settings) -> None:
             pid = entry.name.partition("-")[0]
             if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
                 with contextlib.suppress(OSError, PodError):
-                    layers.remove_trees([Path(entry.path)], rootless=rootless)
+                    trees.remove_trees([Path(entry.path)], rootless=rootless)

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 from pod.container.options import MountSpec
 from pod.errors import PodError
-from pod.store.layers import remove_trees
 from pod.store.lock import lock_if_free, locked
 from pod.store.safepath import resolve_inside
+from pod.store.trees import remove_trees
 
 if TYPE_CHECKING:
     from pod.builder.session import BuildSession, StageRun

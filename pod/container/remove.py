@@ -11,9 +11,9 @@ from pod.container.stop import stop, stop_signal_failed
 from pod.errors import ContainerStateError, PodError
 from pod.reporter import Reporter
 from pod.store.containers import ContainerRecord, ContainerStore, pid_alive
-from pod.store.layers import remove_trees
 from pod.store.layout import Layout
 from pod.store.lock import locked
+from pod.store.trees import remove_trees
 from pod.store.volumes import VolumeStore
 
 RUNNING = ("running", "paused", "stopping")

@@ -15,7 +15,7 @@ from pathlib import Path
 from pod.container.user import LayerView
 from pod.image import manifest as mf
 from pod.image.writer import ImageLayer
-from pod.store import layers
+from pod.store import layers, trees
 from pod.store.blobs import BlobStore
 from pod.store.layer_diff import diff_upper
 from pod.store.layout import Layout
@@ -63,7 +63,7 @@ def commit_upper(
         )
         if diff.empty:
             if not keep_upper:
-                layers.remove_trees([upper], rootless=rootless)
+                trees.remove_trees([upper], rootless=rootless)
             return None
         blobs.keep(scratch, diff.digest)
     chain = layers.chain_ids([*(layer.diff_id for layer in parent), diff.diff_id])[-1]

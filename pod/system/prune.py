@@ -15,8 +15,8 @@ from pod.errors import PodError
 from pod.image.remove import prune_images, remove_images
 from pod.store.containers import ContainerStore
 from pod.store.images import ImageStore
-from pod.store.layers import remove_trees
 from pod.store.layout import Layout
+from pod.store.trees import remove_trees
 from pod.store.volumes import VolumeStore
 from pod.system.df import tree_size
 
