@@ -29,10 +29,8 @@ from pod.errors import (
     RuntimeExecError,
     RuntimeStateError,
 )
-from pod.runtime import cgroups, hooks, process, rootfs, seccomp
+from pod.runtime import cgroups, hooks, rootfs
 from pod.runtime import state as st
-from pod.runtime.exec import exec_process
-from pod.runtime.init import CAP_NUMBERS
 
 __all__ = [
     "RuntimeContainerExistsError",
@@ -103,6 +101,8 @@ def create(
 ) -> int:
     """Create the container; it waits before exec until `start`. Returns the init's pid.
     `preserve_fds`: the caller's fds 3..3+N-1 are the container process's too."""
+    from pod.runtime import process  # create and exec only: delete, kill and state skip it
+
     directory = st.container_dir(Path(state_root), container_id)
     bundle = Path(bundle).resolve()
     spec = load_spec(bundle)
@@ -251,8 +251,20 @@ def delete(state_root: Path, container_id: str, force: bool = False) -> list[str
     return hooks.run_warning(_hook_spec(record), stopped, "stopped", "poststop")
 
 
+def exec_process(
+    state_root: Path, container_id: str, process: dict[str, Any], **options: Any
+) -> int:
+    """pod.runtime.exec.exec_process (its options and contract), loaded only for an exec."""
+    from pod.runtime.exec import exec_process as start_in_container
+
+    return start_in_container(state_root, container_id, process, **options)
+
+
 def features() -> dict[str, Any]:
     """What this runtime supports, in the shape of `runc features`."""
+    from pod.runtime import process, seccomp
+    from pod.runtime.init import CAP_NUMBERS
+
     return {
         "ociVersionMin": "1.0.0",
         "ociVersionMax": st.OCI_VERSION,
