@@ -240,7 +240,7 @@ def _prepare(
 ) -> tuple[Any, Path, dict[str, Any]]:
     """(runtime, its state root, the process) for a new process in a running container."""
     from pod.container.state import runtime_state_root
-    from pod.runtime.external import runtime_for
+    from pod.runtime import runtime_for
     from pod.util.capabilities import host_bounding_set
 
     state = current_state(store, record)

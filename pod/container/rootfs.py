@@ -12,13 +12,9 @@ Standard library only: the shim imports this module.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
-import shutil
 import stat
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,33 +38,13 @@ _OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
 _OVERLAY_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
 _MAX_UNMOUNTS = 8
 
-_libc: ctypes.CDLL | None = None
-
-
-def _call(name: str, *args: object) -> None:
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-    if getattr(_libc, name)(*args) == -1:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{name}: {os.strerror(err)}")
-
-
-def _bytes(value: str | Path | None) -> bytes | None:
-    return None if value is None else os.fsencode(value)
-
 
 def sys_mount(
     source: str | Path | None, target: str | Path, fstype: str | None, flags: int, data: str = ""
 ) -> None:
-    """mount(2): raises OSError with the errno, like the os module."""
-    _call(
-        "mount",
-        _bytes(source),
-        _bytes(target),
-        _bytes(fstype),
-        ctypes.c_ulong(flags),
-        _bytes(data) if data else None,
+    """mount(2) (pod.runtime.syscalls'): raises OSError with the errno, like the os module."""
+    syscalls.mount(
+        None if source is None else str(source), str(target), fstype, flags, data or None
     )
 
 
@@ -240,6 +216,8 @@ def mount_layers(
         return OVERLAY
     except OSError:
         pass
+    import shutil  # the fallbacks only: a start's mount (and every unmount) skip its imports
+
     fuse = shutil.which(FUSE_OVERLAYFS)
     if fuse is not None:
         with contextlib.suppress(OSError):
@@ -274,13 +252,13 @@ def unmount(directory: Path, *, force: bool = False) -> None:
 def _unmount(merged: Path) -> None:
     for _ in range(_MAX_UNMOUNTS):  # a bind over an earlier mount needs more than one
         try:
-            _call("umount2", _bytes(merged), ctypes.c_int(0))
+            syscalls.umount2(str(merged), 0)
         except OSError as err:
             if err.errno in (errno.EINVAL, errno.ENOENT):
                 return
             if err.errno != errno.EBUSY:
                 raise
-            _call("umount2", _bytes(merged), ctypes.c_int(MNT_DETACH))
+            syscalls.umount2(str(merged), MNT_DETACH)
 
 
 # --- overlayfs --------------------------------------------------------------------------------
@@ -320,6 +298,8 @@ def _mount_overlay(
     if len(options) < os.sysconf("SC_PAGESIZE"):
         sys_mount(OVERLAY, merged, OVERLAY, flags, options)
         return
+    import shutil
+
     links = paths.lower_links
     shutil.rmtree(links, ignore_errors=True)
     links.mkdir()
@@ -339,6 +319,9 @@ def _mount_overlay(
 
 def _mount_fuse(binary: str, lowers: list[Path], directory: Path) -> None:
     """fuse-overlayfs daemonizes once mounted: its stderr goes to a file, never a pipe."""
+    import subprocess
+    import tempfile
+
     paths = ContainerPaths(directory)
     options = _overlay_options([str(p) for p in lowers], str(paths.upper), str(paths.work), False)
     with tempfile.TemporaryFile() as err:
@@ -360,6 +343,8 @@ def _mount_fuse(binary: str, lowers: list[Path], directory: Path) -> None:
 
 def _mount_copy(lowers: list[Path], directory: Path) -> None:
     """Copy the layers once (kept across restarts: it is the container's writable layer too)."""
+    import shutil
+
     paths = ContainerPaths(directory)
     copy = paths.rootfs_copy
     if not copy.is_dir():
@@ -386,6 +371,8 @@ def _remove(path: Path) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISDIR(st.st_mode):
+        import shutil
+
         shutil.rmtree(path)
     else:
         os.unlink(path)
@@ -423,6 +410,8 @@ def _copy_entry(source: Path, target: Path, st: os.stat_result) -> bool:
     """Create `target` like `source`; False for what cannot be made here (sockets, devices)."""
     mode = st.st_mode
     if stat.S_ISREG(mode):
+        import shutil
+
         shutil.copyfile(source, target, follow_symlinks=False)
     elif stat.S_ISLNK(mode):
         os.symlink(os.readlink(source), target)

@@ -309,13 +309,8 @@ def _run_in_namespace(
     return os.waitstatus_to_exitcode(status)
 
 
-def runtime_for(name: str | None) -> Any:
-    """pod's own runtime (None or "pod") or an external binary by name or path."""
-    if name in (None, "", "pod"):
-        from pod.runtime import api
-
-        return api
-    assert name is not None
+def external_runtime(name: str) -> ExternalRuntime:
+    """runc, crun or another OCI runtime binary, by name (on PATH) or path."""
     if "/" in name:
         path = name if os.path.isfile(name) and os.access(name, os.X_OK) else None
     else:

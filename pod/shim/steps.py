@@ -25,7 +25,7 @@ TIDY_GRACE = 1.0  # seconds a finished `run --rm` leaves its unused bridge for t
 def load_runtime(name: str) -> Any:
     """The runtime object (create/start/state/kill/delete) for a record's `runtime`."""
     try:
-        from pod.runtime.external import runtime_for  # "pod": pod.runtime.api itself
+        from pod.runtime import runtime_for
 
         return runtime_for(name)
     except ImportError as err:

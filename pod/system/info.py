@@ -181,7 +181,7 @@ def _oci_runtime(settings: Settings) -> GoFields:
     if settings.runtime in (None, "pod"):
         path = shutil.which("pod-runtime") or f"{sys.executable} -m pod.runtime.cli"
         return _struct(name="pod", package="pod", path=path, version=f"pod {__version__}")
-    from pod.runtime.external import runtime_for
+    from pod.runtime import runtime_for
 
     binary = runtime_for(settings.runtime).binary  # a missing one: podman's error, exit 125
     return _struct(

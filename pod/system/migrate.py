@@ -21,7 +21,7 @@ def migrate(settings: Settings, new_runtime: str | None, reporter: Reporter) -> 
         stop_container(settings, container_id, None, reporter)
     if not new_runtime:
         return
-    from pod.runtime.external import runtime_for
+    from pod.runtime import runtime_for
 
     runtime_for(new_runtime)  # a runtime that cannot be found moves nothing
     store = ContainerStore(Layout(settings.root, settings.runroot))

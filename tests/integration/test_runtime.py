@@ -62,12 +62,12 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runtime tests need ro
 HELPER = r"""
 import json, os, socket, sys
 from pod.errors import PodError
-from pod.runtime import external
+from pod.runtime import runtime_for
 from pod.runtime.syscalls import PR_SET_CHILD_SUBREAPER, prctl
 
 a = json.loads(sys.argv[1])
 prctl(PR_SET_CHILD_SUBREAPER, 1)
-rt = external.runtime_for(a["runtime"])
+rt = runtime_for(a["runtime"])
 out = os.open(a["out"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
 err = os.open(a["err"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
 null = os.open("/dev/null", os.O_RDONLY)
@@ -453,7 +453,7 @@ def test_rootfs_propagation(tmp_path, propagation, tag):
 
 def test_unknown_runtime_binary():
     from pod.errors import PodError
-    from pod.runtime.external import runtime_for
+    from pod.runtime import runtime_for
 
     with pytest.raises(PodError, match="could not find a working binary"):
         runtime_for("no-such-runtime")
