@@ -574,19 +574,21 @@ def _meet_first_client(config: dict, starter: int) -> int:
     import select
 
     listener = socket.socket(fileno=config["listen"])
+    poller = select.poll()
     try:
-        poller = select.poll()
         poller.register(listener, select.POLLIN)
         poller.register(config["lifeline"], select.POLLIN)
         if (listener.fileno(), select.POLLIN) not in poller.poll(_FIRST_CLIENT_MS):
             return starter  # the client died (lifeline EOF) or is late: the supervisor waits
         client, _ = listener.accept()
+        poller.unregister(listener)
     finally:
         listener.detach()
     config["client"] = client.fileno()
     start = protocol.frame(protocol.START)
-    ready, _, _ = select.select([client], [], [], _FIRST_CLIENT_MS / 1000)
-    if not ready or client.recv(len(start), socket.MSG_PEEK) != start:
+    poller.register(client, select.POLLIN)  # its first frame, or the lifeline's EOF
+    ready = dict(poller.poll(_FIRST_CLIENT_MS))
+    if client.fileno() not in ready or client.recv(len(start), socket.MSG_PEEK) != start:
         client.detach()  # the supervisor reads its frames
         return starter
     client.recv(len(start))
