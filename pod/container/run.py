@@ -57,16 +57,20 @@ def launch(
                 layout, record, start_now=True, reporter=reporter, network_worker=network_worker
             )
         return None
+    from pod.shim import steps
+
+    def preload() -> None:  # what the end of the run imports, while this process waits anyway
+        steps.load_finish_modules(record.runtime)
+
     if not initialized:
         try:
             start_shim(
-                layout, record, start_now=False, reporter=reporter, network_worker=network_worker
-            )
+                layout, record, start_now=False, reporter=reporter,
+                network_worker=network_worker, meanwhile=preload,
+            )  # fmt: skip
         finally:
             if network_worker is not None:
                 network_worker.reap()
-
-    from pod.shim import steps
 
     def finish(code: int, error: str) -> str:  # this process waits anyway: it does the end
         return steps.finish_as_client(layout, record.id, code, error)
@@ -80,7 +84,7 @@ def launch(
         detach_keys=attachment.detach_keys,
         send_start=True,
         finish=finish,
-        meanwhile=lambda: steps.load_finish_modules(record.runtime),
+        meanwhile=preload if initialized else None,  # else loaded while the shim set up
     )
 
 

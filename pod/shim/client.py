@@ -103,8 +103,11 @@ def start_shim(
     lifeline: bool = True,
     reporter: Reporter | None = None,
     network_worker: BridgeWorker | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> None:
     """Spawn the detached shim and wait until the container is created (started with start_now).
+    `meanwhile()` runs while the shim sets the container up, for work this process would
+    otherwise do later (with two CPUs, in parallel with it).
 
     Not started, the container waits for a START: with `lifeline` this process's (it attaches
     next; should it die first the container is undone), without (`pod init`) any client's.
@@ -158,6 +161,8 @@ def start_shim(
                     raise errors.PodError(f"setting up the user namespace: {err}") from None
             if warning and reporter is not None:
                 reporter.warning(warning)
+        if meanwhile is not None:
+            meanwhile()
         line = ready.readline()  # not to EOF: the runtime's processes might inherit a copy
     _, stderr = proc.communicate()
     _raise_reported(line, stderr, proc.returncode)

@@ -146,6 +146,7 @@ def load_finish_modules(runtime: str) -> None:
     """Import what the end of a run needs ahead of it: an attached client does this while the
     container runs (it only waits then), so its end does not wait ~15 ms for imports."""
     import importlib
+    import shutil  # noqa: F401 - store.remove_files' rmtree, for --rm
 
     for name in FINISH_MODULES:
         importlib.import_module(name)
