@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -260,3 +261,12 @@ def container_group(app: typer.Typer) -> typer.Typer:
         group = new_typer(help="Manage containers.", no_args_is_help=True)
         app.add_typer(group, name="container", rich_help_panel="Containers")
     return group
+
+
+def raise_collected(errors: Sequence[BaseException]) -> None:
+    """podman's way with several failures in one command: each but the last printed as an
+    `Error:` line, the last one raised (its exit code is the command's)."""
+    for error in errors[:-1]:
+        print(f"Error: {error}", file=sys.stderr)
+    if errors:
+        raise errors[-1]

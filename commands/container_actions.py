@@ -5,7 +5,6 @@ run to end a container: each saves ~35 ms of CLI start-up)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 from pod.commands import common
@@ -25,10 +24,7 @@ def each(names: list[str], action: Callable[[str], object], ignore_missing: bool
                 errors.append(engine_error(err))
         except PodError as err:
             errors.append(engine_error(err))
-    for error in errors[:-1]:
-        print(f"Error: {error}", file=sys.stderr)
-    if errors:
-        raise errors[-1]
+    common.raise_collected(errors)
 
 
 def targets(containers: list[str] | None, all_containers: bool, running_only: bool) -> list[str]:
@@ -115,7 +111,4 @@ def remove(
         except PodError as err:
             errors.append(err)
     remove_orphans(settings)
-    for error in errors[:-1]:
-        print(f"Error: {error}", file=sys.stderr)
-    if errors:
-        raise errors[-1]
+    common.raise_collected(errors)

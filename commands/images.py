@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 import typer
@@ -65,10 +64,7 @@ def rmi_command(
         print(f"Untagged: {name}")
     for ident in report.deleted:
         print(f"Deleted: {ident}")
-    if report.errors:
-        for err in report.errors[:-1]:
-            print(f"Error: {err}", file=sys.stderr)
-        raise report.errors[-1]
+    common.raise_collected(report.errors)
 
 
 def tag_command(

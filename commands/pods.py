@@ -31,10 +31,7 @@ def _each(names: list[str], action: Callable[[str], str], ignore_missing: bool =
                 errors.append(err)
         except PodError as err:
             errors.append(err)
-    for error in errors[:-1]:
-        print(f"Error: {error}", file=sys.stderr)
-    if errors:
-        raise errors[-1]
+    common.raise_collected(errors)
 
 
 def pod_id_file_option() -> list[str]:

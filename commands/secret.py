@@ -192,10 +192,7 @@ def rm_command(
             print(store.remove(record.id).id)
         except PodError as err:
             errors.append(err)
-    for error in errors[:-1]:
-        print(f"Error: {error}", file=sys.stderr)
-    if errors:
-        raise errors[-1]
+    common.raise_collected(errors)
 
 
 def register(app: typer.Typer, image_app: typer.Typer) -> None:

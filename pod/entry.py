@@ -3,8 +3,8 @@
 A rootful `pod run` on a bridge network forks its bridge worker here, so the worker's slow
 import (pyroute2) and the bridge set-up overlap the CLI's own start-up as well as the
 container's creation: the container then rarely waits for its network. The worker is handed to
-the CLI, which owns it from then on. `run`, `create`, `exec`, `stop`, `rm`, `ps`, `images` and
-`inspect` are tried without typer first (pod.commands.fastpath).
+the CLI, which owns it from then on. `run`, `create`, `exec`, `stop`, `rm`, `ps`, `images`,
+`inspect` and `build` are tried without typer first (pod.commands.fastpath).
 """
 
 from __future__ import annotations

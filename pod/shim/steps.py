@@ -143,8 +143,9 @@ FINISH_MODULES = (
 
 
 def load_finish_modules(runtime: str) -> None:
-    """Import what the end of a run needs ahead of it: an attached client does this while the
-    container runs (it only waits then), so its end does not wait ~15 ms for imports."""
+    """Import what the end of a run needs ahead of it, where the caller only waits (an attached
+    `pod run` while its shim sets the container up, `pod stop` after its signal), so the end
+    does not wait ~15 ms for imports."""
     import importlib
     import shutil  # noqa: F401 - store.remove_files' rmtree, for --rm
 
