@@ -1,5 +1,5 @@
-"""steps.FINISH_MODULES, what an attached client imports while its container runs so that the
-end of the run does not wait for imports, must be what that end imports: read with `ast`."""
+"""steps.FINISH_MODULES, what a client imports while it only waits so that the end of the run
+does not wait for imports, must be what that end imports: read with `ast`."""
 
 from __future__ import annotations
 

@@ -618,3 +618,26 @@ def test_nil_is_not_a_command():
 def test_compiled_template_renders_many_times():
     tmpl = compile_template("{{.N}}")
     assert [tmpl.render({"N": n}) for n in range(3)] == ["0", "1", "2"]
+
+
+def test_every_public_name_loads_from_its_module_and_mypy_sees_the_same_names():
+    """pod.format loads its names lazily (PEP 562) from a table; the TYPE_CHECKING imports that
+    give mypy their types must name the same ones from the same modules."""
+    import ast
+    import importlib
+    import inspect
+
+    import pod.format as package
+
+    for name in package.__all__:
+        home = importlib.import_module(f"pod.format.{package._HOME[name]}")
+        assert getattr(package, name) is getattr(home, name)
+    tree = ast.parse(inspect.getsource(package))
+    guarded = next(node for node in tree.body if isinstance(node, ast.If))
+    typed = {
+        alias.name: node.module.rpartition(".")[2]
+        for node in guarded.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert typed == package._HOME
