@@ -263,17 +263,21 @@ def test_digests_sizes_and_gzip_header(tmp_path: Path) -> None:
 
 
 def test_identical_trees_give_identical_blobs_with_a_timestamp(tmp_path: Path) -> None:
-    def ping_first(root: Path) -> bool:
-        return os.lstat(root / "bin/ping").st_ino < os.lstat(root / "sym").st_ino
+    def inode_order(root: Path) -> list[str]:
+        """The non-directories by inode number. The order of two names in different directories
+        may be fixed by the file system (ext4 numbers inodes by block group), so the whole order
+        is compared: names that share a directory follow their creation order."""
+        entries = [rel for rel, kind, _ in TREE if kind != "dir"]
+        return sorted(entries, key=lambda rel: (os.lstat(root / rel).st_ino, rel))
 
     one = build_upper(tmp_path / "one")
-    # The file system may hand out freed inode numbers in any order: build the reversed tree
-    # again until its inode order really differs from the first one's.
+    # A freed inode number may be handed out again in any order: build the reversed tree again
+    # (keeping the earlier tries, which use up those numbers) until its order really differs.
     for attempt in range(8):
         two = build_upper(tmp_path / f"two{attempt}", reverse=True)
-        if ping_first(two) != ping_first(one):
+        if inode_order(two) != inode_order(one):
             break
-    assert ping_first(two) != ping_first(one)  # the trees really differ on disk
+    assert inode_order(two) != inode_order(one)  # the trees really differ on disk
     set_all_mtimes(one, 1_000_000_000)
     set_all_mtimes(two, 1_100_000_000)
     os.utime(two / "home/a", (5, 1_100_000_000))  # another atime
