@@ -4,7 +4,7 @@ A rootful `pod run` on a bridge network forks its bridge worker here, so the wor
 import (pyroute2) and the bridge set-up overlap the CLI's own start-up as well as the
 container's creation: the container then rarely waits for its network. The worker is handed to
 the CLI, which owns it from then on. `run`, `create`, `exec`, `stop`, `rm`, `ps`, `images`,
-`inspect` and `build` are tried without typer first (pod.commands.fastpath).
+`inspect`, `build` and `pull` are tried without typer first (pod.commands.fastpath).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 from pod.util.argv import command_name, network_values
 
 # pod.commands.fastpath runs these without typer (when it can parse the command line)
-FAST_COMMANDS = ("ps", "images", "inspect", "run", "create", "exec", "stop", "rm", "build")
+FAST_COMMANDS = ("ps", "images", "inspect", "run", "create", "exec", "stop", "rm", "build", "pull")
 VERSION_WORDS = frozenset(("--version", "-v"))  # and --version, when it comes before any command
 _NOT_BRIDGE = ("none", "host", "slirp4netns", "pasta", "container:", "ns:")
 

@@ -23,6 +23,7 @@ BODIES = {
     "stop": ("pod.commands.container_actions", "stop"),
     "rm": ("pod.commands.container_actions", "remove"),
     "build": ("pod.commands.build_image", "build"),
+    "pull": ("pod.commands.pull_image", "pull"),
 }
 ANNOTATIONS = {
     "ROOT_FLAGS": "dict[str, tuple[str, str]]",

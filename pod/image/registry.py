@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-import oras.provider
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
@@ -55,6 +54,7 @@ from pod.errors import (
     UnsafeContentError,
 )
 from pod.image.auth import Credentials
+from pod.image.oras_base import OrasRegistry
 
 log = logging.getLogger(__name__)
 
@@ -460,7 +460,7 @@ def _replaced(name: str, replacement: str) -> Callable[..., Any]:
 # --- the client ------------------------------------------------------------------------------
 
 
-class RegistryClient(oras.provider.Registry):
+class RegistryClient(OrasRegistry):
     """Talks to one registry host; safe to share between threads (parallel layer fetch)."""
 
     def __init__(

@@ -1,5 +1,5 @@
-"""pod.commands.fastpath parses `run`, `create`, `exec`, `stop`, `rm`, `ps`, `images`, `inspect`
-and `build` exactly as the typer CLI does, or hands the command line to it: checked against
+"""pod.commands.fastpath parses `run`, `create`, `exec`, `stop`, `rm`, `ps`, `images`, `inspect`,
+`build` and `pull` exactly as the typer CLI does, or hands the command line to it: checked against
 click's own parse of the same argv."""
 
 from __future__ import annotations
@@ -91,6 +91,9 @@ ACCEPTED = [
     ["build", "--pull", "ctx"],  # bare: always, and ctx stays the context
     ["build", "--pull=never", "--no-layers", "--tls-verify", "--jobs", "2", "-"],
     ["build", "-v", "/a:/b", "--layers", "--no-tls-verify", "--squash-all", "ctx"],
+    ["pull", "-q", "a", "b"],
+    ["pull", "--platform", "linux/arm64", "--policy=missing", "-a", "--creds", "u:p", "a"],
+    ["pull", "--os", "linux", "--arch", "arm", "--variant", "v7", "--no-tls-verify", "a"],
 ]
 
 
@@ -127,6 +130,9 @@ HANDED_OVER = [
     ["build", "--layers=false", "ctx"],  # pod.commands.boolflags' form
     ["build", "a", "b"],
     ["build", "--jobs", "x"],
+    ["pull"],  # the image missing
+    ["pull", "--tls-verify=false", "a"],  # pod.commands.boolflags' form
+    ["image", "pull", "a"],
     [],
 ]
 

@@ -141,3 +141,21 @@ def test_a_build_runs_without_typer(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(done.stdout.strip()) == 64, done.stdout
     assert "typer" not in {entry.top for entry in parse_importtime(done.stderr)}
+
+
+def test_a_pull_runs_without_typer_or_jsonschema(tmp_path):
+    """`pod pull` takes the fast path too, and oras' jsonschema (~35 ms) stays unloaded: pod's
+    RegistryClient replaces every oras method that validates. A registry that refuses the
+    connection is enough: the error comes after the client (oras included) is imported."""
+    store = ["--root", str(tmp_path / "root"), "--runroot", str(tmp_path / "runroot")]
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pod", *store, "pull", "-q", "127.0.0.1:9/x"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 125, done.stderr[-3000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and "pinging container registry" in errors[0], done.stderr[-3000:]
+    imported = {entry.name for entry in parse_importtime(done.stderr)}
+    assert "oras.provider" in imported
+    assert "typer" not in imported
+    assert not any(name.startswith("jsonschema") for name in imported)
