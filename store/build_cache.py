@@ -30,6 +30,8 @@ class StepLayer:
 
 @dataclass(frozen=True)
 class CacheEntry:
+    """A cached build step: when it was made and the layer it left (None: no layer)."""
+
     created: str  # RFC 3339, the step's history time
     layer: StepLayer | None
     saved: float = 0.0  # when the step ran (seconds since the epoch), for --cache-ttl

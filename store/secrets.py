@@ -39,6 +39,8 @@ def check_name(name: str) -> str:
 
 @dataclass
 class SecretRecord:
+    """A secret's metadata as stored (its data is kept apart, by the driver)."""
+
     id: str
     name: str
     created: float

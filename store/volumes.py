@@ -20,6 +20,8 @@ LIST_FILTERS = ("name", "label", "driver", "dangling")
 
 @dataclass
 class VolumeRecord:
+    """A volume's record in the store, with podman's fields."""
+
     name: str
     created: float
     driver: str = "local"

@@ -45,6 +45,8 @@ UPSTREAM_RESOLV_CONFS = (
 
 @dataclass(frozen=True)
 class HostEntry:
+    """One /etc/hosts line: an address and the names it answers to."""
+
     ip: str
     names: tuple[str, ...]
 

@@ -38,6 +38,8 @@ class HostAccount:
 
 @dataclass(frozen=True)
 class HostGroup:
+    """keep-id's group: the host's entry for the group of the user running pod."""
+
     name: str
     gid: int
 

@@ -37,6 +37,8 @@ _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": SECOND, "m":
 
 @dataclass
 class CheckResult:
+    """One health check run: its exit code, output and times, as podman logs them."""
+
     exit_code: int
     output: str
     start: float

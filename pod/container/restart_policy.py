@@ -20,6 +20,8 @@ _STABLE_SECONDS = 10.0  # a container that ran this long starts its back-off ane
 
 @dataclass(frozen=True)
 class RestartPolicy:
+    """--restart parsed: the policy's name and on-failure's retry limit."""
+
     name: str = ""  # "" when not given: same as "no"
     retries: int = 0  # on-failure only; 0 means no limit
 

@@ -230,6 +230,8 @@ def _read_regular(dir_fd: int, name: str, limit: int) -> bytes | None:
 
 @dataclass(frozen=True)
 class PasswdEntry:
+    """The fields of an /etc/passwd line that a user lookup needs."""
+
     name: str
     uid: int
     gid: int
@@ -238,6 +240,8 @@ class PasswdEntry:
 
 @dataclass(frozen=True)
 class GroupEntry:
+    """The fields of an /etc/group line that a group lookup needs."""
+
     name: str
     gid: int
     members: tuple[str, ...]
