@@ -15,6 +15,11 @@ def each(names: list[str], action: Callable[[str], object], ignore_missing: bool
     from pod.container.lifecycle import engine_error
     from pod.errors import NoSuchContainerError, PodError
 
+    if not ignore_missing:
+        try:
+            look_up_all(names)
+        except PodError as err:
+            raise engine_error(err) from None
     errors: list[PodError] = []
     for text in names:
         try:
@@ -25,6 +30,18 @@ def each(names: list[str], action: Callable[[str], object], ignore_missing: bool
         except PodError as err:
             errors.append(engine_error(err))
     common.raise_collected(errors)
+
+
+def look_up_all(names: list[str]) -> None:
+    """podman looks every named container up before it acts on any: a missing one fails the
+    command with nothing done, on the first missing name's error. (One name needs no look-up
+    of its own: its action fails alike.)"""
+    if len(names) > 1:
+        from pod.store.containers import ContainerStore
+        from pod.store.layout import Layout
+
+        settings = common.settings()
+        ContainerStore(Layout(settings.root, settings.runroot)).lookup_all(names)
 
 
 def targets(containers: list[str] | None, all_containers: bool, running_only: bool) -> list[str]:
@@ -92,6 +109,8 @@ def remove(
         infra = [(r.id, r.pod) for r in records if r.infra]
     elif not containers:
         raise UsageError("must specify at least one container or --all")
+    elif not (ignore or force):  # podman: --force evicts each name, a missing one passed over
+        look_up_all(containers)
     errors: list[PodError] = []
     for text in containers:
         try:

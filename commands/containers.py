@@ -215,9 +215,9 @@ def start_command(
 ) -> None:
     """Start created or stopped containers."""
     from pod.commands.progress import QuietReporter
-    from pod.container.lifecycle import all_ids
+    from pod.container.lifecycle import all_ids, engine_error
     from pod.container.start import start_container
-    from pod.errors import UsageError
+    from pod.errors import PodError, UsageError
 
     settings = common.settings()
     chosen = all_containers or filters or latest
@@ -233,6 +233,10 @@ def start_command(
         raise UsageError("start requires at least one argument")
     if attach_output and len(containers) > 1:
         raise UsageError("you cannot start and attach multiple containers at once")
+    try:
+        container_actions.look_up_all(containers)
+    except PodError as err:
+        raise engine_error(err) from None
     code = 0
     for text in containers:
         code = start_container(

@@ -143,10 +143,8 @@ def init_command(
     """Initialize one or more containers: created in the runtime, not started."""
     from pod.commands.progress import QuietReporter
     from pod.container.initialize import init_container
-    from pod.container.lifecycle import all_ids, engine_error
+    from pod.container.lifecycle import all_ids
     from pod.errors import PodError, StateImproperError, UsageError
-    from pod.store.containers import ContainerStore
-    from pod.store.layout import Layout
 
     if all_containers and latest:
         raise UsageError("--all and --latest cannot be used together")
@@ -162,12 +160,6 @@ def init_command(
         if latest and not ids:
             raise PodError("no such container")
         containers = ids[-1:] if latest else sorted(ids)  # podman: its database's (ID) order
-    store = ContainerStore(Layout(settings.root, settings.runroot))
-    try:  # podman looks every container up first: a missing one stops it before any init
-        for text in containers:
-            store.lookup(text)
-    except PodError as err:
-        raise engine_error(err) from None
 
     def action(text: str) -> None:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -235,12 +236,20 @@ class ContainerStore:
 
     def lookup(self, text: str) -> ContainerRecord:
         """By full ID, unique ID prefix or name, as podman resolves them."""
-        found = resolve(self.list(), text, "container")
-        if found is not None:
-            return found
-        raise NoSuchContainerError(
-            f'no container with name or ID "{text}" found: no such container'
-        )
+        return self.lookup_all([text])[0]
+
+    def lookup_all(self, texts: Iterable[str]) -> builtins.list[ContainerRecord]:
+        """Each of them, as `lookup`, from one listing; the first missing one raises."""
+        records = self.list()
+        found = []
+        for text in texts:
+            record = resolve(records, text, "container")
+            if record is None:
+                raise NoSuchContainerError(
+                    f'no container with name or ID "{text}" found: no such container'
+                )
+            found.append(record)
+        return found
 
     def create(
         self, record: ContainerRecord, remove_old=None, replace: bool = False

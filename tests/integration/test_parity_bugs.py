@@ -520,3 +520,37 @@ def test_init_lifecycle_as_podman(pod, busybox, podman, podman_busybox):
     ours, theirs = _init_lifecycle(pod, busybox), _init_lifecycle(podman, podman_busybox)
     for mine, reference in zip(ours, theirs, strict=True):
         assert mine == reference, (mine, reference)
+
+
+def _missing_among_named(runner, image: str) -> list:
+    """Lifecycle commands naming a created container and a missing one: podman looks every
+    name up first, so the command fails on the first missing name with nothing done."""
+    runner("create", "--network", "none", "--name", "here", image, "sleep", "60", check=True)
+    seen = []
+    for args in (
+        ("stop", "here", "nope"),
+        ("kill", "here", "nope"),
+        ("pause", "here", "nope"),
+        ("unpause", "here", "nope"),
+        ("restart", "nope", "here"),
+        ("wait", "here", "nope"),
+        ("start", "here", "nope"),
+        ("init", "here", "nope"),
+        ("rm", "here", "nope"),
+        ("rm", "nope1", "nope2"),
+        ("stop", "nope1", "nope2"),
+    ):
+        done = runner(*args)
+        errors = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
+        left = runner("ps", "-a", "--format", "{{.Names}} {{.State}}").stdout
+        seen.append((args, done.returncode, done.stdout, errors, left))
+    return seen
+
+
+@needs_podman
+def test_a_missing_name_fails_the_command_before_anything_is_done(
+    pod, busybox, podman, podman_busybox
+):
+    ours, theirs = _missing_among_named(pod, busybox), _missing_among_named(podman, podman_busybox)
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert mine == reference, (mine, reference)
