@@ -1,11 +1,11 @@
-"""`pod run`, `pod create`, `pod exec`, `pod stop`, `pod rm`, `pod ps`, `pod images`, `pod inspect`,
-`pod build`, `pod pull` and `pod --version` without typer: importing typer and building its click
-commands costs ~35 ms (~40 ms with run's ~150 flags), more than the listings' own work and a
-fifth of a start. The flags come from commands/fastpath_table.py, generated from the typer CLI;
-anything this small parser does not take exactly as click would (`--help`, unknown or malformed
-flags, `--flag=value` on a boolean, `--` before the arguments, an option's environment variable
-set) goes to the typer CLI instead, which then parses, helps and errs as always. The bodies are
-the same functions the typer commands call.
+"""`pod run`, `create`, `exec`, `stop`, `rm`, `ps`, `images`, `inspect`, `build`, `pull`, `logs`
+and `pod --version` without typer: importing typer and building its click commands costs ~35 ms
+(~40 ms with run's ~150 flags), more than the listings' own work and a fifth of a start. The
+flags come from commands/fastpath_table.py, generated from the typer CLI; anything this small
+parser does not take exactly as click would (`--help`, unknown or malformed flags, `--flag=value`
+on a boolean, `--` before the arguments, an option's environment variable set) goes to the typer
+CLI instead, which then parses, helps and errs as always. The bodies are the same functions the
+typer commands call.
 """
 
 from __future__ import annotations

@@ -7,13 +7,14 @@ import sys
 
 import typer
 
-from pod.commands import common, container_actions
+from pod.commands import common, container_actions, logs_output
 from pod.commands.container_actions import each, targets
 
 _ALL_HELP = "Act on all containers."
 
 
 def logs_command(
+    ctx: typer.Context,
     containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Follow the log output."),
     tail: int = typer.Option(-1, "--tail", help="Output the last N lines (-1: all)."),
@@ -27,31 +28,7 @@ def logs_command(
     ),
 ) -> None:
     """Fetch the logs of one or more containers."""
-    from pod.container.lifecycle import all_ids, engine_error
-    from pod.container.logs import LogOptions, show_logs
-    from pod.errors import PodError, UsageError
-    from pod.store.containers import ContainerStore
-    from pod.store.layout import Layout
-    from pod.util.timefmt import parse_moment
-
-    settings = common.settings()
-    store = ContainerStore(Layout(settings.root, settings.runroot))
-    if latest:
-        containers = all_ids(settings, False)[-1:]
-    if not containers:
-        raise UsageError("requires at least 1 arg(s), only received 0")
-    try:
-        records = [store.lookup(text) for text in containers]
-    except PodError as err:
-        raise engine_error(err) from None
-    options = LogOptions(
-        follow=follow,
-        tail=tail,
-        timestamps=timestamps,
-        since_ns=parse_moment(since) if since else None,
-        until_ns=parse_moment(until) if until else None,
-    )
-    show_logs(settings, records, options, names, color)
+    logs_output.logs(**ctx.params)
 
 
 def stop_command(

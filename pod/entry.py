@@ -3,8 +3,8 @@
 A rootful `pod run` on a bridge network forks its bridge worker here, so the worker's slow
 import (pyroute2) and the bridge set-up overlap the CLI's own start-up as well as the
 container's creation: the container then rarely waits for its network. The worker is handed to
-the CLI, which owns it from then on. `run`, `create`, `exec`, `stop`, `rm`, `ps`, `images`,
-`inspect`, `build` and `pull` are tried without typer first (pod.commands.fastpath).
+the CLI, which owns it from then on. The commands of commands/fastpath_table.py (`run`, `ps`,
+`logs`, ...) are tried without typer first (pod.commands.fastpath).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import sys
 
 from pod.util.argv import command_name, network_values
 
-# pod.commands.fastpath runs these without typer (when it can parse the command line)
-FAST_COMMANDS = ("ps", "images", "inspect", "run", "create", "exec", "stop", "rm", "build", "pull")
 VERSION_WORDS = frozenset(("--version", "-v"))  # and --version, when it comes before any command
 _NOT_BRIDGE = ("none", "host", "slirp4netns", "pasta", "container:", "ns:")
 
@@ -35,7 +33,9 @@ def main() -> None:
         from pod.network.setup import BridgeWorker
 
         worker = BridgeWorker.start()
-    if command_name(argv) in FAST_COMMANDS or not VERSION_WORDS.isdisjoint(argv):
+    from pod.commands.fastpath_table import COMMANDS  # those pod.commands.fastpath runs
+
+    if command_name(argv) in COMMANDS or not VERSION_WORDS.isdisjoint(argv):
         from pod.commands import boundary, common, fastpath
 
         common.hand_over_early_worker(worker)

@@ -24,6 +24,7 @@ BODIES = {
     "rm": ("pod.commands.container_actions", "remove"),
     "build": ("pod.commands.build_image", "build"),
     "pull": ("pod.commands.pull_image", "pull"),
+    "logs": ("pod.commands.logs_output", "logs"),
 }
 ANNOTATIONS = {
     "ROOT_FLAGS": "dict[str, tuple[str, str]]",

@@ -1,6 +1,6 @@
 """pod.commands.fastpath parses `run`, `create`, `exec`, `stop`, `rm`, `ps`, `images`, `inspect`,
-`build` and `pull` exactly as the typer CLI does, or hands the command line to it: checked against
-click's own parse of the same argv."""
+`build`, `pull` and `logs` exactly as the typer CLI does, or hands the command line to it:
+checked against click's own parse of the same argv."""
 
 from __future__ import annotations
 
@@ -94,6 +94,10 @@ ACCEPTED = [
     ["pull", "-q", "a", "b"],
     ["pull", "--platform", "linux/arm64", "--policy=missing", "-a", "--creds", "u:p", "a"],
     ["pull", "--os", "linux", "--arch", "arm", "--variant", "v7", "--no-tls-verify", "a"],
+    ["logs", "a"],
+    ["logs", "-f", "-t", "--tail", "3", "--since", "10s", "--names", "a", "b"],
+    ["logs", "-l", "--color", "--until=2024-01-01"],
+    ["logs", "-ft", "a"],
 ]
 
 
@@ -133,6 +137,8 @@ HANDED_OVER = [
     ["pull"],  # the image missing
     ["pull", "--tls-verify=false", "a"],  # pod.commands.boolflags' form
     ["image", "pull", "a"],
+    ["logs", "--tail", "x", "a"],  # not an int
+    ["container", "logs", "a"],
     [],
 ]
 

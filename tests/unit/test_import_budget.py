@@ -159,3 +159,17 @@ def test_a_pull_runs_without_typer_or_jsonschema(tmp_path):
     assert "oras.provider" in imported
     assert "typer" not in imported
     assert not any(name.startswith("jsonschema") for name in imported)
+
+
+def test_logs_runs_without_typer(tmp_path):
+    """`pod logs` too (typer would cost more than reading the log): a missing container's
+    error comes from the fast path's body, in podman's words."""
+    store = ["--root", str(tmp_path / "root"), "--runroot", str(tmp_path / "runroot")]
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pod", *store, "logs", "nope"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 125, done.stderr[-3000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
+    assert errors == ['Error: no container with name or ID "nope" found: no such container']
+    assert "typer" not in {entry.top for entry in parse_importtime(done.stderr)}
