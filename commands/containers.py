@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pod.commands import common, container_actions, listings, run_create
+from pod.commands import common, container_actions, lifecycle_actions, listings, run_create
 
 RUN_CONTEXT = {
     "allow_interspersed_args": False,
@@ -200,6 +200,7 @@ def run_command(
 
 
 def start_command(
+    ctx: typer.Context,
     containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
     attach_output: bool = typer.Option(False, "--attach", "-a", help="Attach to the output."),
     interactive: bool = typer.Option(False, "--interactive", "-i", help="Attach stdin."),
@@ -214,47 +215,9 @@ def start_command(
     latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
 ) -> None:
     """Start created or stopped containers."""
-    from pod.commands.progress import QuietReporter
-    from pod.container.lifecycle import all_ids, engine_error
-    from pod.container.start import start_container
-    from pod.errors import PodError, UsageError
-
-    settings = common.settings()
-    chosen = all_containers or filters or latest
-    if containers and chosen:
-        raise UsageError(
-            "either start all containers or the container(s) provided in the arguments"
-        )
-    if latest:
-        containers = all_ids(settings, False)[-1:]
-    elif chosen:
-        containers = _matching(settings, filters, stopped=True)
-    elif not containers:
-        raise UsageError("start requires at least one argument")
-    if attach_output and len(containers) > 1:
-        raise UsageError("you cannot start and attach multiple containers at once")
-    try:
-        container_actions.look_up_all(containers)
-    except PodError as err:
-        raise engine_error(err) from None
-    code = 0
-    for text in containers:
-        code = start_container(
-            settings, text, attach_output, interactive, sig_proxy, QuietReporter(), detach_keys
-        )
-        if not attach_output:
-            print(text)
+    code = lifecycle_actions.start(**ctx.params)
     if code:
         raise typer.Exit(code)
-
-
-def _matching(settings, filters: list[str], stopped: bool = False) -> list[str]:
-    """The full IDs of the containers `--filter` matches (all with none), oldest first; with
-    `stopped`, only those not running."""
-    from pod.container.list import list_containers
-
-    rows = list_containers(settings, True, list(filters))  # oldest first
-    return [row.ID for row in rows if not stopped or row.State not in ("running", "paused")]
 
 
 def attach_command(

@@ -1,4 +1,4 @@
-"""`pod run`, `create`, `exec`, `stop`, `rm`, `ps`, `images`, `inspect`, `build`, `pull`, `logs`
+"""The everyday commands (run, ps, logs, stop, start, ... : those commands/fastpath_table.py names)
 and `pod --version` without typer: importing typer and building its click commands costs ~35 ms
 (~40 ms with run's ~150 flags), more than the listings' own work and a fifth of a start. The
 flags come from commands/fastpath_table.py, generated from the typer CLI; anything this small

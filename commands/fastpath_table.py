@@ -189,6 +189,19 @@ COMMANDS: dict[str, dict[str, Any]] = {
         },
         "interspersed": True,
     },
+    "init": {
+        "arguments": [("containers", -1, False)],
+        "body": ("pod.commands.lifecycle_actions", "init"),
+        "defaults": {"all_containers": False, "containers": [], "latest": False},
+        "envvars": [],
+        "flags": {
+            "--all": ("all_containers", "true"),
+            "--latest": ("latest", "true"),
+            "-a": ("all_containers", "true"),
+            "-l": ("latest", "true"),
+        },
+        "interspersed": True,
+    },
     "inspect": {
         "arguments": [("names", -1, True)],
         "body": ("pod.commands.inspect_output", "inspect_objects"),
@@ -199,6 +212,19 @@ COMMANDS: dict[str, dict[str, Any]] = {
             "--type": ("kind", "value"),
             "-f": ("fmt", "value"),
             "-t": ("kind", "value"),
+        },
+        "interspersed": True,
+    },
+    "kill": {
+        "arguments": [("containers", -1, False)],
+        "body": ("pod.commands.lifecycle_actions", "kill"),
+        "defaults": {"all_containers": False, "containers": [], "signal_text": "KILL"},
+        "envvars": [],
+        "flags": {
+            "--all": ("all_containers", "true"),
+            "--signal": ("signal_text", "value"),
+            "-a": ("all_containers", "true"),
+            "-s": ("signal_text", "value"),
         },
         "interspersed": True,
     },
@@ -231,6 +257,14 @@ COMMANDS: dict[str, dict[str, Any]] = {
             "-n": ("names", "true"),
             "-t": ("timestamps", "true"),
         },
+        "interspersed": True,
+    },
+    "pause": {
+        "arguments": [("containers", -1, False)],
+        "body": ("pod.commands.lifecycle_actions", "pause"),
+        "defaults": {"all_containers": False, "containers": []},
+        "envvars": [],
+        "flags": {"--all": ("all_containers", "true"), "-a": ("all_containers", "true")},
         "interspersed": True,
     },
     "ps": {
@@ -307,6 +341,20 @@ COMMANDS: dict[str, dict[str, Any]] = {
             "--variant": ("variant", "value"),
             "-a": ("all_tags", "true"),
             "-q": ("quiet", "true"),
+        },
+        "interspersed": True,
+    },
+    "restart": {
+        "arguments": [("containers", -1, False)],
+        "body": ("pod.commands.lifecycle_actions", "restart"),
+        "defaults": {"all_containers": False, "containers": [], "running": False, "timeout": None},
+        "envvars": [],
+        "flags": {
+            "--all": ("all_containers", "true"),
+            "--running": ("running", "true"),
+            "--time": ("timeout", "int"),
+            "-a": ("all_containers", "true"),
+            "-t": ("timeout", "int"),
         },
         "interspersed": True,
     },
@@ -556,6 +604,36 @@ COMMANDS: dict[str, dict[str, Any]] = {
         },
         "interspersed": False,
     },
+    "start": {
+        "arguments": [("containers", -1, False)],
+        "body": ("pod.commands.lifecycle_actions", "start"),
+        "defaults": {
+            "all_containers": False,
+            "attach_output": False,
+            "containers": [],
+            "detach_keys": None,
+            "filters": [],
+            "interactive": False,
+            "latest": False,
+            "sig_proxy": True,
+        },
+        "envvars": [],
+        "flags": {
+            "--all": ("all_containers", "true"),
+            "--attach": ("attach_output", "true"),
+            "--detach-keys": ("detach_keys", "value"),
+            "--filter": ("filters", "multi"),
+            "--interactive": ("interactive", "true"),
+            "--latest": ("latest", "true"),
+            "--no-sig-proxy": ("sig_proxy", "false"),
+            "--sig-proxy": ("sig_proxy", "true"),
+            "-a": ("attach_output", "true"),
+            "-f": ("filters", "multi"),
+            "-i": ("interactive", "true"),
+            "-l": ("latest", "true"),
+        },
+        "interspersed": True,
+    },
     "stop": {
         "arguments": [("containers", -1, False)],
         "body": ("pod.commands.container_actions", "stop"),
@@ -582,6 +660,20 @@ COMMANDS: dict[str, dict[str, Any]] = {
         },
         "interspersed": True,
     },
+    "wait": {
+        "arguments": [("containers", -1, True)],
+        "body": ("pod.commands.lifecycle_actions", "wait"),
+        "defaults": {"condition": [], "containers": [], "interval": "250ms"},
+        "envvars": [],
+        "flags": {
+            "--condition": ("condition", "multi"),
+            "--interval": ("interval", "value"),
+            "-i": ("interval", "value"),
+        },
+        "interspersed": True,
+    },
 }
 
 COMMANDS["create"] = {**COMMANDS["run"], "body": ("pod.commands.run_create", "create")}
+
+COMMANDS["unpause"] = {**COMMANDS["pause"], "body": ("pod.commands.lifecycle_actions", "unpause")}

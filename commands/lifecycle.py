@@ -7,8 +7,7 @@ import sys
 
 import typer
 
-from pod.commands import common, container_actions, logs_output
-from pod.commands.container_actions import each, targets
+from pod.commands import common, container_actions, lifecycle_actions, logs_output
 
 _ALL_HELP = "Act on all containers."
 
@@ -49,137 +48,62 @@ def stop_command(
 
 
 def kill_command(
+    ctx: typer.Context,
     containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
     signal_text: str = typer.Option("KILL", "--signal", "-s", help="Signal to send."),
     all_containers: bool = typer.Option(False, "--all", "-a", help="Kill all running."),
 ) -> None:
     """Kill one or more running containers with a signal."""
-    from pod.container.lifecycle import kill_container
-    from pod.util.signals import parse_signal
-
-    parse_signal(signal_text)  # a bad signal is a usage error before anything is touched
-
-    def action(text: str) -> None:
-        kill_container(common.settings(), text, signal_text)
-        print(text)
-
-    each(targets(containers, all_containers, True), action)
+    lifecycle_actions.kill(**ctx.params)
 
 
 def restart_command(
+    ctx: typer.Context,
     containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
     timeout: int = typer.Option(None, "--time", "-t", help="Seconds to wait before SIGKILL."),
     all_containers: bool = typer.Option(False, "--all", "-a", help=_ALL_HELP),
     running: bool = typer.Option(False, "--running", help="Restart only running ones."),
 ) -> None:
     """Restart one or more containers."""
-    from pod.commands.progress import QuietReporter
-    from pod.container.lifecycle import restart_container
-
-    def action(text: str) -> None:
-        restart_container(common.settings(), text, timeout, QuietReporter())
-        print(text)
-
-    each(targets(containers, all_containers, running), action)
+    lifecycle_actions.restart(**ctx.params)
 
 
 def wait_command(
+    ctx: typer.Context,
     containers: list[str] = typer.Argument(..., metavar="CONTAINER...", help="Containers."),
     condition: list[str] = typer.Option([], "--condition", help="State to wait for."),
     interval: str = typer.Option("250ms", "--interval", "-i", help="Polling interval."),
 ) -> None:
     """Block until one or more containers stop; print their exit codes."""
-    from pod.container.lifecycle import parse_conditions, wait_container
-
-    conditions = parse_conditions(condition)
-    seconds = _interval_seconds(interval)
-
-    def action(text: str) -> None:
-        print(wait_container(common.settings(), text, conditions, seconds), flush=True)
-
-    each(containers, action)
-
-
-def _interval_seconds(text: str) -> float:
-    from pod.errors import UsageError
-    from pod.util.timefmt import parse_duration
-
-    if text.isdigit():
-        return int(text) / 1000
-    seconds = parse_duration(text)
-    if seconds is None:
-        raise UsageError(f'invalid interval "{text}": use a duration like 250ms')
-    return min(max(seconds, 0.01), 1.0)
+    lifecycle_actions.wait(**ctx.params)
 
 
 def init_command(
+    ctx: typer.Context,
     containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
     all_containers: bool = typer.Option(False, "--all", "-a", help="Initialize all containers."),
     latest: bool = typer.Option(False, "--latest", "-l", help="The latest container."),
 ) -> None:
     """Initialize one or more containers: created in the runtime, not started."""
-    from pod.commands.progress import QuietReporter
-    from pod.container.initialize import init_container
-    from pod.container.lifecycle import all_ids
-    from pod.errors import PodError, StateImproperError, UsageError
-
-    if all_containers and latest:
-        raise UsageError("--all and --latest cannot be used together")
-    if all_containers and containers:
-        raise UsageError("no arguments are needed with --all")
-    if latest and containers:
-        raise UsageError("--latest and containers cannot be used together")
-    if not (all_containers or latest or containers):
-        raise UsageError("you must provide at least one name or id")
-    settings = common.settings()
-    if all_containers or latest:  # podman prints the IDs then, else the names as given
-        ids = all_ids(settings, False)  # oldest first
-        if latest and not ids:
-            raise PodError("no such container")
-        containers = ids[-1:] if latest else sorted(ids)  # podman: its database's (ID) order
-
-    def action(text: str) -> None:
-        try:
-            init_container(settings, text, QuietReporter())
-        except StateImproperError:
-            if not all_containers:  # --all passes over those made already, as podman's
-                raise
-        print(text, flush=True)
-
-    each(containers, action)
+    lifecycle_actions.init(**ctx.params)
 
 
 def pause_command(
+    ctx: typer.Context,
     containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
     all_containers: bool = typer.Option(False, "--all", "-a", help="Pause all running."),
 ) -> None:
     """Pause all the processes in one or more containers."""
-    from pod.container.pause import pause
-
-    each(
-        targets(containers, all_containers, True),
-        lambda text: (pause(common.settings(), text), print(text)),
-    )
+    lifecycle_actions.pause(**ctx.params)
 
 
 def unpause_command(
+    ctx: typer.Context,
     containers: list[str] = typer.Argument(None, metavar="CONTAINER...", help="Containers."),
     all_containers: bool = typer.Option(False, "--all", "-a", help="Unpause all paused."),
 ) -> None:
     """Unpause the processes in one or more containers."""
-    from pod.container.pause import unpause
-
-    if all_containers:
-        from pod.container.list import list_containers
-
-        rows = list_containers(common.settings(), True, ["status=paused"])
-        containers, all_containers = [container.ID for container in rows], False
-        if not containers:
-            return
-    each(
-        targets(containers, all_containers, True),
-        lambda text: (unpause(common.settings(), text), print(text)),
-    )
+    lifecycle_actions.unpause(**ctx.params)
 
 
 def top_command(

@@ -25,6 +25,13 @@ BODIES = {
     "build": ("pod.commands.build_image", "build"),
     "pull": ("pod.commands.pull_image", "pull"),
     "logs": ("pod.commands.logs_output", "logs"),
+    "start": ("pod.commands.lifecycle_actions", "start"),
+    "kill": ("pod.commands.lifecycle_actions", "kill"),
+    "restart": ("pod.commands.lifecycle_actions", "restart"),
+    "wait": ("pod.commands.lifecycle_actions", "wait"),
+    "init": ("pod.commands.lifecycle_actions", "init"),
+    "pause": ("pod.commands.lifecycle_actions", "pause"),
+    "unpause": ("pod.commands.lifecycle_actions", "unpause"),
 }
 ANNOTATIONS = {
     "ROOT_FLAGS": "dict[str, tuple[str, str]]",

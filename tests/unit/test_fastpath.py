@@ -1,6 +1,6 @@
-"""pod.commands.fastpath parses `run`, `create`, `exec`, `stop`, `rm`, `ps`, `images`, `inspect`,
-`build`, `pull` and `logs` exactly as the typer CLI does, or hands the command line to it:
-checked against click's own parse of the same argv."""
+"""pod.commands.fastpath parses the commands it runs (commands/fastpath_table.py) exactly as the
+typer CLI does, or hands the command line to it: checked against click's own parse of the same
+argv."""
 
 from __future__ import annotations
 
@@ -98,6 +98,17 @@ ACCEPTED = [
     ["logs", "-f", "-t", "--tail", "3", "--since", "10s", "--names", "a", "b"],
     ["logs", "-l", "--color", "--until=2024-01-01"],
     ["logs", "-ft", "a"],
+    ["start", "a", "b"],
+    ["start", "-ai", "--detach-keys", "ctrl-x", "--no-sig-proxy", "a"],
+    ["start", "--all", "-f", "status=exited", "--filter", "label=x"],
+    ["kill", "-s", "TERM", "a"],
+    ["kill", "--signal=HUP", "-a"],
+    ["restart", "-t", "3", "a", "b"],
+    ["restart", "--all", "--running"],
+    ["wait", "a", "--condition", "running", "--condition", "stopped", "-i", "100ms"],
+    ["init", "-l"],
+    ["pause", "a"],
+    ["unpause", "--all"],
 ]
 
 
@@ -139,6 +150,9 @@ HANDED_OVER = [
     ["image", "pull", "a"],
     ["logs", "--tail", "x", "a"],  # not an int
     ["container", "logs", "a"],
+    ["wait"],  # its required argument missing
+    ["restart", "-t", "soon", "a"],
+    ["start", "--sig-proxy=false", "a"],
     [],
 ]
 

@@ -161,12 +161,14 @@ def test_a_pull_runs_without_typer_or_jsonschema(tmp_path):
     assert not any(name.startswith("jsonschema") for name in imported)
 
 
-def test_logs_runs_without_typer(tmp_path):
-    """`pod logs` too (typer would cost more than reading the log): a missing container's
-    error comes from the fast path's body, in podman's words."""
+@pytest.mark.parametrize("command", ["logs", "start", "kill", "restart", "wait", "pause"])
+def test_lifecycle_commands_run_without_typer(command, tmp_path):
+    """The commands scripts run one container at a time take the fast path too (typer would
+    cost more than their work): a missing container's error comes from the fast path's body,
+    in podman's words."""
     store = ["--root", str(tmp_path / "root"), "--runroot", str(tmp_path / "runroot")]
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "pod", *store, "logs", "nope"],
+        [sys.executable, "-X", "importtime", "-m", "pod", *store, command, "nope"],
         capture_output=True, text=True, cwd=tmp_path, timeout=60,
     )  # fmt: skip
     assert done.returncode == 125, done.stderr[-3000:]
