@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import typer
 
-from pod.commands import common, listings
+from pod.commands import common, image_actions, listings
 
 
 def images_command(
@@ -45,55 +45,34 @@ def images_command(
 
 
 def rmi_command(
+    ctx: typer.Context,
     images: list[str] = typer.Argument(None, metavar="IMAGE...", help="Images to remove."),
     force: bool = typer.Option(False, "--force", "-f", help="Remove even if tagged several times."),
     all_images: bool = typer.Option(False, "--all", "-a", help="Remove all images."),
     ignore: bool = typer.Option(False, "--ignore", "-i", help="Ignore images that do not exist."),
 ) -> None:
     """Remove images from local storage."""
-    from pod.errors import UsageError
-    from pod.image.remove import remove_images
-
-    if not images and not all_images:
-        raise UsageError("image name or ID must be specified")
-    if images and all_images:
-        raise UsageError("when using the --all switch, you may not pass any images names or IDs")
-    # podman: --force ignores images that do not exist
-    report = remove_images(common.settings(), images or [], force, all_images, ignore or force)
-    for name in report.untagged:
-        print(f"Untagged: {name}")
-    for ident in report.deleted:
-        print(f"Deleted: {ident}")
-    common.raise_collected(report.errors)
+    image_actions.rmi(**ctx.params)
 
 
 def tag_command(
+    ctx: typer.Context,
     image: str = typer.Argument(..., help="The image to tag."),
     names: list[str] = typer.Argument(..., metavar="TARGET_NAME...", help="New names."),
 ) -> None:
     """Add names to a local image."""
-    from pod.image import reference, transports
-
-    store = common.image_store()
-    if transports.has_transport(image):  # oci:DIR, docker-archive:FILE, ...: copied in first
-        from pod.commands.progress import reporter_for
-        from pod.image.resolve import local_image
-
-        image = local_image(common.settings(), image, reporter_for(True)).id
-    for name in names:
-        store.tag(image, reference.qualify_local(name))
+    image_actions.tag(**ctx.params)
 
 
 def untag_command(
+    ctx: typer.Context,
     image: str = typer.Argument(..., help="The image to untag."),
     names: list[str] = typer.Argument(
         None, metavar="[NAME...]", help="Names to remove (default: all)."
     ),
 ) -> None:
     """Remove names from a local image (the image stays)."""
-    from pod.image import reference
-
-    common.image_store().untag(image, [reference.local_name(name) for name in names or []])
+    image_actions.untag(**ctx.params)
 
 
 def history_command(

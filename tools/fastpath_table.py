@@ -32,6 +32,9 @@ BODIES = {
     "init": ("pod.commands.lifecycle_actions", "init"),
     "pause": ("pod.commands.lifecycle_actions", "pause"),
     "unpause": ("pod.commands.lifecycle_actions", "unpause"),
+    "rmi": ("pod.commands.image_actions", "rmi"),
+    "tag": ("pod.commands.image_actions", "tag"),
+    "untag": ("pod.commands.image_actions", "untag"),
 }
 ANNOTATIONS = {
     "ROOT_FLAGS": "dict[str, tuple[str, str]]",

@@ -109,6 +109,12 @@ ACCEPTED = [
     ["init", "-l"],
     ["pause", "a"],
     ["unpause", "--all"],
+    ["rmi", "a", "b"],
+    ["rmi", "-fa"],
+    ["rmi", "--ignore", "--force", "a"],
+    ["tag", "a", "b", "c"],
+    ["untag", "a"],
+    ["untag", "a", "b"],
 ]
 
 
@@ -153,6 +159,9 @@ HANDED_OVER = [
     ["wait"],  # its required argument missing
     ["restart", "-t", "soon", "a"],
     ["start", "--sig-proxy=false", "a"],
+    ["tag", "a"],  # the new names missing
+    ["tag"],
+    ["untag"],
     [],
 ]
 
