@@ -25,7 +25,6 @@ def logs(
     from pod.errors import PodError, UsageError
     from pod.store.containers import ContainerStore
     from pod.store.layout import Layout
-    from pod.util.timefmt import parse_moment
 
     settings = common.settings()
     store = ContainerStore(Layout(settings.root, settings.runroot))
@@ -37,11 +36,5 @@ def logs(
         records = store.lookup_all(containers)
     except PodError as err:
         raise engine_error(err) from None
-    options = LogOptions(
-        follow=follow,
-        tail=tail,
-        timestamps=timestamps,
-        since_ns=parse_moment(since) if since else None,
-        until_ns=parse_moment(until) if until else None,
-    )
+    options = LogOptions.from_flags(follow, tail, timestamps, since, until)
     show_logs(settings, records, options, names, color)

@@ -405,7 +405,6 @@ def logs_command(
     from pod.container.logs import LogOptions, show_logs
     from pod.errors import PodError
     from pod.pods.lifecycle import load
-    from pod.util.timefmt import parse_moment
 
     settings = common.settings()
     context = load(settings, pod)
@@ -416,13 +415,7 @@ def logs_command(
             raise PodError(
                 f"container {container} is not in pod {context.pod.name}: no such container"
             )
-    options = LogOptions(
-        follow=follow,
-        tail=tail,
-        timestamps=timestamps,
-        since_ns=parse_moment(since) if since else None,
-        until_ns=parse_moment(until) if until else None,
-    )
+    options = LogOptions.from_flags(follow, tail, timestamps, since, until)
     show_logs(settings, records, options, names)
 
 

@@ -35,6 +35,8 @@ class LogLine:
 
 @dataclass
 class LogOptions:
+    """Which entries of a container's log to show and how (podman's logs flags)."""
+
     follow: bool = False
     tail: int = -1
     timestamps: bool = False
@@ -42,6 +44,22 @@ class LogOptions:
     until_ns: int | None = None
     prefix: str = ""  # "NAME " or "<short id> " when several containers are shown
     color: str = ""  # --color: the container's ANSI colour sequence, "" for none
+
+    @classmethod
+    def from_flags(
+        cls, follow: bool, tail: int, timestamps: bool, since: str | None, until: str | None
+    ) -> LogOptions:
+        """The options as `pod logs` and `pod pod logs` take them: --since and --until are
+        times or durations back from now."""
+        from pod.util.timefmt import parse_moment
+
+        return cls(
+            follow=follow,
+            tail=tail,
+            timestamps=timestamps,
+            since_ns=parse_moment(since) if since else None,
+            until_ns=parse_moment(until) if until else None,
+        )
 
 
 @dataclass
