@@ -18,7 +18,7 @@ from pod.container.state import current_state
 from pod.errors import PodError
 from pod.store.containers import ContainerRecord, ContainerStore, pid_alive
 from pod.store.layout import Layout
-from pod.util.timefmt import go_time, parse_time
+from pod.util.timefmt import go_time, parse_moment, parse_time
 
 _FOLLOW_POLL = 0.1
 
@@ -51,8 +51,6 @@ class LogOptions:
     ) -> LogOptions:
         """The options as `pod logs` and `pod pod logs` take them: --since and --until are
         times or durations back from now."""
-        from pod.util.timefmt import parse_moment
-
         return cls(
             follow=follow,
             tail=tail,
