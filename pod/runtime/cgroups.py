@@ -172,34 +172,78 @@ def _targets(
     return chosen
 
 
-def place(pid: int, container_id: str, linux: dict[str, Any]) -> list[str]:
-    """Create the container's cgroups, apply linux.resources, move `pid` in; return the dirs."""
+@dataclass
+class Placement:
+    """The container's cgroups, made with their limits (`prepare`), to move a process into
+    (`join`). `chosen`: (hierarchy, directory) pairs; none when it runs without cgroups."""
+
+    chosen: list[tuple[Hierarchy, str]]
+    rootless: bool
+    resources: dict[str, Any]
+
+    @property
+    def paths(self) -> list[str]:
+        return [target for _, target in self.chosen]
+
+    def views(self) -> list[tuple[str, str]]:
+        """container_views() of a process once it has joined: the chosen directories, and
+        the caller's own cgroup in each hierarchy not chosen (which it inherits)."""
+        chosen = {hierarchy.mountpoint: target for hierarchy, target in self.chosen}
+        views = []
+        for hierarchy in hierarchies():
+            name = "" if is_pure_v2() else os.path.basename(hierarchy.mountpoint)
+            own = os.path.join(hierarchy.mountpoint, hierarchy.own)
+            views.append((name, chosen.get(hierarchy.mountpoint, own)))
+        return views
+
+
+def prepare(container_id: str, linux: dict[str, Any]) -> Placement:
+    """Create the container's cgroups and apply linux.resources (fast: no process moves)."""
     rootless = is_rootless()
     res = linux.get("resources") or {}
     if rootless and not is_pure_v2():
         _without_cgroups(res, "rootless containers have no cgroups on cgroup v1")
-        return []
-    created: list[str] = []
+        return Placement([], rootless, res)
+    made: list[tuple[Hierarchy, str]] = []
     try:
-        chosen = _targets(linux, container_id, rootless)
-        for hierarchy, target in chosen:
+        for hierarchy, target in _targets(linux, container_id, rootless):
             if hierarchy.version == 2:
                 _enable_v2_controllers(hierarchy, target)
             _make_dirs(hierarchy, target)
-            created.append(target)
-        _apply_resources(chosen, res)
-        for _, target in chosen:
+            made.append((hierarchy, target))
+        _apply_resources(made, res)
+    except (OSError, OCIRuntimeError) as err:
+        _failed(Placement(made, rootless, res), err)  # raises, unless it runs without any
+        return Placement([], rootless, res)
+    return Placement(made, rootless, res)
+
+
+def join(placement: Placement, pid: int) -> list[str]:
+    """Move `pid` into the prepared cgroups; return their directories. The first move takes
+    a cgroup v1 hierarchy ~10 ms (the kernel waits for an RCU grace period): pod's runtime
+    overlaps it with the init's own set-up."""
+    try:
+        for target in placement.paths:
             _write(os.path.join(target, "cgroup.procs"), str(pid))
     except (OSError, OCIRuntimeError) as err:
-        denied = isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
-        remove(created)
-        if rootless and (denied or "Permission denied" in str(err)):
-            _without_cgroups(res, "the user's cgroup tree is not delegated")
-            return []  # not delegated to this user: run without limits
-        if isinstance(err, OCIRuntimeError):
-            raise
-        raise OCIRuntimeError(f"cgroups: creating {err.filename}: {err.strerror}") from None
-    return created
+        return _failed(placement, err, undo=False)
+    return placement.paths
+
+
+def _failed(placement: Placement, err: OSError | OCIRuntimeError, undo: bool = True) -> list[str]:
+    """A placement that failed: rootless without delegation runs without cgroups ([], the
+    directories removed); anything else raises, having removed them when `undo` (`join`
+    leaves that to the caller, which first stops the process it was moving)."""
+    denied = isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+    if placement.rootless and (denied or "Permission denied" in str(err)):
+        remove(placement.paths)
+        _without_cgroups(placement.resources, "the user's cgroup tree is not delegated")
+        return []  # not delegated to this user: run without limits
+    if undo:
+        remove(placement.paths)
+    if isinstance(err, OCIRuntimeError):
+        raise err
+    raise OCIRuntimeError(f"cgroups: creating {err.filename}: {err.strerror}") from None
 
 
 def _without_cgroups(res: dict[str, Any], why: str) -> None:

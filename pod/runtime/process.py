@@ -25,6 +25,10 @@ object; the parent's end is closed in both, so a dead parent reads as EOF there)
   child  -> parent  {"type": "pid", "pid": N}          the init's pid (the parent's view)
   parent -> init    {"type": "go", "state": S}         cgroups placed (after the child exited);
                                                        S: the OCI state the hooks get
+           or {"type": "go", "state": S,               cgroups made, the init moving into them
+               "placed": false, "views": V}            (V: its /sys/fs/cgroup views), then
+  parent -> init    {"type": "placed"}                 moved: the init waits for it before
+                                                       hooks and "ready"
   init   -> parent  {"type": "hooks"}                  mounts done, before pivot_root: run the
   parent -> init    {"type": "hooked"}                 prestart/createRuntime hooks (if any)
   init   -> parent  {"type": "console"} + SCM_RIGHTS   the pty master (process.terminal only)
@@ -46,6 +50,7 @@ import errno
 import fcntl
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -188,9 +193,7 @@ def _parent_loop(
                 result.pid = int(message["pid"])
                 _reap(child)
                 child_reaped = True
-                linux = request.spec.get("linux") or {}
-                result.cgroup_paths = cgroups.place(result.pid, request.container_id, linux)
-                send(sock, {"type": "go", "state": request.state(result.pid)})
+                _place(request, sock, result)
             elif kind == "console":
                 _forward_console(request.console_socket, fds)
             elif kind == "hooks":
@@ -206,6 +209,37 @@ def _parent_loop(
     except BaseException:
         _abort(result, child, child_reaped, request.rootfs)
         raise
+
+
+def _place(request: CreateRequest, sock: socket.socket, result: CreateResult) -> None:
+    """Put the init in its cgroups and let it go on. Moving it is the slow part (~10 ms on
+    cgroup v1): unless it is to make a cgroup namespace of them, or a rootless placement may
+    yet fall back to none, it goes on with its set-up at once ("go" names the cgroups it will
+    be in, for its /sys/fs/cgroup) and waits for "placed" before it says ready."""
+    linux = request.spec.get("linux") or {}
+    placement = cgroups.prepare(request.container_id, linux)
+    result.cgroup_paths = placement.paths  # from here on, an abort removes them
+    state = request.state(result.pid)
+    new_cgroupns = any(kind == "cgroup" for kind, _, _ in namespaces(request.spec))
+    if placement.chosen and not placement.rootless and not new_cgroupns:
+        send(sock, {"type": "go", "state": state, "placed": False, "views": placement.views()})
+        try:
+            cgroups.join(placement, result.pid)
+            send(sock, {"type": "placed"})
+        except (OSError, OCIRuntimeError):
+            _raise_reported(sock)  # the init failed meanwhile (its command is missing...)
+            raise
+    else:
+        result.cgroup_paths = cgroups.join(placement, result.pid)
+        send(sock, {"type": "go", "state": state})
+
+
+def _raise_reported(sock: socket.socket) -> None:
+    """Raise the error the init sent, if it sent one (it has exited, or is exiting)."""
+    if select.select([sock], [], [], 1.0)[0]:
+        message, _ = receive(sock)
+        if message is not None and message.get("type") == "error":
+            raise _error_from(message) from None
 
 
 def _died(child: int, reaped: bool) -> str:
@@ -495,11 +529,22 @@ def prepare_init(
     """Everything between "go" and "ready": the container as it will exec (unit-tested)."""
     spec, process = request.spec, request.spec.get("process") or {}
     state = request.state(os.getpid())
+    placed, views = True, None  # views: None, read from /proc/self once placed
     if sock is not None:
         message, _ = receive(sock)
         if message is None or message.get("type") != "go":
             raise OCIRuntimeError("the runtime's parent went away (waiting for 'go')")
         state = message["state"]
+        placed = message.get("placed", True)
+        views = message.get("views")
+
+    def await_placed() -> None:
+        """The parent moves us into our cgroups meanwhile: done before hooks and "ready"."""
+        nonlocal placed
+        if not placed and sock is not None:
+            _expect(sock, "placed")
+            placed = True
+
     kinds = {kind: path for kind, _, path in ns}
     if "cgroup" in kinds:
         if kinds["cgroup"]:
@@ -530,6 +575,7 @@ def prepare_init(
     def run_creation_hooks() -> None:
         """The parent runs prestart/createRuntime, then this init createContainer."""
         if sock is not None:
+            await_placed()
             send(sock, {"type": "hooks"})
             _expect(sock, "hooked")
         hooks.run_fatal(spec, state, "created", "createContainer")
@@ -537,7 +583,7 @@ def prepare_init(
     creation_hooks = hooks.hooks_of(spec, "prestart", "createRuntime", "createContainer")
     builder = rootfs.build(sys, request.rootfs, spec, in_userns,
                            run_creation_hooks if creation_hooks else None,
-                           own_mount_ns="mount" in kinds)  # fmt: skip
+                           own_mount_ns="mount" in kinds, cgroup_views=views)  # fmt: skip
     if process.get("terminal"):
         master = _step("creating the terminal", init.setup_terminal, sys, process,
                        builder.needs_dev())  # fmt: skip
@@ -560,6 +606,7 @@ def prepare_init(
     args = list(process.get("args") or [])
     # No process in the config (the spec allows it; `start` refuses such a container).
     path = init.lookup(args, env) if "process" in spec else ""
+    await_placed()
     return ExecPlan(path, args, env, late_filter, state)
 
 

@@ -132,8 +132,10 @@ class RootfsBuilder:
         spec: dict[str, Any],
         in_userns: bool,
         own_mount_ns: bool = True,
+        cgroup_views: list[tuple[str, str]] | None = None,
     ) -> None:
         self.sys = sys
+        self.cgroup_views = cgroup_views  # None: this process's own (it has joined them)
         self.rootfs = rootfs
         self.spec = spec
         self.linux = spec.get("linux") or {}
@@ -317,7 +319,9 @@ class RootfsBuilder:
     def cgroup_view(self, dest: str, opts: MountOptions) -> None:
         """/sys/fs/cgroup: the container's own cgroups (v1: a tmpfs with one bind each)."""
         flags = opts.flags & _ATTR_FLAGS
-        views = cgroups.container_views()
+        views = self.cgroup_views
+        if views is None:
+            views = cgroups.container_views()
         if cgroups.is_pure_v2():
             try:
                 self._mount_at(dest, True, "cgroup2", "cgroup2", flags, None)
@@ -479,13 +483,15 @@ def build(
     in_userns: bool,
     before_pivot: Callable[[], None] | None = None,
     own_mount_ns: bool = True,
+    cgroup_views: list[tuple[str, str]] | None = None,
 ) -> RootfsBuilder:
     """Everything up to and including pivot_root (or chroot); the caller then runs
     `finish_root()`.
 
     `before_pivot` runs once the mounts are in place, while the host is still visible (the
-    createRuntime and createContainer hooks)."""
-    builder = RootfsBuilder(sys, rootfs, spec, in_userns, own_mount_ns)
+    createRuntime and createContainer hooks). `cgroup_views`: the cgroups /sys/fs/cgroup
+    shows, when this process is still being moved into them (pod.runtime.process)."""
+    builder = RootfsBuilder(sys, rootfs, spec, in_userns, own_mount_ns, cgroup_views)
     builder.prepare_root()
     try:
         builder.mount_all()
