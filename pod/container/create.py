@@ -638,7 +638,6 @@ def _write_bundle(
     record.volumes = volume_names
     record.layers = list(image.chain_ids)
     atomic_write_json(store.record_file(record.id), asdict(record))
-    store.write_state(record.id, ContainerState(status="created"))
 
 
 def _resolve_user(
