@@ -3,8 +3,10 @@
 A rootful `pod run` on a bridge network forks its bridge worker here, so the worker's slow
 import (pyroute2) and the bridge set-up overlap the CLI's own start-up as well as the
 container's creation: the container then rarely waits for its network. The worker is handed to
-the CLI, which owns it from then on. The commands of commands/fastpath_table.py (`run`, `ps`,
-`logs`, ...) are tried without typer first (pod.commands.fastpath).
+the CLI, which owns it from then on. A `run` also forks its shim here (pod.shim.prefork), which
+loads set-up's modules meanwhile and waits to be handed the container. The commands of
+commands/fastpath_table.py (`run`, `ps`, `logs`, ...) are tried without typer first
+(pod.commands.fastpath).
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ def wants_bridge_worker(argv: list[str]) -> bool:
     return not any(v.startswith(_NOT_BRIDGE) for v in network_values(argv))
 
 
+def wants_early_shim(argv: list[str]) -> bool:
+    """A `run` (not its help): its shim is forked now, to load while the CLI works."""
+    return command_name(argv) == "run" and "--help" not in argv
+
+
 def main() -> None:
     argv = sys.argv[1:]
     worker = None
@@ -33,6 +40,10 @@ def main() -> None:
         from pod.network.setup import BridgeWorker
 
         worker = BridgeWorker.start()
+    if wants_early_shim(argv):
+        from pod.shim import prefork
+
+        prefork.start()
     from pod.commands.fastpath_table import COMMANDS  # those pod.commands.fastpath runs
 
     if command_name(argv) in COMMANDS or not VERSION_WORDS.isdisjoint(argv):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from pod import errors
 from pod.reporter import Reporter
-from pod.shim import protocol
+from pod.shim import prefork, protocol
 from pod.shim.finisher import answer_finish, connect
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
 from pod.store.layout import Layout
@@ -192,15 +192,27 @@ def _single_threaded() -> bool:
 
 
 def _launch(argv: list[str], pass_fds: list[int]):
-    """Start `python -m pod.shim.setup ARGS`; fork this process instead when that is safe.
+    """Start `python -m pod.shim.setup ARGS`: hand it to the child pod.entry forked for it
+    (pod.shim.prefork), else fork this process when that is safe, else spawn it.
 
     A fork skips an interpreter start and the shim's imports (most of them are loaded here
     already), a large part of `pod run`'s latency. Forking is only safe with one thread (a
     pull's download threads may have left locks held), so otherwise a new interpreter runs.
+    The early child was forked before any thread, and has set-up's modules loaded by now.
     """
+    err_r, err_w = os.pipe()
+    early = prefork.take()
+    if early is not None:
+        handed = early.hand_over(argv, pass_fds, err_w)
+        if handed:
+            os.close(err_w)
+            return _ForkedShim(early.pid, err_r)
+        prefork.release(early)
     if not _single_threaded():
         import subprocess
 
+        os.close(err_r)
+        os.close(err_w)
         return subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
@@ -209,31 +221,11 @@ def _launch(argv: list[str], pass_fds: list[int]):
             pass_fds=pass_fds,
             cwd="/",  # `-m` puts the cwd first on sys.path: keep a checkout from shadowing pod
         )
-    err_r, err_w = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:  # the child: only the fds the shim is given, like Popen(pass_fds=...)
-        try:
-            null = os.open(os.devnull, os.O_RDWR)
-            os.dup2(null, 0)
-            os.dup2(null, 1)
-            os.dup2(err_w, 2)
-            keep = {0, 1, 2, *pass_fds}
-            for name in os.listdir("/proc/self/fd"):
-                if int(name) not in keep:
-                    with contextlib.suppress(OSError):
-                        os.close(int(name))
-            os.chdir("/")
-            from pod.shim import setup
-
-            code = setup.main(argv[3:])
-        except BaseException:  # a forked child must never return into the CLI
-            import traceback
-
-            traceback.print_exc()
-            code = 125
-        os._exit(code)
+        prefork.run_shim(argv, err_w, pass_fds)
     os.close(err_w)
     return _ForkedShim(pid, err_r)
 

@@ -671,6 +671,23 @@ def _helper_main(args: argparse.Namespace) -> int:
     return 0
 
 
+FIRST_RUN_MODULES = (
+    "argparse", "tempfile", "pod.container.rootfs", "pod.container.rootfs_prepare",
+    "pod.config", "pod.container.state", "pod.network.setup", "pod.runtime.process",
+    "pod.runtime.netif",
+)  # fmt: skip
+
+
+def preload() -> None:
+    """Import what a first run imports on its way (pod.shim.prefork's child does this while
+    the CLI creates the container)."""
+    import importlib
+
+    for name in FIRST_RUN_MODULES:
+        importlib.import_module(name)
+    steps.load_runtime("pod")
+
+
 def main_parser() -> argparse.ArgumentParser:
     import argparse
 

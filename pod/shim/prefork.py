@@ -1,0 +1,143 @@
+"""A container's shim forked as `pod run` starts, so set-up's imports overlap the CLI's work.
+
+The shim forked from the CLI when the container is made (pod.shim.client) skips an
+interpreter start, but it still imports what set-up needs beyond the CLI's modules (the
+runtime, rootfs, seccomp, the network's plumbing: ~35 ms) while the CLI only waits for it.
+pod.entry forks this child first thing for a `run`: with two CPUs it imports those modules
+while the CLI parses flags and creates the container. Then it waits on a socket for the
+shim's command line, environment and fds, and becomes the shim exactly as a forked one does
+(`run_shim`). EOF on the socket (the run failed, or started no shim) ends it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+import socket
+import sys
+from typing import NoReturn
+
+_MAX_FDS = 200  # one SCM_RIGHTS message carries at most 253 fds
+_MAX_MESSAGE = 1 << 20
+_waiting: list[Prefork] = []  # the child forked at start, until a shim launch takes it
+
+
+class Prefork:
+    """The parent's handle on the waiting child: its pid and our end of its socket."""
+
+    def __init__(self, pid: int, sock: socket.socket) -> None:
+        self.pid, self.sock = pid, sock
+
+    def hand_over(self, argv: list[str], pass_fds: list[int], err_w: int) -> bool:
+        """Send the shim's command line (as for `python -m pod.shim.setup`), our environment and
+        the fds it names (kept at their numbers; `err_w` becomes its stderr). False: the child
+        is gone or cannot take them, and the caller starts the shim another way."""
+        fds = [err_w, *pass_fds]
+        message = marshal.dumps((argv, dict(os.environb), fds))
+        try:
+            if len(fds) > _MAX_FDS or len(message) > _MAX_MESSAGE:
+                return False
+            socket.send_fds(self.sock, [message], fds)
+            return True
+        except OSError:
+            return False
+        finally:
+            self.sock.close()
+
+
+def start() -> None:
+    """Fork the waiting child (`pod.entry`, for a `run`); nothing when the fork fails."""
+    try:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    except OSError:
+        return
+    try:
+        pid = os.fork()
+    except OSError:
+        parent.close()
+        child.close()
+        return
+    if pid == 0:
+        parent.close()
+        _child_main(child)
+    child.close()
+    _waiting.append(Prefork(pid, parent))
+
+
+def take() -> Prefork | None:
+    """The waiting child, once: the caller hands it a shim or lets it go (`release`)."""
+    return _waiting.pop() if _waiting else None
+
+
+def release(prefork: Prefork) -> None:
+    """Let a child we did not hand a shim go: EOF ends it; reap it if it has ended already."""
+    prefork.sock.close()
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(prefork.pid, os.WNOHANG)
+
+
+def _close_all_but(keep: set[int]) -> None:
+    for name in os.listdir("/proc/self/fd"):
+        if int(name) not in keep:
+            with contextlib.suppress(OSError):
+                os.close(int(name))
+
+
+def _child_main(sock: socket.socket) -> NoReturn:
+    """Import set-up's modules, then wait for a shim to become; never returns."""
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # hold none of the caller's pipes or its terminal
+            os.dup2(null, fd)
+        _close_all_but({0, 1, 2, sock.fileno()})
+        with contextlib.suppress(Exception):  # a module that fails to load fails the shim
+            from pod.shim import setup
+
+            setup.preload()
+        data, fds, flags, _ = socket.recv_fds(sock, _MAX_MESSAGE, _MAX_FDS + 1)
+        sock.close()
+        if not data or flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+            os._exit(0)
+        argv, environ, numbers = marshal.loads(data)
+        os.environb.clear()
+        os.environb.update(environ)
+        _place_fds(fds, numbers)
+    except BaseException:  # the caller went away, or a Ctrl-C meant for it
+        os._exit(0)
+    run_shim(argv, numbers[0], numbers[1:])
+
+
+def _place_fds(fds: list[int], numbers: list[int]) -> None:
+    """Put each received fd at the number it had in the caller (the argv names those)."""
+    import fcntl
+
+    above = max(numbers, default=2) + 1
+    moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, above) for fd in fds]
+    for fd in fds:
+        os.close(fd)
+    for fd, number in zip(moved, numbers, strict=True):
+        os.dup2(fd, number, inheritable=False)
+        os.close(fd)
+
+
+def run_shim(argv: list[str], err_w: int, pass_fds: list[int]) -> NoReturn:
+    """In a child of the CLI: become the shim `argv` (`python -m pod.shim.setup ARGS`) with
+    only the fds it is given, as Popen(pass_fds=...) would start it; never returns."""
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(null, 1)
+        os.dup2(err_w, 2)
+        _close_all_but({0, 1, 2, *pass_fds})
+        os.chdir("/")
+        from pod.shim import setup
+
+        code = setup.main(argv[3:])
+    except BaseException:  # a forked child must never return into the CLI
+        import traceback
+
+        traceback.print_exc()
+        code = 125
+    sys.stderr.flush()
+    os._exit(code)
