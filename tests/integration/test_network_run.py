@@ -25,6 +25,8 @@ import pytest
 from polling import poll
 from registry_server import free_port
 
+from pod.shim.steps import TIDY_GRACE
+
 HTTPD = "mkdir -p /www && echo hello-from-$(hostname) > /www/index.html && httpd -f -p 80 -h /www"
 
 
@@ -75,7 +77,10 @@ def host_now_as(before, seconds: float = 5.0) -> bool:
 
 @pytest.fixture
 def host_before():
-    """The host's links and firewall rules before the test; compared after it."""
+    """The host's links and firewall rules before the test; compared after it. An earlier
+    test's bridge is tidied a second after its last container (pod.shim.steps.TIDY_GRACE):
+    waited out, so it does not go in the middle of this test."""
+    poll(lambda: "pod0" not in host_links(), TIDY_GRACE + 2.0, 0.1)
     return host_links(), firewall_rules()
 
 
