@@ -35,15 +35,15 @@ def wants_early_shim(argv: list[str]) -> bool:
 
 def main() -> None:
     argv = sys.argv[1:]
+    if wants_early_shim(argv):
+        from pod.shim import prefork
+
+        prefork.start()
     worker = None
     if wants_bridge_worker(argv):
         from pod.network.setup import BridgeWorker
 
         worker = BridgeWorker.start()
-    if wants_early_shim(argv):
-        from pod.shim import prefork
-
-        prefork.start()
     from pod.commands.fastpath_table import COMMANDS  # those pod.commands.fastpath runs
 
     if command_name(argv) in COMMANDS or not VERSION_WORDS.isdisjoint(argv):
