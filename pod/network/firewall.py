@@ -169,25 +169,51 @@ def _one_line(text: str) -> str:
     return " ".join(word for word in text.split() if set(word) != {"^"})
 
 
+class _Started:
+    """A firewall tool running while pod does something else; `output` waits for it."""
+
+    def __init__(self, argv: list[str], stdin: str | None = None) -> None:
+        self.argv, self.stdin = argv, stdin
+        self.proc: subprocess.Popen[str] | None = None
+        self.error: OSError | None = None
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=_ENV,
+            )
+        except OSError as err:
+            self.error = err
+
+    def output(self, what: str) -> str:
+        """Its stdout; PodError (saying `what` failed) when it could not run or failed."""
+        if self.proc is None:
+            err = self.error
+            raise PodError(f"{what}: running {self.argv[0]}: {err and (err.strerror or err)}")
+        try:
+            out, err_text = self.proc.communicate(self.stdin, timeout=_TIMEOUT)
+        except subprocess.TimeoutExpired as err:
+            self.proc.kill()
+            self.proc.wait()
+            raise PodError(f"{what}: {self.argv[0]} did not finish in {_TIMEOUT} s") from err
+        if self.proc.returncode != 0:
+            detail = _one_line(err_text) or _one_line(out)
+            code = self.proc.returncode
+            raise PodError(f"{what}: {detail or f'{self.argv[0]} exited with {code}'}")
+        return out
+
+    def close(self) -> None:
+        """Stop it if nobody read its output (the caller failed first)."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
 def _run(argv: list[str], what: str, stdin: str | None = None) -> str:
-    try:
-        proc = subprocess.run(
-            argv,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=_ENV,
-            timeout=_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as err:
-        raise PodError(f"{what}: {argv[0]} did not finish in {_TIMEOUT} s") from err
-    except OSError as err:
-        raise PodError(f"{what}: running {argv[0]}: {err.strerror or err}") from err
-    if proc.returncode != 0:
-        detail = _one_line(proc.stderr) or _one_line(proc.stdout)
-        raise PodError(f"{what}: {detail or f'{argv[0]} exited with {proc.returncode}'}")
-    return proc.stdout
+    return _Started(argv, stdin).output(what)
 
 
 def _key(text: str, length: int) -> str:
@@ -338,6 +364,15 @@ class NftablesFirewall:
     # -- the Firewall protocol
 
     def setup_network(self, net: NetworkRules) -> None:
+        # iptables' rules are read while nft works: the two tools run side by side.
+        compat_rules = self.compat.start_reading() if self.compat is not None else None
+        try:
+            self._set_up(net, compat_rules)
+        finally:
+            if compat_rules is not None:
+                compat_rules.close()
+
+    def _set_up(self, net: NetworkRules, compat_rules: _Started | None) -> None:
         state = self._state()
         chains = self._network_chains(net)
         was_set_up = all(name in state.chains for name in chains)
@@ -354,7 +389,7 @@ class NftablesFirewall:
         self._apply(script, f"setting up the firewall rules of network {net.name}")
         try:
             _network_sysctls(net)
-            if self.compat is not None and self.compat.forward_needs_rules(net):
+            if self.compat is not None and self.compat.forward_needs_rules(net, compat_rules):
                 self.compat.setup_forward(net)
         except PodError:
             if not was_set_up:
@@ -685,12 +720,13 @@ class IptablesFirewall:
 
     # -- the forward rules alone, for the nftables backend when iptables' FORWARD drops
 
-    def forward_needs_rules(self, net: NetworkRules) -> bool:
+    def forward_needs_rules(self, net: NetworkRules, reading: _Started | None = None) -> bool:
         """iptables' FORWARD drops what it does not accept (or pod added the rules before).
+        `reading`: its rules being read already (start_reading).
 
         An iptables that cannot even list its rules (no kernel support) drops nothing."""
         try:
-            state = self._state()
+            state = self._state(reading)
         except PodError:
             return False
         policy = state.table_chains("filter").get("FORWARD", "ACCEPT")
@@ -870,8 +906,12 @@ class IptablesFirewall:
             self._nf_tables = "nf_tables" in version
         return self._nf_tables
 
-    def _state(self) -> _IptState:
-        return _parse_save(_run([self.save], "reading the iptables rules"))
+    def start_reading(self) -> _Started:
+        """iptables-save started: its rules, for _state, while the caller does other work."""
+        return _Started([self.save])
+
+    def _state(self, reading: _Started | None = None) -> _IptState:
+        return _parse_save((reading or self.start_reading()).output("reading the iptables rules"))
 
     def _restore(self, table: str, lines: list[str], what: str) -> None:
         script = f"*{table}\n" + "".join(line + "\n" for line in lines) + "COMMIT\n"
