@@ -6,6 +6,7 @@ v2 and the auth files are found in podman's order. Nothing here touches the netw
 
 from __future__ import annotations
 
+import copy
 import glob
 import os
 import sys
@@ -100,10 +101,26 @@ def containers_conf() -> dict[str, Any]:
     files += [Path("/etc/pod/pod.conf")] + (
         [config_home() / "pod" / "pod.conf"] if is_rootless() else []
     )
-    settings: dict[str, Any] = {}
-    for path in files:
-        settings = _merge(settings, _read_toml(path))
-    return settings
+    key = tuple((str(path), _stamp(path)) for path in files)
+    if key not in _parsed:  # read once per process, again only when a file changed
+        settings: dict[str, Any] = {}
+        for path in files:
+            settings = _merge(settings, _read_toml(path))
+        _parsed.clear()
+        _parsed[key] = settings
+    return copy.deepcopy(_parsed[key])
+
+
+_parsed: dict[tuple, dict[str, Any]] = {}  # containers_conf's last result, by its files' stamps
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when the file does (None: it is missing)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def firewall_driver() -> str | None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pod import events
+from pod import config, events
 from pod.container import secret_files
 from pod.container.health import interval_seconds
 from pod.errors import PodError
@@ -673,7 +673,7 @@ def _helper_main(args: argparse.Namespace) -> int:
 
 FIRST_RUN_MODULES = (
     "argparse", "tempfile", "pod.container.rootfs", "pod.container.rootfs_prepare",
-    "pod.config", "pod.container.state", "pod.network.setup", "pod.runtime.process",
+    "pod.container.state", "pod.network.setup", "pod.runtime.process",
     "pod.runtime.netif",
 )  # fmt: skip
 
@@ -686,6 +686,7 @@ def preload() -> None:
     for name in FIRST_RUN_MODULES:
         importlib.import_module(name)
     steps.load_runtime("pod")
+    config.containers_conf()  # what the first event reads (checked again for changes then)
 
 
 def main_parser() -> argparse.ArgumentParser:
