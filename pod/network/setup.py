@@ -28,6 +28,7 @@ from pod.network.state import NetworkState, read_state, save_state
 from pod.store.containers import ContainerRecord
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write, atomic_write_json, locked, read_json
+from pod.util.own_fds import out_of_the_way
 
 
 def _bind(ports: list[PortMapping]) -> list[socket.socket]:
@@ -73,7 +74,7 @@ class BridgeWorker:
                 os._exit(0)
         os.close(down_r)
         os.close(up_w)
-        return cls(down_w, up_r, child)
+        return cls(out_of_the_way(down_w), out_of_the_way(up_r), child)
 
     def reap(self, wait: float = 1.0) -> None:
         """Collect the worker, which is done once the container started (or failed to)."""

@@ -18,6 +18,8 @@ import socket
 import sys
 from typing import NoReturn
 
+from pod.util.own_fds import out_of_the_way
+
 _MAX_FDS = 200  # one SCM_RIGHTS message carries at most 253 fds
 _MAX_MESSAGE = 1 << 20
 _waiting: list[Prefork] = []  # the child forked at start, until a shim launch takes it
@@ -62,7 +64,8 @@ def start() -> None:
         parent.close()
         _child_main(child)
     child.close()
-    _waiting.append(Prefork(pid, parent))
+    own = socket.socket(fileno=out_of_the_way(parent.detach()))  # not a --preserve-fds one
+    _waiting.append(Prefork(pid, own))
 
 
 def take() -> Prefork | None:

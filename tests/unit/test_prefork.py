@@ -115,3 +115,19 @@ def test_the_preloaded_modules_are_the_ones_a_first_run_imports():
 
     for name in setup.FIRST_RUN_MODULES:
         importlib.import_module(name)
+
+
+def test_its_socket_is_not_where_preserve_fds_looks(probed):
+    """`--preserve-fds N` passes fds 3..N+2 on, and refuses when one is not open: pod's own
+    socket must be neither passed on nor taken for the user's."""
+    from pod.util.own_fds import OWN_FD_FLOOR
+
+    prefork.start()
+    early = prefork.take()
+    assert early is not None
+    try:
+        assert early.sock.fileno() >= OWN_FD_FLOOR
+    finally:
+        pid = early.pid
+        prefork.release(early)
+        _wait_exit(pid)
