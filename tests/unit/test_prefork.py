@@ -131,3 +131,16 @@ def test_its_socket_is_not_where_preserve_fds_looks(probed):
         pid = early.pid
         prefork.release(early)
         _wait_exit(pid)
+
+
+def test_run_forks_it_unless_a_bridge_worker_takes_the_second_cpu(monkeypatch):
+    from pod.entry import wants_early_shim
+
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert wants_early_shim(["run", "--network", "none", "busybox", "true"])
+    assert wants_early_shim(["--root", "/r", "run", "--network=host", "busybox"])
+    assert not wants_early_shim(["run", "busybox", "true"])  # rootful bridge: the worker
+    assert not wants_early_shim(["run", "--help"])
+    assert not wants_early_shim(["ps", "-a"])
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert wants_early_shim(["run", "busybox", "true"])  # rootless: no bridge worker
