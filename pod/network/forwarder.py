@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pod.errors import PodError, PortInUseError
+from pod.util.own_fds import close_all_but
 
 CHUNK = 1 << 20
 UDP_IDLE_SECONDS = 60.0
@@ -138,10 +139,7 @@ def _prepare_child(keep: set[int], parent: int) -> None:
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    for fd in map(int, os.listdir("/proc/self/fd")):
-        if fd > 2 and fd not in keep:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+    close_all_but(keep)
     for fd in keep:
         os.set_inheritable(fd, True)
 

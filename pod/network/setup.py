@@ -28,7 +28,7 @@ from pod.network.state import NetworkState, read_state, save_state
 from pod.store.containers import ContainerRecord
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write, atomic_write_json, locked, read_json
-from pod.util.own_fds import out_of_the_way
+from pod.util.own_fds import close_all_but, out_of_the_way
 
 
 def _bind(ports: list[PortMapping]) -> list[socket.socket]:
@@ -120,15 +120,10 @@ class BridgeWorker:
 
 def _worker_main(jobs: int, answers: int) -> None:
     """The worker: import what the job needs at once, then read the job and do it."""
-    keep = {jobs, answers}
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    for fd in map(int, os.listdir("/proc/self/fd")):
-        if fd > 2 and fd not in keep and fd != null:
-            with contextlib.suppress(OSError):
-                os.close(fd)  # never hold the caller's pipes (its stdout, a lock) open
-    os.close(null)
+    close_all_but([jobs, answers])  # null too
     try:
         _site_packages()
         from pod.network import bridge, firewall, netlink, records  # noqa: F401 - used by the job

@@ -18,7 +18,7 @@ import socket
 import sys
 from typing import NoReturn
 
-from pod.util.own_fds import out_of_the_way
+from pod.util.own_fds import close_all_but, out_of_the_way
 
 _MAX_FDS = 200  # one SCM_RIGHTS message carries at most 253 fds
 _MAX_MESSAGE = 1 << 20
@@ -80,20 +80,13 @@ def release(prefork: Prefork) -> None:
         os.waitpid(prefork.pid, os.WNOHANG)
 
 
-def _close_all_but(keep: set[int]) -> None:
-    for name in os.listdir("/proc/self/fd"):
-        if int(name) not in keep:
-            with contextlib.suppress(OSError):
-                os.close(int(name))
-
-
 def _child_main(sock: socket.socket) -> NoReturn:
     """Import set-up's modules, then wait for a shim to become; never returns."""
     try:
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):  # hold none of the caller's pipes or its terminal
             os.dup2(null, fd)
-        _close_all_but({0, 1, 2, sock.fileno()})
+        close_all_but([sock.fileno()])
         with contextlib.suppress(Exception):  # a module that fails to load fails the shim
             from pod.shim import setup
 
@@ -132,7 +125,7 @@ def run_shim(argv: list[str], err_w: int, pass_fds: list[int]) -> NoReturn:
         os.dup2(null, 0)
         os.dup2(null, 1)
         os.dup2(err_w, 2)
-        _close_all_but({0, 1, 2, *pass_fds})
+        close_all_but(pass_fds)
         os.chdir("/")
         from pod.shim import setup
 

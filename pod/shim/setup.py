@@ -44,6 +44,7 @@ from pod.shim import protocol, steps
 from pod.store.containers import ContainerRecord, ContainerStore, process_start_time
 from pod.store.layout import ATTACH_SOCKET, Layout, attach_socket_name
 from pod.store.lock import atomic_write
+from pod.util.own_fds import close_all_but
 
 if TYPE_CHECKING:
     import argparse
@@ -185,14 +186,6 @@ def _daemonize() -> bool:
     return os.fork() == 0
 
 
-def _close_all_but(keep: list[int]) -> None:
-    low = 3
-    for fd in sorted(keep):
-        os.closerange(low, fd)
-        low = fd + 1
-    os.closerange(low, 1 << 20)
-
-
 def _detach_from_caller(keep: list[int]) -> None:
     """stdio to /dev/null, the cwd to /, every fd closed but `keep` (ready pipe, worker)."""
     os.chdir("/")
@@ -201,7 +194,7 @@ def _detach_from_caller(keep: list[int]) -> None:
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
-    _close_all_but(keep)
+    close_all_but(keep)
 
 
 # --- the network ----------------------------------------------------------------------------
@@ -425,7 +418,7 @@ def _fork_starter(layout: Layout, store: ContainerStore, record: ContainerRecord
         theirs.close()
         return ours.detach()
     ours.close()
-    _close_all_but([theirs.fileno()])
+    close_all_but([theirs.fileno()])
     try:
         request = theirs.recv(1)
         if request in (protocol.START, protocol.START_DETACHED):
@@ -681,11 +674,7 @@ FIRST_RUN_MODULES = (
 def preload() -> None:
     """Import what a first run imports on its way (pod.shim.prefork's child does this while
     the CLI creates the container)."""
-    import importlib
-
-    for name in FIRST_RUN_MODULES:
-        importlib.import_module(name)
-    steps.load_runtime("pod")
+    steps.load_ahead(FIRST_RUN_MODULES, "pod")
     config.containers_conf()  # what the first event reads (checked again for changes then)
 
 

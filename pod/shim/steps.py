@@ -142,16 +142,22 @@ FINISH_MODULES = (
 )  # fmt: skip
 
 
+def load_ahead(names: tuple[str, ...], runtime: str) -> None:
+    """Import `names` and the runtime's modules now, where the caller would only wait."""
+    import importlib
+
+    for name in names:
+        importlib.import_module(name)
+    load_runtime(runtime)
+
+
 def load_finish_modules(runtime: str) -> None:
     """Import what the end of a run needs ahead of it, where the caller only waits (an attached
     `pod run` while its shim sets the container up, `pod stop` after its signal), so the end
     does not wait ~15 ms for imports."""
-    import importlib
     import shutil  # noqa: F401 - store.remove_files' rmtree, for --rm
 
-    for name in FINISH_MODULES:
-        importlib.import_module(name)
-    load_runtime(runtime)
+    load_ahead(FINISH_MODULES, runtime)
 
 
 def finish_as_client(layout: Layout, container_id: str, code: int, error: str) -> str:
