@@ -29,6 +29,7 @@ from typing import IO
 from pod.errors import UnsafeContentError
 from pod.store import layers, safepath
 from pod.store.layer_diff import LayerDiff, _is_utf8, _join, layer_tar
+from pod.store.tar_reader import TarReader
 
 _IMPLICIT_DIR_MODE = 0o755  # what extraction gives a directory the layer has no header for
 
@@ -80,21 +81,21 @@ class _Squash:
         self.root = _Node(children={})
         self.on_top_of_base = on_top_of_base
         self.max_size = max_size
-        self.tars: list[tarfile.TarFile] = []
+        self.plains: list[IO[bytes]] = []  # each layer's decompressed blob
 
     # -- applying a layer
 
-    def add_layer(self, tar: tarfile.TarFile) -> None:
+    def add_layer(self, plain: IO[bytes]) -> None:
         """Whiteouts and opaque markers act on the layers below only, so they go first."""
-        layer = len(self.tars)
-        self.tars.append(tar)
+        layer = len(self.plains)
+        self.plains.append(plain)
+        tar = TarReader.of_file(plain)
         # Every layer has a root (pod makes it): its header, if any, is this layer's own.
         self.root.member, self.root.layer = None, -1
         whiteouts: list[tuple[str, str, tarfile.TarInfo]] = []
         opaque: list[str] = []
         entries: list[tuple[str, tarfile.TarInfo]] = []
-        while (member := layers._next_member(tar)) is not None:
-            layers.forget_members(tar)  # headers are kept in the tree, once
+        while (member := layers.next_member(tar)) is not None:
             rel = _clean(member.name)
             if member.size > self.max_size:
                 raise UnsafeContentError(f"layer entry {rel!r} declares {member.size} bytes")
@@ -195,7 +196,7 @@ class _Squash:
 
     def write(self, tar: tarfile.TarFile, timestamp: int | None) -> int:
         """Write the tree depth first in name order; the number of entries written."""
-        writer = _Writer(tar, self.tars, timestamp)
+        writer = _Writer(tar, self.plains, timestamp)
         root = self.root
         assert root.children is not None
         if root.member is not None:
@@ -228,7 +229,7 @@ class _Writer:
     """Headers made the way layer_diff makes them; hardlink groups written data first."""
 
     def __init__(
-        self, tar: tarfile.TarFile, sources: list[tarfile.TarFile], timestamp: int | None
+        self, tar: tarfile.TarFile, sources: list[IO[bytes]], timestamp: int | None
     ) -> None:
         self.tar = tar
         self.sources = sources
@@ -288,7 +289,8 @@ class _Writer:
         if member.isreg():
             info = self._header(path, tarfile.REGTYPE, member)
             info.size = member.size
-            data = self.sources[source.layer].extractfile(member)
+            data = self.sources[source.layer]
+            data.seek(member.offset_data)  # addfile reads the entry's size from here
         elif member.issym():
             info = self._header(path, tarfile.SYMTYPE, member)
             info.linkname = member.linkname
@@ -320,19 +322,6 @@ def _plain_copy(blob: Path, directory: Path, max_size: int) -> IO[bytes]:
     return plain
 
 
-def _open_tar(plain: IO[bytes], blob: Path) -> tarfile.TarFile:
-    try:
-        return tarfile.open(
-            fileobj=plain,
-            mode="r:",
-            tarinfo=layers.BoundedTarInfo,
-            encoding="utf-8",
-            errors="surrogateescape",
-        )
-    except layers.TAR_ERRORS as err:
-        raise UnsafeContentError(f"layer {blob.name} is not a valid tar archive: {err}") from None
-
-
 def squash_blobs(
     blobs: Sequence[Path],
     blob_out: Path,
@@ -353,7 +342,7 @@ def squash_blobs(
             squash = _Squash(on_top_of_base, max_size)
             for blob in blobs:
                 plain = stack.enter_context(_plain_copy(blob, blob_out.parent, max_size))
-                squash.add_layer(_open_tar(plain, blob))
+                squash.add_layer(plain)
             with layer_tar(blob_out) as out:
                 entries = squash.write(out.tar, timestamp)
     except BaseException:

@@ -47,6 +47,7 @@ from pod.errors import (
 from pod.store import safepath
 from pod.store.layout import LAYER_DIFF, LAYER_META, Layout, root_dir_mode
 from pod.store.lock import atomic_write_json, fsync_dir, lock_if_free, locked, read_json
+from pod.store.tar_reader import TarFormatError, TarReader
 from pod.store.trees import WORKER_MODULE, remove_trees
 from pod.util.archive import (
     MAGIC_BYTES,
@@ -70,16 +71,6 @@ _AUFS_META_PREFIX = ".wh..wh."
 _FORBIDDEN_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
 _IGNORED_XATTR_ERRNOS = (errno.EPERM, errno.ENOTSUP, errno.EACCES, errno.EINVAL)
 _MAX_ID = 2**32 - 2
-_MAX_HEADER_BYTES = 1 << 20
-# What tarfile raises on malformed headers besides TarError (it parses numbers and maps loosely).
-TAR_ERRORS = (tarfile.TarError, ValueError, IndexError, KeyError)
-_EXTENDED_HEADER_TYPES = (
-    tarfile.XHDTYPE,
-    tarfile.XGLTYPE,
-    tarfile.SOLARIS_XHDTYPE,
-    tarfile.GNUTYPE_LONGNAME,
-    tarfile.GNUTYPE_LONGLINK,
-)
 _CHUNK = 1 << 20
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _DEFAULT_ACL_XATTR = "system.posix_acl_default"
@@ -329,7 +320,7 @@ class _Extractor:
     def close(self) -> None:
         self._parents.clear()
 
-    def add(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+    def add(self, tar: TarReader, member: tarfile.TarInfo) -> None:
         rel = safepath.clean_relpath(member.name)
         if member.size > self.max_size:
             raise UnsafeContentError(f"layer entry {rel!r} declares {member.size} bytes")
@@ -338,10 +329,10 @@ class _Extractor:
         except OSError as err:
             what = "creating" if self.plain else "unpacking layer entry"
             raise StoreError(f"{what} {rel!r}: {err.strerror or err}") from None
-        except tarfile.TarError as err:  # its data ends early
+        except TarFormatError as err:  # its data ends early
             raise UnsafeContentError(f"layer entry {rel!r}: {err}") from None
 
-    def _add(self, tar: tarfile.TarFile, member: tarfile.TarInfo, rel: str) -> None:
+    def _add(self, tar: TarReader, member: tarfile.TarInfo, rel: str) -> None:
         if not self.plain and rel.rpartition("/")[2].startswith(_WHITEOUT_PREFIX):
             self._whiteout(rel)
         elif not rel:
@@ -364,7 +355,7 @@ class _Extractor:
         return self._parents.open(parent)
 
     def _entry(
-        self, tar: tarfile.TarFile, member: tarfile.TarInfo, rel: str, pfd: int, name: str
+        self, tar: TarReader, member: tarfile.TarInfo, rel: str, pfd: int, name: str
     ) -> None:
         if member.isdir():
             self._directory(member, rel, pfd, name)
@@ -494,18 +485,14 @@ class _Extractor:
         finally:
             os.close(fd)
 
-    def _file(
-        self, tar: tarfile.TarFile, member: tarfile.TarInfo, rel: str, pfd: int, name: str
-    ) -> None:
+    def _file(self, tar: TarReader, member: tarfile.TarInfo, rel: str, pfd: int, name: str) -> None:
         """open, write, (fchown), (fchmod), futimens, close: the mode is given at creation when
         the umask keeps it whole and no setuid/setgid/sticky bit needs setting after chown."""
         mode = member.mode & 0o7777
         made_with_mode = self._modes_at_creation and not mode & (0o7000 | self._umask)
         fd, new = self._new_file(pfd, name, mode if made_with_mode else 0o600, rel)
         try:
-            source = tar.extractfile(member)
-            assert source is not None
-            while chunk := source.read(_CHUNK):
+            for chunk in tar.data():
                 _write_all(fd, chunk)
             self._finish_fd(member, fd, new=new, mode_set=new and made_with_mode)
         finally:
@@ -666,53 +653,18 @@ def extract_layer(
     return ExtractResult(reader.digest, reader.size, extractor.owners_collapsed)
 
 
-class BoundedTarInfo(tarfile.TarInfo):
-    """tarfile's header parsing with the memory it spends bounded.
-
-    tarfile reads a whole PAX or GNU long-name header into memory, and a sparse map entry by
-    entry, however large the header claims to be. Headers are capped like Go's archive/tar does
-    (1 MiB) and sparse files, which no image builder writes, are refused.
-    """
-
-    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
-        if self.type in _EXTENDED_HEADER_TYPES and self.size > _MAX_HEADER_BYTES:
-            raise UnsafeContentError(f"tar archive has a {self.size}-byte extended header")
-        if self.type == tarfile.GNUTYPE_SPARSE:
-            raise UnsafeContentError("tar archive has a sparse file, which pod does not unpack")
-        # tarfile's per-header hook, private: typeshed leaves it out.
-        return super()._proc_member(tar)  # type: ignore[misc]
-
-    def _proc_gnusparse_10(self, *args: Any) -> None:
-        raise UnsafeContentError("tar archive has a sparse file, which pod does not unpack")
-
-
-def _open_tar(reader: _DigestReader | _ReadAhead) -> tarfile.TarFile:
-    """A streaming reader ("r|": tarfile reads the first header here already)."""
-    try:
-        # Stream modes only read; typeshed asks every fileobj for write, seek and tell too.
-        return tarfile.open(  # type: ignore[call-overload]
-            fileobj=reader,
-            mode="r|",
-            tarinfo=BoundedTarInfo,
-            encoding="utf-8",
-            errors="surrogateescape",
-        )
-    except TAR_ERRORS as err:
-        raise UnsafeContentError(f"layer is not a valid tar archive: {err}") from None
-
-
 def forget_members(tar: tarfile.TarFile) -> None:
-    """Drop the header tarfile keeps of every member read or written, so that a stream of any
-    length takes bounded memory."""
-    # TarFile.members is that list (getmembers() returns it after reading the whole archive,
-    # which a stream cannot); typeshed declares only the method.
+    """Drop the header tarfile keeps of every member written, so that writing a layer of any
+    size takes bounded memory."""
+    # TarFile.members is that list (getmembers() returns it); typeshed declares only the method.
     tar.members.clear()  # type: ignore[attr-defined]
 
 
-def _next_member(tar: tarfile.TarFile) -> tarfile.TarInfo | None:
+def next_member(tar: TarReader) -> tarfile.TarInfo | None:
+    """The next header of an untrusted tar; malformed: UnsafeContentError."""
     try:
         return tar.next()
-    except TAR_ERRORS as err:
+    except TarFormatError as err:
         raise UnsafeContentError(f"layer is not a valid tar archive: {err}") from None
 
 
@@ -721,12 +673,11 @@ def _extract_members(
     extractor: _Extractor,
     owner: tuple[int, int] | None = None,
 ) -> None:
-    with _open_tar(reader) as tar:
-        while (member := _next_member(tar)) is not None:
-            if owner is not None:
-                member.uid, member.gid = owner
-            extractor.add(tar, member)
-            forget_members(tar)
+    tar = TarReader(reader)
+    while (member := next_member(tar)) is not None:
+        if owner is not None:
+            member.uid, member.gid = owner
+        extractor.add(tar, member)
 
 
 def extract_tar_stream(

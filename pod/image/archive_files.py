@@ -25,7 +25,8 @@ from typing import IO, Protocol
 
 from pod.errors import PodError, UnsafeContentError
 from pod.store import safepath
-from pod.store.layers import DEFAULT_MAX_SIZE, TAR_ERRORS, BoundedTarInfo, forget_members
+from pod.store.layers import DEFAULT_MAX_SIZE
+from pod.store.tar_reader import TarFormatError, TarReader
 from pod.util.archive import (
     MAGIC_BYTES,
     compression_of,
@@ -119,12 +120,11 @@ class TarFiles:
     def _index(self) -> dict[str, tarfile.TarInfo]:
         members: dict[str, tarfile.TarInfo] = {}
         with open(os.dup(self.fd), "rb") as raw:
+            tar = TarReader.of_file(raw)
             try:
-                with tarfile.open(fileobj=raw, mode="r:", tarinfo=BoundedTarInfo) as tar:
-                    while (info := tar.next()) is not None:
-                        self._add(members, info)
-                        forget_members(tar)
-            except TAR_ERRORS as err:
+                while (info := tar.next()) is not None:
+                    self._add(members, info)
+            except TarFormatError as err:
                 raise UnsafeContentError(
                     f"{self.description} is not a valid tar archive: {err}"
                 ) from None
