@@ -181,6 +181,10 @@ def _parent_loop(
 ) -> CreateResult:
     child_reaped = False
     try:
+        # Made while the child enters its namespaces and forks the init (mkdir and limits, no
+        # process moves): the init's placement can begin as soon as its pid is known.
+        placement = cgroups.prepare(request.container_id, request.spec.get("linux") or {})
+        result.cgroup_paths = placement.paths  # from here on, an abort removes them
         while True:
             message, fds = receive(sock)
             kind = None if message is None else message.get("type")
@@ -193,7 +197,7 @@ def _parent_loop(
                 result.pid = int(message["pid"])
                 _reap(child)
                 child_reaped = True
-                _place(request, sock, result)
+                _place(request, sock, result, placement)
             elif kind == "console":
                 _forward_console(request.console_socket, fds)
             elif kind == "hooks":
@@ -211,14 +215,13 @@ def _parent_loop(
         raise
 
 
-def _place(request: CreateRequest, sock: socket.socket, result: CreateResult) -> None:
+def _place(
+    request: CreateRequest, sock: socket.socket, result: CreateResult, placement: cgroups.Placement
+) -> None:
     """Put the init in its cgroups and let it go on. Moving it is the slow part (~10 ms on
     cgroup v1): unless it is to make a cgroup namespace of them, or a rootless placement may
     yet fall back to none, it goes on with its set-up at once ("go" names the cgroups it will
     be in, for its /sys/fs/cgroup) and waits for "placed" before it says ready."""
-    linux = request.spec.get("linux") or {}
-    placement = cgroups.prepare(request.container_id, linux)
-    result.cgroup_paths = placement.paths  # from here on, an abort removes them
     state = request.state(result.pid)
     new_cgroupns = any(kind == "cgroup" for kind, _, _ in namespaces(request.spec))
     if placement.chosen and not placement.rootless and not new_cgroupns:
