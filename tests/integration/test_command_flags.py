@@ -87,6 +87,19 @@ def test_start_all_filter_latest(pod, podman, busybox):
     assert stopped.returncode == 0 and stopped.stdout.strip() in ids
 
 
+def test_stop_with_no_timeout_kills_without_the_stop_signal_as_podman(pod, podman, busybox):
+    """`stop -t 0`: SIGKILL alone, so a SIGTERM handler never runs (podman's exit 137)."""
+    script = 'trap "echo got-TERM; exit 3" TERM; echo ready; while true; do :; done'
+    seen = []
+    for runner, image in ((pod, busybox), (podman, podman.image)):
+        assert runner("run", "-d", "--name", "trapper", image, "sh", "-c", script).returncode == 0
+        wait_for(lambda runner=runner: runner("logs", "trapper").stdout == "ready\n")
+        assert runner("stop", "-t", "0", "trapper").returncode == 0
+        code = runner("inspect", "--format", "{{.State.ExitCode}}", "trapper").stdout
+        seen.append((runner("logs", "trapper").stdout, code))
+    assert seen[0] == seen[1] == ("ready\n", "137\n")
+
+
 def test_start_attach_interactive_as_podman(pod, podman, busybox):
     """start -a -i: stdin reaches the container, its output and exit code come back."""
     script = "read line; echo got $line; exit 3"
