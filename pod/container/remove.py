@@ -105,13 +105,19 @@ def remove_anonymous_volumes(layout: Layout, record: ContainerRecord) -> None:
 
 
 def _network_leftovers(layout: Layout, record) -> None:
-    """What a shim killed before its exit step left: rules, veths, addresses."""
-    from pod.network.plan import release
-    from pod.network.setup import disconnect, tidy
+    """What a shim killed before its exit step left: rules, veths, addresses (the network
+    modules load only when there is any: most removals find nothing)."""
+    from pod.network.state import leftovers_possible
 
-    disconnect(layout, record)
-    tidy(layout)
-    release(layout, record.id, record.networks)
+    if leftovers_possible(layout, record.id):
+        from pod.network.setup import disconnect, tidy
+
+        disconnect(layout, record)
+        tidy(layout)
+    if record.networks:
+        from pod.network.plan import release
+
+        release(layout, record.id, record.networks)
 
 
 def removal_order(records: list[ContainerRecord]) -> list[ContainerRecord]:

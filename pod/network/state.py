@@ -34,3 +34,18 @@ def read_state(layout: Layout, container_id: str) -> NetworkState | None:
 
 def save_state(layout: Layout, container_id: str, state: NetworkState) -> None:
     atomic_write_json(layout.container(container_id).network_state, asdict(state), 0o600)
+
+
+def leftovers_possible(layout: Layout, container_id: str) -> bool:
+    """Whether removing this container may have network parts to undo or tidy, by file checks
+    alone: its network.json (what `disconnect` undoes), host parts a shim left for tidying, or
+    a rootless network namespace that may be unused now (what `tidy` looks at). False: the
+    network modules need not even be loaded."""
+    if layout.container(container_id).network_state.exists():
+        return True
+    if layout.rootless_netns_holder.exists():
+        return True
+    try:
+        return any(layout.network_tidy_root.iterdir())
+    except FileNotFoundError:
+        return False

@@ -9,6 +9,7 @@ import pytest
 
 from pod.network import hostparts
 from pod.network.setup import _bridges_being_started, _netlink_work, tidy
+from pod.network.state import NetworkState, leftovers_possible, save_state
 from pod.store.layout import Layout
 
 
@@ -55,3 +56,20 @@ def test_rootful_stores_see_each_others_starts(tmp_path):
     (starting / str(os.getpid())).write_text(json.dumps(["pod0"]))
     expected = {"pod0"} if hostparts._on_the_host() else set()
     assert _bridges_being_started(mine) == expected
+
+
+def test_leftovers_are_possible_only_where_tidy_or_disconnect_would_look(tmp_path):
+    """A removal loads the network modules only for a network.json, pending host parts or a
+    rootless network namespace; a plain store has none of them."""
+    layout = _layout(tmp_path)
+    assert not leftovers_possible(layout, "c1")
+    layout.network_tidy_root.mkdir(parents=True)
+    assert not leftovers_possible(layout, "c1")  # an empty queue
+    (layout.network_tidy_root / "veth").write_text("{}")
+    assert leftovers_possible(layout, "c1")
+    (layout.network_tidy_root / "veth").unlink()
+    save_state(layout, "c1", NetworkState(kind="bridge"))
+    assert leftovers_possible(layout, "c1") and not leftovers_possible(layout, "c2")
+    layout.rootless_netns_holder.parent.mkdir(parents=True, exist_ok=True)
+    layout.rootless_netns_holder.write_text("1")
+    assert leftovers_possible(layout, "c2")
