@@ -71,10 +71,10 @@ def stop(
     state = mark_stopped_by_user(store, record)
     paused = state.status == "paused"
     number = parse_signal(record.stop_signal or "SIGTERM")
-    if timeout <= 0:
-        number = signal.SIGKILL  # no grace: SIGKILL alone, at once, as podman's -t 0 sends it
-    elif state.status == "created" and not state.started_at:
-        number = signal.SIGKILL  # its init waits for a start and handles no signal yet
+    # No grace (podman's -t 0 sends SIGKILL alone), or an init that waits for a start and
+    # handles no signal yet: SIGKILL at once.
+    if timeout <= 0 or (state.status == "created" and not state.started_at):
+        number = signal.SIGKILL
     deadline = time.monotonic() + max(timeout, 0)
     if end_here is not None:
         forced = end_here(state, number, deadline)

@@ -24,7 +24,7 @@ from pod.errors import PodError
 from pod.network import hostparts
 from pod.network.modes import parse_stored, shares_rootless_namespace
 from pod.network.ports import PortMapping
-from pod.network.state import NetworkState, read_state, save_state
+from pod.network.state import NetworkState, read_state, save_state, tidy_pending
 from pod.store.containers import ContainerRecord
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write, atomic_write_json, locked, read_json
@@ -606,6 +606,8 @@ def tidy(layout: Layout, grace: float = 0.0) -> list[str]:
     `run --rm`s then keep one bridge instead of deleting and making it again each time);
     when nothing is left to delete, pyroute2 is not even imported. Rootless, the rootless
     network namespace (with its bridges) is stopped when no container uses it any more."""
+    if not tidy_pending(layout):  # the common case, without loading rootless_netns
+        return []
     from pod.network import rootless_netns
 
     rootless_netns.stop_if_unused(layout, grace)

@@ -36,16 +36,18 @@ def save_state(layout: Layout, container_id: str, state: NetworkState) -> None:
     atomic_write_json(layout.container(container_id).network_state, asdict(state), 0o600)
 
 
-def leftovers_possible(layout: Layout, container_id: str) -> bool:
-    """Whether removing this container may have network parts to undo or tidy, by file checks
-    alone: its network.json (what `disconnect` undoes), host parts a shim left for tidying, or
-    a rootless network namespace that may be unused now (what `tidy` looks at). False: the
-    network modules need not even be loaded."""
-    if layout.container(container_id).network_state.exists():
-        return True
+def tidy_pending(layout: Layout) -> bool:
+    """Whether `tidy` has anything to look at, by file checks alone: host parts a shim left
+    for tidying, or a rootless network namespace that may be unused now."""
     if layout.rootless_netns_holder.exists():
         return True
     try:
         return any(layout.network_tidy_root.iterdir())
     except FileNotFoundError:
         return False
+
+
+def leftovers_possible(layout: Layout, container_id: str) -> bool:
+    """Whether removing this container may have network parts to undo (its network.json,
+    what `disconnect` reads) or tidy. False: the network modules need not even be loaded."""
+    return layout.container(container_id).network_state.exists() or tidy_pending(layout)
