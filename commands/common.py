@@ -6,10 +6,10 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pod.config import Settings, load_settings
+from pod.util.records import dataclass, field
 
 if TYPE_CHECKING:  # typer is imported by the functions that make options: the fast path
     import typer  # (pod.commands.fastpath) runs commands without it

@@ -11,11 +11,12 @@ compares). With descriptions (podman's default) the subcommands are listed with 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
+
+from pod.util.records import dataclass, field
 
 SHELLS = ("bash", "zsh", "fish")
 KINDS = ("container", "image", "volume")

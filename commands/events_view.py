@@ -3,10 +3,9 @@ Go field names, json tags and omitempty, its embedded Details)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pod.format import GoMap, GoStruct, NilMap, gofield
 from pod.util.gotime import GoTime
+from pod.util.records import dataclass
 
 
 @dataclass

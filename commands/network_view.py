@@ -4,11 +4,11 @@ names and types) and `network ls`'s ListPrintReports (ID cut to 12, Labels as `k
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import InitVar, dataclass
 from typing import Any
 
 from pod.format import GoMap, GoStruct, NilMap, NilSlice, gofield
 from pod.util.gotime import GoTime
+from pod.util.records import InitVar, dataclass
 
 # podman's overrides of the ListPrintReports field headers
 HEADERS = {"Name": "name", "Driver": "driver", "Labels": "labels", "ID": "network id"}

@@ -59,12 +59,11 @@ def run_or_create(params: dict[str, Any], creating: bool) -> int:
 def _join_pod(options, text: str, network_given: bool, creating: bool, quiet: bool):
     """The options for a container of the pod `text` (new:NAME: a pod made here, with the
     ports and network asked for, as podman does); `run` starts the pod's infra first."""
-    from dataclasses import replace
-
     from pod.commands.progress import reporter_for
     from pod.pods.members import join_options
     from pod.store.layout import Layout
     from pod.store.pods import PodStore
+    from pod.util.records import replace
 
     settings = common.settings()
     reporter = reporter_for(quiet)

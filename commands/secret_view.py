@@ -4,12 +4,12 @@ driver options as maps), and the template `secret inspect --pretty` runs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pod.format import GoMap, GoStruct, gofield
 from pod.util.gotime import GoTime
 from pod.util.humanize import since
+from pod.util.records import dataclass
 
 # podman's default `secret ls` row (aligned, with a header line) and its header overrides
 LIST_FORMAT = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.CreatedAt}}\t{{.UpdatedAt}}"

@@ -10,11 +10,11 @@ import copy
 import glob
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pod.errors import PodError
+from pod.util.records import dataclass, field
 
 STORAGE_DRIVERS = ("overlay", "vfs")
 

@@ -18,11 +18,11 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pod.errors import PodError
+from pod.util.records import dataclass, field
 
 BACKENDS = ("file", "journald", "none")
 DEFAULT_MAX_SIZE = 1 << 20  # bytes before the log is rotated (podman: 1 MB)

@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from pod.errors import DigestMismatchError, StoreError
@@ -24,6 +23,7 @@ from pod.store.lock import (
     locked,
     read_json,
 )
+from pod.util.records import dataclass
 
 OCI_LAYOUT = {"imageLayoutVersion": "1.0.0"}
 REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name"

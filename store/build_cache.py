@@ -10,11 +10,11 @@ unrelated image keeps the cache, and `image prune` clears it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, read_json
+from pod.util.records import asdict, dataclass
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import builtins
 import os
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pod.errors import NoSuchContainerError, PodError, UsageError
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
 from pod.store.names import name_problem, resolve
+from pod.util.records import asdict, dataclass, field, field_names
 
 STATES = ("creating", "configured", "created", "running", "paused", "stopped", "exited", "removing")
 
@@ -78,7 +78,7 @@ class ContainerState:
 
     @classmethod
     def from_dict(cls, data: dict) -> ContainerState:
-        known = set(cls.__dataclass_fields__)
+        known = set(field_names(cls))
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
@@ -172,7 +172,7 @@ class ContainerRecord:
 
     @classmethod
     def from_dict(cls, data: dict) -> ContainerRecord:
-        known = set(cls.__dataclass_fields__)
+        known = set(field_names(cls))
         return cls(**{k: v for k, v in data.items() if k in known})
 
 

@@ -10,7 +10,6 @@ import builtins
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pod import events
@@ -20,6 +19,7 @@ from pod.store import build_cache
 from pod.store.blobs import BlobStore, IndexEntry
 from pod.store.layout import RECORD_FILE, Layout
 from pod.store.lock import atomic_write_json, locked, read_json
+from pod.util.records import asdict, dataclass, field, field_names
 
 
 @dataclass
@@ -68,7 +68,7 @@ class ImageRecord:
 
     @classmethod
     def from_dict(cls, data: dict) -> ImageRecord:
-        known = {name for name in cls.__dataclass_fields__}
+        known = set(field_names(cls))
         return cls(**{key: value for key, value in data.items() if key in known})
 
 

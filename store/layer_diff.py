@@ -22,12 +22,12 @@ import os
 import stat
 import tarfile
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from pod.errors import StoreError, UnsafeContentError
 from pod.store import layers, safepath, trees
+from pod.util.records import dataclass
 from pod.util.userns import run_in_userns
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC

@@ -22,7 +22,6 @@ import os
 import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -30,6 +29,7 @@ from pod.errors import UnsafeContentError
 from pod.store import layers, safepath
 from pod.store.layer_diff import LayerDiff, _is_utf8, _join, layer_tar
 from pod.store.tar_reader import TarReader
+from pod.util.records import dataclass
 
 _IMPLICIT_DIR_MODE = 0o755  # what extraction gives a directory the layer has no header for
 

@@ -33,7 +33,6 @@ import stat
 import tarfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any
 
@@ -57,6 +56,7 @@ from pod.util.archive import (
     prepended,
     read_head,
 )
+from pod.util.records import asdict, dataclass, field, fields
 from pod.util.userns import Session, run_in_userns, start_session
 
 DEFAULT_MAX_SIZE = 64 << 30

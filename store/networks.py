@@ -17,7 +17,6 @@ import hashlib
 import itertools
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
 from pod.store.names import name_problem
 from pod.util.filters import group_filters, labels_match, parse_bool, regex_any
+from pod.util.records import dataclass, field, field_names
 from pod.util.timefmt import go_now, parse_moment, parse_time
 
 DEFAULT_NAME = "pod"
@@ -106,7 +106,7 @@ class NetworkRecord:
 
     @classmethod
     def from_dict(cls, data: dict) -> NetworkRecord:
-        known = set(cls.__dataclass_fields__)
+        known = set(field_names(cls))
         return cls(**{k: v for k, v in data.items() if k in known})
 
 

@@ -12,7 +12,6 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pod.errors import NoSuchPodError, PodError, UsageError
@@ -20,6 +19,7 @@ from pod.store.containers import new_id, random_name
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
 from pod.store.names import name_problem, resolve
+from pod.util.records import asdict, dataclass, field, field_names
 
 # podman's namespace names, as --share takes them
 SHAREABLE = ("cgroup", "ipc", "net", "pid", "uts")
@@ -54,7 +54,7 @@ class PodRecord:
 
     @classmethod
     def from_dict(cls, data: dict) -> PodRecord:
-        known = set(cls.__dataclass_fields__)
+        known = set(field_names(cls))
         return cls(**{k: v for k, v in data.items() if k in known})
 
 

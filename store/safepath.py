@@ -19,10 +19,10 @@ import contextlib
 import os
 import stat
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from pod.errors import UnsafeContentError
+from pod.util.records import dataclass
 
 MAX_SYMLINKS = 40
 MAX_PATH_BYTES = 4096

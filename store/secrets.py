@@ -14,12 +14,12 @@ import json
 import os
 import re
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pod.errors import NoSuchSecretError, PodError
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write, atomic_write_json, locked, read_json
+from pod.util.records import asdict, dataclass, field, field_names
 
 DRIVER = "file"  # the one driver pod has: the data in the store, unencrypted, as podman's
 MAX_DATA = 512000  # bytes, podman's limit (exclusive)
@@ -50,7 +50,7 @@ class SecretRecord:
 
     @classmethod
     def from_dict(cls, data: dict) -> SecretRecord:
-        known = set(cls.__dataclass_fields__)
+        known = set(field_names(cls))
         return cls(**{k: v for k, v in data.items() if k in known})
 
 

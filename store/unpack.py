@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,6 +30,7 @@ from pod.store.layers import extract_layer, unpack_layer
 from pod.store.mapped_layers import ensure_copy
 from pod.store.safepath import chown_tree, remove_tree
 from pod.store.volume_archive import write_tar
+from pod.util.records import asdict
 from pod.util.userns import SESSION_FLAG, IdMapLine, serve_session, worker_main
 
 

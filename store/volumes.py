@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 import os
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pod import events
@@ -14,6 +13,7 @@ from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
 from pod.store.names import name_problem
 from pod.util.filters import checked_regexps, group_filters, labels_match, parse_bool, regex_any
+from pod.util.records import asdict, dataclass, field, field_names
 
 LIST_FILTERS = ("name", "label", "driver", "dangling")
 
@@ -34,7 +34,7 @@ class VolumeRecord:
 
     @classmethod
     def from_dict(cls, data: dict) -> VolumeRecord:
-        known = set(cls.__dataclass_fields__)
+        known = set(field_names(cls))
         return cls(**{k: v for k, v in data.items() if k in known})
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import dataclass, field
 
 from pod.builder.config_steps import apply_change
 from pod.builder.working import WorkingImage
@@ -25,6 +24,7 @@ from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
 from pod.util.humanize import created_time
+from pod.util.records import dataclass, field
 
 
 @dataclass

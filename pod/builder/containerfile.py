@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 
 from pod.builder.words import arg_pairs, split_key_values
 from pod.errors import BuildSyntaxError
+from pod.util.records import dataclass
 
 __all__ = [
     "INSTRUCTIONS",

@@ -14,11 +14,11 @@ import posixpath
 import re
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pod.errors import PodError, UnsafeContentError
 from pod.store import safepath
+from pod.util.records import dataclass, field
 
 IGNORE_FILES = (".containerignore", ".dockerignore")
 _GLOB_META = frozenset("*?[\\")

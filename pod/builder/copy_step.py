@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ from pod.builder.context import BuildContext, IgnoreMatcher, sources_digest
 from pod.builder.copier import download
 from pod.errors import PodError
 from pod.image.writer import ImageLayer
+from pod.util.records import dataclass, field
 
 if TYPE_CHECKING:
     from pod.builder.session import BuildSession, StageRun

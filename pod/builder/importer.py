@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pod import events
@@ -28,6 +27,7 @@ from pod.store.blobs import BlobStore
 from pod.store.images import ImageRecord
 from pod.store.layout import Layout
 from pod.util.humanize import created_time
+from pod.util.records import dataclass, field
 
 _URL_SCHEMES = ("http://", "https://")
 

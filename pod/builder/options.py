@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pod.container.options import MountSpec, Ulimit
 from pod.image.access import RegistryAccess
+from pod.util.records import dataclass, field
 
 PULL_POLICIES = ("missing", "always", "never", "newer")
 

@@ -15,7 +15,6 @@ import hashlib
 import os
 import posixpath
 import tempfile
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +23,7 @@ from pod.errors import PodError
 from pod.store.lock import lock_if_free, locked
 from pod.store.safepath import resolve_inside
 from pod.store.trees import remove_trees
+from pod.util.records import dataclass, replace
 
 if TYPE_CHECKING:
     from pod.builder.session import BuildSession, StageRun

@@ -12,7 +12,6 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from pod.builder.options import BuildOptions
 from pod.builder.working import WorkingImage
@@ -22,6 +21,7 @@ from pod.errors import BuildStepError, PodError
 from pod.image.writer import ImageLayer
 from pod.reporter import Reporter
 from pod.store.layout import Layout
+from pod.util.records import dataclass, field
 
 BUILD_PID_LABEL = "io.pod.build.pid"
 

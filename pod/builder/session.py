@@ -7,8 +7,9 @@ Builder provides, so they import this module and never the executor itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
+
+from pod.util.records import dataclass, field
 
 if TYPE_CHECKING:
     from pod.builder.context import BuildContext

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from pod.errors import BuildSyntaxError
+from pod.util.records import dataclass, field
 
 __all__ = [
     "arg_pairs",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from dataclasses import dataclass, field
 
 from pod.image import manifest as mf
 from pod.image.writer import ImageLayer, canonical_json, image_layers
 from pod.store.blobs import BlobStore, load_json_blob
 from pod.store.images import ImageRecord
 from pod.store.layout import Layout
+from pod.util.records import dataclass, field
 
 # Config fields a built image keeps from its base (the rest is history, rootfs and dates).
 _KEPT = ("architecture", "os", "variant", "config", "history", "author")

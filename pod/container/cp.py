@@ -25,7 +25,6 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from pod.container.cp_sides import (
 )
 from pod.errors import NoSuchContainerError, PodError, UsageError
 from pod.reporter import Reporter
+from pod.util.records import dataclass
 
 _CHUNK = 1 << 20
 

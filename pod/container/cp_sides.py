@@ -19,12 +19,12 @@ import posixpath
 import stat
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from pod.container.cp_tar import Source, Target, Tree, put_tar, write_tar
 from pod.errors import PodError
 from pod.store import safepath
+from pod.util.records import asdict, dataclass, field
 
 WORKER_MODULE = "pod.container.cp_worker"
 RUNNING = ("running", "paused", "stopping")

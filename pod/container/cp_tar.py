@@ -15,10 +15,10 @@ import os
 import stat
 import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import IO
 
 from pod.store import safepath
+from pod.util.records import dataclass
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # A container's kernel file systems: never copied out of a running container's root.

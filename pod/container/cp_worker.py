@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from pod.container.cp_sides import ContainerFacts, ContainerSide, Get, Put
 from pod.container.cp_tar import Tree
 from pod.errors import PodError
+from pod.util.records import asdict
 
 _open: dict[str, ContainerSide] = {}
 

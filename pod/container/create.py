@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +41,7 @@ from pod.store.layout import ContainerPaths, Layout, root_dir_mode
 from pod.store.lock import atomic_write, atomic_write_json, locked
 from pod.store.volumes import VolumeStore
 from pod.util.capabilities import host_bounding_set
+from pod.util.records import asdict, dataclass, replace
 from pod.util.userns import current_mapping
 
 if TYPE_CHECKING:

@@ -21,11 +21,11 @@ import contextlib
 import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pod.errors import PodError
+from pod.util.records import dataclass
 
 if TYPE_CHECKING:
     from pod.container.etc_users import EtcAccounts

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from pod.container.user import GroupEntry, PasswdEntry, parse_group, parse_passwd
 from pod.errors import PodError
+from pod.util.records import dataclass
 
 CONTAINER_USER = "container user"  # podman's gecos for a numeric user's line
 

@@ -25,7 +25,6 @@ import struct
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from pod.container.state import current_state
 from pod.errors import NoSuchContainerError, PodError
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
+from pod.util.records import dataclass, field
 
 _TIOCSWINSZ = 0x5414
 _CONSOLE_TIMEOUT = 30.0

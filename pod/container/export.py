@@ -6,7 +6,6 @@ rootless, inside the container's user namespace."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from pod.container.cp_sides import Get, open_container, read_facts
 from pod.errors import NoSuchContainerError
 from pod.reporter import Reporter
+from pod.util import records
 
 
 def export(settings: Any, name: str, output: str | None, reporter: Reporter | None = None) -> None:
@@ -28,7 +28,7 @@ def export(settings: Any, name: str, output: str | None, reporter: Reporter | No
         record = store.lookup(name)
     except NoSuchContainerError as err:
         raise engine_error(err) from None
-    facts = dataclasses.replace(read_facts(layout, store, record, name), binds={}, rootfs_only=True)
+    facts = records.replace(read_facts(layout, store, record, name), binds={}, rootfs_only=True)
     warn = (reporter or Reporter()).warning
     with open_container(layout, store, record, facts, warn) as side:
         if output is None:

@@ -9,12 +9,12 @@ import ipaddress
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pod.container.options import DeviceSpec, LogSettings, MountSpec, SecretRequest
 from pod.container.resource_flags import size_in_bytes
 from pod.errors import UsageError
+from pod.util.records import dataclass, field
 
 VOLUME_OPTIONS = set(
     [

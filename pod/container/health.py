@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 
 from pod import events
 from pod.container.options import HealthFlags
@@ -22,6 +21,7 @@ from pod.errors import PodError, UsageError
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import locked
+from pod.util.records import dataclass
 
 SECOND = 1_000_000_000  # Docker's config keeps durations in nanoseconds
 DEFAULT_INTERVAL = 30 * SECOND

@@ -11,9 +11,9 @@ given). The size is `size=` when given, else the largest id the image's /etc/pas
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from pod.errors import PodError
+from pod.util.records import dataclass
 from pod.util.userns import IdMapLine
 
 AUTO_MIN_SIZE = 1024

@@ -9,10 +9,8 @@ itself with Created as Unix seconds. Both are modelled here field for field (pod
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Sequence
-from dataclasses import InitVar, dataclass
 from typing import TYPE_CHECKING
 
 from pod.config import Settings
@@ -24,9 +22,11 @@ from pod.network.ports import port_runs
 from pod.network.report import mappings
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
+from pod.util import records
 from pod.util.filters import regex_any
 from pod.util.gotime import GoTime
 from pod.util.humanize import human_duration, human_size
+from pod.util.records import InitVar, dataclass
 
 if TYPE_CHECKING:
     from pod.store.pods import PodRecord
@@ -88,15 +88,15 @@ class ListContainer(GoStruct):
     Image: str = ""
     ImageID: str = ""
     IsInfra: bool = False
-    Labels: GoMap = dataclasses.field(default_factory=GoMap)
-    Mounts: list[str] = dataclasses.field(default_factory=list)
-    Names: list[str] = dataclasses.field(default_factory=list)
-    Namespaces: ListContainerNamespaces = dataclasses.field(default_factory=ListContainerNamespaces)
-    Networks: list[str] = dataclasses.field(default_factory=list)
+    Labels: GoMap = records.field(default_factory=GoMap)
+    Mounts: list[str] = records.field(default_factory=list)
+    Names: list[str] = records.field(default_factory=list)
+    Namespaces: ListContainerNamespaces = records.field(default_factory=ListContainerNamespaces)
+    Networks: list[str] = records.field(default_factory=list)
     Pid: int = 0
     Pod: str = ""
     PodName: str = ""
-    Ports: list[PortMapping] = dataclasses.field(default_factory=NilSlice)
+    Ports: list[PortMapping] = records.field(default_factory=NilSlice)
     Size: ContainerSize | None = None
     StartedAt: int = 0
     State: str = ""
@@ -235,7 +235,7 @@ class PsJSON(GoStruct):
 
 
 def ps_json(container: ListContainer) -> PsJSON:
-    shown = dataclasses.replace(
+    shown = records.replace(
         container, CreatedAt=_ago(container.Created.seconds()), Status=status_text(container)
     )
     return PsJSON(shown, container.Created.Unix())

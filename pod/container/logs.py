@@ -10,7 +10,6 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pod.config import Settings
@@ -18,6 +17,7 @@ from pod.container.state import current_state
 from pod.errors import PodError
 from pod.store.containers import ContainerRecord, ContainerStore, pid_alive
 from pod.store.layout import Layout
+from pod.util.records import dataclass, field
 from pod.util.timefmt import go_time, parse_moment, parse_time
 
 _FOLLOW_POLL = 0.1

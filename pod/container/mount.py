@@ -10,7 +10,6 @@ container's stays in its own namespaces: refused).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from pod import events
@@ -23,6 +22,7 @@ from pod.store import mount_counts
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import locked
+from pod.util.records import dataclass
 
 RUNNING = ("running", "paused", "stopping")
 

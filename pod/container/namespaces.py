@@ -10,9 +10,9 @@ private here) and `none` (a private namespace without /dev/shm). Pure: the engin
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from pod.errors import PodError, UsageError
+from pod.util.records import dataclass
 
 KINDS = ("ipc", "pid", "uts")
 _MODES = {

@@ -6,7 +6,6 @@ the three commands and the generic one never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from pod.config import Settings
@@ -23,6 +22,7 @@ from pod.store.images import ImageStore
 from pod.store.layout import Layout
 from pod.store.volumes import VolumeRecord, VolumeStore
 from pod.util.gotime import GoTime
+from pod.util.records import dataclass, field
 
 KINDS = ("container", "image", "volume", "all")
 

@@ -6,10 +6,10 @@ defaults) into a container record and an OCI bundle via pod.container.spec. Noth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from pod.container.namespaces import Namespaces
+from pod.util.records import dataclass, field, replace
 
 if TYPE_CHECKING:
     from pod.network.modes import NetworkMode

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pod.container.options import ResourceLimits, Ulimit
 from pod.errors import UsageError
+from pod.util.records import dataclass, field
 
 MIN_MEMORY = 6 * 1024 * 1024  # podman's (and docker's) least memory limit
 CPU_PERIOD = 100_000  # the CFS period podman gives --cpus

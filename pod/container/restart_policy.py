@@ -7,10 +7,9 @@ or `pod kill` marks the state stopped_by_user before signalling; such an exit is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pod.errors import UsageError
 from pod.store.containers import ContainerRecord
+from pod.util.records import dataclass
 
 POLICIES = ("no", "on-failure", "always", "unless-stopped")
 _FIRST_DELAY = 0.1  # seconds; doubled per restart in a row, as docker's back-off

@@ -16,13 +16,13 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from pod.runtime import syscalls
 from pod.store import mount_counts
 from pod.store.containers import ContainerRecord
 from pod.store.layout import LAYER_DIFF, ContainerPaths, Layout
+from pod.util.records import dataclass
 
 OVERLAY = "overlay"
 FUSE_OVERLAYFS = "fuse-overlayfs"
@@ -189,13 +189,16 @@ class OverlaySettings:
     mountopt: str = ""
 
 
+_KERNEL_OVERLAY = OverlaySettings()
+
+
 def mount_layers(
     lowers: list[Path],
     directory: Path,
     *,
     driver: str,
     rootless: bool,
-    overlay: OverlaySettings = OverlaySettings(),
+    overlay: OverlaySettings = _KERNEL_OVERLAY,
 ) -> str:
     """Layers (top first) + <directory>/upper at <directory>/merged; return the driver used."""
     paths = ContainerPaths(directory)

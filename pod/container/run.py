@@ -11,7 +11,6 @@ the modules it needs already loaded); should it die first, the supervisor does i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from pod.reporter import Reporter
 from pod.shim.client import DEFAULT_DETACH_KEYS, attach, start_initialized, start_shim
 from pod.store.containers import ContainerRecord
 from pod.store.layout import Layout
+from pod.util.records import dataclass
 
 if TYPE_CHECKING:
     from pod.network.setup import BridgeWorker

@@ -16,12 +16,12 @@ import errno
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pod.config import containers_conf
 from pod.errors import PodError
+from pod.util.records import dataclass
 
 SYSTEM_PROFILES = (
     Path("/etc/containers/seccomp.json"),

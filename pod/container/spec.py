@@ -21,7 +21,6 @@ import os
 import posixpath
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,7 @@ from pod.container import environment, namespaces, resource_flags, seccomp_profi
 from pod.container.user import ResolvedUser, resolve_workdir
 from pod.errors import PodError
 from pod.util.capabilities import ALL_CAPABILITIES
+from pod.util.records import dataclass, field
 from pod.util.signals import parse_signal
 from pod.util.userns import IdMapLine, SubIdRange
 

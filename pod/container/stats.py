@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import InitVar, dataclass
 from typing import Any
 
 from pod.config import Settings
@@ -21,6 +20,7 @@ from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import Layout
 from pod.util.gotime import GoDuration
 from pod.util.humanize import human_size
+from pod.util.records import InitVar, dataclass
 
 COLUMNS = [
     ("ID", "ID"),

@@ -21,11 +21,11 @@ import posixpath
 import re
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pod.errors import PodError, UnsafeContentError
 from pod.store.safepath import MAX_SYMLINKS, split_path
+from pod.util.records import dataclass, field, replace
 
 MAX_ID = 2**31 - 1  # runc's limit, kept for 32-bit compatibility
 MAX_FILE_BYTES = 16 << 20

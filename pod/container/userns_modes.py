@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 from pod.config import Settings
@@ -24,6 +23,7 @@ from pod.store import mapped_layers
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked
+from pod.util.records import asdict
 from pod.util.userns import SUBGID_FILE, SUBUID_FILE, current_mapping, read_subids
 
 AUTO_USER = "containers"  # containers.conf root_auto_ns_user, as podman defaults it

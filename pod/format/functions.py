@@ -9,13 +9,13 @@ the argument count and turns FuncError and ArgError into Go's messages.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pod.format.headers import HeaderText
 from pod.format.json import to_json
 from pod.format.printf import sprint, sprintf
 from pod.format.values import NO_VALUE, go_string, go_type, is_int, is_list, is_number
+from pod.util.records import dataclass
 
 
 class FuncError(Exception):

@@ -7,11 +7,11 @@ still print one header. The executor and the functions recognize these values an
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from pod.format.values import NO_VALUE, GoMap
+from pod.util import records
 
 
 class HeaderRow(GoMap):
@@ -33,7 +33,7 @@ def struct_headers(struct: type, overrides: Mapping[str, str] | None = None) -> 
     """podman's report.Headers(struct, overrides): every field's name, camel-split and upper-
     cased, the fields of embedded structs included; then the overrides, upper-cased."""
     headers: dict[str, str] = {}
-    for field in dataclasses.fields(struct):
+    for field in records.fields(struct):
         if field.metadata.get("embedded"):
             headers.update(struct_headers(_field_type(struct, field)))
             continue
@@ -42,7 +42,7 @@ def struct_headers(struct: type, overrides: Mapping[str, str] | None = None) -> 
     return headers
 
 
-def _field_type(struct: type, field: dataclasses.Field) -> type:
+def _field_type(struct: type, field: records.Field) -> type:
     """A field's class; under `from __future__ import annotations` its annotation is the
     class's name in the struct's module."""
     if isinstance(field.type, type):

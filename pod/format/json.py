@@ -7,18 +7,18 @@ as Go prints them (`2`, not `2.0`), `<`, `>` and `&` are escaped unless the call
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pod.errors import PodError
 from pod.format.floats import exponent_notation, fixed_notation, float_digits, nonfinite
 from pod.format.structs import GoStruct, json_members
 from pod.format.values import NO_VALUE, GoMap, NilMap, NilSlice, is_int, is_list, struct_fields
+from pod.util import records
+from pod.util.records import dataclass
 
 _HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 _JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -59,7 +59,7 @@ def _json_items(value: Any) -> list[tuple[Any, Any]] | None:
         return json_members(value)
     if isinstance(value, Mapping):
         return list(value.items())
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if records.is_dataclass(value) and not isinstance(value, type):
         return struct_fields(value)
     return None
 

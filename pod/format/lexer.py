@@ -6,9 +6,8 @@ turns a lexing problem into a final error token, which the parser reports with G
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pod.format.values import go_quote
+from pod.util.records import dataclass
 
 _SPACE = " \t\r\n"
 

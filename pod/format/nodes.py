@@ -6,7 +6,7 @@ because Go's execution errors quote it (`executing "format" at <.Bogus>: ...`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pod.util.records import dataclass
 
 
 @dataclass(repr=False, eq=False)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pod.format.floats import go_float, nonfinite
 from pod.format.values import NO_VALUE, go_quote, go_string, go_type, is_int, is_list, sort_key
+from pod.util.records import dataclass
 
 
 @dataclass(repr=False, eq=False)

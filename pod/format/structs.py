@@ -12,9 +12,10 @@ fields of embedded structs flattened, the shallowest of two same-named fields wi
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
+
+from pod.util import records
 
 
 class GoStruct:
@@ -25,11 +26,11 @@ class GoStruct:
 
 def gofield(json: str = "", *, embedded: bool = False, **kwargs: Any) -> Any:
     """A dataclass field with Go's json tag (`Id`, `,omitempty`, `-`) or embedded."""
-    return dataclasses.field(metadata={"json": json, "embedded": embedded}, **kwargs)
+    return records.field(metadata={"json": json, "embedded": embedded}, **kwargs)
 
 
-def _fields(value: Any) -> tuple[dataclasses.Field, ...]:
-    return dataclasses.fields(value)
+def _fields(value: Any) -> tuple[records.Field, ...]:
+    return records.fields(value)
 
 
 def _embedded(value: Any) -> list[Any]:
@@ -56,7 +57,7 @@ def lookup(value: GoStruct, name: str) -> tuple[bool, Any]:
     return False, None
 
 
-def _json_name(field: dataclasses.Field) -> tuple[str, bool, bool]:
+def _json_name(field: records.Field) -> tuple[str, bool, bool]:
     """(name, omitempty, tagged) from the field's json tag."""
     tag = field.metadata.get("json", "")
     name, _, options = tag.partition(",")

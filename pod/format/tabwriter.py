@@ -7,7 +7,8 @@ scripts cut its columns at fixed offsets, so the block rules of Go's writer are 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from pod.util.records import dataclass
 
 
 @dataclass(repr=False, eq=False)

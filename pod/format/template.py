@@ -6,13 +6,13 @@ live in pod.format.report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from pod.format.executor import Execution
 from pod.format.lexer import Lexer
 from pod.format.nodes import Node
 from pod.format.parser import Parser
+from pod.util.records import dataclass, field
 
 
 @dataclass(frozen=True, eq=False)

@@ -11,13 +11,13 @@ so that pod's output matches podman's byte for byte.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from collections.abc import Mapping
 from typing import Any
 
 from pod.format.floats import go_float
 from pod.format.structs import GoStruct
+from pod.util import records
 
 
 class GoMap(dict):
@@ -87,8 +87,8 @@ def sort_key(key: Any) -> tuple[int, Any]:
 
 def struct_fields(value: Any) -> list[tuple[str, Any]]:
     """The (name, value) pairs a dataclass or plain object exposes."""
-    if dataclasses.is_dataclass(value):
-        return [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
+    if records.is_dataclass(value):
+        return [(f.name, getattr(value, f.name)) for f in records.fields(value)]
     return [(k, v) for k, v in vars(value).items() if not k.startswith("_")]
 
 

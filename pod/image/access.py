@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pod.errors import UsageError
 from pod.image import auth
+from pod.util.records import dataclass
 
 if TYPE_CHECKING:
     from pod.image.registry import RegistryClient

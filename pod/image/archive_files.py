@@ -19,7 +19,6 @@ import stat
 import sys
 import tarfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -35,6 +34,7 @@ from pod.util.archive import (
     prepended,
     read_head,
 )
+from pod.util.records import dataclass
 
 METADATA_LIMIT = 4 << 20  # manifests, configs, index.json: podman's 4 MiB manifest bound
 MAX_MEMBERS = 1 << 20

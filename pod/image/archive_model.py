@@ -8,12 +8,12 @@ OutImages that pod.image.export_layers made from stored images.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from pod.errors import StoreError, UnsafeContentError
 from pod.image import manifest as mf
 from pod.store.blobs import CHUNK
+from pod.util.records import dataclass
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

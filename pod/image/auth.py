@@ -18,13 +18,13 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pod.config import config_home, home, is_rootless, runtime_dir
 from pod.errors import PodError
 from pod.store.lock import atomic_write, locked
+from pod.util.records import dataclass
 
 DOCKER_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io")
 HELPER_TIMEOUT = 30

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from pod.store.blobs import BlobStore, load_json_blob
 from pod.store.images import ImageRecord
+from pod.util.records import dataclass, field
 
 
 @dataclass

@@ -9,10 +9,8 @@ layer content is verified against the config's diff ids when it is stored (pod.i
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from pod.errors import InvalidReferenceError, PodError, UnsafeContentError
@@ -27,6 +25,8 @@ from pod.image.archive_model import (
     diff_ids_of,
 )
 from pod.image.output import Output
+from pod.util import records
+from pod.util.records import dataclass
 
 MANIFEST_FILE = "manifest.json"
 REPOSITORIES_FILE = "repositories"
@@ -117,7 +117,7 @@ def read_images(files: Files, ref: transports.TransportRef | None = None) -> lis
         )
     images = [_image(files, entry) for entry in entries]
     if ref is not None and ref.name:
-        images = [dataclasses.replace(image, names=[ref.name]) for image in images]
+        images = [records.replace(image, names=[ref.name]) for image in images]
     return images
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import replace
 
 from pod.config import Settings
 from pod.errors import PodError
@@ -22,6 +21,7 @@ from pod.image.output import archive_output, directory_output
 from pod.reporter import Reporter
 from pod.store.images import ImageRecord
 from pod.store.layout import Layout
+from pod.util.records import replace
 
 ARCHIVES = (transports.OCI_ARCHIVE, transports.DOCKER_ARCHIVE)
 

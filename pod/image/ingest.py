@@ -13,7 +13,6 @@ import hashlib
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from pod.config import Settings
@@ -29,6 +28,7 @@ from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
 from pod.store.lock import locked
 from pod.util.archive import compression_of, decode_errors, decompressed
+from pod.util.records import dataclass
 
 PARALLEL = 4
 _MEDIA_TYPES = {None: mf.OCI_LAYER_TAR, "gzip": mf.OCI_LAYER_GZIP, "zstd": mf.OCI_LAYER_ZSTD}

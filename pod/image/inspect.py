@@ -3,9 +3,7 @@ historyReporter its templates see), built from the stored blobs."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from dataclasses import InitVar, dataclass
 from typing import Any
 
 from pod.config import Settings
@@ -14,8 +12,10 @@ from pod.image import manifest as mf
 from pod.image.defaults import config_section, image_config
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
+from pod.util import records
 from pod.util.gotime import GoTime
 from pod.util.humanize import human_duration, human_size
+from pod.util.records import InitVar, dataclass
 
 
 def storage_size(store: ImageStore, record: ImageRecord) -> int:
@@ -240,5 +240,5 @@ def history(store: ImageStore, record: ImageRecord) -> list[ImageHistoryLayer]:
         )
     rows.reverse()
     if rows:
-        rows[0] = dataclasses.replace(rows[0], ID=record.id)
+        rows[0] = records.replace(rows[0], ID=record.id)
     return rows

@@ -8,16 +8,16 @@ Unix seconds and CreatedAt in RFC 3339. Both are modelled here field for field.
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from dataclasses import InitVar, dataclass
 
 from pod.format import GoMap, GoStruct, NilMap, NilSlice, gofield
 from pod.image.defaults import defaults_from_config, image_config
 from pod.image.inspect import storage_size
 from pod.store.images import ImageRecord, ImageStore
+from pod.util import records
 from pod.util.gotime import GoTime
 from pod.util.humanize import human_duration, human_size
+from pod.util.records import InitVar, dataclass
 
 SORT_KEYS = ("created", "id", "repository", "size", "tag")
 
@@ -29,13 +29,13 @@ class ImageSummary(GoStruct):
     GO_TYPE = "entities.ImageSummary"
     ID: str = gofield("Id")
     ParentId: str = ""  # noqa: N815 - podman's name
-    RepoTags: list[str] = dataclasses.field(default_factory=NilSlice)
-    RepoDigests: list[str] = dataclasses.field(default_factory=NilSlice)
+    RepoTags: list[str] = records.field(default_factory=NilSlice)
+    RepoDigests: list[str] = records.field(default_factory=NilSlice)
     Created: int = 0
     Size: int = 0
     SharedSize: int = 0
     VirtualSize: int = 0
-    Labels: GoMap = dataclasses.field(default_factory=NilMap)
+    Labels: GoMap = records.field(default_factory=NilMap)
     Containers: int = 0
     ReadOnly: bool = gofield(",omitempty", default=False)
     Dangling: bool = gofield(",omitempty", default=False)
@@ -121,7 +121,7 @@ def summary(store: ImageStore, record: ImageRecord, containers: int = 0) -> Imag
 
 def images_json(item: ImageSummary) -> ImagesJSON:
     created = GoTime(item.Created * 1_000_000_000, utc=True)
-    shown = dataclasses.replace(item, RepoTags=NilSlice())
+    shown = records.replace(item, RepoTags=NilSlice())
     return ImagesJSON(shown, item.Created, created.rfc3339())
 
 

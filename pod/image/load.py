@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from pod import events
 from pod.config import Settings
@@ -24,6 +23,7 @@ from pod.reporter import Reporter
 from pod.store.blobs import BlobStore
 from pod.store.images import ImageRecord
 from pod.store.layout import Layout
+from pod.util.records import dataclass
 
 
 @contextlib.contextmanager

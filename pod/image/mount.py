@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from pod import events
@@ -21,6 +20,7 @@ from pod.store import layers, mount_counts
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
 from pod.store.lock import locked
+from pod.util.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import zlib
-from dataclasses import replace
 from pathlib import Path
 
 from pod.image import manifest as mf
@@ -20,6 +19,7 @@ from pod.image.writer import ImageLayer, canonical_json, image_layers, manifest_
 from pod.store.blobs import CHUNK, BlobStore
 from pod.store.images import ImageRecord
 from pod.store.layout import Layout
+from pod.util.records import replace
 
 KEEP = "keep"
 PLAIN = "plain"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pod import events
@@ -30,6 +29,7 @@ from pod.store.blobs import BlobStore, load_json_blob
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
 from pod.store.lock import locked
+from pod.util.records import dataclass, field
 
 if TYPE_CHECKING:
     from pod.image.registry import RegistryClient  # requests and oras: imported when used

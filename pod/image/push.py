@@ -8,7 +8,6 @@ is converted between OCI and Docker schema2 (the config and layer bytes never ch
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 from pod import events
 from pod.config import Settings
@@ -21,6 +20,7 @@ from pod.reporter import Reporter
 from pod.store.blobs import BlobStore
 from pod.store.images import ImageRecord, ImageStore, name_matching
 from pod.store.layout import Layout
+from pod.util.records import dataclass, field
 
 # podman's --format names; "docker" is buildah's name for v2s2, which podman takes too
 FORMATS = {"oci": mf.OCI_MANIFEST, "v2s2": mf.DOCKER_MANIFEST, "docker": mf.DOCKER_MANIFEST}

@@ -7,9 +7,9 @@ The grammar follows distribution/reference: `[domain[:port]/]path[:tag][@digest]
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from pod.errors import InvalidReferenceError, UsageError
+from pod.util.records import dataclass
 
 DOCKER_DOMAIN = "docker.io"
 LEGACY_DOCKER_DOMAINS = ("index.docker.io", "registry-1.docker.io")

@@ -22,13 +22,13 @@ from __future__ import annotations
 import glob
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pod.config import config_home, is_rootless
 from pod.errors import PodError, RegistryError
 from pod.image.reference import DOCKER_DOMAIN, Reference, parse, qualify
+from pod.util.records import dataclass, field
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -33,7 +33,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
@@ -55,6 +54,7 @@ from pod.errors import (
 )
 from pod.image.auth import Credentials
 from pod.image.oras_base import OrasRegistry
+from pod.util.records import dataclass, field
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,6 @@ its layers still present when it records its image, or re-creates them (see pod.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from pod import events
 from pod.config import Settings
 from pod.errors import ImageInUseError, NoSuchImageError, PodError
@@ -16,6 +14,7 @@ from pod.store import build_cache, layers
 from pod.store.images import ImageRecord, ImageStore, containers_using
 from pod.store.layout import Layout
 from pod.store.lock import locked
+from pod.util.records import dataclass, field
 
 
 @dataclass

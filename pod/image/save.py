@@ -7,8 +7,6 @@ only). An ID adds no tag.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pod import events
 from pod.config import Settings
 from pod.errors import NoSuchImageError, PodError, UsageError
@@ -17,6 +15,7 @@ from pod.image.file_transports import write_images
 from pod.image.resolve import local_image
 from pod.reporter import Reporter
 from pod.store.images import ImageRecord, name_matching
+from pod.util.records import dataclass
 
 DOCKER_ARCHIVE = "docker-archive"
 OCI_ARCHIVE = "oci-archive"

@@ -11,10 +11,10 @@ path and a reference (`oci:/srv/layout:v1`), `docker-archive:` takes a `NAME[:TA
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from pod.errors import InvalidReferenceError, PodError, UsageError
 from pod.image import reference
+from pod.util.records import dataclass
 
 DOCKER = "docker"
 OCI = "oci"

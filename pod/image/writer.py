@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 
 from pod.errors import PodError
 from pod.image import manifest as mf
@@ -17,6 +16,7 @@ from pod.store import layers
 from pod.store.blobs import BlobStore, load_json_blob
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
+from pod.util.records import dataclass
 
 FORMATS = ("oci", "docker")
 _TO_DOCKER = {

@@ -6,7 +6,6 @@ anonymous volumes of emptyDir go with their pods.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from pod.config import Settings
@@ -14,6 +13,7 @@ from pod.kube.play import pod_names
 from pod.reporter import Reporter
 from pod.store.layout import Layout
 from pod.store.pods import PodStore
+from pod.util.records import dataclass, field
 
 
 @dataclass

@@ -16,7 +16,6 @@ import json
 import os
 import random
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from pod import __version__
@@ -34,6 +33,7 @@ from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.images import ImageStore
 from pod.store.layout import Layout
 from pod.store.pods import PodRecord, PodStore
+from pod.util.records import dataclass, field
 
 HEADER = (
     "# Save the output of this file and use kubectl create -f to import\n"

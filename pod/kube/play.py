@@ -15,7 +15,6 @@ import binascii
 import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +35,7 @@ from pod.reporter import Reporter
 from pod.store.layout import Layout
 from pod.store.names import name_problem
 from pod.store.volumes import VolumeStore
+from pod.util.records import dataclass, field
 
 if TYPE_CHECKING:
     from pod.container.options import SecretRequest

@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pod.container.options import MountSpec, SecretRequest
 from pod.errors import KubeError
 from pod.kube.documents import Node
 from pod.store.volumes import VolumeStore
+from pod.util.records import dataclass, field
 
 HOST_PATH_TYPES = (
     "", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice",

@@ -11,10 +11,10 @@ import contextlib
 import ipaddress
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from pod.errors import PodError
 from pod.runtime import syscalls
+from pod.util.records import dataclass, field_names
 
 CONTAINER_IFNAME = "eth0"
 
@@ -35,7 +35,7 @@ class Attachment:
 
     @classmethod
     def from_json(cls, data: dict) -> Attachment:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in field_names(cls)})
 
 
 def _iproute():

@@ -8,7 +8,6 @@ of it, as when it starts. A stopped container gets it at its next start.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
 
 from pod import events
 from pod.config import Settings
@@ -21,6 +20,7 @@ from pod.network.state import read_state, save_state
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked
+from pod.util.records import asdict
 
 
 def _bridged(record: ContainerRecord) -> None:

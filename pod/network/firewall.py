@@ -40,11 +40,11 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from pod.errors import PodError
+from pod.util.records import dataclass, field
 
 SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PROTOCOLS = ("tcp", "udp", "sctp")

@@ -21,10 +21,10 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from pod.errors import PodError, PortInUseError
 from pod.util.own_fds import close_all_but
+from pod.util.records import dataclass
 
 CHUNK = 1 << 20
 UDP_IDLE_SECONDS = 60.0

@@ -10,9 +10,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from pod.errors import UsageError
+from pod.util.records import dataclass, field
 
 DEFAULT_NETWORK = "pod"
 # Modes with a namespace of the container's own but no pod network: loopback, plus outbound

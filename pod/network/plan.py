@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from pod.errors import PodError, UsageError
 from pod.network import ports as port_specs
 from pod.network.modes import NetworkAttachment, NetworkMode
 from pod.store.layout import Layout
+from pod.util.records import dataclass, field
 
 
 @dataclass

@@ -13,10 +13,10 @@ import errno
 import re
 import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import Any
 
 from pod.errors import PodError, UsageError
+from pod.util.records import dataclass, replace
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 _DEFAULT_EPHEMERAL = (32768, 60999)  # Linux's default net.ipv4.ip_local_port_range

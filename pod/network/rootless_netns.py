@@ -27,7 +27,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from pod.errors import PodError
@@ -35,6 +34,7 @@ from pod.runtime import syscalls
 from pod.store.containers import pid_alive, process_start_time
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, locked, read_json
+from pod.util.records import asdict, dataclass
 from pod.util.userns import become_root
 
 

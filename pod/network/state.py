@@ -4,10 +4,9 @@ pod.network.setup, read by inspect, ps, port, the /etc/hosts of network members
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write_json, read_json
+from pod.util.records import asdict, dataclass, field, field_names
 
 
 @dataclass
@@ -24,7 +23,7 @@ class NetworkState:
 
     @classmethod
     def from_json(cls, data: dict) -> NetworkState:
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        return cls(**{k: v for k, v in data.items() if k in field_names(cls)})
 
 
 def read_state(layout: Layout, container_id: str) -> NetworkState | None:

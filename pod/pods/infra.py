@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import struct
-from dataclasses import dataclass
 
 from pod.errors import PodError, UsageError
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write
+from pod.util.records import dataclass
 
 CATATONIT = "/catatonit"
 PAUSE = "/pause"

@@ -8,7 +8,6 @@ come back together, in podman's multi-error shape.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from pod import events
 from pod.config import Settings
@@ -19,6 +18,7 @@ from pod.reporter import Reporter
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
 from pod.store.pods import PodRecord, PodStore
+from pod.util.records import dataclass
 
 RUNNING = ("running", "paused", "stopping")
 

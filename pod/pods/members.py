@@ -3,13 +3,12 @@ the infra container they join when their shim starts them."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from pod.container.options import RunOptions
 from pod.errors import PodError, UsageError
 from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
 from pod.store.pods import PodRecord, PodStore
+from pod.util.records import replace
 
 # store.pods' names (podman's --share words) → the OCI runtime-spec's namespace types; the
 # network is joined through the container's network mode (container:INFRA) instead.

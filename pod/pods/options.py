@@ -5,11 +5,11 @@ Pure: the command parses flags into PodOptions; pod.pods.create makes the pod fr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pod.errors import UsageError
 from pod.store.pods import DEFAULT_SHARED, EXIT_POLICIES, SHAREABLE
+from pod.util.records import dataclass, field
 
 if TYPE_CHECKING:
     from pod.network.modes import NetworkMode

@@ -13,11 +13,11 @@ import contextlib
 import errno
 import os
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from pod.errors import OCIRuntimeError
 from pod.runtime import devices, resources
+from pod.util.records import dataclass
 
 _V1_FLAGS = {"rw", "ro"}
 _V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids", "io", "hugetlb")

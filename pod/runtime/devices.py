@@ -14,10 +14,10 @@ from __future__ import annotations
 import ctypes
 import os
 import struct
-from dataclasses import dataclass
 from typing import Any
 
 from pod.errors import OCIRuntimeError
+from pod.util.records import dataclass
 
 ANY = -1
 DEFAULT_ALLOWED = (

@@ -34,7 +34,6 @@ import os
 import signal
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +54,7 @@ from pod.runtime.process import (
     settle_fds,
 )
 from pod.runtime.syscalls import Syscalls
+from pod.util.records import dataclass, field
 
 # Join order as runc's nsexec: the user namespace first (it grants the rights for the rest),
 # the mount namespace last (it changes what every later path means), cgroup after the move.

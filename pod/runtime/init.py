@@ -16,13 +16,13 @@ import os
 import resource
 import stat
 import struct
-from dataclasses import dataclass
 from typing import Any
 
 from pod.errors import OCIRuntimeError, RuntimeExecError
 from pod.runtime import hooks, seccomp
 from pod.runtime import syscalls as sc
 from pod.runtime.syscalls import Syscalls
+from pod.util.records import dataclass
 
 CAPABILITIES = [
     "CHOWN",

@@ -55,7 +55,6 @@ import shutil
 import signal
 import socket
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +63,7 @@ from pod.runtime import cgroups, hooks, init, rootfs, seccomp
 from pod.runtime import state as st
 from pod.runtime import syscalls as sc
 from pod.runtime.syscalls import Syscalls
+from pod.util.records import dataclass, field
 
 NAMESPACES = {
     "user": sc.CLONE_NEWUSER,

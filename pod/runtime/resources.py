@@ -12,11 +12,11 @@ BPF_CGROUP_DEVICE program instead.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from pod.errors import OCIRuntimeError
 from pod.runtime import devices
+from pod.util.records import dataclass
 
 
 @dataclass(frozen=True)

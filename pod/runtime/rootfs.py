@@ -19,7 +19,6 @@ import errno
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from pod.runtime import cgroups
 from pod.runtime import syscalls as sc
 from pod.runtime.syscalls import Syscalls
 from pod.store import safepath
+from pod.util.records import dataclass, field
 
 FLAGS: dict[str, tuple[bool, int]] = {
     "ro": (False, sc.MS_RDONLY),

@@ -23,11 +23,11 @@ import ctypes
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pod.errors import OCIRuntimeError
+from pod.util.records import dataclass
 
 ACT_KILL_THREAD = 0x00000000
 ACT_KILL_PROCESS = 0x80000000

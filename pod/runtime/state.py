@@ -13,10 +13,10 @@ import json
 import os
 import re
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pod.errors import OCIRuntimeError, RuntimeContainerNotFoundError
+from pod.util.records import asdict, dataclass, field
 
 OCI_VERSION = "1.0.2"
 STATE_FILE = "state.json"

@@ -16,7 +16,6 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pod import errors
@@ -26,6 +25,7 @@ from pod.shim.finisher import answer_finish, connect
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
 from pod.store.layout import Layout
 from pod.util import userns
+from pod.util.records import dataclass
 from pod.util.terminal import (
     DEFAULT_DETACH_KEYS,
     DetachScanner,

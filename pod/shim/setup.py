@@ -32,7 +32,6 @@ import os
 import socket
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +44,7 @@ from pod.store.containers import ContainerRecord, ContainerStore, process_start_
 from pod.store.layout import ATTACH_SOCKET, Layout, attach_socket_name
 from pod.store.lock import atomic_write
 from pod.util.own_fds import close_all_but
+from pod.util.records import dataclass
 
 if TYPE_CHECKING:
     import argparse

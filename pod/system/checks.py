@@ -11,10 +11,10 @@ import os
 import pwd
 import shutil
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from pod.config import Settings, runtime_dir
+from pod.util.records import dataclass
 from pod.util.userns import SUBGID_FILE, SUBUID_FILE, read_subids
 
 OK, WARN, INFO = "ok", "warn", "info"

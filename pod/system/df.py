@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from pod.config import Settings
 from pod.store.containers import ContainerRecord, ContainerState
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import Layout
+from pod.util.records import dataclass
 
 
 @dataclass

@@ -15,7 +15,6 @@ import shutil
 import socket
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from pod import __version__, events
 from pod.config import Settings
 from pod.format import GoFields, GoMap, GoStruct, NilSlice, gofield
 from pod.system.checks import cgroup_version, run_checks
+from pod.util.records import dataclass
 
 GO_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
 API_VERSION = "n/a"  # pod serves no API

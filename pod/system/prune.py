@@ -4,7 +4,6 @@ already do, run over the whole store (no logic of their own beyond choosing what
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pod import events
@@ -19,6 +18,7 @@ from pod.store.layout import Layout
 from pod.store.trees import remove_trees
 from pod.store.volumes import VolumeStore
 from pod.system.df import tree_size
+from pod.util.records import dataclass, field
 
 ACTIVE = ("running", "paused", "stopping")
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from pod.errors import PodError, UsageError
 from pod.reporter import Reporter
 from pod.store.containers import ContainerRecord
 from pod.store.layout import Layout
 from pod.systemd import units
+from pod.util.records import dataclass, field
 
 CONTAINER_ID_FILE = "%t/%n.ctr-id"
 NEW_RUN_ROOT = "%t/pod"  # the run root of the unit's user: /run/pod, or $XDG_RUNTIME_DIR/pod

@@ -19,7 +19,6 @@ sets `"\\"Y=a b\\""`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from pod.errors import PodError
 from pod.reporter import Reporter
@@ -33,6 +32,7 @@ from pod.systemd.container_unit import (
     container_unit,
     service_name,
 )
+from pod.util.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ written: podman's Documentation=man:podman-generate-systemd(1): pod has no such 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+
+from pod.util.records import dataclass, field
 
 ENV_VARIABLE = "PODMAN_SYSTEMD_UNIT"  # what podman's units set; tools (auto-update) read it
 RESTART_POLICIES = ("no", "on-success", "on-failure", "on-abnormal", "on-watchdog",

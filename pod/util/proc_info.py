@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+
+from pod.util.records import dataclass
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

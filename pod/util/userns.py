@@ -32,11 +32,11 @@ import pwd
 import socket
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pod import errors
+from pod.util.records import dataclass
 
 if TYPE_CHECKING:  # the CLI reads id maps on every start; spawning workers is rarer
     import subprocess

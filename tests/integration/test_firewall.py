@@ -18,7 +18,7 @@ import secrets
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ import pytest
 from pod.errors import PodError
 from pod.network import firewall
 from pod.network.firewall import NetworkRules
+from pod.util.records import asdict
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="network namespaces and firewall rules need root"

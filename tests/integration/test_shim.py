@@ -19,7 +19,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -31,6 +31,7 @@ from terminal import exit_code, read_until, spawn, wait_for_prompt
 from pod.shim.client import shim_alive
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore
 from pod.store.layout import LOG_FILE, Layout
+from pod.util.records import asdict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 

@@ -7,12 +7,11 @@ tabwriter have their own modules: test_format_json, test_format_report, test_for
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
 
 from pod.errors import PodError
 from pod.format import GoMap, compile_template, go_string
+from pod.util.records import dataclass, field
 
 
 def render(text: str, data: object = None) -> str:

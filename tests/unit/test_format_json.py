@@ -6,12 +6,12 @@ Expected strings are what Go's encoding/json (and podman, which uses it) prints 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 import pytest
 
 from pod.errors import PodError
 from pod.format import GoMap, format_json, to_json
+from pod.util.records import dataclass
 
 
 def test_format_json_indents_like_marshal_indent():

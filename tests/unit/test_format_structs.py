@@ -3,8 +3,6 @@ nil slices and maps, and podman's header maps (expected output is what podman 4.
 
 from __future__ import annotations
 
-from dataclasses import InitVar, dataclass
-
 import pytest
 
 from pod.errors import PodError
@@ -21,6 +19,7 @@ from pod.format import (
     struct_headers,
     to_json,
 )
+from pod.util.records import InitVar, dataclass
 
 
 @dataclass

@@ -11,7 +11,6 @@ import socket
 import stat
 import tarfile
 import zlib
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from pod.errors import StoreError
 from pod.store import layer_diff, layers, unpack
 from pod.store.layer_diff import LayerDiff, write_layer
 from pod.store.layout import Layout
+from pod.util.records import asdict
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown, mknod, xattrs)")
 

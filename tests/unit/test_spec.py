@@ -10,7 +10,6 @@ and review the diff like any other code change.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from pathlib import Path
@@ -22,6 +21,7 @@ from pod.container.options import MountSpec, ResourceLimits, RunOptions, Ulimit
 from pod.container.user import ResolvedUser
 from pod.errors import PodError
 from pod.image.defaults import ImageDefaults
+from pod.util import records
 from pod.util.capabilities import ALL_CAPABILITIES, host_bounding_set
 from pod.util.userns import IdMapLine, SubIdRange
 
@@ -491,7 +491,7 @@ def test_tmpfs_u_option_owns_it_by_the_user():
 
 
 def test_mountspec_dicts_from_the_record_work():
-    entry = dataclasses.asdict(MountSpec("bind", "/data", "/srv", ["rw"]))
+    entry = records.asdict(MountSpec("bind", "/data", "/srv", ["rw"]))
     assert spec.user_mount(entry)["options"] == ["rw", "rprivate", "rbind"]
 
 
