@@ -322,8 +322,10 @@ class ContainerStore:
     def read_state(self, container_id: str) -> ContainerState:
         return ContainerState.from_dict(read_json(self.state_file(container_id), {}) or {})
 
-    def write_state(self, container_id: str, state: ContainerState) -> None:
-        atomic_write_json(self.state_file(container_id), asdict(state))
+    def write_state(
+        self, container_id: str, state: ContainerState, *, sync_dir: bool = True
+    ) -> None:
+        atomic_write_json(self.state_file(container_id), asdict(state), sync_dir=sync_dir)
 
     def remove_files(self, container_id: str) -> None:
         """Delete the directory (the caller made sure nothing is mounted or running)."""

@@ -54,8 +54,14 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write temp file in the same directory, fsync, rename: readers see old or new, never half."""
+def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, sync_dir: bool = True) -> None:
+    """Write temp file in the same directory, fsync, rename: readers see old or new, never half.
+
+    `sync_dir=False` leaves the rename's durability (the directory's fsync) to the caller: for
+    several files of one directory, synced once before the write that commits them (a
+    container's bundle, before its state says configured), or for a file whose older version
+    is as good after a crash (the shim's state while the container starts, re-derived from
+    the pids)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temp(path)
     try:
@@ -69,7 +75,8 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
 def _create_temp(path: Path) -> tuple[int, str]:
@@ -85,8 +92,9 @@ def _create_temp(path: Path) -> tuple[int, str]:
             continue
 
 
-def atomic_write_json(path: Path, value: Any, mode: int = 0o644) -> None:
-    atomic_write(path, json.dumps(value, indent=2, sort_keys=True).encode() + b"\n", mode)
+def atomic_write_json(path: Path, value: Any, mode: int = 0o644, *, sync_dir: bool = True) -> None:
+    data = json.dumps(value, indent=2, sort_keys=True).encode() + b"\n"
+    atomic_write(path, data, mode, sync_dir=sync_dir)
 
 
 def read_json(path: Path, default: Any = None) -> Any:

@@ -38,7 +38,7 @@ from pod.store.blobs import BlobStore
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, new_id
 from pod.store.images import ImageRecord, ImageStore
 from pod.store.layout import ContainerPaths, Layout, root_dir_mode
-from pod.store.lock import atomic_write, atomic_write_json, locked
+from pod.store.lock import atomic_write, atomic_write_json, fsync_dir, locked
 from pod.store.volumes import VolumeStore
 from pod.util.capabilities import host_bounding_set
 from pod.util.records import asdict, dataclass, replace
@@ -90,6 +90,7 @@ def create_container(
         store.create(record, replace, options.replace)
         try:
             _write_bundle(settings, layout, store, record, options, image, defaults, reporter)
+            fsync_dir(layout.container_dir(record.id))  # the bundle's renames, then the commit
             with locked(store.container_lock(record.id)):
                 store.write_state(record.id, ContainerState(status="configured"))
         except BaseException:
@@ -539,8 +540,9 @@ def _network(
     record.exposed = network.exposed
     record.dns, record.dns_search = list(options.dns), list(options.dns_search)
     record.dns_options = list(options.dns_options)
-    # Written at once: a failure from here on releases the addresses the record names.
-    atomic_write_json(store.record_file(record.id), asdict(record))
+    # Written at once: a failure from here on releases the addresses the record names (and
+    # durably when it names some: after a crash, the record is what gives them back).
+    atomic_write_json(store.record_file(record.id), asdict(record), sync_dir=bool(record.networks))
     return network
 
 
@@ -633,11 +635,11 @@ def _write_bundle(
     if own is not None:
         fresh = [m["source"] for m in mounts if m.get("volume") and m.get("copy_up")]
         userns_modes.prepare_rootfs(settings, layout, record.id, image.chain_ids, own, fresh)
-    atomic_write(paths.config, spec.to_json(config))
+    atomic_write(paths.config, spec.to_json(config), sync_dir=False)
     record.mounts = mounts
     record.volumes = volume_names
     record.layers = list(image.chain_ids)
-    atomic_write_json(store.record_file(record.id), asdict(record))
+    atomic_write_json(store.record_file(record.id), asdict(record), sync_dir=False)
 
 
 def _resolve_user(

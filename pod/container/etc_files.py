@@ -303,7 +303,8 @@ def write_all(
     """Write hosts (not with --no-hosts), hostname, resolv.conf (not with --dns none) and
     .containerenv, and localtime for --tz and the passwd and group files `accounts` has
     (pod.container.etc_users), into `directory`; return the container path → host path map
-    for build_spec's `etc_files`.
+    for build_spec's `etc_files`. The caller syncs `directory` once, when the files are all
+    written (pod.container.create's commit).
 
     The files stay owned by the caller, which is root inside a rootless container (podman
     chowns them to the container's root); `user` does not change them and is accepted so
@@ -362,7 +363,7 @@ def write_all(
         del contents["/etc/resolv.conf"]
     files = {}
     for destination, (path, text) in contents.items():
-        atomic_write(path, text.encode(), 0o644)
+        atomic_write(path, text.encode(), 0o644, sync_dir=False)
         files[destination] = str(path)
     for destination, bound, entries, data in (
         ("/etc/passwd", paths.passwd, paths.passwd_entries, accounts.passwd if accounts else None),
@@ -371,12 +372,13 @@ def write_all(
         if data is None:
             continue
         if options.read_only:
-            atomic_write(bound, data, 0o644)
+            atomic_write(bound, data, 0o644, sync_dir=False)
             files[destination] = str(bound)
         else:  # podman: into the container's own file, which useradd inside must be able to
-            atomic_write(entries, data, 0o644)  # replace (a bind-mounted file cannot be)
+            # replace (a bind-mounted file cannot be)
+            atomic_write(entries, data, 0o644, sync_dir=False)
     if options.timezone:
-        atomic_write(paths.localtime, zone_file(options.timezone), 0o644)
+        atomic_write(paths.localtime, zone_file(options.timezone), 0o644, sync_dir=False)
         files["/etc/localtime"] = str(paths.localtime)
     return files
 

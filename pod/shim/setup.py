@@ -322,7 +322,7 @@ def create_and_start(
         if start:  # one state write for both steps
             steps.start_in_runtime(layout, store, record, pid=pid)
         else:
-            steps.update_state(store, record.id, status="created", pid=pid)
+            steps.update_state(store, record.id, durable=False, status="created", pid=pid)
     except BaseException:
         stdio.close()
         raise
@@ -360,8 +360,9 @@ def _first_run(
     try:
         driver = rootfs.mount(layout, record, directory)
         steps.update_state(
-            store, record.id, shim_pid=me, shim_start_time=process_start_time(me), pid=0,
-            exit_code=None, error="", finished_at=0.0, oom_killed=False, rootfs_driver=driver,
+            store, record.id, durable=False, shim_pid=me, shim_start_time=process_start_time(me),
+            pid=0, exit_code=None, error="", finished_at=0.0, oom_killed=False,
+            rootfs_driver=driver,
         )  # fmt: skip
         if record.conmon_pidfile:  # conmon's: the bare pid, kept after the container goes
             atomic_write(Path(record.conmon_pidfile), str(me).encode(), mode=0o644)

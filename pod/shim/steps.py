@@ -48,15 +48,19 @@ def load(
     return layout, store, record
 
 
-def update_state(store: ContainerStore, container_id: str, **changes: Any) -> None:
-    """Read-modify-write state.json under the container's lock; a removed container stays so."""
+def update_state(
+    store: ContainerStore, container_id: str, *, durable: bool = True, **changes: Any
+) -> None:
+    """Read-modify-write state.json under the container's lock; a removed container stays so.
+    `durable=False` for the steps of a start (the shim's pid, created, running): after a crash
+    the older state is as true, since no container outlives the machine."""
     with locked(store.container_lock(container_id)):
         if not store.record_file(container_id).exists():
             return
         state = store.read_state(container_id)
         for name, value in changes.items():
             setattr(state, name, value)
-        store.write_state(container_id, state)
+        store.write_state(container_id, state, sync_dir=durable)
 
 
 def error_answer(err: BaseException) -> dict:
@@ -78,7 +82,7 @@ def start_in_runtime(
 
     runtime = load_runtime(record.runtime)
     runtime.start(runtime_state_root(layout, record.runtime), record.id)
-    update_state(store, record.id, status="running", started_at=time.time(), **state)
+    update_state(store, record.id, durable=False, status="running", started_at=time.time(), **state)
     events.container_event(layout.runroot, record, "start")
 
 
