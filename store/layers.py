@@ -75,7 +75,7 @@ _CHUNK = 1 << 20
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _DEFAULT_ACL_XATTR = "system.posix_acl_default"
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-_SCRATCH_NAME = re.compile(r"^([0-9a-f]{64})\.(?:partial|removing)-\d+$")
+_SCRATCH_NAME = r"^([0-9a-f]{64})\.(?:partial|removing)-\d+$"
 
 # A blob downloader: feed(write) hands the blob's bytes to `write` in order as they arrive and
 # returns once the whole blob is stored with its digest checked (raising if it is not).
@@ -1057,7 +1057,7 @@ def cleanup_partial_layers(layout: Layout, *, rootless: bool | None = None) -> l
         return []
     removed = []
     for name in names:
-        match = _SCRATCH_NAME.match(name)
+        match = re.match(_SCRATCH_NAME, name)
         if match is None:
             continue
         with lock_if_free(layout.layer_lock(match[1])) as free:

@@ -16,12 +16,11 @@ from pod.errors import PodError
 
 NAME_PATTERN = "[a-zA-Z0-9][a-zA-Z0-9_.-]*"
 MAX_NAME_LENGTH = 253
-_NAME = re.compile(NAME_PATTERN)
 
 
 def name_problem(name: str) -> str | None:
     """Why `name` cannot be used (podman's wording, ending in `: invalid argument`), or None."""
-    if not _NAME.fullmatch(name):
+    if not re.fullmatch(NAME_PATTERN, name):
         return f"names must match {NAME_PATTERN}: invalid argument"
     if len(name) > MAX_NAME_LENGTH:
         return f"names must be at most {MAX_NAME_LENGTH} characters long: invalid argument"

@@ -23,13 +23,13 @@ from pod.util.records import asdict, dataclass, field, field_names
 
 DRIVER = "file"  # the one driver pod has: the data in the store, unencrypted, as podman's
 MAX_DATA = 512000  # bytes, podman's limit (exclusive)
-_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9_.-]{0,62}[a-zA-Z0-9])?")
+_NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9_.-]{0,62}[a-zA-Z0-9])?"
 ID_LENGTH = 25  # hex digits, as podman's secret ids
 
 
 def check_name(name: str) -> str:
     """podman's rule: up to 64 of [a-zA-Z0-9-_.], starting and ending with a letter or digit."""
-    if not _NAME.fullmatch(name):
+    if not re.fullmatch(_NAME, name):
         raise PodError(
             "only 64 [a-zA-Z0-9-_.] characters allowed, and the start and end character must "
             f"be [a-zA-Z0-9]: {name}: invalid secret name"

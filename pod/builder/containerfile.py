@@ -87,10 +87,10 @@ _HEREDOC_FORMS = frozenset({"RUN", "COPY", "ADD"})
 _DIRECTIVES = frozenset({"syntax", "escape", "check"})
 
 # Go's \s is [\t\n\f\r ]; BuildKit splits instruction words on [\t\v\f\r ]+.
-_WHITESPACE = re.compile(r"[\t\v\f\r ]+")
-_DIRECTIVE = re.compile(r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=(.*)\Z")
-_HEREDOC = re.compile(r"([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)\Z")
-_STAGE_NAME = re.compile(r"[a-z][a-z0-9\-_.]*\Z")
+_WHITESPACE = r"[\t\v\f\r ]+"
+_DIRECTIVE = r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=(.*)\Z"
+_HEREDOC = r"([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)\Z"
+_STAGE_NAME = r"[a-z][a-z0-9\-_.]*\Z"
 _DURATION_UNITS = {
     "ns": 1,
     "us": 1_000,
@@ -262,7 +262,7 @@ class _Parser:
         seen: set[str] = set()
         while self.pos < len(self.lines):
             line = self.lines[self.pos].rstrip("\r\n").lstrip()
-            match = _DIRECTIVE.match(line)
+            match = re.match(_DIRECTIVE, line)
             value = match.group(2).strip() if match else ""
             if not match or not value or match.group(1).lower() not in _DIRECTIVES:
                 return
@@ -338,7 +338,7 @@ class _Parser:
 
     def split(self, line: str) -> tuple[str, list[str], str]:
         """Keyword, leading `--flag` words (quotes and escapes removed), and the rest."""
-        parts = _WHITESPACE.split(line.strip(), maxsplit=1)
+        parts = re.split(_WHITESPACE, line.strip(), maxsplit=1)
         if len(parts) < 2:
             return parts[0], [], ""
         flags, rest = _extract_flags(parts[1], self.escape)
@@ -383,7 +383,7 @@ class _Parser:
     ) -> Instruction:
         """Check one instruction's flags and arguments the way BuildKit does, then build it."""
         flags = _parse_flags(keyword, flag_words)
-        words = _WHITESPACE.split(rest) if rest else []
+        words = re.split(_WHITESPACE, rest) if rest else []
         args = list(json_args) if json_args is not None else words
         if keyword == "FROM":
             _stage_name(rest)
@@ -520,10 +520,10 @@ def _json_args(keyword: str, rest: str) -> tuple[str, ...] | None:
 
 def _stage_name(text: str) -> str | None:
     """FROM's `image [AS name]`: the stage name, lowercased, checked as BuildKit does."""
-    args = _WHITESPACE.split(text) if text else []
+    args = re.split(_WHITESPACE, text) if text else []
     if len(args) == 3 and args[1].lower() == "as":
         name = args[2].lower()
-        if not _STAGE_NAME.match(name):
+        if not re.match(_STAGE_NAME, name):
             raise _Reason(
                 f'invalid name for build stage: "{args[2]}", '
                 "name can't start with a number or contain symbols"
@@ -538,7 +538,7 @@ def _make_stage(index: int, from_instr: Instruction, body: list[Instruction]) ->
     return Stage(
         index=index,
         name=_stage_name(from_instr.text),
-        base=_WHITESPACE.split(from_instr.text)[0],
+        base=re.split(_WHITESPACE, from_instr.text)[0],
         platform=dict(from_instr.flags).get("platform"),
         from_instruction=from_instr,
         instructions=tuple(body),
@@ -592,7 +592,7 @@ def _heredoc_words(line: str) -> list[str]:
 
 def _heredoc_marker(word: str) -> tuple[str, bool, bool] | None:
     """(name, expand, chomp) when `word` is `[n]<<[-]DELIM`; None when it is not a heredoc."""
-    match = _HEREDOC.match(word)
+    match = re.match(_HEREDOC, word)
     if not match or not match.group(3):
         return None
     parsed = _delimiter(match.group(3))

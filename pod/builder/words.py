@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 # Go's unicode.IsSpace minus the few exotic separators Python adds (\x1c-\x1f).
-_KV_SEPARATOR = re.compile(r"[\t\v\f\r ]+")
+_KV_SEPARATOR = r"[\t\v\f\r ]+"
 # Shell special parameters ($@, $*, $#, ...): a one-character name, which Docker looks up.
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
 
@@ -363,7 +363,7 @@ def split_key_values(
     if not words:
         raise BuildSyntaxError(f"{instruction} requires at least one argument")
     if "=" not in words[0] and legacy:
-        parts = _KV_SEPARATOR.split(text.strip(), maxsplit=1)
+        parts = re.split(_KV_SEPARATOR, text.strip(), maxsplit=1)
         if len(parts) < 2:
             raise BuildSyntaxError(f"{instruction} must have two arguments")
         return [(parts[0], parts[1])]

@@ -22,6 +22,7 @@ from pod.store.containers import ContainerRecord, ContainerStore
 from pod.store.layout import Layout
 from pod.store.lock import locked
 from pod.util.records import dataclass
+from pod.util.timefmt import DURATION
 
 SECOND = 1_000_000_000  # Docker's config keeps durations in nanoseconds
 DEFAULT_INTERVAL = 30 * SECOND
@@ -30,7 +31,6 @@ DEFAULT_RETRIES = 3
 ON_FAILURE = ("none", "kill", "restart", "stop")
 LOG_ENTRIES = 5  # results kept, as podman
 OUTPUT_LIMIT = 4096  # bytes of a check's output kept per result
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": SECOND, "m": 60 * SECOND,
           "h": 3600 * SECOND}  # fmt: skip
 
@@ -50,7 +50,7 @@ def parse_duration(text: str, flag: str) -> int:
     if text.strip() == "0":
         return 0
     position, total = 0, 0.0
-    for match in _DURATION.finditer(text):
+    for match in re.finditer(DURATION, text):
         if match.start() != position:
             break
         total += float(match.group(1)) * _UNITS[match.group(2)]

@@ -41,7 +41,7 @@ ULIMIT_NAMES = (
     "sigpending",
     "stack",
 )
-_SIZE = re.compile(r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
+_SIZE = r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$"
 
 
 @dataclass
@@ -66,7 +66,7 @@ def _bad(value: str, flag: str, reason: str) -> UsageError:
 def size_in_bytes(value: str, base: int = 1024) -> float | None:
     """go-units' size parsing: 512, 10m, 1.5g, 2GiB in powers of `base` (1024: RAMInBytes,
     1000: FromHumanSize, which ignores the `i`); None when it is no size at all."""
-    match = _SIZE.match(value)
+    match = re.match(_SIZE, value)
     if not match or match.group(1).count(".") > 1:
         return None
     unit = (match.group(2) or "").lower()

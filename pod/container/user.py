@@ -32,7 +32,7 @@ MAX_FILE_BYTES = 16 << 20
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 OPAQUE_XATTRS = ("user.overlay.opaque", "trusted.overlay.opaque")
-_NUMBER = re.compile(r"^[+-]?[0-9]+$")
+_NUMBER = r"^[+-]?[0-9]+$"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK  # a FIFO must not block
 
@@ -249,7 +249,7 @@ class GroupEntry:
 
 def _int_field(text: str) -> int:
     """runc ignores conversion errors in these files (some are misformatted): they read as 0."""
-    return int(text) if _NUMBER.match(text) else 0
+    return int(text) if re.match(_NUMBER, text) else 0
 
 
 def _lines(data: bytes) -> Iterator[list[str]]:
@@ -279,7 +279,7 @@ def parse_group(data: bytes) -> list[GroupEntry]:
 
 
 def _numeric(text: str) -> int | None:
-    if not _NUMBER.match(text):
+    if not re.match(_NUMBER, text):
         return None
     value = int(text)
     if not 0 <= value <= MAX_ID:

@@ -72,7 +72,7 @@ class _ContinueLoop(Exception):
     """{{continue}} unwinding to its range."""
 
 
-_SNAKE_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_SNAKE_RE = r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])"
 
 
 def _attribute(obj: Any, name: str) -> tuple[bool, Any]:
@@ -83,7 +83,7 @@ def _attribute(obj: Any, name: str) -> tuple[bool, Any]:
         return lookup(obj, name)
     if name.startswith("_"):
         return False, None
-    for attr in (name, _SNAKE_RE.sub("_", name).lower()):
+    for attr in (name, re.sub(_SNAKE_RE, "_", name).lower()):
         try:
             return True, getattr(obj, attr)
         except AttributeError:

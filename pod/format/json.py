@@ -23,7 +23,7 @@ from pod.util.records import dataclass
 _HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 _JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _JSON_ESCAPES.update({"\b": "\\b", "\f": "\\f", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-_JSON_SPECIAL = re.compile(r'["\\\x00-\x1f\u2028\u2029<>&\ud800-\udfff]')
+_JSON_SPECIAL = r'["\\\x00-\x1f\u2028\u2029<>&\ud800-\udfff]'
 
 
 def _json_string(text: str, escape_html: bool) -> str:
@@ -35,7 +35,7 @@ def _json_string(text: str, escape_html: bool) -> str:
             return "\\ufffd"
         return _JSON_ESCAPES.get(ch) or f"\\u{ord(ch):04x}"
 
-    return '"' + _JSON_SPECIAL.sub(escape, text) + '"'
+    return '"' + re.sub(_JSON_SPECIAL, escape, text) + '"'
 
 
 def _json_float(x: float) -> str:

@@ -326,7 +326,7 @@ class Parser:
 
 _SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 _SIMPLE_ESCAPES.update({"\\": "\\", '"': '"', "'": "'"})
-_ESCAPE_RE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)", re.S)
+_ESCAPE_RE = r"(?s)\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)"
 
 
 def _unescape(body: str) -> str:
@@ -342,4 +342,4 @@ def _unescape(body: str) -> str:
             return chr(int(esc, 8))
         raise ValueError(esc)
 
-    return _ESCAPE_RE.sub(one, body)
+    return re.sub(_ESCAPE_RE, one, body)

@@ -18,10 +18,10 @@ from pod.format.tabwriter import tabwrite
 if TYPE_CHECKING:
     from pod.format.template import Template
 
-_TABLE_REPLACER = re.compile(r"table |\\t| |\\n")
+_TABLE_REPLACER = r"table |\\t| |\\n"
 _TABLE_REPLACEMENTS = {"table ": "", "\\t": "\t", " ": "\t", "\\n": "\n"}
-_RANGE_RE = re.compile(r"\{\{\s*range\s*\.\s*\}\}.*\{\{\s*end\s*-?\s*\}\}", re.S)
-_JSON_RE = re.compile(r"^\s*(json|\{\{\s*json *\.?\s*\}\})\s*$")
+_RANGE_RE = r"(?s)\{\{\s*range\s*\.\s*\}\}.*\{\{\s*end\s*-?\s*\}\}"
+_JSON_RE = r"^\s*(json|\{\{\s*json *\.?\s*\}\})\s*$"
 
 
 def is_table(fmt: str) -> bool:
@@ -31,7 +31,7 @@ def is_table(fmt: str) -> bool:
 
 def is_json(fmt: str) -> bool:
     """podman's report.IsJSON: `json`, `{{json}}`, `{{ json . }}` ask for the JSON output."""
-    return bool(_JSON_RE.match(fmt))
+    return bool(re.match(_JSON_RE, fmt))
 
 
 def normalize_format(fmt: str) -> str:
@@ -41,7 +41,7 @@ def normalize_format(fmt: str) -> str:
     exactly as podman does (so `table {{.ID}} {{.Image}}` makes two columns).
     """
     if is_table(fmt):
-        out = _TABLE_REPLACER.sub(lambda m: _TABLE_REPLACEMENTS[m.group()], fmt)
+        out = re.sub(_TABLE_REPLACER, lambda m: _TABLE_REPLACEMENTS[m.group()], fmt)
     else:
         out = fmt.replace("\\t", "\t").replace("\\n", "\n")
     return out if out.endswith("\n") else out + "\n"
@@ -49,7 +49,7 @@ def normalize_format(fmt: str) -> str:
 
 def enforce_range(fmt: str) -> str:
     """Wrap a per-record format in `{{range .}}…{{end -}}` unless it ranges over `.` itself."""
-    if _RANGE_RE.search(fmt):
+    if re.search(_RANGE_RE, fmt):
         return fmt
     return "{{range .}}" + fmt + "{{end -}}"
 

@@ -41,7 +41,7 @@ LAYER_TYPES = (
 # MaxConfigBodySize), checked on the declared size before any byte is fetched.
 CONFIG_LIMIT = 4 * 1024 * 1024
 
-_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+_DIGEST = r"^sha256:[a-f0-9]{64}$"
 _ARCH_ALIASES = {
     "x86_64": "amd64",
     "aarch64": "arm64",
@@ -135,7 +135,7 @@ def descriptor(value: object, what: str) -> Descriptor:
     if not isinstance(value, dict):
         raise UnsafeContentError(f"{what} is not an object")
     digest, size, media = value.get("digest"), value.get("size"), value.get("mediaType", "")
-    if not isinstance(digest, str) or not _DIGEST.match(digest):
+    if not isinstance(digest, str) or not re.match(_DIGEST, digest):
         raise UnsafeContentError(f"{what} has an invalid digest {digest!r}")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise UnsafeContentError(f"{what} has an invalid size {size!r}")
@@ -190,6 +190,8 @@ def select_platform(data: bytes, wanted: Platform) -> Descriptor:
 def diff_ids(config: dict) -> list[str]:
     rootfs = config.get("rootfs")
     ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
-    if not isinstance(ids, list) or not all(isinstance(d, str) and _DIGEST.match(d) for d in ids):
+    if not isinstance(ids, list) or not all(
+        isinstance(d, str) and re.match(_DIGEST, d) for d in ids
+    ):
         raise UnsafeContentError("image config has no valid rootfs.diff_ids")
     return ids

@@ -17,16 +17,16 @@ DEFAULT_TAG = "latest"
 NAME_MAX = 255
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_PATH_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
-_DOMAIN_RE = re.compile(
+_PATH_RE = rf"^{_COMPONENT}(?:/{_COMPONENT})*$"
+_DOMAIN_RE = (
     r"^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
     r"(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*"
     r"|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$"
 )
-_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
-_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
-_SHA256_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
-_ID_RE = re.compile(r"^[a-f0-9]{64}$")
+_TAG_RE = r"^[\w][\w.-]{0,127}$"
+_DIGEST_RE = r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"
+_SHA256_RE = r"^sha256:[a-f0-9]{64}$"
+_ID_RE = r"^[a-f0-9]{64}$"
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,9 @@ def _fail(text: str, why: str) -> InvalidReferenceError:
 
 def validate_digest(digest: str) -> str:
     """Check a `algo:hex` digest; sha256 must have exactly 64 lower-case hex digits."""
-    if not _DIGEST_RE.match(digest):
+    if not re.match(_DIGEST_RE, digest):
         raise InvalidReferenceError(f"invalid digest {digest!r}")
-    if digest.startswith("sha256:") and not _SHA256_RE.match(digest):
+    if digest.startswith("sha256:") and not re.match(_SHA256_RE, digest):
         raise InvalidReferenceError(f"invalid checksum digest format {digest!r}")
     return digest
 
@@ -110,17 +110,17 @@ def parse(text: str) -> Reference:
     colon = rest.rfind(":")
     if colon > slash:
         rest, tag = rest[:colon], rest[colon + 1 :]
-        if not _TAG_RE.match(tag):
+        if not re.match(_TAG_RE, tag):
             why = "tag longer than 128 characters" if len(tag) > 128 else "invalid tag format"
             raise _fail(text, why)
     domain, path = _split_domain(rest)
-    if domain is not None and not _DOMAIN_RE.match(domain):
+    if domain is not None and not re.match(_DOMAIN_RE, domain):
         host, sep, port = domain.rpartition(":")
-        if sep and "]" not in port and _DOMAIN_RE.match(host):
+        if sep and "]" not in port and re.match(_DOMAIN_RE, host):
             raise _fail(text, f'invalid port "{port}" in domain "{domain}": use a number')
         raise _fail(text, "invalid domain")
-    if not _PATH_RE.match(path):
-        if path.lower() != path and _PATH_RE.match(path.lower()):
+    if not re.match(_PATH_RE, path):
+        if path.lower() != path and re.match(_PATH_RE, path.lower()):
             raise _fail(text, "repository name must be lowercase")
         raise _fail(text, "invalid reference format")
     full_name = f"{domain}/{path}" if domain else path
@@ -158,4 +158,4 @@ def local_name(name: str) -> str:
 
 def looks_like_id(text: str) -> bool:
     """A full 64-hex image or container ID (optionally `sha256:`-prefixed)."""
-    return bool(_ID_RE.match(text.removeprefix("sha256:")))
+    return bool(re.match(_ID_RE, text.removeprefix("sha256:")))

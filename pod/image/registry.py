@@ -90,7 +90,7 @@ class Challenge:
     params: dict[str, str] = field(default_factory=dict)
 
 
-_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TOKEN_RE = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 
 
 def parse_challenges(header: str) -> list[Challenge]:
@@ -100,7 +100,7 @@ def parse_challenges(header: str) -> list[Challenge]:
     while pos < end:
         while pos < end and header[pos] in " \t,":
             pos += 1
-        match = _TOKEN_RE.match(header, pos)
+        match = re.match(_TOKEN_RE, header, pos)
         if not match:
             break
         word, pos = match.group(), match.end()

@@ -11,19 +11,19 @@ import re
 
 MAX_LABEL = 63  # a DNS-1123 label, a label value, a qualified name's name part
 MAX_SUBDOMAIN = 253
-_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_NAME_PART = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+_NAME_PART = r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
 
 
 def is_dns_label(text: str) -> bool:
     """A container, port or volume name: 63 of [a-z0-9-], alphanumeric at both ends."""
-    return len(text) <= MAX_LABEL and _LABEL.fullmatch(text) is not None
+    return len(text) <= MAX_LABEL and re.fullmatch(_LABEL, text) is not None
 
 
 def is_dns_subdomain(text: str) -> bool:
     """A pod, service or claim name: 253 characters of dot-separated DNS labels."""
-    return len(text) <= MAX_SUBDOMAIN and _SUBDOMAIN.fullmatch(text) is not None
+    return len(text) <= MAX_SUBDOMAIN and re.fullmatch(_SUBDOMAIN, text) is not None
 
 
 def is_qualified_name(key: str) -> bool:
@@ -32,11 +32,11 @@ def is_qualified_name(key: str) -> bool:
     prefix, sep, name = key.rpartition("/")
     if sep and not is_dns_subdomain(prefix):
         return False
-    return len(name) <= MAX_LABEL and _NAME_PART.fullmatch(name) is not None
+    return len(name) <= MAX_LABEL and re.fullmatch(_NAME_PART, name) is not None
 
 
 def is_label_value(value: str) -> bool:
-    return value == "" or (len(value) <= MAX_LABEL and _NAME_PART.fullmatch(value) is not None)
+    return value == "" or (len(value) <= MAX_LABEL and re.fullmatch(_NAME_PART, value) is not None)
 
 
 def dns_label(text: str, fallback: str = "x") -> str:

@@ -64,7 +64,7 @@ _CONTAINER = {
     "volumeMounts", "resources", "securityContext", "tty", "stdin", "imagePullPolicy",
 }  # fmt: skip
 _CONTAINER_QUIET = {"terminationMessagePath", "terminationMessagePolicy", "stdinOnce"}
-_KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
+_KEY = r"[-._a-zA-Z0-9]{1,253}"
 _RESTART = {"Always": "always", "OnFailure": "on-failure", "Never": "no"}
 _PULL = {"Always": "always", "IfNotPresent": "missing", "Never": "never"}
 
@@ -159,7 +159,7 @@ def _data(node: Node, kind: str) -> dict[str, bytes]:
             except (binascii.Error, ValueError):
                 raise KubeError(f"{node.where}.binaryData.{key} is not base64") from None
     for key in data:  # Kubernetes' rule for keys: they become file names in volumes
-        if key in (".", "..") or not _KEY.fullmatch(key):
+        if key in (".", "..") or not re.fullmatch(_KEY, key):
             raise KubeError(f"{node.where}: {key!r} is not a valid {kind} key")
     return data
 

@@ -6,7 +6,7 @@ import re
 
 from pod.errors import KubeError
 
-_QUANTITY = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE])?")
+_QUANTITY = r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE])?"
 _FACTORS = {
     "": 1,
     "m": 1e-3,
@@ -27,7 +27,7 @@ _FACTORS = {
 
 def parse_quantity(text: str | int | float, where: str) -> float:
     """The value of a quantity; a malformed or negative one is a KubeError naming `where`."""
-    found = _QUANTITY.fullmatch(str(text).strip())
+    found = re.fullmatch(_QUANTITY, str(text).strip())
     if found is None or float(found.group(1)) < 0:
         raise KubeError(f"{where}: {text!r} is not a valid quantity")
     return float(found.group(1)) * _FACTORS[found.group(2) or ""]

@@ -54,8 +54,8 @@ SYSCTL_NET = Path("/proc/sys/net")
 _TIMEOUT = 60
 _ENV = {"PATH": SEARCH_PATH, "LC_ALL": "C"}
 # Names end up inside rule text: only characters that no tool reads as syntax.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
-_IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}\Z")
+_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z"
+_IFNAME = r"[A-Za-z0-9_.-]{1,15}\Z"
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,9 @@ class NetworkRules:
     internal: bool = False
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
+        if not re.match(_NAME, self.name):
             raise PodError(f"network name {self.name!r} cannot be used in firewall rules")
-        if not _IFNAME.match(self.bridge):
+        if not re.match(_IFNAME, self.bridge):
             raise PodError(f"bridge name {self.bridge!r} cannot be used in firewall rules")
         try:
             network = ipaddress.ip_network(self.subnet, strict=False)

@@ -18,7 +18,7 @@ DEFAULT_NETWORK = "pod"
 # Modes with a namespace of the container's own but no pod network: loopback, plus outbound
 # through the named user-mode stack for the rootless ones.
 OWN_NAMESPACE_MODES = ("none", "private", "slirp4netns")
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def check_ip(text: str) -> str:
 
 def _named(text: str) -> NetworkAttachment:
     name, _, opts = text.partition(":")
-    if not _NAME.match(name):
+    if not re.match(_NAME, name):
         raise UsageError(f'invalid network name "{name}"')
     aliases: list[str] = []
     ip = ""

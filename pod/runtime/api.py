@@ -50,7 +50,7 @@ __all__ = [
 
 _STOP_TIMEOUT = 10.0
 # SemVer 2.0.0, as config.md requires of ociVersion: MAJOR.MINOR.PATCH[-PRE][+BUILD].
-_SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+_SEMVER = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
 
 
 def load_spec(bundle: Path) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def load_spec(bundle: Path) -> dict[str, Any]:
         raise OCIRuntimeError(f"reading {path}: {err}") from None
     if not isinstance(spec, dict):
         raise OCIRuntimeError(f"{path}: not a JSON object")
-    if not isinstance(spec.get("ociVersion"), str) or not _SEMVER.match(spec["ociVersion"]):
+    if not isinstance(spec.get("ociVersion"), str) or not re.match(_SEMVER, spec["ociVersion"]):
         raise OCIRuntimeError(f"{path}: ociVersion {spec.get('ociVersion')!r} is not a SemVer "
                               "version")  # fmt: skip
     if not isinstance(spec.get("process", {}), dict):

@@ -30,7 +30,7 @@ from pod.errors import (
 )
 from pod.runtime.state import validate_id
 
-_LOGRUS_MSG = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
+_LOGRUS_MSG = r'msg="((?:[^"\\]|\\.)*)"'
 _HYBRID = "cgroups in hybrid mode not supported"
 NS_GET_PARENT = 0xB702  # ioctl on a namespace fd: its parent user namespace
 
@@ -45,7 +45,7 @@ def _message_from_log(text: str) -> str:
         try:
             record = json.loads(line)
         except ValueError:
-            match = _LOGRUS_MSG.search(line)
+            match = re.search(_LOGRUS_MSG, line)
             found = json.loads(f'"{match.group(1)}"') if match else line
             level_ok = match is None or "level=error" in line or "level=fatal" in line
         else:

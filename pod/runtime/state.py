@@ -22,7 +22,7 @@ OCI_VERSION = "1.0.2"
 STATE_FILE = "state.json"
 EXEC_FIFO = "exec.fifo"
 SECCOMP_CACHE = "seccomp"  # in the state root: BPF programs libseccomp generated
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
+_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$"
 
 
 @dataclass
@@ -57,7 +57,7 @@ class ContainerState:
 
 
 def validate_id(container_id: str) -> None:
-    if not _ID_RE.match(container_id):
+    if not re.match(_ID_RE, container_id):
         raise OCIRuntimeError(f"invalid container id {container_id!r}: use letters, digits, _.+-")
 
 

@@ -440,10 +440,9 @@ def info_document(settings: Settings) -> GoFields:
 
 # --- podman's YAML-like text (go-yaml: keys sorted, lists at the parent's indent) ---------------
 
-_PLAIN_UNSAFE = re.compile(r"^[-?:,\[\]{}#&*!|>'\"%@`\s]|: | #|\s$")
-_OTHER_TYPES = re.compile(
-    r"^(?:[-+]?\d[\d_]*(?:\.\d*)?(?:[eE][-+]?\d+)?|true|false|yes|no|on|off|null|~|y|n)$",
-    re.IGNORECASE,
+_PLAIN_UNSAFE = r"^[-?:,\[\]{}#&*!|>'\"%@`\s]|: | #|\s$"
+_OTHER_TYPES = (
+    r"(?i)^(?:[-+]?\d[\d_]*(?:\.\d*)?(?:[eE][-+]?\d+)?|true|false|yes|no|on|off|null|~|y|n)$"
 )
 
 
@@ -455,9 +454,9 @@ def _scalar(value: Any) -> str:
     if isinstance(value, (int, float)):
         return str(value)
     text = str(value)
-    if text == "" or _OTHER_TYPES.match(text):
+    if text == "" or re.match(_OTHER_TYPES, text):
         return f'"{text}"'
-    if _PLAIN_UNSAFE.search(text):
+    if re.search(_PLAIN_UNSAFE, text):
         return "'" + text.replace("'", "''") + "'"
     return text
 

@@ -9,15 +9,15 @@ import signal
 from pod.errors import UsageError
 
 MAX_SIGNAL = 64
-_NUMBER = re.compile(r"[+-]?[0-9]+")
-_REALTIME = re.compile(r"RTM(IN|AX)([+-][0-9]+)?")
+_NUMBER = r"[+-]?[0-9]+"
+_REALTIME = r"RTM(IN|AX)([+-][0-9]+)?"
 
 
 def parse_signal(text: str) -> int:
     """`TERM`, `SIGTERM`, `term`, `15`, `RTMIN+3`, each also with one leading `-` (`kill -s -1`,
     `-HUP`, as the shell's kill spells them) → the number; UsageError for anything else."""
     name = text[1:] if text.startswith("-") else text
-    if _NUMBER.fullmatch(name):
+    if re.fullmatch(_NUMBER, name):
         number = int(name)
         if number == 0:
             raise UsageError(f"invalid signal: {name}")
@@ -25,7 +25,7 @@ def parse_signal(text: str) -> int:
             raise UsageError(f"valid signals are 1 through {MAX_SIGNAL}")
         return number
     upper = name.upper().removeprefix("SIG")
-    realtime = _REALTIME.fullmatch(upper)
+    realtime = re.fullmatch(_REALTIME, upper)
     if realtime:
         return _realtime(realtime, name)
     found = signal.Signals.__members__.get("SIG" + upper)

@@ -10,7 +10,7 @@ import time
 from pod.errors import PodError
 
 # Go's time.ParseDuration units, as `10m`, `1h30m`, `250ms` use them.
-DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+DURATION = r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)"
 UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
@@ -51,9 +51,9 @@ def parse_duration(text: str) -> float | None:
     """Go's time.ParseDuration ("1h30m", "250ms", "0"): seconds, or None when it is none."""
     if text == "0":
         return 0.0
-    if not re.fullmatch(rf"(?:{DURATION.pattern})+", text):
+    if not re.fullmatch(rf"(?:{DURATION})+", text):
         return None
-    return sum(float(n) * UNIT_SECONDS[u] for n, u in DURATION.findall(text))
+    return sum(float(n) * UNIT_SECONDS[u] for n, u in re.findall(DURATION, text))
 
 
 def parse_moment(text: str, now: float | None = None) -> int:
