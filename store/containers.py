@@ -230,6 +230,12 @@ class ContainerStore:
                 records.append(ContainerRecord.from_dict(data))
         return records
 
+    def _by_full_id(self, text: str) -> ContainerRecord | None:
+        if len(text) != 64 or text.strip("0123456789abcdef"):
+            return None
+        data = read_json(self.record_file(text))
+        return ContainerRecord.from_dict(data) if data else None
+
     def dependents(self, container_id: str) -> builtins.list[str]:
         """The IDs of the containers that depend on this one (`requires`): it must outlive them."""
         return [record.id for record in self.list() if container_id in record.requires]
@@ -239,11 +245,15 @@ class ContainerStore:
         return self.lookup_all([text])[0]
 
     def lookup_all(self, texts: Iterable[str]) -> builtins.list[ContainerRecord]:
-        """Each of them, as `lookup`, from one listing; the first missing one raises."""
-        records = self.list()
+        """Each of them, as `lookup`; the first missing one raises. A full ID is read alone (a
+        full ID matches before any name, as podman resolves), the rest from one listing."""
+        records: builtins.list[ContainerRecord] | None = None
         found = []
         for text in texts:
-            record = resolve(records, text, "container")
+            record = self._by_full_id(text)
+            if record is None:
+                records = self.list() if records is None else records
+                record = resolve(records, text, "container")
             if record is None:
                 raise NoSuchContainerError(
                     f'no container with name or ID "{text}" found: no such container'
@@ -274,15 +284,14 @@ class ContainerStore:
                     directory = self.layout.container_dir(record.id)
                     directory.mkdir(parents=True)
                     creator = os.getpid()
-                    self.write_state(
-                        record.id,
-                        ContainerState(
-                            status="creating",
-                            creator_pid=creator,
-                            creator_start_time=process_start_time(creator),
-                        ),
-                    )
-                    atomic_write_json(self.record_file(record.id), asdict(record))
+                    creating = ContainerState(
+                        status="creating",
+                        creator_pid=creator,
+                        creator_start_time=process_start_time(creator),
+                    )  # the creator syncs the directory when it commits (status configured)
+                    self.write_state(record.id, creating, sync_dir=False)
+                    path = self.record_file(record.id)
+                    atomic_write_json(path, asdict(record), sync_dir=False)
                     return record
                 abandoned = self.creation_cut_short(old.id)
             if remove_old is None or not (replace or abandoned):

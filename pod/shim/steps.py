@@ -108,8 +108,9 @@ def finish_container(
     if never_started:
         update_state(store, record.id, status="configured", pid=0, shim_pid=0, shim_start_time=0)
     else:  # OOM is read from the container's cgroup, before runtime.delete removes it
-        update_state(
-            store, record.id, status="exited", exit_code=code, error=error, pid=0,
+        update_state(  # durable unless it is removed next (--rm)
+            store, record.id, durable=not record.remove, status="exited", exit_code=code,
+            error=error, pid=0,
             finished_at=time.time(), oom_killed=bundle_oom_killed(directory, record.id, code),
         )  # fmt: skip
         events.container_event(layout.runroot, record, "died", exit_code=code)
