@@ -96,11 +96,12 @@ _TOKEN_RE = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 def parse_challenges(header: str) -> list[Challenge]:
     """Parse `Bearer realm="...",service="..." , Basic realm="..."` (RFC 7235, quoted strings)."""
     challenges: list[Challenge] = []
+    token = re.compile(_TOKEN_RE)  # from re's cache after the first time
     pos, end = 0, len(header)
     while pos < end:
         while pos < end and header[pos] in " \t,":
             pos += 1
-        match = re.match(_TOKEN_RE, header, pos)
+        match = token.match(header, pos)
         if not match:
             break
         word, pos = match.group(), match.end()

@@ -48,7 +48,7 @@ from pod.errors import (
     UnsafeContentError,
 )
 from pod.image.auth import Credentials
-from pod.image.registry import RegistryClient, parse_challenges, scope_params
+from pod.image.registry import RegistryClient
 
 pytestmark = pytest.mark.needs_tool("docker-registry", "openssl")
 
@@ -616,20 +616,3 @@ def test_replaced_oras_methods_refuse_to_run(tmp_path: Path) -> None:
     for name in ("download_blob", "upload_blob", "upload_manifest", "chunked_upload", "push"):
         with pytest.raises(Exception, match="not available"):
             getattr(client, name)("127.0.0.1:1/x", "sha256:0", str(tmp_path / "x"))
-
-
-def test_challenge_parsing() -> None:
-    header = (
-        'Bearer realm="https://auth.example.com/token",service="registry.example.com",'
-        'scope="repository:a/b:pull,push", Basic realm="x\\"y"'
-    )
-    bearer, basic = parse_challenges(header)
-    assert bearer.scheme == "bearer" and basic.scheme == "basic"
-    assert bearer.params == {
-        "realm": "https://auth.example.com/token",
-        "service": "registry.example.com",
-        "scope": "repository:a/b:pull,push",
-    }
-    assert basic.params == {"realm": 'x"y'}
-    items = frozenset({"repository:a:push", "repository:a:pull", "repository:b:pull"})
-    assert scope_params(items) == ["repository:a:pull,push", "repository:b:pull"]
