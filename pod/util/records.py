@@ -87,32 +87,6 @@ class Field:
         return f"Field(name={self.name!r}, default={self.default!r})"
 
 
-@overload
-def field(
-    *,
-    default: T,
-    init: bool = True,
-    repr: bool = True,
-    compare: bool = True,
-    metadata: Mapping[str, Any] | None = None,
-) -> T: ...
-@overload
-def field(
-    *,
-    default_factory: Callable[[], T],
-    init: bool = True,
-    repr: bool = True,
-    compare: bool = True,
-    metadata: Mapping[str, Any] | None = None,
-) -> T: ...
-@overload
-def field(
-    *,
-    init: bool = True,
-    repr: bool = True,
-    compare: bool = True,
-    metadata: Mapping[str, Any] | None = None,
-) -> Any: ...
 def field(
     *,
     default: Any = MISSING,
