@@ -30,6 +30,7 @@ import os
 import queue
 import re
 import stat
+import sys
 import tarfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -76,6 +77,9 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _DEFAULT_ACL_XATTR = "system.posix_acl_default"
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _SCRATCH_NAME = r"^([0-9a-f]{64})\.(?:partial|removing)-\d+$"
+_FS_IOC_GETFLAGS = 0x80086601  # linux/fs.h: _IOR('f', 1, long), an int in fact
+_FS_IOC_SETFLAGS = 0x40086602
+_FS_TOPDIR_FL = 0x00020000  # chattr's 'T'
 
 # A blob downloader: feed(write) hands the blob's bytes to `write` in order as they arrive and
 # returns once the whole blob is stored with its digest checked (raising if it is not).
@@ -972,8 +976,34 @@ def _fresh_scratch_dir(layout: Layout, chain_id: str, *, rootless: bool) -> Path
     partial = _scratch_dir(layout, chain_id, "partial")
     remove_trees([layout.layer_dir(chain_id), partial], rootless=rootless)
     layout.layers_root.mkdir(parents=True, exist_ok=True)
-    partial.mkdir(parents=True)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    _mark_top_of_trees(partial.parent)
+    partial.mkdir()
     return partial
+
+
+def _mark_top_of_trees(directory: Path) -> None:
+    """Give `directory` ext2/3/4's 'T' attribute (chattr +T): a directory made in it is placed
+    like a top-level one, in a block group with many free inodes, not next to its parent.
+    Each layer is a tree of its own. Next to the parent, a pull after an rmi lands where the
+    removed layer's inodes were freed, and ext4 without a journal passes over inodes freed in
+    the last 60 s (300 s while their inode table is unwritten) one at a time, on every create:
+    a 20k-file pull took 4.7 s instead of 1.2 s on such a disk. Filesystems without the flag
+    (or a store on one that refuses it) simply keep their own placement."""
+    try:
+        fd = os.open(directory, _DIR_FLAGS)
+    except OSError:
+        return
+    try:
+        flags = bytearray(4)
+        fcntl.ioctl(fd, _FS_IOC_GETFLAGS, flags)
+        value = int.from_bytes(flags, sys.byteorder)
+        if not value & _FS_TOPDIR_FL:
+            fcntl.ioctl(fd, _FS_IOC_SETFLAGS, (value | _FS_TOPDIR_FL).to_bytes(4, sys.byteorder))
+    except OSError:
+        pass  # not ext2/3/4, or the flag is refused: a placement hint, nothing is lost
+    finally:
+        os.close(fd)
 
 
 def _move_into_place(layout: Layout, partial: Path, info: LayerInfo) -> None:

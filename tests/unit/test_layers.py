@@ -554,6 +554,26 @@ def test_ensure_layer_unpacks_once(tmp_path: Path, store: Layout) -> None:
     assert names(store.layer_scratch_root) == []
 
 
+def lsattr_flags(path: Path) -> str:
+    """e2fsprogs' lsattr, the oracle: the attribute letters of the directory `path`."""
+    out = subprocess.run(["lsattr", "-d", str(path)], capture_output=True, text=True, check=True)
+    return out.stdout.split()[0]
+
+
+def test_layers_are_made_as_top_level_trees(tmp_path: Path, store: Layout) -> None:
+    """The scratch root has chattr's 'T' where the filesystem has it (ext2/3/4), so each layer's
+    tree starts in a block group of its own; elsewhere the unpack goes on without it."""
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    topdir_supported = (
+        subprocess.run(["chattr", "+T", str(probe)], capture_output=True).returncode == 0
+    )
+    blob, diff = write_blob(tmp_path, [member("hello", data=b"world")])
+    layers.ensure_layer(store, diff, None, blob, diff, rootless=False)
+    assert (store.layer_diff(diff) / "hello").read_bytes() == b"world"
+    assert ("T" in lsattr_flags(store.layer_scratch_root)) == topdir_supported
+
+
 def test_ensure_layer_records_the_parent(tmp_path: Path, store: Layout) -> None:
     blob0, diff0 = write_blob(tmp_path, [member("a")], "b0")
     blob1, diff1 = write_blob(tmp_path, [member("b")], "b1")
