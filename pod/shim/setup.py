@@ -436,8 +436,9 @@ def _fork_starter(layout: Layout, store: ContainerStore, record: ContainerRecord
 
 
 def _become_supervisor(config: dict, starter: int) -> None:
-    """exec the small supervisor (same pid: shim_pid stays true), whatever the container:
-    only C modules live on for the container's whole life."""
+    """exec the small supervisor (same pid: shim_pid stays true): only C modules live on for
+    the container's whole life. An attached run whose container ended already is supervised
+    to its end here instead (_ended_meanwhile)."""
     config["starter"] = starter
     fds = ("log", "stdin", "out", "err", "listen", "netns_use", "lifeline", "starter", "client",
            "starting")  # fmt: skip
@@ -450,6 +451,10 @@ def _become_supervisor(config: dict, starter: int) -> None:
     from pod.util import lean_python
 
     args = [f"{key}={value}" for key, value in config.items()]
+    ends_with_container = config["restart"] in ("", "no")  # else it lives on, small
+    if config["starting"] >= 0 and ends_with_container and _ended_meanwhile(config["pid"]):
+        supervisor.supervise(args)  # its output and exit go out now, not after a boot
+        return
     try:
         os.execve(
             sys.executable,
@@ -458,6 +463,29 @@ def _become_supervisor(config: dict, starter: int) -> None:
         )
     except OSError:
         supervisor.supervise(args)  # the same loop, just in this bigger process
+
+
+_SUPERVISOR_BOOT_MS = 15  # the exec'd supervisor's interpreter start-up, measured
+
+
+def _ended_meanwhile(pid: int) -> bool:
+    """Whether the container's init ends within the time an exec'd supervisor takes to boot.
+    A short command run attached (`pod run --rm IMAGE true`, the START just sent by
+    _meet_first_client) is then supervised to its end by this process: the exec would only
+    make its output and exit code wait for a new interpreter. A longer one gets the small
+    supervisor; its output waits in the pipes meanwhile."""
+    import select
+
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        return bool(poller.poll(_SUPERVISOR_BOOT_MS))
+    finally:
+        os.close(pidfd)
 
 
 def _enter_user_namespace(

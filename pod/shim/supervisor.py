@@ -716,19 +716,20 @@ def supervisor_environment(environ: dict) -> dict:
     """Our environment, in the C locale: the interpreter then maps no locale data for the
     container's whole life (the supervisor handles bytes only). Helpers get the original."""
     env = dict(environ)
-    if "LC_ALL" in env:
-        env[_LOCALE_SAVED] = env["LC_ALL"]
+    env[_LOCALE_SAVED] = "set:" + env["LC_ALL"] if "LC_ALL" in env else "unset"
     env["LC_ALL"] = "C"
     return env
 
 
 def _helper_environment() -> dict:
+    """The environment set-up started with: supervisor_environment undone (a supervisor that
+    set-up runs in its own process, not exec'd, has it unchanged)."""
     env = dict(posix.environ)
     saved = env.pop(_LOCALE_SAVED.encode(), None)
-    if saved is None:
+    if saved == b"unset":
         env.pop(b"LC_ALL", None)
-    else:
-        env[b"LC_ALL"] = saved
+    elif saved is not None:
+        env[b"LC_ALL"] = saved.removeprefix(b"set:")
     return env
 
 
