@@ -6,6 +6,7 @@ v2 and the auth files are found in podman's order. Nothing here touches the netw
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import glob
 import os
@@ -101,26 +102,70 @@ def containers_conf() -> dict[str, Any]:
     files += [Path("/etc/pod/pod.conf")] + (
         [config_home() / "pod" / "pod.conf"] if is_rootless() else []
     )
-    key = tuple((str(path), _stamp(path)) for path in files)
-    if key not in _parsed:  # read once per process, again only when a file changed
-        settings: dict[str, Any] = {}
-        for path in files:
-            settings = _merge(settings, _read_toml(path))
-        _parsed.clear()
-        _parsed[key] = settings
-    return copy.deepcopy(_parsed[key])
+    key = [[str(path), _stamp(path)] for path in files]
+    if _parsed.get("key") != key:  # read once per process, again only when a file changed
+        settings = _cached_parse(key)
+        if settings is None:
+            settings = {}
+            for path in files:
+                settings = _merge(settings, _read_toml(path))
+            _store_parse(key, settings)
+        _parsed.update(key=key, settings=settings)
+    return copy.deepcopy(_parsed["settings"])
 
 
-_parsed: dict[tuple, dict[str, Any]] = {}  # containers_conf's last result, by its files' stamps
+_parsed: dict[str, Any] = {}  # containers_conf's last result, with its files' stamps
 
 
-def _stamp(path: Path) -> tuple[int, int, int] | None:
+def _stamp(path: Path) -> list[int] | None:
     """What changes when the file does (None: it is missing)."""
     try:
         st = path.stat()
     except OSError:
         return None
-    return st.st_ino, st.st_size, st.st_mtime_ns
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def parse_cache() -> Path:
+    """Where the merged containers.conf is kept between commands, with the stamps of the files
+    it was read from: parsing them (mostly importing tomllib) cost every command ~4 ms."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(home() / ".cache")
+    return Path(base) / "pod" / "containers-conf.json"
+
+
+def _cached_parse(key: list) -> dict[str, Any] | None:
+    """The cached settings when they were read from these very files, else None."""
+    import json
+
+    try:
+        with open(parse_cache(), "rb") as handle:
+            cached = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(cached, dict) or cached.get("key") != key:
+        return None
+    settings = cached.get("settings")
+    return settings if isinstance(settings, dict) else None
+
+
+def _store_parse(key: list, settings: dict[str, Any]) -> None:
+    """Keep `settings` for the next command. A cache: any failure only means parsing again, so
+    it is written atomically (a reader sees the old file or the new) but not synced."""
+    import json
+
+    try:
+        text = json.dumps({"key": key, "settings": settings})
+    except (TypeError, ValueError):
+        return  # TOML dates and times have no JSON form: such files are parsed every time
+    path = parse_cache()
+    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temp.write_text(text)
+        os.replace(temp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temp.unlink()
 
 
 def firewall_driver() -> str | None:

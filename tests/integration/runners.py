@@ -58,6 +58,7 @@ class PodRunner:
         self.registries_conf = self.tmp / "registries.conf"
         self.config_home = self.tmp / "config"
         self.config_home.mkdir(parents=True, exist_ok=True)
+        self.cache_home = self.tmp / "cache"  # pod's parse of containers.conf, the test's own
         self.write_registries_conf(insecure=self.insecure)
 
     def write_registries_conf(self, **kwargs) -> Path:
@@ -71,6 +72,7 @@ class PodRunner:
             REGISTRY_AUTH_FILE=str(self.auth_file),
             CONTAINERS_REGISTRIES_CONF=str(self.registries_conf),
             XDG_CONFIG_HOME=str(self.config_home),
+            XDG_CACHE_HOME=str(self.cache_home),
         )
         return _overlay_env(env, extra)
 
@@ -159,6 +161,7 @@ class RootlessUser:
         self.auth_file = self.workdir / "auth.json"
         self.registries_conf = self.workdir / "registries.conf"
         self.config_home = self.make_tmpdir("config")
+        self.cache_home = self.make_tmpdir("cache")
         self.write_registries_conf(insecure=self.insecure)
 
     @property
@@ -189,6 +192,7 @@ class RootlessUser:
             "LANG": "C.UTF-8",
             "XDG_RUNTIME_DIR": str(self.runtime_dir),
             "XDG_CONFIG_HOME": str(self.config_home),
+            "XDG_CACHE_HOME": str(self.cache_home),
             "REGISTRY_AUTH_FILE": str(self.auth_file),
             "CONTAINERS_REGISTRIES_CONF": str(self.registries_conf),
         }

@@ -2,14 +2,38 @@
 
 A command asks for containers.conf several times (settings, events, the seccomp profile) and
 pod run's early shim reads it ahead (pod.shim.setup.preload): each answer must be what the
-files say at that moment, and no caller may change what another one gets.
+files say at that moment, and no caller may change what another one gets. The next command
+takes the parse from the cache (pod.config.parse_cache) while the files are unchanged.
 """
 
 from __future__ import annotations
 
+import json
 import os
 
+import pytest
+
 from pod import config
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path, monkeypatch):
+    """Each test its own cache, and a fresh process's memory: nothing parsed yet."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(config, "_parsed", {})
+    return tmp_path / "cache"
+
+
+def _counting_parses(monkeypatch) -> list:
+    parsed: list = []
+    real = config._read_toml
+    monkeypatch.setattr(config, "_read_toml", lambda path: parsed.append(path) or real(path))
+    return parsed
+
+
+def _next_command(monkeypatch) -> None:
+    """What a new process starts with: the files and the cache, nothing in memory."""
+    monkeypatch.setattr(config, "_parsed", {})
 
 
 def _conf(tmp_path, monkeypatch, text: str):
@@ -21,9 +45,7 @@ def _conf(tmp_path, monkeypatch, text: str):
 
 def test_the_same_files_are_parsed_once(tmp_path, monkeypatch):
     _conf(tmp_path, monkeypatch, '[engine]\nevents_logger = "file"\n')
-    parsed = []
-    real = config._read_toml
-    monkeypatch.setattr(config, "_read_toml", lambda path: parsed.append(path) or real(path))
+    parsed = _counting_parses(monkeypatch)
     first = config.containers_conf()
     count = len(parsed)
     assert config.containers_conf() == first == {"engine": {"events_logger": "file"}}
@@ -51,3 +73,63 @@ def test_callers_get_their_own_copy(tmp_path, monkeypatch):
     _conf(tmp_path, monkeypatch, '[engine]\nevents_logger = "file"\n')
     config.containers_conf()["engine"]["events_logger"] = "changed by a caller"
     assert config.containers_conf()["engine"]["events_logger"] == "file"
+
+
+def test_the_next_command_takes_the_parse_from_the_cache(tmp_path, monkeypatch, cache_home):
+    _conf(tmp_path, monkeypatch, '[engine]\nevents_logger = "file"\n')
+    first = config.containers_conf()
+    assert config.parse_cache() == cache_home / "pod" / "containers-conf.json"
+    assert json.loads(config.parse_cache().read_text())["settings"] == first
+    _next_command(monkeypatch)
+    parsed = _counting_parses(monkeypatch)
+    assert config.containers_conf() == first
+    assert parsed == []
+
+
+def test_a_file_changed_since_the_cache_was_written_is_read_again(tmp_path, monkeypatch):
+    path = _conf(tmp_path, monkeypatch, '[engine]\nevents_logger = "file"\n')
+    config.containers_conf()
+    path.write_text('[engine]\nevents_logger = "none"\n')
+    os.utime(path, ns=(1, 1))
+    _next_command(monkeypatch)
+    assert config.containers_conf()["engine"]["events_logger"] == "none"
+    _next_command(monkeypatch)  # and the cache now holds the new parse
+    parsed = _counting_parses(monkeypatch)
+    assert config.containers_conf()["engine"]["events_logger"] == "none"
+    assert parsed == []
+
+
+def test_a_file_added_beside_is_read(tmp_path, monkeypatch):
+    """containers.conf.d/*.conf files count: one more is a different set of files."""
+    system = tmp_path / "containers.conf"
+    system.write_text('[engine]\nevents_logger = "file"\n')
+    monkeypatch.delenv("CONTAINERS_CONF", raising=False)
+    monkeypatch.setattr(config, "_conf_files", lambda *_: sorted(tmp_path.glob("*.conf")))
+    assert config.containers_conf()["engine"]["events_logger"] == "file"
+    (tmp_path / "zz.conf").write_text('[engine]\nevents_logger = "none"\n')
+    _next_command(monkeypatch)
+    assert config.containers_conf()["engine"]["events_logger"] == "none"
+
+
+def test_a_broken_or_foreign_cache_is_parsed_over(tmp_path, monkeypatch, cache_home):
+    _conf(tmp_path, monkeypatch, '[engine]\nevents_logger = "file"\n')
+    config.parse_cache().parent.mkdir(parents=True)
+    for text in ("{not json", json.dumps({"key": "other", "settings": {}}), "[]"):
+        config.parse_cache().write_text(text)
+        _next_command(monkeypatch)
+        assert config.containers_conf() == {"engine": {"events_logger": "file"}}
+
+
+def test_an_unwritable_cache_costs_only_the_parse(tmp_path, monkeypatch):
+    _conf(tmp_path, monkeypatch, '[engine]\nevents_logger = "file"\n')
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # no directory can be made in it
+    assert config.containers_conf() == {"engine": {"events_logger": "file"}}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "containers.conf"]
+
+
+def test_toml_dates_are_not_cached_but_read(tmp_path, monkeypatch):
+    _conf(tmp_path, monkeypatch, "[engine]\nwhen = 1979-05-27T07:32:00Z\n")
+    assert config.containers_conf()["engine"]["when"].year == 1979
+    assert not config.parse_cache().exists()
