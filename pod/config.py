@@ -137,11 +137,21 @@ def _cached_parse(key: list) -> dict[str, Any] | None:
     """The cached settings when they were read from these very files, else None."""
     import json
 
+    directory = _own_cache_dir(create=False)
+    if directory is None:
+        return None
     try:
-        with open(parse_cache(), "rb") as handle:
+        fd = os.open(
+            parse_cache().name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory
+        )
+        with os.fdopen(fd, "rb") as handle:
+            if not _ours_alone(os.fstat(handle.fileno())):
+                return None
             cached = json.load(handle)
     except (OSError, ValueError):
         return None
+    finally:
+        os.close(directory)
     if not isinstance(cached, dict) or cached.get("key") != key:
         return None
     settings = cached.get("settings")
@@ -154,18 +164,46 @@ def _store_parse(key: list, settings: dict[str, Any]) -> None:
     import json
 
     try:
-        text = json.dumps({"key": key, "settings": settings})
+        data = json.dumps({"key": key, "settings": settings}).encode()
     except (TypeError, ValueError):
         return  # TOML dates and times have no JSON form: such files are parsed every time
-    path = parse_cache()
-    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    directory = _own_cache_dir(create=True)
+    if directory is None:
+        return
+    name = parse_cache().name
+    temp = f".{name}.{os.getpid()}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temp.write_text(text)
-        os.replace(temp, path)
+        with os.fdopen(os.open(temp, flags, 0o600, dir_fd=directory), "wb") as handle:
+            handle.write(data)
+        os.replace(temp, name, src_dir_fd=directory, dst_dir_fd=directory)
     except OSError:
         with contextlib.suppress(OSError):
-            temp.unlink()
+            os.unlink(temp, dir_fd=directory)
+    finally:
+        os.close(directory)
+
+
+def _own_cache_dir(*, create: bool) -> int | None:
+    """The cache's directory, opened without following a link, when it is ours alone: root's
+    pod run with another user's HOME (`sudo -E`) must neither trust a file that user could
+    write nor write where that user points it."""
+    path = parse_cache().parent
+    if create:
+        with contextlib.suppress(OSError):
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    if not _ours_alone(os.fstat(fd)):
+        os.close(fd)
+        return None
+    return fd
+
+
+def _ours_alone(st: os.stat_result) -> bool:
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
 
 
 def firewall_driver() -> str | None:

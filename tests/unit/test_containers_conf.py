@@ -133,3 +133,34 @@ def test_toml_dates_are_not_cached_but_read(tmp_path, monkeypatch):
     _conf(tmp_path, monkeypatch, "[engine]\nwhen = 1979-05-27T07:32:00Z\n")
     assert config.containers_conf()["engine"]["when"].year == 1979
     assert not config.parse_cache().exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="handing the cache to another user takes root")
+def test_a_cache_another_user_controls_is_neither_read_nor_written(tmp_path, monkeypatch):
+    """Root's pod run with a user's HOME (`sudo -E pod ...`): that user's files are no input."""
+    _conf(tmp_path, monkeypatch, '[engine]\nevents_logger = "file"\n')
+    first = config.containers_conf()
+    cache = config.parse_cache()
+    forged = json.loads(cache.read_text())
+    forged["settings"] = {"engine": {"events_logger": "forged"}}
+    cache.write_text(json.dumps(forged))
+    os.chown(cache.parent, 65534, 65534)
+    _next_command(monkeypatch)
+    assert config.containers_conf() == first
+    assert json.loads(cache.read_text())["settings"] == forged["settings"]  # nor written
+    os.chown(cache.parent, 0, 0)
+    os.chown(cache, 65534, 65534)  # in our directory, a file that is not ours: parsed over
+    _next_command(monkeypatch)
+    assert config.containers_conf() == first
+    assert os.stat(cache).st_uid == 0
+    assert json.loads(cache.read_text())["settings"] == first
+
+
+def test_a_linked_cache_directory_is_not_followed(tmp_path, monkeypatch, cache_home):
+    _conf(tmp_path, monkeypatch, '[engine]\nevents_logger = "file"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    cache_home.mkdir()
+    (cache_home / "pod").symlink_to(elsewhere)
+    assert config.containers_conf() == {"engine": {"events_logger": "file"}}
+    assert list(elsewhere.iterdir()) == []
