@@ -78,11 +78,11 @@ def proc_start_time(pid: int) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """Readers see the old file or the new one. Not synced (as runc does not): the state and
+    the pid file name a process, and no process outlives the boot they could be read after."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as handle:
         handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
