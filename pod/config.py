@@ -104,14 +104,25 @@ def containers_conf() -> dict[str, Any]:
     )
     key = [[str(path), _stamp(path)] for path in files]
     if _parsed.get("key") != key:  # read once per process, again only when a file changed
-        settings = _cached_parse(key)
+        _parsed.update(key=key, settings=_parse(files, key))
+    return copy.deepcopy(_parsed["settings"])
+
+
+def _parse(files: list[Path], key: list) -> dict[str, Any]:
+    """The files merged: from the cache when it holds these very files' parse, else read (and
+    then cached)."""
+    directory = _own_cache_dir()
+    try:
+        settings = _cached_parse(directory, key)
         if settings is None:
             settings = {}
             for path in files:
                 settings = _merge(settings, _read_toml(path))
-            _store_parse(key, settings)
-        _parsed.update(key=key, settings=settings)
-    return copy.deepcopy(_parsed["settings"])
+            _store_parse(directory, key, settings)
+        return settings
+    finally:
+        if directory is not None:
+            os.close(directory)
 
 
 _parsed: dict[str, Any] = {}  # containers_conf's last result, with its files' stamps
@@ -133,43 +144,37 @@ def parse_cache() -> Path:
     return Path(base) / "pod" / "containers-conf.json"
 
 
-def _cached_parse(key: list) -> dict[str, Any] | None:
+def _cached_parse(directory: int | None, key: list) -> dict[str, Any] | None:
     """The cached settings when they were read from these very files, else None."""
     import json
 
-    directory = _own_cache_dir(create=False)
     if directory is None:
         return None
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        fd = os.open(
-            parse_cache().name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory
-        )
-        with os.fdopen(fd, "rb") as handle:
+        with os.fdopen(os.open(parse_cache().name, flags, dir_fd=directory), "rb") as handle:
             if not _ours_alone(os.fstat(handle.fileno())):
                 return None
             cached = json.load(handle)
     except (OSError, ValueError):
         return None
-    finally:
-        os.close(directory)
     if not isinstance(cached, dict) or cached.get("key") != key:
         return None
     settings = cached.get("settings")
     return settings if isinstance(settings, dict) else None
 
 
-def _store_parse(key: list, settings: dict[str, Any]) -> None:
+def _store_parse(directory: int | None, key: list, settings: dict[str, Any]) -> None:
     """Keep `settings` for the next command. A cache: any failure only means parsing again, so
     it is written atomically (a reader sees the old file or the new) but not synced."""
     import json
 
+    if directory is None:
+        return
     try:
         data = json.dumps({"key": key, "settings": settings}).encode()
     except (TypeError, ValueError):
         return  # TOML dates and times have no JSON form: such files are parsed every time
-    directory = _own_cache_dir(create=True)
-    if directory is None:
-        return
     name = parse_cache().name
     temp = f".{name}.{os.getpid()}"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -180,18 +185,16 @@ def _store_parse(key: list, settings: dict[str, Any]) -> None:
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(temp, dir_fd=directory)
-    finally:
-        os.close(directory)
 
 
-def _own_cache_dir(*, create: bool) -> int | None:
-    """The cache's directory, opened without following a link, when it is ours alone: root's
-    pod run with another user's HOME (`sudo -E`) must neither trust a file that user could
-    write nor write where that user points it."""
+def _own_cache_dir() -> int | None:
+    """The cache's directory (made when missing), opened without following a link, when it is
+    ours alone: root's pod run with another user's HOME (`sudo -E`) must neither trust a file
+    that user could write nor write where that user points it."""
     path = parse_cache().parent
-    if create:
+    if not os.path.isdir(path):
         with contextlib.suppress(OSError):
-            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.mkdir(parents=True, mode=0o700)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:

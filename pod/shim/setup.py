@@ -451,7 +451,7 @@ def _become_supervisor(config: dict, starter: int) -> None:
     from pod.util import lean_python
 
     args = [f"{key}={value}" for key, value in config.items()]
-    ends_with_container = config["restart"] in ("", "no")  # else it lives on, small
+    ends_with_container = not supervisor.policy_restarts(config["restart"])  # else: small
     if config["starting"] >= 0 and ends_with_container and _ended_meanwhile(config["pid"]):
         supervisor.supervise(args)  # its output and exit go out now, not after a boot
         return

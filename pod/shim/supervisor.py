@@ -113,7 +113,7 @@ class _Supervisor:
         self.starter = number.get("starter", -1)  # the starter child's socket (not started yet)
         self.handed_client = number.get("client", -1)  # the first client, met by set-up
         self.handed_starting = number.get("starting", -1)  # set-up sent the starter START
-        self.restarts = config.get("restart", "") not in ("", "no")
+        self.restarts = policy_restarts(config.get("restart", ""))
         self.health_restart = False  # the health check's on-failure action asked for one
         self.health_every = number.get("health_ms", 0) / 1000  # seconds; 0: no checks
         self.next_check = time.monotonic() + self.health_every
@@ -710,6 +710,12 @@ class _Supervisor:
 
 
 _LOCALE_SAVED = "POD_SHIM_SAVED_LC_ALL"  # the LC_ALL the helpers are to see again
+
+
+def policy_restarts(policy: str) -> bool:
+    """Whether a --restart policy may start the container again after it exits (the one
+    reading of the policy's name for set-up and the supervisor)."""
+    return policy not in ("", "no")
 
 
 def supervisor_environment(environ: dict) -> dict:
