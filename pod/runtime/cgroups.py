@@ -219,15 +219,56 @@ def prepare(container_id: str, linux: dict[str, Any]) -> Placement:
 
 
 def join(placement: Placement, pid: int) -> list[str]:
-    """Move `pid` into the prepared cgroups; return their directories. The first move takes
-    a cgroup v1 hierarchy ~10 ms (the kernel waits for an RCU grace period): pod's runtime
-    overlaps it with the init's own set-up."""
+    """Move `pid` into the prepared cgroups; return their directories. Moving another
+    process takes the kernel's global threadgroup lock, whose first taker waits for an RCU
+    grace period (~15 ms here): on v1 the process moves itself instead (`self_move_files`), on
+    v2 pod's runtime overlaps this with the init's own set-up."""
     try:
         for target in placement.paths:
             _write(os.path.join(target, "cgroup.procs"), str(pid))
     except (OSError, OCIRuntimeError) as err:
         return _failed(placement, err, undo=False)
     return placement.paths
+
+
+SelfMove = list[tuple[str, int]]  # (cgroup directory, its `tasks` file open for writing)
+
+
+def self_move_files(paths: list[str]) -> SelfMove:
+    """cgroup v1: each cgroup's `tasks` file, opened here (the opener's credentials are the
+    ones checked) for a single-threaded process to write "0" into, which moves itself. A task
+    moving itself skips the global lock that moving another process takes, and so the RCU
+    grace period behind it: ~0.2 ms instead of ~15. [] on a pure v2 system, whose
+    cgroup.procs takes that lock even for "0": the caller moves the process (`join`)."""
+    if not paths or is_pure_v2():
+        return []
+    opened: SelfMove = []
+    try:
+        for path in paths:
+            opened.append((path, os.open(os.path.join(path, "tasks"), os.O_WRONLY | os.O_CLOEXEC)))
+    except OSError as err:
+        close_self_move(opened)
+        raise OCIRuntimeError(f"cgroups: opening {err.filename}: {err.strerror}") from None
+    return opened
+
+
+def close_self_move(files: SelfMove) -> None:
+    for _, fd in files:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def move_self(files: SelfMove) -> None:
+    """In the process to be placed (single-threaded: "0" is the calling thread): move into
+    every cgroup of `files`, closing them; its children inherit the cgroups."""
+    try:
+        for path, fd in files:
+            try:
+                os.write(fd, b"0")
+            except OSError as err:
+                raise OCIRuntimeError(f"cgroups: joining {path}: {err.strerror}") from None
+    finally:
+        close_self_move(files)
 
 
 def _failed(placement: Placement, err: OSError | OCIRuntimeError, undo: bool = True) -> list[str]:

@@ -3,17 +3,18 @@
 Three processes take part, the same shape as create (process.py):
 
   caller  opens the init's namespaces and root directory (/proc/<init>/ns/*, /proc/<init>/root)
-          while it still sees the host, forks the stage and moves it into the init's cgroups
-          while the stage joins the namespaces (cgroup v1 migrations are slow: overlapping them
-          with the setns calls saves most of their cost), forwards the pty master and returns
-          the process's pid.
-  stage   joins the user namespace first (a rootless container's user namespace is owned by the
-          user, so the user may join it), then ipc, uts, net, pid and mnt; after setns(mnt) the
-          root and cwd still point into the host's tree, so it fchdirs to the init's root and
-          chroots there. Joining a pid namespace only affects children: once the caller says
-          the cgroups are placed it forks the process (which inherits them), reports its pid
-          and exits, so the process is reparented to the caller when the caller
-          is a child subreaper (it can then wait for it) or else to init.
+          and, on cgroup v1, its cgroups' `tasks` files while it still sees the host, forks the
+          stage (on v2 it then moves the stage into the init's cgroups while the stage joins
+          the namespaces: such a move waits ~15 ms for the kernel), forwards the pty master
+          and returns the process's pid.
+  stage   on cgroup v1 moves itself into the init's cgroups (pod.runtime.cgroups.move_self:
+          no wait), then joins the user namespace first (a rootless container's user namespace
+          is owned by the user, so the user may join it), then ipc, uts, net, pid and mnt; after
+          setns(mnt) the root and cwd still point into the host's tree, so it fchdirs to the
+          init's root and chroots there. Joining a pid namespace only affects children: once the
+          caller says the cgroups are placed it forks the process (which inherits them), reports
+          its pid and exits, so the process is reparented to the caller when the caller is a
+          child subreaper (it can then wait for it) or else to init.
   process waits for "go" (cgroups placed), joins the cgroup namespace, sets up stdio (or the
           pty), limits, user, capabilities and cwd exactly as init.py does for the container's
           init, looks the command up in the container's PATH (127/126 are reported from there)
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from pod.errors import OCIRuntimeError, RuntimeExecError, RuntimeStateError
-from pod.runtime import init, seccomp
+from pod.runtime import cgroups, init, seccomp
 from pod.runtime import state as st
 from pod.runtime import syscalls as sc
 from pod.runtime.process import (
@@ -172,9 +173,11 @@ def exec_process(
     # the container's filter applies too
     compiled = seccomp.compile_filter(record.seccomp, state_root / st.SECCOMP_CACHE)
     target = open_target(record.pid)
+    moves: cgroups.SelfMove = []
     try:
         if st.proc_start_time(record.pid) != record.start_time:
             raise RuntimeStateError(f"container {container_id} is not running")
+        moves = cgroups.self_move_files(record.cgroup_paths)
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             stage = os.fork()
@@ -184,23 +187,30 @@ def exec_process(
             raise
         if stage == 0:
             setup = ProcessSetup(compiled, init.keeps_groups(record.annotations), preserve_fds)
-            _stage_main(target, process, stdio, sys, parent_sock, child_sock, setup)
+            _stage_main(target, moves, process, stdio, sys, parent_sock, child_sock, setup)
     finally:
         target.close()
+        cgroups.close_self_move(moves)
         if compiled is not None:
             compiled.release()
     child_sock.close()
     with parent_sock:
-        return _parent_loop(parent_sock, stage, record, console_socket)
+        return _parent_loop(parent_sock, stage, record, console_socket, moved=bool(moves))
 
 
 def _parent_loop(
-    sock: socket.socket, stage: int, record: st.ContainerState, console_socket: Path | None
+    sock: socket.socket,
+    stage: int,
+    record: st.ContainerState,
+    console_socket: Path | None,
+    moved: bool,
 ) -> int:
+    """`moved`: the stage moves itself into the cgroups (v1); else they are joined here."""
     pid = 0
     stage_reaped = False
     try:
-        join_cgroups(stage, record)  # the process, forked by the stage after this, inherits them
+        if not moved:  # the process, forked by the stage after "placed", inherits them
+            join_cgroups(stage, record)
         with contextlib.suppress(OSError):  # a stage that failed already says why below
             send(sock, {"type": "placed"})
         while True:
@@ -268,6 +278,7 @@ def join_user_namespace(sys: Syscalls, fd: int) -> None:
 
 def _stage_main(
     target: Target,
+    moves: cgroups.SelfMove,
     process: dict[str, Any],
     stdio: tuple[int, int, int],
     sys: Syscalls,
@@ -280,6 +291,7 @@ def _stage_main(
     try:
         parent_sock.close()
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
+        cgroups.move_self(moves)  # before any setns: the files are the host's
         sys.prctl(sc.PR_SET_DUMPABLE, 0)
         cgroup_fd = -1
         for name, fd in target.namespaces:

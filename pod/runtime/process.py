@@ -11,11 +11,12 @@ Three processes take part (runc's nsexec shape, in Python, fork only, never from
            is the runtime's own, as the spec says), forks the init, reports its pid and exits.
            The init is thereby reparented to the nearest subreaper: the shim sets
            PR_SET_CHILD_SUBREAPER, so the init becomes its child and it can wait() for it.
-  init     pid 1 of a new pid namespace. Waits for "go" (cgroups are in place), unshares the
-           cgroup namespace, sets up stdio, hostname, the rootfs and pivot_root (rootfs.py),
-           the pty, rlimits, seccomp, user, capabilities, cwd (init.py), looks the command up,
-           says "ready", then blocks on the exec fifo until `start`, runs the startContainer
-           hooks, loads a seccomp filter kept for last (no_new_privs set) and execs.
+  init     pid 1 of a new pid namespace. Waits for "go" (on cgroup v1 it moves itself into its
+           cgroups then, on v2 they are in place or will be), unshares the cgroup namespace,
+           sets up stdio, hostname, the rootfs and pivot_root (rootfs.py), the pty, rlimits,
+           seccomp, user, capabilities, cwd (init.py), looks the command up, says "ready", then
+           blocks on the exec fifo until `start`, runs the startContainer hooks, loads a seccomp
+           filter kept for last (no_new_privs set) and execs.
 
 Sync: one AF_UNIX SOCK_SEQPACKET socketpair shared by child and init (one message = one JSON
 object; the parent's end is closed in both, so a dead parent reads as EOF there):
@@ -25,6 +26,9 @@ object; the parent's end is closed in both, so a dead parent reads as EOF there)
   child  -> parent  {"type": "pid", "pid": N}          the init's pid (the parent's view)
   parent -> init    {"type": "go", "state": S}         cgroups placed (after the child exited);
                                                        S: the OCI state the hooks get
+           or {"type": "go", "state": S,               cgroup v1: the init moves itself into
+               "cgroups": [P...]} + SCM_RIGHTS         P... by writing "0" to each one's `tasks`
+                                                       (the fds, opened by the parent)
            or {"type": "go", "state": S,               cgroups made, the init moving into them
                "placed": false, "views": V}            (V: its /sys/fs/cgroup views), then
   parent -> init    {"type": "placed"}                 moved: the init waits for it before
@@ -75,6 +79,7 @@ NAMESPACES = {
     "cgroup": sc.CLONE_NEWCGROUP,
 }
 _MAX_MESSAGE = 65536
+_MAX_FDS = 32  # a pty master, or a `tasks` file per cgroup v1 hierarchy (a dozen at most)
 
 
 @dataclass
@@ -132,7 +137,7 @@ def send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = N
 
 def receive(sock: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
     """One message and any fds with it; (None, []) at EOF."""
-    data, fds, _, _ = socket.recv_fds(sock, _MAX_MESSAGE, 4)
+    data, fds, _, _ = socket.recv_fds(sock, _MAX_MESSAGE, _MAX_FDS)
     if not data:
         for fd in fds:
             os.close(fd)
@@ -218,13 +223,23 @@ def _parent_loop(
 def _place(
     request: CreateRequest, sock: socket.socket, result: CreateResult, placement: cgroups.Placement
 ) -> None:
-    """Put the init in its cgroups and let it go on. Moving it is the slow part (~10 ms on
-    cgroup v1): unless it is to make a cgroup namespace of them, or a rootless placement may
-    yet fall back to none, it goes on with its set-up at once ("go" names the cgroups it will
-    be in, for its /sys/fs/cgroup) and waits for "placed" before it says ready."""
+    """Put the init in its cgroups and let it go on. On cgroup v1 it moves itself at "go" (fast:
+    `cgroups.self_move_files`). On v2 the parent moves it, the slow part (~15 ms): unless it
+    is to make a cgroup namespace of them, or a rootless placement may yet fall back to none,
+    it goes on with its set-up at once ("go" names the cgroups it will be in, for its
+    /sys/fs/cgroup) and waits for "placed" before it says ready."""
     state = request.state(result.pid)
     new_cgroupns = any(kind == "cgroup" for kind, _, _ in namespaces(request.spec))
-    if placement.chosen and not placement.rootless and not new_cgroupns:
+    files = cgroups.self_move_files(placement.paths)
+    if files:
+        go: dict[str, Any] = {"type": "go", "state": state, "cgroups": [p for p, _ in files]}
+        if not new_cgroupns:
+            go["views"] = placement.views()
+        try:
+            send(sock, go, [fd for _, fd in files])
+        finally:
+            cgroups.close_self_move(files)
+    elif placement.chosen and not placement.rootless and not new_cgroupns:
         send(sock, {"type": "go", "state": state, "placed": False, "views": placement.views()})
         try:
             cgroups.join(placement, result.pid)
@@ -534,9 +549,10 @@ def prepare_init(
     state = request.state(os.getpid())
     placed, views = True, None  # views: None, read from /proc/self once placed
     if sock is not None:
-        message, _ = receive(sock)
+        message, fds = receive(sock)
         if message is None or message.get("type") != "go":
             raise OCIRuntimeError("the runtime's parent went away (waiting for 'go')")
+        cgroups.move_self(list(zip(message.get("cgroups", []), fds, strict=True)))
         state = message["state"]
         placed = message.get("placed", True)
         views = message.get("views")

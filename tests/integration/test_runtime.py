@@ -550,3 +550,54 @@ def test_cgroup_v1_limits_and_view(tmp_path):
     lines = out.split()
     assert lines[:3] == [str(64 << 20), "50", "512"]
     assert int(lines[3]) >= 5
+
+
+@pytest.mark.skipif(
+    not Path("/sys/fs/cgroup/pids/cgroup.procs").exists(), reason="needs cgroup v1 pids"
+)
+def test_cgroup_v1_init_is_placed_before_its_cgroup_namespace(tmp_path):
+    """On v1 the init moves itself into its cgroups at "go", before it makes its cgroup
+    namespace: the namespace's root is then the container's cgroup in every hierarchy (made
+    before the move, /proc/self/cgroup would say /pod/<id>)."""
+    namespaces = make_config([])["linux"]["namespaces"] + [{"type": "cgroup"}]
+    linux = {"namespaces": namespaces, "resources": {"pids": {"limit": 42}}}
+    out = Bundle(tmp_path, "pod").ok(["cat", "/proc/self/cgroup"], linux=linux)
+    v1 = [line for line in out.splitlines() if not line.startswith("0::")]
+    assert len(v1) >= 5, out
+    assert all(line.endswith(":/") for line in v1), out
+
+
+@pytest.mark.skipif(
+    not Path("/sys/fs/cgroup/cpuset/cgroup.procs").exists() or os.geteuid() != 0,
+    reason="needs cgroup v1 cpuset, as root",
+)
+def test_a_failed_self_move_names_the_cgroup(tmp_path):
+    """A cpuset cgroup without cpus takes no task: the error says which cgroup refused, the
+    process stays where it was and the files are closed either way."""
+    from pod.errors import OCIRuntimeError
+    from pod.runtime import cgroups
+
+    empty = Path("/sys/fs/cgroup/cpuset") / f"pod-test-{uuid.uuid4().hex[:8]}"
+    empty.mkdir()
+    try:
+        files = cgroups.self_move_files([str(empty)])
+        assert [path for path, _ in files] == [str(empty)]
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:
+            try:
+                cgroups.move_self(files)
+                message = "moved"
+            except OCIRuntimeError as err:
+                message = str(err)
+            os.write(write, message.encode())
+            os._exit(0)
+        cgroups.close_self_move(files)
+        os.close(write)
+        os.waitpid(child, 0)
+        message = os.read(read, 4096).decode()
+        os.close(read)
+        assert message == f"cgroups: joining {empty}: No space left on device"
+        assert (empty / "tasks").read_text() == ""
+    finally:
+        empty.rmdir()
