@@ -113,9 +113,8 @@ def start_dependencies(
 
 
 def announce(layout: Layout, record: ContainerRecord, notify_socket: str) -> None:
-    """A detached start is done: the supervisor's pid file in the container directory (the
-    shim writes --conmon-pidfile's itself, attached or not), and systemd told when the
-    container asked for it (pod.systemd.notify)."""
-    state = ContainerStore(layout).read_state(record.id)
-    paths = layout.container(record.id)
-    notify.announce_started(paths, state.shim_pid, record.sd_notify, notify_socket)
+    """A detached start is done: systemd told when the container asked for it
+    (pod.systemd.notify). The supervisor's pid files are the shim's to write, attached or not."""
+    if notify.wants_announcement(record.sd_notify, notify_socket):
+        state = ContainerStore(layout).read_state(record.id)
+        notify.announce_started(state.shim_pid, notify_socket)

@@ -44,6 +44,7 @@ from pod.shim import protocol, steps
 from pod.store.containers import ContainerRecord, ContainerStore, process_start_time
 from pod.store.layout import ATTACH_SOCKET, Layout, attach_socket_name
 from pod.store.lock import atomic_write
+from pod.systemd import notify
 from pod.util.own_fds import close_all_but
 from pod.util.records import dataclass
 
@@ -367,6 +368,7 @@ def _first_run(
         )  # fmt: skip
         if record.conmon_pidfile:  # conmon's: the bare pid, kept after the container goes
             atomic_write(Path(record.conmon_pidfile), str(me).encode(), mode=0o644)
+        notify.write_pid_file(layout.container(record.id), me)  # PIDFile= of a systemd unit
         _prepare_rootfs(layout, record)
         listener = _listen(directory)
         log = -1

@@ -5,7 +5,8 @@ A unit `pod generate systemd --new` writes is Type=notify with NotifyAccess=all 
 container's supervisor, which stays in the unit's cgroup: pod never moves it) and READY=1, and
 waits on a BARRIER=1 so systemd has read both before the command exits (a message whose sender
 is gone can no longer be attributed to the unit). A Type=forking unit (`pod start`) reads the
-supervisor's pid from the file `write_pid_file` writes instead.
+supervisor's pid from the file `write_pid_file` writes instead: the shim writes it as it sets
+the container up, before any start returns (as conmon writes its conmon.pid).
 
 NOTIFY_SOCKET is taken out of the environment before the container is started in every mode:
 the runtime must not see it (runc would hand it to the container and wait for its READY).
@@ -30,8 +31,9 @@ def take_socket() -> str:
 
 
 def write_pid_file(paths: ContainerPaths, pid: int) -> None:
-    """The supervisor's pid for PIDFile=, written atomically (readable by systemd only)."""
-    atomic_write(paths.shim_pid_file, f"{pid}\n".encode(), mode=0o600)
+    """The supervisor's pid for PIDFile=, written atomically (readable by systemd only). Its
+    rename is not synced: the pid names a process, and none outlives a crash."""
+    atomic_write(paths.shim_pid_file, f"{pid}\n".encode(), mode=0o600, sync_dir=False)
 
 
 def _address(path: str) -> str:
@@ -58,12 +60,13 @@ def notify(socket_path: str, message: str) -> None:
                 os.close(write_end)
 
 
-def announce_started(
-    paths: ContainerPaths, supervisor_pid: int, mode: str, socket_path: str
-) -> None:
-    """After a detached start: the pid file, and READY=1 for a notify unit in conmon mode."""
-    if supervisor_pid <= 0:
-        return
-    write_pid_file(paths, supervisor_pid)
-    if socket_path and mode == "conmon":
+def wants_announcement(mode: str, socket_path: str) -> bool:
+    """Whether a detached start is to tell systemd (`announce_started`): a notify unit's
+    `--sdnotify=conmon` run."""
+    return bool(socket_path) and mode == "conmon"
+
+
+def announce_started(supervisor_pid: int, socket_path: str) -> None:
+    """After a detached start: MAINPID and READY=1 (`wants_announcement`)."""
+    if supervisor_pid > 0:
         notify(socket_path, f"MAINPID={supervisor_pid}\nREADY=1\n")

@@ -250,19 +250,24 @@ def _listen(path: str):
 def test_announce_started_tells_systemd_and_waits_for_the_barrier(tmp_path):
     path = str(tmp_path / "notify.sock")
     sock, thread, received = _listen(path)
-    paths = ContainerPaths(tmp_path / "ctr")
-    paths.directory.mkdir()
-    notify.announce_started(paths, 4242, "conmon", path)
+    assert notify.wants_announcement("conmon", path)
+    notify.announce_started(4242, path)
     thread.join(5)
     sock.close()
     assert received == ["MAINPID=4242\nREADY=1\n", "BARRIER=1"]
-    assert paths.shim_pid_file.read_text() == "4242\n"
 
 
-def test_ignore_mode_only_writes_the_pid_file(tmp_path):
+def test_only_conmon_mode_under_systemd_is_announced(tmp_path):
+    assert not notify.wants_announcement("ignore", str(tmp_path / "nobody-listens"))
+    assert not notify.wants_announcement("container", str(tmp_path / "nobody-listens"))
+    assert not notify.wants_announcement("conmon", "")
+
+
+def test_the_pid_file_is_the_supervisors_pid_alone(tmp_path):
     paths = ContainerPaths(tmp_path)
-    notify.announce_started(paths, 77, "ignore", str(tmp_path / "nobody-listens"))
+    notify.write_pid_file(paths, 77)
     assert paths.shim_pid_file.read_text() == "77\n"
+    assert paths.shim_pid_file.stat().st_mode & 0o777 == 0o600
 
 
 def test_take_socket_removes_it_from_the_environment(monkeypatch):
