@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
+from _thread import allocate_lock  # threading.Lock itself, without threading's import
 from typing import TYPE_CHECKING
 
 from pod.reporter import Reporter
@@ -40,7 +40,7 @@ class QuietReporter(Reporter):
 
     def __init__(self) -> None:
         self._warned: set[str] = set()
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
 
     def _say(self, line: str) -> None:
         with self._lock:

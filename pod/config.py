@@ -7,8 +7,6 @@ v2 and the auth files are found in podman's order. Nothing here touches the netw
 from __future__ import annotations
 
 import contextlib
-import copy
-import glob
 import os
 import sys
 from pathlib import Path
@@ -87,7 +85,7 @@ def _conf_files(env_var: str, system: list[Path], user: list[Path]) -> list[Path
     files: list[Path] = []
     for path in system + (user if is_rootless() else []):
         files.append(path)
-        files.extend(Path(p) for p in sorted(glob.glob(f"{path}.d/*.conf")))
+        files.extend(_drop_ins(Path(f"{path}.d")))
     return files
 
 
@@ -105,7 +103,27 @@ def containers_conf() -> dict[str, Any]:
     key = [[str(path), _stamp(path)] for path in files]
     if _parsed.get("key") != key:  # read once per process, again only when a file changed
         _parsed.update(key=key, settings=_parse(files, key))
-    return copy.deepcopy(_parsed["settings"])
+    return _copied(_parsed["settings"])
+
+
+def _drop_ins(directory: Path) -> list[Path]:
+    """`directory`/*.conf in name order, as glob gives them (no hidden files), without
+    glob's imports (fnmatch, re's compiles) on every command."""
+    try:
+        names = os.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [directory / n for n in sorted(names) if n.endswith(".conf") and n[0] != "."]
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy of parsed TOML (tables, arrays, scalars) for the caller to change freely;
+    copy.deepcopy's import (copy, weakref) costs every command ~1 ms."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
 
 
 def _parse(files: list[Path], key: list) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """Times as Go writes them (RFC 3339 with nanoseconds) and as podman's `--since`/`--until`
-style flags read them: one parser for the log, the network records and their filters."""
+style flags read them: one parser for the log, the network records and their filters.
+datetime (~1 ms) is imported by the functions that need it: `pod run` reads DURATION only."""
 
 from __future__ import annotations
 
-import datetime
 import re
 import time
 
@@ -19,6 +19,8 @@ def parse_time(stamp: str) -> int:
     match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", stamp)
     if match is None:
         return 0
+    import datetime
+
     base, fraction, zone = match.groups()
     zone = "+00:00" if zone == "Z" else zone
     moment = datetime.datetime.fromisoformat(base + zone)
@@ -39,6 +41,8 @@ def go_time(stamp: str) -> str:
 
 def go_now() -> str:
     """The current local time as Go marshals time.Now(): RFC 3339, nanoseconds, zeros trimmed."""
+    import datetime
+
     nanos = time.time_ns()
     moment = datetime.datetime.fromtimestamp(nanos // 1_000_000_000).astimezone()
     fraction = f"{nanos % 1_000_000_000:09d}".rstrip("0")
@@ -67,6 +71,8 @@ def parse_moment(text: str, now: float | None = None) -> int:
     stamp = parse_time(text)
     if stamp:
         return stamp
+    import datetime
+
     try:
         moment = datetime.datetime.fromisoformat(text)
     except ValueError:

@@ -75,6 +75,27 @@ def test_callers_get_their_own_copy(tmp_path, monkeypatch):
     assert config.containers_conf()["engine"]["events_logger"] == "file"
 
 
+def test_arrays_in_tables_are_copied_too(tmp_path, monkeypatch):
+    _conf(tmp_path, monkeypatch, '[containers]\nenv = ["A=1"]\n')
+    config.containers_conf()["containers"]["env"].append("B=2")
+    assert config.containers_conf()["containers"]["env"] == ["A=1"]
+
+
+def test_drop_ins_are_the_conf_files_beside_in_name_order(tmp_path, monkeypatch):
+    """As glob's `containers.conf.d/*.conf`: hidden files and other names are not read."""
+    monkeypatch.delenv("CONTAINERS_CONF", raising=False)
+    main = tmp_path / "containers.conf"
+    drop_ins = tmp_path / "containers.conf.d"
+    drop_ins.mkdir()
+    for name in ("b.conf", "a.conf", ".hidden.conf", "notes.txt", "c.conf.bak"):
+        (drop_ins / name).write_text("")
+    files = config._conf_files("POD_TEST_UNSET", [main], [])
+    assert files == [main, drop_ins / "a.conf", drop_ins / "b.conf"]
+    assert config._conf_files("POD_TEST_UNSET", [tmp_path / "none.conf"], []) == [
+        tmp_path / "none.conf"
+    ]
+
+
 def test_the_next_command_takes_the_parse_from_the_cache(tmp_path, monkeypatch, cache_home):
     _conf(tmp_path, monkeypatch, '[engine]\nevents_logger = "file"\n')
     first = config.containers_conf()
