@@ -19,6 +19,7 @@ import signal
 import socket
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pod.errors import PodError
 from pod.network import hostparts
@@ -29,6 +30,9 @@ from pod.store.containers import ContainerRecord
 from pod.store.layout import Layout
 from pod.store.lock import atomic_write, atomic_write_json, locked, read_json
 from pod.util.own_fds import close_all_but, out_of_the_way
+
+if TYPE_CHECKING:
+    from pod.network.usermode import Starting
 
 
 def _bind(ports: list[PortMapping]) -> list[socket.socket]:
@@ -217,9 +221,16 @@ class NamespaceHolder:
         """The container's user namespace, when the holder made it ("" otherwise)."""
         return f"/proc/{self.pid}/ns/user" if self.nested else ""
 
+    def let_go(self) -> None:
+        """Let the holder end, once everyone who opens the namespace by its path has (`release`
+        reaps it): its exit then overlaps the caller's next steps."""
+        if self.release_w >= 0:
+            os.close(self.release_w)
+            self.release_w = -1
+
     def release(self) -> None:
         if self.pid:
-            os.close(self.release_w)
+            self.let_go()
             os.waitpid(self.pid, 0)
             self.pid = 0
 
@@ -261,6 +272,7 @@ class Preparation:
         self.held: list[socket.socket] = []
         self.worker: BridgeWorker | None = None
         self.holder: NamespaceHolder | None = None
+        self.slirp: Starting | None = None  # slirp4netns, started with the holder
         self.shared = shares_rootless_namespace(record)
         if self.mode.kind != "bridge" and worker is not None:
             worker.close()
@@ -269,6 +281,15 @@ class Preparation:
         if self.mode.kind != "bridge":
             if self.mode.kind == "slirp4netns" or self.ports:
                 self._hold()
+            if self.mode.kind == "slirp4netns":  # its start overlaps the container's creation
+                from pod.network import usermode
+
+                log = layout.container(record.id).slirp4netns_log
+                try:
+                    self.slirp = usermode.spawn(self.netns_path, log, options=self.mode.target)
+                except BaseException:
+                    self.abandon()
+                    raise
             return
         # The container's namespace is made now, so the worker attaches it to the bridges
         # while the rootfs is mounted and the runtime creates the container, which joins it.
@@ -315,15 +336,16 @@ class Preparation:
                 raise PodError(f"setting up the network: {answer['error']}")
             state.attachments = answer["attachments"]
             state.ports = [p.to_json() for p in self.ports]
-        elif self.mode.kind == "slirp4netns":
-            from pod.network import usermode
-
-            log = self.layout.container(self.record.id).slirp4netns_log
-            state.helper_pid = usermode.start(netns_path, log, options=self.mode.target)
-            save_state(self.layout, self.record.id, state)  # a failure from here on stops it
+        elif self.slirp is not None:
+            starting, self.slirp = self.slirp, None
+            state.helper_pid = starting.wait()
+            if self.ports:  # a failure of the forwarder then stops it too
+                save_state(self.layout, self.record.id, state)
         if self.ports and (self.shared or self.mode.kind in ("private", "slirp4netns")):
             state.forwarder_pid = self._forward(netns_path, state)
             state.ports = [p.to_json() for p in self.ports]
+        if self.holder is not None:
+            self.holder.let_go()  # the container, slirp4netns and the forwarder are in
         save_state(self.layout, self.record.id, state)
         if state.attachments:
             state.named = tell_members(self.layout, self.record, list(state.attachments), True)
@@ -373,6 +395,9 @@ class Preparation:
         the namespace; its port rules now, bridges no container uses by the next tidy)."""
         if self.holder is not None:
             self.holder.release()
+        if self.slirp is not None:
+            self.slirp.stop()
+            self.slirp = None
         if self.worker is not None:
             answer = self.worker.answer()
             self.worker = None

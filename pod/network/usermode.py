@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pod.errors import PodError
+
+if TYPE_CHECKING:
+    import subprocess  # imported by `spawn`: a rootless `pod run` plans with this module
 
 TUN = Path("/dev/net/tun")
 SLIRP4NETNS = "slirp4netns"
@@ -96,6 +99,38 @@ def start(netns: str, log_path: Path, userns: str = "", options: str = "") -> in
     """Start slirp4netns for the network namespace at `netns` (joining the user namespace at
     `userns` first, when it is not the caller's); its pid once it is ready. `options`:
     --network slirp4netns:OPTIONS (pod.network.modes.parse_slirp_options)."""
+    return spawn(netns, log_path, userns, options).wait()
+
+
+class Starting:
+    """A slirp4netns started (`spawn`) and not yet ready: its start (~15 ms) overlaps the
+    caller's own work until `wait`; `stop` ends it when that work fails instead."""
+
+    def __init__(self, proc: subprocess.Popen, ready_r: int, log_path: Path) -> None:
+        self.proc, self.ready_r, self.log_path = proc, ready_r, log_path
+
+    def wait(self) -> int:
+        """Its pid once it says it is ready; PodError with its reason when it failed."""
+        try:
+            if os.read(self.ready_r, 1) != b"1":
+                time.sleep(0.05)
+                self.proc.poll()
+                text = self.log_path.read_text(errors="replace")
+                raise PodError(f"slirp4netns failed: {_reason(text)}")
+        finally:
+            os.close(self.ready_r)
+        return self.proc.pid
+
+    def stop(self) -> None:
+        os.close(self.ready_r)
+        self.proc.kill()
+        self.proc.wait()
+
+
+def spawn(netns: str, log_path: Path, userns: str = "", options: str = "") -> Starting:
+    """`start` without the wait for its readiness."""
+    import subprocess
+
     from pod.network.modes import parse_slirp_options
 
     extra = parse_slirp_options(options)
@@ -110,17 +145,13 @@ def start(netns: str, log_path: Path, userns: str = "", options: str = "") -> in
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(ready_w,),
             start_new_session=True,
         )  # fmt: skip
+    except BaseException:
+        os.close(ready_r)
+        raise
     finally:
         os.close(ready_w)
         log.close()
-    try:
-        if os.read(ready_r, 1) != b"1":
-            time.sleep(0.05)
-            proc.poll()
-            raise PodError(f"slirp4netns failed: {_reason(log_path.read_text(errors='replace'))}")
-    finally:
-        os.close(ready_r)
-    return proc.pid
+    return Starting(proc, ready_r, log_path)
 
 
 def _reason(text: str) -> str:

@@ -697,8 +697,8 @@ def _helper_main(args: argparse.Namespace) -> int:
 
 
 FIRST_RUN_MODULES = (
-    "argparse", "tempfile", "pod.container.rootfs", "pod.container.rootfs_prepare",
-    "pod.container.state", "pod.network.setup", "pod.runtime.process",
+    "argparse", "subprocess", "tempfile", "pod.container.rootfs", "pod.container.rootfs_prepare",
+    "pod.container.state", "pod.network.setup", "pod.network.usermode", "pod.runtime.process",
     "pod.runtime.netif",
 )  # fmt: skip
 

@@ -128,6 +128,18 @@ def test_failed_start_with_a_port_in_use_leaves_no_slirp4netns(
     assert wait_for(lambda: not _slirp_pids(rootless_user) - baseline)  # the holder's went too
 
 
+def test_a_failed_create_leaves_no_slirp4netns(
+    rootless_user, rootless_pod, rootless_busybox, tun_mode
+):
+    """slirp4netns starts with the container's network namespace, while the runtime creates the
+    container: a create that fails (its command is missing) stops it again."""
+    before = _slirp_pids(rootless_user)
+    for extra in (["-d"], []):
+        failed = rootless_pod("run", *extra, rootless_busybox, "/no/such/command")
+        assert failed.returncode == 127, failed.stderr
+    assert _slirp_pids(rootless_user) == before
+
+
 @needs_podman
 def test_volume_u_option_rootless_as_podman(
     rootless_user, rootless_pod, rootless_busybox, rootless_podman, rootless_podman_busybox
