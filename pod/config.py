@@ -22,6 +22,15 @@ def is_rootless() -> bool:
     return os.geteuid() != 0
 
 
+def _reads_user_files() -> bool:
+    """The user's own containers.conf and pod.conf count for rootless pod, in the user's
+    namespace too: its shim is root there, and must read the files its command read (one
+    parse for both, one key for the parse cache)."""
+    from pod.util.proc_info import in_user_namespace
+
+    return is_rootless() or in_user_namespace()
+
+
 def home() -> Path:
     return Path(os.environ.get("HOME") or os.path.expanduser("~"))
 
@@ -83,7 +92,7 @@ def _conf_files(env_var: str, system: list[Path], user: list[Path]) -> list[Path
     if os.environ.get(env_var):
         return [Path(os.environ[env_var])]
     files: list[Path] = []
-    for path in system + (user if is_rootless() else []):
+    for path in system + (user if _reads_user_files() else []):
         files.append(path)
         files.extend(_drop_ins(Path(f"{path}.d")))
     return files
@@ -98,7 +107,7 @@ def containers_conf() -> dict[str, Any]:
     user = [config_home() / "containers" / "containers.conf"]
     files = _conf_files("CONTAINERS_CONF", system, user)
     files += [Path("/etc/pod/pod.conf")] + (
-        [config_home() / "pod" / "pod.conf"] if is_rootless() else []
+        [config_home() / "pod" / "pod.conf"] if _reads_user_files() else []
     )
     key = [[str(path), _stamp(path)] for path in files]
     if _parsed.get("key") != key:  # read once per process, again only when a file changed

@@ -1000,7 +1000,9 @@ def host_rlimits(status: Path = Path("/proc/self/status")) -> dict[str, tuple[in
     Empty when raising is allowed. Infinity is -1, as Python's resource reports it."""
     import resource
 
-    if not _in_user_namespace() and _has_capability(status, "CAP_SYS_RESOURCE"):
+    from pod.util.proc_info import in_user_namespace
+
+    if not in_user_namespace() and _has_capability(status, "CAP_SYS_RESOURCE"):
         return {}
     out = {}
     for name in resource_flags.ULIMIT_NAMES:
@@ -1016,13 +1018,6 @@ def _has_capability(status: Path, cap: str) -> bool:
         if line.startswith("CapEff:"):
             return bool(int(line.split()[1], 16) >> ALL_CAPABILITIES.index(cap) & 1)
     return False
-
-
-def _in_user_namespace() -> bool:
-    try:
-        return Path("/proc/self/uid_map").read_text().split() != ["0", "0", "4294967295"]
-    except OSError:
-        return False
 
 
 def host_swap_limit(root: Path = Path("/sys/fs/cgroup")) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pod.errors import OCIRuntimeError
 from pod.runtime import devices, resources
+from pod.util.proc_info import in_user_namespace
 from pod.util.records import dataclass
 
 _V1_FLAGS = {"rw", "ro"}
@@ -81,15 +82,6 @@ def hierarchies(pid: str = "self") -> list[Hierarchy]:
 
 def is_pure_v2() -> bool:
     return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
-
-
-def in_user_namespace() -> bool:
-    """True inside any user namespace other than the initial one."""
-    try:
-        with open("/proc/self/uid_map") as handle:
-            return handle.read().split() != ["0", "0", "4294967295"]
-    except OSError:
-        return False
 
 
 def is_rootless() -> bool:

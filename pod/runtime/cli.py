@@ -28,7 +28,7 @@ def default_root() -> Path:
 
 
 def _in_userns() -> bool:
-    from pod.runtime.cgroups import in_user_namespace
+    from pod.util.proc_info import in_user_namespace
 
     return in_user_namespace()
 

@@ -1,4 +1,5 @@
-"""Facts about host processes from /proc, for `pod top` and `pod stats` (no ps, no psutil)."""
+"""Facts about host processes from /proc, for `pod top` and `pod stats` (no ps, no psutil), and
+whether this process is in a user namespace of its own."""
 
 from __future__ import annotations
 
@@ -89,3 +90,12 @@ def tty_name(tty_nr: int) -> str:
     if major == 4:
         return f"tty{minor}"
     return "?"
+
+
+def in_user_namespace() -> bool:
+    """True inside any user namespace other than the initial one."""
+    try:
+        with open("/proc/self/uid_map") as handle:
+            return handle.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False

@@ -185,3 +185,18 @@ def test_a_linked_cache_directory_is_not_followed(tmp_path, monkeypatch, cache_h
     (cache_home / "pod").symlink_to(elsewhere)
     assert config.containers_conf() == {"engine": {"events_logger": "file"}}
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_rootless_shim_reads_the_files_its_command_read(tmp_path, monkeypatch):
+    """The rootless shim is root in the user's namespace: it still reads the user's own
+    containers.conf, as the command did (else the two parses differ, and so do the cache's
+    keys: every command would parse again)."""
+    from pod.util import proc_info
+
+    monkeypatch.delenv("CONTAINERS_CONF", raising=False)
+    system, user = tmp_path / "system.conf", tmp_path / "user.conf"
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(proc_info, "in_user_namespace", lambda: True)
+    assert config._conf_files("POD_TEST_UNSET", [system], [user]) == [system, user]
+    monkeypatch.setattr(proc_info, "in_user_namespace", lambda: False)  # rootful: system only
+    assert config._conf_files("POD_TEST_UNSET", [system], [user]) == [system]

@@ -23,6 +23,7 @@ from pod.errors import PodError
 from pod.image.defaults import ImageDefaults
 from pod.util import records
 from pod.util.capabilities import ALL_CAPABILITIES, host_bounding_set
+from pod.util.proc_info import in_user_namespace
 from pod.util.userns import IdMapLine, SubIdRange
 
 GOLDEN = Path(__file__).parent / "golden" / "spec"
@@ -700,7 +701,7 @@ def test_host_rlimits_only_when_raising_is_not_allowed(tmp_path):
     ceiling = spec.host_rlimits(status)
     assert {"RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_LOCKS", "RLIMIT_CORE"} <= set(ceiling)
     status.write_text("CapEff:\t000001ffffffffff\n")
-    if not spec._in_user_namespace():
+    if not in_user_namespace():
         assert spec.host_rlimits(status) == {}
 
 
