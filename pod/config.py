@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pod.errors import PodError
+from pod.util.proc_info import unprivileged
 from pod.util.records import dataclass, field
 
 STORAGE_DRIVERS = ("overlay", "vfs")
@@ -20,15 +21,6 @@ STORAGE_DRIVERS = ("overlay", "vfs")
 
 def is_rootless() -> bool:
     return os.geteuid() != 0
-
-
-def _reads_user_files() -> bool:
-    """The user's own containers.conf and pod.conf count for rootless pod, in the user's
-    namespace too: its shim is root there, and must read the files its command read (one
-    parse for both, one key for the parse cache)."""
-    from pod.util.proc_info import in_user_namespace
-
-    return is_rootless() or in_user_namespace()
 
 
 def home() -> Path:
@@ -88,11 +80,13 @@ def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
 
 
 def _conf_files(env_var: str, system: list[Path], user: list[Path]) -> list[Path]:
-    """The files to overlay, lowest priority first; an env var names the one file to read."""
+    """The files to overlay, lowest priority first; an env var names the one file to read.
+    The user's own files count in the user's namespace too (`unprivileged`): the rootless
+    shim is root there, and must read what its command read (one parse, one cache key)."""
     if os.environ.get(env_var):
         return [Path(os.environ[env_var])]
     files: list[Path] = []
-    for path in system + (user if _reads_user_files() else []):
+    for path in system + (user if unprivileged() else []):
         files.append(path)
         files.extend(_drop_ins(Path(f"{path}.d")))
     return files
@@ -107,7 +101,7 @@ def containers_conf() -> dict[str, Any]:
     user = [config_home() / "containers" / "containers.conf"]
     files = _conf_files("CONTAINERS_CONF", system, user)
     files += [Path("/etc/pod/pod.conf")] + (
-        [config_home() / "pod" / "pod.conf"] if _reads_user_files() else []
+        [config_home() / "pod" / "pod.conf"] if unprivileged() else []
     )
     key = [[str(path), _stamp(path)] for path in files]
     if _parsed.get("key") != key:  # read once per process, again only when a file changed

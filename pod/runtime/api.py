@@ -31,6 +31,7 @@ from pod.errors import (
 )
 from pod.runtime import cgroups, hooks, rootfs
 from pod.runtime import state as st
+from pod.util.proc_info import unprivileged
 
 __all__ = [
     "RuntimeContainerExistsError",
@@ -134,7 +135,7 @@ def create(
             created=st.now(),
             annotations=dict(spec.get("annotations") or {}),
             cgroup_paths=result.cgroup_paths,
-            rootless=cgroups.is_rootless(),
+            rootless=unprivileged(),
             seccomp=(spec.get("linux") or {}).get("seccomp") or None,
             hooks=dict(spec.get("hooks") or {}),
             has_process="process" in spec,

@@ -17,7 +17,7 @@ from typing import Any
 
 from pod.errors import OCIRuntimeError
 from pod.runtime import devices, resources
-from pod.util.proc_info import in_user_namespace
+from pod.util.proc_info import unprivileged
 from pod.util.records import dataclass
 
 _V1_FLAGS = {"rw", "ro"}
@@ -82,10 +82,6 @@ def hierarchies(pid: str = "self") -> list[Hierarchy]:
 
 def is_pure_v2() -> bool:
     return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
-
-
-def is_rootless() -> bool:
-    return os.geteuid() != 0 or in_user_namespace()
 
 
 def _relative_path(cgroups_path: str | None, container_id: str) -> tuple[bool, str]:
@@ -191,7 +187,7 @@ class Placement:
 
 def prepare(container_id: str, linux: dict[str, Any]) -> Placement:
     """Create the container's cgroups and apply linux.resources (fast: no process moves)."""
-    rootless = is_rootless()
+    rootless = unprivileged()
     res = linux.get("resources") or {}
     if rootless and not is_pure_v2():
         _without_cgroups(res, "rootless containers have no cgroups on cgroup v1")
@@ -364,7 +360,7 @@ def oom_killed(cgroups_path: str | None, container_id: str, exit_code: int | Non
     Read from the container's memory cgroup, which must still exist: v2 memory.events
     `oom_kill`; v1 memory.oom_control `oom_kill` (kernel >= 4.13), else `under_oom` or a hit
     limit (memory.failcnt) with an exit by SIGKILL (137). Standard library only (the shim)."""
-    rootless = is_rootless()
+    rootless = unprivileged()
     if rootless and not is_pure_v2():
         return False
     try:

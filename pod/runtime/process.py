@@ -67,6 +67,7 @@ from pod.runtime import cgroups, hooks, init, rootfs, seccomp
 from pod.runtime import state as st
 from pod.runtime import syscalls as sc
 from pod.runtime.syscalls import Syscalls
+from pod.util.proc_info import in_user_namespace
 from pod.util.records import dataclass, field
 
 NAMESPACES = {
@@ -586,7 +587,7 @@ def prepare_init(
                 raise OCIRuntimeError(f"cannot set the {key} without a private UTS namespace")
             setter = sys.sethostname if key == "hostname" else sys.setdomainname
             _step(f"setting the {key}", setter, spec[key])
-    in_userns = cgroups.in_user_namespace() or "user" in kinds
+    in_userns = in_user_namespace() or "user" in kinds
     compiled = seccomp.compile_filter(  # before pivot_root
         (spec.get("linux") or {}).get("seccomp"), request.seccomp_cache
     )

@@ -99,3 +99,9 @@ def in_user_namespace() -> bool:
             return handle.read().split() != ["0", "0", "4294967295"]
     except OSError:
         return False
+
+
+def unprivileged() -> bool:
+    """Not root, or root of a user namespace only (a rootless shim, its runtime and helpers):
+    rootless, whichever process of pod asks."""
+    return os.geteuid() != 0 or in_user_namespace()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pod.runtime import cgroups, process
+from pod.runtime import process
 from pod.runtime import syscalls as sc
 from pod.runtime.init import CAP_NUMBERS
 from pod.runtime.syscalls import Recorder
@@ -116,7 +116,7 @@ def _masks() -> list[tuple]:
 
 
 def test_rootful_sequence(rootfs, monkeypatch):
-    monkeypatch.setattr(cgroups, "in_user_namespace", lambda: False)
+    monkeypatch.setattr(process, "in_user_namespace", lambda: False)
     namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup")]
     namespaces.append({"type": "network", "path": "/run/netns/n1"})
     spec = _spec(rootfs.parent / "source", namespaces)
@@ -156,7 +156,7 @@ def test_rootful_sequence(rootfs, monkeypatch):
 
 def test_rootless_in_userns_sequence(rootfs, monkeypatch):
     """No user namespace in config (the engine made one): mknod and sysfs fall back to binds."""
-    monkeypatch.setattr(cgroups, "in_user_namespace", lambda: True)
+    monkeypatch.setattr(process, "in_user_namespace", lambda: True)
     namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
     spec = _spec(rootfs.parent / "source", namespaces)
     recorder = Recorder(root=str(rootfs), deny={"mknod", "mount:sysfs"})
@@ -213,7 +213,7 @@ def test_symlinked_destination_resolves_inside_rootfs(rootfs, tmp_path):
 def test_without_a_mount_namespace_the_host_is_left_alone(rootfs, monkeypatch):
     """The spec's "inherit": no propagation change on the host, the rootfs bind made private
     (the container's mounts stay below it), chroot instead of pivot_root."""
-    monkeypatch.setattr(cgroups, "in_user_namespace", lambda: False)
+    monkeypatch.setattr(process, "in_user_namespace", lambda: False)
     spec = _spec(rootfs.parent / "source", [{"type": t} for t in ("pid", "uts")])
     recorder = Recorder(root=str(rootfs))
     _run(rootfs, spec, recorder)
@@ -256,7 +256,7 @@ def test_without_a_mount_namespace_the_host_root_is_refused(tmp_path):
 def test_rootfs_propagation(rootfs, monkeypatch, name, first, last):
     """Every mount private (slave for a slave root) before the rootfs is bound — an unbindable
     tree could not be bound at all — and the root's own propagation once it is "/"."""
-    monkeypatch.setattr(cgroups, "in_user_namespace", lambda: False)
+    monkeypatch.setattr(process, "in_user_namespace", lambda: False)
     spec = _spec(rootfs.parent / "source", [{"type": "mount"}, {"type": "uts"}])
     spec["linux"]["rootfsPropagation"] = name
     spec["root"]["readonly"] = False
