@@ -329,12 +329,27 @@ class ContainerStore:
             atomic_write_json(self.record_file(record.id), asdict(record))
 
     def read_state(self, container_id: str) -> ContainerState:
-        return ContainerState.from_dict(read_json(self.state_file(container_id), {}) or {})
+        """The state; an unreadable state.json (a write that was not `durable` when the machine
+        crashed, on a filesystem that kept neither version) reads as a fresh one."""
+        try:
+            data = read_json(self.state_file(container_id), {})
+        except ValueError:
+            data = {}
+        return ContainerState.from_dict(data or {})
 
     def write_state(
-        self, container_id: str, state: ContainerState, *, sync_dir: bool = True
+        self,
+        container_id: str,
+        state: ContainerState,
+        *,
+        sync_dir: bool = True,
+        durable: bool = True,
     ) -> None:
-        atomic_write_json(self.state_file(container_id), asdict(state), sync_dir=sync_dir)
+        """`durable=False`: a state whose older version is as true after a crash (no container
+        outlives the machine): nothing is synced (pod.store.lock.atomic_write)."""
+        atomic_write_json(
+            self.state_file(container_id), asdict(state), sync_dir=sync_dir, durable=durable
+        )
 
     def remove_files(self, container_id: str) -> None:
         """Delete the directory (the caller made sure nothing is mounted or running)."""

@@ -46,7 +46,7 @@ def mark_stopped_by_user(
         state.stopped_by_user = True
         if stopping and state.status in ("running", "paused"):
             state.status = "stopping"
-        store.write_state(record.id, state, sync_dir=False)  # the exit that follows is durable
+        store.write_state(record.id, state, durable=False)  # the exit that follows is durable
     return before
 
 

@@ -60,7 +60,7 @@ def update_state(
         state = store.read_state(container_id)
         for name, value in changes.items():
             setattr(state, name, value)
-        store.write_state(container_id, state, sync_dir=durable)
+        store.write_state(container_id, state, durable=durable)
 
 
 def error_answer(err: BaseException) -> dict:

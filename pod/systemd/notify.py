@@ -31,9 +31,9 @@ def take_socket() -> str:
 
 
 def write_pid_file(paths: ContainerPaths, pid: int) -> None:
-    """The supervisor's pid for PIDFile=, written atomically (readable by systemd only). Its
-    rename is not synced: the pid names a process, and none outlives a crash."""
-    atomic_write(paths.shim_pid_file, f"{pid}\n".encode(), mode=0o600, sync_dir=False)
+    """The supervisor's pid for PIDFile=, written atomically (readable by systemd only). Not
+    synced: the pid names a process, and none outlives a crash."""
+    atomic_write(paths.shim_pid_file, f"{pid}\n".encode(), mode=0o600, durable=False)
 
 
 def _address(path: str) -> str:

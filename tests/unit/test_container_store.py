@@ -55,3 +55,29 @@ def test_a_full_id_is_read_without_listing_the_store(store, monkeypatch):
 def test_a_full_id_wins_over_a_name_that_spells_it(store):
     store.create(_record("cd" + "3" * 62, SECOND))  # a name that is another container's ID
     assert store.lookup(SECOND).id == SECOND
+
+
+def test_a_state_written_not_durable_is_not_synced(store, monkeypatch):
+    """The shim's start and stop steps wait for no disk flush (pod.store.lock.atomic_write)."""
+    import os
+
+    from pod.store.containers import ContainerState
+
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", synced.append)
+    store.write_state(FIRST, ContainerState(status="running", pid=7), durable=False)
+    assert synced == []
+    assert store.read_state(FIRST).status == "running"
+    store.write_state(FIRST, ContainerState(status="exited", exit_code=3))
+    assert len(synced) == 2  # the file, then its directory
+    assert store.read_state(FIRST).exit_code == 3
+
+
+@pytest.mark.parametrize("left", [b"", b'{"status": "runn'])
+def test_a_state_file_a_crash_left_unreadable_reads_as_a_fresh_state(store, left):
+    """A write that was not durable may leave an empty file after a crash on some filesystems:
+    `ps` and the rest still read the container (as not running)."""
+    store.state_file(FIRST).write_bytes(left)
+    state = store.read_state(FIRST)
+    assert (state.status, state.pid, state.shim_pid) == ("created", 0, 0)
+    assert sorted(r.name for r in store.list()) == ["first", "second"]
