@@ -169,18 +169,22 @@ def start_shim(
 
 
 class _ForkedShim:
-    """The shim forked from this process: the same small interface as the Popen it replaces."""
+    """The shim forked from this process: the same small interface as the Popen it replaces.
+    `child`: False for pod.shim.prefork's shim, detached already (no exit status to wait for:
+    its stderr's EOF says it detached, or ended)."""
 
-    def __init__(self, pid: int, stderr_fd: int) -> None:
+    def __init__(self, pid: int, stderr_fd: int, child: bool = True) -> None:
         self.pid = pid
         self.returncode: int | None = None
         self._stderr = stderr_fd
+        self._child = child
 
     def communicate(self) -> tuple[None, bytes]:
         with open(self._stderr, "rb") as stream:
             stderr = stream.read()
-        _, status = os.waitpid(self.pid, 0)
-        self.returncode = os.waitstatus_to_exitcode(status)
+        if self._child:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
         return None, stderr
 
     def kill(self) -> None:
@@ -206,7 +210,7 @@ def _launch(argv: list[str], pass_fds: list[int]):
         handed = early.hand_over(argv, pass_fds, err_w)
         if handed:
             os.close(err_w)
-            return _ForkedShim(early.pid, err_r)
+            return _ForkedShim(early.pid, err_r, child=False)
         prefork.release(early)
     if not _single_threaded():
         import subprocess
@@ -233,7 +237,8 @@ def _launch(argv: list[str], pass_fds: list[int]):
 def _raise_reported(line: bytes, stderr: bytes, returncode: int | None) -> None:
     if not line.strip():
         lines = stderr.decode(errors="replace").strip().splitlines()
-        detail = lines[-1] if lines else f"exit status {returncode}"
+        ended = "it ended" if returncode is None else f"exit status {returncode}"
+        detail = lines[-1] if lines else ended
         raise errors.PodError(f"the container supervisor (pod.shim.setup) failed: {detail}")
     answer = json.loads(line)
     if "error" in answer:

@@ -7,6 +7,11 @@ pod.entry forks this child first thing for a `run`: with two CPUs it imports tho
 while the CLI parses flags and creates the container. Then it waits on a socket for the
 shim's command line, environment and fds, and becomes the shim exactly as a forked one does
 (`run_shim`). EOF on the socket (the run failed, or started no shim) ends it.
+
+It detaches as set-up would (a session of its own, and a fork that leaves it no session
+leader: pod.shim.setup's `_daemonize`) first thing, while it is small: a fork of the loaded
+shim cost ~2-4 ms of the start, and its first writes as many again in copy-on-write faults.
+The CLI's own child only forks it and ends; the shim tells the CLI its pid first thing.
 """
 
 from __future__ import annotations
@@ -22,14 +27,16 @@ from pod.util.own_fds import close_all_but, out_of_the_way
 
 _MAX_FDS = 200  # one SCM_RIGHTS message carries at most 253 fds
 _MAX_MESSAGE = 1 << 20
+_PID_MESSAGE = 16
 _waiting: list[Prefork] = []  # the child forked at start, until a shim launch takes it
 
 
 class Prefork:
-    """The parent's handle on the waiting child: its pid and our end of its socket."""
+    """The parent's handle on the waiting child: our end of its socket; `pid`, the waiting
+    child's (not ours), once read (`shim_pid`); `forked`, our child, which forked it and ended."""
 
-    def __init__(self, pid: int, sock: socket.socket) -> None:
-        self.pid, self.sock = pid, sock
+    def __init__(self, forked: int, sock: socket.socket) -> None:
+        self.forked, self.sock, self.pid = forked, sock, 0
 
     def hand_over(self, argv: list[str], pass_fds: list[int], err_w: int) -> bool:
         """Send the shim's command line (as for `python -m pod.shim.setup`), our environment and
@@ -38,7 +45,7 @@ class Prefork:
         fds = [err_w, *pass_fds]
         message = marshal.dumps((argv, dict(os.environb), fds))
         try:
-            if len(fds) > _MAX_FDS or len(message) > _MAX_MESSAGE:
+            if len(fds) > _MAX_FDS or len(message) > _MAX_MESSAGE or not self.shim_pid():
                 return False
             socket.send_fds(self.sock, [message], fds)
             return True
@@ -46,6 +53,14 @@ class Prefork:
             return False
         finally:
             self.sock.close()
+            _reap(self.forked)
+
+    def shim_pid(self) -> int:
+        """The waiting child's pid, which it sends first thing (0: it is gone)."""
+        if not self.pid:
+            with contextlib.suppress(OSError, ValueError):
+                self.pid = int(self.sock.recv(_PID_MESSAGE) or 0)
+        return self.pid
 
 
 def start() -> None:
@@ -65,7 +80,7 @@ def start() -> None:
         _child_main(child)
     child.close()
     own = socket.socket(fileno=out_of_the_way(parent.detach()))  # not a --preserve-fds one
-    _waiting.append(Prefork(pid, own))
+    _waiting.append(Prefork(pid, own))  # reaped at hand-over: it ends at once, don't wait now
 
 
 def take() -> Prefork | None:
@@ -74,15 +89,24 @@ def take() -> Prefork | None:
 
 
 def release(prefork: Prefork) -> None:
-    """Let a child we did not hand a shim go: EOF ends it; reap it if it has ended already."""
+    """Let a child we did not hand a shim go: EOF ends it."""
     prefork.sock.close()
+    _reap(prefork.forked)
+
+
+def _reap(pid: int) -> None:
     with contextlib.suppress(ChildProcessError):
-        os.waitpid(prefork.pid, os.WNOHANG)
+        os.waitpid(pid, 0)
 
 
 def _child_main(sock: socket.socket) -> NoReturn:
-    """Import set-up's modules, then wait for a shim to become; never returns."""
+    """Detach, say our pid, import set-up's modules, then wait for a shim to become; never
+    returns."""
     try:
+        os.setsid()  # no terminal's signals: a Ctrl-C is the CLI's, whose EOF then ends us
+        if os.fork():
+            os._exit(0)  # the CLI's child ends; we are no session leader: never a terminal's
+        sock.send(str(os.getpid()).encode())
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):  # hold none of the caller's pipes or its terminal
             os.dup2(null, fd)
@@ -99,9 +123,9 @@ def _child_main(sock: socket.socket) -> NoReturn:
         os.environb.clear()
         os.environb.update(environ)
         _place_fds(fds, numbers)
-    except BaseException:  # the caller went away, or a Ctrl-C meant for it
+    except BaseException:  # the caller went away, or no fork
         os._exit(0)
-    run_shim(argv, numbers[0], numbers[1:])
+    run_shim(argv, numbers[0], numbers[1:], daemonized=True)
 
 
 def _place_fds(fds: list[int], numbers: list[int]) -> None:
@@ -117,9 +141,12 @@ def _place_fds(fds: list[int], numbers: list[int]) -> None:
         os.close(fd)
 
 
-def run_shim(argv: list[str], err_w: int, pass_fds: list[int]) -> NoReturn:
+def run_shim(
+    argv: list[str], err_w: int, pass_fds: list[int], daemonized: bool = False
+) -> NoReturn:
     """In a child of the CLI: become the shim `argv` (`python -m pod.shim.setup ARGS`) with
-    only the fds it is given, as Popen(pass_fds=...) would start it; never returns."""
+    only the fds it is given, as Popen(pass_fds=...) would start it; never returns.
+    `daemonized`: detached already (the prefork child), set-up does not fork again."""
     try:
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
@@ -129,7 +156,7 @@ def run_shim(argv: list[str], err_w: int, pass_fds: list[int]) -> NoReturn:
         os.chdir("/")
         from pod.shim import setup
 
-        code = setup.main(argv[3:])
+        code = setup.main(argv[3:], daemonized=daemonized)
     except BaseException:  # a forked child must never return into the CLI
         import traceback
 

@@ -532,7 +532,7 @@ def _initializing(args: argparse.Namespace) -> bool:
     return not args.start_now and args.lifeline_fd < 0
 
 
-def _setup_main(args: argparse.Namespace) -> int:
+def _setup_main(args: argparse.Namespace, daemonized: bool = False) -> int:
     ready = os.dup(args.ready_fd)  # not inheritable: runtimes and exec'd processes never get it
     os.close(args.ready_fd)
     lifeline = -1
@@ -554,7 +554,7 @@ def _setup_main(args: argparse.Namespace) -> int:
         finally:
             _answer_ready(ready, answer)
         return 1
-    if not _daemonize():
+    if not daemonized and not _daemonize():
         return 0
     try:
         worker = [int(fd) for fd in args.network_worker.split(",")] if args.network_worker else []
@@ -736,11 +736,12 @@ def main_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], daemonized: bool = False) -> int:
+    """`daemonized`: detached already (pod.shim.prefork's child), the shim does not fork."""
     args = main_parser().parse_args(argv)
     if args.op:
         return _helper_main(args)
-    return _setup_main(args)
+    return _setup_main(args, daemonized)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """pod.shim.prefork: the shim child `pod run` forks first thing, handed its work later.
 
-The child is a real fork of the test process; `run_shim` (which would run set-up against a
-store) is replaced before the fork by a probe that reports what the child was given: the
-command line, the environment and the fds at the numbers the caller had them.
+The child is a real fork of the test process (forked again: it is no child of ours, as a
+daemonized shim is not); `run_shim` (which would run set-up against a store) is replaced
+before the fork by a probe that reports what the child was given: the command line, the
+environment and the fds at the numbers the caller had them.
 """
 
 from __future__ import annotations
@@ -16,19 +17,24 @@ import pytest
 from pod.shim import prefork, setup
 
 
-def _wait_exit(pid: int, timeout: float = 10.0) -> int:
-    """The child's exit code, waiting at most `timeout` seconds for it."""
-    fd = os.pidfd_open(pid)
+def _ended(pid: int, timeout: float = 10.0) -> bool:
+    """Whether the process ends within `timeout` seconds (it is no child of ours: no status)."""
     try:
-        assert select.select([fd], [], [], timeout)[0], "the prefork child did not exit"
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
     finally:
         os.close(fd)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
-def _probe(argv: list[str], err_w: int, pass_fds: list[int]) -> None:
+def _probe(argv: list[str], err_w: int, pass_fds: list[int], daemonized: bool = False) -> None:
     """Stands for run_shim in the child: report what it got on its stderr pipe and exit."""
     report = {
+        "daemonized": daemonized,
+        "sid": os.getsid(0),
+        "pid": os.getpid(),
         "argv": argv,
         "env": os.environ.get("PREFORK_PROBE"),
         "fds": {str(fd): os.read(fd, 100).decode() for fd in pass_fds},
@@ -57,7 +63,9 @@ def test_the_child_becomes_the_shim_with_the_argv_env_and_fds_it_is_handed(probe
     argv = ["python", "-m", "pod.shim.setup", "--ready-fd", str(pipes[0][0])]
     assert early.hand_over(argv, [r for r, _ in pipes], err_w)
     os.close(err_w)
-    assert _wait_exit(early.pid) == 0
+    assert _ended(early.pid)
+    with pytest.raises(ChildProcessError):  # our child, which forked it, was reaped
+        os.waitpid(early.forked, os.WNOHANG)
     with os.fdopen(err_r, "rb") as stream:
         report = json.loads(stream.read())
     for r, _ in pipes:
@@ -66,15 +74,20 @@ def test_the_child_becomes_the_shim_with_the_argv_env_and_fds_it_is_handed(probe
     assert report["env"] == "set after the fork"
     assert report["fds"] == {str(pipes[0][0]): "pipe 0", str(pipes[1][0]): "pipe 1"}
     assert report["cloexec"] == [True, True]  # as the CLI's own pipes are
+    # Detached as set-up's daemonize would: a session of its own, not its leader (so it can
+    # never get a controlling terminal); set-up is told not to fork again.
+    assert report["pid"] == early.pid and report["daemonized"]
+    assert report["sid"] not in (os.getsid(0), report["pid"])
 
 
 def test_a_child_not_handed_a_shim_ends_on_eof(probed):
     prefork.start()
     early = prefork.take()
     assert early is not None
-    pid = early.pid
+    pid = early.shim_pid()
+    assert pid > 0
     prefork.release(early)
-    assert _wait_exit(pid) == 0
+    assert _ended(pid)
 
 
 def test_the_waiting_child_holds_none_of_the_callers_pipes(probed):
@@ -83,24 +96,24 @@ def test_the_waiting_child_holds_none_of_the_callers_pipes(probed):
     prefork.start()
     early = prefork.take()
     assert early is not None
+    pid = early.shim_pid()
     try:
         os.close(w)
         ready, _, _ = select.select([r], [], [], 10.0)
         assert ready and os.read(r, 1) == b""  # EOF: the child closed its copy of `w`
-        assert os.waitpid(early.pid, os.WNOHANG) == (0, 0)  # while it still waits
+        assert not _ended(pid, timeout=0)  # while it still waits
     finally:
         os.close(r)
-        pid = early.pid
         prefork.release(early)
-        _wait_exit(pid)
+        assert _ended(pid)
 
 
 def test_a_child_that_is_gone_is_not_handed_anything(probed):
     prefork.start()
     early = prefork.take()
     assert early is not None
-    os.kill(early.pid, 9)
-    _wait_exit(early.pid)
+    os.kill(early.shim_pid(), 9)
+    assert _ended(early.pid)
     err_r, err_w = os.pipe()
     try:
         assert not early.hand_over(["python", "-m", "pod.shim.setup"], [], err_w)
@@ -125,12 +138,12 @@ def test_its_socket_is_not_where_preserve_fds_looks(probed):
     prefork.start()
     early = prefork.take()
     assert early is not None
+    pid = early.shim_pid()
     try:
         assert early.sock.fileno() >= OWN_FD_FLOOR
     finally:
-        pid = early.pid
         prefork.release(early)
-        _wait_exit(pid)
+        assert _ended(pid)
 
 
 def test_run_forks_it_unless_a_bridge_worker_takes_the_second_cpu(monkeypatch):
