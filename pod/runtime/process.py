@@ -201,9 +201,9 @@ def _parent_loop(
                 send(sock, {"type": "mapped"})
             elif kind == "pid":
                 result.pid = int(message["pid"])
-                _reap(child)
-                child_reaped = True
                 _place(request, sock, result, placement)
+                _reap(child)  # after "go": the init need not wait ~1 ms for the child's exit
+                child_reaped = True
             elif kind == "console":
                 _forward_console(request.console_socket, fds)
             elif kind == "hooks":
@@ -286,11 +286,12 @@ def _abort(result: CreateResult, child: int, child_reaped: bool, root: str) -> N
     if result.pid:
         with contextlib.suppress(ProcessLookupError):
             os.kill(result.pid, signal.SIGKILL)
-        _reap(result.pid)
-    if not child_reaped:
+    if not child_reaped:  # first: the init becomes our child (we reap) once the child is gone
         with contextlib.suppress(ProcessLookupError):
             os.kill(child, signal.SIGKILL)
         _reap(child)
+    if result.pid:
+        _reap(result.pid)
     with contextlib.suppress(OCIRuntimeError):  # never hide the error that got us here
         cgroups.remove(result.cgroup_paths)
     if result.rootfs_mounts_kept is not None:
