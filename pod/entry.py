@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
+from pod.util import collector
 from pod.util.argv import command_name, network_values
 
 VERSION_WORDS = frozenset(("--version", "-v"))  # and --version, when it comes before any command
@@ -37,6 +38,7 @@ def wants_early_shim(argv: list[str]) -> bool:
 
 def main() -> None:
     argv = sys.argv[1:]
+    collector.pause_for(command_name(argv))
     worker = None
     if wants_bridge_worker(argv):
         from pod.network.setup import BridgeWorker

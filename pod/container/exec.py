@@ -372,7 +372,10 @@ class TerminalRelay:
 
     def run(self) -> int:
         from pod.runtime.exec import exit_code
+        from pod.util import collector
         from pod.util.terminal import raw_terminal
+
+        collector.resume()
 
         saved = signal.signal(signal.SIGWINCH, self.resize)
         try:

@@ -24,7 +24,7 @@ from pod.shim import prefork, protocol
 from pod.shim.finisher import answer_finish, connect
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
 from pod.store.layout import Layout
-from pod.util import userns
+from pod.util import collector, userns
 from pod.util.records import dataclass
 from pod.util.terminal import (
     DEFAULT_DETACH_KEYS,
@@ -424,6 +424,7 @@ def attach(
     what went wrong); `meanwhile()` is called once the container was told to start, for work
     to do while it runs.
     """
+    collector.resume()
     keys = parse_detach_keys(detach_keys)
     sock = connect(layout, container_id)
     session = _Session(sock, stdin=stdin, tty=tty, detach_keys=keys, finish=finish)
