@@ -16,6 +16,7 @@ into the source's host parent.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from collections.abc import Iterable, Mapping
@@ -270,6 +271,31 @@ def lookup(
     return Found(path, st)
 
 
+_kernel_walk = [True]  # openat2 answers here (cleared on ENOSYS, or a filter's EPERM)
+
+
+def open_in_root(root_fd: int, relpath: str, flags: int, *, symlinks: bool = True) -> int | None:
+    """The kernel's own walk of `relpath` inside the root (openat2 RESOLVE_IN_ROOT: symlinks
+    and `..` resolved within it, as the walk here does), one call instead of an open and a
+    stat per component (a container's ~150 mount points and masks: ~3 ms). `flags` are
+    open's; the final component is followed unless O_NOFOLLOW. None where the kernel cannot
+    answer alone: a missing entry, a refused symlink (`symlinks` False), a magic link, an
+    older kernel. The caller's own walk then decides, and raises, as it always did."""
+    if not _kernel_walk[0]:
+        return None
+    from pod.util import libc  # ctypes: loaded already where containers are set up
+
+    refused = libc.RESOLVE_NO_MAGICLINKS if symlinks else libc.RESOLVE_NO_SYMLINKS
+    try:
+        return libc.openat2(
+            root_fd, relpath or ".", flags | os.O_CLOEXEC, libc.RESOLVE_IN_ROOT | refused
+        )
+    except OSError as err:
+        if err.errno in (errno.ENOSYS, errno.EPERM):
+            _kernel_walk[0] = False
+        return None
+
+
 def open_dir(
     root_fd: int,
     relpath: str,
@@ -284,6 +310,10 @@ def open_dir(
     `symlinks` False a symlink anywhere on the way is an UnsafeContentError. The caller closes
     the fd.
     """
+    if not mounts:
+        fd = open_in_root(root_fd, relpath, os.O_RDONLY | os.O_DIRECTORY, symlinks=symlinks)
+        if fd is not None:
+            return fd
     walk, final = _walk(
         root_fd, relpath, follow_final=True, create=create, symlinks=symlinks, mounts=mounts
     )

@@ -160,6 +160,9 @@ class RootfsBuilder:
         mode = 0o755 if create else None
         if directory:
             return safepath.open_dir(self.root_fd, dest, create=mode)
+        fd = safepath.open_in_root(self.root_fd, dest, os.O_PATH)  # there already
+        if fd is not None:
+            return fd
         rel = self._resolved(dest)
         parent, name = safepath.open_parent(self.root_fd, rel, create=mode, symlinks=False)
         try:
@@ -178,6 +181,9 @@ class RootfsBuilder:
 
     def _existing(self, dest: str) -> int | None:
         """An O_PATH fd for `dest` if it exists inside the rootfs (for masks), else None."""
+        fd = safepath.open_in_root(self.root_fd, dest, os.O_PATH)
+        if fd is not None:
+            return fd
         try:
             rel = self._resolved(dest)
             if not rel:

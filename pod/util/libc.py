@@ -23,6 +23,16 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
 
 
+SYS_OPENAT2 = 437  # the same number on every architecture that has it (Linux 5.6)
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_NO_SYMLINKS = 0x04  # magic links included
+RESOLVE_IN_ROOT = 0x10
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
 def check(result: int, what: str) -> int:
     """A libc call's result, or its errno as OSError (`what` names the call)."""
     if result == -1:
@@ -49,3 +59,14 @@ def die_with_parent(parent_pid: int) -> bool:
     """
     check(libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
     return os.getppid() == parent_pid
+
+
+def openat2(dir_fd: int, path: str, flags: int, resolve: int) -> int:
+    """openat2(2): open `path` below `dir_fd` as the RESOLVE_* flags allow (OSError otherwise,
+    ENOSYS before Linux 5.6)."""
+    how = _OpenHow(flags, 0, resolve)
+    result = libc.syscall(
+        ctypes.c_long(SYS_OPENAT2), ctypes.c_long(dir_fd), os.fsencode(path), ctypes.byref(how),
+        ctypes.c_size_t(ctypes.sizeof(how)),
+    )  # fmt: skip
+    return check(result, "openat2")

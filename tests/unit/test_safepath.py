@@ -256,3 +256,60 @@ def test_a_mount_whose_source_is_gone_is_missing(root_fd: int, tmp_path: Path) -
     assert safepath.lookup(root_fd, "gone", mounts=mounts).stat is None
     with pytest.raises(FileNotFoundError):
         safepath.open_dir(root_fd, "gone/x", mounts=mounts)
+
+
+_HOSTILE_LINKS = [
+    ("abs", "/real"),  # absolute: re-rooted
+    ("up", "../../../../../real"),  # climbing: clamped at the root
+    ("chain", "abs/../up"),
+    ("host", "/etc"),  # the host's /etc must never be what opens
+    ("loop1", "loop2"),
+    ("loop2", "loop1"),
+    ("dangling", "/nowhere"),
+]
+
+
+def _outcome(root_fd: int, relpath: str, symlinks: bool) -> object:
+    """What open_dir gives: the directory's identity, or the error's type."""
+    try:
+        fd = safepath.open_dir(root_fd, relpath, symlinks=symlinks)
+    except (OSError, UnsafeContentError) as err:
+        return type(err)
+    try:
+        st = os.fstat(fd)
+        return (st.st_dev, st.st_ino)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("symlinks", [True, False])
+@pytest.mark.parametrize(
+    "relpath",
+    ["abs", "/up", "chain", "real/../../abs/.", "host", "loop1", "dangling", "missing", "", ".."],
+)
+def test_the_kernels_walk_and_ours_agree(
+    root: Path, root_fd: int, monkeypatch, relpath: str, symlinks: bool
+) -> None:
+    """open_dir asks openat2 (RESOLVE_IN_ROOT) first: on every shape of hostile link it opens
+    what the component-by-component walk opens, or fails as it does."""
+    (root / "real").mkdir()
+    for name, target in _HOSTILE_LINKS:
+        (root / name).symlink_to(target)
+    kernel = _outcome(root_fd, relpath, symlinks)
+    monkeypatch.setattr(safepath, "_kernel_walk", [False])
+    assert _outcome(root_fd, relpath, symlinks) == kernel
+    if relpath == "host" and symlinks:
+        assert kernel is FileNotFoundError  # /etc inside the root: there is none
+
+
+def test_the_kernels_walk_answers_on_this_kernel(root: Path, root_fd: int) -> None:
+    """Not a silent fallback: openat2 itself opens a path through a symlink (Linux >= 5.6)."""
+    (root / "real").mkdir()
+    (root / "abs").symlink_to("/real")
+    fd = safepath.open_in_root(root_fd, "abs", os.O_RDONLY | os.O_DIRECTORY)
+    assert fd is not None
+    try:
+        assert os.path.samestat(os.fstat(fd), os.stat(root / "real"))
+    finally:
+        os.close(fd)
+    assert safepath.open_in_root(root_fd, "abs", os.O_RDONLY, symlinks=False) is None
