@@ -709,7 +709,7 @@ def _helper_main(args: argparse.Namespace) -> int:
 FIRST_RUN_MODULES = (
     "argparse", "subprocess", "tempfile", "pod.container.rootfs", "pod.container.rootfs_prepare",
     "pod.container.state", "pod.network.setup", "pod.network.usermode", "pod.runtime.process",
-    "pod.runtime.netif",
+    "pod.runtime.netif", "pod.shim.supervisor", "pod.util.lean_python",
 )  # fmt: skip
 
 
