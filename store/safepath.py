@@ -274,13 +274,18 @@ def lookup(
 _kernel_walk = [True]  # openat2 answers here (cleared on ENOSYS, or a filter's EPERM)
 
 
-def open_in_root(root_fd: int, relpath: str, flags: int, *, symlinks: bool = True) -> int | None:
+def open_in_root(
+    root_fd: int, relpath: str, flags: int, *, symlinks: bool = True, final_enoent: bool = False
+) -> int | None:
     """The kernel's own walk of `relpath` inside the root (openat2 RESOLVE_IN_ROOT: symlinks
     and `..` resolved within it, as the walk here does), one call instead of an open and a
     stat per component (a container's ~150 mount points and masks: ~3 ms). `flags` are
     open's; the final component is followed unless O_NOFOLLOW. None where the kernel cannot
     answer alone: a missing entry, a refused symlink (`symlinks` False), a magic link, an
-    older kernel. The caller's own walk then decides, and raises, as it always did."""
+    older kernel. The caller's own walk then decides, and raises, as it always did. With
+    `final_enoent` a missing entry raises FileNotFoundError instead: where nothing is
+    there after every symlink was resolved inside the root, the walk would find nothing
+    either."""
     if not _kernel_walk[0]:
         return None
     from pod.util import libc  # ctypes: loaded already where containers are set up
@@ -293,7 +298,31 @@ def open_in_root(root_fd: int, relpath: str, flags: int, *, symlinks: bool = Tru
     except OSError as err:
         if err.errno in (errno.ENOSYS, errno.EPERM):
             _kernel_walk[0] = False
+        if final_enoent and err.errno == errno.ENOENT:
+            raise FileNotFoundError(errno.ENOENT, "no such file or directory", relpath) from None
         return None
+
+
+def _open_dir_in_root(root_fd: int, relpath: str, create: int | None, symlinks: bool) -> int | None:
+    """open_dir by the kernel's walk: the directory, or with `create` a new last component in
+    a parent that is there (a mount point in a fresh tmpfs, say); None: the walk decides."""
+    fd = open_in_root(root_fd, relpath, os.O_RDONLY | os.O_DIRECTORY, symlinks=symlinks)
+    parts = split_path(relpath)
+    if fd is not None or create is None or not parts or parts[-1] == "..":
+        return fd
+    parent = open_in_root(
+        root_fd, "/".join(parts[:-1]), os.O_RDONLY | os.O_DIRECTORY, symlinks=symlinks
+    )
+    if parent is None:
+        return None
+    try:
+        with contextlib.suppress(FileExistsError):  # a dangling symlink, say: the open decides
+            os.mkdir(parts[-1], create, dir_fd=parent)
+        return os.open(parts[-1], _DIR_FLAGS, dir_fd=parent)
+    except OSError:
+        return None
+    finally:
+        os.close(parent)
 
 
 def open_dir(
@@ -311,7 +340,7 @@ def open_dir(
     the fd.
     """
     if not mounts:
-        fd = open_in_root(root_fd, relpath, os.O_RDONLY | os.O_DIRECTORY, symlinks=symlinks)
+        fd = _open_dir_in_root(root_fd, relpath, create, symlinks)
         if fd is not None:
             return fd
     walk, final = _walk(

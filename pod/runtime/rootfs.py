@@ -161,6 +161,8 @@ class RootfsBuilder:
         if directory:
             return safepath.open_dir(self.root_fd, dest, create=mode)
         fd = safepath.open_in_root(self.root_fd, dest, os.O_PATH)  # there already
+        if fd is None and create:
+            fd = self._new_file(dest)
         if fd is not None:
             return fd
         rel = self._resolved(dest)
@@ -179,9 +181,32 @@ class RootfsBuilder:
         finally:
             os.close(parent)
 
+    def _new_file(self, dest: str) -> int | None:
+        """An empty file made as the mount point `dest`, in a parent directory the kernel
+        resolves (made if it alone is missing); None: the full walk decides (a dangling
+        symlink is resolved there, for one)."""
+        parent_path, _, name = dest.rstrip("/").rpartition("/")
+        if name in ("", ".", ".."):
+            return None
+        try:
+            parent = safepath.open_dir(self.root_fd, parent_path, create=0o755)
+        except (OSError, safepath.UnsafeContentError):
+            return None
+        try:
+            flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+            os.close(os.open(name, flags, 0o644, dir_fd=parent))
+            return os.open(name, _OPATH, dir_fd=parent)
+        except OSError:
+            return None
+        finally:
+            os.close(parent)
+
     def _existing(self, dest: str) -> int | None:
         """An O_PATH fd for `dest` if it exists inside the rootfs (for masks), else None."""
-        fd = safepath.open_in_root(self.root_fd, dest, os.O_PATH)
+        try:
+            fd = safepath.open_in_root(self.root_fd, dest, os.O_PATH, final_enoent=True)
+        except FileNotFoundError:
+            return None
         if fd is not None:
             return fd
         try:

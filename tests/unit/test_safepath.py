@@ -313,3 +313,26 @@ def test_the_kernels_walk_answers_on_this_kernel(root: Path, root_fd: int) -> No
     finally:
         os.close(fd)
     assert safepath.open_in_root(root_fd, "abs", os.O_RDONLY, symlinks=False) is None
+
+
+def test_a_dangling_symlink_made_as_a_directory_is_made_inside_the_root(
+    root: Path, root_fd: int, outside: Path
+) -> None:
+    """The kernel's walk makes a missing last component itself, but never through a link."""
+    (root / "real").mkdir()
+    (root / "real" / "d").symlink_to(str(outside / "made"))
+    os.close(safepath.open_dir(root_fd, "real/new", create=0o755))  # the kernel's mkdir
+    os.close(safepath.open_dir(root_fd, "real/d", create=0o755))  # the link: the walk's
+    assert (root / "real" / "new").is_dir()
+    assert (root / outside.relative_to("/") / "made").is_dir()
+    assert_untouched(outside)
+
+
+def test_the_kernels_walk_says_what_is_missing_when_asked(root: Path, root_fd: int) -> None:
+    (root / "dangling").symlink_to("/nowhere")
+    (root / "loop").symlink_to("loop")
+    for relpath in ("dangling", "missing/entry"):
+        with pytest.raises(FileNotFoundError):
+            safepath.open_in_root(root_fd, relpath, os.O_PATH, final_enoent=True)
+        assert safepath.open_in_root(root_fd, relpath, os.O_PATH) is None
+    assert safepath.open_in_root(root_fd, "loop", os.O_PATH, final_enoent=True) is None
