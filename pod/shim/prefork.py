@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
+import select
 import socket
 import sys
 from typing import NoReturn
@@ -114,7 +115,7 @@ def _child_main(sock: socket.socket) -> NoReturn:
         with contextlib.suppress(Exception):  # a module that fails to load fails the shim
             from pod.shim import setup
 
-            setup.preload()
+            setup.preload(handed=lambda: bool(select.select([sock], [], [], 0)[0]))
         data, fds, flags, _ = socket.recv_fds(sock, _MAX_MESSAGE, _MAX_FDS + 1)
         sock.close()
         if not data or flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):

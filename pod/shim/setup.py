@@ -33,6 +33,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -707,22 +708,31 @@ def _helper_main(args: argparse.Namespace) -> int:
 
 
 FIRST_RUN_MODULES = (
-    "argparse", "subprocess", "tempfile", "pod.container.rootfs", "pod.container.rootfs_prepare",
-    "pod.container.state", "pod.network.setup", "pod.network.usermode", "pod.runtime.process",
-    "pod.runtime.netif", "pod.shim.supervisor", "pod.util.lean_python",
-)  # fmt: skip
+    "pod.runtime.process", "pod.container.rootfs", "pod.container.rootfs_prepare",
+    "pod.container.state", "pod.network.setup", "tempfile", "pod.shim.supervisor",
+    "pod.util.lean_python", "subprocess", "pod.network.usermode", "pod.runtime.netif",
+)  # fmt: skip  # in the order a first run needs them: a rootful one needs the last three not
 
 
-def preload() -> None:
+def preload(handed: Callable[[], bool] = lambda: False) -> None:
     """Import what a first run imports on its way (pod.shim.prefork's child does this while
     the CLI creates the container), and do its first-time work: argparse's first parser costs
-    ~4 ms (pattern compiles), loading libseccomp ~1 ms in the init (the runtime's filters)."""
-    steps.load_ahead(FIRST_RUN_MODULES, "pod")
-    config.containers_conf()  # what the first event reads (checked again for changes then)
-    main_parser()
-    from pod.runtime import seccomp
+    ~4 ms (pattern compiles), loading libseccomp ~1 ms in the init (the runtime's filters).
+    It stops once `handed()`: a CLI that is done first must not wait for a module the run may
+    not need; the run imports what it does need on its way."""
+    import importlib
 
-    seccomp.library()
+    main_parser()
+    config.containers_conf()  # what the first event reads (checked again for changes then)
+    steps.load_runtime("pod")
+    for name in FIRST_RUN_MODULES:
+        if handed():
+            return
+        importlib.import_module(name)
+        if name == "pod.runtime.process":
+            from pod.runtime import seccomp
+
+            seccomp.library()
 
 
 @functools.cache

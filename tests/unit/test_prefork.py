@@ -47,7 +47,7 @@ def _probe(argv: list[str], err_w: int, pass_fds: list[int], daemonized: bool = 
 @pytest.fixture
 def probed(monkeypatch):
     monkeypatch.setattr(prefork, "run_shim", _probe)
-    monkeypatch.setattr(setup, "preload", lambda: None)
+    monkeypatch.setattr(setup, "preload", lambda handed: None)
 
 
 def test_the_child_becomes_the_shim_with_the_argv_env_and_fds_it_is_handed(probed, monkeypatch):
