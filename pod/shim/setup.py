@@ -708,10 +708,11 @@ def _helper_main(args: argparse.Namespace) -> int:
 
 
 FIRST_RUN_MODULES = (
-    "pod.runtime.process", "pod.container.rootfs", "pod.container.rootfs_prepare",
-    "pod.container.state", "pod.network.setup", "tempfile", "pod.shim.supervisor",
-    "pod.util.lean_python", "subprocess", "pod.network.usermode", "pod.runtime.netif",
-)  # fmt: skip  # in the order a first run needs them: a rootful one needs the last three not
+    "pod.runtime.process", "pod.runtime.netif", "pod.container.rootfs",
+    "pod.container.rootfs_prepare", "pod.container.state", "pod.network.setup", "tempfile",
+    "pod.shim.supervisor", "pod.util.lean_python", "subprocess", "pod.network.usermode",
+)  # fmt: skip  # in the order a first run needs them (netif: in the runtime's forked child,
+# which brings up its loopback); a rootful run needs the last two not
 
 
 def preload(handed: Callable[[], bool] = lambda: False) -> None:
