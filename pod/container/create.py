@@ -540,9 +540,12 @@ def _network(
     record.exposed = network.exposed
     record.dns, record.dns_search = list(options.dns), list(options.dns_search)
     record.dns_options = list(options.dns_options)
-    # Written at once: a failure from here on releases the addresses the record names (and
-    # durably when it names some: after a crash, the record is what gives them back).
-    atomic_write_json(store.record_file(record.id), asdict(record), sync_dir=bool(record.networks))
+    # Written at once when it names addresses or ports: a failure from here on releases the
+    # addresses, after a crash the record is what gives them back, and other creations see
+    # the ports taken. Without either, the bundle's last write has it all.
+    if record.networks or record.ports:
+        path, durable = store.record_file(record.id), bool(record.networks)
+        atomic_write_json(path, asdict(record), sync_dir=durable)
     return network
 
 

@@ -988,7 +988,9 @@ def _seccomp_annotation(options: RunOptions) -> dict[str, str]:
 
 
 def to_json(config: Mapping) -> bytes:
-    return json.dumps(config, indent=2).encode() + b"\n"
+    """config.json as podman writes it: compact (json's C encoder; an indent takes its Python
+    one, ~6x slower on a 20 KB config)."""
+    return json.dumps(config, separators=(",", ":")).encode() + b"\n"
 
 
 # --- host facts the engine passes in -------------------------------------------------------------
