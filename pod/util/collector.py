@@ -20,8 +20,8 @@ SHORT_COMMANDS = frozenset(
 )  # fmt: skip
 
 
-def pause_for(command: str) -> None:
-    """Turn the collector off for one of SHORT_COMMANDS."""
+def pause_for(command: str | None) -> None:
+    """Turn the collector off for one of SHORT_COMMANDS (None: no command, `pod --help`)."""
     if command in SHORT_COMMANDS:
         gc.disable()
 
