@@ -46,6 +46,7 @@ from pod.store.containers import ContainerRecord, ContainerStore, process_start_
 from pod.store.layout import ATTACH_SOCKET, Layout, attach_socket_name
 from pod.store.lock import atomic_write
 from pod.systemd import notify
+from pod.util import collector
 from pod.util.own_fds import close_all_but
 from pod.util.records import dataclass
 
@@ -471,6 +472,7 @@ def _become_supervisor(config: dict, starter: int) -> None:
             supervisor.supervisor_environment(dict(os.environ)),
         )
     except OSError:
+        collector.resume()  # started by a short command, which turned it off
         supervisor.supervise(args)  # the same loop, just in this bigger process
 
 
