@@ -16,15 +16,18 @@ The CLI's own child only forks it and ends; the shim tells the CLI its pid first
 
 from __future__ import annotations
 
-import contextlib
+import _socket  # the C module: socket.py (enum, selectors: ~2.5 ms) would delay the fork
 import marshal
 import os
 import select
-import socket
 import sys
-from typing import NoReturn
 
 from pod.util.own_fds import close_all_but, out_of_the_way
+
+TYPE_CHECKING = False  # typing itself (~2 ms) is loaded after the fork
+if TYPE_CHECKING:
+    import socket
+    from typing import NoReturn
 
 _MAX_FDS = 200  # one SCM_RIGHTS message carries at most 253 fds
 _MAX_MESSAGE = 1 << 20
@@ -36,19 +39,22 @@ class Prefork:
     """The parent's handle on the waiting child: our end of its socket; `pid`, the waiting
     child's (not ours), once read (`shim_pid`); `forked`, our child, which forked it and ended."""
 
-    def __init__(self, forked: int, sock: socket.socket) -> None:
+    def __init__(self, forked: int, sock: _socket.socket | socket.socket) -> None:
         self.forked, self.sock, self.pid = forked, sock, 0
 
     def hand_over(self, argv: list[str], pass_fds: list[int], err_w: int) -> bool:
         """Send the shim's command line (as for `python -m pod.shim.setup`), our environment and
         the fds it names (kept at their numbers; `err_w` becomes its stderr). False: the child
         is gone or cannot take them, and the caller starts the shim another way."""
+        import socket  # loaded by the CLI by now
+
+        self.sock = channel = socket.socket(fileno=self.sock.detach())
         fds = [err_w, *pass_fds]
         message = marshal.dumps((argv, dict(os.environb), fds))
         try:
             if len(fds) > _MAX_FDS or len(message) > _MAX_MESSAGE or not self.shim_pid():
                 return False
-            socket.send_fds(self.sock, [message], fds)
+            socket.send_fds(channel, [message], fds)
             return True
         except OSError:
             return False
@@ -59,15 +65,17 @@ class Prefork:
     def shim_pid(self) -> int:
         """The waiting child's pid, which it sends first thing (0: it is gone)."""
         if not self.pid:
-            with contextlib.suppress(OSError, ValueError):
+            try:  # noqa: SIM105 (contextlib: not loaded before the fork)
                 self.pid = int(self.sock.recv(_PID_MESSAGE) or 0)
+            except (OSError, ValueError):
+                pass
         return self.pid
 
 
 def start() -> None:
     """Fork the waiting child (`pod.entry`, for a `run`); nothing when the fork fails."""
     try:
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        parent, child = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
     except OSError:
         return
     try:
@@ -80,7 +88,7 @@ def start() -> None:
         parent.close()
         _child_main(child)
     child.close()
-    own = socket.socket(fileno=out_of_the_way(parent.detach()))  # not a --preserve-fds one
+    own = _socket.socket(fileno=out_of_the_way(parent.detach()))  # not a --preserve-fds one
     _waiting.append(Prefork(pid, own))  # reaped at hand-over: it ends at once, don't wait now
 
 
@@ -96,11 +104,13 @@ def release(prefork: Prefork) -> None:
 
 
 def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
+    try:  # noqa: SIM105 (contextlib: not loaded before the fork)
         os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
-def _child_main(sock: socket.socket) -> NoReturn:
+def _child_main(sock: _socket.socket) -> NoReturn:
     """Detach, say our pid, import set-up's modules, then wait for a shim to become; never
     returns."""
     try:
@@ -112,12 +122,17 @@ def _child_main(sock: socket.socket) -> NoReturn:
         for fd in (0, 1, 2):  # hold none of the caller's pipes or its terminal
             os.dup2(null, fd)
         close_all_but([sock.fileno()])
-        with contextlib.suppress(Exception):  # a module that fails to load fails the shim
+        import socket
+
+        channel = socket.socket(fileno=sock.detach())
+        try:
             from pod.shim import setup
 
-            setup.preload(handed=lambda: bool(select.select([sock], [], [], 0)[0]))
-        data, fds, flags, _ = socket.recv_fds(sock, _MAX_MESSAGE, _MAX_FDS + 1)
-        sock.close()
+            setup.preload(handed=lambda: bool(select.select([channel], [], [], 0)[0]))
+        except Exception:  # noqa: BLE001, S110 - a module that fails to load fails the shim
+            pass
+        data, fds, flags, _ = socket.recv_fds(channel, _MAX_MESSAGE, _MAX_FDS + 1)
+        channel.close()
         if not data or flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
             os._exit(0)
         argv, environ, numbers = marshal.loads(data)
