@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import socket
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,6 +136,8 @@ def hosts_content(
 def local_ip() -> str | None:
     """The host's outbound address, reachable from a private network (podman's getLocalIP
     picks the first global unicast address); None when the host has no route out."""
+    import socket  # here: most containers' files need none of it
+
     for family, probe in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
         with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_DGRAM) as sock:
             sock.connect((probe, 9))  # UDP connect sends nothing; it only picks a route

@@ -59,7 +59,10 @@ def launch(
         return None
     from pod.shim import steps
 
-    def preload() -> None:  # what the end of the run imports, while this process waits anyway
+    def preload() -> None:  # what attaching and the end of the run import, while we wait anyway
+        import selectors  # noqa: F401 - with socket: the attach session's (`run -d` has neither)
+        import socket  # noqa: F401
+
         steps.load_finish_modules(record.runtime)
 
     if not initialized:

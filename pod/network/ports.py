@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import re
-import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -313,6 +312,8 @@ def port_is_free(host_ip: str, port: int, protocol: str) -> bool:
     Other failures (an address not on this host, no SCTP support) say nothing about the port:
     the real bind at start reports them.
     """
+    import socket  # here: parsing --publish (every run) needs none of it
+
     family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
     kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
     proto = socket.IPPROTO_SCTP if protocol == "sctp" else 0

@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import selectors
 import signal
-import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -34,7 +32,9 @@ from pod.util.terminal import (
     window_size,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # socket and selectors: for attaching and a rootless start, not `run -d`
+    import socket
+
     from pod.network.setup import BridgeWorker
 
 PROXIED_SIGNALS = (
@@ -126,6 +126,8 @@ def start_shim(
     from pod.network.modes import joins_user_namespace
 
     if record.rootless and not joins_user_namespace(record):
+        import socket
+
         sync_parent, sync_child = socket.socketpair()
         pass_fds.append(sync_child.fileno())
         argv += ["--sync-fd", str(sync_child.fileno())]
@@ -281,6 +283,8 @@ class _Session:
         self.finish = finish
         self.tty = tty
         self.scanner = DetachScanner(detach_keys if tty and stdin else b"")
+        import selectors
+
         self.selector = selectors.DefaultSelector()
         self.inbox = bytearray()
         self.pending_signals: list[int] = []

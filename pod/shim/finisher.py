@@ -10,18 +10,23 @@ from __future__ import annotations
 import os
 import select
 import signal
-import socket
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pod import errors
 from pod.shim import protocol
 from pod.store.containers import ContainerRecord, ContainerState, ContainerStore, pid_alive
 from pod.store.layout import Layout, attach_socket_name
 
+if TYPE_CHECKING:  # socket loads enum and selectors: `pod run -d` has no use for it
+    import socket
+
 
 def connect(layout: Layout, container_id: str) -> socket.socket:
     """Connect through /proc/self/fd/<dirfd>: the socket's full path may exceed sun_path."""
+    import socket
+
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         dir_fd = os.open(layout.container_dir(container_id), os.O_PATH | os.O_DIRECTORY)

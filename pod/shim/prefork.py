@@ -26,7 +26,6 @@ from pod.util.own_fds import close_all_but, out_of_the_way
 
 TYPE_CHECKING = False  # typing itself (~2 ms) is loaded after the fork
 if TYPE_CHECKING:
-    import socket
     from typing import NoReturn
 
 _MAX_FDS = 200  # one SCM_RIGHTS message carries at most 253 fds
@@ -39,22 +38,23 @@ class Prefork:
     """The parent's handle on the waiting child: our end of its socket; `pid`, the waiting
     child's (not ours), once read (`shim_pid`); `forked`, our child, which forked it and ended."""
 
-    def __init__(self, forked: int, sock: _socket.socket | socket.socket) -> None:
+    def __init__(self, forked: int, sock: _socket.socket) -> None:
         self.forked, self.sock, self.pid = forked, sock, 0
 
     def hand_over(self, argv: list[str], pass_fds: list[int], err_w: int) -> bool:
         """Send the shim's command line (as for `python -m pod.shim.setup`), our environment and
         the fds it names (kept at their numbers; `err_w` becomes its stderr). False: the child
         is gone or cannot take them, and the caller starts the shim another way."""
-        import socket  # loaded by the CLI by now
+        from array import array
 
-        self.sock = channel = socket.socket(fileno=self.sock.detach())
         fds = [err_w, *pass_fds]
         message = marshal.dumps((argv, dict(os.environb), fds))
         try:
             if len(fds) > _MAX_FDS or len(message) > _MAX_MESSAGE or not self.shim_pid():
                 return False
-            socket.send_fds(channel, [message], fds)
+            # socket.send_fds' one call, without socket.py (`run -d` loads it nowhere else)
+            rights = array("i", fds).tobytes()
+            self.sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
             return True
         except OSError:
             return False

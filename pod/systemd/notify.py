@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import select
-import socket
 
 from pod.store.layout import ContainerPaths
 from pod.store.lock import atomic_write
@@ -43,6 +42,8 @@ def _address(path: str) -> str:
 
 def notify(socket_path: str, message: str) -> None:
     """Send `message` (KEY=VALUE lines) and wait until systemd has processed it."""
+    import socket  # here: every `pod run` reads this module, few are run by systemd
+
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
         sock.connect(_address(socket_path))
         sock.sendall(message.encode())

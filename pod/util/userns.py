@@ -29,7 +29,6 @@ import contextlib
 import json
 import os
 import pwd
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +38,7 @@ from pod import errors
 from pod.util.records import dataclass
 
 if TYPE_CHECKING:  # the CLI reads id maps on every start; spawning workers is rarer
+    import socket
     import subprocess
 
 SUBUID_FILE = Path("/etc/subuid")
@@ -249,6 +249,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 def run_in_userns(module: str, request: Any, mapping: UserMapping | None = None) -> WorkerResult:
     """Run `python -m module` as root of a fresh user namespace and return its answer."""
+    import socket
+
     mapping = mapping or current_mapping()
     parent_end, child_end = socket.socketpair()
     with parent_end:
@@ -296,6 +298,8 @@ class Session:
         self.warning = ""
 
     def call(self, request: Any, fds: tuple[int, ...] = ()) -> Any:
+        import socket
+
         try:
             try:
                 socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
@@ -339,6 +343,8 @@ def _last_line(err: bytes, returncode: int | None) -> str:
 def start_session(module: str, *, userns: bool, mapping: UserMapping | None = None) -> Session:
     """Start `python -m module` as a session worker: as root of a fresh user namespace with
     `userns`, else as it is (to join an existing namespace itself, like run_worker)."""
+    import socket
+
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sync_parent, sync_child = socket.socketpair() if userns else (None, None)
     try:
@@ -383,6 +389,8 @@ def serve_session(handler: Callable[[Any, list[int]], Any], argv: list[str]) -> 
         sys.exit(str(err))
     if not libc.die_with_parent(parent_pid(argv)):
         sys.exit(1)  # the command that asked is gone
+    import socket
+
     sock = socket.socket(fileno=int(flags[SESSION_FLAG]))
     while True:
         data, fds, _, _ = socket.recv_fds(sock, _MAX_MESSAGE, _MAX_FDS)
