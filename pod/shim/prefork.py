@@ -9,7 +9,7 @@ shim's command line, environment and fds, and becomes the shim exactly as a fork
 (`run_shim`). EOF on the socket (the run failed, or started no shim) ends it.
 
 It detaches as set-up would (a session of its own, and a fork that leaves it no session
-leader: pod.shim.setup's `_daemonize`) first thing, while it is small: a fork of the loaded
+leader: pod.util.detach, as set-up does) first thing, while it is small: a fork of the loaded
 shim cost ~2-4 ms of the start, and its first writes as many again in copy-on-write faults.
 The CLI's own child only forks it and ends; the shim tells the CLI its pid first thing.
 """
@@ -22,6 +22,7 @@ import os
 import select
 import sys
 
+from pod.util.detach import daemonize
 from pod.util.own_fds import close_all_but, out_of_the_way
 
 TYPE_CHECKING = False  # typing itself (~2 ms) is loaded after the fork
@@ -114,9 +115,8 @@ def _child_main(sock: _socket.socket) -> NoReturn:
     """Detach, say our pid, import set-up's modules, then wait for a shim to become; never
     returns."""
     try:
-        os.setsid()  # no terminal's signals: a Ctrl-C is the CLI's, whose EOF then ends us
-        if os.fork():
-            os._exit(0)  # the CLI's child ends; we are no session leader: never a terminal's
+        if not daemonize():  # no terminal's signals: a Ctrl-C is the CLI's, whose EOF ends us
+            os._exit(0)  # the CLI's child ends
         sock.send(str(os.getpid()).encode())
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):  # hold none of the caller's pipes or its terminal

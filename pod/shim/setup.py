@@ -47,6 +47,7 @@ from pod.store.layout import ATTACH_SOCKET, Layout, attach_socket_name
 from pod.store.lock import atomic_write
 from pod.systemd import notify
 from pod.util import collector
+from pod.util.detach import daemonize
 from pod.util.own_fds import close_all_but
 from pod.util.records import dataclass
 
@@ -180,14 +181,6 @@ def _set_child_subreaper() -> None:
     if libc.prctl(36, 1, 0, 0, 0) == -1:  # PR_SET_CHILD_SUBREAPER
         err = ctypes.get_errno()
         raise OSError(err, f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(err)}")
-
-
-def _daemonize() -> bool:
-    """setsid + fork: True in the child (the shim: in a session of its own, not its leader,
-    so it never gets a controlling terminal), False in the original process, which ends and
-    leaves the shim to the init (or the nearest subreaper)."""
-    os.setsid()
-    return os.fork() == 0
 
 
 def _detach_from_caller(keep: list[int]) -> None:
@@ -562,7 +555,7 @@ def _setup_main(args: argparse.Namespace, daemonized: bool = False) -> int:
         finally:
             _answer_ready(ready, answer)
         return 1
-    if not daemonized and not _daemonize():
+    if not daemonized and not daemonize():
         return 0
     try:
         worker = [int(fd) for fd in args.network_worker.split(",")] if args.network_worker else []
